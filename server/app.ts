@@ -1,0 +1,61 @@
+import express, { type Express, type Router } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { readFileSync } from 'node:fs';
+import type { Logger } from './logger.js';
+import { bundledSpecJsonPath } from './paths.js';
+import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import { requestContext } from './http/request-context.js';
+import { serviceRoutes } from './http/service-routes.js';
+
+/** A dialect's router and the path it is mounted at. */
+export interface MountedApi {
+  basePath: string;
+  router: Router;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  /** Resolves true when the database answers a ping (for `/readyz`). */
+  checkReadiness(): Promise<boolean>;
+  /** Validate every response against the spec (test and development): a violation answers 500. */
+  validateResponses: boolean;
+  /** The dialects' routers, mounted after request validation. */
+  apis?: MountedApi[];
+  /** Largest accepted request body. */
+  bodyLimit?: string;
+}
+
+let cachedSpec: string | undefined;
+
+/** The bundled spec, parsed afresh for each app (the validator mutates what it is given). */
+function loadBundledSpec(): object {
+  cachedSpec ??= readFileSync(bundledSpecJsonPath, 'utf8');
+  return JSON.parse(cachedSpec) as object;
+}
+
+/**
+ * Builds the Express application without listening, so tests own the lifecycle. Every request is
+ * validated against the bundled spec (never the multi-file source) before a route sees it.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(deps.logger));
+  app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: loadBundledSpec() as never,
+      validateApiSpec: false,
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, removeAdditional: false },
+      validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
+      validateSecurity: false,
+      ignoreUndocumented: false,
+    }),
+  );
+  for (const api of deps.apis ?? []) app.use(api.basePath, api.router);
+  app.use(serviceRoutes({ checkReadiness: deps.checkReadiness }));
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,98 @@
+/**
+ * Configuration from the environment, validated once at start-up. A bad value stops the process
+ * with a message naming the variable and what it accepts.
+ */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  nodeEnv: string;
+  host: string;
+  port: number;
+  /** Real MongoDB to use; when absent the embedded engine is started. */
+  mongodbUri: string | undefined;
+  /** Database name (overrides the one in the URI). */
+  mongodbDbName: string | undefined;
+  /** Data directory of the embedded engine; `undefined` with EMBEDDED_DB_IN_MEMORY=true. */
+  embeddedDataDir: string | undefined;
+  logLevel: LogLevel;
+  /** Validate responses against the spec (on in test and development). */
+  validateResponses: boolean;
+  /** Base64 of 32 bytes: key encrypting secrets that must stay recoverable (License API shared keys). */
+  secretsKey: string | undefined;
+  shutdownTimeoutMs: number;
+  webhooksAllowPrivateTargets: boolean;
+  bootstrap: {
+    accountName: string | undefined;
+    managementApiKey: string | undefined;
+    licenseApiKey: string | undefined;
+    sharedKey: string | undefined;
+    v3AccessToken: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = nonEmpty(env, 'NODE_ENV') ?? 'production';
+  const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info')) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${String(logLevel)}"`);
+  }
+  const mongodbUri = nonEmpty(env, 'MONGODB_URI');
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    throw new ConfigError('MONGODB_URI must start with mongodb:// or mongodb+srv://');
+  }
+  const secretsKey = nonEmpty(env, 'SECRETS_KEY');
+  if (secretsKey !== undefined && Buffer.from(secretsKey, 'base64').length !== 32) {
+    throw new ConfigError('SECRETS_KEY must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)');
+  }
+  const inMemory = boolean(env, 'EMBEDDED_DB_IN_MEMORY', false);
+  return {
+    nodeEnv,
+    host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    mongodbUri,
+    mongodbDbName: nonEmpty(env, 'MONGODB_DB_NAME'),
+    embeddedDataDir: inMemory ? undefined : (nonEmpty(env, 'DATA_DIR') ?? './data/db'),
+    logLevel,
+    validateResponses: boolean(env, 'VALIDATE_RESPONSES', nodeEnv === 'test' || nodeEnv === 'development'),
+    secretsKey,
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    webhooksAllowPrivateTargets: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', false),
+    bootstrap: {
+      accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
+      managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),
+      licenseApiKey: nonEmpty(env, 'BOOTSTRAP_LICENSE_API_KEY'),
+      sharedKey: nonEmpty(env, 'BOOTSTRAP_SHARED_KEY'),
+      v3AccessToken: nonEmpty(env, 'BOOTSTRAP_V3_ACCESS_TOKEN'),
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../logger.js';
+import { ApiError } from './api-error.js';
+import { dialectOf, errorBody } from './dialect.js';
+
+interface ValidatorErrorItem {
+  path?: string;
+  message?: string;
+}
+
+interface HttpLikeError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  errors?: ValidatorErrorItem[];
+  message?: string;
+  headers?: Record<string, string>;
+}
+
+function describeValidationErrors(items: ValidatorErrorItem[] | undefined, fallback: string): string {
+  if (!items || items.length === 0) return fallback;
+  return items
+    .map((item) => {
+      const where = (item.path ?? '').replace(/^\.?/, '').replace(/^(body|query|params|headers)\./, '$1.');
+      return [where, item.message].filter(Boolean).join(' ');
+    })
+    .join('; ');
+}
+
+/** Maps any error (ours, the JSON parser's, the OpenAPI validator's) to a status, code and message. */
+export function classifyError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = (err ?? {}) as HttpLikeError;
+  const status = e.status ?? e.statusCode;
+  if (e.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'The request body is not valid JSON');
+  if (e.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'The request body is too large');
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+    return new ApiError(415, 'unsupported_media_type', 'Unsupported request body encoding');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    switch (status) {
+      case 400:
+        return new ApiError(400, 'validation_failed', describeValidationErrors(e.errors, 'The request is invalid'));
+      case 401:
+        return new ApiError(401, 'authentication_failed', 'Authentication failed');
+      case 404:
+        return new ApiError(404, 'not_found', 'Not found');
+      case 405:
+        return new ApiError(405, 'method_not_allowed', 'Method not allowed', e.headers ?? {});
+      case 413:
+        return new ApiError(413, 'payload_too_large', 'The request body is too large');
+      case 415:
+        return new ApiError(415, 'unsupported_media_type', describeValidationErrors(e.errors, 'Unsupported media type'));
+      default:
+        return new ApiError(status, 'bad_request', describeValidationErrors(e.errors, 'Bad request'));
+    }
+  }
+  if (status === 500 && Array.isArray(e.errors) && /response/i.test(e.message ?? '')) {
+    // Only when response validation is on (test and development): the server broke its contract.
+    return new ApiError(500, 'response_validation_failed', describeValidationErrors(e.errors, 'Response does not match the spec'));
+  }
+  if (status === 503) return new ApiError(503, 'service_unavailable', 'The service is temporarily unavailable');
+  return new ApiError(500, 'internal_error', 'Internal server error');
+}
+
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const apiError = classifyError(err);
+    const requestId = res.getHeader('x-request-id');
+    if (apiError.status >= 500) {
+      logger.error({ requestId, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'request failed');
+    }
+    for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);
+    res.status(apiError.status).json(errorBody(dialectOf(req.path), apiError.status, apiError.code, apiError.message));
+  };
+}
+
+/** Unknown paths outside the spec's reach still answer 404 in the dialect's format. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new ApiError(404, 'not_found', `${req.method} ${req.path}: not found`));
+};

@@ -1,0 +1,44 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../server/paths.js';
+
+/** Runs `generate:check` in a scratch copy of the project so the real tree is never touched. */
+describe('npm run generate:check', () => {
+  let scratch: string;
+  const check = () => spawnSync(process.execPath, ['scripts/generate.mjs', '--check'], { cwd: scratch, encoding: 'utf8' });
+
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'generate-check-'));
+    for (const entry of ['openapi', 'generated', 'scripts', 'redocly.yaml', 'package.json']) {
+      cpSync(join(projectRoot, entry), join(scratch, entry), { recursive: true });
+    }
+    symlinkSync(join(projectRoot, 'node_modules'), join(scratch, 'node_modules'));
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('passes on the committed tree', () => {
+    const result = check();
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('fails after a hand edit in generated/', () => {
+    appendFileSync(join(scratch, 'generated', 'schema.d.ts'), '\n// hand edit\n');
+    const result = check();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/generated\/ is stale.*schema\.d\.ts/);
+    execFileSync(process.execPath, ['scripts/generate.mjs'], { cwd: scratch });
+    expect(check().status).toBe(0);
+  });
+
+  it('fails after a spec edit that was not regenerated', () => {
+    const healthz = join(scratch, 'openapi', 'paths', 'healthz.yaml');
+    appendFileSync(healthz, "  x-edited: 'not regenerated'\n");
+    const result = check();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/openapi\.(json|yaml)/);
+  });
+});
