@@ -71,7 +71,7 @@ describe('mongoose end to end', () => {
     expect(lean.map((l) => l.key)).toEqual(['K-1', 'K-2']);
     expect(lean[0]).not.toBeInstanceOf(mongoose.Document);
     expect(lean[0]!._id).toBeInstanceOf(mongoose.Types.ObjectId);
-    expect(lean[0]!.createdAt).toBeInstanceOf(Date);
+    expect((lean[0] as unknown as { createdAt: unknown }).createdAt).toBeInstanceOf(Date);
 
     const one = await License.findById(created._id).select('key seats -_id').lean();
     expect(one).toEqual({ key: 'K-1', seats: 5 });
@@ -79,7 +79,7 @@ describe('mongoose end to end', () => {
     const upserted = await License.findOneAndUpdate(
       { key: 'K-4' },
       { $setOnInsert: { owner: 'initech', seats: 1 } },
-      { upsert: true, new: true },
+      { upsert: true, returnDocument: 'after' },
     );
     expect(upserted?.owner).toBe('initech');
 
