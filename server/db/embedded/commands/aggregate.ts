@@ -1,0 +1,84 @@
+/**
+ * The aggregate command, evaluated by mingo. A leading $match goes through the query planner
+ * (so it can use indexes); $out is handled here; $merge and change streams are not supported.
+ */
+import { Long } from 'bson';
+import { ErrorCodes, fail } from '../errors.js';
+import { runPipeline, withCollectionResolver } from '../query/mingo.js';
+import { findMatching } from '../query/planner.js';
+import { cloneValue, isPlainObject, queryView, type Doc } from '../values.js';
+import { optionalNumber, type CommandHandler } from './context.js';
+import { prepareInsert } from './write.js';
+
+/** Stages that never modify the documents they receive, so inputs need no defensive copy. */
+const READ_ONLY_STAGES = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$project']);
+
+const UNSUPPORTED_STAGES = new Set(['$merge', '$changeStream', '$currentOp', '$listSessions', '$indexStats', '$collStats', '$search', '$geoNear', '$planCacheStats']);
+
+export const aggregateCommands: Record<string, CommandHandler> = {
+  aggregate: (cmd, ctx) => {
+    const target = cmd.aggregate;
+    const pipeline = cmd.pipeline;
+    if (!Array.isArray(pipeline)) fail(ErrorCodes.TypeMismatch, "'pipeline' option must be specified as an array");
+    const stages = pipeline as Doc[];
+    for (const stage of stages) {
+      if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
+        fail(ErrorCodes.Location40324, 'A pipeline stage specification object must contain exactly one field.');
+      }
+      const name = Object.keys(stage)[0]!;
+      if (UNSUPPORTED_STAGES.has(name)) fail(ErrorCodes.CommandNotSupported, `${name} is not supported by the embedded engine`);
+    }
+    if (cmd.explain === true) {
+      return { queryPlanner: { namespace: `${ctx.db}.${String(target)}`, winningPlan: { stage: 'COLLSCAN' } }, ok: 1 };
+    }
+    const cursorOpt = cmd.cursor;
+    if (!isPlainObject(cursorOpt)) {
+      fail(ErrorCodes.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
+    }
+
+    let out: { db: string; coll: string } | undefined;
+    const last = stages[stages.length - 1];
+    let body = stages;
+    if (last && '$out' in last) {
+      const spec = last.$out;
+      if (typeof spec === 'string') out = { db: ctx.db, coll: spec };
+      else if (isPlainObject(spec) && typeof spec.coll === 'string') out = { db: typeof spec.db === 'string' ? spec.db : ctx.db, coll: spec.coll };
+      else fail(ErrorCodes.BadValue, '$out requires a collection name');
+      body = stages.slice(0, -1);
+    }
+
+    let input: Doc[] = [];
+    let ns: string;
+    if (target === 1 || target === 1.0) {
+      ns = `${ctx.db}.$cmd.aggregate`;
+    } else {
+      if (typeof target !== 'string' || !target) fail(ErrorCodes.InvalidNamespace, 'aggregate requires a collection name or 1');
+      ns = `${ctx.db}.${target}`;
+      const coll = ctx.catalog.getCollection(ctx.db, target);
+      const first = body[0];
+      if (first && isPlainObject(first.$match)) {
+        input = findMatching(coll, first.$match);
+        body = body.slice(1);
+      } else {
+        input = coll ? [...coll.all()] : [];
+      }
+    }
+    const readOnly = body.every((s) => READ_ONLY_STAGES.has(Object.keys(s)[0]!));
+    const source = input.map((d) => (readOnly ? queryView(d) : cloneValue(queryView(d))));
+    const resolver = (name: string): Doc[] => {
+      const c = ctx.catalog.getCollection(ctx.db, name);
+      return c ? [...c.all()].map((d) => cloneValue(queryView(d))) : [];
+    };
+    const results = body.length ? withCollectionResolver(resolver, () => runPipeline(source, body)) : source;
+
+    if (out) {
+      ctx.catalog.dropCollection(out.db, out.coll);
+      const { coll } = ctx.catalog.ensureCollection(out.db, out.coll);
+      for (const doc of results) coll.insert(prepareInsert(cloneValue(doc)));
+      return { cursor: { firstBatch: [], id: Long.ZERO, ns }, ok: 1 };
+    }
+
+    const { batch, id } = ctx.cursors.open({ ns, docs: results }, optionalNumber(cursorOpt, 'batchSize'));
+    return { cursor: { firstBatch: batch, id, ns }, ok: 1 };
+  },
+};

@@ -1,0 +1,117 @@
+/** Read commands: find, getMore, killCursors, count, distinct. */
+import { Long } from 'bson';
+import { ErrorCodes, fail } from '../errors.js';
+import { pathValues } from '../query/paths.js';
+import { findMatching } from '../query/planner.js';
+import { compileProjection } from '../query/projection.js';
+import { sortDocs, parseSort } from '../query/sort.js';
+import type { Collection } from '../storage/collection.js';
+import { keyString, type Doc } from '../values.js';
+import { optionalDoc, optionalNumber, stringArg, type CommandHandler } from './context.js';
+
+export interface QueryShape {
+  filter?: Doc | undefined;
+  sort?: Doc | undefined;
+  skip?: number | undefined;
+  limit?: number | undefined;
+}
+
+/** Filter + sort + skip + limit over a collection. */
+export function runQuery(coll: Collection | undefined, q: QueryShape): Doc[] {
+  const skip = Math.max(0, q.skip ?? 0);
+  const limit = Math.abs(q.limit ?? 0);
+  const hasSort = parseSort(q.sort).length > 0;
+  let docs = findMatching(coll, q.filter, { limit: !hasSort && limit ? skip + limit : 0 });
+  if (hasSort) docs = sortDocs(docs, q.sort);
+  if (skip) docs = docs.slice(skip);
+  if (limit) docs = docs.slice(0, limit);
+  return docs;
+}
+
+function cursorIdArg(v: unknown): Long {
+  if (typeof v === 'number') return Long.fromNumber(v);
+  if (typeof v === 'bigint') return Long.fromBigInt(v);
+  if (v && typeof v === 'object' && (v as { _bsontype?: string })._bsontype === 'Long') return v as Long;
+  return fail(ErrorCodes.TypeMismatch, 'cursor id must be a 64-bit integer');
+}
+
+export const readCommands: Record<string, CommandHandler> = {
+  find: (cmd, ctx) => {
+    const name = stringArg(cmd, 'find');
+    const filter = optionalDoc(cmd, 'filter') ?? {};
+    const sort = optionalDoc(cmd, 'sort');
+    const projection = compileProjection(optionalDoc(cmd, 'projection'));
+    const rawLimit = optionalNumber(cmd, 'limit') ?? 0;
+    const skip = optionalNumber(cmd, 'skip') ?? 0;
+    if (skip < 0) fail(ErrorCodes.BadValue, 'skip value must be non-negative');
+    const batchSize = optionalNumber(cmd, 'batchSize');
+    if (batchSize !== undefined && batchSize < 0) fail(ErrorCodes.BadValue, 'batchSize value must be non-negative');
+    const singleBatch = cmd.singleBatch === true || rawLimit < 0;
+    const limit = Math.abs(rawLimit);
+    const coll = ctx.catalog.getCollection(ctx.db, name);
+    const docs = runQuery(coll, { filter, sort, skip, limit });
+    const ns = `${ctx.db}.${name}`;
+    const effectiveBatch = singleBatch && limit ? limit : batchSize;
+    const { batch, id } = ctx.cursors.open(
+      { ns, docs, map: (d) => projection.apply(d, filter) },
+      effectiveBatch,
+      singleBatch,
+    );
+    return { cursor: { firstBatch: batch, id, ns }, ok: 1 };
+  },
+
+  getMore: (cmd, ctx) => {
+    const id = cursorIdArg(cmd.getMore);
+    const cursor = ctx.cursors.get(id);
+    if (!cursor) fail(ErrorCodes.CursorNotFound, `cursor id ${id.toString()} not found`);
+    const { batch, id: nextId } = ctx.cursors.next(cursor, optionalNumber(cmd, 'batchSize'));
+    return { cursor: { nextBatch: batch, id: nextId, ns: cursor.ns }, ok: 1 };
+  },
+
+  killCursors: (cmd, ctx) => {
+    const ids = Array.isArray(cmd.cursors) ? cmd.cursors : [];
+    const killed: unknown[] = [];
+    const notFound: unknown[] = [];
+    for (const raw of ids) {
+      const id = cursorIdArg(raw);
+      (ctx.cursors.kill(id) ? killed : notFound).push(id);
+    }
+    return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+  },
+
+  count: (cmd, ctx) => {
+    const name = stringArg(cmd, 'count');
+    const coll = ctx.catalog.getCollection(ctx.db, name);
+    const query = optionalDoc(cmd, 'query') ?? {};
+    const skip = optionalNumber(cmd, 'skip') ?? 0;
+    const limit = optionalNumber(cmd, 'limit') ?? 0;
+    let n: number;
+    if (Object.keys(query).length === 0) {
+      n = Math.max(0, (coll?.size ?? 0) - skip);
+      if (limit) n = Math.min(n, Math.abs(limit));
+    } else {
+      n = runQuery(coll, { filter: query, skip, limit }).length;
+    }
+    return { n, ok: 1 };
+  },
+
+  distinct: (cmd, ctx) => {
+    const name = stringArg(cmd, 'distinct');
+    const key = cmd.key;
+    if (typeof key !== 'string' || !key) fail(ErrorCodes.TypeMismatch, "BSON field 'distinct.key' is missing or not a string");
+    const coll = ctx.catalog.getCollection(ctx.db, name);
+    const docs = runQuery(coll, { filter: optionalDoc(cmd, 'query') ?? {} });
+    const seen = new Set<string>();
+    const values: unknown[] = [];
+    for (const doc of docs) {
+      for (const v of pathValues(doc, key, true)) {
+        if (v === undefined) continue;
+        const k = keyString(v);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        values.push(v);
+      }
+    }
+    return { values, ok: 1 };
+  },
+};

@@ -1,0 +1,169 @@
+/**
+ * A collection: documents keyed by their `_id` key string (insertion ordered) plus secondary
+ * indexes. Stored documents are never mutated; writes replace them (copy-on-write), so cursors can
+ * hold on to documents safely. Every change is reported to the storage's change listener
+ * (the journal), synchronously and after it has been applied.
+ */
+import { Binary, UUID } from 'bson';
+import { ErrorCodes, fail } from '../errors.js';
+import { keyString, type Doc } from '../values.js';
+import { Index, duplicateKeyError, normalizeIndexSpec, sameIndexOptions, type IndexSpec } from './indexes.js';
+
+export type ChangeOp =
+  | { op: 'put'; db: string; coll: string; doc: Doc }
+  | { op: 'del'; db: string; coll: string; id: unknown }
+  | { op: 'createColl'; db: string; coll: string; options: Doc; uuid: Binary }
+  | { op: 'dropColl'; db: string; coll: string }
+  | { op: 'dropDb'; db: string }
+  | { op: 'createIndex'; db: string; coll: string; spec: IndexSpec }
+  | { op: 'dropIndex'; db: string; coll: string; name: string };
+
+export type ChangeListener = (change: ChangeOp) => void;
+
+export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
+
+export class Collection {
+  readonly docs = new Map<string, Doc>();
+  readonly indexes = new Map<string, Index>();
+
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    readonly options: Doc,
+    readonly uuid: Binary,
+    private readonly emit: ChangeListener,
+  ) {}
+
+  static newUuid(): Binary {
+    return new UUID().toBinary();
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  getById(id: unknown): Doc | undefined {
+    return this.docs.get(keyString(id));
+  }
+
+  all(): IterableIterator<Doc> {
+    return this.docs.values();
+  }
+
+  /** Inserts a new document (which must have an `_id`). Throws E11000 without changing anything. */
+  insert(doc: Doc): void {
+    const idKey = keyString(doc._id);
+    if (this.docs.has(idKey)) throw duplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
+    const entries = [...this.indexes.values()].map((ix) => ix.entries(doc));
+    let i = 0;
+    for (const ix of this.indexes.values()) ix.checkUnique(this.ns, doc, entries[i++]);
+    this.docs.set(idKey, doc);
+    i = 0;
+    for (const ix of this.indexes.values()) ix.add(doc, entries[i++]);
+    this.emit({ op: 'put', db: this.db, coll: this.name, doc });
+  }
+
+  /** Replaces a stored document with a new version (same `_id`). Throws E11000 without changing anything. */
+  replace(old: Doc, next: Doc): void {
+    const idKey = keyString(old._id);
+    if (this.docs.get(idKey) !== old) fail(ErrorCodes.InternalError, 'document changed concurrently');
+    const oldEntries = [...this.indexes.values()].map((ix) => ix.entries(old));
+    const newEntries = [...this.indexes.values()].map((ix) => ix.entries(next));
+    let i = 0;
+    for (const ix of this.indexes.values()) ix.checkUnique(this.ns, next, newEntries[i++], old);
+    i = 0;
+    for (const ix of this.indexes.values()) {
+      ix.remove(old, oldEntries[i]);
+      ix.add(next, newEntries[i]);
+      i++;
+    }
+    this.docs.set(idKey, next);
+    this.emit({ op: 'put', db: this.db, coll: this.name, doc: next });
+  }
+
+  remove(doc: Doc): void {
+    const idKey = keyString(doc._id);
+    if (this.docs.get(idKey) !== doc) return;
+    for (const ix of this.indexes.values()) ix.remove(doc, ix.entries(doc));
+    this.docs.delete(idKey);
+    this.emit({ op: 'del', db: this.db, coll: this.name, id: doc._id });
+  }
+
+  /** Used by journal replay: insert or replace by `_id`, without uniqueness checks or events. */
+  restorePut(doc: Doc): void {
+    const idKey = keyString(doc._id);
+    const old = this.docs.get(idKey);
+    for (const ix of this.indexes.values()) {
+      if (old) ix.remove(old, ix.entries(old));
+      ix.add(doc, ix.entries(doc));
+    }
+    this.docs.set(idKey, doc);
+  }
+
+  restoreDelete(id: unknown): void {
+    const idKey = keyString(id);
+    const old = this.docs.get(idKey);
+    if (!old) return;
+    for (const ix of this.indexes.values()) ix.remove(old, ix.entries(old));
+    this.docs.delete(idKey);
+  }
+
+  indexSpecs(): IndexSpec[] {
+    return [ID_INDEX_SPEC, ...[...this.indexes.values()].map((ix) => ix.spec)];
+  }
+
+  /** Creates an index; returns false when an identical one already exists. */
+  createIndex(rawSpec: unknown, options: { replay?: boolean } = {}): boolean {
+    const spec = normalizeIndexSpec(rawSpec);
+    const keyStr = keyString(spec.key);
+    if (spec.name === '_id_' || keyStr === keyString({ _id: 1 })) {
+      if (keyStr === keyString({ _id: 1 }) && (spec.name === '_id_' || !spec.unique)) return false;
+      fail(ErrorCodes.IndexKeySpecsConflict, `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(spec)}`);
+    }
+    const sameName = this.indexes.get(spec.name);
+    if (sameName) {
+      if (sameIndexOptions(sameName.spec, spec)) return false;
+      fail(
+        ErrorCodes.IndexKeySpecsConflict,
+        `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`,
+      );
+    }
+    for (const ix of this.indexes.values()) {
+      if (keyString(ix.spec.key) === keyStr && keyString(ix.spec.partialFilterExpression ?? null) === keyString(spec.partialFilterExpression ?? null)) {
+        if (sameIndexOptions(ix.spec, spec)) {
+          fail(ErrorCodes.IndexOptionsConflict, `Index already exists with a different name: ${ix.name}`);
+        }
+        fail(ErrorCodes.IndexOptionsConflict, `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(ix.spec)}`);
+      }
+    }
+    const index = new Index(spec);
+    if (!options.replay) {
+      for (const doc of this.docs.values()) {
+        const entries = index.entries(doc);
+        index.checkUnique(this.ns, doc, entries);
+        index.add(doc, entries);
+      }
+    } else {
+      for (const doc of this.docs.values()) index.add(doc, index.entries(doc));
+    }
+    this.indexes.set(spec.name, index);
+    if (!options.replay) this.emit({ op: 'createIndex', db: this.db, coll: this.name, spec });
+    return true;
+  }
+
+  dropIndex(name: string, options: { replay?: boolean } = {}): void {
+    if (name === '_id_') fail(ErrorCodes.InvalidOptions, 'cannot drop _id index');
+    if (!this.indexes.delete(name)) fail(ErrorCodes.IndexNotFound, `index not found with name [${name}]`);
+    if (!options.replay) this.emit({ op: 'dropIndex', db: this.db, coll: this.name, name });
+  }
+
+  findIndexByKey(key: Doc): Index | undefined {
+    const k = keyString(key);
+    for (const ix of this.indexes.values()) if (keyString(ix.spec.key) === k) return ix;
+    return undefined;
+  }
+}

@@ -1,0 +1,51 @@
+/** Deletes documents whose TTL index date has expired, once a minute (like mongod's TTL monitor). */
+import type { Logger } from '../server.js';
+import { pathValues } from '../query/paths.js';
+import type { Catalog } from './catalog.js';
+
+export class TtlMonitor {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly logger?: Logger,
+    private readonly intervalMs = 60_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  sweep(now = Date.now()): number {
+    let removed = 0;
+    try {
+      for (const colls of this.catalog.dbs.values()) {
+        for (const coll of colls.values()) {
+          for (const ix of coll.indexes.values()) {
+            const ttl = ix.spec.expireAfterSeconds;
+            if (typeof ttl !== 'number' || ix.fields.length !== 1) continue;
+            const field = ix.fields[0]!;
+            for (const doc of [...coll.all()]) {
+              const expired = pathValues(doc, field, true).some(
+                (v) => v instanceof Date && v.getTime() + ttl * 1000 <= now,
+              );
+              if (expired) {
+                coll.remove(doc);
+                removed++;
+              }
+            }
+          }
+        }
+      }
+    } catch (err) {
+      this.logger?.warn?.(`embedded-mongo: TTL sweep failed: ${(err as Error).message}`);
+    }
+    return removed;
+  }
+}
