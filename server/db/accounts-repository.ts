@@ -1,0 +1,123 @@
+import type { Account } from '../domain/types.js';
+import type { Models } from './models.js';
+
+export interface StoredSigningKey {
+  kid: string;
+  publicKeyPem: string;
+  publicJwk: Record<string, unknown>;
+  sealedPrivateKeyPem: string;
+  active: boolean;
+  createdAt: Date;
+}
+
+export interface NewAccountRecord {
+  id: number;
+  name: string;
+  managementKeyHashes: string[];
+  licenseApiKeys: Array<{ hash: string; sealedSharedKey: string }>;
+  accessTokens: Array<{ hash: string; scopes: string[] }>;
+  signingKeys: StoredSigningKey[];
+  createdAt: Date;
+}
+
+interface AccountDocument {
+  _id: number;
+  name: string;
+  managementKeys: Array<{ hash: string }>;
+  licenseApiKeys: Array<{ hash: string; sealedSharedKey: string }>;
+  accessTokens: Array<{ hash: string; scopes: string[] }>;
+  signingKeys: StoredSigningKey[];
+  createdAt: Date;
+}
+
+function toAccount(doc: Pick<AccountDocument, '_id' | 'name' | 'createdAt'>): Account {
+  return { id: doc._id, name: doc.name, createdAt: doc.createdAt };
+}
+
+/** Accounts and their credentials (hashes and sealed secrets only; never plaintext). */
+export class AccountsRepository {
+  constructor(private readonly models: Models) {}
+
+  async insert(record: NewAccountRecord): Promise<Account> {
+    const doc = {
+      _id: record.id,
+      name: record.name,
+      managementKeys: record.managementKeyHashes.map((hash) => ({ hash, createdAt: record.createdAt })),
+      licenseApiKeys: record.licenseApiKeys.map((k) => ({ ...k, createdAt: record.createdAt })),
+      accessTokens: record.accessTokens.map((t) => ({ ...t, createdAt: record.createdAt })),
+      signingKeys: record.signingKeys,
+      createdAt: record.createdAt,
+    };
+    await this.models.Account.create(doc);
+    return toAccount(doc);
+  }
+
+  async findById(id: number): Promise<Account | null> {
+    const doc = await this.models.Account.findById(id, { name: 1, createdAt: 1 }).lean<AccountDocument>();
+    return doc ? toAccount(doc) : null;
+  }
+
+  async findByName(name: string): Promise<Account | null> {
+    const doc = await this.models.Account.findOne({ name }, { name: 1, createdAt: 1 }).lean<AccountDocument>();
+    return doc ? toAccount(doc) : null;
+  }
+
+  async count(): Promise<number> {
+    return this.models.Account.countDocuments({});
+  }
+
+  async findByManagementKeyHash(hash: string): Promise<{ account: Account; storedHash: string } | null> {
+    const doc = await this.models.Account.findOne({ 'managementKeys.hash': hash }, { name: 1, createdAt: 1, 'managementKeys.hash': 1 }).lean<AccountDocument>();
+    const stored = doc?.managementKeys.find((k) => k.hash === hash);
+    return doc && stored ? { account: toAccount(doc), storedHash: stored.hash } : null;
+  }
+
+  async findByLicenseApiKeyHash(hash: string): Promise<{ account: Account; storedHash: string; sealedSharedKey: string } | null> {
+    const doc = await this.models.Account.findOne({ 'licenseApiKeys.hash': hash }, { name: 1, createdAt: 1, licenseApiKeys: 1 }).lean<AccountDocument>();
+    const stored = doc?.licenseApiKeys.find((k) => k.hash === hash);
+    return doc && stored ? { account: toAccount(doc), storedHash: stored.hash, sealedSharedKey: stored.sealedSharedKey } : null;
+  }
+
+  async findByAccessTokenHash(hash: string): Promise<{ account: Account; storedHash: string; scopes: string[] } | null> {
+    const doc = await this.models.Account.findOne({ 'accessTokens.hash': hash }, { name: 1, createdAt: 1, accessTokens: 1 }).lean<AccountDocument>();
+    const stored = doc?.accessTokens.find((t) => t.hash === hash);
+    return doc && stored ? { account: toAccount(doc), storedHash: stored.hash, scopes: stored.scopes } : null;
+  }
+
+  /** Adds credentials that are not there yet (idempotent: a hash already present is not added twice). */
+  async addCredentials(
+    accountId: number,
+    credentials: { managementKeyHash?: string; licenseApiKey?: { hash: string; sealedSharedKey: string }; accessToken?: { hash: string; scopes: string[] } },
+    now: Date,
+  ): Promise<void> {
+    const { managementKeyHash, licenseApiKey, accessToken } = credentials;
+    if (managementKeyHash) {
+      await this.models.Account.updateOne(
+        { _id: accountId, 'managementKeys.hash': { $ne: managementKeyHash } },
+        { $push: { managementKeys: { hash: managementKeyHash, createdAt: now } } },
+      );
+    }
+    if (licenseApiKey) {
+      // The shared key may change for an existing api key: replace the entry atomically.
+      await this.models.Account.updateOne({ _id: accountId }, { $pull: { licenseApiKeys: { hash: licenseApiKey.hash } } });
+      await this.models.Account.updateOne({ _id: accountId }, { $push: { licenseApiKeys: { ...licenseApiKey, createdAt: now } } });
+    }
+    if (accessToken) {
+      await this.models.Account.updateOne(
+        { _id: accountId, 'accessTokens.hash': { $ne: accessToken.hash } },
+        { $push: { accessTokens: { ...accessToken, createdAt: now } } },
+      );
+    }
+  }
+
+  async signingKeys(accountId: number): Promise<StoredSigningKey[]> {
+    const doc = await this.models.Account.findById(accountId, { signingKeys: 1 }).lean<AccountDocument>();
+    return doc?.signingKeys ?? [];
+  }
+
+  /** Every account's active public keys (for the JWKS endpoint). */
+  async allActivePublicKeys(): Promise<Array<{ accountId: number; key: StoredSigningKey }>> {
+    const docs = await this.models.Account.find({}, { signingKeys: 1 }).lean<AccountDocument[]>();
+    return docs.flatMap((doc) => doc.signingKeys.filter((k) => k.active).map((key) => ({ accountId: doc._id, key })));
+  }
+}

@@ -1,0 +1,116 @@
+import type { Device, Seat } from '../domain/types.js';
+import { toLicense, type LicenseDocument } from './license-document.js';
+import { licenseLocatorFilter, type LicenseLocator } from './license-meters.js';
+import type { Models } from './models.js';
+import type { License } from '../domain/types.js';
+
+interface DeviceDocument extends Omit<Device, 'id'> {
+  _id: number;
+}
+
+export function toDevice(doc: DeviceDocument): Device {
+  const { _id, ...rest } = doc;
+  return { id: _id, ...rest, metadata: rest.metadata ?? [] };
+}
+
+export type DeviceDetails = Partial<Omit<Device, 'id' | 'activationId' | 'accountId' | 'licenseId' | 'productId' | 'hardwareId' | 'createdAt'>>;
+
+/**
+ * Devices (activations). A device's details live in its own document; whether it holds a seat on its
+ * license is the license document's `seats` list, changed atomically together with `timesActivated`.
+ */
+export class DevicesRepository {
+  constructor(private readonly models: Models) {}
+
+  /** The device of a license with this hardware id, created (inactive) when missing. */
+  async upsert(
+    base: Pick<Device, 'accountId' | 'licenseId' | 'productId' | 'hardwareId'>,
+    fresh: () => Pick<Device, 'id' | 'activationId'>,
+    now: Date,
+  ): Promise<Device> {
+    const ids = fresh();
+    const doc = await this.models.Device.findOneAndUpdate(
+      { licenseId: base.licenseId, hardwareId: base.hardwareId },
+      { $setOnInsert: { _id: ids.id, activationId: ids.activationId, ...base, active: false, blacklisted: false, metadata: [], createdAt: now, updatedAt: now } },
+      { upsert: true, returnDocument: 'after' },
+    ).lean<DeviceDocument>();
+    return toDevice(doc!);
+  }
+
+  async update(accountId: number, deviceId: number, details: DeviceDetails, now: Date): Promise<Device | null> {
+    const doc = await this.models.Device.findOneAndUpdate({ _id: deviceId, accountId }, { $set: { ...details, updatedAt: now } }, { returnDocument: 'after' }).lean<DeviceDocument>();
+    return doc ? toDevice(doc) : null;
+  }
+
+  async findById(accountId: number, deviceId: number): Promise<Device | null> {
+    const doc = await this.models.Device.findOne({ _id: deviceId, accountId }).lean<DeviceDocument>();
+    return doc ? toDevice(doc) : null;
+  }
+
+  async findByActivationId(activationId: string): Promise<Device | null> {
+    const doc = await this.models.Device.findOne({ activationId }).lean<DeviceDocument>();
+    return doc ? toDevice(doc) : null;
+  }
+
+  async findByHardwareId(licenseId: number, hardwareId: string): Promise<Device | null> {
+    const doc = await this.models.Device.findOne({ licenseId, hardwareId }).lean<DeviceDocument>();
+    return doc ? toDevice(doc) : null;
+  }
+
+  async list(accountId: number, filter: Record<string, unknown>, skip: number, limit: number): Promise<{ items: Device[]; count: number }> {
+    const query = { ...filter, accountId };
+    const [docs, count] = await Promise.all([
+      this.models.Device.find(query).sort({ createdAt: 1, _id: 1 }).skip(skip).limit(limit).lean<DeviceDocument[]>(),
+      this.models.Device.countDocuments(query),
+    ]);
+    return { items: docs.map(toDevice), count };
+  }
+
+  /**
+   * Gives the device a seat if the license is usable and has a free one: one atomic update whose
+   * filter checks the limit (`$size` of seats below maxActivations) and that the device has no seat yet.
+   */
+  async takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date): Promise<License | null> {
+    const doc = await this.models.License.findOneAndUpdate(
+      {
+        ...licenseLocatorFilter(accountId, locator),
+        enabled: true,
+        $and: [{ $or: [{ validUntil: null }, { validUntil: { $gt: now } }] }],
+        'seats.hardwareId': { $ne: seat.hardwareId },
+        $expr: { $lt: [{ $size: '$seats' }, '$maxActivations'] },
+      },
+      {
+        $push: { seats: seat },
+        $inc: { timesActivated: 1 },
+        $set: { updatedAt: now, timeActivated: now },
+      },
+      { returnDocument: 'after', projection: { outbox: 0, recentOps: 0 } },
+    ).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
+  /** Frees a device's seat (atomically with the activation count). Returns the license, or null if it held none. */
+  async releaseSeat(accountId: number, licenseId: number, deviceId: number, now: Date): Promise<License | null> {
+    const update: Record<string, unknown> = {
+      $pull: { seats: { deviceId } },
+      $inc: { timesActivated: -1 },
+      $set: { updatedAt: now },
+    };
+    const doc = await this.models.License.findOneAndUpdate({ _id: licenseId, accountId, 'seats.deviceId': deviceId }, update, {
+      returnDocument: 'after',
+      projection: { outbox: 0, recentOps: 0 },
+    }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
+  /** Sets the blacklisted flag on the device's seat (enforced) and on the device document. */
+  async setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null> {
+    const device = await this.findById(accountId, deviceId);
+    if (!device) return null;
+    await this.models.License.updateOne(
+      { _id: device.licenseId, accountId, 'seats.deviceId': deviceId },
+      { $set: { 'seats.$.blacklisted': blacklisted, updatedAt: now } },
+    );
+    return this.update(accountId, deviceId, { blacklisted }, now);
+  }
+}

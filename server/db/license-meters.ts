@@ -1,0 +1,173 @@
+import type { FilterQuery } from './query-types.js';
+import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
+import type { Models } from './models.js';
+import type { License } from '../domain/types.js';
+
+/** Which license a call names: its id, or its product short code plus key or license user. */
+export type LicenseLocator =
+  | { licenseId: number }
+  | { productCode: string; key: string }
+  | { productCode: string; username: string };
+
+export type SeatLocator = { hardwareId: string } | { activationId: string };
+
+export type MeterTarget = { scope: 'license' } | { scope: 'feature'; code: string };
+
+/** One guarded change to one counter. Every condition is in the filter; the change is one `$inc`. */
+export interface MeterChange {
+  accountId: number;
+  license: LicenseLocator;
+  target: MeterTarget;
+  amount: number;
+  now: Date;
+  /** The device must hold an active, non-blacklisted seat on the license. */
+  seat?: SeatLocator;
+  /** Also count the change in this device's own uses of the feature (Web API v3 meter attributes). */
+  deviceUses?: number;
+  /** `policy`: a negative amount needs the meter's allowNegative; `floor-only`: decrements are always allowed down to 0. */
+  negatives: 'policy' | 'floor-only';
+  /** The license-level meter only counts on consumption licenses. */
+  requireConsumptionLicense?: boolean;
+  /** Tighten (never loosen) the overage allowance for this call. */
+  overageCap?: { allowOverages?: boolean | undefined; maxOverages?: number | undefined } | undefined;
+  /** Applied at most once per license (kept among the license's recent operations). */
+  idempotencyKey?: string | undefined;
+  outbox: OutboxEntry;
+}
+
+const RECENT_OPS_KEPT = 1000;
+
+export function licenseLocatorFilter(accountId: number, locator: LicenseLocator): FilterQuery {
+  if ('licenseId' in locator) return { _id: locator.licenseId, accountId };
+  if ('key' in locator) return { accountId, productCode: locator.productCode, key: locator.key };
+  return { accountId, productCode: locator.productCode, 'users.email': locator.username };
+}
+
+export function seatFilter(seat: SeatLocator): FilterQuery {
+  const match = 'hardwareId' in seat ? { hardwareId: seat.hardwareId } : { activationId: seat.activationId };
+  return { seats: { $elemMatch: { ...match, blacklisted: false } } };
+}
+
+/** `$expr` conditions on the targeted meter: the total may not pass the ceiling (and the call's cap). */
+function ceilingGuard(change: MeterChange): object | undefined {
+  if (change.amount <= 0) return undefined;
+  const m = change.target.scope === 'license' ? '$consumption' : '$$m';
+  const newTotal = { $add: [`${m}.total`, change.amount] };
+  const conditions: object[] = [{ $or: [{ $eq: [`${m}.ceiling`, null] }, { $lte: [newTotal, `${m}.ceiling`] }] }];
+  const cap = change.overageCap;
+  if (cap && (cap.allowOverages === false || (cap.maxOverages !== undefined && cap.maxOverages > 0))) {
+    const capValue = cap.allowOverages === false ? `${m}.max` : { $add: [`${m}.max`, cap.maxOverages] };
+    conditions.push({ $or: [{ $eq: [`${m}.unlimited`, true] }, { $lte: [newTotal, capValue] }] });
+  }
+  const all = conditions.length === 1 ? conditions[0]! : { $and: conditions };
+  if (change.target.scope === 'license') return all;
+  return {
+    $let: {
+      vars: { m: { $arrayElemAt: [{ $filter: { input: '$features', as: 'f', cond: { $eq: ['$$f.code', change.target.code] } } }, 0] } },
+      in: all,
+    },
+  };
+}
+
+/** Plain (non-`$expr`) conditions on the targeted meter: period not due, negatives, floors, expiry. */
+function meterConditions(change: MeterChange, now: Date): FilterQuery {
+  const c: FilterQuery = { $or: [{ resetAt: null }, { resetAt: { $gt: now } }] };
+  if (change.amount < 0) {
+    if (change.negatives === 'policy') c.allowNegative = true;
+    c.total = { $gte: -change.amount };
+    if (change.deviceUses !== undefined) c[`uses.${change.deviceUses}`] = { $gte: -change.amount };
+  }
+  return c;
+}
+
+export function meterChangeFilter(change: MeterChange): FilterQuery {
+  const { now } = change;
+  const and: FilterQuery[] = [{ $or: [{ validUntil: null }, { validUntil: { $gt: now } }] }];
+  const filter: FilterQuery = { ...licenseLocatorFilter(change.accountId, change.license), enabled: true };
+  if (change.seat) Object.assign(filter, seatFilter(change.seat));
+  if (change.target.scope === 'license') {
+    if (change.requireConsumptionLicense) filter.type = 'consumption';
+    for (const [key, value] of Object.entries(meterConditions(change, now))) {
+      if (key === '$or') and.push({ $or: (value as FilterQuery[]).map((o) => prefixKeys(o, 'consumption.')) });
+      else filter[`consumption.${key}`] = value;
+    }
+  } else {
+    filter.features = {
+      $elemMatch: {
+        code: change.target.code,
+        ...meterConditions(change, now),
+      },
+    };
+    and.push({ features: { $elemMatch: { code: change.target.code, $or: [{ expiryDate: null }, { expiryDate: { $gt: now } }] } } });
+  }
+  if (change.idempotencyKey !== undefined) filter['recentOps.key'] = { $ne: change.idempotencyKey };
+  const expr = ceilingGuard(change);
+  if (expr) filter.$expr = expr;
+  filter.$and = and;
+  return filter;
+}
+
+function prefixKeys(o: FilterQuery, prefix: string): FilterQuery {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v]));
+}
+
+export function meterChangeUpdate(change: MeterChange): { update: object; arrayFilters?: object[] } {
+  const gross = Math.max(change.amount, 0);
+  const inc: Record<string, number> =
+    change.target.scope === 'license'
+      ? { 'consumption.total': change.amount, 'consumption.gross': gross }
+      : { 'features.$[m].total': change.amount, 'features.$[m].gross': gross };
+  if (change.target.scope === 'feature' && change.deviceUses !== undefined) inc[`features.$[m].uses.${change.deviceUses}`] = change.amount;
+  const push: Record<string, unknown> = { outbox: change.outbox };
+  if (change.idempotencyKey !== undefined) {
+    push.recentOps = { $each: [{ key: change.idempotencyKey, at: change.now }], $slice: -RECENT_OPS_KEPT };
+  }
+  return {
+    update: { $inc: inc, $set: { updatedAt: change.now }, $push: push },
+    ...(change.target.scope === 'feature' ? { arrayFilters: [{ 'm.code': change.target.code }] } : {}),
+  };
+}
+
+/** The atomic counter operations on license documents. */
+export class LicenseMetersRepository {
+  constructor(private readonly models: Models) {}
+
+  /** Applies the change if every guard holds; returns the license after it, or null when a guard failed. */
+  async apply(change: MeterChange): Promise<License | null> {
+    const { update, arrayFilters } = meterChangeUpdate(change);
+    const doc = await this.models.License.findOneAndUpdate(meterChangeFilter(change), update, {
+      returnDocument: 'after',
+      projection: { outbox: 0, recentOps: 0 },
+      ...(arrayFilters ? { arrayFilters } : {}),
+      lean: true,
+      strict: false,
+    }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
+  /** The license as stored (for explaining why a guard failed). */
+  async find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[] }) | null> {
+    const doc = await this.models.License.findOne(licenseLocatorFilter(accountId, locator), { outbox: 0 }).lean<LicenseDocument>();
+    return doc ? { ...toLicense(doc), recentOpKeys: (doc.recentOps ?? []).map((o) => o.key) } : null;
+  }
+
+  /**
+   * Starts a new period on a meter whose period has ended: total back to 0, next reset computed by the
+   * caller. Guarded by the old `resetAt`, so of many concurrent callers exactly one resets.
+   */
+  async resetPeriod(licenseId: number, target: MeterTarget, dueResetAt: Date, nextResetAt: Date, now: Date): Promise<boolean> {
+    if (target.scope === 'license') {
+      const res = await this.models.License.updateOne(
+        { _id: licenseId, 'consumption.resetAt': dueResetAt },
+        { $set: { 'consumption.total': 0, 'consumption.resetAt': nextResetAt, updatedAt: now } },
+      );
+      return res.modifiedCount === 1;
+    }
+    const res = await this.models.License.updateOne(
+      { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: dueResetAt } } },
+      { $set: { 'features.$[m].total': 0, 'features.$[m].resetAt': nextResetAt, updatedAt: now } },
+      { arrayFilters: [{ 'm.code': target.code, 'm.resetAt': dueResetAt }] },
+    );
+    return res.modifiedCount === 1;
+  }
+}

@@ -1,0 +1,32 @@
+import type { License } from '../domain/types.js';
+import { fromLicense, toLicense, type LicenseDocument } from './license-document.js';
+import type { Models } from './models.js';
+import type { FilterQuery } from './query-types.js';
+
+/** License documents: inserts and reads. Counter changes live in LicenseMetersRepository. */
+export class LicensesRepository {
+  constructor(private readonly models: Models) {}
+
+  async insert(license: License): Promise<License> {
+    await this.models.License.create(fromLicense(license));
+    return license;
+  }
+
+  async findById(accountId: number, id: number): Promise<License | null> {
+    const doc = await this.models.License.findOne({ _id: id, accountId }, { outbox: 0, recentOps: 0 }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
+  async keyTaken(accountId: number, productCode: string, key: string): Promise<boolean> {
+    return (await this.models.License.exists({ accountId, productCode, key })) !== null;
+  }
+
+  async list(accountId: number, filter: FilterQuery, skip: number, limit: number): Promise<{ items: License[]; count: number }> {
+    const query = { ...filter, accountId };
+    const [docs, count] = await Promise.all([
+      this.models.License.find(query, { outbox: 0, recentOps: 0 }).sort({ createdAt: 1, _id: 1 }).skip(skip).limit(limit).lean<LicenseDocument[]>(),
+      this.models.License.countDocuments(query),
+    ]);
+    return { items: docs.map(toLicense), count };
+  }
+}

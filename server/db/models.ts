@@ -1,0 +1,263 @@
+import { Schema, type Connection, type Model, type SchemaDefinition, type SchemaOptions } from 'mongoose';
+
+/**
+ * Mongoose schemas and indexes of every collection. Each counter lives inside one document (the
+ * license) so that it changes through one atomic guarded update. Repositories in this folder are the
+ * only code that touches these models; they return plain objects (`lean()`).
+ */
+
+const { Mixed } = Schema.Types;
+
+/** Builds a schema without asking TypeScript to infer document types (repositories map to domain types). */
+function schema(definition: Record<string, unknown>, options: SchemaOptions = {}): Schema {
+  return new Schema(definition as SchemaDefinition, options as never);
+}
+const sub = { _id: false, minimize: false } as const;
+
+const meterFields = {
+  max: { type: Number, required: true, default: 0 },
+  unlimited: { type: Boolean, required: true, default: false },
+  allowNegative: { type: Boolean, required: true, default: false },
+  allowOverages: { type: Boolean, required: true, default: false },
+  maxOverages: { type: Number, required: true, default: 0 },
+  reset: { type: Boolean, required: true, default: false },
+  period: { type: String, default: null },
+  total: { type: Number, required: true, default: 0 },
+  gross: { type: Number, required: true, default: 0 },
+  ceiling: { type: Number, default: null },
+  resetAt: { type: Date, default: null },
+};
+
+const accountSchema = schema(
+  {
+    _id: Number,
+    name: { type: String, required: true },
+    managementKeys: [schema({ hash: String, label: String, createdAt: Date }, sub)],
+    licenseApiKeys: [schema({ hash: String, sealedSharedKey: String, createdAt: Date }, sub)],
+    accessTokens: [schema({ hash: String, scopes: [String], label: String, createdAt: Date }, sub)],
+    signingKeys: [
+      schema({ kid: String, publicKeyPem: String, publicJwk: Mixed, sealedPrivateKeyPem: String, active: Boolean, createdAt: Date }, sub),
+    ],
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+accountSchema.index({ name: 1 });
+accountSchema.index({ 'managementKeys.hash': 1 });
+accountSchema.index({ 'licenseApiKeys.hash': 1 });
+accountSchema.index({ 'accessTokens.hash': 1 });
+
+const productFeatureSchema = schema(
+  {
+    id: { type: Number, required: true },
+    code: { type: String, required: true },
+    name: { type: String, required: true },
+    featureType: { type: String, required: true },
+    maxConsumption: { type: Number, default: 0 },
+    allowOverages: { type: Boolean, default: false },
+    maxOverages: { type: Number, default: 0 },
+    resetConsumption: { type: Boolean, default: false },
+    consumptionPeriod: { type: String, default: null },
+    metadata: { type: Mixed, default: () => ({}) },
+    createdAt: Date,
+    updatedAt: Date,
+  },
+  sub,
+);
+
+const productSchema = schema(
+  {
+    _id: Number,
+    accountId: { type: Number, required: true },
+    name: { type: String, required: true },
+    shortCode: { type: String, required: true },
+    features: [productFeatureSchema],
+    createdAt: Date,
+    updatedAt: Date,
+  },
+  { versionKey: false, minimize: false },
+);
+productSchema.index({ accountId: 1, shortCode: 1 }, { unique: true });
+productSchema.index({ 'features.id': 1 });
+
+const licenseFeatureSchema = schema(
+  {
+    id: { type: Number, required: true },
+    productFeatureId: { type: Number, required: true },
+    code: { type: String, required: true },
+    name: { type: String, required: true },
+    featureType: { type: String, required: true },
+    ...meterFields,
+    expiryDate: { type: Date, default: null },
+    metadata: { type: Mixed, default: () => ({}) },
+    isFloating: { type: Boolean, default: false },
+    isFloatingCloud: { type: Boolean, default: false },
+    floatingUsers: { type: Number, default: 0 },
+    floatingTimeout: { type: Number, default: null },
+    uses: { type: Mixed, default: () => ({}) },
+  },
+  sub,
+);
+
+const seatSchema = schema(
+  {
+    deviceId: { type: Number, required: true },
+    activationId: { type: String, required: true },
+    hardwareId: { type: String, required: true },
+    blacklisted: { type: Boolean, default: false },
+    activatedAt: Date,
+  },
+  sub,
+);
+
+const licenseUserSchema = schema(
+  {
+    id: Number,
+    email: String,
+    passwordHash: String,
+    firstName: { type: String, default: '' },
+    lastName: { type: String, default: '' },
+    isActive: { type: Boolean, default: true },
+    createdAt: Date,
+    updatedAt: Date,
+  },
+  sub,
+);
+
+const licenseSchema = schema(
+  {
+    _id: Number,
+    accountId: { type: Number, required: true },
+    productId: { type: Number, required: true },
+    productCode: { type: String, required: true },
+    key: { type: String, default: null },
+    users: [licenseUserSchema],
+    type: { type: String, required: true },
+    enabled: { type: Boolean, default: true },
+    isTrial: { type: Boolean, default: false },
+    validUntil: { type: Date, default: null },
+    maxActivations: { type: Number, default: 1 },
+    timesActivated: { type: Number, default: 0 },
+    consumption: schema(meterFields, sub),
+    features: [licenseFeatureSchema],
+    seats: [seatSchema],
+    isFloating: { type: Boolean, default: false },
+    isFloatingCloud: { type: Boolean, default: false },
+    floatingUsers: { type: Number, default: 0 },
+    floatingTimeout: { type: Number, default: null },
+    preventVm: { type: Boolean, default: false },
+    metadata: { type: Mixed, default: () => ({}) },
+    timeActivated: { type: Date, default: null },
+    timeDisabled: { type: Date, default: null },
+    lastCheck: { type: Date, default: null },
+    /** Records written with a state change and moved to their collections right after (see outbox.ts). */
+    outbox: { type: [Mixed], default: [] },
+    /** Idempotency keys of the consumptions applied to this license recently (bounded). */
+    recentOps: { type: [schema({ key: String, at: Date }, sub)], default: [] },
+    createdAt: Date,
+    updatedAt: Date,
+  },
+  { versionKey: false, minimize: false },
+);
+licenseSchema.index({ accountId: 1, productCode: 1, key: 1 });
+licenseSchema.index({ accountId: 1, 'users.email': 1 });
+licenseSchema.index({ accountId: 1, productId: 1 });
+licenseSchema.index({ 'seats.activationId': 1 });
+licenseSchema.index({ 'outbox.at': 1 }, { sparse: true });
+
+const deviceSchema = schema(
+  {
+    _id: Number,
+    activationId: { type: String, required: true },
+    accountId: { type: Number, required: true },
+    licenseId: { type: Number, required: true },
+    productId: { type: Number, required: true },
+    hardwareId: { type: String, required: true },
+    active: { type: Boolean, default: false },
+    blacklisted: { type: Boolean, default: false },
+    os: { type: String, default: null },
+    osVersion: { type: String, default: null },
+    hostname: { type: String, default: null },
+    vmName: { type: String, default: null },
+    container: { type: Boolean, default: null },
+    userHash: { type: String, default: null },
+    appVersion: { type: String, default: null },
+    releaseVersion: { type: String, default: null },
+    releaseChannel: { type: String, default: null },
+    releasePlatform: { type: String, default: null },
+    releasePublishedAt: { type: Date, default: null },
+    userId: { type: String, default: null },
+    deviceId: { type: String, default: null },
+    ipAddress: { type: String, default: null },
+    leaseDuration: { type: Number, default: null },
+    leaseExpiresAt: { type: Date, default: null },
+    metadata: { type: [schema({ key: String, value: String }, sub)], default: [] },
+    createdAt: Date,
+    updatedAt: Date,
+    lastSyncedAt: { type: Date, default: null },
+  },
+  { versionKey: false, minimize: false },
+);
+deviceSchema.index({ activationId: 1 }, { unique: true });
+deviceSchema.index({ licenseId: 1, hardwareId: 1 }, { unique: true });
+deviceSchema.index({ accountId: 1, licenseId: 1 });
+
+const ledgerSchema = schema(
+  {
+    _id: String,
+    accountId: { type: Number, required: true },
+    licenseId: { type: Number, required: true },
+    scope: { type: String, required: true },
+    featureCode: { type: String, default: null },
+    deviceId: { type: Number, default: null },
+    amount: { type: Number, required: true },
+    totalAfter: { type: Number, required: true },
+    periodResetAt: { type: Date, default: null },
+    event: { type: String, required: true },
+    requestId: { type: String, default: null },
+    idempotencyKey: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+ledgerSchema.index({ accountId: 1, licenseId: 1, at: 1 });
+
+const idempotencySchema = schema(
+  {
+    _id: String, // `${accountId}:${key}`
+    accountId: { type: Number, required: true },
+    requestHash: { type: String, required: true },
+    status: { type: Number, default: null },
+    body: { type: Mixed, default: null },
+    completedAt: { type: Date, default: null },
+    expiresAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+idempotencySchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+
+/** Models are used untyped here; repositories map lean documents to the domain's types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModel = Model<any>;
+
+export interface Models {
+  Account: AnyModel;
+  Product: AnyModel;
+  License: AnyModel;
+  Device: AnyModel;
+  LedgerEntry: AnyModel;
+  IdempotencyRecord: AnyModel;
+}
+
+export function registerModels(connection: Connection): Models {
+  const model = (name: string, schema: Schema, collection: string): AnyModel =>
+    (connection.models[name] as AnyModel | undefined) ?? (connection.model(name, schema, collection) as AnyModel);
+  return {
+    Account: model('Account', accountSchema, 'accounts'),
+    Product: model('Product', productSchema, 'products'),
+    License: model('License', licenseSchema, 'licenses'),
+    Device: model('Device', deviceSchema, 'devices'),
+    LedgerEntry: model('LedgerEntry', ledgerSchema, 'ledger'),
+    IdempotencyRecord: model('IdempotencyRecord', idempotencySchema, 'idempotency'),
+  };
+}

@@ -1,0 +1,20 @@
+/** Where "now" comes from; tests inject a fixed or movable clock. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A clock tests can set and move. */
+export class ManualClock implements Clock {
+  constructor(private current: Date = new Date('2026-01-15T12:00:00Z')) {}
+  now(): Date {
+    return new Date(this.current.getTime());
+  }
+  set(at: Date | string): void {
+    this.current = new Date(at);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import type { LedgerRepository } from '../db/ledger-repository.js';
+import type { LicenseMetersRepository, LicenseLocator, MeterTarget, SeatLocator, MeterChange } from '../db/license-meters.js';
+import type { OutboxEntry } from '../db/license-document.js';
+import type { Clock } from './clock.js';
+import { DomainError } from './errors.js';
+import { periodEnd } from './periods.js';
+import type { MeterState } from './meter.js';
+import type { LedgerEntry, License } from './types.js';
+
+export interface ConsumeInput {
+  accountId: number;
+  license: LicenseLocator;
+  target: MeterTarget;
+  amount: number;
+  /** The calling device must hold an active seat on the license. */
+  seat?: SeatLocator;
+  /** Count the change in this device's own uses too (v3 meter attributes). Requires `seat`. */
+  trackDeviceUses?: boolean;
+  negatives: 'policy' | 'floor-only';
+  requireConsumptionLicense?: boolean;
+  overageCap?: MeterChange['overageCap'];
+  event: LedgerEntry['event'];
+  requestId?: string | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+export interface ConsumeResult {
+  license: License;
+  /** The targeted meter after the change. */
+  meter: MeterState;
+  /** The device whose seat was used, if any. */
+  deviceId: number | null;
+  /** True when the idempotency key had already been applied: nothing was counted this time. */
+  replayed: boolean;
+}
+
+const MAX_ATTEMPTS = 6;
+
+export interface ProductLookup {
+  productExists(accountId: number, shortCode: string): Promise<boolean>;
+}
+
+/**
+ * Changes a license's counters: the license-level consumption or one feature's. Every change is one
+ * guarded atomic update; when a guard fails, the stored license explains why (or shows a period that
+ * is due to reset, which is reset and the change retried).
+ */
+export class ConsumptionService {
+  constructor(
+    private readonly meters: LicenseMetersRepository,
+    private readonly ledger: LedgerRepository,
+    private readonly products: ProductLookup,
+    private readonly clock: Clock,
+  ) {}
+
+  async consume(input: ConsumeInput): Promise<ConsumeResult> {
+    let deviceId: number | null = null;
+    if (input.trackDeviceUses) {
+      const current = await this.meters.find(input.accountId, input.license);
+      if (!current) throw await this.licenseMissing(input);
+      deviceId = this.seatOf(current, input.seat)?.deviceId ?? null;
+      if (deviceId === null) throw new DomainError('device_not_found', 'No active device matches on this license');
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const now = this.clock.now();
+      const outbox: OutboxEntry = {
+        id: randomUUID(),
+        kind: 'ledger',
+        at: now,
+        ledger: {
+          id: randomUUID(),
+          accountId: input.accountId,
+          licenseId: 'licenseId' in input.license ? input.license.licenseId : 0,
+          scope: input.target.scope,
+          featureCode: input.target.scope === 'feature' ? input.target.code : null,
+          deviceId,
+          amount: input.amount,
+          periodResetAt: null,
+          event: input.event,
+          requestId: input.requestId ?? null,
+          idempotencyKey: input.idempotencyKey ?? null,
+          at: now,
+        },
+      };
+      const change: MeterChange = {
+        accountId: input.accountId,
+        license: input.license,
+        target: input.target,
+        amount: input.amount,
+        now,
+        negatives: input.negatives,
+        outbox,
+        ...(input.seat ? { seat: input.seat } : {}),
+        ...(deviceId !== null ? { deviceUses: deviceId } : {}),
+        ...(input.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
+        ...(input.overageCap ? { overageCap: input.overageCap } : {}),
+        ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
+      };
+      const updated = await this.meters.apply(change);
+      if (updated) {
+        const meter = this.meterOf(updated, input.target)!;
+        // The ledger entry learns its license id and resulting total now that both are known.
+        outbox.ledger.licenseId = updated.id;
+        outbox.ledger.deviceId = deviceId ?? this.seatOf(updated, input.seat)?.deviceId ?? null;
+        outbox.ledger.periodResetAt = meter.resetAt;
+        await this.ledger.moveFromOutbox(updated.id, outbox, meter.total);
+        return { license: updated, meter, deviceId: outbox.ledger.deviceId, replayed: false };
+      }
+      const outcome = await this.explainRejection(input, now);
+      if (outcome === 'retry') continue;
+      return outcome;
+    }
+    throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+  }
+
+  private meterOf(license: License, target: MeterTarget): MeterState | undefined {
+    return target.scope === 'license' ? license.consumption : license.features.find((f) => f.code === target.code);
+  }
+
+  private seatOf(license: License, seat: SeatLocator | undefined) {
+    if (!seat) return undefined;
+    return license.seats.find((s) => ('hardwareId' in seat ? s.hardwareId === seat.hardwareId : s.activationId === seat.activationId));
+  }
+
+  private async licenseMissing(input: ConsumeInput): Promise<DomainError> {
+    if ('productCode' in input.license && !(await this.products.productExists(input.accountId, input.license.productCode))) {
+      return new DomainError('product_not_found', 'Provided product was not found');
+    }
+    return new DomainError('license_not_found', 'License not found');
+  }
+
+  /** Why the guarded update matched nothing: an error, a replayed idempotency key, or 'retry'. */
+  private async explainRejection(input: ConsumeInput, now: Date): Promise<ConsumeResult | 'retry'> {
+    const license = await this.meters.find(input.accountId, input.license);
+    if (!license) throw await this.licenseMissing(input);
+    if (input.idempotencyKey !== undefined && license.recentOpKeys.includes(input.idempotencyKey)) {
+      const seat = this.seatOf(license, input.seat);
+      return { license, meter: this.meterOf(license, input.target)!, deviceId: seat?.deviceId ?? null, replayed: true };
+    }
+    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
+    if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
+    if (input.seat) {
+      const seat = this.seatOf(license, input.seat);
+      if (!seat) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+      if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    }
+    if (input.target.scope === 'license' && input.requireConsumptionLicense && license.type !== 'consumption') {
+      throw new DomainError('license_not_consumption', 'The license needs to be of consumption type');
+    }
+    const meter = this.meterOf(license, input.target);
+    if (!meter) throw new DomainError('feature_not_on_license', 'The product feature does not exist on this license', { code: input.target.scope === 'feature' ? input.target.code : null });
+    if (input.target.scope === 'feature') {
+      const feature = license.features.find((f) => f.code === (input.target as { code: string }).code)!;
+      if (feature.expiryDate !== null && feature.expiryDate.getTime() <= now.getTime()) throw new DomainError('feature_expired', 'The license feature has expired');
+    }
+    if (meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime()) {
+      const next = meter.period ? periodEnd(meter.period, now) : null;
+      if (next) await this.meters.resetPeriod(license.id, input.target, meter.resetAt, next, now);
+      return 'retry';
+    }
+    const amount = input.amount;
+    if (amount < 0) {
+      if (input.negatives === 'policy' && !meter.allowNegative) throw new DomainError('negative_consumption_not_allowed', 'Negative consumptions not allowed');
+      const deviceUses = input.trackDeviceUses ? (this.meterUsesOf(license, input) ?? 0) : Infinity;
+      if (meter.total + amount < 0 || deviceUses + amount < 0) throw new DomainError('consumption_below_zero', 'The decrement would take the uses below 0');
+    }
+    if (amount > 0 && this.exceedsLimit(meter, amount, input.overageCap)) {
+      throw new DomainError('consumption_limit_reached', 'Not enough consumptions left', { scope: input.target.scope, total: meter.total, ceiling: meter.ceiling });
+    }
+    return 'retry';
+  }
+
+  private meterUsesOf(license: License, input: ConsumeInput): number | undefined {
+    if (input.target.scope !== 'feature') return undefined;
+    const seat = this.seatOf(license, input.seat);
+    const code = input.target.code;
+    return seat ? (license.features.find((f) => f.code === code)?.uses[String(seat.deviceId)] ?? 0) : undefined;
+  }
+
+  private exceedsLimit(meter: MeterState, amount: number, cap: MeterChange['overageCap']): boolean {
+    const next = meter.total + amount;
+    if (meter.ceiling !== null && next > meter.ceiling) return true;
+    if (cap && !meter.unlimited) {
+      if (cap.allowOverages === false && next > meter.max) return true;
+      if (cap.maxOverages !== undefined && cap.maxOverages > 0 && next > meter.max + cap.maxOverages) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,129 @@
+import type { DeviceDetails, DevicesRepository } from '../db/devices-repository.js';
+import type { LicenseLocator, LicenseMetersRepository } from '../db/license-meters.js';
+import type { Clock } from './clock.js';
+import { DomainError } from './errors.js';
+import { newActivationId, newNumericId } from './ids.js';
+import { verifyPassword } from './passwords.js';
+import type { ProductLookup } from './consumption.js';
+import type { Device, License } from './types.js';
+
+export interface ActivateInput {
+  license: LicenseLocator;
+  /** Required for user-based licenses located by username. */
+  password?: string | undefined;
+  hardwareId: string;
+  details?: DeviceDetails | undefined;
+}
+
+export interface ActivationResult {
+  license: License;
+  device: Device;
+  /** The device already held a seat: nothing was counted. */
+  alreadyActive: boolean;
+}
+
+const MAX_ATTEMPTS = 6;
+
+/** Binding devices to licenses (activations), within each license's activation limit. */
+export class DeviceService {
+  constructor(
+    private readonly devices: DevicesRepository,
+    private readonly meters: LicenseMetersRepository,
+    private readonly products: ProductLookup,
+    private readonly clock: Clock,
+  ) {}
+
+  private async usableLicense(accountId: number, locator: LicenseLocator, password: string | undefined): Promise<License> {
+    const license = await this.meters.find(accountId, locator);
+    if (!license) {
+      if ('productCode' in locator && !(await this.products.productExists(accountId, locator.productCode))) {
+        throw new DomainError('product_not_found', 'Provided product was not found');
+      }
+      throw new DomainError('license_not_found', 'License not found');
+    }
+    if ('username' in locator) {
+      const user = license.users.find((u) => u.email === locator.username);
+      if (!user || password === undefined || !(await verifyPassword(password, user.passwordHash))) {
+        throw new DomainError('license_not_found', 'License user not found or wrong password');
+      }
+    }
+    this.assertUsable(license);
+    return license;
+  }
+
+  private assertUsable(license: License): void {
+    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
+    if (license.validUntil !== null && license.validUntil.getTime() <= this.clock.now().getTime()) {
+      throw new DomainError('license_expired', 'The license has expired');
+    }
+  }
+
+  /** Activates a device on a license. Re-activating a device that holds a seat is idempotent. */
+  async activate(accountId: number, input: ActivateInput): Promise<ActivationResult> {
+    let license = await this.usableLicense(accountId, input.license, input.password);
+    const now = this.clock.now();
+    let device = await this.devices.upsert(
+      { accountId, licenseId: license.id, productId: license.productId, hardwareId: input.hardwareId },
+      () => ({ id: newNumericId(), activationId: newActivationId() }),
+      now,
+    );
+    if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    const locator = { licenseId: license.id };
+    let alreadyActive = false;
+    for (let attempt = 0; ; attempt += 1) {
+      if (license.seats.some((s) => s.hardwareId === input.hardwareId)) {
+        alreadyActive = true;
+        break;
+      }
+      const seat = { deviceId: device.id, activationId: device.activationId, hardwareId: input.hardwareId, blacklisted: false, activatedAt: now };
+      const updated = await this.devices.takeSeat(accountId, locator, seat, now);
+      if (updated) {
+        license = updated;
+        break;
+      }
+      const current = await this.meters.find(accountId, locator);
+      if (!current) throw new DomainError('license_not_found', 'License not found');
+      this.assertUsable(current);
+      if (!current.seats.some((s) => s.hardwareId === input.hardwareId) && current.seats.length >= current.maxActivations) {
+        throw new DomainError('activation_limit_reached', 'The license has reached its maximum number of activations', { maxActivations: current.maxActivations });
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+      license = current;
+    }
+    device = (await this.devices.update(accountId, device.id, { ...(input.details ?? {}), active: true, lastSyncedAt: now }, now)) ?? device;
+    return { license, device, alreadyActive };
+  }
+
+  /** Frees the device's seat. Returns the license after it; `device_not_found` when it held none. */
+  async deactivate(accountId: number, locator: LicenseLocator, hardwareId: string): Promise<{ license: License; device: Device }> {
+    const license = await this.meters.find(accountId, locator);
+    if (!license) throw new DomainError('license_not_found', 'License not found');
+    const device = await this.devices.findByHardwareId(license.id, hardwareId);
+    if (!device) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+    return this.deactivateDevice(accountId, device);
+  }
+
+  async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
+    const now = this.clock.now();
+    const license = await this.devices.releaseSeat(accountId, device.licenseId, device.id, now);
+    if (!license) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+    const updated = (await this.devices.update(accountId, device.id, { active: false }, now)) ?? device;
+    return { license, device: updated };
+  }
+
+  async getDevice(accountId: number, deviceId: number): Promise<Device> {
+    const device = await this.devices.findById(accountId, deviceId);
+    if (!device) throw new DomainError('device_not_found', 'Device not found');
+    return device;
+  }
+
+  async listDevices(accountId: number, filter: { licenseId?: number }, skip: number, limit: number) {
+    return this.devices.list(accountId, filter.licenseId !== undefined ? { licenseId: filter.licenseId } : {}, skip, limit);
+  }
+
+  async setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean): Promise<Device> {
+    const device = await this.devices.setBlacklisted(accountId, deviceId, blacklisted, this.clock.now());
+    if (!device) throw new DomainError('device_not_found', 'Device not found');
+    return device;
+  }
+}

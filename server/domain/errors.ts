@@ -1,0 +1,48 @@
+/**
+ * Errors of the domain, in dialect-neutral terms. Each HTTP adapter translates a code to its
+ * dialect's status and error code (e.g. `consumption_limit_reached` on a feature is
+ * `feature_not_enough_consumptions` in the License API and `METER_ATTRIBUTE_USES_LIMIT_REACHED`
+ * in the Web API v3).
+ */
+export type DomainErrorCode =
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'invalid_input'
+  | 'product_not_found'
+  | 'product_code_taken'
+  | 'product_feature_not_found'
+  | 'product_feature_code_taken'
+  | 'license_not_found'
+  | 'license_key_taken'
+  | 'license_disabled'
+  | 'license_inactive'
+  | 'license_expired'
+  | 'license_not_consumption'
+  | 'feature_not_on_license'
+  | 'feature_expired'
+  | 'device_not_found'
+  | 'device_blacklisted'
+  | 'activation_not_found'
+  | 'activation_limit_reached'
+  | 'consumption_limit_reached'
+  | 'negative_consumption_not_allowed'
+  | 'consumption_below_zero'
+  | 'idempotency_key_reused'
+  | 'concurrent_modification'
+  | 'not_found';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    /** Extra facts for adapters: e.g. `{ scope: 'feature', field: 'consumption_period' }`. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function isDomainError(err: unknown, code?: DomainErrorCode): err is DomainError {
+  return err instanceof DomainError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,114 @@
+import type { LicensesRepository } from '../db/licenses-repository.js';
+import type { Clock } from './clock.js';
+import { DomainError } from './errors.js';
+import { newLicenseKey, newNumericId } from './ids.js';
+import { applyMeterSettings, EMPTY_METER, newLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
+import type { ProductService } from './products.js';
+import { hashPassword } from './passwords.js';
+import type { License, LicenseType, LicenseUser } from './types.js';
+
+export interface NewLicenseUserInput {
+  email: string;
+  password: string;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+}
+
+export interface NewLicenseInput {
+  productId: number;
+  /** Omitted: a key is generated (unless `users` makes the license user-based). */
+  key?: string | null | undefined;
+  users?: NewLicenseUserInput[] | undefined;
+  type: LicenseType;
+  maxActivations: number;
+  enabled?: boolean | undefined;
+  isTrial?: boolean | undefined;
+  validUntil?: Date | null | undefined;
+  consumption?: MeterSettings | undefined;
+  /** Omitted: every feature of the product with its defaults. */
+  features?: LicenseFeatureSettings[] | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  isFloating?: boolean | undefined;
+  isFloatingCloud?: boolean | undefined;
+  floatingUsers?: number | undefined;
+  floatingTimeout?: number | null | undefined;
+  preventVm?: boolean | undefined;
+}
+
+/** Issuing and reading licenses. */
+export class LicenseService {
+  constructor(
+    private readonly repo: LicensesRepository,
+    private readonly products: ProductService,
+    private readonly clock: Clock,
+  ) {}
+
+  async createLicense(accountId: number, input: NewLicenseInput): Promise<License> {
+    const now = this.clock.now();
+    const product = await this.products.getProduct(accountId, input.productId);
+    const userBased = (input.users?.length ?? 0) > 0;
+    const key = userBased ? (input.key ?? null) : (input.key ?? newLicenseKey());
+    if (key !== null && (await this.repo.keyTaken(accountId, product.shortCode, key))) {
+      throw new DomainError('license_key_taken', 'A license with this key already exists for the product', { field: 'license_key' });
+    }
+    if (!Number.isSafeInteger(input.maxActivations) || input.maxActivations < 0) {
+      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'max_activations' });
+    }
+    const featureSettings = input.features ?? product.features.map((f) => ({ code: f.code }));
+    const seen = new Set<string>();
+    const features = featureSettings.map((settings) => {
+      const pf = product.features.find((f) => f.code === settings.code);
+      if (!pf) throw new DomainError('feature_not_on_license', `"${settings.code}" is not a feature of product ${product.shortCode}`, { field: 'product_features', code: settings.code });
+      if (seen.has(settings.code)) throw new DomainError('invalid_input', `Feature "${settings.code}" is listed twice`, { field: 'product_features' });
+      seen.add(settings.code);
+      return newLicenseFeature(pf, settings, now);
+    });
+    const users: LicenseUser[] = await Promise.all(
+      (input.users ?? []).map(async (u) => ({
+        id: newNumericId(),
+        email: u.email,
+        passwordHash: await hashPassword(u.password),
+        firstName: u.firstName ?? '',
+        lastName: u.lastName ?? '',
+        isActive: true,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    const license: License = {
+      id: newNumericId(),
+      accountId,
+      productId: product.id,
+      productCode: product.shortCode,
+      key,
+      users,
+      type: input.type,
+      enabled: input.enabled ?? true,
+      isTrial: input.isTrial ?? false,
+      validUntil: input.validUntil ?? null,
+      maxActivations: input.maxActivations,
+      timesActivated: 0,
+      consumption: applyMeterSettings(EMPTY_METER, input.consumption ?? {}, now),
+      features,
+      seats: [],
+      isFloating: input.isFloating ?? false,
+      isFloatingCloud: input.isFloatingCloud ?? false,
+      floatingUsers: input.floatingUsers ?? 0,
+      floatingTimeout: input.floatingTimeout ?? null,
+      preventVm: input.preventVm ?? false,
+      metadata: input.metadata ?? {},
+      timeActivated: null,
+      timeDisabled: null,
+      lastCheck: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return this.repo.insert(license);
+  }
+
+  async getLicense(accountId: number, licenseId: number): Promise<License> {
+    const license = await this.repo.findById(accountId, licenseId);
+    if (!license) throw new DomainError('license_not_found', 'License not found');
+    return license;
+  }
+}

@@ -1,0 +1,53 @@
+import { periodEnd, type ConsumptionPeriod } from './periods.js';
+
+/**
+ * A meter is one usage counter with its rules: the license-level consumption of a license, or one
+ * feature of a license (a "meter attribute" in the Web API v3). All counters follow these rules.
+ */
+export interface MeterPolicy {
+  /** Allowed consumptions per period (ignored when `unlimited`). */
+  max: number;
+  unlimited: boolean;
+  /** Whether negative consumptions (decrements) are accepted. */
+  allowNegative: boolean;
+  allowOverages: boolean;
+  /** Extra consumptions beyond `max` when `allowOverages`; 0 with `allowOverages` means unlimited overages. */
+  maxOverages: number;
+  /** Whether `total` returns to 0 at the start of each `period`. */
+  reset: boolean;
+  period: ConsumptionPeriod | null;
+}
+
+export interface MeterState extends MeterPolicy {
+  /** Consumptions in the current period (never below 0). */
+  total: number;
+  /** Lifetime consumptions: only ever grows (not reduced by decrements, resets or deletions). */
+  gross: number;
+  /** Derived from the policy: the highest `total` allowed, or null when unlimited. Kept in the document so the guard is one comparison. */
+  ceiling: number | null;
+  /** When the current period ends and `total` is due to return to 0; null without periodic reset. */
+  resetAt: Date | null;
+}
+
+/** The highest total a meter may reach under its policy, or null when nothing limits it. */
+export function ceilingOf(policy: MeterPolicy): number | null {
+  if (policy.unlimited) return null;
+  if (!policy.allowOverages) return policy.max;
+  if (policy.maxOverages === 0) return null;
+  return policy.max + policy.maxOverages;
+}
+
+/** When a meter with this policy next resets, counted from `now`. */
+export function resetAtFor(policy: Pick<MeterPolicy, 'reset' | 'period'>, now: Date): Date | null {
+  return policy.reset && policy.period ? periodEnd(policy.period, now) : null;
+}
+
+/** A fresh meter state for a policy (total as given, or 0). */
+export function newMeter(policy: MeterPolicy, now: Date, total = 0, gross = total): MeterState {
+  return { ...policy, total, gross, ceiling: ceilingOf(policy), resetAt: resetAtFor(policy, now) };
+}
+
+/** The state a meter shows at `now`: a period that has ended reads as a total of 0. */
+export function currentTotal(meter: Pick<MeterState, 'total' | 'resetAt'>, now: Date): number {
+  return meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime() ? 0 : meter.total;
+}

@@ -1,0 +1,161 @@
+import type { MeterState } from './meter.js';
+import type { ConsumptionPeriod } from './periods.js';
+
+/** Plain domain objects, as repositories return them. Ids are the public numeric ids. */
+
+export interface Account {
+  id: number;
+  name: string;
+  createdAt: Date;
+}
+
+export type FeatureType = 'activation' | 'consumption';
+
+export interface ProductFeature {
+  id: number;
+  code: string;
+  name: string;
+  featureType: FeatureType;
+  /** Defaults a license feature starts from. */
+  maxConsumption: number;
+  allowOverages: boolean;
+  maxOverages: number;
+  resetConsumption: boolean;
+  consumptionPeriod: ConsumptionPeriod | null;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Product {
+  id: number;
+  accountId: number;
+  name: string;
+  /** What the License API calls `product`; unique per account and immutable. */
+  shortCode: string;
+  features: ProductFeature[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type LicenseType = 'perpetual' | 'time-limited' | 'subscription' | 'consumption';
+
+export interface LicenseFeature extends MeterState {
+  id: number;
+  productFeatureId: number;
+  code: string;
+  name: string;
+  featureType: FeatureType;
+  expiryDate: Date | null;
+  metadata: Record<string, unknown>;
+  isFloating: boolean;
+  isFloatingCloud: boolean;
+  floatingUsers: number;
+  floatingTimeout: number | null;
+  /** Current uses per activation (device id as string), kept in the same document as `total`. */
+  uses: Record<string, number>;
+}
+
+/** A device bound to a license: the license document's own list is the truth for limits and checks. */
+export interface Seat {
+  deviceId: number;
+  activationId: string;
+  hardwareId: string;
+  blacklisted: boolean;
+  activatedAt: Date;
+}
+
+export interface LicenseUser {
+  id: number;
+  email: string;
+  passwordHash: string;
+  firstName: string;
+  lastName: string;
+  isActive: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface License {
+  id: number;
+  accountId: number;
+  productId: number;
+  /** Denormalised (short codes are immutable) so License API lookups need one query. */
+  productCode: string;
+  /** Key-based licenses have a key; user-based ones have `users` instead. */
+  key: string | null;
+  users: LicenseUser[];
+  type: LicenseType;
+  enabled: boolean;
+  isTrial: boolean;
+  /** End of validity (time-limited and subscription licenses), or null. */
+  validUntil: Date | null;
+  maxActivations: number;
+  timesActivated: number;
+  consumption: MeterState;
+  features: LicenseFeature[];
+  seats: Seat[];
+  isFloating: boolean;
+  isFloatingCloud: boolean;
+  floatingUsers: number;
+  floatingTimeout: number | null;
+  preventVm: boolean;
+  metadata: Record<string, unknown>;
+  timeActivated: Date | null;
+  timeDisabled: Date | null;
+  lastCheck: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Device {
+  id: number;
+  /** The v3 activation id: a random UUID. */
+  activationId: string;
+  accountId: number;
+  licenseId: number;
+  productId: number;
+  hardwareId: string;
+  active: boolean;
+  blacklisted: boolean;
+  os: string | null;
+  osVersion: string | null;
+  hostname: string | null;
+  vmName: string | null;
+  container: boolean | null;
+  userHash: string | null;
+  appVersion: string | null;
+  releaseVersion: string | null;
+  releaseChannel: string | null;
+  releasePlatform: string | null;
+  releasePublishedAt: Date | null;
+  userId: string | null;
+  deviceId: string | null;
+  ipAddress: string | null;
+  leaseDuration: number | null;
+  leaseExpiresAt: Date | null;
+  metadata: Array<{ key: string; value: string }>;
+  createdAt: Date;
+  updatedAt: Date;
+  lastSyncedAt: Date | null;
+}
+
+export type MeterScope = 'license' | 'feature';
+
+/** One accepted change to a counter, appended to the consumption ledger. */
+export interface LedgerEntry {
+  id: string;
+  accountId: number;
+  licenseId: number;
+  scope: MeterScope;
+  featureCode: string | null;
+  deviceId: number | null;
+  amount: number;
+  /** The total right after the change; null when recovered after a crash (unknown). */
+  totalAfter: number | null;
+  periodResetAt: Date | null;
+  event: 'consumption_add' | 'offline_floating_consumptions_sync' | 'meter_increment' | 'update';
+  requestId: string | null;
+  idempotencyKey: string | null;
+  at: Date;
+}
