@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { bootstrapAccounts } from './bootstrap.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/connection.js';
+import type { Clock } from './domain/clock.js';
+import { buildApis } from './http/apis.js';
+import type { Logger } from './logger.js';
+import { resolveSecretsKey } from './secrets-key.js';
+import { createServices, type Services } from './services.js';
+
+export interface RunningServer {
+  url: string;
+  db: Database;
+  services: Services;
+  /** Stops accepting connections, finishes in-flight requests, then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  /** Where to print one-time output such as demo credentials. */
+  print?: (text: string) => void;
+}
+
+/** Opens the database, wires the services and the app, and listens. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const secretsKey = resolveSecretsKey(config);
+  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger });
+  try {
+    const services = createServices(db, { secretsKey, ...(options.clock ? { clock: options.clock } : {}) });
+    await bootstrapAccounts(config, services, logger, options.print ?? ((text) => process.stderr.write(`${text}\n`)));
+    const app = createApp({
+      logger,
+      validateResponses: config.validateResponses,
+      checkReadiness: () => db.ping(),
+      apis: buildApis({ services, logger }),
+    });
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.port, config.host, () => resolve(s));
+      s.once('error', reject);
+    });
+    server.keepAliveTimeout = 65_000;
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${port}`,
+      db,
+      services,
+      close() {
+        closing ??= (async () => {
+          await new Promise<void>((resolve) => {
+            // Keep-alive connections go as soon as they are idle; busy ones finish their request first.
+            const sweep = setInterval(() => server.closeIdleConnections(), 50);
+            const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+            server.close(() => {
+              clearInterval(sweep);
+              clearTimeout(deadline);
+              resolve();
+            });
+            server.closeIdleConnections();
+          });
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../server/config.js';
+import type { Clock } from '../../server/domain/clock.js';
+import type { AccountCredentials } from '../../server/domain/accounts.js';
+import type { Account } from '../../server/domain/types.js';
+import { createLogger } from '../../server/logger.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { startTestDatabase } from './database.js';
+
+export interface TestServer {
+  baseUrl: string;
+  server: RunningServer;
+  services: RunningServer['services'];
+  /** An account created for the test, with its plaintext credentials. */
+  account: Account;
+  credentials: AccountCredentials;
+  /** Creates another account (for tenant isolation tests). */
+  createAccount(name?: string): Promise<{ account: Account; credentials: AccountCredentials }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real server (same wiring as `npm start`) on a free loopback port, on a fresh database (the
+ * embedded engine, or MONGODB_URI), with response validation on and one account ready.
+ */
+export async function startTestServer(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const testDb = await startTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MONGODB_URI: testDb.uri,
+    MONGODB_DB_NAME: testDb.dbName,
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+    ...options.env,
+  });
+  const server = await startServer({ config, logger: createLogger(config.logLevel), print: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });
+  const createAccount = (name = `acct-${randomBytes(4).toString('hex')}`) => server.services.accounts.createAccount({ name });
+  const { account, credentials } = await createAccount();
+  return {
+    baseUrl: server.url,
+    server,
+    services: server.services,
+    account,
+    credentials,
+    createAccount,
+    async stop() {
+      await server.close();
+      await testDb.stop();
+    },
+  };
+}
