@@ -166,7 +166,21 @@ describe('update', () => {
   });
 
   it('update operators', async () => {
-    const c = h.db.collection('ops');
+    interface OpsDoc {
+      n: number;
+      m: number;
+      lo: number;
+      hi: number;
+      arr: number[];
+      set: string[];
+      old?: string;
+      renamed?: string;
+      nested: { a: number; b?: number };
+      gone?: boolean;
+      bits: number;
+      touched?: Date;
+    }
+    const c = h.db.collection<OpsDoc>('ops');
     const { insertedId } = await c.insertOne({
       n: 5,
       m: 2,

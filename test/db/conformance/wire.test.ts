@@ -40,9 +40,9 @@ function opMsg(requestId: number, body: Document, sequences: Array<[string, Docu
   const parts: Buffer[] = [];
   const flags = Buffer.alloc(4);
   flags.writeUInt32LE(checksum ? 1 : 0, 0);
-  parts.push(flags, Buffer.from([0]), serialize(body));
+  parts.push(flags, Buffer.from([0]), Buffer.from(serialize(body)));
   for (const [id, docs] of sequences) {
-    const payload = Buffer.concat([Buffer.from(id + '\0', 'utf8'), ...docs.map((d) => serialize(d))]);
+    const payload = Buffer.concat([Buffer.from(id + '\0', 'utf8'), ...docs.map((d) => Buffer.from(serialize(d)))]);
     const size = Buffer.alloc(4);
     size.writeInt32LE(payload.length + 4, 0);
     parts.push(Buffer.from([1]), size, payload);
@@ -61,7 +61,7 @@ function opQuery(requestId: number, ns: string, query: Document): Buffer {
   const skipReturn = Buffer.alloc(8);
   skipReturn.writeInt32LE(0, 0);
   skipReturn.writeInt32LE(-1, 4);
-  const content = Buffer.concat([flags, Buffer.from(ns + '\0', 'utf8'), skipReturn, serialize(query)]);
+  const content = Buffer.concat([flags, Buffer.from(ns + '\0', 'utf8'), skipReturn, Buffer.from(serialize(query))]);
   return Buffer.concat([header(16 + content.length, requestId, OP_QUERY), content]);
 }
 
