@@ -122,4 +122,48 @@ describe('BSON type round trip', () => {
     expect(await c.countDocuments({ uuid })).toBe(1);
     expect(await c.countDocuments({ ref: { $in: [ref, new ObjectId()] } })).toBe(1);
   });
+
+  it('$type matches every BSON type, by name and by number', async () => {
+    const c = h.db.collection('typed');
+    await c.insertMany([
+      { k: 'oid', v: new ObjectId() },
+      { k: 'int', v: new Int32(1) },
+      { k: 'long', v: Long.fromNumber(2) },
+      { k: 'double', v: 2.5 },
+      { k: 'idouble', v: new Double(3) },
+      { k: 'decimal', v: Decimal128.fromString('4') },
+      { k: 'string', v: 's' },
+      { k: 'date', v: new Date() },
+      { k: 'bool', v: true },
+      { k: 'null', v: null },
+      { k: 'array', v: [1, 'x'] },
+      { k: 'object', v: { a: 1 } },
+      { k: 'bin', v: new Binary(Buffer.from('x')) },
+      { k: 'missing' },
+    ]);
+    const keys = async (t: unknown) => (await c.find({ v: { $type: t as never } }).toArray()).map((d) => d.k).sort();
+    expect(await keys('objectId')).toEqual(['oid']);
+    expect(await keys(7)).toEqual(['oid']);
+    expect(await keys('int')).toEqual(['array', 'int']);
+    expect(await keys('long')).toEqual(['long']);
+    expect(await keys('double')).toEqual(['double', 'idouble']);
+    expect(await keys('decimal')).toEqual(['decimal']);
+    expect(await keys('number')).toEqual(['array', 'decimal', 'double', 'idouble', 'int', 'long']);
+    expect(await keys('string')).toEqual(['array', 'string']);
+    expect(await keys(['date', 'bool'])).toEqual(['bool', 'date']);
+    expect(await keys('null')).toEqual(['null']);
+    expect(await keys('array')).toEqual(['array']);
+    expect(await keys('object')).toEqual(['object']);
+    expect(await keys('binData')).toEqual(['bin']);
+  });
+
+  it('aggregation keeps stored Int64 values that pass through unchanged', async () => {
+    const c = h.db.collection('agg_types');
+    await c.insertOne({ _id: 1 as never, big: Long.fromNumber(12), nested: { big: Long.fromNumber(13) } });
+    const [doc] = await c
+      .aggregate([{ $match: { _id: 1 } }, { $project: { big: 1, nested: 1 } }], { promoteLongs: false })
+      .toArray();
+    expect(doc!.big).toBeInstanceOf(Long);
+    expect((doc!.nested as { big: unknown }).big).toBeInstanceOf(Long);
+  });
 });

@@ -136,6 +136,13 @@ describe('find', () => {
     expect(Number(raw.cursor.id)).toBe(0);
   });
 
+  it('sorts by $natural order', async () => {
+    const n = h.db.collection('natural');
+    await n.insertMany([{ i: 2 }, { i: 1 }, { i: 3 }]);
+    expect((await n.find().sort({ $natural: 1 }).toArray()).map((d) => d.i)).toEqual([2, 1, 3]);
+    expect((await n.find().sort({ $natural: -1 }).toArray()).map((d) => d.i)).toEqual([3, 1, 2]);
+  });
+
   it('count and distinct', async () => {
     expect(await c.countDocuments({ city: 'Oslo' })).toBe(2);
     expect(await c.countDocuments({}, { skip: 1, limit: 2 })).toBe(2);

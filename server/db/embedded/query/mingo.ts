@@ -14,6 +14,7 @@ import * as windowOperators from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import type { Options, QueryOperator } from 'mingo/types';
 import type { Doc } from '../values.js';
+import { $type } from './type-operator.js';
 
 /** Resolves `$lookup`/`$unionWith`/`$graphLookup` collection names; set per aggregate call. */
 let currentResolver: ((name: string) => Doc[]) | undefined;
@@ -39,7 +40,7 @@ const context = Context.init({
   expression: expressionOperators as never,
   pipeline: pipelineOperators as never,
   projection: projectionOperators as never,
-  query: { ...(queryOperators as unknown as Record<string, QueryOperator>), $__captureOptions: captureOperator },
+  query: { ...(queryOperators as unknown as Record<string, QueryOperator>), $type, $__captureOptions: captureOperator },
   window: windowOperators as never,
 });
 

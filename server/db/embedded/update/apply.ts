@@ -10,7 +10,6 @@ import { positionalMatchIndex } from '../query/positional.js';
 import { getPath } from '../query/paths.js';
 import { sortDocs } from '../query/sort.js';
 import {
-  bsonType,
   cloneValue,
   compareValues,
   exactEqual,
@@ -19,7 +18,9 @@ import {
   keyString,
   numKind,
   queryView,
+  restoreTypes,
   toQueryValue,
+  typeName,
   type Doc,
 } from '../values.js';
 import { arith, bitwise, zeroLike } from './numeric.js';
@@ -84,25 +85,6 @@ export interface UpdateContext {
   isInsert: boolean;
 }
 
-export function typeName(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (v instanceof Date) return 'date';
-  if (v instanceof RegExp) return 'regex';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return numKind(v) === 'int' ? 'int' : 'double';
-  }
-  const t = bsonType(v);
-  if (!t) return 'object';
-  return { Long: 'long', Double: 'double', Decimal128: 'decimal', ObjectId: 'objectId', Binary: 'binData', Timestamp: 'timestamp' }[t] ?? t.toLowerCase();
-}
-
 /** Applies an update to a copy of `doc`; returns the new document. */
 export function applyUpdate(doc: Doc, spec: UpdateSpec, ctx: UpdateContext): Doc {
   switch (spec.kind) {
@@ -137,18 +119,6 @@ function applyReplacement(doc: Doc, replacement: Doc): Doc {
     );
   }
   return ensureIdFirst(cloneValue(replacement), doc._id ?? replacement._id);
-}
-
-function restoreTypes(oldValue: unknown, newValue: unknown): unknown {
-  if (typeof newValue === 'number' && oldValue !== null && typeof oldValue === 'object') {
-    const k = numKind(oldValue);
-    if (k === 'long' && Number.isSafeInteger(newValue)) return Long.fromNumber(newValue);
-    if (k === 'double' && bsonType(oldValue) === 'Double' && Number.isInteger(newValue)) return oldValue && (oldValue as { value: number }).value === newValue ? oldValue : newValue;
-  }
-  if (isPlainObject(newValue) && isPlainObject(oldValue)) {
-    for (const k of Object.keys(newValue)) newValue[k] = restoreTypes(oldValue[k], newValue[k]);
-  }
-  return newValue;
 }
 
 function applyPipeline(doc: Doc, stages: Doc[]): Doc {
