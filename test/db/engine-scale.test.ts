@@ -73,4 +73,14 @@ describe.skipIf(!!process.env.MONGODB_URI)('cost does not grow with data (engine
     expect(await coll.countDocuments({ owner: 'o7' })).toBe(100);
     expect(plannerStats.docsExamined - before).toBe(100);
   });
+
+  it('explain shows the access path', async () => {
+    const coll = client.db('scale').collection('meters_100');
+    const byId = await coll.find({ _id: new ObjectId() }).explain();
+    expect(byId.queryPlanner.winningPlan.stage).toBe('IDHACK');
+    const byOwner = await coll.find({ owner: 'o1', used: { $gte: 0 } }).explain();
+    expect(byOwner.queryPlanner.winningPlan.inputStage).toMatchObject({ stage: 'IXSCAN', indexName: 'owner_1' });
+    const scan = await coll.find({ used: 5 }).explain();
+    expect(scan.queryPlanner.winningPlan.stage).toBe('COLLSCAN');
+  });
 });

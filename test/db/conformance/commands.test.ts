@@ -81,6 +81,12 @@ describe('server and administrative commands', () => {
     expect(err).toMatchObject({ code: 43, codeName: 'CursorNotFound' });
   });
 
+  it('explain describes a query plan', async () => {
+    const plan = await h.db.collection('ops').find({ a: 1 }).explain();
+    expect(plan.queryPlanner).toBeDefined();
+    expect(plan.queryPlanner.winningPlan).toBeDefined();
+  });
+
   it('the connection keeps working after errors', async () => {
     await h.db.command({ nope: 1 }).catch(() => undefined);
     expect(await h.db.command({ ping: 1 })).toMatchObject({ ok: 1 });

@@ -128,11 +128,7 @@ export interface MatchOptions {
   limit?: number;
 }
 
-/** Documents of `coll` matching `filter`, in access-path order. */
-export function findMatching(coll: Collection | undefined, filter: Doc | undefined, options: MatchOptions = {}): Doc[] {
-  if (!coll) return [];
-  const f = filter ?? {};
-  if (!isPlainObject(f)) fail(ErrorCodes.TypeMismatch, 'filter must be an object');
+function planFor(coll: Collection, f: Doc): Plan {
   const { shape, eq, idIn } = shapeOf(f);
   const planKey = coll.ns + '\u0000' + [...coll.indexes.keys()].join(',') + '\u0000' + shape;
   let plan = planCache.get(planKey);
@@ -141,6 +137,31 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
     if (planCache.size >= PLAN_CACHE_MAX) planCache.clear();
     planCache.set(planKey, plan);
   }
+  return plan;
+}
+
+/** A mongod-like description of the access path a filter would use (for `explain`). */
+export function describePlan(coll: Collection | undefined, filter: Doc | undefined): Doc {
+  if (!coll) return { stage: 'EOF' };
+  const plan = planFor(coll, filter ?? {});
+  switch (plan.kind) {
+    case 'id':
+      return { stage: 'IDHACK' };
+    case 'index': {
+      const index = coll.indexes.get(plan.index);
+      return { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: plan.index, keyPattern: index?.spec.key ?? {}, isUnique: index?.unique ?? false } };
+    }
+    default:
+      return { stage: 'COLLSCAN', direction: 'forward' };
+  }
+}
+
+/** Documents of `coll` matching `filter`, in access-path order. */
+export function findMatching(coll: Collection | undefined, filter: Doc | undefined, options: MatchOptions = {}): Doc[] {
+  if (!coll) return [];
+  const f = filter ?? {};
+  if (!isPlainObject(f)) fail(ErrorCodes.TypeMismatch, 'filter must be an object');
+  const plan = planFor(coll, f);
 
   let candidates: Iterable<Doc>;
   let residual: Doc = f;
