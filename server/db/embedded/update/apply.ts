@@ -3,7 +3,7 @@
  * `$[id]` positional paths), replacement documents and aggregation-pipeline updates.
  * Works on a deep copy and returns the new document; the stored document is never touched.
  */
-import { Long, Timestamp } from 'bson';
+import { Timestamp } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import { compileQuery, runPipeline, type Query } from '../query/mingo.js';
 import { positionalMatchIndex } from '../query/positional.js';
