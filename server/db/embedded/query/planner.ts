@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import type { Collection } from '../storage/collection.js';
 import type { Index } from '../storage/indexes.js';
 import { isPlainObject, keyString, queryView, toQueryValue, type Doc } from '../values.js';
-import { compileQuery, type Query } from './mingo.js';
+import { compileQuery, type Matcher } from './mingo.js';
 
 type Plan =
   | { kind: 'scan' }
@@ -19,7 +19,7 @@ type Plan =
 const PLAN_CACHE_MAX = 2000;
 const MATCHER_CACHE_MAX = 2000;
 const planCache = new Map<string, Plan>();
-const matcherCache = new Map<string, Query>();
+const matcherCache = new Map<string, Matcher>();
 
 /** Counters for engine-only tests and diagnostics. */
 export const plannerStats = { docsExamined: 0, plansBuilt: 0, matchersCompiled: 0 };
@@ -92,7 +92,7 @@ function choosePlan(coll: Collection, eq: Set<string>, idIn: boolean): Plan {
   return { kind: 'scan' };
 }
 
-function matcherFor(residual: Doc): Query | null {
+function matcherFor(residual: Doc): Matcher | null {
   const keys = Object.keys(residual);
   if (keys.length === 0) return null;
   const cacheKey = keyString(residual);

@@ -5,7 +5,7 @@
  */
 import { Timestamp } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
-import { compileQuery, runPipeline, type Query } from '../query/mingo.js';
+import { compileQuery, runPipeline, type Matcher } from '../query/mingo.js';
 import { positionalMatchIndex } from '../query/positional.js';
 import { getPath } from '../query/paths.js';
 import { sortDocs } from '../query/sort.js';
@@ -151,7 +151,7 @@ interface Target {
 class OpRunner {
   readonly doc: Doc;
   private positional = new Map<string, number>();
-  private arrayFilterQueries: Map<string, Query> | undefined;
+  private arrayFilterQueries: Map<string, Matcher> | undefined;
 
   constructor(
     private readonly original: Doc,
@@ -160,7 +160,7 @@ class OpRunner {
     this.doc = cloneValue(original);
   }
 
-  private arrayFilter(id: string): Query {
+  private arrayFilter(id: string): Matcher {
     if (!this.arrayFilterQueries) {
       this.arrayFilterQueries = new Map();
       const grouped = new Map<string, Doc>();
