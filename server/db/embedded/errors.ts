@@ -25,6 +25,7 @@ export const ErrorCodes = {
   InvalidPipelineOperator: 168,
   OperationNotSupportedInTransaction: 263,
   Location40324: 40324,
+  BSONObjectTooLarge: 10334,
   DuplicateKey: 11000,
 } as const;
 

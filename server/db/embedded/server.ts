@@ -126,10 +126,24 @@ export class WireServer {
     const name = commandName(parsed.command).toLowerCase();
     const durability = this.options.durability;
     if (durability && (name === 'fsync' || (WRITE_COMMANDS.has(name) && wantsJournal(parsed.command)))) {
-      await durability.sync();
+      try {
+        await durability.sync();
+      } catch (err) {
+        reply.writeConcernError = { code: ErrorCodes.InternalError, errmsg: `journal write failed: ${(err as Error).message}` };
+      }
     }
     if (parsed.moreToCome) return;
     if (socket.destroyed) return;
-    socket.write(parsed.opCode === OP_QUERY ? encodeOpReply(parsed.requestID, reply) : encodeOpMsg(parsed.requestID, reply));
+    socket.write(this.encode(parsed.opCode, parsed.requestID, reply));
+  }
+
+  private encode(opCode: number, requestID: number, reply: Doc): Buffer {
+    const encode = opCode === OP_QUERY ? encodeOpReply : encodeOpMsg;
+    try {
+      return encode(requestID, reply);
+    } catch (err) {
+      const message = `could not encode the reply: ${(err as Error).message}`;
+      return encode(requestID, errorReply(new MongoCommandError(ErrorCodes.BSONObjectTooLarge, message)));
+    }
   }
 }

@@ -139,6 +139,7 @@ function convertView(v: unknown): unknown {
 }
 
 const viewCache = new WeakMap<object, unknown>();
+const rawOfView = new WeakMap<object, unknown>();
 const NO_VIEW = Symbol('no-view');
 
 /**
@@ -151,7 +152,42 @@ export function queryView<T>(v: T): T {
   if (cached !== undefined) return (cached === NO_VIEW ? v : cached) as T;
   const view = needsView(v) ? convertView(v) : NO_VIEW;
   viewCache.set(v, view);
+  if (view !== NO_VIEW) rawOfView.set(view as object, v);
   return (view === NO_VIEW ? v : view) as T;
+}
+
+/** The stored document a cached query view was made from (or the value itself). */
+export function rawOf<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  return (rawOfView.get(v) as T | undefined) ?? v;
+}
+
+/**
+ * Restores the stored numeric types of values that went through a query view (mingo computes with
+ * plain numbers): where the old value at the same path was an Int64 / integral Double / Decimal128
+ * and the new value is a number, the new value gets the old type. With `onlyIfEqual`, only values
+ * that are numerically unchanged are restored (used for aggregation output).
+ */
+export function restoreTypes(oldValue: unknown, newValue: unknown, onlyIfEqual = false): unknown {
+  if (typeof newValue === 'number') {
+    const k = numKind(oldValue);
+    if (k === undefined || k === 'int' || typeof oldValue === 'number') return newValue;
+    if (onlyIfEqual && toNumber(oldValue) !== newValue) return newValue;
+    if (k === 'long' && Number.isSafeInteger(newValue)) {
+      return toNumber(oldValue) === newValue ? oldValue : Long.fromNumber(newValue);
+    }
+    if (k === 'double') return makeDouble(newValue);
+    if (k === 'decimal') return toNumber(oldValue) === newValue ? oldValue : Decimal128.fromString(String(newValue));
+    return newValue;
+  }
+  if (isPlainObject(newValue) && isPlainObject(oldValue)) {
+    for (const key of Object.keys(newValue)) {
+      if (key in oldValue) newValue[key] = restoreTypes(oldValue[key], newValue[key], onlyIfEqual);
+    }
+  } else if (Array.isArray(newValue) && Array.isArray(oldValue) && newValue.length === oldValue.length) {
+    for (let i = 0; i < newValue.length; i++) newValue[i] = restoreTypes(oldValue[i], newValue[i], onlyIfEqual);
+  }
+  return newValue;
 }
 
 /** Uncached view conversion for transient values (filters, expressions). */
@@ -410,4 +446,25 @@ export function formatValue(v: unknown): string {
   }
 }
 
+/** MongoDB's name for the BSON type of a stored value ('missing' when undefined). */
+export function typeName(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Date) return 'date';
+  if (v instanceof RegExp) return 'regex';
+  switch (typeof v) {
+    case 'string':
+      return 'string';
+    case 'boolean':
+      return 'bool';
+    case 'number':
+      return numKind(v) === 'int' ? 'int' : 'double';
+  }
+  const t = bsonType(v);
+  if (!t) return 'object';
+  return { Long: 'long', Double: 'double', Decimal128: 'decimal', ObjectId: 'objectId', Binary: 'binData', Timestamp: 'timestamp' }[t] ?? t.toLowerCase();
+}
+
 export { Decimal128, Double, Long };
+

@@ -6,7 +6,7 @@ import { Long } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import { runPipeline, withCollectionResolver } from '../query/mingo.js';
 import { findMatching } from '../query/planner.js';
-import { cloneValue, isPlainObject, queryView, type Doc } from '../values.js';
+import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, type Doc } from '../values.js';
 import { optionalNumber, type CommandHandler } from './context.js';
 import { prepareInsert } from './write.js';
 
@@ -14,6 +14,23 @@ import { prepareInsert } from './write.js';
 const READ_ONLY_STAGES = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$project']);
 
 const UNSUPPORTED_STAGES = new Set(['$merge', '$changeStream', '$currentOp', '$listSessions', '$indexStats', '$collStats', '$search', '$geoNear', '$planCacheStats']);
+
+/**
+ * mingo computes on query views (Int64/Decimal128 as plain numbers). Output documents that still
+ * carry an input document's `_id` get the stored numeric types back where values are unchanged.
+ */
+function restoreStoredTypes(input: Doc[], results: Doc[]): Doc[] {
+  const wrapped = input.filter((d) => queryView(d) !== d);
+  if (wrapped.length === 0) return results;
+  const byId = new Map(wrapped.map((d) => [keyString(d._id), d]));
+  return results.map((r) => {
+    if (r._id === undefined) return r;
+    const raw = byId.get(keyString(r._id));
+    if (!raw) return r;
+    if (r === queryView(raw)) return raw;
+    return restoreTypes(raw, cloneValue(r), true) as Doc;
+  });
+}
 
 export const aggregateCommands: Record<string, CommandHandler> = {
   aggregate: (cmd, ctx) => {
@@ -69,7 +86,8 @@ export const aggregateCommands: Record<string, CommandHandler> = {
       const c = ctx.catalog.getCollection(ctx.db, name);
       return c ? [...c.all()].map((d) => cloneValue(queryView(d))) : [];
     };
-    const results = body.length ? withCollectionResolver(resolver, () => runPipeline(source, body)) : source;
+    let results = body.length ? withCollectionResolver(resolver, () => runPipeline(source, body)) : source;
+    results = restoreStoredTypes(input, results);
 
     if (out) {
       ctx.catalog.dropCollection(out.db, out.coll);

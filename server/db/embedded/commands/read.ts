@@ -2,11 +2,11 @@
 import { Long } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import { pathValues } from '../query/paths.js';
-import { findMatching } from '../query/planner.js';
+import { describePlan, findMatching } from '../query/planner.js';
 import { compileProjection } from '../query/projection.js';
 import { sortDocs, parseSort } from '../query/sort.js';
 import type { Collection } from '../storage/collection.js';
-import { keyString, type Doc } from '../values.js';
+import { isPlainObject, keyString, type Doc } from '../values.js';
 import { optionalDoc, optionalNumber, stringArg, type CommandHandler } from './context.js';
 
 export interface QueryShape {
@@ -113,5 +113,32 @@ export const readCommands: Record<string, CommandHandler> = {
       }
     }
     return { values, ok: 1 };
+  },
+
+  explain: (cmd, ctx) => {
+    const inner = cmd.explain;
+    if (!isPlainObject(inner)) fail(ErrorCodes.FailedToParse, 'explain command requires a nested object');
+    const name = Object.keys(inner)[0] ?? '';
+    const collName = typeof inner[name] === 'string' ? (inner[name] as string) : '';
+    let filter: Doc | undefined;
+    if (name === 'find' || name === 'count') filter = optionalDoc(inner, name === 'find' ? 'filter' : 'query');
+    else if (name === 'findAndModify' || name === 'findandmodify') filter = optionalDoc(inner, 'query');
+    else if (name === 'update' && Array.isArray(inner.updates)) filter = (inner.updates[0] as Doc | undefined)?.q as Doc | undefined;
+    else if (name === 'delete' && Array.isArray(inner.deletes)) filter = (inner.deletes[0] as Doc | undefined)?.q as Doc | undefined;
+    else if (name === 'aggregate' && Array.isArray(inner.pipeline)) {
+      const first = inner.pipeline[0] as Doc | undefined;
+      filter = first && isPlainObject(first.$match) ? first.$match : undefined;
+    } else if (name === 'distinct') filter = optionalDoc(inner, 'query');
+    else fail(ErrorCodes.CommandNotSupported, `explain is not supported for '${name}'`);
+    const coll = ctx.catalog.getCollection(ctx.db, collName);
+    return {
+      queryPlanner: {
+        namespace: `${ctx.db}.${collName}`,
+        parsedQuery: filter ?? {},
+        winningPlan: describePlan(coll, filter),
+        rejectedPlans: [],
+      },
+      ok: 1,
+    };
   },
 };

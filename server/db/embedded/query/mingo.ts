@@ -14,6 +14,8 @@ import * as windowOperators from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import type { Options, QueryOperator } from 'mingo/types';
 import type { Doc } from '../values.js';
+import { $type } from './type-operator.js';
+import { compileCondition, leanLogicalOperators, type Predicate } from './compile.js';
 
 /** Resolves `$lookup`/`$unionWith`/`$graphLookup` collection names; set per aggregate call. */
 let currentResolver: ((name: string) => Doc[]) | undefined;
@@ -39,7 +41,12 @@ const context = Context.init({
   expression: expressionOperators as never,
   pipeline: pipelineOperators as never,
   projection: projectionOperators as never,
-  query: { ...(queryOperators as unknown as Record<string, QueryOperator>), $__captureOptions: captureOperator },
+  query: {
+    ...(queryOperators as unknown as Record<string, QueryOperator>),
+    ...leanLogicalOperators,
+    $type,
+    $__captureOptions: captureOperator,
+  },
   window: windowOperators as never,
 });
 
@@ -60,8 +67,14 @@ if (!captured) throw new Error('mingo: could not capture compute options');
 /** The prebuilt mingo options (an internal ComputeOptions instance). */
 export const MINGO_OPTIONS: Options = captured;
 
-export function compileQuery(filter: Doc): Query {
-  return new Query(filter, MINGO_OPTIONS);
+/** A compiled filter. */
+export interface Matcher {
+  test(obj: unknown): boolean;
+}
+
+export function compileQuery(filter: Doc): Matcher {
+  const test: Predicate = compileCondition(filter, MINGO_OPTIONS);
+  return { test };
 }
 
 export function runPipeline(docs: Iterable<Doc> | Doc[], pipeline: Doc[]): Doc[] {
@@ -69,4 +82,3 @@ export function runPipeline(docs: Iterable<Doc> | Doc[], pipeline: Doc[]): Doc[]
   return new Aggregator(pipeline, MINGO_OPTIONS).run(source) as Doc[];
 }
 
-export type { Query };

@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import type { Collection } from '../storage/collection.js';
 import type { Index } from '../storage/indexes.js';
 import { isPlainObject, keyString, queryView, toQueryValue, type Doc } from '../values.js';
-import { compileQuery, type Query } from './mingo.js';
+import { compileQuery, type Matcher } from './mingo.js';
 
 type Plan =
   | { kind: 'scan' }
@@ -19,7 +19,7 @@ type Plan =
 const PLAN_CACHE_MAX = 2000;
 const MATCHER_CACHE_MAX = 2000;
 const planCache = new Map<string, Plan>();
-const matcherCache = new Map<string, Query>();
+const matcherCache = new Map<string, Matcher>();
 
 /** Counters for engine-only tests and diagnostics. */
 export const plannerStats = { docsExamined: 0, plansBuilt: 0, matchersCompiled: 0 };
@@ -92,7 +92,7 @@ function choosePlan(coll: Collection, eq: Set<string>, idIn: boolean): Plan {
   return { kind: 'scan' };
 }
 
-function matcherFor(residual: Doc): Query | null {
+function matcherFor(residual: Doc): Matcher | null {
   const keys = Object.keys(residual);
   if (keys.length === 0) return null;
   const cacheKey = keyString(residual);
@@ -128,11 +128,7 @@ export interface MatchOptions {
   limit?: number;
 }
 
-/** Documents of `coll` matching `filter`, in access-path order. */
-export function findMatching(coll: Collection | undefined, filter: Doc | undefined, options: MatchOptions = {}): Doc[] {
-  if (!coll) return [];
-  const f = filter ?? {};
-  if (!isPlainObject(f)) fail(ErrorCodes.TypeMismatch, 'filter must be an object');
+function planFor(coll: Collection, f: Doc): Plan {
   const { shape, eq, idIn } = shapeOf(f);
   const planKey = coll.ns + '\u0000' + [...coll.indexes.keys()].join(',') + '\u0000' + shape;
   let plan = planCache.get(planKey);
@@ -141,6 +137,31 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
     if (planCache.size >= PLAN_CACHE_MAX) planCache.clear();
     planCache.set(planKey, plan);
   }
+  return plan;
+}
+
+/** A mongod-like description of the access path a filter would use (for `explain`). */
+export function describePlan(coll: Collection | undefined, filter: Doc | undefined): Doc {
+  if (!coll) return { stage: 'EOF' };
+  const plan = planFor(coll, filter ?? {});
+  switch (plan.kind) {
+    case 'id':
+      return { stage: 'IDHACK' };
+    case 'index': {
+      const index = coll.indexes.get(plan.index);
+      return { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: plan.index, keyPattern: index?.spec.key ?? {}, isUnique: index?.unique ?? false } };
+    }
+    default:
+      return { stage: 'COLLSCAN', direction: 'forward' };
+  }
+}
+
+/** Documents of `coll` matching `filter`, in access-path order. */
+export function findMatching(coll: Collection | undefined, filter: Doc | undefined, options: MatchOptions = {}): Doc[] {
+  if (!coll) return [];
+  const f = filter ?? {};
+  if (!isPlainObject(f)) fail(ErrorCodes.TypeMismatch, 'filter must be an object');
+  const plan = planFor(coll, f);
 
   let candidates: Iterable<Doc>;
   let residual: Doc = f;

@@ -3,7 +3,7 @@
  * keeps every BSON type intact; anything with operators or expressions goes through mingo.
  */
 import { fail, ErrorCodes } from '../errors.js';
-import { isPlainObject, queryView, type Doc } from '../values.js';
+import { cloneValue, isPlainObject, queryView, restoreTypes, type Doc } from '../values.js';
 import { runPipeline } from './mingo.js';
 import { positionalMatchIndex } from './positional.js';
 
@@ -174,7 +174,12 @@ function viaMingo(spec: Doc): CompiledProjection {
   return {
     apply(doc) {
       const [result] = runPipeline([queryView(doc)], [stage]);
-      return result ?? {};
+      if (!result) return {};
+      const typed = (queryView(doc) === doc ? result : restoreTypes(doc, cloneValue(result), true)) as Doc;
+      if (!('_id' in typed) || Object.keys(typed)[0] === '_id') return typed;
+      const ordered: Doc = { _id: typed._id };
+      for (const k of Object.keys(typed)) if (k !== '_id') ordered[k] = typed[k];
+      return ordered;
     },
   };
 }

@@ -35,6 +35,7 @@ function sortKey(doc: Doc, path: string, dir: 1 | -1): unknown {
 export function sortDocs(docs: Doc[], spec: unknown): Doc[] {
   const keys = parseSort(spec);
   if (keys.length === 0) return docs;
+  if (keys[0]!.path === '$natural') return keys[0]!.dir === 1 ? docs : [...docs].reverse();
   const decorated = docs.map((doc, i) => ({ doc, i, k: keys.map((k) => sortKey(doc, k.path, k.dir)) }));
   decorated.sort((a, b) => {
     for (let j = 0; j < keys.length; j++) {

@@ -4,7 +4,7 @@
  * subset of its fields is a lookup too. Arrays are multikey (one entry per element).
  */
 import { ErrorCodes, MongoCommandError, fail } from '../errors.js';
-import { compileQuery, type Query } from '../query/mingo.js';
+import { compileQuery, type Matcher } from '../query/mingo.js';
 import { pathValues } from '../query/paths.js';
 import { formatValue, isPlainObject, keyString, queryView, toQueryValue, type Doc } from '../values.js';
 
@@ -43,7 +43,7 @@ export class Index {
   readonly sparse: boolean;
   /** Whether the index can answer equality lookups (text/geo indexes cannot). */
   readonly lookupable: boolean;
-  private readonly partial: Query | undefined;
+  private readonly partial: Matcher | undefined;
   /** maps[i]: key of the first i+1 fields → documents. */
   private readonly maps: Map<string, Set<Doc>>[];
 

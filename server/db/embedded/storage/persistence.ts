@@ -21,7 +21,12 @@ import type { ChangeOp } from './collection.js';
 import { encodeRecord, readRecords } from './records.js';
 
 export const GROUP_COMMIT_MS = 50;
-const COMPACT_THRESHOLD_BYTES = 64 * 1024 * 1024;
+export const COMPACT_THRESHOLD_BYTES = 64 * 1024 * 1024;
+
+export interface PersistenceOptions {
+  /** Compact once the journal grows past this many bytes. */
+  compactThresholdBytes?: number;
+}
 const SNAPSHOT = 'snapshot.bin';
 const SNAPSHOT_TMP = 'snapshot.tmp';
 const LOCK = 'embedded-mongo.lock';
@@ -56,6 +61,7 @@ export class Persistence {
   private journalBytes = 0;
   private compacting: Promise<void> | undefined;
   private closed = false;
+  private compactThreshold = COMPACT_THRESHOLD_BYTES;
 
   private constructor(
     private readonly dir: string,
@@ -65,7 +71,7 @@ export class Persistence {
     private fh: FileHandle,
   ) {}
 
-  static async open(dir: string, catalog: Catalog, logger?: Logger): Promise<Persistence> {
+  static async open(dir: string, catalog: Catalog, logger?: Logger, options: PersistenceOptions = {}): Promise<Persistence> {
     await mkdir(dir, { recursive: true });
     await acquireLock(dir);
     const started = Date.now();
@@ -107,6 +113,7 @@ export class Persistence {
     const fh = await open(path.join(dir, journalName(gen)), 'a');
     const p = new Persistence(dir, catalog, logger, gen, fh);
     p.journalBytes = replayedBytes;
+    p.compactThreshold = options.compactThresholdBytes ?? COMPACT_THRESHOLD_BYTES;
     catalog.listener = (change) => p.append(change);
     logger?.info?.(`embedded-mongo: restored ${restored} records from ${dir} in ${Date.now() - started} ms`);
     if (replayedBytes > 0) await p.compact();
@@ -124,7 +131,7 @@ export class Persistence {
         this.sync().catch((err: unknown) => this.logger?.error?.(`embedded-mongo: journal write failed: ${(err as Error).message}`));
       }, GROUP_COMMIT_MS);
     }
-    if (this.journalBytes > COMPACT_THRESHOLD_BYTES && !this.compacting) {
+    if (this.journalBytes > this.compactThreshold && !this.compacting) {
       this.compact().catch((err: unknown) => this.logger?.error?.(`embedded-mongo: compaction failed: ${(err as Error).message}`));
     }
   }

@@ -3,14 +3,13 @@
  * `$[id]` positional paths), replacement documents and aggregation-pipeline updates.
  * Works on a deep copy and returns the new document; the stored document is never touched.
  */
-import { Long, Timestamp } from 'bson';
+import { Timestamp } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
-import { compileQuery, runPipeline, type Query } from '../query/mingo.js';
+import { compileQuery, runPipeline, type Matcher } from '../query/mingo.js';
 import { positionalMatchIndex } from '../query/positional.js';
 import { getPath } from '../query/paths.js';
 import { sortDocs } from '../query/sort.js';
 import {
-  bsonType,
   cloneValue,
   compareValues,
   exactEqual,
@@ -19,7 +18,9 @@ import {
   keyString,
   numKind,
   queryView,
+  restoreTypes,
   toQueryValue,
+  typeName,
   type Doc,
 } from '../values.js';
 import { arith, bitwise, zeroLike } from './numeric.js';
@@ -84,25 +85,6 @@ export interface UpdateContext {
   isInsert: boolean;
 }
 
-export function typeName(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (v instanceof Date) return 'date';
-  if (v instanceof RegExp) return 'regex';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return numKind(v) === 'int' ? 'int' : 'double';
-  }
-  const t = bsonType(v);
-  if (!t) return 'object';
-  return { Long: 'long', Double: 'double', Decimal128: 'decimal', ObjectId: 'objectId', Binary: 'binData', Timestamp: 'timestamp' }[t] ?? t.toLowerCase();
-}
-
 /** Applies an update to a copy of `doc`; returns the new document. */
 export function applyUpdate(doc: Doc, spec: UpdateSpec, ctx: UpdateContext): Doc {
   switch (spec.kind) {
@@ -139,18 +121,6 @@ function applyReplacement(doc: Doc, replacement: Doc): Doc {
   return ensureIdFirst(cloneValue(replacement), doc._id ?? replacement._id);
 }
 
-function restoreTypes(oldValue: unknown, newValue: unknown): unknown {
-  if (typeof newValue === 'number' && oldValue !== null && typeof oldValue === 'object') {
-    const k = numKind(oldValue);
-    if (k === 'long' && Number.isSafeInteger(newValue)) return Long.fromNumber(newValue);
-    if (k === 'double' && bsonType(oldValue) === 'Double' && Number.isInteger(newValue)) return oldValue && (oldValue as { value: number }).value === newValue ? oldValue : newValue;
-  }
-  if (isPlainObject(newValue) && isPlainObject(oldValue)) {
-    for (const k of Object.keys(newValue)) newValue[k] = restoreTypes(oldValue[k], newValue[k]);
-  }
-  return newValue;
-}
-
 function applyPipeline(doc: Doc, stages: Doc[]): Doc {
   const input = cloneValue(queryView(doc));
   const [result] = runPipeline([input], stages);
@@ -181,7 +151,7 @@ interface Target {
 class OpRunner {
   readonly doc: Doc;
   private positional = new Map<string, number>();
-  private arrayFilterQueries: Map<string, Query> | undefined;
+  private arrayFilterQueries: Map<string, Matcher> | undefined;
 
   constructor(
     private readonly original: Doc,
@@ -190,7 +160,7 @@ class OpRunner {
     this.doc = cloneValue(original);
   }
 
-  private arrayFilter(id: string): Query {
+  private arrayFilter(id: string): Matcher {
     if (!this.arrayFilterQueries) {
       this.arrayFilterQueries = new Map();
       const grouped = new Map<string, Doc>();

@@ -1,0 +1,75 @@
+/**
+ * ENGINE-ONLY storage tests (use engine internals; skipped when MONGODB_URI is set):
+ * journal compaction while running, recovery across compactions, the TTL monitor.
+ */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ObjectId } from 'bson';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Catalog } from '../../server/db/embedded/storage/catalog.js';
+import { Persistence } from '../../server/db/embedded/storage/persistence.js';
+import { TtlMonitor } from '../../server/db/embedded/storage/ttl.js';
+
+describe.skipIf(!!process.env.MONGODB_URI)('engine storage (engine only)', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+
+  async function tempDir(): Promise<string> {
+    const d = await mkdtemp(path.join(tmpdir(), 'embedded-mongo-storage-'));
+    dirs.push(d);
+    return d;
+  }
+
+  it('compacts the journal while running and recovers snapshot + journal', async () => {
+    const dir = await tempDir();
+    const catalog = new Catalog();
+    const p = await Persistence.open(dir, catalog, undefined, { compactThresholdBytes: 20_000 });
+    const coll = catalog.ensureCollection('db', 'c').coll;
+    coll.createIndex({ key: { k: 1 }, name: 'k_1', unique: true });
+    for (let i = 0; i < 2000; i++) coll.insert({ _id: new ObjectId(), k: i, pad: 'x'.repeat(20) });
+    await p.compact();
+    await p.sync();
+    // Writes after the compaction land in the new journal.
+    for (let i = 2000; i < 2100; i++) coll.insert({ _id: new ObjectId(), k: i });
+    const first = coll.getById(coll.all().next().value!._id)!;
+    coll.remove(first);
+    await p.sync();
+    const names = await readdir(dir);
+    expect(names).toContain('snapshot.bin');
+    expect(names.filter((n) => n.startsWith('journal-'))).toHaveLength(1);
+    const journalSize = (await stat(path.join(dir, names.find((n) => n.startsWith('journal-'))!))).size;
+    expect(journalSize).toBeLessThan(40_000);
+    await p.close();
+
+    const restored = new Catalog();
+    const p2 = await Persistence.open(dir, restored);
+    const c2 = restored.getCollection('db', 'c')!;
+    expect(c2.size).toBe(2099);
+    expect(c2.indexes.get('k_1')?.unique).toBe(true);
+    expect(() => c2.insert({ _id: new ObjectId(), k: 5 })).toThrow(/E11000/);
+    await p2.close();
+  });
+
+  it('refuses a data directory held by a live process', async () => {
+    const dir = await tempDir();
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path.join(dir, 'embedded-mongo.lock'), String(process.ppid));
+    await expect(Persistence.open(dir, new Catalog())).rejects.toThrow(/in use/);
+  });
+
+  it('the TTL monitor removes expired documents', () => {
+    const catalog = new Catalog();
+    const coll = catalog.ensureCollection('db', 'sessions').coll;
+    coll.createIndex({ key: { expiresAt: 1 }, name: 'expiresAt_1', expireAfterSeconds: 60 });
+    const now = Date.now();
+    coll.insert({ _id: 1, expiresAt: new Date(now - 61_000) });
+    coll.insert({ _id: 2, expiresAt: new Date(now - 30_000) });
+    coll.insert({ _id: 3, expiresAt: 'not a date' });
+    coll.insert({ _id: 4 });
+    expect(new TtlMonitor(catalog).sweep(now)).toBe(1);
+    expect([...coll.all()].map((d) => d._id)).toEqual([2, 3, 4]);
+  });
+});
