@@ -128,6 +128,69 @@ export function meterChangeUpdate(change: MeterChange): { update: object; arrayF
   };
 }
 
+/**
+ * Several feature counters of one license changed together by one activation (Web API v3 activation
+ * update): every guard of every change is in one filter, and all changes are one `$inc`, so either
+ * all apply or none does.
+ */
+export interface MultiFeatureChange {
+  accountId: number;
+  licenseId: number;
+  /** The activation's seat (must be held and not blacklisted). */
+  seat: SeatLocator;
+  /** The device whose own uses change too. */
+  deviceUses: number;
+  /** One entry per feature code (codes must be distinct). */
+  changes: Array<{ code: string; amount: number; outbox: OutboxEntry }>;
+  negatives: 'policy' | 'floor-only';
+  now: Date;
+}
+
+function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['changes'][number]): MeterChange {
+  return {
+    accountId: multi.accountId,
+    license: { licenseId: multi.licenseId },
+    target: { scope: 'feature', code: c.code },
+    amount: c.amount,
+    now: multi.now,
+    seat: multi.seat,
+    deviceUses: multi.deviceUses,
+    negatives: multi.negatives,
+    outbox: c.outbox,
+  };
+}
+
+export function multiFeatureChangeFilter(multi: MultiFeatureChange): FilterQuery {
+  const { now } = multi;
+  const and: FilterQuery[] = [{ $or: [{ validUntil: null }, { validUntil: { $gt: now } }] }];
+  const exprs: object[] = [];
+  for (const c of multi.changes) {
+    const single = singleChangeOf(multi, c);
+    and.push({ features: { $elemMatch: { code: c.code, ...meterConditions(single, now) } } });
+    and.push({ features: { $elemMatch: { code: c.code, $or: [{ expiryDate: null }, { expiryDate: { $gt: now } }] } } });
+    const expr = ceilingGuard(single);
+    if (expr) exprs.push(expr);
+  }
+  const filter: FilterQuery = { _id: multi.licenseId, accountId: multi.accountId, enabled: true, ...seatFilter(multi.seat), $and: and };
+  if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
+  return filter;
+}
+
+export function multiFeatureChangeUpdate(multi: MultiFeatureChange): { update: object; arrayFilters: object[] } {
+  const inc: Record<string, number> = {};
+  const arrayFilters: object[] = [];
+  multi.changes.forEach((c, i) => {
+    inc[`features.$[m${i}].total`] = c.amount;
+    inc[`features.$[m${i}].gross`] = Math.max(c.amount, 0);
+    inc[`features.$[m${i}].uses.${multi.deviceUses}`] = c.amount;
+    arrayFilters.push({ [`m${i}.code`]: c.code });
+  });
+  return {
+    update: { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: multi.changes.map((c) => c.outbox) } } },
+    arrayFilters,
+  };
+}
+
 /** The atomic counter operations on license documents. */
 export class LicenseMetersRepository {
   constructor(private readonly models: Models) {}
@@ -139,6 +202,19 @@ export class LicenseMetersRepository {
       returnDocument: 'after',
       projection: { outbox: 0, recentOps: 0 },
       ...(arrayFilters ? { arrayFilters } : {}),
+      lean: true,
+      strict: false,
+    }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
+  /** Applies every change of `multi` if every guard holds (one atomic update); null when a guard failed. */
+  async applyMany(multi: MultiFeatureChange): Promise<License | null> {
+    const { update, arrayFilters } = multiFeatureChangeUpdate(multi);
+    const doc = await this.models.License.findOneAndUpdate(multiFeatureChangeFilter(multi), update, {
+      returnDocument: 'after',
+      projection: { outbox: 0, recentOps: 0 },
+      arrayFilters,
       lean: true,
       strict: false,
     }).lean<LicenseDocument>();
@@ -165,7 +241,8 @@ export class LicenseMetersRepository {
     }
     const res = await this.models.License.updateOne(
       { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: dueResetAt } } },
-      { $set: { 'features.$[m].total': 0, 'features.$[m].resetAt': nextResetAt, updatedAt: now } },
+      // Per-activation uses are uses of the current period too: they restart with the total.
+      { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, updatedAt: now } },
       { arrayFilters: [{ 'm.code': target.code, 'm.resetAt': dueResetAt }] },
     );
     return res.modifiedCount === 1;
