@@ -6,6 +6,8 @@ import type { FilterQuery } from './query-types.js';
 /** A floating feature's uses by the device being released, as last read (0 when it has none). */
 export interface FloatingUses {
   code: string;
+  /** The feature's position in the license's `features` as read (guarded by its code). */
+  index: number;
   uses: number;
 }
 
@@ -25,20 +27,17 @@ export class ActivationSeatsRepository {
     const filter: FilterQuery = { _id: licenseId, accountId, 'seats.deviceId': deviceId, ...(guards.length > 0 ? { $and: guards } : {}) };
     const inc: Record<string, number> = { timesActivated: -1 };
     const unset: Record<string, ''> = {};
-    const arrayFilters: object[] = [];
-    floating
-      .filter((f) => f.uses !== 0)
-      .forEach((f, i) => {
-        inc[`features.$[f${i}].total`] = -f.uses;
-        unset[`features.$[f${i}].uses.${deviceId}`] = '';
-        arrayFilters.push({ [`f${i}.code`]: f.code });
-      });
+    for (const f of floating) {
+      filter[`features.${f.index}.code`] = f.code;
+      if (f.uses === 0) continue;
+      inc[`features.${f.index}.total`] = -f.uses;
+      unset[`features.${f.index}.uses.${deviceId}`] = '';
+    }
     const update: Record<string, unknown> = { $pull: { seats: { deviceId } }, $inc: inc, $set: { updatedAt: now } };
-    if (arrayFilters.length > 0) update.$unset = unset;
+    if (Object.keys(unset).length > 0) update.$unset = unset;
     const doc = await this.models.License.findOneAndUpdate(filter, update, {
       returnDocument: 'after',
       projection: { outbox: 0, recentOps: 0 },
-      ...(arrayFilters.length > 0 ? { arrayFilters } : {}),
       strict: false,
     }).lean<LicenseDocument>();
     return doc ? toLicense(doc) : null;

@@ -140,8 +140,13 @@ export interface MultiFeatureChange {
   seat: SeatLocator;
   /** The device whose own uses change too. */
   deviceUses: number;
-  /** One entry per feature code (codes must be distinct). */
-  changes: Array<{ code: string; amount: number; outbox: OutboxEntry }>;
+  /**
+   * One entry per feature code (codes must be distinct), with the feature's position in the
+   * license's `features` as read: the update addresses `features.<index>` (guarded by the code at
+   * that position), since several `$[identifier]` paths to the same field are not accepted by every
+   * engine.
+   */
+  changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry }>;
   negatives: 'policy' | 'floor-only';
   now: Date;
 }
@@ -172,23 +177,19 @@ export function multiFeatureChangeFilter(multi: MultiFeatureChange): FilterQuery
     if (expr) exprs.push(expr);
   }
   const filter: FilterQuery = { _id: multi.licenseId, accountId: multi.accountId, enabled: true, ...seatFilter(multi.seat), $and: and };
+  for (const c of multi.changes) filter[`features.${c.index}.code`] = c.code;
   if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
   return filter;
 }
 
-export function multiFeatureChangeUpdate(multi: MultiFeatureChange): { update: object; arrayFilters: object[] } {
+export function multiFeatureChangeUpdate(multi: MultiFeatureChange): object {
   const inc: Record<string, number> = {};
-  const arrayFilters: object[] = [];
-  multi.changes.forEach((c, i) => {
-    inc[`features.$[m${i}].total`] = c.amount;
-    inc[`features.$[m${i}].gross`] = Math.max(c.amount, 0);
-    inc[`features.$[m${i}].uses.${multi.deviceUses}`] = c.amount;
-    arrayFilters.push({ [`m${i}.code`]: c.code });
-  });
-  return {
-    update: { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: multi.changes.map((c) => c.outbox) } } },
-    arrayFilters,
-  };
+  for (const c of multi.changes) {
+    inc[`features.${c.index}.total`] = c.amount;
+    inc[`features.${c.index}.gross`] = Math.max(c.amount, 0);
+    inc[`features.${c.index}.uses.${multi.deviceUses}`] = c.amount;
+  }
+  return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: multi.changes.map((c) => c.outbox) } } };
 }
 
 /** The atomic counter operations on license documents. */
@@ -210,11 +211,9 @@ export class LicenseMetersRepository {
 
   /** Applies every change of `multi` if every guard holds (one atomic update); null when a guard failed. */
   async applyMany(multi: MultiFeatureChange): Promise<License | null> {
-    const { update, arrayFilters } = multiFeatureChangeUpdate(multi);
-    const doc = await this.models.License.findOneAndUpdate(multiFeatureChangeFilter(multi), update, {
+    const doc = await this.models.License.findOneAndUpdate(multiFeatureChangeFilter(multi), multiFeatureChangeUpdate(multi), {
       returnDocument: 'after',
       projection: { outbox: 0, recentOps: 0 },
-      arrayFilters,
       lean: true,
       strict: false,
     }).lean<LicenseDocument>();

@@ -200,9 +200,10 @@ export class ActivationService {
   async delete(caller: Caller, activationId: string): Promise<Activation> {
     let { device, license } = await this.get(caller, activationId);
     for (let attempt = 0; ; attempt += 1) {
-      const floating: FloatingUses[] = license.features
-        .filter((f) => f.isFloating || license.isFloating || license.isFloatingCloud || f.isFloatingCloud)
-        .map((f) => ({ code: f.code, uses: f.uses[String(device.id)] ?? 0 }));
+      const floats = license.isFloating || license.isFloatingCloud;
+      const floating: FloatingUses[] = license.features.flatMap((f, index) =>
+        floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(device.id)] ?? 0 }] : [],
+      );
       const now = this.deps.clock.now();
       const released = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now);
       if (released) {

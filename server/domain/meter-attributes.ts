@@ -103,7 +103,10 @@ export class MeterAttributeUses {
         deviceUses: input.deviceId,
         negatives: 'floor-only',
         now,
-        changes: changes.map((c) => ({ code: c.name, amount: c.amount, outbox: this.outboxEntry(input, c, now) })),
+        changes: changes.map((c) => {
+          const feature = findMeterAttribute(current, c.name)!;
+          return { code: feature.code, index: current.features.indexOf(feature), amount: c.amount, outbox: this.outboxEntry(input, { name: feature.code, amount: c.amount }, now) };
+        }),
       };
       const updated = await this.meters.applyMany(multi);
       if (updated) {

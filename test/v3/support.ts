@@ -43,7 +43,11 @@ export interface Client {
   token?: string | undefined;
 }
 
-export async function call(client: Client, method: string, path: string, body?: unknown, token = client.token): Promise<{ status: number; body: any }> {
+// Answers are JSON whose shape each test asserts.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export async function call(client: Client, method: string, path: string, body?: unknown, token = client.token): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${client.baseUrl}${path}`, {
     method,
     headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
@@ -54,7 +58,7 @@ export async function call(client: Client, method: string, path: string, body?: 
 }
 
 /** The JWT payload (unverified), for reading `aid`. */
-export function claimsOf(token: string): Record<string, any> {
+export function claimsOf(token: string): Record<string, Json> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
 }
 
