@@ -84,6 +84,159 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v3/activations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List activations
+         * @description The account's current activations, oldest first, optionally of one license. Needs a Bearer token.
+         */
+        get: operations["listActivations"];
+        put?: never;
+        /**
+         * Activate a license on a machine
+         * @description Creates an activation of the license with this `key` on the product `productId` for the machine
+         *     `fingerprint`, within the license's allowed activations, and returns a signed activation token.
+         *     Client-side calls need no access token: the license key and product id authenticate them. With a
+         *     Bearer token, the license must belong to the token's account. Activating again from the same
+         *     fingerprint returns the existing activation (no second activation is counted).
+         *     Triggers `activation.created`.
+         */
+        post: operations["createActivation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/activations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an activation
+         * @description The activation with its meter attribute uses. Needs a Bearer token of the activation's account.
+         */
+        get: operations["getActivation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete (deactivate) an activation
+         * @description Frees the activation's slot on the license. Uses of floating meter attributes (the feature or the
+         *     license is floating) return to the license total; other uses stay counted. Gross uses never
+         *     decrease. Client-side calls may come without a token (the unguessable activation id authenticates
+         *     them); with a Bearer token the activation must belong to its account. Triggers `activation.deleted`.
+         */
+        delete: operations["deleteActivation"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an activation
+         * @description Updates the specified activation by setting the values of the parameters passed. Any parameters
+         *     not provided will be left unchanged. `meterAttributes` change this activation's uses with the same
+         *     guards as the meter attribute increment, all or nothing: if one would pass its limit or go below
+         *     zero, none is applied and nothing else changes. Client-side calls need no access token: the
+         *     license `key` and `productId` must be those of the activation's license. The `fingerprint` must be
+         *     the activation's. Returns a fresh activation token. Triggers `activation.updated`.
+         */
+        patch: operations["updateActivation"];
+        trace?: never;
+    };
+    "/v3/activations/meter-attributes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Increment an activation meter attribute
+         * @description Increments the activation meter attribute uses. A positive increment that would take the
+         *     license's total uses above its allowed uses answers 400 `METER_ATTRIBUTE_USES_LIMIT_REACHED` and
+         *     changes nothing (allowed uses -1 means unlimited). A negative increment may not take this
+         *     activation's uses or the license total below 0 (400 `METER_ATTRIBUTE_USES_BELOW_ZERO`). Gross uses
+         *     only ever grow. The unguessable `activationId` authenticates client-side calls; a Bearer token, when
+         *     sent, must be of the activation's account. Triggers `activation.updated`.
+         */
+        post: operations["incrementActivationMeterAttribute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/accounts/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's account
+         * @description Tells the holder of an access token which account it belongs to (its id is the `accountId` of client-side calls).
+         */
+        get: operations["getCurrentAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/accounts/{accountId}/jwks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An account's public keys
+         * @description The public keys that verify the account's activation tokens (public; no token needed).
+         */
+        get: operations["getAccountJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every account's public keys
+         * @description The JSON Web Key Set of every account's active signing keys; activation tokens name theirs by `kid`.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -120,6 +273,672 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * @description Where the activation was last seen from. Only the IP address is known (no geolocation database); the rest is null.
+         * @example {
+         *       "ipAddress": "203.0.113.7",
+         *       "countryCode": null,
+         *       "countryName": null,
+         *       "regionCode": null,
+         *       "regionName": null,
+         *       "city": null,
+         *       "zipCode": null,
+         *       "timeZone": null,
+         *       "latitude": null,
+         *       "longitude": null
+         *     }
+         */
+        V3ActivationLocation: {
+            /** @description IP address of the client's last call. */
+            ipAddress: string | null;
+            /** @description ISO country code. */
+            countryCode: string | null;
+            /** @description Country name. */
+            countryName: string | null;
+            /** @description Region code. */
+            regionCode: string | null;
+            /** @description Region name. */
+            regionName: string | null;
+            /** @description City. */
+            city: string | null;
+            /** @description Postal code. */
+            zipCode: string | null;
+            /** @description Time zone. */
+            timeZone: string | null;
+            /** @description Latitude. */
+            latitude: number | null;
+            /** @description Longitude. */
+            longitude: number | null;
+        };
+        /**
+         * @description One meter attribute's uses by this activation.
+         * @example {
+         *       "name": "api-calls",
+         *       "uses": 12
+         *     }
+         */
+        V3ActivationMeterAttribute: {
+            /** @description Name of the meter attribute. */
+            name: string;
+            /**
+             * Format: int64
+             * @description This activation's current uses.
+             */
+            uses: number;
+        };
+        /**
+         * @description The organization a license belongs to (not modelled yet; activations show null).
+         * @example {
+         *       "id": "1003004005006007",
+         *       "name": "Acme Inc."
+         *     }
+         */
+        V3Organization: {
+            /** @description Unique identifier of the organization. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            updatedAt?: string;
+            /** @description Name of the organization. */
+            name: string;
+            /** @description Contact email. */
+            email?: string;
+            /** @description Free-form description. */
+            description?: string;
+            /** @description Users the organization may have. */
+            allowedUsers?: number;
+        };
+        /**
+         * @description The user an activation belongs to (not modelled yet; activations show null).
+         * @example {
+         *       "id": "1004005006007008",
+         *       "email": "jane@example.com"
+         *     }
+         */
+        V3User: {
+            /** @description Unique identifier of the user. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Creation time.
+             */
+            createdAt?: string;
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            updatedAt?: string;
+            /** @description Full name. */
+            name?: string;
+            /** @description First name. */
+            firstName?: string;
+            /** @description Last name. */
+            lastName?: string;
+            /** @description Email address. */
+            email: string;
+            /** @description The user's organization. */
+            organizationId?: string | null;
+        };
+        /**
+         * @description One metadata key/value pair of an activation.
+         * @example {
+         *       "id": "3f1d9c2ab0e14c6f8a1b2c3d4e5f6a7b",
+         *       "createdAt": "2026-03-10T10:00:00Z",
+         *       "updatedAt": "2026-03-10T10:00:00Z",
+         *       "key": "seat-label",
+         *       "value": "Build machine 3"
+         *     }
+         */
+        V3ActivationMetadata: {
+            /** @description Unique identifier of the metadata entry (stable for the activation and key). */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the entry was set.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the entry last changed.
+             */
+            updatedAt: string;
+            /** @description Name of the key. */
+            key: string;
+            /** @description Value of the key. */
+            value: string;
+        };
+        /**
+         * @description An activation of a license on one machine, with its meter attribute uses.
+         * @example {
+         *       "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *       "createdAt": "2026-03-10T10:00:00Z",
+         *       "updatedAt": "2026-03-10T10:05:00Z",
+         *       "os": "windows",
+         *       "osVersion": "10.0",
+         *       "hostname": "build-3",
+         *       "location": {
+         *         "ipAddress": "203.0.113.7",
+         *         "countryCode": null,
+         *         "countryName": null,
+         *         "regionCode": null,
+         *         "regionName": null,
+         *         "city": null,
+         *         "zipCode": null,
+         *         "timeZone": null,
+         *         "latitude": null,
+         *         "longitude": null
+         *       },
+         *       "vmName": null,
+         *       "container": false,
+         *       "appVersion": null,
+         *       "releaseVersion": "1.4.2",
+         *       "releaseChannel": "stable",
+         *       "releasePlatform": "windows-x64",
+         *       "offline": false,
+         *       "productId": "1002003004005006",
+         *       "expiresAt": null,
+         *       "licenseId": "1005006007008009",
+         *       "lastSyncedAt": "2026-03-10T10:05:00Z",
+         *       "meterAttributes": [
+         *         {
+         *           "name": "api-calls",
+         *           "uses": 12
+         *         }
+         *       ],
+         *       "leaseExpiresAt": null,
+         *       "organization": null,
+         *       "userId": null,
+         *       "user": null,
+         *       "metadata": [
+         *         {
+         *           "id": "3f1d9c2ab0e14c6f8a1b2c3d4e5f6a7b",
+         *           "createdAt": "2026-03-10T10:00:00Z",
+         *           "updatedAt": "2026-03-10T10:05:00Z",
+         *           "key": "seat-label",
+         *           "value": "Build machine 3"
+         *         }
+         *       ]
+         *     }
+         */
+        V3Activation: {
+            /**
+             * Format: uuid
+             * @description Unique identifier for the activation.
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the activation was created.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the activation last changed.
+             */
+            updatedAt: string;
+            /** @description Name of the operating system (windows, linux, macos, android, ios). */
+            os: string | null;
+            /** @description Version of the operating system. */
+            osVersion: string | null;
+            /** @description Name of the host machine. */
+            hostname: string | null;
+            location: components["schemas"]["V3ActivationLocation"];
+            /** @description Name of the virtual machine. */
+            vmName: string | null;
+            /** @description Whether the app runs inside a container. */
+            container: boolean | null;
+            /** @description Version of the app (deprecated in favour of releaseVersion). */
+            appVersion: string | null;
+            /** @description The release version of the app. */
+            releaseVersion: string | null;
+            /** @description The release channel of the app. */
+            releaseChannel: string | null;
+            /** @description The release platform of the app. */
+            releasePlatform: string | null;
+            /** @description Whether the activation was made offline (always false here). */
+            offline: boolean;
+            /** @description Unique identifier for the product. */
+            productId: string;
+            /**
+             * Format: date-time
+             * @description When the activation stops being valid (the earlier of the lease and the license expiry); null when never.
+             */
+            expiresAt: string | null;
+            /** @description Unique identifier for the license. */
+            licenseId: string;
+            /**
+             * Format: date-time
+             * @description When the client last synced (created or updated) the activation.
+             */
+            lastSyncedAt: string | null;
+            /** @description This activation's uses of each meter attribute of the license. */
+            meterAttributes: components["schemas"]["V3ActivationMeterAttribute"][];
+            /**
+             * Format: date-time
+             * @description When the lease ends; null for an unlimited lease.
+             */
+            leaseExpiresAt: string | null;
+            /** @description The license's organization; null when unknown. */
+            organization: components["schemas"]["V3Organization"] | null;
+            /** @description Unique identifier for the user. */
+            userId: string | null;
+            /** @description The activation's user; null when unknown. */
+            user: components["schemas"]["V3User"] | null;
+            /** @description The activation's metadata. */
+            metadata: components["schemas"]["V3ActivationMetadata"][];
+        };
+        /**
+         * @description Name of the operating system.
+         * @example windows
+         * @enum {string}
+         */
+        V3OperatingSystem: "windows" | "linux" | "macos" | "android" | "ios";
+        /**
+         * @description One metadata key/value pair of an activation, as a client sends it.
+         * @example {
+         *       "key": "seat-label",
+         *       "value": "Build machine 3"
+         *     }
+         */
+        V3MetadataInput: {
+            /** @description Name of the key. */
+            key: string;
+            /** @description Value of the key. */
+            value: string;
+        };
+        /**
+         * @description A new activation of a license on a machine. The license `key` and `productId` authenticate client-side calls.
+         * @example {
+         *       "os": "windows",
+         *       "osVersion": "10.0",
+         *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
+         *       "vmName": "",
+         *       "container": false,
+         *       "hostname": "build-3",
+         *       "userHash": "5f4dcc3b5aa765d61d8327deb882cf99",
+         *       "productId": "1002003004005006",
+         *       "accountId": "1001002003004005",
+         *       "releaseVersion": "1.4.2",
+         *       "releaseChannel": "stable",
+         *       "releasePlatform": "windows-x64",
+         *       "releasePublishedAt": "2026-02-01T10:00:00Z",
+         *       "key": "ABCD-EFGH-JKLM-NPQR",
+         *       "userId": "",
+         *       "leaseDuration": -1,
+         *       "metadata": [
+         *         {
+         *           "key": "seat-label",
+         *           "value": "Build machine 3"
+         *         }
+         *       ],
+         *       "deviceId": "4de4adb9-21ee-47e3-aeb4-8cf8ed6c109a",
+         *       "deviceChallenge": "challenge-1",
+         *       "deviceChallengeSignature": "c2lnbmF0dXJl"
+         *     }
+         */
+        V3CreateActivationRequest: {
+            os: components["schemas"]["V3OperatingSystem"];
+            /** @description Version of the operating system. */
+            osVersion?: string;
+            /** @description Fingerprint of the machine. */
+            fingerprint: string;
+            /** @description Name of the virtual machine. */
+            vmName?: string;
+            /** @description Whether app is run inside a container. */
+            container?: boolean;
+            /** @description Name of the host machine. */
+            hostname: string;
+            /** @description Hash of the machine user name. */
+            userHash: string;
+            /** @description Unique identifier for the product. */
+            productId: string;
+            /** @description Unique identifier for the account (may be empty; when given it must be the license's account). */
+            accountId: string;
+            /** @description The release version of the app. Only following three formats are allowed x.x, x.x.x, x.x.x.x. */
+            releaseVersion?: string;
+            /** @description The release channel of the app. */
+            releaseChannel?: string;
+            /** @description The release platform of the app. */
+            releasePlatform?: string;
+            /**
+             * Format: date-time
+             * @description This release published date (UTC) of the app.
+             */
+            releasePublishedAt?: string;
+            /** @description License key to activate the license. */
+            key: string;
+            /** @description Unique identifier for the user. */
+            userId?: string;
+            /**
+             * Format: int64
+             * @description Lease duration of the activation in seconds in case of hosted floating license. Set to 0 or -1 for unlimited.
+             */
+            leaseDuration?: number;
+            /** @description List of metadata key/value pairs (replaces the activation's metadata). */
+            metadata?: components["schemas"]["V3MetadataInput"][];
+            /**
+             * Format: uuid
+             * @description Unique identifier for the device.
+             */
+            deviceId?: string;
+            /** @description Device challenge. */
+            deviceChallenge?: string;
+            /** @description Challenge signature of the device. */
+            deviceChallengeSignature?: string;
+        };
+        /**
+         * @description A signed activation token (RS256 JWT) carrying the activation and license state for offline verification.
+         * @example {
+         *       "activationToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhaWQiOiIuLi4ifQ.c2lnbmF0dXJl"
+         *     }
+         */
+        V3ActivationToken: {
+            /** @description The JWT; verify it with the account's public key from `/.well-known/jwks.json` (by `kid`). */
+            activationToken: string;
+        };
+        /**
+         * @description A change to one meter attribute's uses by this activation.
+         * @example {
+         *       "name": "api-calls",
+         *       "usesIncrement": 5
+         *     }
+         */
+        V3MeterAttributeIncrement: {
+            /** @description Name of the attribute. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Positive or negative increment to update the uses of the attribute.
+             */
+            usesIncrement: number;
+        };
+        /**
+         * @description Changes to an activation; every field not given stays unchanged. The license `key` and `productId` authenticate client-side calls.
+         * @example {
+         *       "os": "windows",
+         *       "osVersion": "10.0",
+         *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
+         *       "vmName": "",
+         *       "container": false,
+         *       "hostname": "build-3",
+         *       "userHash": "5f4dcc3b5aa765d61d8327deb882cf99",
+         *       "productId": "1002003004005006",
+         *       "accountId": "1001002003004005",
+         *       "releaseVersion": "1.4.2",
+         *       "releaseChannel": "stable",
+         *       "releasePlatform": "windows-x64",
+         *       "releasePublishedAt": "2026-02-01T10:00:00Z",
+         *       "key": "ABCD-EFGH-JKLM-NPQR",
+         *       "userId": "",
+         *       "leaseDuration": -1,
+         *       "metadata": [
+         *         {
+         *           "key": "seat-label",
+         *           "value": "Build machine 3"
+         *         }
+         *       ],
+         *       "meterAttributes": [
+         *         {
+         *           "name": "api-calls",
+         *           "usesIncrement": 5
+         *         }
+         *       ],
+         *       "deviceId": "4de4adb9-21ee-47e3-aeb4-8cf8ed6c109a",
+         *       "deviceChallenge": "challenge-1",
+         *       "deviceChallengeSignature": "c2lnbmF0dXJl"
+         *     }
+         */
+        V3UpdateActivationRequest: {
+            os: components["schemas"]["V3OperatingSystem"];
+            /** @description Version of the operating system. */
+            osVersion?: string;
+            /** @description Fingerprint of the machine. */
+            fingerprint: string;
+            /** @description Name of the virtual machine. */
+            vmName?: string;
+            /** @description Whether app is run inside a container. */
+            container?: boolean;
+            /** @description Name of the host machine. */
+            hostname: string;
+            /** @description Hash of the machine user name. */
+            userHash: string;
+            /** @description Unique identifier for the product. */
+            productId: string;
+            /** @description Unique identifier for the account (may be empty; when given it must be the license's account). */
+            accountId: string;
+            /** @description The release version of the app. Only following three formats are allowed x.x, x.x.x, x.x.x.x. */
+            releaseVersion?: string;
+            /** @description The release channel of the app. */
+            releaseChannel?: string;
+            /** @description The release platform of the app. */
+            releasePlatform?: string;
+            /**
+             * Format: date-time
+             * @description This release published date (UTC) of the app.
+             */
+            releasePublishedAt?: string;
+            /** @description License key to activate the license. */
+            key: string;
+            /** @description Unique identifier for the user. */
+            userId?: string;
+            /**
+             * Format: int64
+             * @description Lease duration of the activation in seconds in case of hosted floating license. Set to 0 or -1 for unlimited.
+             */
+            leaseDuration?: number;
+            /** @description List of metadata key/value pairs (replaces the activation's metadata). */
+            metadata?: components["schemas"]["V3MetadataInput"][];
+            /** @description List of meter attributes whose uses change by this activation; applied all or nothing. */
+            meterAttributes?: components["schemas"]["V3MeterAttributeIncrement"][];
+            /**
+             * Format: uuid
+             * @description Unique identifier for the device.
+             */
+            deviceId?: string;
+            /** @description Device challenge. */
+            deviceChallenge?: string;
+            /** @description Challenge signature of the device. */
+            deviceChallengeSignature?: string;
+        };
+        /**
+         * @description Payload of the `activation.updated` webhook event (sent after a meter attribute increment and an
+         *     activation update). `activation.created` and `activation.deleted` carry the same shape.
+         * @example {
+         *       "event": "activation.updated",
+         *       "data": {
+         *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *         "createdAt": "2026-03-10T10:00:00Z",
+         *         "updatedAt": "2026-03-10T10:05:00Z",
+         *         "os": "windows",
+         *         "osVersion": "10.0",
+         *         "hostname": "build-3",
+         *         "location": {
+         *           "ipAddress": "203.0.113.7",
+         *           "countryCode": null,
+         *           "countryName": null,
+         *           "regionCode": null,
+         *           "regionName": null,
+         *           "city": null,
+         *           "zipCode": null,
+         *           "timeZone": null,
+         *           "latitude": null,
+         *           "longitude": null
+         *         },
+         *         "vmName": null,
+         *         "container": false,
+         *         "appVersion": null,
+         *         "releaseVersion": "1.4.2",
+         *         "releaseChannel": "stable",
+         *         "releasePlatform": "windows-x64",
+         *         "offline": false,
+         *         "productId": "1002003004005006",
+         *         "expiresAt": null,
+         *         "licenseId": "1005006007008009",
+         *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+         *         "meterAttributes": [
+         *           {
+         *             "name": "api-calls",
+         *             "uses": 12
+         *           }
+         *         ],
+         *         "leaseExpiresAt": null,
+         *         "organization": null,
+         *         "userId": null,
+         *         "user": null,
+         *         "metadata": []
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3ActivationUpdatedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "activation.created" | "activation.updated" | "activation.deleted";
+            data: components["schemas"]["V3Activation"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * @description A change to one meter attribute's uses by one activation.
+         * @example {
+         *       "increment": 1,
+         *       "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *       "productId": "1002003004005006",
+         *       "accountId": "1001002003004005"
+         *     }
+         */
+        V3IncrementMeterAttributeRequest: {
+            /**
+             * Format: int64
+             * @description Positive or negative increment to update the uses of the attribute.
+             */
+            increment: number;
+            /** @description Unique identifier for the activation. */
+            activationId: string;
+            /** @description Unique identifier for the product (when given and not empty, it must be the activation's product). */
+            productId?: string;
+            /** @description Unique identifier for the account (when not empty, it must be the activation's account). */
+            accountId: string;
+        };
+        /**
+         * @description A meter attribute's uses after a change, for the activation and for the whole license.
+         * @example {
+         *       "name": "api-calls",
+         *       "uses": 12,
+         *       "licenseAllowedUses": 150,
+         *       "licenseTotalUses": 40,
+         *       "licenseGrossUses": 47
+         *     }
+         */
+        V3MeterAttributeUses: {
+            /** @description Name of the meter attribute. */
+            name: string;
+            /**
+             * Format: int64
+             * @description This activation's current uses of the attribute.
+             */
+            uses: number;
+            /**
+             * Format: int64
+             * @description Uses the license allows across all its activations; -1 means unlimited.
+             */
+            licenseAllowedUses: number;
+            /**
+             * Format: int64
+             * @description Current uses across the license's activations (including deleted non-floating activations).
+             */
+            licenseTotalUses: number;
+            /**
+             * Format: int64
+             * @description Lifetime uses; never decreases (not reduced by decrements, resets or deleted activations).
+             */
+            licenseGrossUses: number;
+        };
+        /**
+         * @description The account the access token belongs to.
+         * @example {
+         *       "id": "1001002003004005",
+         *       "name": "Acme Software",
+         *       "scopes": [
+         *         "activation:read",
+         *         "activation:write",
+         *         "account:read"
+         *       ]
+         *     }
+         */
+        V3AccountMe: {
+            /** @description Unique identifier for the account (decimal string). */
+            id: string;
+            /** @description Name of the account. */
+            name: string;
+            /** @description The scopes of the access token used. */
+            scopes: string[];
+        };
+        /**
+         * @description An RSA public key (RFC 7517) that verifies activation tokens whose header carries its `kid`.
+         * @example {
+         *       "kty": "RSA",
+         *       "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+         *       "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+         *       "e": "AQAB",
+         *       "alg": "RS256",
+         *       "use": "sig"
+         *     }
+         */
+        V3Jwk: {
+            /**
+             * @description Key type.
+             * @enum {string}
+             */
+            kty: "RSA";
+            /** @description Key id (the JWK thumbprint), as in the token header. */
+            kid: string;
+            /** @description RSA modulus (base64url). */
+            n: string;
+            /** @description RSA public exponent (base64url). */
+            e: string;
+            /**
+             * @description Algorithm the key signs with.
+             * @enum {string}
+             */
+            alg?: "RS256";
+            /**
+             * @description Public key use.
+             * @enum {string}
+             */
+            use?: "sig";
+        };
+        /**
+         * @description A JSON Web Key Set (RFC 7517) of public signing keys.
+         * @example {
+         *       "keys": [
+         *         {
+         *           "kty": "RSA",
+         *           "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+         *           "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+         *           "e": "AQAB",
+         *           "alg": "RS256",
+         *           "use": "sig"
+         *         }
+         *       ]
+         *     }
+         */
+        V3Jwks: {
+            /** @description The active public keys. */
+            keys: components["schemas"]["V3Jwk"][];
+        };
     };
     responses: {
         /** @description A client error on a service endpoint (unknown path, wrong method, ...). */
@@ -147,6 +966,66 @@ export interface components {
                  * @example {
                  *       "code": "SERVICE_UNAVAILABLE",
                  *       "message": "The database is unreachable"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /** @description The request is invalid or breaks a rule of the license (limit reached, revoked or expired license, wrong key, ...). */
+        V3BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "METER_ATTRIBUTE_USES_LIMIT_REACHED",
+                 *       "message": "The meter attribute has reached its allowed uses"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /** @description The access token is missing, unknown or revoked. */
+        V3Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "AUTHENTICATION_FAILED",
+                 *       "message": "Invalid access token"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /** @description A client error (wrong method, unsupported media type, missing scope, ...). */
+        V3ClientError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "METHOD_NOT_ALLOWED",
+                 *       "message": "Method not allowed"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /** @description No such object in the caller's account (another account's objects answer 404 too). */
+        V3NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "NOT_FOUND",
+                 *       "message": "Activation not found"
                  *     }
                  */
                 "application/json": components["schemas"]["WebApiError"];
@@ -264,6 +1143,448 @@ export interface operations {
                      *       title: Metered Licensing API
                      */
                     "application/yaml": string;
+                };
+            };
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
+    listActivations: {
+        parameters: {
+            query?: {
+                /** @description Only the activations of this license. */
+                licenseId?: string;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Activations per page. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                     *         "createdAt": "2026-03-10T10:00:00Z",
+                     *         "updatedAt": "2026-03-10T10:05:00Z",
+                     *         "os": "linux",
+                     *         "osVersion": null,
+                     *         "hostname": "build-3",
+                     *         "location": {
+                     *           "ipAddress": "203.0.113.7",
+                     *           "countryCode": null,
+                     *           "countryName": null,
+                     *           "regionCode": null,
+                     *           "regionName": null,
+                     *           "city": null,
+                     *           "zipCode": null,
+                     *           "timeZone": null,
+                     *           "latitude": null,
+                     *           "longitude": null
+                     *         },
+                     *         "vmName": null,
+                     *         "container": null,
+                     *         "appVersion": null,
+                     *         "releaseVersion": null,
+                     *         "releaseChannel": null,
+                     *         "releasePlatform": null,
+                     *         "offline": false,
+                     *         "productId": "1002003004005006",
+                     *         "expiresAt": null,
+                     *         "licenseId": "1005006007008009",
+                     *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+                     *         "meterAttributes": [
+                     *           {
+                     *             "name": "api-calls",
+                     *             "uses": 12
+                     *           }
+                     *         ],
+                     *         "leaseExpiresAt": null,
+                     *         "organization": null,
+                     *         "userId": null,
+                     *         "user": null,
+                     *         "metadata": []
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["V3Activation"][];
+                };
+            };
+            400: components["responses"]["V3BadRequest"];
+            401: components["responses"]["V3Unauthorized"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    createActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "os": "windows",
+                 *       "osVersion": "10.0",
+                 *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
+                 *       "hostname": "build-3",
+                 *       "userHash": "5f4dcc3b5aa765d61d8327deb882cf99",
+                 *       "productId": "1002003004005006",
+                 *       "accountId": "",
+                 *       "key": "ABCD-EFGH-JKLM-NPQR",
+                 *       "releaseVersion": "1.4.2"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3CreateActivationRequest"];
+            };
+        };
+        responses: {
+            /** @description The activation was created (or already existed for this fingerprint). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "activationToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhaWQiOiIuLi4ifQ.c2lnbmF0dXJl"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3ActivationToken"];
+                };
+            };
+            400: components["responses"]["V3BadRequest"];
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    getActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                     *       "createdAt": "2026-03-10T10:00:00Z",
+                     *       "updatedAt": "2026-03-10T10:05:00Z",
+                     *       "os": "windows",
+                     *       "osVersion": "10.0",
+                     *       "hostname": "build-3",
+                     *       "location": {
+                     *         "ipAddress": "203.0.113.7",
+                     *         "countryCode": null,
+                     *         "countryName": null,
+                     *         "regionCode": null,
+                     *         "regionName": null,
+                     *         "city": null,
+                     *         "zipCode": null,
+                     *         "timeZone": null,
+                     *         "latitude": null,
+                     *         "longitude": null
+                     *       },
+                     *       "vmName": null,
+                     *       "container": false,
+                     *       "appVersion": null,
+                     *       "releaseVersion": "1.4.2",
+                     *       "releaseChannel": "stable",
+                     *       "releasePlatform": "windows-x64",
+                     *       "offline": false,
+                     *       "productId": "1002003004005006",
+                     *       "expiresAt": null,
+                     *       "licenseId": "1005006007008009",
+                     *       "lastSyncedAt": "2026-03-10T10:05:00Z",
+                     *       "meterAttributes": [
+                     *         {
+                     *           "name": "api-calls",
+                     *           "uses": 12
+                     *         }
+                     *       ],
+                     *       "leaseExpiresAt": null,
+                     *       "organization": null,
+                     *       "userId": null,
+                     *       "user": null,
+                     *       "metadata": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3Activation"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    deleteActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activation was deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    updateActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "os": "windows",
+                 *       "osVersion": "string",
+                 *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
+                 *       "vmName": "string",
+                 *       "container": true,
+                 *       "hostname": "string",
+                 *       "userHash": "string",
+                 *       "productId": "1002003004005006",
+                 *       "accountId": "1001002003004005",
+                 *       "releaseVersion": "1.0.0",
+                 *       "releaseChannel": "string",
+                 *       "releasePlatform": "string",
+                 *       "releasePublishedAt": "2019-08-24T14:15:22Z",
+                 *       "key": "string",
+                 *       "userId": "string",
+                 *       "leaseDuration": -1,
+                 *       "metadata": [
+                 *         {
+                 *           "key": "string",
+                 *           "value": "string"
+                 *         }
+                 *       ],
+                 *       "meterAttributes": [
+                 *         {
+                 *           "name": "string",
+                 *           "usesIncrement": 0
+                 *         }
+                 *       ],
+                 *       "deviceId": "4de4adb9-21ee-47e3-aeb4-8cf8ed6c109a",
+                 *       "deviceChallenge": "string",
+                 *       "deviceChallengeSignature": "string"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3UpdateActivationRequest"];
+            };
+        };
+        responses: {
+            /** @description The activation was updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "activationToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhaWQiOiIuLi4ifQ.c2lnbmF0dXJl"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3ActivationToken"];
+                };
+            };
+            400: components["responses"]["V3BadRequest"];
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    incrementActivationMeterAttribute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The meter attribute's id or name. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "increment": 1,
+                 *       "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                 *       "productId": "1002003004005006",
+                 *       "accountId": "1001002003004005"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3IncrementMeterAttributeRequest"];
+            };
+        };
+        responses: {
+            /** @description The uses after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "api-calls",
+                     *       "uses": 12,
+                     *       "licenseAllowedUses": 150,
+                     *       "licenseTotalUses": 40,
+                     *       "licenseGrossUses": 47
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3MeterAttributeUses"];
+                };
+            };
+            400: components["responses"]["V3BadRequest"];
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    getCurrentAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1001002003004005",
+                     *       "name": "Acme Software",
+                     *       "scopes": [
+                     *         "activation:read",
+                     *         "activation:write",
+                     *         "account:read"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3AccountMe"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    getAccountJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the account. */
+                accountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's active public keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "RSA",
+                     *           "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+                     *           "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+                     *           "e": "AQAB",
+                     *           "alg": "RS256",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3Jwks"];
+                };
+            };
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active public keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "RSA",
+                     *           "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+                     *           "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+                     *           "e": "AQAB",
+                     *           "alg": "RS256",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3Jwks"];
                 };
             };
             "4XX": components["responses"]["ServiceError"];

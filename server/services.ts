@@ -1,4 +1,6 @@
 import { AccountsRepository } from './db/accounts-repository.js';
+import { ActivationSeatsRepository } from './db/activation-seats.js';
+import { EventsRepository } from './db/events-repository.js';
 import type { Database } from './db/connection.js';
 import { DevicesRepository } from './db/devices-repository.js';
 import { LedgerRepository } from './db/ledger-repository.js';
@@ -6,6 +8,9 @@ import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { AccountService } from './domain/accounts.js';
+import { ActivationTokenIssuer } from './domain/activation-tokens.js';
+import { ActivationService } from './domain/activations.js';
+import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
 import { DeviceService } from './domain/devices.js';
@@ -28,14 +33,33 @@ export function createServices(db: Database, options: ServicesOptions) {
   const ledger = new LedgerRepository(db.models);
   const products = new ProductService(productsRepo, clock);
   const productLookup = { productExists: (accountId: number, shortCode: string) => products.productExists(accountId, shortCode) };
+  const accounts = new AccountService(new AccountsRepository(db.models), box, clock);
+  const licensesRepo = new LicensesRepository(db.models);
+  const devicesRepo = new DevicesRepository(db.models);
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock);
+  const consumption = new ConsumptionService(metersRepo, ledger, productLookup, clock);
   return {
     clock,
-    accounts: new AccountService(new AccountsRepository(db.models), box, clock),
+    accounts,
     products,
-    licenses: new LicenseService(new LicensesRepository(db.models), products, clock),
-    devices: new DeviceService(new DevicesRepository(db.models), metersRepo, productLookup, clock),
-    consumption: new ConsumptionService(metersRepo, ledger, productLookup, clock),
+    licenses: new LicenseService(licensesRepo, products, clock),
+    devices,
+    consumption,
     ledger,
+    /** Web API v3 activations (devices with a seat) and their meter attributes. */
+    activations: new ActivationService({
+      devices,
+      devicesRepo,
+      licensesRepo,
+      meters: metersRepo,
+      seats: new ActivationSeatsRepository(db.models),
+      consumption,
+      meterUses: new MeterAttributeUses(metersRepo, ledger, clock),
+      clock,
+    }),
+    activationTokens: new ActivationTokenIssuer(accounts, clock),
+    /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
+    events: new EventsRepository(db.models, clock),
   };
 }
 

@@ -28,6 +28,10 @@ export class DevicesRepository {
     fresh: () => Pick<Device, 'id' | 'activationId'>,
     now: Date,
   ): Promise<Device> {
+    // Look first: an existing device needs no upsert (and the embedded engine refuses a `$setOnInsert`
+    // of `_id` on a matched document, which MongoDB ignores).
+    const existing = await this.findByHardwareId(base.licenseId, base.hardwareId);
+    if (existing) return existing;
     const ids = fresh();
     const doc = await this.models.Device.findOneAndUpdate(
       { licenseId: base.licenseId, hardwareId: base.hardwareId },

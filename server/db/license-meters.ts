@@ -128,6 +128,70 @@ export function meterChangeUpdate(change: MeterChange): { update: object; arrayF
   };
 }
 
+/**
+ * Several feature counters of one license changed together by one activation (Web API v3 activation
+ * update): every guard of every change is in one filter, and all changes are one `$inc`, so either
+ * all apply or none does.
+ */
+export interface MultiFeatureChange {
+  accountId: number;
+  licenseId: number;
+  /** The activation's seat (must be held and not blacklisted). */
+  seat: SeatLocator;
+  /** The device whose own uses change too. */
+  deviceUses: number;
+  /**
+   * One entry per feature code (codes must be distinct), with the feature's position in the
+   * license's `features` as read: the update addresses `features.<index>` (guarded by the code at
+   * that position), since several `$[identifier]` paths to the same field are not accepted by every
+   * engine.
+   */
+  changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry }>;
+  negatives: 'policy' | 'floor-only';
+  now: Date;
+}
+
+function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['changes'][number]): MeterChange {
+  return {
+    accountId: multi.accountId,
+    license: { licenseId: multi.licenseId },
+    target: { scope: 'feature', code: c.code },
+    amount: c.amount,
+    now: multi.now,
+    seat: multi.seat,
+    deviceUses: multi.deviceUses,
+    negatives: multi.negatives,
+    outbox: c.outbox,
+  };
+}
+
+export function multiFeatureChangeFilter(multi: MultiFeatureChange): FilterQuery {
+  const { now } = multi;
+  const and: FilterQuery[] = [{ $or: [{ validUntil: null }, { validUntil: { $gt: now } }] }];
+  const exprs: object[] = [];
+  for (const c of multi.changes) {
+    const single = singleChangeOf(multi, c);
+    and.push({ features: { $elemMatch: { code: c.code, ...meterConditions(single, now) } } });
+    and.push({ features: { $elemMatch: { code: c.code, $or: [{ expiryDate: null }, { expiryDate: { $gt: now } }] } } });
+    const expr = ceilingGuard(single);
+    if (expr) exprs.push(expr);
+  }
+  const filter: FilterQuery = { _id: multi.licenseId, accountId: multi.accountId, enabled: true, ...seatFilter(multi.seat), $and: and };
+  for (const c of multi.changes) filter[`features.${c.index}.code`] = c.code;
+  if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
+  return filter;
+}
+
+export function multiFeatureChangeUpdate(multi: MultiFeatureChange): object {
+  const inc: Record<string, number> = {};
+  for (const c of multi.changes) {
+    inc[`features.${c.index}.total`] = c.amount;
+    inc[`features.${c.index}.gross`] = Math.max(c.amount, 0);
+    inc[`features.${c.index}.uses.${multi.deviceUses}`] = c.amount;
+  }
+  return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: multi.changes.map((c) => c.outbox) } } };
+}
+
 /** The atomic counter operations on license documents. */
 export class LicenseMetersRepository {
   constructor(private readonly models: Models) {}
@@ -139,6 +203,17 @@ export class LicenseMetersRepository {
       returnDocument: 'after',
       projection: { outbox: 0, recentOps: 0 },
       ...(arrayFilters ? { arrayFilters } : {}),
+      lean: true,
+      strict: false,
+    }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
+  /** Applies every change of `multi` if every guard holds (one atomic update); null when a guard failed. */
+  async applyMany(multi: MultiFeatureChange): Promise<License | null> {
+    const doc = await this.models.License.findOneAndUpdate(multiFeatureChangeFilter(multi), multiFeatureChangeUpdate(multi), {
+      returnDocument: 'after',
+      projection: { outbox: 0, recentOps: 0 },
       lean: true,
       strict: false,
     }).lean<LicenseDocument>();
@@ -165,7 +240,8 @@ export class LicenseMetersRepository {
     }
     const res = await this.models.License.updateOne(
       { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: dueResetAt } } },
-      { $set: { 'features.$[m].total': 0, 'features.$[m].resetAt': nextResetAt, updatedAt: now } },
+      // Per-activation uses are uses of the current period too: they restart with the total.
+      { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, updatedAt: now } },
       { arrayFilters: [{ 'm.code': target.code, 'm.resetAt': dueResetAt }] },
     );
     return res.modifiedCount === 1;

@@ -17,6 +17,13 @@ export class LicensesRepository {
     return doc ? toLicense(doc) : null;
   }
 
+  /** The license with this key on this product (any account, or only `accountId`'s). */
+  async findByProductAndKey(productId: number, key: string, accountId?: number): Promise<License | null> {
+    const filter: FilterQuery = { productId, key, ...(accountId !== undefined ? { accountId } : {}) };
+    const doc = await this.models.License.findOne(filter, { outbox: 0, recentOps: 0 }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+
   async keyTaken(accountId: number, productCode: string, key: string): Promise<boolean> {
     return (await this.models.License.exists({ accountId, productCode, key })) !== null;
   }

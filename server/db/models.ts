@@ -163,6 +163,7 @@ licenseSchema.index({ accountId: 1, productCode: 1, key: 1 });
 licenseSchema.index({ accountId: 1, 'users.email': 1 });
 licenseSchema.index({ accountId: 1, productId: 1 });
 licenseSchema.index({ 'seats.activationId': 1 });
+licenseSchema.index({ productId: 1, key: 1 });
 licenseSchema.index({ 'outbox.at': 1 }, { sparse: true });
 
 const deviceSchema = schema(
@@ -236,6 +237,21 @@ const idempotencySchema = schema(
 );
 idempotencySchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
+/** Domain events (e.g. `activation.updated`) recorded for webhook delivery. */
+const eventSchema = schema(
+  {
+    _id: String, // uuid
+    accountId: { type: Number, required: true },
+    type: { type: String, required: true },
+    subject: { type: String, required: true },
+    data: { type: Mixed, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+eventSchema.index({ accountId: 1, createdAt: 1 });
+eventSchema.index({ subject: 1, createdAt: 1 });
+
 /** Models are used untyped here; repositories map lean documents to the domain's types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyModel = Model<any>;
@@ -247,6 +263,7 @@ export interface Models {
   Device: AnyModel;
   LedgerEntry: AnyModel;
   IdempotencyRecord: AnyModel;
+  Event: AnyModel;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -259,5 +276,6 @@ export function registerModels(connection: Connection): Models {
     Device: model('Device', deviceSchema, 'devices'),
     LedgerEntry: model('LedgerEntry', ledgerSchema, 'ledger'),
     IdempotencyRecord: model('IdempotencyRecord', idempotencySchema, 'idempotency'),
+    Event: model('Event', eventSchema, 'events'),
   };
 }

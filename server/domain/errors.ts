@@ -24,6 +24,7 @@ export type DomainErrorCode =
   | 'device_blacklisted'
   | 'activation_not_found'
   | 'activation_limit_reached'
+  | 'fingerprint_mismatch'
   | 'consumption_limit_reached'
   | 'negative_consumption_not_allowed'
   | 'consumption_below_zero'

@@ -1,0 +1,45 @@
+import type { License } from '../domain/types.js';
+import { toLicense, type LicenseDocument } from './license-document.js';
+import type { Models } from './models.js';
+import type { FilterQuery } from './query-types.js';
+
+/** A floating feature's uses by the device being released, as last read (0 when it has none). */
+export interface FloatingUses {
+  code: string;
+  /** The feature's position in the license's `features` as read (guarded by its code). */
+  index: number;
+  uses: number;
+}
+
+/**
+ * Releasing an activation's seat together with its floating meter uses: one atomic update pulls the
+ * seat, lowers the activation count, and takes each floating feature's uses by this device out of the
+ * feature's total (gross untouched). Guarded by the uses as read, so a concurrent change makes it
+ * match nothing and the caller re-reads and retries.
+ */
+export class ActivationSeatsRepository {
+  constructor(private readonly models: Models) {}
+
+  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date): Promise<License | null> {
+    const guards: FilterQuery[] = floating.map((f) => ({
+      features: { $elemMatch: { code: f.code, [`uses.${deviceId}`]: f.uses === 0 ? { $in: [0, null] } : f.uses } },
+    }));
+    const filter: FilterQuery = { _id: licenseId, accountId, 'seats.deviceId': deviceId, ...(guards.length > 0 ? { $and: guards } : {}) };
+    const inc: Record<string, number> = { timesActivated: -1 };
+    const unset: Record<string, ''> = {};
+    for (const f of floating) {
+      filter[`features.${f.index}.code`] = f.code;
+      if (f.uses === 0) continue;
+      inc[`features.${f.index}.total`] = -f.uses;
+      unset[`features.${f.index}.uses.${deviceId}`] = '';
+    }
+    const update: Record<string, unknown> = { $pull: { seats: { deviceId } }, $inc: inc, $set: { updatedAt: now } };
+    if (Object.keys(unset).length > 0) update.$unset = unset;
+    const doc = await this.models.License.findOneAndUpdate(filter, update, {
+      returnDocument: 'after',
+      projection: { outbox: 0, recentOps: 0 },
+      strict: false,
+    }).lean<LicenseDocument>();
+    return doc ? toLicense(doc) : null;
+  }
+}

@@ -1,0 +1,240 @@
+import type { ActivationSeatsRepository, FloatingUses } from '../db/activation-seats.js';
+import type { DeviceDetails, DevicesRepository } from '../db/devices-repository.js';
+import type { LicenseMetersRepository } from '../db/license-meters.js';
+import type { LicensesRepository } from '../db/licenses-repository.js';
+import type { Clock } from './clock.js';
+import type { ConsumptionService } from './consumption.js';
+import type { DeviceService } from './devices.js';
+import { DomainError } from './errors.js';
+import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
+import type { Device, License } from './types.js';
+
+/**
+ * Activations as the Web API v3 sees them: a device holding a seat on a license. The device document
+ * carries the machine details; the license document's seat says whether it is active, and the
+ * license's features carry its meter attribute uses.
+ */
+export interface Activation {
+  device: Device;
+  license: License;
+}
+
+/** Who calls: an account (Bearer token) or an unauthenticated client (its key / activation id authenticate it). */
+export interface Caller {
+  accountId: number | null;
+}
+
+/** Machine details a client reports (undefined = unchanged). */
+export interface ActivationDetailsInput {
+  os?: string | undefined;
+  osVersion?: string | undefined;
+  hostname?: string | undefined;
+  vmName?: string | undefined;
+  container?: boolean | undefined;
+  userHash?: string | undefined;
+  releaseVersion?: string | undefined;
+  releaseChannel?: string | undefined;
+  releasePlatform?: string | undefined;
+  releasePublishedAt?: Date | undefined;
+  userId?: string | undefined;
+  deviceId?: string | undefined;
+  ipAddress?: string | undefined;
+  /** Seconds; -1 or 0 = unlimited. */
+  leaseDuration?: number | undefined;
+  metadata?: Array<{ key: string; value: string }> | undefined;
+}
+
+/** How the client names its license: product id and key (both as sent), and optionally the account id. */
+export interface LicenseCredentials {
+  productId: string;
+  key: string;
+  /** Empty = not given. */
+  accountId: string;
+}
+
+export interface CreateActivationInput extends LicenseCredentials {
+  fingerprint: string;
+  details: ActivationDetailsInput;
+}
+
+export interface UpdateActivationInput extends LicenseCredentials {
+  fingerprint: string;
+  details: ActivationDetailsInput;
+  meterAttributes: UsesChange[];
+  requestId?: string | undefined;
+}
+
+export interface IncrementInput {
+  /** The meter attribute's id or name. */
+  attribute: string;
+  activationId: string;
+  amount: number;
+  /** Empty or undefined = not given. */
+  productId?: string | undefined;
+  accountId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+/** Latest lease end a Date can show in every format (9999-12-31T23:59:59Z). */
+const LATEST_LEASE_END = Date.UTC(9999, 11, 31, 23, 59, 59);
+const NUMERIC_ID = /^[0-9]{1,16}$/;
+const MAX_RELEASE_ATTEMPTS = 6;
+
+function leaseEnd(leaseDuration: number, now: Date): Date | null {
+  if (leaseDuration <= 0) return null;
+  return new Date(Math.min(now.getTime() + leaseDuration * 1000, LATEST_LEASE_END));
+}
+
+export function deviceDetailsOf(input: ActivationDetailsInput, now: Date): DeviceDetails {
+  const details: DeviceDetails = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (value !== undefined && name !== 'leaseDuration') (details as Record<string, unknown>)[name] = value;
+  }
+  if (input.leaseDuration !== undefined) {
+    details.leaseDuration = input.leaseDuration;
+    details.leaseExpiresAt = leaseEnd(input.leaseDuration, now);
+  }
+  return details;
+}
+
+export class ActivationService {
+  constructor(
+    private readonly deps: {
+      devices: DeviceService;
+      devicesRepo: DevicesRepository;
+      licensesRepo: LicensesRepository;
+      meters: LicenseMetersRepository;
+      seats: ActivationSeatsRepository;
+      consumption: ConsumptionService;
+      meterUses: MeterAttributeUses;
+      clock: Clock;
+    },
+  ) {}
+
+  /** The license a client names by product id and key (within the caller's account when it has one). */
+  private async licenseFor(caller: Caller, credentials: LicenseCredentials): Promise<License> {
+    const license = NUMERIC_ID.test(credentials.productId)
+      ? await this.deps.licensesRepo.findByProductAndKey(Number(credentials.productId), credentials.key, caller.accountId ?? undefined)
+      : null;
+    if (!license) throw new DomainError('license_not_found', 'The license key is invalid for this product');
+    if (credentials.accountId !== '' && credentials.accountId !== String(license.accountId)) throw new DomainError('not_found', 'Account not found');
+    return license;
+  }
+
+  private assertUsable(license: License): void {
+    if (!license.enabled) throw new DomainError('license_disabled', 'The license has been revoked');
+    if (license.validUntil !== null && license.validUntil.getTime() <= this.deps.clock.now().getTime()) {
+      throw new DomainError('license_expired', 'The license has expired');
+    }
+  }
+
+  /** Activates the license on a machine (idempotent per fingerprint). */
+  async create(caller: Caller, input: CreateActivationInput): Promise<Activation & { created: boolean }> {
+    const license = await this.licenseFor(caller, input);
+    const now = this.deps.clock.now();
+    const result = await this.deps.devices.activate(license.accountId, {
+      license: { licenseId: license.id },
+      hardwareId: input.fingerprint,
+      details: deviceDetailsOf(input.details, now),
+    });
+    return { device: result.device, license: result.license, created: !result.alreadyActive };
+  }
+
+  /** The activation (a device holding a seat); another account's or a deleted one is `not_found`. */
+  async get(caller: Caller, activationId: string): Promise<Activation> {
+    const device = await this.deps.devicesRepo.findByActivationId(activationId);
+    if (!device || (caller.accountId !== null && device.accountId !== caller.accountId)) throw new DomainError('not_found', 'Activation not found');
+    const license = await this.deps.meters.find(device.accountId, { licenseId: device.licenseId });
+    if (!license || !license.seats.some((s) => s.deviceId === device.id)) throw new DomainError('not_found', 'Activation not found');
+    return { device, license };
+  }
+
+  /** The account's activations, oldest first, optionally of one license (id as sent). */
+  async list(accountId: number, licenseId: string | undefined, skip: number, limit: number): Promise<Activation[]> {
+    if (licenseId !== undefined && !NUMERIC_ID.test(licenseId)) return [];
+    const filter: Record<string, unknown> = { active: true, ...(licenseId !== undefined ? { licenseId: Number(licenseId) } : {}) };
+    const { items } = await this.deps.devicesRepo.list(accountId, filter, skip, limit);
+    const licenses = new Map<number, License>();
+    for (const id of new Set(items.map((d) => d.licenseId))) {
+      const license = await this.deps.meters.find(accountId, { licenseId: id });
+      if (license) licenses.set(id, license);
+    }
+    return items.flatMap((device) => {
+      const license = licenses.get(device.licenseId);
+      return license && license.seats.some((s) => s.deviceId === device.id) ? [{ device, license }] : [];
+    });
+  }
+
+  /**
+   * Updates an activation: the license key and product must be the activation's, the fingerprint
+   * its own. Meter attribute changes apply all or nothing, before any detail changes.
+   */
+  async update(caller: Caller, activationId: string, input: UpdateActivationInput): Promise<Activation> {
+    const { device, license } = await this.get(caller, activationId);
+    if (input.productId !== String(license.productId) || input.key !== license.key) {
+      throw new DomainError('license_not_found', 'The license key is invalid for this activation');
+    }
+    if (input.accountId !== '' && input.accountId !== String(license.accountId)) throw new DomainError('not_found', 'Account not found');
+    this.assertUsable(license);
+    if (input.fingerprint !== device.hardwareId) throw new DomainError('fingerprint_mismatch', 'The machine fingerprint differs from the activation\'s');
+    let current = license;
+    if (input.meterAttributes.length > 0) {
+      current = await this.deps.meterUses.change({
+        accountId: license.accountId,
+        licenseId: license.id,
+        activationId,
+        deviceId: device.id,
+        changes: input.meterAttributes,
+        requestId: input.requestId,
+      });
+    }
+    const now = this.deps.clock.now();
+    const updated = await this.deps.devicesRepo.update(license.accountId, device.id, { ...deviceDetailsOf(input.details, now), lastSyncedAt: now }, now);
+    return { device: updated ?? device, license: current };
+  }
+
+  /**
+   * Deletes an activation: frees its seat; uses of floating meter attributes (the feature or the
+   * license floats) go back to the license total, other uses stay counted. Gross never changes.
+   */
+  async delete(caller: Caller, activationId: string): Promise<Activation> {
+    let { device, license } = await this.get(caller, activationId);
+    for (let attempt = 0; ; attempt += 1) {
+      const floats = license.isFloating || license.isFloatingCloud;
+      const floating: FloatingUses[] = license.features.flatMap((f, index) =>
+        floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(device.id)] ?? 0 }] : [],
+      );
+      const now = this.deps.clock.now();
+      const released = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now);
+      if (released) {
+        device = (await this.deps.devicesRepo.update(license.accountId, device.id, { active: false }, now)) ?? device;
+        return { device, license: released };
+      }
+      if (attempt >= MAX_RELEASE_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+      ({ device, license } = await this.get(caller, activationId));
+    }
+  }
+
+  /** Changes one meter attribute's uses by this activation (guarded; see ConsumptionService). */
+  async incrementMeterAttribute(caller: Caller, input: IncrementInput): Promise<Activation & { attribute: MeterAttributeView }> {
+    const { device, license } = await this.get(caller, input.activationId);
+    if (input.accountId !== undefined && input.accountId !== '' && input.accountId !== String(device.accountId)) throw new DomainError('not_found', 'Activation not found');
+    if (input.productId !== undefined && input.productId !== '' && input.productId !== String(device.productId)) throw new DomainError('not_found', 'Activation not found');
+    if (!Number.isSafeInteger(input.amount)) throw new DomainError('invalid_input', 'increment is too large', { field: 'increment' });
+    const feature = findMeterAttribute(license, input.attribute);
+    if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${input.attribute}" not found`);
+    const result = await this.deps.consumption.consume({
+      accountId: device.accountId,
+      license: { licenseId: license.id },
+      target: { scope: 'feature', code: feature.code },
+      seat: { activationId: device.activationId },
+      trackDeviceUses: true,
+      amount: input.amount,
+      negatives: 'floor-only',
+      event: 'meter_increment',
+      requestId: input.requestId,
+    });
+    const after = result.license.features.find((f) => f.code === feature.code)!;
+    return { device, license: result.license, attribute: meterAttributeView(after, device.id, this.deps.clock.now()) };
+  }
+}

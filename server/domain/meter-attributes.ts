@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type { LedgerRepository } from '../db/ledger-repository.js';
+import type { LicenseMetersRepository, MultiFeatureChange } from '../db/license-meters.js';
+import type { OutboxEntry } from '../db/license-document.js';
+import type { Clock } from './clock.js';
+import { DomainError } from './errors.js';
+import { currentTotal } from './meter.js';
+import { periodEnd } from './periods.js';
+import type { License, LicenseFeature } from './types.js';
+
+/**
+ * Meter attributes are a license's consumption features seen from the activation side: the name is
+ * the feature code, the allowed uses its ceiling (-1 when unlimited), the license total and gross
+ * uses its `total` and `gross`, and an activation's uses the feature's `uses[deviceId]`, kept in the
+ * same license document so that per-activation uses always sum to the license total.
+ */
+export interface MeterAttributeView {
+  id: number;
+  name: string;
+  /** -1 when unlimited. */
+  allowedUses: number;
+  totalUses: number;
+  grossUses: number;
+  /** This activation's current uses (0 without an activation). */
+  uses: number;
+}
+
+export function isMeterAttribute(feature: LicenseFeature): boolean {
+  return feature.featureType === 'consumption';
+}
+
+/** The meter attribute named by its id (decimal) or its name, or undefined. */
+export function findMeterAttribute(license: License, idOrName: string): LicenseFeature | undefined {
+  return license.features.find((f) => isMeterAttribute(f) && (f.code === idOrName || String(f.id) === idOrName));
+}
+
+export function meterAttributeView(feature: LicenseFeature, deviceId: number | null, now: Date): MeterAttributeView {
+  const periodOver = feature.resetAt !== null && feature.resetAt.getTime() <= now.getTime();
+  return {
+    id: feature.id,
+    name: feature.code,
+    allowedUses: feature.ceiling === null ? -1 : feature.ceiling,
+    totalUses: currentTotal(feature, now),
+    grossUses: feature.gross,
+    uses: deviceId === null || periodOver ? 0 : (feature.uses[String(deviceId)] ?? 0),
+  };
+}
+
+export function meterAttributesOf(license: License, deviceId: number | null, now: Date): MeterAttributeView[] {
+  return license.features.filter(isMeterAttribute).map((f) => meterAttributeView(f, deviceId, now));
+}
+
+export interface UsesChange {
+  /** The meter attribute's name (feature code). */
+  name: string;
+  amount: number;
+}
+
+export interface ChangeUsesInput {
+  accountId: number;
+  licenseId: number;
+  activationId: string;
+  deviceId: number;
+  changes: UsesChange[];
+  requestId?: string | undefined;
+}
+
+const MAX_ATTEMPTS = 6;
+
+/**
+ * Changes several meter attributes of one activation at once, all or nothing: one guarded atomic
+ * update over all the features (limits, floors of the license total and of this activation's uses,
+ * expiry, the seat). When it matches nothing, the stored license tells why; a meter whose period is
+ * due is reset and the change retried.
+ */
+export class MeterAttributeUses {
+  constructor(
+    private readonly meters: LicenseMetersRepository,
+    private readonly ledger: LedgerRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async change(input: ChangeUsesInput): Promise<License> {
+    const seen = new Set<string>();
+    for (const c of input.changes) {
+      if (seen.has(c.name)) throw new DomainError('invalid_input', `Meter attribute "${c.name}" is listed twice`, { field: 'meterAttributes' });
+      seen.add(c.name);
+      if (!Number.isSafeInteger(c.amount)) throw new DomainError('invalid_input', 'usesIncrement is too large', { field: 'meterAttributes' });
+    }
+    const changes = input.changes.filter((c) => c.amount !== 0);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const now = this.clock.now();
+      const current = await this.meters.find(input.accountId, { licenseId: input.licenseId });
+      if (!current) throw new DomainError('license_not_found', 'License not found');
+      for (const c of input.changes) {
+        if (!findMeterAttribute(current, c.name)) throw new DomainError('feature_not_on_license', `Meter attribute "${c.name}" not found`, { code: c.name });
+      }
+      if (changes.length === 0) return current;
+      const multi: MultiFeatureChange = {
+        accountId: input.accountId,
+        licenseId: input.licenseId,
+        seat: { activationId: input.activationId },
+        deviceUses: input.deviceId,
+        negatives: 'floor-only',
+        now,
+        changes: changes.map((c) => {
+          const feature = findMeterAttribute(current, c.name)!;
+          return { code: feature.code, index: current.features.indexOf(feature), amount: c.amount, outbox: this.outboxEntry(input, { name: feature.code, amount: c.amount }, now) };
+        }),
+      };
+      const updated = await this.meters.applyMany(multi);
+      if (updated) {
+        for (const c of multi.changes) {
+          const feature = updated.features.find((f) => f.code === c.code)!;
+          c.outbox.ledger.periodResetAt = feature.resetAt;
+          await this.ledger.moveFromOutbox(updated.id, c.outbox, feature.total);
+        }
+        return updated;
+      }
+      await this.explainRejection(input, changes, now);
+    }
+    throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+  }
+
+  private outboxEntry(input: ChangeUsesInput, c: UsesChange, now: Date): OutboxEntry {
+    return {
+      id: randomUUID(),
+      kind: 'ledger',
+      at: now,
+      ledger: {
+        id: randomUUID(),
+        accountId: input.accountId,
+        licenseId: input.licenseId,
+        scope: 'feature',
+        featureCode: c.name,
+        deviceId: input.deviceId,
+        amount: c.amount,
+        periodResetAt: null,
+        event: 'meter_increment',
+        requestId: input.requestId ?? null,
+        idempotencyKey: null,
+        at: now,
+      },
+    };
+  }
+
+  /** Throws the reason the guarded update matched nothing; returns when it is worth retrying. */
+  private async explainRejection(input: ChangeUsesInput, changes: UsesChange[], now: Date): Promise<void> {
+    const license = await this.meters.find(input.accountId, { licenseId: input.licenseId });
+    if (!license) throw new DomainError('license_not_found', 'License not found');
+    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
+    if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
+    const seat = license.seats.find((s) => s.activationId === input.activationId);
+    if (!seat) throw new DomainError('device_not_found', 'The activation no longer exists');
+    if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This activation is blacklisted');
+    let reset = false;
+    for (const c of changes) {
+      const feature = findMeterAttribute(license, c.name);
+      if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${c.name}" not found`, { code: c.name });
+      if (feature.expiryDate !== null && feature.expiryDate.getTime() <= now.getTime()) throw new DomainError('feature_expired', `Meter attribute "${c.name}" has expired`);
+      if (feature.resetAt !== null && feature.resetAt.getTime() <= now.getTime()) {
+        const next = feature.period ? periodEnd(feature.period, now) : null;
+        if (next) await this.meters.resetPeriod(license.id, { scope: 'feature', code: feature.code }, feature.resetAt, next, now);
+        reset = true;
+      }
+    }
+    if (reset) return;
+    for (const c of changes) {
+      const feature = findMeterAttribute(license, c.name)!;
+      const uses = feature.uses[String(input.deviceId)] ?? 0;
+      if (c.amount < 0 && (feature.total + c.amount < 0 || uses + c.amount < 0)) {
+        throw new DomainError('consumption_below_zero', `The decrement would take the uses of "${c.name}" below 0`, { code: c.name });
+      }
+      if (c.amount > 0 && feature.ceiling !== null && feature.total + c.amount > feature.ceiling) {
+        throw new DomainError('consumption_limit_reached', `Meter attribute "${c.name}" has reached its allowed uses`, { code: c.name, total: feature.total, ceiling: feature.ceiling });
+      }
+    }
+  }
+}
