@@ -1,6 +1,7 @@
 import { AccountsRepository } from './db/accounts-repository.js';
 import type { Database } from './db/connection.js';
 import { DevicesRepository } from './db/devices-repository.js';
+import { IdempotencyRepository } from './db/idempotency-repository.js';
 import { LedgerRepository } from './db/ledger-repository.js';
 import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
@@ -9,6 +10,8 @@ import { AccountService } from './domain/accounts.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
 import { DeviceService } from './domain/devices.js';
+import { IdempotencyService } from './domain/idempotency.js';
+import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
@@ -36,6 +39,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     devices: new DeviceService(new DevicesRepository(db.models), metersRepo, productLookup, clock),
     consumption: new ConsumptionService(metersRepo, ledger, productLookup, clock),
     ledger,
+    licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock),
+    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock),
   };
 }
 
