@@ -37,7 +37,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
 
   const accountOf = (res: Response) => callerOf(res.locals).account;
 
-  /** Sends a signed body; `text` (a stored response) is replayed byte for byte. */
+  /** Sends a body with its LicenseSignature (a stored response re-serialises to the same bytes). */
   async function respond(res: Response, body: unknown, headers: Record<string, string> = {}) {
     const key = await services.accounts.signingKey(accountOf(res).id);
     sendSigned(res, key.privateKey, body, headers);
