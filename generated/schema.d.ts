@@ -237,6 +237,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/activate_license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate a license on a device
+         * @description Binds the device (`hardware_id`) to the license named by `license_key` (key-based products) or
+         *     `username` + `password` (user-based products), within the license's `max_activations` (one atomic
+         *     guarded update: `license_activation_limit_reached` when all activations are taken). A device that is
+         *     already active on the license activates again idempotently (nothing counted). Refused for
+         *     blacklisted devices (`blacklisted`), disabled licenses (`license_not_enabled`) and expired ones
+         *     (`license_expired`). Answers the license as the device sees it, features and consumption state
+         *     included, with `license_signature`.
+         */
+        post: operations["activateLicense"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/deactivate_license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate a license on a device
+         * @description Frees the device's activation on the license (`license_key` or `username`), so another device can
+         *     use it. Answers the JSON string `"license_deactivated"`. `device_not_found` when the device holds no
+         *     activation on the license.
+         */
+        post: operations["deactivateLicense"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/check_license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check a license from a device
+         * @description Answers the license's current state for a device that is active on it: enabled, validity, features
+         *     and consumption (a consumption period that has ended reads as 0). Errors: `unknown_product`,
+         *     `license_not_found`, `license_not_enabled`, `license_expired`, `device_not_found` (the device holds
+         *     no activation), `blacklisted`. Reads only; nothing changes.
+         */
+        get: operations["checkLicense"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/add_consumption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add consumptions to a license
+         * @description Adds `consumptions` (default 1, negative only when allowed) to the license-level counter of a
+         *     consumption license, for a device activated on it. One atomic guarded update: the new total may not
+         *     exceed `max_consumptions`, or `max_consumptions + max_overages` with `allow_overages`
+         *     (`allow_overages` with `max_overages = 0` means unlimited overages); otherwise
+         *     `license_not_enough_consumptions` and nothing changes. A total never goes below 0
+         *     (`negative_consumptions_not_allowed`). With `reset_consumption`, a period that has ended is reset to
+         *     0 first (midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January). Every accepted
+         *     call is appended to the consumption ledger. `max_overages` / `allow_overages` in the request only
+         *     tighten the license's overage policy for this call. Send an `Idempotency-Key` to retry safely.
+         */
+        post: operations["addConsumption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/add_feature_consumption": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add consumptions to a license feature
+         * @description Adds `consumptions` (default 1, negative only when the feature allows it) to one consumption
+         *     feature of a license, for a device activated on it. Same rules as `add_consumption`: one atomic
+         *     guarded update against `max_consumption` (plus `max_overages` with `allow_overages`; 0 overages with
+         *     `allow_overages` means unlimited), `feature_not_enough_consumptions` when over the limit and nothing
+         *     changes, never below 0, lazy periodic reset, a ledger entry per accepted call, and safe retries
+         *     with `Idempotency-Key`. An unknown feature, or one that is not a consumption feature, answers
+         *     `unsupported_product_feature`.
+         */
+        post: operations["addFeatureConsumption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -939,6 +1064,491 @@ export interface components {
             /** @description The active public keys. */
             keys: components["schemas"]["V3Jwk"][];
         };
+        /**
+         * @description Optional: the call only affects the license with this id (a number, or its digits as a string); if
+         *     the license found by key or user has another id the call answers `license_not_found`.
+         * @example 1699349720166389
+         */
+        V4LicenseId: number | string;
+        /**
+         * @description Activates a device on a license: `license_key` (key-based products) or `username` + `password`
+         *     (user-based products), never both, the device's `hardware_id` and the product's short code, plus optional
+         *     device details. Activating a device that is already active on the license changes nothing and
+         *     answers the license again.
+         * @example {
+         *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "os_ver": "Ubuntu 24.04",
+         *       "hostname": "build-01",
+         *       "app_ver": "2.1.0"
+         *     }
+         */
+        V4ActivateLicenseRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description The license user's password (user-based products). */
+            password?: string;
+            /** @description Unique hardware id of the device. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /** @description The device is a virtual machine. */
+            is_vm?: boolean;
+            /** @description Virtual machine details. */
+            vm_info?: string;
+            /** @description Operating system name. */
+            os?: string;
+            /** @description Operating system version. */
+            os_ver?: string;
+            /** @description The device's host name. */
+            hostname?: string;
+            /** @description The host name as the operating system reports it (used when `hostname` is absent). */
+            os_hostname?: string;
+            /** @description The device's public IP address. */
+            ip?: string;
+            /** @description The device's local IP address. */
+            ip_local?: string;
+            /** @description The calling application's version. */
+            app_ver?: string;
+            /** @description The calling SDK's version. */
+            sdk_ver?: string;
+            /** @description The device's MAC address. */
+            mac_address?: string;
+            /** @description Device variables (string values), stored with the device. */
+            variables?: {
+                [key: string]: string;
+            };
+        } & (unknown | unknown);
+        /**
+         * @description When `reset_consumption` is true, the total returns to 0 at midnight UTC at the start of each period:
+         *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Null without a period.
+         * @example monthly
+         * @enum {string|null}
+         */
+        V4ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually" | null;
+        /**
+         * @description A feature of the license with its consumption state as of now (a period that has ended reads as 0).
+         * @example {
+         *       "id": 1699349720166555,
+         *       "code": "api-calls",
+         *       "name": "API calls",
+         *       "feature_type": "consumption",
+         *       "expiry_date": null,
+         *       "metadata": {},
+         *       "max_consumption": 250,
+         *       "total_consumptions": 17,
+         *       "allow_unlimited_consumptions": false,
+         *       "allow_negative_consumptions": false,
+         *       "allow_overages": false,
+         *       "max_overages": 0,
+         *       "reset_consumption": true,
+         *       "consumption_period": "monthly",
+         *       "is_floating": false,
+         *       "is_floating_cloud": false,
+         *       "floating_users": 0,
+         *       "floating_timeout": null
+         *     }
+         */
+        V4LicenseFeature: {
+            /** @description The license feature's id. */
+            id: number;
+            /** @description The feature's code. */
+            code: string;
+            /** @description The feature's name. */
+            name: string;
+            /**
+             * @description `activation` (on/off) or `consumption` (metered).
+             * @enum {string}
+             */
+            feature_type: "activation" | "consumption";
+            /**
+             * Format: date-time
+             * @description When the feature stops working on this license, or null.
+             */
+            expiry_date: string | null;
+            /** @description Free-form metadata of the license feature. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description Consumptions allowed per period (before overages). */
+            max_consumption: number;
+            /** @description Consumptions in the current period. */
+            total_consumptions: number;
+            /** @description No limit applies. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative consumptions (decrements, down to 0) are accepted. */
+            allow_negative_consumptions: boolean;
+            /** @description Consumptions may go beyond `max_consumption` by up to `max_overages`. */
+            allow_overages: boolean;
+            /** @description Overages allowed beyond `max_consumption`; with `allow_overages`, 0 means unlimited overages. */
+            max_overages: number;
+            /** @description The total returns to 0 at the start of each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The feature is floating. */
+            is_floating: boolean;
+            /** @description The feature is floating in the cloud. */
+            is_floating_cloud: boolean;
+            /** @description Concurrent users of a floating feature. */
+            floating_users: number;
+            /** @description Minutes before a floating feature's seat is released, or null. */
+            floating_timeout: number | null;
+        };
+        /**
+         * @description The licensed product.
+         * @example {
+         *       "product_id": 1683881296184003,
+         *       "product_name": "Demo product",
+         *       "short_code": "demo",
+         *       "authorization_method": "license-key"
+         *     }
+         */
+        V4ProductDetails: {
+            /** @description The product's id. */
+            product_id: number;
+            /** @description The product's name. */
+            product_name: string;
+            /** @description The product's short code (what requests send as `product`). */
+            short_code: string;
+            /**
+             * @description How clients authorize against this license, by `license_key` or by license user.
+             * @enum {string}
+             */
+            authorization_method: "license-key" | "user";
+        };
+        /**
+         * @description The license as the client device sees it, as of now (a consumption period that has ended reads as a
+         *     total of 0 even before the next consumption resets it in storage).
+         * @example {
+         *       "id": 1699349720166389,
+         *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+         *       "license_type": "consumption",
+         *       "license_active": true,
+         *       "license_enabled": true,
+         *       "is_trial": false,
+         *       "is_expired": false,
+         *       "validity_period": null,
+         *       "max_activations": 3,
+         *       "times_activated": 1,
+         *       "max_consumptions": 100,
+         *       "total_consumptions": 3,
+         *       "allow_unlimited_consumptions": false,
+         *       "allow_negative_consumptions": false,
+         *       "allow_overages": false,
+         *       "max_overages": 0,
+         *       "reset_consumption": false,
+         *       "consumption_period": null,
+         *       "is_floating": false,
+         *       "is_floating_cloud": false,
+         *       "floating_users": 0,
+         *       "floating_timeout": null,
+         *       "prevent_vm": false,
+         *       "metadata": {},
+         *       "product_features": [
+         *         {
+         *           "id": 1699349720166555,
+         *           "code": "api-calls",
+         *           "name": "API calls",
+         *           "feature_type": "consumption",
+         *           "expiry_date": null,
+         *           "metadata": {},
+         *           "max_consumption": 250,
+         *           "total_consumptions": 17,
+         *           "allow_unlimited_consumptions": false,
+         *           "allow_negative_consumptions": false,
+         *           "allow_overages": false,
+         *           "max_overages": 0,
+         *           "reset_consumption": true,
+         *           "consumption_period": "monthly",
+         *           "is_floating": false,
+         *           "is_floating_cloud": false,
+         *           "floating_users": 0,
+         *           "floating_timeout": null
+         *         }
+         *       ],
+         *       "product_details": {
+         *         "product_id": 1683881296184003,
+         *         "product_name": "Demo product",
+         *         "short_code": "demo",
+         *         "authorization_method": "license-key"
+         *       },
+         *       "device_id": 1699349796909409,
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "license_signature": "Zm9vYmFy..."
+         *     }
+         */
+        V4License: {
+            /** @description The license id. */
+            id: number;
+            /** @description The license key; null for user-based licenses. */
+            license_key: string | null;
+            /** @description The license user the request named (user-based licenses only). */
+            username?: string;
+            /**
+             * @description The license type.
+             * @enum {string}
+             */
+            license_type: "perpetual" | "time-limited" | "subscription" | "consumption";
+            /** @description The license has been activated at least once. */
+            license_active: boolean;
+            /** @description The license is enabled. */
+            license_enabled: boolean;
+            /** @description The license is a trial. */
+            is_trial: boolean;
+            /** @description The license's validity period has ended. */
+            is_expired: boolean;
+            /**
+             * Format: date-time
+             * @description End of the license's validity (ISO 8601, UTC), or null when it does not expire.
+             */
+            validity_period: string | null;
+            /** @description How many devices may be active on the license at once. */
+            max_activations: number;
+            /** @description How many devices are active on the license now. */
+            times_activated: number;
+            /** @description License-level consumptions allowed per period (consumption licenses). */
+            max_consumptions: number;
+            /** @description License-level consumptions in the current period. */
+            total_consumptions: number;
+            /** @description No license-level consumption limit applies. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative consumptions (down to 0) are accepted. */
+            allow_negative_consumptions: boolean;
+            /** @description License-level consumptions may go beyond `max_consumptions` by up to `max_overages`. */
+            allow_overages: boolean;
+            /** @description Overages allowed; with `allow_overages`, 0 means unlimited overages. */
+            max_overages: number;
+            /** @description The license-level total returns to 0 at the start of each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The license is floating. */
+            is_floating: boolean;
+            /** @description The license is floating in the cloud. */
+            is_floating_cloud: boolean;
+            /** @description Concurrent users of a floating license. */
+            floating_users: number;
+            /** @description Minutes before a floating seat is released, or null. */
+            floating_timeout: number | null;
+            /** @description Activation on virtual machines is not allowed. */
+            prevent_vm: boolean;
+            /** @description Free-form metadata of the license. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description The license's features with their consumption state. */
+            product_features: components["schemas"]["V4LicenseFeature"][];
+            product_details: components["schemas"]["V4ProductDetails"];
+            /** @description The id of the calling device's activation. */
+            device_id: number;
+            /** @description The calling device's hardware id. */
+            hardware_id: string;
+            /**
+             * @description Base64 RSA-SHA256 (PKCS#1 v1.5) signature, with the account's private key, over the lower-cased
+             *     string `<hardware_id>#<license_key or username>#<validity_period or empty>`.
+             */
+            license_signature: string;
+        };
+        /** @description The error body of the License API v4 and Management API v1 dialects. */
+        LicenseApiError: {
+            /**
+             * @description The HTTP status code, repeated in the body.
+             * @example 400
+             */
+            status: number;
+            /**
+             * @description Machine-readable error code in lower_snake case, e.g. `feature_not_enough_consumptions`.
+             * @example feature_not_enough_consumptions
+             */
+            code: string;
+            /**
+             * @description Human-readable explanation.
+             * @example Not enough consumptions left
+             */
+            message: string;
+        };
+        /**
+         * @description Frees the device's activation on a license (`license_key` for key-based products, `username` for
+         *     user-based ones). The device may activate again later (within `max_activations`).
+         * @example {
+         *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e"
+         *     }
+         */
+        V4DeactivateLicenseRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description Accepted for compatibility with user-based clients; not needed to deactivate. */
+            password?: string;
+            /** @description The hardware id of the device to deactivate. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /** @description The calling SDK's version. */
+            sdk_ver?: string;
+        } & (unknown | unknown);
+        /**
+         * @description What the consumptions are: `consumption_add` (the default, consumptions made online) or
+         *     `offline_floating_consumptions_sync` (consumptions made offline on a floating license, synced now).
+         *     At least one item; never both kinds in one request. The kind is recorded in the consumption ledger.
+         * @example [
+         *       "consumption_add"
+         *     ]
+         */
+        V4ConsumptionEvents: ("consumption_add" | "offline_floating_consumptions_sync")[];
+        /**
+         * @description Adds consumptions to a consumption license (`license_key` for key-based products, `username` for
+         *     user-based ones: exactly one of them). The device (`hardware_id`) must be activated on the license.
+         *     `max_overages` and `allow_overages` can only tighten the license's own overage policy for this call,
+         *     never loosen it: `allow_overages: false` (or 0) refuses any overage for this call;
+         *     `max_overages: n` (n > 0) allows at most n consumptions above `max_consumptions` for this call (and
+         *     never more than the license allows); `max_overages: 0` sets no extra cap.
+         * @example {
+         *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "consumptions": 3,
+         *       "event": [
+         *         "consumption_add"
+         *       ]
+         *     }
+         */
+        V4AddConsumptionRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description The device's hardware id; the device must hold an activation on the license. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /**
+             * @description How many consumptions to add (default 1). Negative only when the license allows negative
+             *     consumptions; the total never goes below 0.
+             * @default 1
+             */
+            consumptions: number;
+            /** @description Cap on overages for this call only (see above); cannot exceed the license's own allowance. */
+            max_overages?: number;
+            /**
+             * @description `false` (or 0) refuses overages for this call; `true` (or 1) keeps the license's own policy (it can
+             *     never grant overages the license does not allow).
+             */
+            allow_overages?: boolean | number;
+            event?: components["schemas"]["V4ConsumptionEvents"];
+        } & (unknown | unknown);
+        /**
+         * @description The license's consumption state right after the change.
+         * @example {
+         *       "id": 1699349720166389,
+         *       "max_consumptions": 100,
+         *       "total_consumptions": 3,
+         *       "allow_unlimited_consumptions": false,
+         *       "allow_negative_consumptions": false,
+         *       "allow_overages": false,
+         *       "max_overages": 0,
+         *       "reset_consumption": false,
+         *       "consumption_period": null
+         *     }
+         */
+        V4AddConsumptionResponse: {
+            /** @description The license id. */
+            id: number;
+            /** @description Consumptions allowed per period (before overages). */
+            max_consumptions: number;
+            /** @description Consumptions in the current period. */
+            total_consumptions: number;
+            /** @description No limit applies. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative consumptions (decrements, down to 0) are accepted. */
+            allow_negative_consumptions: boolean;
+            /** @description Consumptions may go beyond `max_consumptions` by up to `max_overages`. */
+            allow_overages: boolean;
+            /** @description Overages allowed beyond `max_consumptions`; with `allow_overages`, 0 means unlimited overages. */
+            max_overages: number;
+            /** @description The total returns to 0 at the start of each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+        };
+        /**
+         * @description Adds consumptions to a consumption feature of a license (`license_key` for key-based products,
+         *     `username` for user-based ones: exactly one of them). The device (`hardware_id`) must be activated
+         *     on the license.
+         * @example {
+         *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "feature": "api-calls",
+         *       "consumptions": 1
+         *     }
+         */
+        V4AddFeatureConsumptionRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description The device's hardware id; the device must hold an activation on the license. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            /** @description The feature's code. */
+            feature: string;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /**
+             * @description How many consumptions to add (default 1). Negative only when the feature allows negative
+             *     consumptions; the total never goes below 0.
+             * @default 1
+             */
+            consumptions: number;
+            event?: components["schemas"]["V4ConsumptionEvents"];
+        } & (unknown | unknown);
+        /**
+         * @description The license feature's consumption state right after the change.
+         * @example {
+         *       "id": 1699349720166555,
+         *       "code": "api-calls",
+         *       "name": "API calls",
+         *       "max_consumptions": 250,
+         *       "total_consumptions": 17,
+         *       "allow_unlimited_consumptions": false,
+         *       "allow_negative_consumptions": false,
+         *       "allow_overages": true,
+         *       "max_overages": 50,
+         *       "reset_consumption": true,
+         *       "consumption_period": "monthly"
+         *     }
+         */
+        V4FeatureConsumption: {
+            /** @description The license feature's id. */
+            id: number;
+            /** @description The feature's code. */
+            code: string;
+            /** @description The feature's name. */
+            name: string;
+            /** @description Consumptions allowed per period (before overages). */
+            max_consumptions: number;
+            /** @description Consumptions in the current period. */
+            total_consumptions: number;
+            /** @description No limit applies. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative consumptions (decrements, down to 0) are accepted. */
+            allow_negative_consumptions: boolean;
+            /** @description Consumptions may go beyond `max_consumptions` by up to `max_overages`. */
+            allow_overages: boolean;
+            /** @description Overages allowed beyond `max_consumptions`; with `allow_overages`, 0 means unlimited overages. */
+            max_overages: number;
+            /** @description The total returns to 0 at the start of each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+        };
     };
     responses: {
         /** @description A client error on a service endpoint (unknown path, wrong method, ...). */
@@ -1031,10 +1641,116 @@ export interface components {
                 "application/json": components["schemas"]["WebApiError"];
             };
         };
+        /**
+         * @description The request was rejected and changed nothing. Authentication: `hmac_required` (no Authorization
+         *     header), `authorization_invalid_headers` (malformed Authorization or Date header), `date_header_diff`
+         *     (Date more than 15 minutes from server time), `signature_mismatch`. Validation: `validation_failed`
+         *     (names the field), `invalid_json`. Licensing: `unknown_product`, `license_not_found`,
+         *     `license_not_active`, `license_not_enabled`, `license_expired`, `license_not_consumption`,
+         *     `unsupported_product_feature`, `license_feature_expired`, `device_not_found`, `blacklisted`,
+         *     `license_activation_limit_reached`, `license_not_enough_consumptions`,
+         *     `feature_not_enough_consumptions`, `negative_consumptions_not_allowed`.
+         */
+        V4BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 400,
+                 *       "code": "feature_not_enough_consumptions",
+                 *       "message": "Not enough consumptions left"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /** @description The `apikey` in the Authorization header is not a License API key of any account (`unknown_api_key`). */
+        V4Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 401,
+                 *       "code": "unknown_api_key",
+                 *       "message": "Unknown License API key"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /** @description Any other client error (unknown path 404, wrong method 405, body too large 413, wrong media type 415). */
+        V4ClientError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 415,
+                 *       "code": "unsupported_media_type",
+                 *       "message": "unsupported media type text/plain"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description `idempotency_key_reused`: the `Idempotency-Key` was already used within 24 hours with a different
+         *     request body or endpoint. `concurrent_modification`: the license changed concurrently too often or a
+         *     request with the same key is still running; retry.
+         */
+        V4Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 409,
+                 *       "code": "idempotency_key_reused",
+                 *       "message": "This Idempotency-Key was already used with a different request"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
     };
-    parameters: never;
+    parameters: {
+        /**
+         * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+         *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+         *     server's time, else the request answers 400 `date_header_diff`.
+         */
+        V4DateHeader: string;
+        /**
+         * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption safe:
+         *     the first successful request with a key is counted once and its response stored for 24 hours per
+         *     account; any retry with the same key and the same body answers that original response (with
+         *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
+         *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
+         *     that was rejected (4xx) is not stored, so it may be retried with the same key.
+         */
+        V4IdempotencyKeyHeader: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+         *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+         *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+         *     gives the same bytes. Present on every successful License API response.
+         */
+        V4LicenseSignature: string;
+        /**
+         * @description `true` when this response is the stored response of an earlier request with the same
+         *     `Idempotency-Key`: nothing was counted this time.
+         */
+        V4IdempotentReplayed: "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1588,6 +2304,413 @@ export interface operations {
                 };
             };
             "4XX": components["responses"]["ServiceError"];
+        };
+    };
+    activateLicense: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                 *       "os_ver": "Ubuntu 24.04",
+                 *       "hostname": "build-01"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4ActivateLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description The device is active on the license. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1699349720166389,
+                     *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+                     *       "license_type": "consumption",
+                     *       "license_active": true,
+                     *       "license_enabled": true,
+                     *       "is_trial": false,
+                     *       "is_expired": false,
+                     *       "validity_period": null,
+                     *       "max_activations": 3,
+                     *       "times_activated": 1,
+                     *       "max_consumptions": 100,
+                     *       "total_consumptions": 3,
+                     *       "allow_unlimited_consumptions": false,
+                     *       "allow_negative_consumptions": false,
+                     *       "allow_overages": false,
+                     *       "max_overages": 0,
+                     *       "reset_consumption": false,
+                     *       "consumption_period": null,
+                     *       "is_floating": false,
+                     *       "is_floating_cloud": false,
+                     *       "floating_users": 0,
+                     *       "floating_timeout": null,
+                     *       "prevent_vm": false,
+                     *       "metadata": {},
+                     *       "product_features": [
+                     *         {
+                     *           "id": 1699349720166555,
+                     *           "code": "api-calls",
+                     *           "name": "API calls",
+                     *           "feature_type": "consumption",
+                     *           "expiry_date": null,
+                     *           "metadata": {},
+                     *           "max_consumption": 250,
+                     *           "total_consumptions": 17,
+                     *           "allow_unlimited_consumptions": false,
+                     *           "allow_negative_consumptions": false,
+                     *           "allow_overages": false,
+                     *           "max_overages": 0,
+                     *           "reset_consumption": true,
+                     *           "consumption_period": "monthly",
+                     *           "is_floating": false,
+                     *           "is_floating_cloud": false,
+                     *           "floating_users": 0,
+                     *           "floating_timeout": null
+                     *         }
+                     *       ],
+                     *       "product_details": {
+                     *         "product_id": 1683881296184003,
+                     *         "product_name": "Demo product",
+                     *         "short_code": "demo",
+                     *         "authorization_method": "license-key"
+                     *       },
+                     *       "device_id": 1699349796909409,
+                     *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                     *       "license_signature": "Zm9vYmFy..."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4License"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    deactivateLicense: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4DeactivateLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description The device is no longer active on the license. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example license_deactivated */
+                    "application/json": "license_deactivated";
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    checkLicense: {
+        parameters: {
+            query: {
+                /** @description The product's short code. */
+                product: string;
+                /** @description The device's hardware id. */
+                hardware_id: string;
+                /** @description The license key (key-based products). Exactly one of `license_key` and `username`. */
+                license_key?: string;
+                /** @description The license user's username (user-based products). Exactly one of `license_key` and `username`. */
+                username?: string;
+                /** @description Only answer for the license with this id. */
+                license_id?: string;
+                /** @description Accepted for client compatibility (`true` or `false`); expired features are always listed with their `expiry_date`. */
+                include_expired_features?: string;
+                /** @description Accepted for client compatibility, the client environment (e.g. `win_x64`). */
+                env?: string;
+                /** @description Accepted for client compatibility, operating system version. */
+                os_ver?: string;
+                /** @description Accepted for client compatibility, the device host name. */
+                hostname?: string;
+                /** @description Accepted for client compatibility, the host name as the OS reports it. */
+                os_hostname?: string;
+                /** @description Accepted for client compatibility, public IP address. */
+                ip?: string;
+                /** @description Accepted for client compatibility, local IP address. */
+                ip_local?: string;
+                /** @description Accepted for client compatibility, application version. */
+                app_ver?: string;
+                /** @description Accepted for client compatibility, SDK version. */
+                sdk_ver?: string;
+                /** @description Accepted for client compatibility, MAC address. */
+                mac_address?: string;
+            };
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license as the device sees it now. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1699349720166389,
+                     *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+                     *       "license_type": "consumption",
+                     *       "license_active": true,
+                     *       "license_enabled": true,
+                     *       "is_trial": false,
+                     *       "is_expired": false,
+                     *       "validity_period": null,
+                     *       "max_activations": 3,
+                     *       "times_activated": 1,
+                     *       "max_consumptions": 100,
+                     *       "total_consumptions": 3,
+                     *       "allow_unlimited_consumptions": false,
+                     *       "allow_negative_consumptions": false,
+                     *       "allow_overages": false,
+                     *       "max_overages": 0,
+                     *       "reset_consumption": false,
+                     *       "consumption_period": null,
+                     *       "is_floating": false,
+                     *       "is_floating_cloud": false,
+                     *       "floating_users": 0,
+                     *       "floating_timeout": null,
+                     *       "prevent_vm": false,
+                     *       "metadata": {},
+                     *       "product_features": [
+                     *         {
+                     *           "id": 1699349720166555,
+                     *           "code": "api-calls",
+                     *           "name": "API calls",
+                     *           "feature_type": "consumption",
+                     *           "expiry_date": null,
+                     *           "metadata": {},
+                     *           "max_consumption": 250,
+                     *           "total_consumptions": 17,
+                     *           "allow_unlimited_consumptions": false,
+                     *           "allow_negative_consumptions": false,
+                     *           "allow_overages": false,
+                     *           "max_overages": 0,
+                     *           "reset_consumption": true,
+                     *           "consumption_period": "monthly",
+                     *           "is_floating": false,
+                     *           "is_floating_cloud": false,
+                     *           "floating_users": 0,
+                     *           "floating_timeout": null
+                     *         }
+                     *       ],
+                     *       "product_details": {
+                     *         "product_id": 1683881296184003,
+                     *         "product_name": "Demo product",
+                     *         "short_code": "demo",
+                     *         "authorization_method": "license-key"
+                     *       },
+                     *       "device_id": 1699349796909409,
+                     *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                     *       "license_signature": "Zm9vYmFy..."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4License"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    addConsumption: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+                /**
+                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption safe:
+                 *     the first successful request with a key is counted once and its response stored for 24 hours per
+                 *     account; any retry with the same key and the same body answers that original response (with
+                 *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
+                 *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
+                 *     that was rejected (4xx) is not stored, so it may be retried with the same key.
+                 */
+                "Idempotency-Key"?: components["parameters"]["V4IdempotencyKeyHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                 *       "consumptions": 3,
+                 *       "event": [
+                 *         "consumption_add"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4AddConsumptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Counted (or, with a replayed `Idempotency-Key`, the original response). */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1699349720166389,
+                     *       "max_consumptions": 100,
+                     *       "total_consumptions": 3,
+                     *       "allow_unlimited_consumptions": false,
+                     *       "allow_negative_consumptions": false,
+                     *       "allow_overages": false,
+                     *       "max_overages": 0,
+                     *       "reset_consumption": false,
+                     *       "consumption_period": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4AddConsumptionResponse"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            409: components["responses"]["V4Conflict"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    addFeatureConsumption: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+                /**
+                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption safe:
+                 *     the first successful request with a key is counted once and its response stored for 24 hours per
+                 *     account; any retry with the same key and the same body answers that original response (with
+                 *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
+                 *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
+                 *     that was rejected (4xx) is not stored, so it may be retried with the same key.
+                 */
+                "Idempotency-Key"?: components["parameters"]["V4IdempotencyKeyHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                 *       "feature": "api-calls",
+                 *       "consumptions": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4AddFeatureConsumptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Counted (or, with a replayed `Idempotency-Key`, the original response). */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1699349720166555,
+                     *       "code": "api-calls",
+                     *       "name": "API calls",
+                     *       "max_consumptions": 250,
+                     *       "total_consumptions": 18,
+                     *       "allow_unlimited_consumptions": false,
+                     *       "allow_negative_consumptions": false,
+                     *       "allow_overages": true,
+                     *       "max_overages": 50,
+                     *       "reset_consumption": true,
+                     *       "consumption_period": "monthly"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4FeatureConsumption"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            409: components["responses"]["V4Conflict"];
+            "4XX": components["responses"]["V4ClientError"];
         };
     };
 }

@@ -3,6 +3,7 @@ import { ActivationSeatsRepository } from './db/activation-seats.js';
 import { EventsRepository } from './db/events-repository.js';
 import type { Database } from './db/connection.js';
 import { DevicesRepository } from './db/devices-repository.js';
+import { IdempotencyRepository } from './db/idempotency-repository.js';
 import { LedgerRepository } from './db/ledger-repository.js';
 import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
@@ -14,6 +15,8 @@ import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
 import { DeviceService } from './domain/devices.js';
+import { IdempotencyService } from './domain/idempotency.js';
+import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
@@ -60,6 +63,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     activationTokens: new ActivationTokenIssuer(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
     events: new EventsRepository(db.models, clock),
+    licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock),
+    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock),
   };
 }
 

@@ -33,12 +33,22 @@ export class DevicesRepository {
     const existing = await this.findByHardwareId(base.licenseId, base.hardwareId);
     if (existing) return existing;
     const ids = fresh();
-    const doc = await this.models.Device.findOneAndUpdate(
-      { licenseId: base.licenseId, hardwareId: base.hardwareId },
-      { $setOnInsert: { _id: ids.id, activationId: ids.activationId, ...base, active: false, blacklisted: false, metadata: [], createdAt: now, updatedAt: now } },
-      { upsert: true, returnDocument: 'after' },
-    ).lean<DeviceDocument>();
-    return toDevice(doc!);
+    try {
+      const doc = await this.models.Device.findOneAndUpdate(
+        { licenseId: base.licenseId, hardwareId: base.hardwareId },
+        { $setOnInsert: { _id: ids.id, activationId: ids.activationId, ...base, active: false, blacklisted: false, metadata: [], createdAt: now, updatedAt: now } },
+        { upsert: true, returnDocument: 'after' },
+      ).lean<DeviceDocument>();
+      return toDevice(doc!);
+    } catch (err) {
+      // A concurrent first activation of the same device won the insert (duplicate key, or the
+      // embedded engine refusing `$setOnInsert` of `_id` on the matched document): use its device.
+      const code = (err as { code?: number } | null)?.code;
+      if (code !== 11000 && code !== 66) throw err;
+      const raced = await this.findByHardwareId(base.licenseId, base.hardwareId);
+      if (!raced) throw err;
+      return raced;
+    }
   }
 
   async update(accountId: number, deviceId: number, details: DeviceDetails, now: Date): Promise<Device | null> {

@@ -231,6 +231,8 @@ const idempotencySchema = schema(
     status: { type: Number, default: null },
     body: { type: Mixed, default: null },
     completedAt: { type: Date, default: null },
+    /** While a request holds the key and has not completed: until when its claim is honoured. */
+    lockedUntil: { type: Date, default: null },
     expiresAt: { type: Date, required: true },
   },
   { versionKey: false, minimize: false },

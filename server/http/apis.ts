@@ -2,6 +2,7 @@ import type { MountedApi } from '../app.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { buildV3Apis } from './v3/index.js';
+import { licenseApiRouter } from './v4/routes.js';
 
 export interface ApiDeps {
   services: Services;
@@ -10,5 +11,5 @@ export interface ApiDeps {
 
 /** Every dialect's routers, in mount order. Each dialect adapter adds its own entries here. */
 export function buildApis(deps: ApiDeps): MountedApi[] {
-  return [...buildV3Apis(deps)];
+  return [{ basePath: '/api/v4', router: licenseApiRouter(deps) }, ...buildV3Apis(deps)];
 }

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { IdempotencyRepository } from '../db/idempotency-repository.js';
+import type { Clock } from './clock.js';
+import { DomainError } from './errors.js';
+
+/** A response as stored for replay: status and the exact body text. */
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+export interface IdempotentOutcome extends StoredResponse {
+  /** True when this is the stored response of an earlier request with the same key. */
+  replayed: boolean;
+}
+
+export interface IdempotencyOptions {
+  /** How long a completed key answers with its response (default 24 h). */
+  retentionMs?: number;
+  /** How long a running request's claim is honoured before another may take the key over (default 30 s). */
+  lockMs?: number;
+  /** How long a concurrent retry waits for the running request before giving up (default 20 s). */
+  waitMs?: number;
+  pollMs?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A stable fingerprint of a request: what it is (operation) and what it says (body, keys sorted). */
+export function requestFingerprint(operation: string, body: unknown): string {
+  return createHash('sha256').update(operation).update('\n').update(canonicalJson(body)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Idempotency keys (per account, kept 24 h): the first request with a key runs and its successful
+ * response is stored; every retry with the same key and fingerprint gets that response back without
+ * running again, also while the first is still running (retries in this process wait on it directly,
+ * retries elsewhere poll the store). The same key with another fingerprint is `idempotency_key_reused`.
+ * A failed request stores nothing and frees the key. The operation itself must also be safe to run
+ * twice for one key (consumption passes the key to the license's own guard), because a claim whose
+ * holder crashed is taken over after `lockMs`.
+ */
+export class IdempotencyService {
+  private readonly inflight = new Map<string, { fingerprint: string; outcome: Promise<IdempotentOutcome> }>();
+  private readonly retentionMs: number;
+  private readonly lockMs: number;
+  private readonly waitMs: number;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly repo: IdempotencyRepository,
+    private readonly clock: Clock,
+    options: IdempotencyOptions = {},
+  ) {
+    this.retentionMs = options.retentionMs ?? DAY_MS;
+    this.lockMs = options.lockMs ?? 30_000;
+    this.waitMs = options.waitMs ?? 20_000;
+    this.pollMs = options.pollMs ?? 25;
+  }
+
+  async run(accountId: number, key: string, fingerprint: string, execute: () => Promise<StoredResponse>): Promise<IdempotentOutcome> {
+    const id = `${accountId}:${key}`;
+    const running = this.inflight.get(id);
+    if (running && running.fingerprint === fingerprint) {
+      const outcome = await running.outcome;
+      return { ...outcome, replayed: true };
+    }
+    const outcome = this.claimAndRun(accountId, key, fingerprint, execute);
+    if (!running) {
+      this.inflight.set(id, { fingerprint, outcome });
+      const forget = () => {
+        if (this.inflight.get(id)?.outcome === outcome) this.inflight.delete(id);
+      };
+      outcome.then(forget, forget);
+    }
+    return outcome;
+  }
+
+  private async claimAndRun(accountId: number, key: string, fingerprint: string, execute: () => Promise<StoredResponse>): Promise<IdempotentOutcome> {
+    const started = Date.now();
+    for (;;) {
+      const now = this.clock.now();
+      const claim = await this.repo.claim(
+        accountId,
+        key,
+        fingerprint,
+        now,
+        new Date(now.getTime() + this.lockMs),
+        new Date(now.getTime() + this.retentionMs),
+      );
+      if (claim.claimed) {
+        let response: StoredResponse;
+        try {
+          response = await execute();
+        } catch (err) {
+          await this.repo.release(accountId, key, fingerprint);
+          throw err;
+        }
+        await this.repo.complete(accountId, key, fingerprint, response, this.clock.now());
+        return { ...response, replayed: false };
+      }
+      const { record } = claim;
+      if (record.requestHash !== fingerprint) {
+        throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request');
+      }
+      if (record.response) return { ...record.response, replayed: true };
+      if (Date.now() - started > this.waitMs) {
+        throw new DomainError('concurrent_modification', 'A request with this Idempotency-Key is still in progress; retry later');
+      }
+      await sleep(this.pollMs);
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { LicenseLocator, LicenseMetersRepository } from '../db/license-meters.js';
+import type { Clock } from './clock.js';
+import type { ProductLookup } from './consumption.js';
+import { DomainError } from './errors.js';
+import { currentTotal, resetAtFor, type MeterState } from './meter.js';
+import type { License, Seat } from './types.js';
+
+/** A meter as it reads at `now`: a period that has ended shows a total of 0 and the next reset time. */
+export function meterAsOf<M extends MeterState>(meter: M, now: Date): M {
+  const due = meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime();
+  return due ? { ...meter, total: currentTotal(meter, now), resetAt: resetAtFor(meter, now) } : meter;
+}
+
+/** A license with every meter as it reads at `now` (nothing is written). */
+export function licenseAsOf(license: License, now: Date): License {
+  return { ...license, consumption: meterAsOf(license.consumption, now), features: license.features.map((f) => meterAsOf(f, now)) };
+}
+
+/**
+ * Reading a license from a client device's point of view: locate it (by key or license user within a
+ * product, optionally pinned to an id), and check it is usable from that device.
+ */
+export class LicenseCheckService {
+  constructor(
+    private readonly meters: LicenseMetersRepository,
+    private readonly products: ProductLookup,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
+  async locate(accountId: number, locator: LicenseLocator, licenseId?: number): Promise<License> {
+    const found = await this.meters.find(accountId, locator);
+    if (!found) {
+      if ('productCode' in locator && !(await this.products.productExists(accountId, locator.productCode))) {
+        throw new DomainError('product_not_found', 'Provided product was not found');
+      }
+      throw new DomainError('license_not_found', 'License not found');
+    }
+    if (licenseId !== undefined && found.id !== licenseId) throw new DomainError('license_not_found', 'License not found');
+    const { recentOpKeys: _keys, ...license } = found;
+    return license;
+  }
+
+  /**
+   * The license's current state for a device active on it (consumption as of now, due resets read
+   * as 0). Errors: disabled, expired, no seat for the device, blacklisted device.
+   */
+  async check(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; seat: Seat }> {
+    const license = await this.locate(accountId, locator, licenseId);
+    const now = this.clock.now();
+    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
+    if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
+    const seat = license.seats.find((s) => s.hardwareId === hardwareId);
+    if (!seat) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+    if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    return { license: licenseAsOf(license, now), seat };
+  }
+}

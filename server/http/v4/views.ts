@@ -1,0 +1,101 @@
+import type { components } from '../../../generated/schema.js';
+import type { MeterState } from '../../domain/meter.js';
+import type { License, LicenseFeature, Product } from '../../domain/types.js';
+
+type Schemas = components['schemas'];
+export type V4AddConsumptionResponse = Schemas['V4AddConsumptionResponse'];
+export type V4FeatureConsumption = Schemas['V4FeatureConsumption'];
+export type V4License = Schemas['V4License'];
+export type V4LicenseFeature = Schemas['V4LicenseFeature'];
+
+/** The policy and state fields every License API meter shows (`max_consumptions` plural, as the SDKs parse it). */
+function meterFields(meter: MeterState) {
+  return {
+    max_consumptions: meter.max,
+    total_consumptions: meter.total,
+    allow_unlimited_consumptions: meter.unlimited,
+    allow_negative_consumptions: meter.allowNegative,
+    allow_overages: meter.allowOverages,
+    max_overages: meter.maxOverages,
+    reset_consumption: meter.reset,
+    consumption_period: meter.period,
+  };
+}
+
+export function licenseConsumptionView(licenseId: number, meter: MeterState): V4AddConsumptionResponse {
+  return { id: licenseId, ...meterFields(meter) };
+}
+
+export function featureConsumptionView(feature: LicenseFeature): V4FeatureConsumption {
+  return { id: feature.id, code: feature.code, name: feature.name, ...meterFields(feature) };
+}
+
+function licenseFeatureView(f: LicenseFeature): V4LicenseFeature {
+  return {
+    id: f.id,
+    code: f.code,
+    name: f.name,
+    feature_type: f.featureType,
+    expiry_date: f.expiryDate ? f.expiryDate.toISOString() : null,
+    metadata: f.metadata,
+    max_consumption: f.max,
+    total_consumptions: f.total,
+    allow_unlimited_consumptions: f.unlimited,
+    allow_negative_consumptions: f.allowNegative,
+    allow_overages: f.allowOverages,
+    max_overages: f.maxOverages,
+    reset_consumption: f.reset,
+    consumption_period: f.period,
+    is_floating: f.isFloating,
+    is_floating_cloud: f.isFloatingCloud,
+    floating_users: f.floatingUsers,
+    floating_timeout: f.floatingTimeout,
+  };
+}
+
+export interface LicenseViewContext {
+  /** The license with its meters as of now. */
+  license: License;
+  product: Pick<Product, 'id' | 'name' | 'shortCode'>;
+  hardwareId: string;
+  deviceId: number;
+  /** The license user the request named (user-based licenses). */
+  username?: string | undefined;
+  now: Date;
+  licenseSignature: string;
+}
+
+/** The license as a client device sees it (activate_license and check_license). */
+export function licenseView(ctx: LicenseViewContext): V4License {
+  const { license, product } = ctx;
+  return {
+    id: license.id,
+    license_key: license.key,
+    ...(ctx.username !== undefined ? { username: ctx.username } : {}),
+    license_type: license.type,
+    license_active: license.timeActivated !== null || license.seats.length > 0,
+    license_enabled: license.enabled,
+    is_trial: license.isTrial,
+    is_expired: license.validUntil !== null && license.validUntil.getTime() <= ctx.now.getTime(),
+    validity_period: license.validUntil ? license.validUntil.toISOString() : null,
+    max_activations: license.maxActivations,
+    times_activated: license.timesActivated,
+    ...meterFields(license.consumption),
+    is_floating: license.isFloating,
+    is_floating_cloud: license.isFloatingCloud,
+    floating_users: license.floatingUsers,
+    floating_timeout: license.floatingTimeout,
+    prevent_vm: license.preventVm,
+    metadata: license.metadata,
+    product_features: license.features.map(licenseFeatureView),
+    product_details: {
+      product_id: product.id,
+      product_name: product.name,
+      short_code: product.shortCode,
+      authorization_method: license.key === null ? 'user' : 'license-key',
+    },
+    device_id: ctx.deviceId,
+    hardware_id: ctx.hardwareId,
+    license_signature: ctx.licenseSignature,
+  };
+}
