@@ -1,6 +1,7 @@
 import type { MountedApi } from '../app.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
+import { managementApiV1 } from './v1/router.js';
 
 export interface ApiDeps {
   services: Services;
@@ -8,6 +9,6 @@ export interface ApiDeps {
 }
 
 /** Every dialect's routers, in mount order. Each dialect adapter adds its own entries here. */
-export function buildApis(_deps: ApiDeps): MountedApi[] {
-  return [];
+export function buildApis(deps: ApiDeps): MountedApi[] {
+  return [managementApiV1(deps.services)];
 }
