@@ -362,6 +362,342 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/products/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List products
+         * @description The account's products, oldest first, one page at a time.
+         */
+        get: operations["listV1Products"];
+        put?: never;
+        /**
+         * Create a product
+         * @description Creates a product with a name and a short code unique in the account (the short code is what the License API calls `product` and cannot change later).
+         */
+        post: operations["createV1Product"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/products/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a product
+         * @description One product of the account.
+         */
+        get: operations["getV1Product"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update a product
+         * @description Changes the product's name. The short code is immutable; a different `short_code` answers 400 `short_code_immutable`.
+         */
+        patch: operations["updateV1Product"];
+        trace?: never;
+    };
+    "/api/v1/product-features/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List product features
+         * @description The features of one product, oldest first. A product id that is not the account's gives an empty list.
+         */
+        get: operations["listV1ProductFeatures"];
+        put?: never;
+        /**
+         * Create a product feature
+         * @description Adds a feature to a product. Its consumption settings are the defaults of the feature on new licenses. The code must be unique within the product (409 `feature_code_taken`); an unknown product answers 400 `invalid_product`.
+         */
+        post: operations["createV1ProductFeature"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List licenses
+         * @description The account's licenses, oldest first, optionally filtered by product, key and enabled flag.
+         */
+        get: operations["listV1Licenses"];
+        put?: never;
+        /**
+         * Create a license
+         * @description Issues a key-based license of a product (a key is generated when `license_key` is left out). Without `product_features` the license gets every feature of the product with its defaults. Errors - 400 `invalid_product` (no such product), 400 `unknown_product_feature`, 400 `duplicate_product_feature`, 409 `license_key_taken`.
+         */
+        post: operations["createV1License"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a license
+         * @description The full license object.
+         */
+        get: operations["getV1License"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update a license
+         * @description Changes license settings (type, activation limit, validity, license-level consumption rules, floating settings, metadata). Changed limits apply atomically to the stored counter, so concurrent consumptions are never lost. Use `update_features` for features and `reset_consumption` for counters.
+         */
+        patch: operations["updateV1License"];
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/disable/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a license
+         * @description Disables the license: activations and consumptions are refused until it is enabled again. Idempotent.
+         */
+        post: operations["disableV1License"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/enable/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a license
+         * @description Enables a disabled license again. Idempotent.
+         */
+        post: operations["enableV1License"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/reset_consumption/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a license's consumption
+         * @description Sets the license-level total and every feature's total to 0 in one atomic write, and records each non-zero counter's reset in the consumption ledger. Limits and periods are unchanged.
+         */
+        post: operations["resetV1LicenseConsumption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/update_features/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Update license product features
+         * @description Makes the license's features exactly the listed ones. Each entry of `product_features` (named by its
+         *     product feature code) is created on the license if absent or updated if present, with the fields given
+         *     (others keep their value, or the product feature's default for a new one); features on the license that
+         *     are not listed are deleted. The whole change is one atomic write: a consumption that runs at the same time
+         *     on a feature that stays is neither lost nor counted twice (its total is taken from the license as it is
+         *     when the change is written, unless `total_consumptions` is given). `consumption_period` accepts
+         *     `daily`, `weekly`, `monthly`, `annually` and `annualy`. Errors - 400 `unknown_product_feature`
+         *     (code is not a feature of the license's product), 400 `duplicate_product_feature`, 400
+         *     `validation_failed` (bad field value, e.g. a period not in the list), 404 `license_not_found`.
+         */
+        post: operations["updateV1LicenseFeatures"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List devices
+         * @description The account's devices, oldest first, optionally only those of one license (a license id that is not the account's gives an empty list).
+         */
+        get: operations["listV1Devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/blacklist/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Blacklist a device
+         * @description Blacklists the device: it keeps its activation but can no longer check, consume or activate. Idempotent.
+         */
+        post: operations["blacklistV1Device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/unblacklist/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unblacklist a device
+         * @description Lifts the blacklisting of a device. Idempotent.
+         */
+        post: operations["unblacklistV1Device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the calling account
+         * @description The account the management key belongs to, with its RSA public key (PEM). License API response signatures and activation tokens of this account are verified with this key.
+         */
+        get: operations["getV1Account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1549,6 +1885,685 @@ export interface components {
             reset_consumption: boolean;
             consumption_period: components["schemas"]["V4ConsumptionPeriod"];
         };
+        /**
+         * @description A product of the account.
+         * @example {
+         *       "id": 1584723961091234,
+         *       "product_name": "mch",
+         *       "short_code": "mch",
+         *       "created_at": "2020-07-03T13:08:40.000Z",
+         *       "updated_at": "2020-07-03T13:08:40.000Z"
+         *     }
+         */
+        V1Product: {
+            /** @description Product id. */
+            id: number;
+            /** @description Display name. */
+            product_name: string;
+            /** @description The product's short code (what the License API calls `product`); immutable. */
+            short_code: string;
+            /**
+             * Format: date-time
+             * @description When the product was created.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the product was last changed.
+             */
+            updated_at: string;
+        };
+        /** @description One page of products. */
+        V1ProductList: {
+            /** @description Number of matching products on all pages. */
+            count: number;
+            /** @description URL of the next page, or null on the last page. */
+            next: string | null;
+            /** @description URL of the previous page, or null on the first page. */
+            previous: string | null;
+            /** @description The products on this page. */
+            results: components["schemas"]["V1Product"][];
+        };
+        /**
+         * @description A new product.
+         * @example {
+         *       "product_name": "My app",
+         *       "short_code": "myapp"
+         *     }
+         */
+        V1CreateProductRequest: {
+            /** @description Display name. */
+            product_name: string;
+            /** @description Unique (per account) short code; letters, digits, `_`, `.` and `-`. Immutable once created. */
+            short_code: string;
+        };
+        /**
+         * @description Changes to a product. Only `product_name` can change; `short_code` is immutable (sending the current value is accepted, any other value answers 400 `short_code_immutable`).
+         * @example {
+         *       "product_name": "My app (2026 edition)"
+         *     }
+         */
+        V1UpdateProductRequest: {
+            /** @description New display name. */
+            product_name?: string;
+            /** @description Must equal the current short code (it cannot change). */
+            short_code?: string;
+        };
+        /**
+         * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January), or null.
+         * @example monthly
+         * @enum {string|null}
+         */
+        V1ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually" | null;
+        /**
+         * @description Free-form JSON object stored with the object.
+         * @example {
+         *       "tier": "gold"
+         *     }
+         */
+        V1Metadata: {
+            [key: string]: unknown;
+        };
+        /**
+         * @description A feature of a product, with the defaults a license feature starts from.
+         * @example {
+         *       "id": 1605023917125172,
+         *       "product": 1584723961091234,
+         *       "created_at": "2020-08-26T05:37:14.000Z",
+         *       "updated_at": "2020-08-26T05:37:14.000Z",
+         *       "name": "feature 2",
+         *       "code": "f2",
+         *       "is_deleted": false,
+         *       "feature_type": "consumption",
+         *       "max_consumption": 20,
+         *       "allow_overages": false,
+         *       "max_overages": 0,
+         *       "reset_consumption": false,
+         *       "consumption_period": null,
+         *       "metadata": {}
+         *     }
+         */
+        V1ProductFeature: {
+            /** @description Product feature id. */
+            id: number;
+            /** @description Id of the product the feature belongs to. */
+            product: number;
+            /**
+             * Format: date-time
+             * @description When the feature was created.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the feature was last changed.
+             */
+            updated_at: string;
+            /** @description Display name. */
+            name: string;
+            /** @description The feature code, unique within the product (what license features and the License API name it by). */
+            code: string;
+            /** @description True when the feature no longer exists on the product. */
+            is_deleted: boolean;
+            /**
+             * @description `activation` (on or off) or `consumption` (metered).
+             * @enum {string}
+             */
+            feature_type: "activation" | "consumption";
+            /** @description Default allowed consumptions per period. */
+            max_consumption: number;
+            /** @description Default for allowing consumption past `max_consumption`. */
+            allow_overages: boolean;
+            /** @description Default extra consumptions allowed with overages (0 = unlimited overages). */
+            max_overages: number;
+            /** @description Default for resetting the total each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            metadata: components["schemas"]["V1Metadata"];
+        };
+        /** @description One page of product features. */
+        V1ProductFeatureList: {
+            /** @description Number of matching product features on all pages. */
+            count: number;
+            /** @description URL of the next page, or null on the last page. */
+            next: string | null;
+            /** @description URL of the previous page, or null on the first page. */
+            previous: string | null;
+            /** @description The product features on this page. */
+            results: components["schemas"]["V1ProductFeature"][];
+        };
+        /**
+         * @description How often the consumption total returns to 0, or null. `annualy` (the vendor documentation's spelling) is accepted as `annually`.
+         * @example monthly
+         * @enum {string|null}
+         */
+        V1ConsumptionPeriodInput: "daily" | "weekly" | "monthly" | "annually" | "annualy" | null;
+        /**
+         * @description A new product feature.
+         * @example {
+         *       "product": 1584723961091234,
+         *       "name": "API calls",
+         *       "code": "api-calls",
+         *       "feature_type": "consumption",
+         *       "max_consumption": 1000,
+         *       "allow_overages": true,
+         *       "max_overages": 100,
+         *       "reset_consumption": true,
+         *       "consumption_period": "monthly"
+         *     }
+         */
+        V1CreateProductFeatureRequest: {
+            /** @description Id of the product to add the feature to. */
+            product: number;
+            /** @description Display name. */
+            name: string;
+            /** @description Feature code, unique within the product. */
+            code: string;
+            /**
+             * @description `activation` or `consumption`.
+             * @enum {string}
+             */
+            feature_type: "activation" | "consumption";
+            /** @description Default allowed consumptions per period (default 0). */
+            max_consumption?: number;
+            /** @description Default for allowing overages (default false). */
+            allow_overages?: boolean;
+            /** @description Default extra consumptions with overages, 0 = unlimited (default 0). */
+            max_overages?: number;
+            /** @description Default for periodic reset (default false); needs `consumption_period`. */
+            reset_consumption?: boolean;
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            metadata?: components["schemas"]["V1Metadata"];
+        };
+        /** @description A feature on a license, with its own limits and counter. */
+        V1LicenseFeature: {
+            /** @description License product feature id. */
+            id: number;
+            product_feature: components["schemas"]["V1ProductFeature"];
+            /** @description Allowed consumptions per period. */
+            max_consumption: number;
+            /** @description Consumptions in the current period (0 once a period has ended). */
+            total_consumptions: number;
+            /**
+             * Format: date
+             * @description Last day the feature can be used, or null.
+             */
+            expiry_date: string | null;
+            /** @description Consumption past `max_consumption` is allowed. */
+            allow_overages: boolean;
+            /** @description Extra consumptions allowed with overages (0 = unlimited overages). */
+            max_overages: number;
+            /** @description The total resets each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description No consumption limit at all. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative consumptions are accepted. */
+            allow_negative_consumptions: boolean;
+            metadata: components["schemas"]["V1Metadata"];
+            /** @description The feature is floating. */
+            is_floating: boolean;
+            /** @description The feature is floating in the cloud. */
+            is_floating_cloud: boolean;
+            /** @description Concurrent floating users. */
+            floating_users: number;
+            /** @description Floating lease timeout in minutes, or null. */
+            floating_timeout: number | null;
+        };
+        /** @description A user of a user-based license (passwords are never shown). */
+        V1LicenseUser: {
+            /** @description License user id. */
+            id: number;
+            /** @description The user's login name. */
+            email: string;
+            /** @description The user's email address. */
+            true_email: string;
+            /** @description First name. */
+            first_name: string;
+            /** @description Last name. */
+            last_name: string;
+            /** @description Phone number (empty when unknown). */
+            phone_number: string;
+            /** @description The user can log in. */
+            is_active: boolean;
+            /** @description The user manages the license. */
+            is_manager: boolean;
+            /**
+             * Format: date-time
+             * @description Last login, or null.
+             */
+            last_login: string | null;
+            /**
+             * Format: date-time
+             * @description When the user was added.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user was last changed.
+             */
+            updated_at: string;
+        };
+        /** @description The product a license belongs to. */
+        V1LicenseProduct: {
+            /** @description Product id. */
+            id: number;
+            /** @description Product display name. */
+            product_name: string;
+        };
+        /** @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers, borrowing) are present with neutral values. */
+        V1License: {
+            /** @description License id. */
+            id: number;
+            /**
+             * @description `disabled` when not enabled, `expired` past its validity period, `active` once activated, else `inactive`.
+             * @enum {string}
+             */
+            status: "active" | "inactive" | "disabled" | "expired";
+            /** @description Devices currently holding a floating slot (always 0 here). */
+            floating_in_use_devices: number;
+            /** @description The customer the license was issued to; null (customers are not modelled by this server). */
+            customer: Record<string, never> | null;
+            /** @description The features on the license. */
+            product_features: components["schemas"]["V1LicenseFeature"][];
+            /** @description Product custom field values (always empty here). */
+            product_custom_fields: Record<string, never>[];
+            /** @description Users of a user-based license (empty for key-based licenses). */
+            license_users: components["schemas"]["V1LicenseUser"][];
+            /** @description Id of the order in the vendor's store (always null here). */
+            order_store_id: string | null;
+            /** @description Devices holding an activation (seat) on the license. */
+            active_up_to_date_devices: number;
+            /** @description Devices holding an activation (seat) on the license. */
+            total_active_devices: number;
+            product: components["schemas"]["V1LicenseProduct"];
+            /**
+             * Format: date-time
+             * @description When the license was created.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the license last changed (including its counters).
+             */
+            updated_at: string;
+            /** @description The license key; null for user-based licenses. */
+            license_key: string | null;
+            /** @description The license has been activated at least once. */
+            active: boolean;
+            /** @description Disabled licenses cannot be activated or consumed. */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When a device last took an activation, or null.
+             */
+            time_activated: string | null;
+            /**
+             * Format: date-time
+             * @description When the license was last disabled, or null.
+             */
+            time_disabled: string | null;
+            /** @description How many devices may hold an activation at once. */
+            max_activations: number;
+            /** @description Devices holding an activation now. */
+            times_activated: number;
+            /** @description Validity duration from first activation (not modelled; always null). */
+            valid_duration: string | null;
+            /**
+             * Format: date
+             * @description Last day (UTC) the license is valid, or null for no end.
+             */
+            validity_period: string | null;
+            /**
+             * @description The license type.
+             * @enum {string}
+             */
+            license_type: "perpetual" | "time-limited" | "subscription" | "consumption";
+            /** @description Maintenance period on (not modelled; always false). */
+            enable_maintenance_period: boolean;
+            /** @description Maintenance duration (not modelled; always null). */
+            maintenance_duration: string | null;
+            /** @description End of maintenance (not modelled; always null). */
+            maintenance_period: string | null;
+            /** @description Trial license. */
+            is_trial: boolean;
+            /** @description License-level allowed consumptions per period (consumption licenses). */
+            max_consumptions: number;
+            /** @description License-level consumptions in the current period (0 once a period has ended). */
+            total_consumptions: number;
+            /** @description No license-level consumption limit. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative license-level consumptions are accepted. */
+            allow_negative_consumptions: boolean;
+            /** @description External subscription id (always null here). */
+            subscription_id: string | null;
+            /**
+             * Format: date-time
+             * @description Last license check by a device, or null.
+             */
+            last_check: string | null;
+            /** @description Activation on virtual machines is refused. */
+            prevent_vm: boolean;
+            /** @description License-level consumption past `max_consumptions` is allowed. */
+            allow_overages: boolean;
+            /** @description Extra license-level consumptions with overages (0 = unlimited overages). */
+            max_overages: number;
+            /** @description The license-level total resets each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description Trial length in days (not modelled; always 0). */
+            trial_days: number;
+            /** @description Floating license. */
+            is_floating: boolean;
+            /** @description Floating cloud license. */
+            is_floating_cloud: boolean;
+            /** @description Concurrent floating users. */
+            floating_users: number;
+            /** @description Vendor note (always null here). */
+            note: string | null;
+            /** @description Limit on license users (0 = none). */
+            max_license_users: number;
+            /** @description Device transfers made (always 0 here). */
+            transfer_count: number;
+            /** @description Floating lease timeout in minutes, or null. */
+            floating_timeout: number | null;
+            /** @description Device transfers allowed (0 = none; not modelled). */
+            max_transfers: number;
+            /** @description Air-gapped license (not modelled; always false). */
+            is_air_gapped: boolean;
+            /** @description Floating borrowing allowed (not modelled; always false). */
+            can_borrow: boolean;
+            /** @description Longest borrow in hours (always 0 here). */
+            max_borrow_time: number;
+            /** @description Bundle license (not modelled; always false). */
+            is_bundle: boolean;
+            metadata: components["schemas"]["V1Metadata"];
+            /** @description Order id (always null here). */
+            order: number | null;
+            /** @description Order item id (always null here). */
+            order_item: number | null;
+            /** @description Who disabled the license (always null here). */
+            disabled_user: number | null;
+            /** @description Id of the device that activated most recently and still holds an activation, or null. */
+            last_activation_device: number | null;
+        };
+        /** @description One page of licenses. */
+        V1LicenseList: {
+            /** @description Number of matching licenses on all pages. */
+            count: number;
+            /** @description URL of the next page, or null on the last page. */
+            next: string | null;
+            /** @description URL of the previous page, or null on the first page. */
+            previous: string | null;
+            /** @description The licenses on this page. */
+            results: components["schemas"]["V1License"][];
+        };
+        /**
+         * @description One license product feature as `update_features` and license creation take it. Fields left out keep their current value (or, for a feature new on the license, the product feature's default).
+         * @example {
+         *       "product_feature": "f2",
+         *       "max_consumption": 88,
+         *       "total_consumptions": 0
+         *     }
+         */
+        V1LicenseFeatureSettings: {
+            /** @description Code of a feature of the license's product. */
+            product_feature: string;
+            /** @description Allowed consumptions per period. */
+            max_consumption?: number;
+            /** @description Sets the current total. Left out, the total stays exactly what it is when the change is written (concurrent consumptions are kept). */
+            total_consumptions?: number;
+            /**
+             * Format: date
+             * @description Last day (UTC, `YYYY-MM-DD`) the feature can be used, or null for no expiry.
+             */
+            expiry_date?: string | null;
+            /** @description Allow consumption past `max_consumption`. */
+            allow_overages?: boolean;
+            /** @description Extra consumptions allowed with overages (0 = unlimited overages). */
+            max_overages?: number;
+            /** @description Reset the total to 0 each `consumption_period` (which is then required). */
+            reset_consumption?: boolean;
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            /** @description No consumption limit at all. */
+            allow_unlimited_consumptions?: boolean;
+            /** @description Accept negative consumptions (decrements, never below 0). */
+            allow_negative_consumptions?: boolean;
+            metadata?: components["schemas"]["V1Metadata"];
+            /** @description The feature is floating. */
+            is_floating?: boolean;
+            /** @description The feature is floating in the cloud. */
+            is_floating_cloud?: boolean;
+            /** @description Concurrent floating users. */
+            floating_users?: number;
+            /** @description Floating lease timeout in minutes, or null. */
+            floating_timeout?: number | null;
+        };
+        /**
+         * @description A new license of a product. Without `product_features`, the license gets every feature of the product with its defaults.
+         * @example {
+         *       "product": 1584723961091234,
+         *       "license_type": "consumption",
+         *       "max_activations": 3,
+         *       "max_consumptions": 100,
+         *       "validity_period": "2030-12-31",
+         *       "product_features": [
+         *         {
+         *           "product_feature": "api-calls",
+         *           "max_consumption": 1000
+         *         }
+         *       ]
+         *     }
+         */
+        V1CreateLicenseRequest: {
+            /** @description Id of the product. */
+            product: number;
+            /** @description The license key; generated when left out (four groups of four uppercase letters and digits). */
+            license_key?: string;
+            /**
+             * @description The license type.
+             * @enum {string}
+             */
+            license_type: "perpetual" | "time-limited" | "subscription" | "consumption";
+            /** @description How many devices may hold an activation at once. */
+            max_activations: number;
+            /** @description Whether the license can be used (default true). */
+            enabled?: boolean;
+            /** @description Trial license (default false). */
+            is_trial?: boolean;
+            /**
+             * Format: date
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day), or null for no end.
+             */
+            validity_period?: string | null;
+            /** @description License-level allowed consumptions per period. */
+            max_consumptions?: number;
+            /** @description No license-level consumption limit. */
+            allow_unlimited_consumptions?: boolean;
+            /** @description Accept negative license-level consumptions. */
+            allow_negative_consumptions?: boolean;
+            /** @description Allow license-level consumption past `max_consumptions`. */
+            allow_overages?: boolean;
+            /** @description Extra license-level consumptions with overages (0 = unlimited overages). */
+            max_overages?: number;
+            /** @description Reset the license-level total each `consumption_period` (which is then required). */
+            reset_consumption?: boolean;
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            metadata?: components["schemas"]["V1Metadata"];
+            /** @description Floating license. */
+            is_floating?: boolean;
+            /** @description Floating cloud license. */
+            is_floating_cloud?: boolean;
+            /** @description Concurrent floating users. */
+            floating_users?: number;
+            /** @description Floating lease timeout in minutes, or null. */
+            floating_timeout?: number | null;
+            /** @description Refuse activation on virtual machines. */
+            prevent_vm?: boolean;
+            /** @description The license's features (each product feature code at most once), as in `update_features`. */
+            product_features?: components["schemas"]["V1LicenseFeatureSettings"][];
+        };
+        /**
+         * @description Changes to a license's settings; fields left out stay as they are. Counters are not set here (see `reset_consumption` and `update_features`), and changing limits never loses concurrent consumptions.
+         * @example {
+         *       "max_activations": 10,
+         *       "max_consumptions": 500,
+         *       "validity_period": "2031-06-30"
+         *     }
+         */
+        V1UpdateLicenseRequest: {
+            /**
+             * @description The license type.
+             * @enum {string}
+             */
+            license_type?: "perpetual" | "time-limited" | "subscription" | "consumption";
+            /** @description How many devices may hold an activation at once. */
+            max_activations?: number;
+            /** @description Whether the license can be used (default true). */
+            enabled?: boolean;
+            /** @description Trial license (default false). */
+            is_trial?: boolean;
+            /**
+             * Format: date
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day), or null for no end.
+             */
+            validity_period?: string | null;
+            /** @description License-level allowed consumptions per period. */
+            max_consumptions?: number;
+            /** @description No license-level consumption limit. */
+            allow_unlimited_consumptions?: boolean;
+            /** @description Accept negative license-level consumptions. */
+            allow_negative_consumptions?: boolean;
+            /** @description Allow license-level consumption past `max_consumptions`. */
+            allow_overages?: boolean;
+            /** @description Extra license-level consumptions with overages (0 = unlimited overages). */
+            max_overages?: number;
+            /** @description Reset the license-level total each `consumption_period` (which is then required). */
+            reset_consumption?: boolean;
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            metadata?: components["schemas"]["V1Metadata"];
+            /** @description Floating license. */
+            is_floating?: boolean;
+            /** @description Floating cloud license. */
+            is_floating_cloud?: boolean;
+            /** @description Concurrent floating users. */
+            floating_users?: number;
+            /** @description Floating lease timeout in minutes, or null. */
+            floating_timeout?: number | null;
+            /** @description Refuse activation on virtual machines. */
+            prevent_vm?: boolean;
+        };
+        /**
+         * @description The complete list of features the license should have. Listed features are created or updated; features on the license but not listed are deleted.
+         * @example {
+         *       "product_features": [
+         *         {
+         *           "product_feature": "f5"
+         *         },
+         *         {
+         *           "product_feature": "f2",
+         *           "max_consumption": 88,
+         *           "total_consumptions": 0
+         *         }
+         *       ]
+         *     }
+         */
+        V1UpdateLicenseFeaturesRequest: {
+            /** @description The license's features after the change, each identified by its product feature code (each code at most once). */
+            product_features: components["schemas"]["V1LicenseFeatureSettings"][];
+        };
+        /**
+         * @description A device (activation) of a license.
+         * @example {
+         *       "id": 1605023917125999,
+         *       "license": 1593781720493289,
+         *       "product": 1584723961091234,
+         *       "hardware_id": "3f1c9e4a-hw",
+         *       "active": true,
+         *       "blacklisted": false,
+         *       "os": "linux",
+         *       "os_version": "6.8",
+         *       "hostname": "build-01",
+         *       "vm_name": null,
+         *       "ip": null,
+         *       "app_ver": "2.1.0",
+         *       "created_at": "2026-03-10T10:00:00.000Z",
+         *       "updated_at": "2026-03-10T10:00:00.000Z",
+         *       "last_check": null,
+         *       "metadata": {}
+         *     }
+         */
+        V1Device: {
+            /** @description Device id. */
+            id: number;
+            /** @description Id of the license. */
+            license: number;
+            /** @description Id of the product. */
+            product: number;
+            /** @description The device's hardware id (fingerprint). */
+            hardware_id: string;
+            /** @description The device holds an activation on the license. */
+            active: boolean;
+            /** @description Blacklisted devices cannot use the license. */
+            blacklisted: boolean;
+            /** @description Operating system. */
+            os: string | null;
+            /** @description Operating system version. */
+            os_version: string | null;
+            /** @description Host name. */
+            hostname: string | null;
+            /** @description Virtual machine name, when known. */
+            vm_name: string | null;
+            /** @description Last seen IP address. */
+            ip: string | null;
+            /** @description Application version. */
+            app_ver: string | null;
+            /**
+             * Format: date-time
+             * @description First activation.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description Last sync or check, or null.
+             */
+            last_check: string | null;
+            metadata: components["schemas"]["V1Metadata"];
+        };
+        /** @description One page of devices. */
+        V1DeviceList: {
+            /** @description Number of matching devices on all pages. */
+            count: number;
+            /** @description URL of the next page, or null on the last page. */
+            next: string | null;
+            /** @description URL of the previous page, or null on the first page. */
+            previous: string | null;
+            /** @description The devices on this page. */
+            results: components["schemas"]["V1Device"][];
+        };
+        /**
+         * @description The calling account.
+         * @example {
+         *       "id": 1700000000000001,
+         *       "name": "acme",
+         *       "public_key": "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----\n",
+         *       "public_key_id": "9c2f0d1e"
+         *     }
+         */
+        V1Account: {
+            /** @description Account id. */
+            id: number;
+            /** @description Account name. */
+            name: string;
+            /** @description The account's RSA public key (PEM, SPKI). License API response signatures and activation tokens are verified with it. */
+            public_key: string;
+            /** @description Key id (`kid`) of that key, as in the JWKS. */
+            public_key_id: string;
+        };
     };
     responses: {
         /** @description A client error on a service endpoint (unknown path, wrong method, ...). */
@@ -1718,6 +2733,86 @@ export interface components {
                 "application/json": components["schemas"]["LicenseApiError"];
             };
         };
+        /** @description The request is invalid (a missing or malformed field, an unknown product feature, a bad value). */
+        V1BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 400,
+                 *       "code": "unknown_product_feature",
+                 *       "message": "\"f9\" is not a feature of product mch"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /** @description The management API key is missing, malformed or unknown (`authentication_required`, `invalid_authorization_header`, `invalid_api_key`). */
+        V1Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 401,
+                 *       "code": "invalid_api_key",
+                 *       "message": "Invalid management API key"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /** @description Any other client error of the Management API (e.g. wrong method, body too large, unsupported media type). */
+        V1ClientError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 405,
+                 *       "code": "method_not_allowed",
+                 *       "message": "Method not allowed"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /** @description The object conflicts with an existing one (e.g. a short code or license key already taken). */
+        V1Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 409,
+                 *       "code": "short_code_taken",
+                 *       "message": "A product with short code \"mch\" already exists"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /** @description No such object in the calling account (ids of other accounts answer this too). */
+        V1NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 404,
+                 *       "code": "license_not_found",
+                 *       "message": "License not found"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
     };
     parameters: {
         /**
@@ -1735,6 +2830,21 @@ export interface components {
          *     that was rejected (4xx) is not stored, so it may be retried with the same key.
          */
         V4IdempotencyKeyHeader: string;
+        /**
+         * @description Page number, from 1. A page past the last one answers an empty `results` list.
+         * @example 1
+         */
+        V1Page: number;
+        /**
+         * @description Items per page (1 to 100).
+         * @example 20
+         */
+        V1PageSize: number;
+        /**
+         * @description The object's numeric id.
+         * @example 1593781720493289
+         */
+        V1Id: number;
     };
     requestBodies: never;
     headers: {
@@ -2711,6 +3821,803 @@ export interface operations {
             401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
             "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    listV1Products: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, from 1. A page past the last one answers an empty `results` list.
+                 * @example 1
+                 */
+                page?: components["parameters"]["V1Page"];
+                /**
+                 * @description Items per page (1 to 100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["V1PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of products. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 1,
+                     *       "next": null,
+                     *       "previous": null,
+                     *       "results": [
+                     *         {
+                     *           "id": 1584723961091234,
+                     *           "product_name": "My app",
+                     *           "short_code": "myapp",
+                     *           "created_at": "2026-03-10T10:00:00.000Z",
+                     *           "updated_at": "2026-03-10T10:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1ProductList"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    createV1Product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "product_name": "My app",
+                 *       "short_code": "myapp"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1CreateProductRequest"];
+            };
+        };
+        responses: {
+            /** @description The created product. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1584723961091234,
+                     *       "product_name": "My app",
+                     *       "short_code": "myapp",
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-10T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Product"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            409: components["responses"]["V1Conflict"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    getV1Product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The product. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1584723961091234,
+                     *       "product_name": "My app",
+                     *       "short_code": "myapp",
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-10T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Product"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    updateV1Product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "product_name": "My app (2026 edition)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1UpdateProductRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated product. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1584723961091234,
+                     *       "product_name": "My app (2026 edition)",
+                     *       "short_code": "myapp",
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-11T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Product"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    listV1ProductFeatures: {
+        parameters: {
+            query: {
+                /**
+                 * @description Id of the product.
+                 * @example 1584723961091234
+                 */
+                product: number;
+                /**
+                 * @description Page number, from 1. A page past the last one answers an empty `results` list.
+                 * @example 1
+                 */
+                page?: components["parameters"]["V1Page"];
+                /**
+                 * @description Items per page (1 to 100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["V1PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of product features. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 1,
+                     *       "next": null,
+                     *       "previous": null,
+                     *       "results": [
+                     *         {
+                     *           "id": 1605023917125172,
+                     *           "product": 1584723961091234,
+                     *           "created_at": "2026-03-10T10:00:00.000Z",
+                     *           "updated_at": "2026-03-10T10:00:00.000Z",
+                     *           "name": "API calls",
+                     *           "code": "api-calls",
+                     *           "is_deleted": false,
+                     *           "feature_type": "consumption",
+                     *           "max_consumption": 1000,
+                     *           "allow_overages": false,
+                     *           "max_overages": 0,
+                     *           "reset_consumption": true,
+                     *           "consumption_period": "monthly",
+                     *           "metadata": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1ProductFeatureList"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    createV1ProductFeature: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "product": 1584723961091234,
+                 *       "name": "API calls",
+                 *       "code": "api-calls",
+                 *       "feature_type": "consumption",
+                 *       "max_consumption": 1000,
+                 *       "reset_consumption": true,
+                 *       "consumption_period": "monthly"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1CreateProductFeatureRequest"];
+            };
+        };
+        responses: {
+            /** @description The created product feature. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1605023917125172,
+                     *       "product": 1584723961091234,
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-10T10:00:00.000Z",
+                     *       "name": "API calls",
+                     *       "code": "api-calls",
+                     *       "is_deleted": false,
+                     *       "feature_type": "consumption",
+                     *       "max_consumption": 1000,
+                     *       "allow_overages": false,
+                     *       "max_overages": 0,
+                     *       "reset_consumption": true,
+                     *       "consumption_period": "monthly",
+                     *       "metadata": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1ProductFeature"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            409: components["responses"]["V1Conflict"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    listV1Licenses: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only licenses of this product id.
+                 * @example 1584723961091234
+                 */
+                product?: number;
+                /**
+                 * @description Only the license with this key.
+                 * @example ABCD-EFGH-JKLM-NPQR
+                 */
+                license_key?: string;
+                /**
+                 * @description Only enabled (`true`) or disabled (`false`) licenses.
+                 * @example true
+                 */
+                enabled?: boolean;
+                /**
+                 * @description Page number, from 1. A page past the last one answers an empty `results` list.
+                 * @example 1
+                 */
+                page?: components["parameters"]["V1Page"];
+                /**
+                 * @description Items per page (1 to 100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["V1PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of licenses. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 0,
+                     *       "next": null,
+                     *       "previous": null,
+                     *       "results": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1LicenseList"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    createV1License: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "product": 1584723961091234,
+                 *       "license_type": "consumption",
+                 *       "max_activations": 3,
+                 *       "max_consumptions": 100,
+                 *       "product_features": [
+                 *         {
+                 *           "product_feature": "f2",
+                 *           "max_consumption": 88
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1CreateLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description The created license. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            409: components["responses"]["V1Conflict"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    getV1License: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    updateV1License: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "max_activations": 10,
+                 *       "max_consumptions": 500
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1UpdateLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated license. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    disableV1License: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    enableV1License: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    resetV1LicenseConsumption: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license after the reset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    updateV1LicenseFeatures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "product_features": [
+                 *         {
+                 *           "product_feature": "f5"
+                 *         },
+                 *         {
+                 *           "product_feature": "f2",
+                 *           "max_consumption": 88,
+                 *           "total_consumptions": 0
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1UpdateLicenseFeaturesRequest"];
+            };
+        };
+        responses: {
+            /** @description The license with its new features. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1License"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    listV1Devices: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only devices of this license id.
+                 * @example 1593781720493289
+                 */
+                license?: number;
+                /**
+                 * @description Page number, from 1. A page past the last one answers an empty `results` list.
+                 * @example 1
+                 */
+                page?: components["parameters"]["V1Page"];
+                /**
+                 * @description Items per page (1 to 100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["V1PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of devices. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 1,
+                     *       "next": null,
+                     *       "previous": null,
+                     *       "results": [
+                     *         {
+                     *           "id": 1605023917125999,
+                     *           "license": 1593781720493289,
+                     *           "product": 1584723961091234,
+                     *           "hardware_id": "3f1c9e4a-hw",
+                     *           "active": true,
+                     *           "blacklisted": false,
+                     *           "os": "linux",
+                     *           "os_version": "6.8",
+                     *           "hostname": "build-01",
+                     *           "vm_name": null,
+                     *           "ip": null,
+                     *           "app_ver": "2.1.0",
+                     *           "created_at": "2026-03-10T10:00:00.000Z",
+                     *           "updated_at": "2026-03-10T10:00:00.000Z",
+                     *           "last_check": null,
+                     *           "metadata": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1DeviceList"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    blacklistV1Device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1605023917125999,
+                     *       "license": 1593781720493289,
+                     *       "product": 1584723961091234,
+                     *       "hardware_id": "3f1c9e4a-hw",
+                     *       "active": true,
+                     *       "blacklisted": true,
+                     *       "os": "linux",
+                     *       "os_version": "6.8",
+                     *       "hostname": "build-01",
+                     *       "vm_name": null,
+                     *       "ip": null,
+                     *       "app_ver": "2.1.0",
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-10T10:05:00.000Z",
+                     *       "last_check": null,
+                     *       "metadata": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Device"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    unblacklistV1Device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1605023917125999,
+                     *       "license": 1593781720493289,
+                     *       "product": 1584723961091234,
+                     *       "hardware_id": "3f1c9e4a-hw",
+                     *       "active": true,
+                     *       "blacklisted": false,
+                     *       "os": "linux",
+                     *       "os_version": "6.8",
+                     *       "hostname": "build-01",
+                     *       "vm_name": null,
+                     *       "ip": null,
+                     *       "app_ver": "2.1.0",
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-10T10:05:00.000Z",
+                     *       "last_check": null,
+                     *       "metadata": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Device"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    getV1Account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1700000000000001,
+                     *       "name": "acme",
+                     *       "public_key": "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----\n",
+                     *       "public_key_id": "9c2f0d1e"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Account"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            "4XX": components["responses"]["V1ClientError"];
         };
     };
 }

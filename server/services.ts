@@ -5,6 +5,7 @@ import type { Database } from './db/connection.js';
 import { DevicesRepository } from './db/devices-repository.js';
 import { IdempotencyRepository } from './db/idempotency-repository.js';
 import { LedgerRepository } from './db/ledger-repository.js';
+import { LicenseAdminRepository } from './db/license-admin-repository.js';
 import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
@@ -17,6 +18,7 @@ import { ConsumptionService } from './domain/consumption.js';
 import { DeviceService } from './domain/devices.js';
 import { IdempotencyService } from './domain/idempotency.js';
 import { LicenseCheckService } from './domain/license-check.js';
+import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
@@ -34,10 +36,10 @@ export function createServices(db: Database, options: ServicesOptions) {
   const productsRepo = new ProductsRepository(db.models);
   const metersRepo = new LicenseMetersRepository(db.models);
   const ledger = new LedgerRepository(db.models);
+  const licensesRepo = new LicensesRepository(db.models);
   const products = new ProductService(productsRepo, clock);
   const productLookup = { productExists: (accountId: number, shortCode: string) => products.productExists(accountId, shortCode) };
   const accounts = new AccountService(new AccountsRepository(db.models), box, clock);
-  const licensesRepo = new LicensesRepository(db.models);
   const devicesRepo = new DevicesRepository(db.models);
   const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock);
   const consumption = new ConsumptionService(metersRepo, ledger, productLookup, clock);
@@ -48,6 +50,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     licenses: new LicenseService(licensesRepo, products, clock),
     devices,
     consumption,
+    licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models, ledger), licensesRepo, products, clock),
     ledger,
     /** Web API v3 activations (devices with a seat) and their meter attributes. */
     activations: new ActivationService({

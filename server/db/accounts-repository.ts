@@ -62,6 +62,12 @@ export class AccountsRepository {
     return doc ? toAccount(doc) : null;
   }
 
+  /** The oldest account, or null when there is none. */
+  async findFirst(): Promise<Account | null> {
+    const doc = await this.models.Account.findOne({}, { name: 1, createdAt: 1 }).sort({ createdAt: 1, _id: 1 }).lean<AccountDocument>();
+    return doc ? toAccount(doc) : null;
+  }
+
   async count(): Promise<number> {
     return this.models.Account.countDocuments({});
   }

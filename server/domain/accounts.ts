@@ -79,6 +79,11 @@ export class AccountService {
     return { account: existing, created: false };
   }
 
+  /** The account named `name`, or (without a name) the oldest account; null when there is none. */
+  async findAccount(name?: string): Promise<Account | null> {
+    return name !== undefined ? this.repo.findByName(name) : this.repo.findFirst();
+  }
+
   async countAccounts(): Promise<number> {
     return this.repo.count();
   }

@@ -154,7 +154,7 @@ export interface LedgerEntry {
   /** The total right after the change; null when recovered after a crash (unknown). */
   totalAfter: number | null;
   periodResetAt: Date | null;
-  event: 'consumption_add' | 'offline_floating_consumptions_sync' | 'meter_increment' | 'update';
+  event: 'consumption_add' | 'offline_floating_consumptions_sync' | 'meter_increment' | 'update' | 'reset';
   requestId: string | null;
   idempotencyKey: string | null;
   at: Date;

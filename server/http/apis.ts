@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { buildV3Apis } from './v3/index.js';
 import { licenseApiRouter } from './v4/routes.js';
+import { managementApiV1 } from './v1/router.js';
 
 export interface ApiDeps {
   services: Services;
@@ -11,5 +12,5 @@ export interface ApiDeps {
 
 /** Every dialect's routers, in mount order. Each dialect adapter adds its own entries here. */
 export function buildApis(deps: ApiDeps): MountedApi[] {
-  return [{ basePath: '/api/v4', router: licenseApiRouter(deps) }, ...buildV3Apis(deps)];
+  return [managementApiV1(deps.services), { basePath: '/api/v4', router: licenseApiRouter(deps) }, ...buildV3Apis(deps)];
 }

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import type { LicenseFeature, License, LedgerEntry } from '../domain/types.js';
+import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
+import type { LedgerRepository } from './ledger-repository.js';
+import { featureByCode, literal, mergedMeterExpression, type MeterFieldChanges } from './meter-expressions.js';
+import type { Models } from './models.js';
+
+/** Non-counter fields of a license feature that `update_features` may set. */
+export interface FeatureFieldChanges {
+  expiryDate?: Date | null;
+  metadata?: Record<string, unknown>;
+  isFloating?: boolean;
+  isFloatingCloud?: boolean;
+  floatingUsers?: number;
+  floatingTimeout?: number | null;
+}
+
+/** One listed feature: merged into the stored one if the license has it when the write applies, else inserted as `whenNew`. */
+export interface FeatureUpsert {
+  code: string;
+  meter: MeterFieldChanges;
+  fields: FeatureFieldChanges;
+  /** Sets the counter; omitted keeps the stored counter exactly as it is at write time. */
+  total?: number;
+  whenNew: LicenseFeature;
+}
+
+/** Plain (non-counter) license fields a management update may set. */
+export type LicenseFieldChanges = Partial<
+  Pick<
+    License,
+    | 'type'
+    | 'enabled'
+    | 'isTrial'
+    | 'validUntil'
+    | 'maxActivations'
+    | 'isFloating'
+    | 'isFloatingCloud'
+    | 'floatingUsers'
+    | 'floatingTimeout'
+    | 'preventVm'
+    | 'metadata'
+    | 'timeDisabled'
+  >
+>;
+
+type LedgerTemplate = Omit<LedgerEntry, 'id' | 'totalAfter' | 'amount' | 'featureCode' | 'scope'>;
+
+/** An outbox entry whose amount (and feature code) are computed from the document at write time. */
+function outboxEntryExpression(id: string, template: LedgerTemplate, scope: 'license' | 'feature', featureCode: unknown, amount: object): object {
+  return {
+    id: literal(id),
+    kind: 'ledger',
+    at: template.at,
+    ledger: {
+      id: literal(id),
+      accountId: literal(template.accountId),
+      licenseId: literal(template.licenseId),
+      scope,
+      featureCode,
+      deviceId: null,
+      amount,
+      periodResetAt: null,
+      event: literal(template.event),
+      requestId: literal(template.requestId),
+      idempotencyKey: null,
+      at: template.at,
+    },
+  };
+}
+
+/** Appends the entries whose amount is not 0 to the license's outbox. */
+function appendToOutbox(entries: object[]): object {
+  return { $concatArrays: [{ $ifNull: ['$outbox', []] }, { $filter: { input: entries, as: 'e', cond: { $ne: ['$$e.ledger.amount', 0] } } }] };
+}
+
+/**
+ * Management writes on license documents. Each is one atomic pipeline update on the native
+ * collection (mongoose would cast the pipeline): settings are merged into the stored meters at write
+ * time, so concurrent guarded `$inc`s on the counters are never lost or counted twice.
+ */
+export class LicenseAdminRepository {
+  constructor(
+    private readonly models: Models,
+    private readonly ledger: LedgerRepository,
+  ) {}
+
+  private async applyPipeline(accountId: number, licenseId: number, stages: object[]): Promise<LicenseDocument | null> {
+    const doc = await this.models.License.collection.findOneAndUpdate({ _id: licenseId, accountId } as never, stages as never, {
+      returnDocument: 'after',
+      projection: { recentOps: 0 },
+    });
+    return (doc as LicenseDocument | null) ?? null;
+  }
+
+  /** Moves this write's ledger entries from the outbox into the ledger, with their resulting totals. */
+  private async settleOutbox(doc: LicenseDocument, ids: Map<string, (license: License) => number | null>): Promise<License> {
+    const license = toLicense(doc);
+    for (const entry of doc.outbox ?? []) {
+      const totalAfter = ids.get(entry.id);
+      if (totalAfter === undefined) continue;
+      await this.ledger.moveFromOutbox(license.id, entry as OutboxEntry, totalAfter(license));
+    }
+    return license;
+  }
+
+  /**
+   * Replaces the license's features with `upserts` in one write: listed features that exist are
+   * merged (counter kept unless `total` is given), missing ones inserted, unlisted ones dropped.
+   */
+  async replaceFeatures(accountId: number, licenseId: number, upserts: FeatureUpsert[], ledger: LedgerTemplate): Promise<License | null> {
+    const now = ledger.at;
+    const features = upserts.map((u) => ({
+      $let: {
+        vars: { old: featureByCode(u.code) },
+        in: {
+          $cond: [
+            { $eq: ['$$old', null] },
+            literal(u.whenNew),
+            { $mergeObjects: [mergedMeterExpression('$$old', u.meter, now, u.total), literal(u.fields)] },
+          ],
+        },
+      },
+    }));
+    const ledgerIds = new Map<string, (license: License) => number | null>();
+    const entries = upserts.flatMap((u) => {
+      if (u.total === undefined) return [];
+      const id = `${ledger.requestId ?? 'update'}:${randomUUID()}`;
+      const code = u.code;
+      ledgerIds.set(id, (license) => license.features.find((f) => f.code === code)?.total ?? null);
+      const oldTotal = { $let: { vars: { old: featureByCode(u.code) }, in: { $ifNull: ['$$old.total', 0] } } };
+      return [outboxEntryExpression(id, ledger, 'feature', literal(u.code), { $subtract: [u.total, oldTotal] })];
+    });
+    const doc = await this.applyPipeline(accountId, licenseId, [{ $set: { features, outbox: appendToOutbox(entries), updatedAt: now } }]);
+    return doc ? this.settleOutbox(doc, ledgerIds) : null;
+  }
+
+  /** Sets plain fields and merges license-level meter settings, in one write. */
+  async updateLicense(accountId: number, licenseId: number, fields: LicenseFieldChanges, meter: MeterFieldChanges | undefined, now: Date): Promise<License | null> {
+    const set: Record<string, unknown> = { updatedAt: now };
+    for (const [key, value] of Object.entries(fields)) set[key] = literal(value);
+    if (meter && Object.keys(meter).length > 0) set.consumption = mergedMeterExpression('$consumption', meter, now);
+    const doc = await this.applyPipeline(accountId, licenseId, [{ $set: set }]);
+    return doc ? toLicense(doc) : null;
+  }
+
+  /**
+   * Sets the license-level total and every feature's total to 0 in one write, with a ledger entry
+   * for each counter that was not 0 (amount = minus the total it had when the write applied).
+   */
+  async resetConsumption(accountId: number, licenseId: number, ledger: LedgerTemplate): Promise<License | null> {
+    const prefix = `${randomUUID()}:`;
+    const licenseEntryId = `${prefix}license`;
+    const licenseEntry = outboxEntryExpression(licenseEntryId, ledger, 'license', null, { $multiply: [-1, { $ifNull: ['$consumption.total', 0] }] });
+    const featureEntries = {
+      $map: {
+        input: { $ifNull: ['$features', []] },
+        as: 'f',
+        in: {
+          id: { $concat: [prefix, 'feature:', '$$f.code'] },
+          kind: 'ledger',
+          at: ledger.at,
+          ledger: {
+            id: { $concat: [prefix, 'feature:', '$$f.code'] },
+            accountId: literal(ledger.accountId),
+            licenseId: literal(ledger.licenseId),
+            scope: 'feature',
+            featureCode: '$$f.code',
+            deviceId: null,
+            amount: { $multiply: [-1, { $ifNull: ['$$f.total', 0] }] },
+            periodResetAt: null,
+            event: literal(ledger.event),
+            requestId: literal(ledger.requestId),
+            idempotencyKey: null,
+            at: ledger.at,
+          },
+        },
+      },
+    };
+    const doc = await this.applyPipeline(accountId, licenseId, [
+      {
+        $set: {
+          outbox: { $concatArrays: [{ $ifNull: ['$outbox', []] }, { $filter: { input: { $concatArrays: [[licenseEntry], featureEntries] }, as: 'e', cond: { $ne: ['$$e.ledger.amount', 0] } } }] },
+          consumption: { $mergeObjects: ['$consumption', { total: 0 }] },
+          features: { $map: { input: { $ifNull: ['$features', []] }, as: 'f', in: { $mergeObjects: ['$$f', { total: 0 }] } } },
+          updatedAt: ledger.at,
+        },
+      },
+    ]);
+    if (!doc) return null;
+    const ids = new Map<string, () => number>();
+    for (const entry of doc.outbox ?? []) if (entry.id.startsWith(prefix)) ids.set(entry.id, () => 0);
+    return this.settleOutbox(doc, ids);
+  }
+}

@@ -1,0 +1,151 @@
+import type { FeatureUpsert, LicenseAdminRepository, LicenseFieldChanges } from '../db/license-admin-repository.js';
+import type { LicensesRepository } from '../db/licenses-repository.js';
+import type { MeterFieldChanges } from '../db/meter-expressions.js';
+import type { Clock } from './clock.js';
+import { DomainError } from './errors.js';
+import { applyMeterSettings, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
+import type { ProductService } from './products.js';
+import type { License, LicenseType } from './types.js';
+
+export interface LicenseListFilter {
+  productId?: number | undefined;
+  key?: string | undefined;
+  enabled?: boolean | undefined;
+}
+
+/** Changes to a license's settings; anything left out stays as it is. Counters are not set here. */
+export interface LicenseChanges {
+  type?: LicenseType | undefined;
+  enabled?: boolean | undefined;
+  isTrial?: boolean | undefined;
+  validUntil?: Date | null | undefined;
+  maxActivations?: number | undefined;
+  consumption?: Omit<MeterSettings, 'total'> | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  isFloating?: boolean | undefined;
+  isFloatingCloud?: boolean | undefined;
+  floatingUsers?: number | undefined;
+  floatingTimeout?: number | null | undefined;
+  preventVm?: boolean | undefined;
+}
+
+function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+}
+
+function meterFieldChanges(s: MeterSettings): MeterFieldChanges {
+  return defined({ max: s.max, unlimited: s.unlimited, allowNegative: s.allowNegative, allowOverages: s.allowOverages, maxOverages: s.maxOverages, reset: s.reset, period: s.period });
+}
+
+/**
+ * Vendor-side management of issued licenses: listing, settings, enable/disable, resetting
+ * consumption and replacing the feature set. Every change is one atomic write that keeps
+ * concurrent consumptions exact (see LicenseAdminRepository).
+ */
+export class LicenseAdminService {
+  constructor(
+    private readonly repo: LicenseAdminRepository,
+    private readonly licenses: LicensesRepository,
+    private readonly products: ProductService,
+    private readonly clock: Clock,
+  ) {}
+
+  private async current(accountId: number, licenseId: number): Promise<License> {
+    const license = await this.licenses.findById(accountId, licenseId);
+    if (!license) throw new DomainError('license_not_found', 'License not found');
+    return license;
+  }
+
+  private static gone(): DomainError {
+    return new DomainError('license_not_found', 'License not found');
+  }
+
+  async listLicenses(accountId: number, filter: LicenseListFilter, skip: number, limit: number): Promise<{ items: License[]; count: number }> {
+    return this.licenses.list(
+      accountId,
+      defined({ productId: filter.productId, key: filter.key, enabled: filter.enabled }),
+      skip,
+      limit,
+    );
+  }
+
+  async updateLicense(accountId: number, licenseId: number, changes: LicenseChanges): Promise<License> {
+    const now = this.clock.now();
+    const license = await this.current(accountId, licenseId);
+    if (changes.maxActivations !== undefined && (!Number.isSafeInteger(changes.maxActivations) || changes.maxActivations < 0)) {
+      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'max_activations' });
+    }
+    // Validates the resulting policy (the write merges the same settings into the stored meter).
+    if (changes.consumption) applyMeterSettings(license.consumption, changes.consumption, now);
+    const { consumption, ...plain } = changes;
+    const fields: LicenseFieldChanges = defined(plain);
+    if (changes.enabled === false && license.enabled) fields.timeDisabled = now;
+    const updated = await this.repo.updateLicense(accountId, licenseId, fields, consumption ? meterFieldChanges(consumption) : undefined, now);
+    if (!updated) throw LicenseAdminService.gone();
+    return updated;
+  }
+
+  async setEnabled(accountId: number, licenseId: number, enabled: boolean): Promise<License> {
+    return this.updateLicense(accountId, licenseId, { enabled });
+  }
+
+  /** License-level and every feature's total back to 0, atomically, with ledger entries. */
+  async resetConsumption(accountId: number, licenseId: number, requestId?: string): Promise<License> {
+    const now = this.clock.now();
+    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: 'reset', requestId: requestId ?? null, idempotencyKey: null, at: now });
+    if (!updated) throw LicenseAdminService.gone();
+    return updated;
+  }
+
+  /**
+   * Makes the license's features exactly the listed ones: each listed feature (by product feature
+   * code) is created when absent or updated when present; features not listed are removed. One
+   * atomic write: a concurrent consumption on a feature that stays is neither lost nor counted twice.
+   */
+  async updateFeatures(accountId: number, licenseId: number, settings: LicenseFeatureSettings[], requestId?: string): Promise<License> {
+    const now = this.clock.now();
+    const license = await this.current(accountId, licenseId);
+    const product = await this.products.getProduct(accountId, license.productId);
+    const seen = new Set<string>();
+    const upserts: FeatureUpsert[] = settings.map((s) => {
+      const pf = product.features.find((f) => f.code === s.code);
+      if (!pf) {
+        throw new DomainError('product_feature_not_found', `"${s.code}" is not a feature of product ${product.shortCode}`, { field: 'product_feature', code: s.code });
+      }
+      if (seen.has(s.code)) throw new DomainError('invalid_input', `Feature "${s.code}" is listed more than once`, { field: 'product_features' });
+      seen.add(s.code);
+      if (s.total !== undefined && (!Number.isSafeInteger(s.total) || s.total < 0)) {
+        throw new DomainError('invalid_input', 'total_consumptions must be a whole number of at least 0', { field: 'total_consumptions' });
+      }
+      // Validates the settings against the feature as it is now (the write merges them at write time).
+      const existing = license.features.find((f) => f.code === s.code);
+      if (existing) updatedLicenseFeature(existing, s, now);
+      return {
+        code: s.code,
+        meter: meterFieldChanges(s),
+        fields: defined({
+          expiryDate: s.expiryDate,
+          metadata: s.metadata,
+          isFloating: s.isFloating,
+          isFloatingCloud: s.isFloatingCloud,
+          floatingUsers: s.floatingUsers,
+          floatingTimeout: s.floatingTimeout,
+        }),
+        ...(s.total !== undefined ? { total: s.total } : {}),
+        whenNew: newLicenseFeature(pf, s, now),
+      };
+    });
+    const updated = await this.repo.replaceFeatures(accountId, licenseId, upserts, {
+      accountId,
+      licenseId,
+      deviceId: null,
+      periodResetAt: null,
+      event: 'update',
+      requestId: requestId ?? null,
+      idempotencyKey: null,
+      at: now,
+    });
+    if (!updated) throw LicenseAdminService.gone();
+    return updated;
+  }
+}

@@ -1,0 +1,138 @@
+import { Router, type Request } from 'express';
+import type { operations } from '../../../generated/schema.js';
+import type { License, Product } from '../../domain/types.js';
+import type { Services } from '../../services.js';
+import { ApiError } from '../api-error.js';
+import { accountOf } from './auth.js';
+import { invalidProductReference } from './errors.js';
+import { pageOf, paginated } from './pagination.js';
+import { endOfDay, featureSettingsFromWire, licenseMeterFromWire, toV1License, type V1LicenseFeatureSettings } from './wire.js';
+
+type Body<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+
+function rejectDuplicateCodes(entries: V1LicenseFeatureSettings[] | undefined): void {
+  const seen = new Set<string>();
+  for (const e of entries ?? []) {
+    if (seen.has(e.product_feature)) throw new ApiError(400, 'duplicate_product_feature', `product_features: "${e.product_feature}" is listed more than once`);
+    seen.add(e.product_feature);
+  }
+}
+
+const idOf = (req: Request): number => Number(req.params.id);
+
+/** Licenses, including `update_features`. Every endpoint answers with the full license object. */
+export function licenseRoutes(services: Services): Router {
+  const router = Router();
+
+  /** License objects with their products (each product read once). */
+  async function render(accountId: number, licenses: License[]) {
+    const products = new Map<number, Product | null>();
+    for (const id of new Set(licenses.map((l) => l.productId))) {
+      products.set(id, await services.products.getProduct(accountId, id).catch(() => null));
+    }
+    const now = services.clock.now();
+    return licenses.map((l) => toV1License(l, products.get(l.productId) ?? null, now));
+  }
+  const one = async (accountId: number, license: License) => (await render(accountId, [license]))[0]!;
+
+  router.post('/licenses/', async (req, res) => {
+    const body = req.body as Body<'createV1License'>;
+    const accountId = accountOf(res).id;
+    rejectDuplicateCodes(body.product_features);
+    const license = await services.licenses
+      .createLicense(accountId, {
+        productId: body.product,
+        key: body.license_key,
+        type: body.license_type,
+        maxActivations: body.max_activations,
+        enabled: body.enabled,
+        isTrial: body.is_trial,
+        validUntil: endOfDay(body.validity_period),
+        consumption: licenseMeterFromWire(body),
+        features: body.product_features?.map(featureSettingsFromWire),
+        metadata: body.metadata,
+        isFloating: body.is_floating,
+        isFloatingCloud: body.is_floating_cloud,
+        floatingUsers: body.floating_users,
+        floatingTimeout: body.floating_timeout,
+        preventVm: body.prevent_vm,
+      })
+      .catch((err: unknown) => {
+        throw invalidProductReference(err);
+      });
+    res.status(201).json(await one(accountId, license));
+  });
+
+  router.get('/licenses/', async (req, res) => {
+    const accountId = accountOf(res).id;
+    const page = pageOf(req);
+    const q = req.query as { product?: unknown; license_key?: unknown; enabled?: unknown };
+    const { items, count } = await services.licenseAdmin.listLicenses(
+      accountId,
+      {
+        productId: q.product !== undefined ? Number(q.product) : undefined,
+        key: q.license_key !== undefined ? String(q.license_key) : undefined,
+        enabled: q.enabled !== undefined ? q.enabled === true || q.enabled === 'true' : undefined,
+      },
+      page.skip,
+      page.pageSize,
+    );
+    res.json(paginated(req, page, count, await render(accountId, items)));
+  });
+
+  router.get('/licenses/:id/', async (req, res) => {
+    const accountId = accountOf(res).id;
+    res.json(await one(accountId, await services.licenses.getLicense(accountId, idOf(req))));
+  });
+
+  router.patch('/licenses/:id/', async (req, res) => {
+    const body = req.body as Body<'updateV1License'>;
+    const accountId = accountOf(res).id;
+    const license = await services.licenseAdmin.updateLicense(accountId, idOf(req), {
+      type: body.license_type,
+      maxActivations: body.max_activations,
+      enabled: body.enabled,
+      isTrial: body.is_trial,
+      validUntil: endOfDay(body.validity_period),
+      consumption: licenseMeterFromWire(body),
+      metadata: body.metadata,
+      isFloating: body.is_floating,
+      isFloatingCloud: body.is_floating_cloud,
+      floatingUsers: body.floating_users,
+      floatingTimeout: body.floating_timeout,
+      preventVm: body.prevent_vm,
+    });
+    res.json(await one(accountId, license));
+  });
+
+  router.post('/licenses/:id/disable/', async (req, res) => {
+    const accountId = accountOf(res).id;
+    res.json(await one(accountId, await services.licenseAdmin.setEnabled(accountId, idOf(req), false)));
+  });
+
+  router.post('/licenses/:id/enable/', async (req, res) => {
+    const accountId = accountOf(res).id;
+    res.json(await one(accountId, await services.licenseAdmin.setEnabled(accountId, idOf(req), true)));
+  });
+
+  router.post('/licenses/:id/reset_consumption/', async (req, res) => {
+    const accountId = accountOf(res).id;
+    const license = await services.licenseAdmin.resetConsumption(accountId, idOf(req), res.locals.requestId as string | undefined);
+    res.json(await one(accountId, license));
+  });
+
+  router.post('/licenses/:id/update_features/', async (req, res) => {
+    const body = req.body as Body<'updateV1LicenseFeatures'>;
+    const accountId = accountOf(res).id;
+    rejectDuplicateCodes(body.product_features);
+    const license = await services.licenseAdmin.updateFeatures(
+      accountId,
+      idOf(req),
+      body.product_features.map(featureSettingsFromWire),
+      res.locals.requestId as string | undefined,
+    );
+    res.json(await one(accountId, license));
+  });
+
+  return router;
+}
