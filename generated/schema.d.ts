@@ -84,6 +84,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This documentation
+         * @description The Redoc rendering of this contract as one self-contained HTML page (the Redoc scripts are
+         *     inlined, so it renders without network access). Built by `npm run docs` into
+         *     `generated/docs/index.html`.
+         */
+        get: operations["getDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -264,6 +286,32 @@ export interface operations {
                      *       title: Metered Licensing API
                      */
                     "application/yaml": string;
+                };
+            };
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
+    getDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The documentation page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example <!DOCTYPE html>
+                     *     <html lang="en">
+                     *     <head><title>Metered Licensing API</title></head>
+                     */
+                    "text/html": string;
                 };
             };
             "4XX": components["responses"]["ServiceError"];
