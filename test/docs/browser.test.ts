@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../server/paths.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { listOperations, listTags, loadBundledSpec } from './spec.js';
+import { listOperations, listTagLabels, loadBundledSpec } from './spec.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const screenshotPath = join(projectRoot, 'test-results', 'docs.png');
@@ -17,23 +17,21 @@ const screenshotPath = join(projectRoot, 'test-results', 'docs.png');
 describe('GET /docs in a real browser', () => {
   const spec = loadBundledSpec();
   const operations = listOperations(spec);
-  let server: TestServer;
-  let browser: Browser;
-  let page: Page;
+  let server: TestServer | undefined;
+  let browser: Browser | undefined;
   const consoleErrors: string[] = [];
   const foreignRequests: string[] = [];
   const failedRequests: string[] = [];
 
-  beforeAll(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(`${chromiumPath} is missing: install Debian's chromium (sudo .ci/install-system-deps, or apt-get install -y chromium); CI installs it`);
-    }
-    server = await startTestServer();
+  /** Starts the server and Chromium, with listeners recording errors and requests for other hosts. */
+  async function openDocsBrowser(): Promise<{ page: Page; baseUrl: string }> {
+    const started = await startTestServer();
+    server = started;
     browser = await chromium.launch({
       executablePath: chromiumPath,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
     });
-    const origin = new URL(server.baseUrl).origin;
+    const origin = new URL(started.baseUrl).origin;
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' });
     // Offline, as far as the page can tell: anything for another host is recorded and refused.
     await context.route('**/*', async (route) => {
@@ -42,13 +40,14 @@ describe('GET /docs in a real browser', () => {
       foreignRequests.push(url);
       return route.abort('internetdisconnected');
     });
-    page = await context.newPage();
+    const page = await context.newPage();
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
     page.on('requestfailed', (request) => failedRequests.push(`${request.url()}: ${request.failure()?.errorText ?? 'failed'}`));
-  }, 60_000);
+    return { page, baseUrl: started.baseUrl };
+  }
 
   afterAll(async () => {
     await browser?.close();
@@ -56,7 +55,10 @@ describe('GET /docs in a real browser', () => {
   });
 
   it('renders every tag, every operation summary and every webhook, offline and without errors', async () => {
-    const response = await page.goto(`${server.baseUrl}/docs`, { waitUntil: 'networkidle' });
+    // Not a skip: CI installs Chromium (.ci/install-system-deps), so its absence is a failure.
+    expect(existsSync(chromiumPath), `${chromiumPath} is missing: install Debian's chromium (sudo .ci/install-system-deps, or apt-get install -y chromium)`).toBe(true);
+    const { page, baseUrl } = await openDocsBrowser();
+    const response = await page.goto(`${baseUrl}/docs`, { waitUntil: 'networkidle' });
     expect(response?.status()).toBe(200);
     // The page is prerendered; wait until React has hydrated the sidebar before clicking in it.
     const menuItems = page.locator('[data-testid="menu-item-label"]');
@@ -66,23 +68,23 @@ describe('GET /docs in a real browser', () => {
       return item !== null && Object.keys(item).some((key) => key.startsWith('__reactFiber'));
     })()`);
 
-    const tags = listTags(spec);
+    const tags = listTagLabels(spec);
     expect(tags.length).toBeGreaterThan(0);
     const missing: string[] = [];
     const seenText: string[] = [];
-    for (const tag of tags) {
+    for (const { name: tag, label } of tags) {
       // A tag and its x-tagGroup may share a name: the tag is the last sidebar entry with that label.
-      const item = menuItems.filter({ has: page.getByText(tag, { exact: true }) }).last();
+      const item = menuItems.filter({ has: page.getByText(label, { exact: true }) }).last();
       if ((await item.count()) === 0 || !(await item.isVisible())) {
-        missing.push(`tag "${tag}" is not in the sidebar (is it listed in an x-tagGroup?)`);
+        missing.push(`tag "${label}" is not in the sidebar (is it listed in an x-tagGroup?)`);
         continue;
       }
       await item.click();
       // Clicking a tag opens it in the sidebar and renders its section with all its operations.
       const expected = operations.filter((op) => op.tags.includes(tag)).flatMap((op) => [op.summary ?? op.name, ...(op.kind === 'webhook' ? [op.name] : [])]);
-      const text = await waitForTexts(page, [tag, ...expected]);
+      const text = await waitForTexts(page, [label, ...expected]);
       seenText.push(text);
-      for (const want of [tag, ...expected]) if (!text.includes(want)) missing.push(`"${want}" (tag ${tag}) is not rendered`);
+      for (const want of [label, ...expected]) if (!text.includes(want)) missing.push(`"${want}" (tag ${tag}) is not rendered`);
     }
     const allText = seenText.join('\n');
     for (const op of operations.filter((o) => o.tags.length === 0)) {
@@ -92,9 +94,10 @@ describe('GET /docs in a real browser', () => {
     expect(operations.filter((op) => op.kind === 'path').length).toBeGreaterThan(0);
 
     // The picture for humans: the overview and the first group's operations.
-    await page.goto(`${server.baseUrl}/docs`, { waitUntil: 'networkidle' });
-    await menuItems.filter({ has: page.getByText(tags[0]!, { exact: true }) }).last().click();
-    await waitForTexts(page, operations.filter((op) => op.tags.includes(tags[0]!)).map((op) => op.summary ?? op.name));
+    await page.goto(`${baseUrl}/docs`, { waitUntil: 'networkidle' });
+    const first = tags[0]!;
+    await menuItems.filter({ has: page.getByText(first.label, { exact: true }) }).last().click();
+    await waitForTexts(page, operations.filter((op) => op.tags.includes(first.name)).map((op) => op.summary ?? op.name));
     mkdirSync(join(projectRoot, 'test-results'), { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });
 

@@ -83,3 +83,12 @@ export function listTags(spec: JsonObject): string[] {
   const tags = Array.isArray(spec.tags) ? spec.tags : [];
   return tags.flatMap((tag) => (isObject(tag) && typeof tag.name === 'string' ? [tag.name] : []));
 }
+
+/** How Redoc labels each declared tag: its `x-displayName`, or its name. */
+export function listTagLabels(spec: JsonObject): { name: string; label: string }[] {
+  const tags = Array.isArray(spec.tags) ? spec.tags : [];
+  return tags.flatMap((tag) => {
+    if (!isObject(tag) || typeof tag.name !== 'string') return [];
+    return [{ name: tag.name, label: typeof tag['x-displayName'] === 'string' ? tag['x-displayName'] : tag.name }];
+  });
+}
