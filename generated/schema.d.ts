@@ -84,6 +84,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This documentation
+         * @description The Redoc rendering of this contract as one self-contained HTML page (the Redoc scripts are
+         *     inlined, so it renders without network access). Built by `npm run docs` into
+         *     `generated/docs/index.html`.
+         */
+        get: operations["getDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v3/activations": {
         parameters: {
             query?: never;
@@ -995,6 +1017,8 @@ export interface components {
             /** @description The activation's metadata. */
             metadata: components["schemas"]["V3ActivationMetadata"][];
         };
+        /** @description A page of activations, oldest first. */
+        V3ActivationList: components["schemas"]["V3Activation"][];
         /**
          * @description Name of the operating system.
          * @example windows
@@ -1730,6 +1754,11 @@ export interface components {
             /** @description The calling SDK's version. */
             sdk_ver?: string;
         } & (unknown | unknown);
+        /**
+         * @description Always `license_deactivated`.
+         * @enum {string}
+         */
+        V4DeactivationResult: "license_deactivated";
         /**
          * @description What the consumptions are: `consumption_add` (the default, consumptions made online) or
          *     `offline_floating_consumptions_sync` (consumptions made offline on a floating license, synced now).
@@ -2974,6 +3003,32 @@ export interface operations {
             "4XX": components["responses"]["ServiceError"];
         };
     };
+    getDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The documentation page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example <!DOCTYPE html>
+                     *     <html lang="en">
+                     *     <head><title>Metered Licensing API</title></head>
+                     */
+                    "text/html": string;
+                };
+            };
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
     listActivations: {
         parameters: {
             query?: {
@@ -3042,7 +3097,7 @@ export interface operations {
                      *       }
                      *     ]
                      */
-                    "application/json": components["schemas"]["V3Activation"][];
+                    "application/json": components["schemas"]["V3ActivationList"];
                 };
             };
             400: components["responses"]["V3BadRequest"];
@@ -3554,7 +3609,7 @@ export interface operations {
                 };
                 content: {
                     /** @example license_deactivated */
-                    "application/json": "license_deactivated";
+                    "application/json": components["schemas"]["V4DeactivationResult"];
                 };
             };
             400: components["responses"]["V4BadRequest"];

@@ -1,18 +1,36 @@
 import { Router } from 'express';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ApiError } from './api-error.js';
-import { bundledSpecJsonPath, bundledSpecYamlPath } from '../paths.js';
+import { bundledSpecJsonPath, bundledSpecYamlPath, docsHtmlPath } from '../paths.js';
 
 export interface ServiceRoutesDeps {
   /** Resolves true when the database answers a ping. */
   checkReadiness(): Promise<boolean>;
 }
 
-/** `/healthz`, `/readyz`, and the bundled spec as JSON and YAML. */
+/**
+ * The documentation page may load only what it carries inline (Redoc is inlined by
+ * scripts/build-docs.mjs): nothing from other hosts, so it renders offline and leaks nothing.
+ */
+const docsContentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-inline' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self' blob: data:",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** `/healthz`, `/readyz`, the bundled spec as JSON and YAML, and its documentation at `/docs`. */
 export function serviceRoutes(deps: ServiceRoutesDeps): Router {
   const router = Router();
   const specJson = readFileSync(bundledSpecJsonPath, 'utf8');
   const specYaml = readFileSync(bundledSpecYamlPath, 'utf8');
+  const docsHtml = existsSync(docsHtmlPath) ? readFileSync(docsHtmlPath, 'utf8') : undefined;
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -27,6 +45,10 @@ export function serviceRoutes(deps: ServiceRoutesDeps): Router {
   });
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(specYaml);
+  });
+  router.get('/docs', (_req, res) => {
+    if (docsHtml === undefined) throw new ApiError(404, 'not_found', 'The documentation has not been built; run `npm run docs`');
+    res.set('Content-Security-Policy', docsContentSecurityPolicy).type('text/html').send(docsHtml);
   });
   return router;
 }
