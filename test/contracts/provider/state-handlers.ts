@@ -75,9 +75,9 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
     },
     [STATE.product]: async (params) => {
       const { account } = await reset(ctx);
-      const product = await seedProduct(ctx, account.id, param(params, 'product', 'string'), {
-        code: param(params, 'code', 'string'),
-        max: param(params, 'max', 'number', 100),
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'), {
+        code: param<string>(params, 'code', 'string'),
+        max: param<number>(params, 'max', 'number', 100),
       });
       return { productId: product.id };
     },
@@ -86,10 +86,10 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       const code = param<string>(params, 'code', 'string');
       const remaining = param<number>(params, 'remaining', 'number');
       const used = param<number>(params, 'used', 'number', 0);
-      const product = await seedProduct(ctx, account.id, param(params, 'product', 'string'), { code, max: remaining + used });
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'), { code, max: remaining + used });
       const license = await services().licenses.createLicense(account.id, {
         productId: product.id,
-        key: param(params, 'key', 'string'),
+        key: param<string>(params, 'key', 'string'),
         type: 'perpetual',
         maxActivations: 5,
         features: [{ code, max: remaining + used }],
@@ -110,10 +110,10 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       const { account } = await reset(ctx);
       const remaining = param<number>(params, 'remaining', 'number');
       const used = param<number>(params, 'used', 'number', 0);
-      const product = await seedProduct(ctx, account.id, param(params, 'product', 'string'));
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
       const license = await services().licenses.createLicense(account.id, {
         productId: product.id,
-        key: param(params, 'key', 'string'),
+        key: param<string>(params, 'key', 'string'),
         type: 'consumption',
         maxActivations: 5,
         consumption: { max: remaining + used },
@@ -133,15 +133,15 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
     },
     [STATE.licenseActivatedOnDevice]: async (params) => {
       const { account } = await reset(ctx);
-      const product = await seedProduct(ctx, account.id, param(params, 'product', 'string'));
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
       const license = await services().licenses.createLicense(account.id, {
         productId: product.id,
-        key: param(params, 'key', 'string'),
+        key: param<string>(params, 'key', 'string'),
         type: 'perpetual',
         maxActivations: 5,
         features: [],
       });
-      const { device } = await services().devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: param(params, 'hardwareId', 'string') });
+      const { device } = await services().devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: param<string>(params, 'hardwareId', 'string') });
       return { licenseId: license.id, productId: product.id, deviceId: device.id };
     },
   };
