@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, run in this order by `npm test`: `default` (everything but the contracts), then
- * `contracts-consumer` (writes the pact files in contracts/), then `contracts-provider` (verifies
- * them against the real server, and checks that every operation of the spec has interactions).
+ * Three projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
+ * `default` (everything but the contracts), then `contracts-consumer` (the client against the Pact
+ * mock server; writes the pact files in contracts/), then `contracts-provider` (verifies them
+ * against the real server, and checks that every operation of the spec has interactions).
  */
 const shared = {
   environment: 'node' as const,
@@ -17,12 +18,13 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { ...shared, name: 'default', include: ['test/**/*.test.ts'], exclude: ['test/contracts/**', '**/node_modules/**'] },
+        test: { ...shared, name: 'default', sequence: { groupOrder: 0 }, include: ['test/**/*.test.ts'], exclude: ['test/contracts/**', '**/node_modules/**'] },
       },
       {
         test: {
           ...shared,
           name: 'contracts-consumer',
+          sequence: { groupOrder: 1 },
           include: ['test/contracts/consumer/**/*.test.ts'],
           globalSetup: ['test/contracts/consumer/global-setup.ts'],
           // One pact file shared by every consumer test file: write it from one file at a time.
@@ -33,6 +35,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'contracts-provider',
+          sequence: { groupOrder: 2 },
           include: ['test/contracts/provider/**/*.test.ts', 'test/contracts/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
