@@ -51,3 +51,11 @@ export const licenseApiAuthHeaders = () => ({
     `algorithm="hmac-sha256",headers="date",signature="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",apikey="${placeholderCredentials.licenseApi.apiKey}"`,
   ),
 });
+
+/**
+ * An id the database generates, known only once the provider state ran: the consumer test uses
+ * `example`; verification substitutes the value the state handler returned, e.g.
+ * `.withRequest('GET', fromState('/api/v1/licenses/${licenseId}', '/api/v1/licenses/1000000000000001'))`
+ * or, in a body, `{ license_id: fromState('${licenseId}', 1000000000000001) }`.
+ */
+export const fromState = <T extends string | number>(expression: string, example: T) => MatchersV3.fromProviderState(expression, example);
