@@ -1,12 +1,46 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
+ * `default` (everything but the contracts), then `contracts-consumer` (the client against the Pact
+ * mock server; writes the pact files in contracts/), then `contracts-provider` (verifies them
+ * against the real server, and checks that every operation of the spec has interactions).
+ */
+const shared = {
+  environment: 'node' as const,
+  pool: 'forks' as const,
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  env: { NODE_ENV: 'test' },
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    environment: 'node',
-    pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    env: { NODE_ENV: 'test' },
+    projects: [
+      {
+        test: { ...shared, name: 'default', sequence: { groupOrder: 0 }, include: ['test/**/*.test.ts'], exclude: ['test/contracts/**', '**/node_modules/**'] },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'contracts-consumer',
+          sequence: { groupOrder: 1 },
+          include: ['test/contracts/consumer/**/*.test.ts'],
+          globalSetup: ['test/contracts/consumer/global-setup.ts'],
+          // One pact file shared by every consumer test file: write it from one file at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'contracts-provider',
+          sequence: { groupOrder: 2 },
+          include: ['test/contracts/provider/**/*.test.ts', 'test/contracts/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+        },
+      },
+    ],
   },
 });

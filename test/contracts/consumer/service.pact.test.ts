@@ -1,0 +1,158 @@
+/**
+ * Consumer contract of the service endpoints (`getHealth`, `getReadiness`, `getOpenApiJson`,
+ * `getOpenApiYaml`): the real client against the Pact mock server, one success and one documented
+ * error interaction per operation.
+ */
+import { MatchersV3 } from '@pact-foundation/pact';
+import { describe, expect, it } from 'vitest';
+import { LicensingApiError, unwrap } from '../../../client/index.js';
+import { jsonResponseHeaders, patterns, webApiError } from '../support/matchers.js';
+import { states } from '../support/provider-states.js';
+import { clientFor, createPact } from './pact.js';
+
+const { like, regex } = MatchersV3;
+
+/** Runs `fn`, expecting a `LicensingApiError`, and returns it. */
+async function expectApiError(fn: () => Promise<unknown>): Promise<LicensingApiError> {
+  const err = await fn().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LicensingApiError);
+  return err as LicensingApiError;
+}
+
+describe('service endpoints (consumer)', () => {
+  const pact = createPact();
+
+  it('getHealth: 200 while the process is up', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getHealth: a liveness probe')
+      .withRequest('GET', '/healthz')
+      .willRespondWith(200, (res) => res.headers(jsonResponseHeaders()).jsonBody({ status: 'ok' }))
+      .executeTest(async (mock) => {
+        expect(unwrap(await clientFor(mock.url).GET('/healthz'))).toEqual({ status: 'ok' });
+      });
+  });
+
+  it('getHealth: 400 VALIDATION_FAILED for an undocumented query parameter', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getHealth: a probe with an undocumented query parameter')
+      .withRequest('GET', '/healthz', (req) => req.query({ verbose: 'true' }))
+      .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter verbose')))
+      .executeTest(async (mock) => {
+        // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+        const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/healthz', { params: { query: { verbose: 'true' } } })));
+        expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', dialect: 'service' });
+      });
+  });
+
+  it('getReadiness: 200 when the database answers', async () => {
+    const { name, params } = states.databaseReachable();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getReadiness: a readiness probe with the database up')
+      .withRequest('GET', '/readyz')
+      .willRespondWith(200, (res) => res.headers(jsonResponseHeaders()).jsonBody({ status: 'ok' }))
+      .executeTest(async (mock) => {
+        expect(unwrap(await clientFor(mock.url).GET('/readyz'))).toEqual({ status: 'ok' });
+      });
+  });
+
+  it('getReadiness: 503 SERVICE_UNAVAILABLE when the database is unreachable', async () => {
+    const { name, params } = states.databaseUnreachable();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getReadiness: a readiness probe with the database down')
+      .withRequest('GET', '/readyz')
+      .willRespondWith(503, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('SERVICE_UNAVAILABLE', 'The database is unreachable')))
+      .executeTest(async (mock) => {
+        const result = await clientFor(mock.url).GET('/readyz');
+        expect(result.response.ok).toBe(false);
+        expect(result.error).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'The database is unreachable' });
+        const err = await expectApiError(async () => unwrap(result));
+        expect(err).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+      });
+  });
+
+  it('getOpenApiJson: the bundled OpenAPI 3.1 document', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getOpenApiJson: the contract as JSON')
+      .withRequest('GET', '/openapi.json')
+      .willRespondWith(200, (res) =>
+        res.headers(jsonResponseHeaders()).jsonBody({
+          openapi: regex('^3\\.1\\.\\d+$', '3.1.0'),
+          info: { title: like('Metered Licensing API'), version: like('0.1.0') },
+          paths: like({ '/healthz': {} }),
+        }),
+      )
+      .executeTest(async (mock) => {
+        const doc = unwrap(await clientFor(mock.url).GET('/openapi.json'));
+        expect(doc.openapi).toMatch(/^3\.1\./);
+        expect(doc.info).toMatchObject({ title: 'Metered Licensing API' });
+      });
+  });
+
+  it('getOpenApiJson: 400 VALIDATION_FAILED for an undocumented query parameter', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getOpenApiJson: a request with an undocumented query parameter')
+      .withRequest('GET', '/openapi.json', (req) => req.query({ format: 'compact' }))
+      .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter format')))
+      .executeTest(async (mock) => {
+        // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+        const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/openapi.json', { params: { query: { format: 'compact' } } })));
+        expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      });
+  });
+
+  it('getOpenApiYaml: the bundled OpenAPI 3.1 document as YAML text', async () => {
+    const { name, params } = states.serviceRunning();
+    const example = 'openapi: 3.1.0\ninfo:\n  title: Metered Licensing API\n';
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getOpenApiYaml: the contract as YAML')
+      .withRequest('GET', '/openapi.yaml')
+      .willRespondWith(200, (res) =>
+        res
+          .headers({ 'Content-Type': regex(patterns.yamlContentType, 'application/yaml; charset=utf-8') })
+          // Pact stores non-JSON bodies as binary and checks their sniffed type, which for YAML is
+          // text/plain; the Content-Type header above pins application/yaml, the rule below the text.
+          .body('text/plain', Buffer.from(example))
+          .matchingRules({ body: { path: '$', rules: [regex('^openapi: 3\\.1\\.\\d+\\n(.|\\n)*$', example)] } }),
+      )
+      .executeTest(async (mock) => {
+        const text = unwrap(await clientFor(mock.url).GET('/openapi.yaml', { parseAs: 'text' }));
+        expect(text).toMatch(/^openapi: 3\.1\./);
+      });
+  });
+
+  it('getOpenApiYaml: 400 VALIDATION_FAILED for an undocumented query parameter', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getOpenApiYaml: a request with an undocumented query parameter')
+      .withRequest('GET', '/openapi.yaml', (req) => req.query({ format: 'compact' }))
+      .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter format')))
+      .executeTest(async (mock) => {
+        // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+        const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/openapi.yaml', { params: { query: { format: 'compact' } }, parseAs: 'text' })));
+        expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      });
+  });
+});

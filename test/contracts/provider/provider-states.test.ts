@@ -1,0 +1,104 @@
+/**
+ * The provider side's own machinery, on the real server: parameterised states seed through the
+ * domain and hand back the generated ids, every state starts from an empty database, a failing
+ * handler is recorded, and the request filter swaps placeholder credentials for real ones.
+ */
+import type { Request, Response } from 'express';
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../support/server.js';
+import { placeholderCredentials } from '../support/pact-setup.js';
+import { STATE, states } from '../support/provider-states.js';
+import { credentialsRequestFilter } from './request-filter.js';
+import { createStateHandlers, loudStateHandlers, type ProviderContext, type StateFailure } from './state-handlers.js';
+
+describe('provider states and request filter', () => {
+  let server: TestServer;
+  let ctx: ProviderContext;
+  let handlers: ReturnType<typeof createStateHandlers>;
+  beforeAll(async () => {
+    server = await startTestServer();
+    ctx = { server };
+    handlers = createStateHandlers(ctx);
+  });
+  afterAll(async () => server?.stop());
+
+  const run = (state: { name: string; params: Record<string, string | number | boolean> }) => handlers[state.name as keyof typeof handlers](state.params);
+  const accountId = () => ctx.current!.account.id;
+
+  it('a license with a feature that has {remaining} consumptions left, some already used', async () => {
+    const values = await run(states.licenseWithFeatureConsumptions({ key: 'AAAA-BBBB-CCCC-DDDD', code: 'api-calls', remaining: 7, used: 3 }));
+    const license = await server.services.licenses.getLicense(accountId(), Number(values?.licenseId));
+    expect(license.key).toBe('AAAA-BBBB-CCCC-DDDD');
+    expect(license.productId).toBe(values?.productId);
+    const feature = license.features.find((f) => f.code === 'api-calls');
+    expect({ total: feature?.total, ceiling: feature?.ceiling }).toEqual({ total: 3, ceiling: 10 });
+  });
+
+  it('a consumption license with {remaining} license-level consumptions left', async () => {
+    const values = await run(states.licenseWithConsumptions({ key: 'KEY-1', remaining: 4, used: 1 }));
+    const license = await server.services.licenses.getLicense(accountId(), Number(values?.licenseId));
+    expect(license.type).toBe('consumption');
+    expect({ total: license.consumption.total, ceiling: license.consumption.ceiling }).toEqual({ total: 1, ceiling: 5 });
+  });
+
+  it('a license activated on a device; each state starts from an empty database with a new account', async () => {
+    await run(states.serviceRunning());
+    const first = ctx.current!.account.id;
+    const values = await run(states.licenseActivatedOnDevice({ key: 'KEY-2', hardwareId: 'hw-1' }));
+    expect(ctx.current!.account.id).not.toBe(first);
+    await expect(server.services.accounts.getAccount(first)).rejects.toThrow();
+    const device = await server.services.devices.getDevice(accountId(), Number(values?.deviceId));
+    expect(device.licenseId).toBe(values?.licenseId);
+    const license = await server.services.licenses.getLicense(accountId(), Number(values?.licenseId));
+    expect(license.timesActivated).toBe(1);
+  });
+
+  it('the database is unreachable: /readyz answers 503 until the next state', async () => {
+    await run(states.databaseUnreachable());
+    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503);
+    await run(states.serviceRunning());
+    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+  });
+
+  it('records a failing handler (Pact itself would only log it)', async () => {
+    const failures: StateFailure[] = [];
+    const loud = loudStateHandlers(handlers, failures);
+    await expect(loud[STATE.licenseWithFeatureConsumptions]!({ key: 'K', code: 'c' })).rejects.toThrow(/remaining/);
+    expect(failures).toEqual([{ state: STATE.licenseWithFeatureConsumptions, error: expect.stringContaining('"remaining" must be a number') }]);
+  });
+
+  describe('request filter', () => {
+    const filter = (path: string, headers: Record<string, string>) => {
+      const req = { path, headers: { ...headers } } as unknown as Request;
+      let called = false;
+      credentialsRequestFilter(ctx)(req, {} as Response, () => {
+        called = true;
+      });
+      expect(called).toBe(true);
+      return req.headers;
+    };
+
+    it('swaps the placeholder Api-Key and Bearer token for the current account’s', async () => {
+      await run(states.account());
+      const real = ctx.current!.credentials;
+      expect(filter('/api/v1/licenses', { authorization: `Api-Key ${placeholderCredentials.managementApiKey}` }).authorization).toBe(`Api-Key ${real.managementApiKey}`);
+      expect(filter('/v3/activations/x', { authorization: `Bearer ${placeholderCredentials.accessToken}` }).authorization).toBe(`Bearer ${real.v3AccessToken}`);
+      expect(filter('/api/v1/licenses', { authorization: 'Api-Key wrong' }).authorization).toBe('Api-Key wrong');
+    });
+
+    it('re-signs /api/v4 requests with a fresh Date and the real shared key', async () => {
+      await run(states.account());
+      const real = ctx.current!.credentials;
+      const headers = filter('/api/v4/add_consumption', {
+        date: 'Tue, 04 Mar 2025 10:15:30 GMT',
+        authorization: `algorithm="hmac-sha256",headers="date",signature="AAAA",apikey="${placeholderCredentials.licenseApi.apiKey}"`,
+      });
+      expect(Math.abs(Date.parse(headers.date!) - Date.now())).toBeLessThan(5_000);
+      const signature = createHmac('sha256', real.sharedKey).update(`licenseSpring\ndate: ${headers.date}`).digest('base64');
+      expect(headers.authorization).toBe(`algorithm="hmac-sha256",headers="date",signature="${signature}",apikey="${real.licenseApiKey}"`);
+      const other = 'algorithm="hmac-sha256",headers="date",signature="AAAA",apikey="unknown-key"';
+      expect(filter('/api/v4/add_consumption', { authorization: other }).authorization).toBe(other);
+    });
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * Provider state handlers: each one resets the database and seeds exactly its state through the
+ * domain services (the same rules as the API: no raw inserts), creating a fresh account whose real
+ * credentials the request filter then uses. Handlers return the ids the database generated, for the
+ * consumer's `fromProviderState('${licenseId}', ...)` expressions.
+ */
+import type { AccountCredentials } from '../../../server/domain/accounts.js';
+import type { Account } from '../../../server/domain/types.js';
+import type { TestServer } from '../../support/server.js';
+import { STATE, type StateName, type StateParams } from '../support/provider-states.js';
+
+/** What the current interaction runs as; set by every state handler. */
+export interface ProviderContext {
+  server: TestServer;
+  current?: { account: Account; credentials: AccountCredentials };
+}
+
+export type StateValues = Record<string, string | number>;
+export type StateHandlerFn = (params: StateParams) => Promise<StateValues | undefined>;
+
+function param<T extends string | number | boolean>(params: StateParams, name: string, type: 'string' | 'number' | 'boolean', fallback?: T): T {
+  const value = params[name] ?? fallback;
+  if (typeof value !== type) throw new Error(`provider state parameter "${name}" must be a ${type}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+/**
+ * Test hook for readiness: `checkReadiness` of the real server is `() => db.ping()`, called on every
+ * `/readyz`; making `ping` answer false is what an unreachable database looks like to it.
+ */
+function setDatabaseReachable(server: TestServer, reachable: boolean): void {
+  const db = server.server.db as { ping(): Promise<boolean>; realPing?: () => Promise<boolean> };
+  db.realPing ??= db.ping.bind(db);
+  db.ping = reachable ? db.realPing : async () => false;
+}
+
+/** Empties every collection (documents only: indexes stay) and creates a fresh account. */
+async function reset(ctx: ProviderContext): Promise<{ account: Account; credentials: AccountCredentials }> {
+  setDatabaseReachable(ctx.server, true);
+  await Promise.all(Object.values(ctx.server.server.db.models).map((model) => model.deleteMany({})));
+  const created = await ctx.server.services.accounts.createAccount({ name: 'pact-provider-account' });
+  ctx.current = created;
+  return created;
+}
+
+async function seedProduct(ctx: ProviderContext, accountId: number, shortCode: string, feature?: { code: string; max: number }) {
+  const { products } = ctx.server.services;
+  const product = await products.createProduct(accountId, { name: `Product ${shortCode}`, shortCode });
+  if (feature) {
+    await products.addFeature(accountId, product.id, { code: feature.code, name: feature.code, featureType: 'consumption', maxConsumption: feature.max });
+  }
+  return product;
+}
+
+/** One handler per state in `STATE` (the type makes a missing one a compile error). */
+export function createStateHandlers(ctx: ProviderContext): Record<StateName, StateHandlerFn> {
+  const services = () => ctx.server.services;
+  return {
+    [STATE.serviceRunning]: async () => {
+      await reset(ctx);
+      return undefined;
+    },
+    [STATE.databaseReachable]: async () => {
+      await reset(ctx);
+      return undefined;
+    },
+    [STATE.databaseUnreachable]: async () => {
+      await reset(ctx);
+      setDatabaseReachable(ctx.server, false);
+      return undefined;
+    },
+    [STATE.account]: async () => {
+      const { account } = await reset(ctx);
+      return { accountId: account.id };
+    },
+    [STATE.product]: async (params) => {
+      const { account } = await reset(ctx);
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'), {
+        code: param<string>(params, 'code', 'string'),
+        max: param<number>(params, 'max', 'number', 100),
+      });
+      return { productId: product.id };
+    },
+    [STATE.licenseWithFeatureConsumptions]: async (params) => {
+      const { account } = await reset(ctx);
+      const code = param<string>(params, 'code', 'string');
+      const remaining = param<number>(params, 'remaining', 'number');
+      const used = param<number>(params, 'used', 'number', 0);
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'), { code, max: remaining + used });
+      const license = await services().licenses.createLicense(account.id, {
+        productId: product.id,
+        key: param<string>(params, 'key', 'string'),
+        type: 'perpetual',
+        maxActivations: 5,
+        features: [{ code, max: remaining + used }],
+      });
+      if (used > 0) {
+        await services().consumption.consume({
+          accountId: account.id,
+          license: { licenseId: license.id },
+          target: { scope: 'feature', code },
+          amount: used,
+          negatives: 'policy',
+          event: 'consumption_add',
+        });
+      }
+      return { licenseId: license.id, productId: product.id };
+    },
+    [STATE.licenseWithConsumptions]: async (params) => {
+      const { account } = await reset(ctx);
+      const remaining = param<number>(params, 'remaining', 'number');
+      const used = param<number>(params, 'used', 'number', 0);
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
+      const license = await services().licenses.createLicense(account.id, {
+        productId: product.id,
+        key: param<string>(params, 'key', 'string'),
+        type: 'consumption',
+        maxActivations: 5,
+        consumption: { max: remaining + used },
+        features: [],
+      });
+      if (used > 0) {
+        await services().consumption.consume({
+          accountId: account.id,
+          license: { licenseId: license.id },
+          target: { scope: 'license' },
+          amount: used,
+          negatives: 'policy',
+          event: 'consumption_add',
+        });
+      }
+      return { licenseId: license.id, productId: product.id };
+    },
+    [STATE.licenseActivatedOnDevice]: async (params) => {
+      const { account } = await reset(ctx);
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
+      const license = await services().licenses.createLicense(account.id, {
+        productId: product.id,
+        key: param<string>(params, 'key', 'string'),
+        type: 'perpetual',
+        maxActivations: 5,
+        features: [],
+      });
+      const { device } = await services().devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: param<string>(params, 'hardwareId', 'string') });
+      return { licenseId: license.id, productId: product.id, deviceId: device.id };
+    },
+  };
+}
+
+/** A state handler failure, kept so the test fails even though Pact only logs it. */
+export interface StateFailure {
+  state: string;
+  error: string;
+}
+
+/**
+ * The handlers as Pact's `stateHandlers`, made loud: Pact answers a throwing handler with 200 and
+ * carries on, so every failure is recorded here and the verification fails on it.
+ */
+export function loudStateHandlers(handlers: Record<string, StateHandlerFn>, failures: StateFailure[]): Record<string, (params?: unknown) => Promise<StateValues | undefined>> {
+  const wrapped: Record<string, (params?: unknown) => Promise<StateValues | undefined>> = {};
+  for (const [state, fn] of Object.entries(handlers)) {
+    wrapped[state] = async (params?: unknown) => {
+      try {
+        return await fn((params ?? {}) as StateParams);
+      } catch (err) {
+        failures.push({ state, error: err instanceof Error ? err.message : String(err) });
+        throw err;
+      }
+    };
+  }
+  return wrapped;
+}
