@@ -324,6 +324,9 @@ function applyOperators(original: Doc, ops: Doc, ctx: UpdateContext): Doc {
   const run = new OpRunner(original, ctx);
   const doc = run.doc;
   for (const [op, args] of Object.entries(ops)) {
+    // On an update of an existing document $setOnInsert does nothing at all: not even its _id
+    // (which may differ from the matched document's) is looked at.
+    if (op === '$setOnInsert' && !ctx.isInsert) continue;
     for (const [path, arg] of Object.entries(args as Doc)) {
       if (path === '_id' || path.startsWith('_id.')) {
         if (op === '$set' || op === '$setOnInsert') {
@@ -338,7 +341,6 @@ function applyOperators(original: Doc, ops: Doc, ctx: UpdateContext): Doc {
       switch (op) {
         case '$setOnInsert':
         case '$set':
-          if (op === '$setOnInsert' && !ctx.isInsert) break;
           for (const t of run.targets(path, true)) {
             if (!exactEqual(getAt(t), arg)) setAt(t.parent, t.key, cloneValue(arg));
           }
