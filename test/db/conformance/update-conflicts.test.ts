@@ -77,3 +77,136 @@ describe('$setOnInsert and _id on an existing document', () => {
     expect(await c.find({}).toArray()).toEqual([{ _id: 1, v: 0 }]);
   });
 });
+
+describe('several $[identifier] paths under one array', () => {
+  const h = useDatabase();
+
+  const features = () => [
+    { code: 'a', gross: 0 },
+    { code: 'b', gross: 0 },
+    { code: 'c', gross: 0 },
+  ];
+
+  it('updates the same field of different elements through different identifiers', async () => {
+    const c = h.db.collection<Document>('af_distinct');
+    await c.insertOne({ _id: 1 as never, features: features() });
+    const res = await c.updateOne(
+      { _id: 1 as never },
+      { $inc: { 'features.$[m0].gross': 1, 'features.$[m1].gross': 2 } },
+      { arrayFilters: [{ 'm0.code': 'a' }, { 'm1.code': 'b' }] },
+    );
+    expect(res).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+
+    const after = await c.findOneAndUpdate(
+      { _id: 1 as never },
+      { $set: { 'features.$[x].gross': 10 }, $inc: { 'features.$[y].gross': 5, 'features.$[].hits': 1 } },
+      { arrayFilters: [{ 'x.code': 'c' }, { 'y.code': { $in: ['a', 'b'] } }], returnDocument: 'after' },
+    );
+    expect(after?.features).toEqual([
+      { code: 'a', gross: 6, hits: 1 },
+      { code: 'b', gross: 7, hits: 1 },
+      { code: 'c', gross: 10, hits: 1 },
+    ]);
+  });
+
+  it('rejects identifiers that select the same element for the same path with code 40', async () => {
+    const c = h.db.collection<Document>('af_same');
+    await c.insertOne({ _id: 1 as never, features: features() });
+    const both = await serverError(
+      c.updateOne(
+        { _id: 1 as never },
+        { $inc: { 'features.$[m0].gross': 1, 'features.$[m1].gross': 2 } },
+        { arrayFilters: [{ 'm0.code': 'a' }, { 'm1.code': { $in: ['a', 'b'] } }] },
+      ),
+    );
+    expect(both.code).toBe(40);
+
+    const withAll = await serverError(
+      c.updateOne({ _id: 1 as never }, { $set: { 'features.$[].gross': 1, 'features.$[m].gross': 2 } }, { arrayFilters: [{ 'm.code': 'c' }] }),
+    );
+    expect(withAll.code).toBe(40);
+
+    const wholeAndPart = await serverError(
+      c.updateOne(
+        { _id: 1 as never },
+        { $set: { 'features.$[m0]': { code: 'z' }, 'features.$[m1].gross': 1 } },
+        { arrayFilters: [{ 'm0.code': 'b' }, { 'm1.code': 'b' }] },
+      ),
+    );
+    expect(wholeAndPart.code).toBe(40);
+
+    const sameIdentifier = await serverError(
+      c.updateOne({ _id: 1 as never }, { $set: { 'features.$[m].gross': 1 }, $inc: { 'features.$[m].gross': 1 } }, { arrayFilters: [{ 'm.code': 'a' }] }),
+    );
+    expect(sameIdentifier.code).toBe(40);
+
+    expect((await c.findOne({ _id: 1 as never }))?.features).toEqual(features());
+  });
+
+  it('accepts a whole element and a field of another element, and different fields of one element', async () => {
+    const c = h.db.collection<Document>('af_disjoint');
+    await c.insertOne({ _id: 1 as never, features: features() });
+    await c.updateOne(
+      { _id: 1 as never },
+      { $set: { 'features.$[m0]': { code: 'z', gross: 9 }, 'features.$[m1].gross': 1, 'features.$[m2].note': 'x' } },
+      { arrayFilters: [{ 'm0.code': 'a' }, { 'm1.code': 'b' }, { 'm2.code': 'b' }] },
+    );
+    expect((await c.findOne({ _id: 1 as never }))?.features).toEqual([
+      { code: 'z', gross: 9 },
+      { code: 'b', gross: 1, note: 'x' },
+      { code: 'c', gross: 0 },
+    ]);
+  });
+
+  it('nested identifiers conflict only where both outer identifiers select one element', async () => {
+    const c = h.db.collection<Document>('af_nested');
+    const doc = {
+      _id: 0,
+      a: [
+        { x: 0, b: [{ y: 0, c: 0 }] },
+        { x: 1, b: [{ y: 0, c: 0 }] },
+      ],
+    };
+    await c.insertOne(doc as never);
+    const conflict = await serverError(
+      c.updateOne(
+        { _id: 0 as never },
+        { $set: { 'a.$[i].b.$[k].c': 1, 'a.$[j].b.$[k].c': 2 } },
+        { arrayFilters: [{ 'i.x': 0 }, { 'j.x': 0 }, { 'k.y': 0 }] },
+      ),
+    );
+    expect(conflict.code).toBe(40);
+    await c.updateOne(
+      { _id: 0 as never },
+      { $set: { 'a.$[i].b.$[k].c': 1, 'a.$[j].b.$[k].c': 2 } },
+      { arrayFilters: [{ 'i.x': 0 }, { 'j.x': 1 }, { 'k.y': 0 }] },
+    );
+    expect(await c.findOne({ _id: 0 as never })).toEqual({
+      _id: 0,
+      a: [
+        { x: 0, b: [{ y: 0, c: 1 }] },
+        { x: 1, b: [{ y: 0, c: 2 }] },
+      ],
+    });
+  });
+
+  it('selects elements by their values before the update', async () => {
+    const c = h.db.collection<Document>('af_before');
+    await c.insertOne({
+      _id: 1 as never,
+      items: [
+        { sku: 'x', qty: 5, hits: 0 },
+        { sku: 'y', qty: 0, hits: 0 },
+      ],
+    });
+    await c.updateOne(
+      { _id: 1 as never },
+      { $set: { 'items.$[a].qty': 0 }, $inc: { 'items.$[b].hits': 1 } },
+      { arrayFilters: [{ 'a.sku': 'x' }, { 'b.qty': 0 }] },
+    );
+    expect((await c.findOne({ _id: 1 as never }))?.items).toEqual([
+      { sku: 'x', qty: 0, hits: 0 },
+      { sku: 'y', qty: 0, hits: 1 },
+    ]);
+  });
+});
