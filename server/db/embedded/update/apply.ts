@@ -180,14 +180,104 @@ class OpRunner {
     return q;
   }
 
-  private positionalIndex(arrayPath: string): number {
+  /** True when array element `el` is selected by the `$[]` / `$[id]` path segment `seg`. */
+  private selects(seg: string, el: unknown): boolean {
+    const ident = seg.slice(2, -1);
+    if (!ident) return true;
+    return this.arrayFilter(ident).test({ [ident]: queryView(el) });
+  }
+
+  /** The query-matched index for a positional `$` under `arrayPath`, or -1 when there is none. */
+  private lookupPositional(arrayPath: string): number {
     let idx = this.positional.get(arrayPath);
     if (idx === undefined) {
       idx = this.ctx.isInsert ? -1 : positionalMatchIndex(this.ctx.filter, this.original, arrayPath);
       this.positional.set(arrayPath, idx);
     }
+    return idx;
+  }
+
+  private positionalIndex(arrayPath: string): number {
+    const idx = this.lookupPositional(arrayPath);
     if (idx < 0) fail(ErrorCodes.BadValue, 'The positional operator did not find the match needed from the query.');
     return idx;
+  }
+
+  /**
+   * Rejects update paths that mongod merges onto the same array element at apply time: two
+   * `$[id]` (or `$[]`) segments under the same array that select the same element merge their
+   * sub-updates, which conflict when they touch the same path (code 40, "Update created a conflict
+   * at '<path>'"), as does a positional `$` that resolves to an index also named literally.
+   * Paths that conflict structurally are rejected earlier by `checkConflicts`.
+   */
+  checkMergeConflicts(paths: string[][]): void {
+    for (let i = 0; i < paths.length; i++) {
+      for (let j = i + 1; j < paths.length; j++) {
+        const a = paths[i]!;
+        const b = paths[j]!;
+        if (!a.some(isDollarSegment) && !b.some(isDollarSegment)) continue;
+        const at = this.mergeConflict(a, b, this.original, []);
+        if (at !== undefined) fail(ErrorCodes.ConflictingUpdateOperators, `Update created a conflict at '${at}'`);
+      }
+    }
+  }
+
+  /** Where merging the sub-updates `a` and `b`, both applied at `node` (concrete path `at`), conflicts. */
+  private mergeConflict(a: string[], b: string[], node: unknown, at: string[]): string | undefined {
+    let t = 0;
+    while (t < a.length && t < b.length && a[t] === b[t]) t++;
+    if (t === a.length || t === b.length) return [...at, ...a.slice(0, t)].join('.');
+    const sa = a[t]!;
+    const sb = b[t]!;
+    const fa = isArrayFilterSegment(sa);
+    const fb = isArrayFilterSegment(sb);
+    // An array node (children `$[id]`) merged with an object node (fields, indexes, `$`).
+    if (fa !== fb) return [...at, ...a.slice(0, t)].join('.');
+    if (!fa && sa !== '$' && sb !== '$') return undefined; // different fields: disjoint
+    const restA = a.slice(t + 1);
+    const restB = b.slice(t + 1);
+    let found: string | undefined;
+    this.forEachAt(node, a, 0, t, at, (arr, path) => {
+      if (found !== undefined || !Array.isArray(arr)) return;
+      if (fa) {
+        for (let idx = 0; idx < arr.length && found === undefined; idx++) {
+          if (this.selects(sa, arr[idx]) && this.selects(sb, arr[idx])) {
+            found = this.mergeConflict(restA, restB, arr[idx], [...path, String(idx)]);
+          }
+        }
+        return;
+      }
+      // `$` beside a literal index: mongod merges them when the query matched that index.
+      const literal = sa === '$' ? sb : sa;
+      const idx = this.lookupPositional(path.join('.'));
+      if (idx >= 0 && idx < arr.length && String(idx) === literal) {
+        found = this.mergeConflict(restA, restB, arr[idx], [...path, literal]);
+      }
+    });
+    return found;
+  }
+
+  /** Calls `visit` with every value (and its concrete path) that `segs[from..to)` reaches from `node`. */
+  private forEachAt(node: unknown, segs: string[], from: number, to: number, path: string[], visit: (v: unknown, path: string[]) => void): void {
+    if (from === to) {
+      visit(node, path);
+      return;
+    }
+    const seg = segs[from]!;
+    if (Array.isArray(node)) {
+      if (isArrayFilterSegment(seg)) {
+        for (let idx = 0; idx < node.length; idx++) {
+          if (this.selects(seg, node[idx])) this.forEachAt(node[idx], segs, from + 1, to, [...path, String(idx)], visit);
+        }
+      } else if (seg === '$') {
+        const idx = this.lookupPositional(path.join('.'));
+        if (idx >= 0 && idx < node.length) this.forEachAt(node[idx], segs, from + 1, to, [...path, String(idx)], visit);
+      } else if (/^\d+$/.test(seg) && Number(seg) < node.length) {
+        this.forEachAt(node[Number(seg)], segs, from + 1, to, [...path, seg], visit);
+      }
+    } else if (isPlainObject(node) && seg in node) {
+      this.forEachAt(node[seg], segs, from + 1, to, [...path, seg], visit);
+    }
   }
 
   /** Resolves a (possibly positional) path into concrete parent/key targets. */
@@ -195,30 +285,34 @@ class OpRunner {
     const parts = path.split('.');
     if (parts.some((p) => p === '')) fail(ErrorCodes.BadValue, `An empty update path is not valid.`);
     const out: Target[] = [];
-    this.walk(this.doc, parts, 0, create, out);
+    this.walk(this.doc, this.original, parts, 0, create, out);
     return out;
   }
 
-  private walk(node: Doc | unknown[], parts: string[], i: number, create: boolean, out: Target[]): void {
+  /**
+   * `orig` is the value at the same concrete path in the document before the update (if any):
+   * like mongod, array filters select elements by their values before any part of this update
+   * is applied, so an earlier operator in the same update cannot change which elements match.
+   */
+  private walk(node: Doc | unknown[], orig: unknown, parts: string[], i: number, create: boolean, out: Target[]): void {
     const part = parts[i]!;
     const last = i === parts.length - 1;
-    if (part === '$[]' || (part.startsWith('$[') && part.endsWith(']'))) {
+    if (isArrayFilterSegment(part)) {
       if (!Array.isArray(node)) {
         if (!create) return;
         fail(ErrorCodes.BadValue, `The path '${parts.slice(0, i).join('.')}' must exist in the document in order to apply array updates.`);
       }
-      const ident = part.slice(2, -1);
-      const q = ident ? this.arrayFilter(ident) : undefined;
+      const before = Array.isArray(orig) ? orig : undefined;
       for (let idx = 0; idx < node.length; idx++) {
-        if (q && !q.test({ [ident]: queryView(node[idx]) })) continue;
-        this.step(node, idx, parts, i, last, create, out);
+        if (!this.selects(part, before && idx < before.length ? before[idx] : node[idx])) continue;
+        this.step(node, orig, idx, parts, i, last, create, out);
       }
       return;
     }
     if (part === '$') {
       if (!Array.isArray(node)) fail(ErrorCodes.BadValue, 'The positional operator did not find the match needed from the query.');
       const idx = this.positionalIndex(parts.slice(0, i).join('.'));
-      this.step(node, idx, parts, i, last, create, out);
+      this.step(node, orig, idx, parts, i, last, create, out);
       return;
     }
     if (Array.isArray(node)) {
@@ -226,13 +320,22 @@ class OpRunner {
         if (!create) return;
         fail(ErrorCodes.PathNotViable, `Cannot create field '${part}' in element {${parts[i - 1] ?? ''}: ${formatValue(node)}}`);
       }
-      this.step(node, Number(part), parts, i, last, create, out);
+      this.step(node, orig, Number(part), parts, i, last, create, out);
       return;
     }
-    this.step(node, part, parts, i, last, create, out);
+    this.step(node, orig, part, parts, i, last, create, out);
   }
 
-  private step(node: Doc | unknown[], key: string | number, parts: string[], i: number, last: boolean, create: boolean, out: Target[]): void {
+  private step(
+    node: Doc | unknown[],
+    orig: unknown,
+    key: string | number,
+    parts: string[],
+    i: number,
+    last: boolean,
+    create: boolean,
+    out: Target[],
+  ): void {
     if (last) {
       out.push({ parent: node, key });
       return;
@@ -246,8 +349,17 @@ class OpRunner {
       if (!create) return;
       fail(ErrorCodes.PathNotViable, `Cannot create field '${parts[i + 1]}' in element {${String(key)}: ${formatValue(child)}}`);
     }
-    this.walk(child as Doc | unknown[], parts, i + 1, create, out);
+    const origChild = orig !== null && typeof orig === 'object' ? (orig as Record<string | number, unknown>)[key] : undefined;
+    this.walk(child as Doc | unknown[], origChild, parts, i + 1, create, out);
   }
+}
+
+function isArrayFilterSegment(seg: string): boolean {
+  return seg.startsWith('$[') && seg.endsWith(']');
+}
+
+function isDollarSegment(seg: string): boolean {
+  return seg === '$' || isArrayFilterSegment(seg);
 }
 
 function getAt(t: Target): unknown {
@@ -276,7 +388,19 @@ function unsetAt(t: Target): boolean {
   return true;
 }
 
-function checkConflicts(ops: Doc): void {
+interface PathNode {
+  kind: 'leaf' | 'object' | 'array';
+  children: Map<string, PathNode>;
+}
+
+/**
+ * Builds mongod's update tree from the update paths (in order) and rejects paths that collide in
+ * it (code 40): the same path twice, a path and one of its prefixes, or a field used both as an
+ * array of `$[id]` elements and as an object (named fields, indexes or `$`). Distinct `$[id]`
+ * identifiers under one array are separate branches here; whether they select the same element
+ * is checked against the document by `OpRunner.checkMergeConflicts`. Returns the split paths.
+ */
+function checkConflicts(ops: Doc): string[][] {
   const paths: string[] = [];
   for (const [op, args] of Object.entries(ops)) {
     for (const [path, arg] of Object.entries(args as Doc)) {
@@ -287,15 +411,28 @@ function checkConflicts(ops: Doc): void {
       }
     }
   }
-  const norm = paths.map((p) => p.split('.').map((s) => (s.startsWith('$') ? '$' : s)).join('.'));
-  const sorted = [...norm].sort();
-  for (let i = 1; i < sorted.length; i++) {
-    const a = sorted[i - 1]!;
-    const b = sorted[i]!;
-    if (a === b || b.startsWith(a + '.')) {
-      fail(ErrorCodes.ConflictingUpdateOperators, `Updating the path '${b}' would create a conflict at '${a}'`);
+  const root: PathNode = { kind: 'object', children: new Map() };
+  const split: string[][] = [];
+  for (const path of paths) {
+    const parts = path.split('.');
+    split.push(parts);
+    let cur = root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const kind = isArrayFilterSegment(parts[i + 1]!) ? 'array' : 'object';
+      let child = cur.children.get(parts[i]!);
+      if (!child) {
+        child = { kind, children: new Map() };
+        cur.children.set(parts[i]!, child);
+      } else if (child.kind !== kind) {
+        fail(ErrorCodes.ConflictingUpdateOperators, `Updating the path '${path}' would create a conflict at '${parts.slice(0, i + 1).join('.')}'`);
+      }
+      cur = child;
     }
+    const leaf = parts[parts.length - 1]!;
+    if (cur.children.has(leaf)) fail(ErrorCodes.ConflictingUpdateOperators, `Updating the path '${path}' would create a conflict at '${path}'`);
+    cur.children.set(leaf, { kind: 'leaf', children: new Map() });
   }
+  return split;
 }
 
 function requireArray(v: unknown, path: string, doc: Doc): unknown[] {
@@ -320,10 +457,14 @@ function matchesPullCondition(cond: unknown): (el: unknown) => boolean {
 }
 
 function applyOperators(original: Doc, ops: Doc, ctx: UpdateContext): Doc {
-  checkConflicts(ops);
+  const paths = checkConflicts(ops);
   const run = new OpRunner(original, ctx);
+  run.checkMergeConflicts(paths);
   const doc = run.doc;
   for (const [op, args] of Object.entries(ops)) {
+    // On an update of an existing document $setOnInsert does nothing at all: not even its _id
+    // (which may differ from the matched document's) is looked at.
+    if (op === '$setOnInsert' && !ctx.isInsert) continue;
     for (const [path, arg] of Object.entries(args as Doc)) {
       if (path === '_id' || path.startsWith('_id.')) {
         if (op === '$set' || op === '$setOnInsert') {
@@ -338,7 +479,6 @@ function applyOperators(original: Doc, ops: Doc, ctx: UpdateContext): Doc {
       switch (op) {
         case '$setOnInsert':
         case '$set':
-          if (op === '$setOnInsert' && !ctx.isInsert) break;
           for (const t of run.targets(path, true)) {
             if (!exactEqual(getAt(t), arg)) setAt(t.parent, t.key, cloneValue(arg));
           }
