@@ -1,5 +1,5 @@
 import { PactV4, SpecificationVersion } from '@pact-foundation/pact';
-import { createLicensingClient, type LicensingClient } from '../../../client/index.js';
+import { createLicensingClient, LicensingApiError, type LicensingClient } from '../../../client/index.js';
 import { CONSUMER, contractsDir, placeholderCredentials, PROVIDER } from '../support/pact-setup.js';
 
 /** The consumer pact: interactions are merged into `contracts/licensing-client-licensing-api.json`. */
@@ -21,4 +21,14 @@ export function clientFor(mockServerUrl: string): LicensingClient {
     licenseApi: { ...placeholderCredentials.licenseApi },
     accessToken: placeholderCredentials.accessToken,
   });
+}
+
+/** Runs `fn`, expecting it to throw a `LicensingApiError` (what `unwrap()` throws on a non-2xx answer), and returns it. */
+export async function expectApiError(fn: () => Promise<unknown>): Promise<LicensingApiError> {
+  const err = await fn().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof LicensingApiError)) throw new Error(`expected a LicensingApiError, got ${String(err)}`);
+  return err;
 }
