@@ -170,8 +170,17 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
     },
     [STATE.v3License]: async (params) => (await seedV3License(params)).values,
     [STATE.v3Activation]: async (params) => {
-      const { account, license, values } = await seedV3License(params);
-      const { device } = await services().devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: param<string>(params, 'fingerprint', 'string') });
+      const { account, values } = await seedV3License(params);
+      const { device } = await services().activations.create(
+        { accountId: account.id },
+        {
+          productId: values.productId,
+          key: param<string>(params, 'key', 'string'),
+          accountId: values.accountId,
+          fingerprint: param<string>(params, 'fingerprint', 'string'),
+          details: { os: param<string>(params, 'os', 'string', 'linux'), hostname: param<string>(params, 'hostname', 'string', 'build-01'), userHash: 'pact-user' },
+        },
+      );
       return { ...values, activationId: device.activationId };
     },
   };

@@ -67,9 +67,12 @@ export const states = {
     name: STATE.v3License,
     params: { key: p.key, code: p.code, remaining: p.remaining, product: p.product ?? DEFAULT_PRODUCT },
   }),
-  /** As `v3License`, activated on machine `{fingerprint}`: also returns `activationId` (a UUID). */
-  v3Activation: (p: { key: string; code: string; remaining: number; fingerprint: string; product?: string }): ProviderState => ({
+  /**
+   * As `v3License`, activated (through the v3 activation use-case) on machine `{fingerprint}`, which
+   * reported `os` and `hostname` (default `linux`, `build-01`): also returns `activationId` (a UUID).
+   */
+  v3Activation: (p: { key: string; code: string; remaining: number; fingerprint: string; product?: string; os?: string; hostname?: string }): ProviderState => ({
     name: STATE.v3Activation,
-    params: { key: p.key, code: p.code, remaining: p.remaining, fingerprint: p.fingerprint, product: p.product ?? DEFAULT_PRODUCT },
+    params: { key: p.key, code: p.code, remaining: p.remaining, fingerprint: p.fingerprint, product: p.product ?? DEFAULT_PRODUCT, os: p.os ?? 'linux', hostname: p.hostname ?? 'build-01' },
   }),
 };
