@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createLicensingClient, unwrap } from '../../../client/index.js';
 import { base64, jsonResponseHeaders, licenseApiAuthHeaders, licenseApiError, licenseKey, signedJsonResponseHeaders } from '../support/matchers.js';
 import { DEFAULT_PRODUCT, states } from '../support/provider-states.js';
-import { clientFor, createPact, expectApiError } from './pact.js';
+import { clientFor, createPact, expectApiError, settleAfterResponse } from './pact.js';
 
 const { like, integer, boolean, eachLike } = MatchersV3;
 
@@ -158,7 +158,7 @@ describe('License API v4 (consumer)', () => {
         .willRespondWith(401, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(401, 'unknown_api_key')))
         .executeTest(async (mock) => {
           // Not the placeholder key: the provider's request filter leaves this request as the client signed it.
-          const client = createLicensingClient({ baseUrl: mock.url, licenseApi: { apiKey: 'unknown-license-api-key', sharedKey: 'some-shared-key' } });
+          const client = createLicensingClient({ baseUrl: mock.url, licenseApi: { apiKey: 'unknown-license-api-key', sharedKey: 'some-shared-key' }, middleware: [settleAfterResponse] });
           const err = await expectApiError(async () =>
             unwrap(await client.GET('/api/v4/check_license', { params: { header: dateHeader(), query: { product, hardware_id: HARDWARE_ID, license_key: KEY } } })),
           );
