@@ -1,26 +1,16 @@
 /**
  * Consumer contract of the service endpoints (`getHealth`, `getReadiness`, `getOpenApiJson`,
- * `getOpenApiYaml`): the real client against the Pact mock server, one success and one documented
+ * `getOpenApiYaml`, `getDocs`): the real client against the Pact mock server, one success and one documented
  * error interaction per operation.
  */
 import { MatchersV3 } from '@pact-foundation/pact';
 import { describe, expect, it } from 'vitest';
-import { LicensingApiError, unwrap } from '../../../client/index.js';
+import { unwrap } from '../../../client/index.js';
 import { jsonResponseHeaders, patterns, webApiError } from '../support/matchers.js';
 import { states } from '../support/provider-states.js';
-import { clientFor, createPact } from './pact.js';
+import { clientFor, createPact, expectApiError } from './pact.js';
 
 const { like, regex } = MatchersV3;
-
-/** Runs `fn`, expecting a `LicensingApiError`, and returns it. */
-async function expectApiError(fn: () => Promise<unknown>): Promise<LicensingApiError> {
-  const err = await fn().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LicensingApiError);
-  return err as LicensingApiError;
-}
 
 describe('service endpoints (consumer)', () => {
   const pact = createPact();
@@ -152,6 +142,41 @@ describe('service endpoints (consumer)', () => {
       .executeTest(async (mock) => {
         // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
         const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/openapi.yaml', { params: { query: { format: 'compact' } }, parseAs: 'text' })));
+        expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      });
+  });
+
+  it('getDocs: the documentation page as HTML', async () => {
+    const { name, params } = states.serviceRunning();
+    const example = '<!DOCTYPE html>\n<html lang="en">\n<head><title>Metered Licensing API</title></head>\n';
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getDocs: the documentation page')
+      .withRequest('GET', '/docs')
+      .willRespondWith(200, (res) =>
+        res
+          .headers({ 'Content-Type': regex(patterns.htmlContentType, 'text/html; charset=utf-8') })
+          .body('text/html', Buffer.from(example))
+          .matchingRules({ body: { path: '$', rules: [regex('^<!DOCTYPE html>\\s*<html[\\s\\S]*$', example)] } }),
+      )
+      .executeTest(async (mock) => {
+        const html = unwrap(await clientFor(mock.url).GET('/docs', { parseAs: 'text' }));
+        expect(html).toMatch(/^<!DOCTYPE html>\s*<html/);
+      });
+  });
+
+  it('getDocs: 400 VALIDATION_FAILED for an undocumented query parameter', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getDocs: a request with an undocumented query parameter')
+      .withRequest('GET', '/docs', (req) => req.query({ theme: 'dark' }))
+      .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter theme')))
+      .executeTest(async (mock) => {
+        // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+        const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/docs', { params: { query: { theme: 'dark' } }, parseAs: 'text' })));
         expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
       });
   });

@@ -54,6 +54,27 @@ describe('provider states and request filter', () => {
     expect(license.timesActivated).toBe(1);
   });
 
+  it('a license state with a hardwareId activates that device first (the License API counts only for an active device)', async () => {
+    const values = await run(states.licenseWithFeatureConsumptions({ key: 'KEY-3', code: 'api-calls', remaining: 1, hardwareId: 'hw-9' }));
+    const device = await server.services.devices.getDevice(accountId(), Number(values?.deviceId));
+    expect({ licenseId: device.licenseId, hardwareId: device.hardwareId, active: device.active }).toEqual({ licenseId: values?.licenseId, hardwareId: 'hw-9', active: true });
+    const withoutDevice = await run(states.licenseWithConsumptions({ key: 'KEY-4', remaining: 1 }));
+    expect(withoutDevice?.deviceId).toBeUndefined();
+  });
+
+  it('v3 states return string ids and an activation that reported its machine details', async () => {
+    const values = await run(states.v3Activation({ key: 'KEY-5', code: 'api-calls', remaining: 2, fingerprint: 'fp-'.padEnd(64, 'x') }));
+    expect(values).toEqual({
+      accountId: String(accountId()),
+      productId: expect.stringMatching(/^\d+$/),
+      licenseId: expect.stringMatching(/^\d+$/),
+      activationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    const { device, license } = await server.services.activations.get({ accountId: accountId() }, String(values?.activationId));
+    expect({ os: device.os, hostname: device.hostname, licenseId: String(license.id) }).toEqual({ os: 'linux', hostname: 'build-01', licenseId: values?.licenseId });
+    expect(license.features.find((f) => f.code === 'api-calls')?.ceiling).toBe(2);
+  });
+
   it('the database is unreachable: /readyz answers 503 until the next state', async () => {
     await run(states.databaseUnreachable());
     expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(503);
@@ -98,7 +119,9 @@ describe('provider states and request filter', () => {
       const signature = createHmac('sha256', real.sharedKey).update(`licenseSpring\ndate: ${headers.date}`).digest('base64');
       expect(headers.authorization).toBe(`algorithm="hmac-sha256",headers="date",signature="${signature}",apikey="${real.licenseApiKey}"`);
       const other = 'algorithm="hmac-sha256",headers="date",signature="AAAA",apikey="unknown-key"';
-      expect(filter('/api/v4/add_consumption', { authorization: other }).authorization).toBe(other);
+      const untouched = filter('/api/v4/add_consumption', { date: 'Tue, 04 Mar 2025 10:15:30 GMT', authorization: other });
+      expect(untouched.authorization).toBe(other);
+      expect(Math.abs(Date.parse(untouched.date!) - Date.now())).toBeLessThan(5_000);
     });
   });
 });

@@ -14,8 +14,9 @@ function authorizationParams(header: string): Record<string, string> {
  * Gives each replayed request the credentials of the account the state handler just created: the
  * consumer's placeholder `Api-Key` and `Bearer` values are swapped for real ones, and a `/api/v4/`
  * request with the placeholder `apikey` gets a fresh `Date` and a real HMAC signature (the pact
- * holds only an example signature). Anything else (a deliberately unknown key in an error
- * interaction, the state-change calls) passes untouched.
+ * holds only an example signature). A `/api/v4/` request with another key (a deliberately unknown
+ * key in an error interaction) keeps its Authorization but gets a fresh `Date`, as the client would
+ * send. Anything else (other credentials, the state-change calls) passes untouched.
  */
 export function credentialsRequestFilter(ctx: ProviderContext): RequestHandler {
   return (req, _res, next) => {
@@ -35,6 +36,10 @@ export function credentialsRequestFilter(ctx: ProviderContext): RequestHandler {
           const signed = signLicenseApiRequest({ apiKey: real.licenseApiKey, sharedKey: real.sharedKey });
           req.headers.date = signed.Date;
           req.headers.authorization = signed.Authorization;
+        } else if (req.headers.date !== undefined) {
+          // Another key (an error interaction): the client would have sent a fresh Date, so the
+          // request is not refused for the pact's recorded (stale) one before its key is looked at.
+          req.headers.date = new Date().toUTCString();
         }
         break;
       }

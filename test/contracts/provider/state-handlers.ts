@@ -55,6 +55,30 @@ async function seedProduct(ctx: ProviderContext, accountId: number, shortCode: s
 /** One handler per state in `STATE` (the type makes a missing one a compile error). */
 export function createStateHandlers(ctx: ProviderContext): Record<StateName, StateHandlerFn> {
   const services = () => ctx.server.services;
+
+  /** Activates the license on `hardwareId` when the state names one; returns `{ deviceId }`. */
+  async function activateIfAsked(accountId: number, licenseId: number, params: StateParams): Promise<StateValues> {
+    if (params.hardwareId === undefined) return {};
+    const { device } = await services().devices.activate(accountId, { license: { licenseId }, hardwareId: param<string>(params, 'hardwareId', 'string') });
+    return { deviceId: device.id };
+  }
+
+  /** A v3 license with one meter attribute; ids as strings (v3 carries every id as a string). */
+  async function seedV3License(params: StateParams) {
+    const { account } = await reset(ctx);
+    const code = param<string>(params, 'code', 'string');
+    const remaining = param<number>(params, 'remaining', 'number');
+    const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'), { code, max: remaining });
+    const license = await services().licenses.createLicense(account.id, {
+      productId: product.id,
+      key: param<string>(params, 'key', 'string'),
+      type: 'perpetual',
+      maxActivations: 5,
+      features: [{ code, max: remaining }],
+    });
+    return { account, license, values: { accountId: String(account.id), productId: String(product.id), licenseId: String(license.id) } };
+  }
+
   return {
     [STATE.serviceRunning]: async () => {
       await reset(ctx);
@@ -104,7 +128,7 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
           event: 'consumption_add',
         });
       }
-      return { licenseId: license.id, productId: product.id };
+      return { licenseId: license.id, productId: product.id, ...(await activateIfAsked(account.id, license.id, params)) };
     },
     [STATE.licenseWithConsumptions]: async (params) => {
       const { account } = await reset(ctx);
@@ -129,7 +153,7 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
           event: 'consumption_add',
         });
       }
-      return { licenseId: license.id, productId: product.id };
+      return { licenseId: license.id, productId: product.id, ...(await activateIfAsked(account.id, license.id, params)) };
     },
     [STATE.licenseActivatedOnDevice]: async (params) => {
       const { account } = await reset(ctx);
@@ -143,6 +167,21 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       });
       const { device } = await services().devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: param<string>(params, 'hardwareId', 'string') });
       return { licenseId: license.id, productId: product.id, deviceId: device.id };
+    },
+    [STATE.v3License]: async (params) => (await seedV3License(params)).values,
+    [STATE.v3Activation]: async (params) => {
+      const { account, values } = await seedV3License(params);
+      const { device } = await services().activations.create(
+        { accountId: account.id },
+        {
+          productId: values.productId,
+          key: param<string>(params, 'key', 'string'),
+          accountId: values.accountId,
+          fingerprint: param<string>(params, 'fingerprint', 'string'),
+          details: { os: param<string>(params, 'os', 'string', 'linux'), hostname: param<string>(params, 'hostname', 'string', 'build-01'), userHash: 'pact-user' },
+        },
+      );
+      return { ...values, activationId: device.activationId };
     },
   };
 }

@@ -18,12 +18,34 @@ export const patterns = {
   jsonContentType: '^application/json(;.*)?$',
   yamlContentType: '^application/yaml(;.*)?$',
   licenseApiAuthorization: '^algorithm="hmac-sha256",headers="date",signature="[A-Za-z0-9+/]+={0,2}",apikey="[^"]+"$',
+  /** Standard base64 (the v4 `LicenseSignature` header and `license_signature`). */
+  base64: '^[A-Za-z0-9+/]+={0,2}$',
+  /** A compact JWS (the v3 activation token). */
+  jwt: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+  /** A calendar date `YYYY-MM-DD` (v1 `validity_period`, `expiry_date`). */
+  isoDate: '^\\d{4}-\\d{2}-\\d{2}$',
+  /** Decimal digits: the v3 ids (`productId`, `licenseId`, account id) are numeric strings. */
+  digits: '^[0-9]{1,19}$',
+  /** A PEM public key (the v1 account's License API response-signing key). */
+  publicKeyPem: '^-----BEGIN PUBLIC KEY-----\\n(.|\\n)+\\n-----END PUBLIC KEY-----\\n?$',
+  htmlContentType: '^text/html(;.*)?$',
 };
 
 export const isoDateTime = (example = '2025-03-04T10:15:30.000Z') => regex(patterns.isoDateTime, example);
 export const httpDate = (example = 'Tue, 04 Mar 2025 10:15:30 GMT') => regex(patterns.httpDate, example);
 export const licenseKey = (example = 'ABCD-EFGH-JKLM-NPQR') => regex(patterns.licenseKey, example);
 export const jsonContentType = () => regex(patterns.jsonContentType, 'application/json; charset=utf-8');
+export const uuid = (example = '4a2b6c8d-1e3f-4a5b-8c7d-9e0f1a2b3c4d') => regex(patterns.uuid, example);
+export const base64 = (example = 'kq3Yt0Nw1c2VQ5zZ0JvY2s4aW50ZWdyaXR5cGFjdA==') => regex(patterns.base64, example);
+export const jwt = (example = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwYWN0In0.c2lnbmF0dXJl') => regex(patterns.jwt, example);
+export const digits = (example: string) => regex(patterns.digits, example);
+
+/**
+ * Response headers of a successful License API v4 answer: JSON, and a `LicenseSignature` (base64
+ * RSA-SHA256 over the body bytes) the client verifies. Its value changes with every body and key, so
+ * only its presence and format are pinned.
+ */
+export const signedJsonResponseHeaders = () => ({ ...jsonResponseHeaders(), LicenseSignature: base64() });
 
 /** Response headers of every JSON answer. */
 export const jsonResponseHeaders = () => ({ 'Content-Type': jsonContentType() });

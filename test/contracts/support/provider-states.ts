@@ -20,6 +20,8 @@ export const STATE = {
   licenseWithFeatureConsumptions: 'a license with key {key} and feature {code} with {remaining} consumptions left',
   licenseWithConsumptions: 'a consumption license with key {key} with {remaining} consumptions left',
   licenseActivatedOnDevice: 'a license with key {key} activated on device {hardwareId}',
+  v3License: 'a license with key {key} and meter attribute {code} with {remaining} uses left',
+  v3Activation: 'a license with key {key} and meter attribute {code} with {remaining} uses left, activated on machine {fingerprint}',
 } as const;
 
 export type StateName = (typeof STATE)[keyof typeof STATE];
@@ -38,19 +40,39 @@ export const states = {
     name: STATE.product,
     params: { product: p.product ?? DEFAULT_PRODUCT, code: p.code, max: p.max ?? 100 },
   }),
-  /** A license of product `{product}` whose feature `{code}` has `{remaining}` consumptions left (max = remaining + used). Returns `{ licenseId, productId }`. */
-  licenseWithFeatureConsumptions: (p: { key: string; code: string; remaining: number; used?: number; product?: string }): ProviderState => ({
+  /**
+   * A license of product `{product}` whose feature `{code}` has `{remaining}` consumptions left (max =
+   * remaining + used), activated on device `{hardwareId}` when one is given (the License API counts
+   * only for an active device). Returns `{ licenseId, productId }` (and `deviceId` when activated).
+   */
+  licenseWithFeatureConsumptions: (p: { key: string; code: string; remaining: number; used?: number; product?: string; hardwareId?: string }): ProviderState => ({
     name: STATE.licenseWithFeatureConsumptions,
-    params: { key: p.key, code: p.code, remaining: p.remaining, used: p.used ?? 0, product: p.product ?? DEFAULT_PRODUCT },
+    params: { key: p.key, code: p.code, remaining: p.remaining, used: p.used ?? 0, product: p.product ?? DEFAULT_PRODUCT, ...(p.hardwareId !== undefined ? { hardwareId: p.hardwareId } : {}) },
   }),
-  /** A consumption-type license with `{remaining}` license-level consumptions left. Returns `{ licenseId, productId }`. */
-  licenseWithConsumptions: (p: { key: string; remaining: number; used?: number; product?: string }): ProviderState => ({
+  /** A consumption-type license with `{remaining}` license-level consumptions left, activated on `{hardwareId}` when given. Returns `{ licenseId, productId }` (and `deviceId`). */
+  licenseWithConsumptions: (p: { key: string; remaining: number; used?: number; product?: string; hardwareId?: string }): ProviderState => ({
     name: STATE.licenseWithConsumptions,
-    params: { key: p.key, remaining: p.remaining, used: p.used ?? 0, product: p.product ?? DEFAULT_PRODUCT },
+    params: { key: p.key, remaining: p.remaining, used: p.used ?? 0, product: p.product ?? DEFAULT_PRODUCT, ...(p.hardwareId !== undefined ? { hardwareId: p.hardwareId } : {}) },
   }),
   /** A license with one active seat on `{hardwareId}`. Returns `{ licenseId, productId, deviceId }`. */
   licenseActivatedOnDevice: (p: { key: string; hardwareId: string; product?: string }): ProviderState => ({
     name: STATE.licenseActivatedOnDevice,
     params: { key: p.key, hardwareId: p.hardwareId, product: p.product ?? DEFAULT_PRODUCT },
+  }),
+  /**
+   * Web API v3: a license `{key}` whose meter attribute (consumption feature) `{code}` has `{remaining}`
+   * uses left. Returns `{ accountId, productId, licenseId }` as **strings**, the way v3 carries ids.
+   */
+  v3License: (p: { key: string; code: string; remaining: number; product?: string }): ProviderState => ({
+    name: STATE.v3License,
+    params: { key: p.key, code: p.code, remaining: p.remaining, product: p.product ?? DEFAULT_PRODUCT },
+  }),
+  /**
+   * As `v3License`, activated (through the v3 activation use-case) on machine `{fingerprint}`, which
+   * reported `os` and `hostname` (default `linux`, `build-01`): also returns `activationId` (a UUID).
+   */
+  v3Activation: (p: { key: string; code: string; remaining: number; fingerprint: string; product?: string; os?: string; hostname?: string }): ProviderState => ({
+    name: STATE.v3Activation,
+    params: { key: p.key, code: p.code, remaining: p.remaining, fingerprint: p.fingerprint, product: p.product ?? DEFAULT_PRODUCT, os: p.os ?? 'linux', hostname: p.hostname ?? 'build-01' },
   }),
 };
