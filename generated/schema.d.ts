@@ -1705,11 +1705,8 @@ export interface components {
             url: string;
             /** @description The events to deliver. */
             events: components["schemas"]["V3WebhookEventType"][];
-            /**
-             * @description False creates the subscription paused.
-             * @default true
-             */
-            active: boolean;
+            /** @description False creates the subscription paused (default true). */
+            active?: boolean;
             signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
         };
         /**

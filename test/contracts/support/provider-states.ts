@@ -20,6 +20,8 @@ export const STATE = {
   licenseWithFeatureConsumptions: 'a license with key {key} and feature {code} with {remaining} consumptions left',
   licenseWithConsumptions: 'a consumption license with key {key} with {remaining} consumptions left',
   licenseActivatedOnDevice: 'a license with key {key} activated on device {hardwareId}',
+  webhookSubscription: 'a webhook subscription to {url} for {event}',
+  webhookDelivery: 'a webhook subscription to {url} with one delivery of {event}',
 } as const;
 
 export type StateName = (typeof STATE)[keyof typeof STATE];
@@ -53,4 +55,8 @@ export const states = {
     name: STATE.licenseActivatedOnDevice,
     params: { key: p.key, hardwareId: p.hardwareId, product: p.product ?? DEFAULT_PRODUCT },
   }),
+  /** A webhook subscription of the account to `{url}` for `{event}`. Returns `{ subscriptionId }`. */
+  webhookSubscription: (p: { url: string; event: string }): ProviderState => ({ name: STATE.webhookSubscription, params: { url: p.url, event: p.event } }),
+  /** A subscription to `{url}` for `license.updated` with one delivery (of a license disabled after it was created). Returns `{ subscriptionId, deliveryId }`. */
+  webhookDelivery: (p: { url: string }): ProviderState => ({ name: STATE.webhookDelivery, params: { url: p.url, event: 'license.updated' } }),
 };
