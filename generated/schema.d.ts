@@ -239,6 +239,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v3/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook subscriptions
+         * @description The account's webhook subscriptions, oldest first (secrets are never shown).
+         *     Needs a Bearer token with the `webhook:read` scope.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook subscription
+         * @description Subscribes a URL to events of the account. The answer carries the signing `secret` (only now).
+         *     The URL must be http or https and must not resolve to a private, loopback or link-local address
+         *     (unless the server runs with `WEBHOOKS_ALLOW_PRIVATE_TARGETS=true`): `INVALID_WEBHOOK_URL` otherwise.
+         *     Needs a Bearer token with the `webhook:write` scope.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook subscription
+         * @description The subscription (without its secret). Another account's id answers 404.
+         *     Needs a Bearer token with the `webhook:read` scope.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook subscription
+         * @description Deletes the subscription; its pending deliveries are cancelled.
+         *     Needs a Bearer token with the `webhook:write` scope.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook subscription
+         * @description Changes the URL (validated as on creation), the events, `active` or the signature scheme.
+         *     Needs a Bearer token with the `webhook:write` scope.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v3/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook signing secret
+         * @description Replaces the signing secret; the answer carries the new `secret` (only now). Deliveries from now on are signed with it.
+         *     Needs a Bearer token with the `webhook:write` scope.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List webhook deliveries
+         * @description The subscription's deliveries, newest first, each with its attempt log (time, status code, latency, error).
+         *     Needs a Bearer token with the `webhook:read` scope.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+                /** @description The delivery's id. */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver a webhook delivery
+         * @description Schedules the delivery again, now, with a fresh set of attempts (same event id, so receivers can deduplicate).
+         *     Needs a Bearer token with the `webhook:write` scope.
+         */
+        post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -721,7 +857,134 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "activation.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An activation was created
+         * @description A device took a seat on a license: Web API v3 `POST /v3/activations` of a new device, License API v4 `activate_license`.
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["createActivationEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "activation.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An activation was updated
+         * @description Web API v3 activation update (`PATCH /v3/activations/{id}`, its meter attribute changes included), meter attribute increment, or a repeated activation of an active device.
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["updateActivationEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "activation.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An activation was deleted
+         * @description A device released its seat: Web API v3 `DELETE /v3/activations/{id}`, License API v4 `deactivate_license`.
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["deleteActivationEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "license.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A license was updated
+         * @description Management API v1 license changes: settings (`PATCH`), disable, enable, reset_consumption and update_features.
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["updateLicenseEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "consumption.added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A consumption was added
+         * @description A License API v4 consumption (`add_consumption`, `add_feature_consumption`) or a Web API v3 meter attribute change (increment, activation update).
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["addConsumptionEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "meter-attribute.limit-reached": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A meter attribute reached its limit
+         * @description A consumption made a meter attribute (license feature) reach its allowed uses.
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["reachMeterAttributeLimitEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description The state of a probe. */
@@ -1233,69 +1496,6 @@ export interface components {
             deviceChallengeSignature?: string;
         };
         /**
-         * @description Payload of the `activation.updated` webhook event (sent after a meter attribute increment and an
-         *     activation update). `activation.created` and `activation.deleted` carry the same shape.
-         * @example {
-         *       "event": "activation.updated",
-         *       "data": {
-         *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
-         *         "createdAt": "2026-03-10T10:00:00Z",
-         *         "updatedAt": "2026-03-10T10:05:00Z",
-         *         "os": "windows",
-         *         "osVersion": "10.0",
-         *         "hostname": "build-3",
-         *         "location": {
-         *           "ipAddress": "203.0.113.7",
-         *           "countryCode": null,
-         *           "countryName": null,
-         *           "regionCode": null,
-         *           "regionName": null,
-         *           "city": null,
-         *           "zipCode": null,
-         *           "timeZone": null,
-         *           "latitude": null,
-         *           "longitude": null
-         *         },
-         *         "vmName": null,
-         *         "container": false,
-         *         "appVersion": null,
-         *         "releaseVersion": "1.4.2",
-         *         "releaseChannel": "stable",
-         *         "releasePlatform": "windows-x64",
-         *         "offline": false,
-         *         "productId": "1002003004005006",
-         *         "expiresAt": null,
-         *         "licenseId": "1005006007008009",
-         *         "lastSyncedAt": "2026-03-10T10:05:00Z",
-         *         "meterAttributes": [
-         *           {
-         *             "name": "api-calls",
-         *             "uses": 12
-         *           }
-         *         ],
-         *         "leaseExpiresAt": null,
-         *         "organization": null,
-         *         "userId": null,
-         *         "user": null,
-         *         "metadata": []
-         *       },
-         *       "triggeredAt": "2026-03-10T10:05:00Z"
-         *     }
-         */
-        V3ActivationUpdatedEvent: {
-            /**
-             * @description The event's name.
-             * @enum {string}
-             */
-            event: "activation.created" | "activation.updated" | "activation.deleted";
-            data: components["schemas"]["V3Activation"];
-            /**
-             * Format: date-time
-             * @description When the change happened.
-             */
-            triggeredAt: string;
-        };
-        /**
          * @description A change to one meter attribute's uses by one activation.
          * @example {
          *       "increment": 1,
@@ -1424,6 +1624,188 @@ export interface components {
             /** @description The active public keys. */
             keys: components["schemas"]["V3Jwk"][];
         };
+        /**
+         * @description A webhook event name.
+         * @example activation.updated
+         * @enum {string}
+         */
+        V3WebhookEventType: "activation.created" | "activation.updated" | "activation.deleted" | "license.updated" | "consumption.added" | "meter-attribute.limit-reached";
+        /**
+         * @description How deliveries are signed. `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` and
+         *     `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (Standard Webhooks). `vendor`:
+         *     `Webhook-Signature: <base64 HMAC-SHA256 of the raw body>` (plus `webhook-id` and `webhook-timestamp`,
+         *     unsigned). Both are keyed with the 32 bytes the secret's base64 part decodes to.
+         * @example standard-webhooks
+         * @enum {string}
+         */
+        V3WebhookSignatureScheme: "standard-webhooks" | "vendor";
+        /**
+         * @description A webhook subscription of the account.
+         * @example {
+         *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
+         *       "url": "https://hooks.example.org/licensing",
+         *       "events": [
+         *         "activation.updated",
+         *         "consumption.added"
+         *       ],
+         *       "active": true,
+         *       "signatureScheme": "standard-webhooks",
+         *       "healthy": true,
+         *       "createdAt": "2026-03-10T10:00:00Z",
+         *       "updatedAt": "2026-03-10T10:00:00Z"
+         *     }
+         */
+        V3WebhookSubscription: {
+            /** @description The subscription's id. */
+            id: string;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed (http or https).
+             */
+            url: string;
+            /** @description The events delivered to this subscription. */
+            events: components["schemas"]["V3WebhookEventType"][];
+            /** @description False pauses deliveries (events raised meanwhile are not delivered). */
+            active: boolean;
+            signatureScheme: components["schemas"]["V3WebhookSignatureScheme"];
+            /** @description False after a delivery failed its last attempt; true again after the next successful delivery. */
+            healthy: boolean;
+            /**
+             * @description The signing secret, `whsec_<base64 of 32 random bytes>`. Only in the answers of the creation and
+             *     of `rotate-secret`: store it then, it is never shown again.
+             */
+            secret?: string;
+            /**
+             * Format: date-time
+             * @description When the subscription was created.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the subscription last changed.
+             */
+            updatedAt: string;
+        };
+        /** @description The account's webhook subscriptions, oldest first. */
+        V3WebhookSubscriptionList: components["schemas"]["V3WebhookSubscription"][];
+        /**
+         * @description A new webhook subscription.
+         * @example {
+         *       "url": "https://hooks.example.org/licensing",
+         *       "events": [
+         *         "activation.updated",
+         *         "consumption.added"
+         *       ],
+         *       "active": true,
+         *       "signatureScheme": "standard-webhooks"
+         *     }
+         */
+        V3CreateWebhookRequest: {
+            /** @description Where to POST deliveries; http or https, and not a private, loopback or link-local address. */
+            url: string;
+            /** @description The events to deliver. */
+            events: components["schemas"]["V3WebhookEventType"][];
+            /** @description False creates the subscription paused (default true). */
+            active?: boolean;
+            signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
+        };
+        /**
+         * @description Changes to a webhook subscription; every field not given stays unchanged.
+         * @example {
+         *       "active": false
+         *     }
+         */
+        V3UpdateWebhookRequest: {
+            /** @description Where to POST deliveries; http or https, and not a private, loopback or link-local address. */
+            url?: string;
+            /** @description The events to deliver. */
+            events?: components["schemas"]["V3WebhookEventType"][];
+            /** @description False pauses deliveries; true resumes them. */
+            active?: boolean;
+            signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
+        };
+        /**
+         * @description One delivery attempt.
+         * @example {
+         *       "at": "2026-03-10T10:05:00Z",
+         *       "statusCode": 503,
+         *       "latencyMs": 42,
+         *       "error": "HTTP 503"
+         *     }
+         */
+        V3WebhookAttempt: {
+            /**
+             * Format: date-time
+             * @description When the attempt started.
+             */
+            at: string;
+            /** @description The receiver's HTTP status; null when no answer came (timeout, connection refused, ...). */
+            statusCode: number | null;
+            /** @description Milliseconds until the answer (or the failure). */
+            latencyMs: number;
+            /** @description Why the attempt failed; null when it succeeded. */
+            error: string | null;
+        };
+        /**
+         * @description One event's delivery to a subscription, with its attempt log.
+         * @example {
+         *       "id": "dlv_5e1f3a9c0b7d4e2f8a6c1b3d5e7f9a0b",
+         *       "eventId": "8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e",
+         *       "event": "activation.updated",
+         *       "status": "delivered",
+         *       "attemptCount": 2,
+         *       "nextAttemptAt": null,
+         *       "createdAt": "2026-03-10T10:05:00Z",
+         *       "completedAt": "2026-03-10T10:05:31Z",
+         *       "attempts": [
+         *         {
+         *           "at": "2026-03-10T10:05:00Z",
+         *           "statusCode": 503,
+         *           "latencyMs": 42,
+         *           "error": "HTTP 503"
+         *         },
+         *         {
+         *           "at": "2026-03-10T10:05:31Z",
+         *           "statusCode": 200,
+         *           "latencyMs": 18,
+         *           "error": null
+         *         }
+         *       ]
+         *     }
+         */
+        V3WebhookDelivery: {
+            /** @description The delivery's id. */
+            id: string;
+            /** @description The event's id (the `webhook-id` header; the same on every attempt and redelivery). */
+            eventId: string;
+            event: components["schemas"]["V3WebhookEventType"];
+            /**
+             * @description `pending` (waiting for an attempt), `delivered` (a 2xx answer), `failed` (every attempt failed) or `cancelled` (the subscription was deleted).
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed" | "cancelled";
+            /** @description Attempts made since the delivery was created or last redelivered. */
+            attemptCount: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; null when none is.
+             */
+            nextAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the delivery was created.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When it was delivered or marked failed.
+             */
+            completedAt: string | null;
+            /** @description Every attempt, oldest first. */
+            attempts: components["schemas"]["V3WebhookAttempt"][];
+        };
+        /** @description A subscription's deliveries, newest first. */
+        V3WebhookDeliveryList: components["schemas"]["V3WebhookDelivery"][];
         /**
          * @description Optional: the call only affects the license with this id (a number, or its digits as a string); if
          *     the license found by key or user has another id the call answers `license_not_found`.
@@ -2593,6 +2975,466 @@ export interface components {
             /** @description Key id (`kid`) of that key, as in the JWKS. */
             public_key_id: string;
         };
+        /**
+         * @description Payload of the `activation.created` webhook event (a device took a seat on a license, in any dialect). `data` is the full activation.
+         * @example {
+         *       "event": "activation.created",
+         *       "data": {
+         *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *         "createdAt": "2026-03-10T10:00:00Z",
+         *         "updatedAt": "2026-03-10T10:05:00Z",
+         *         "os": "windows",
+         *         "osVersion": "10.0",
+         *         "hostname": "build-3",
+         *         "location": {
+         *           "ipAddress": "203.0.113.7",
+         *           "countryCode": null,
+         *           "countryName": null,
+         *           "regionCode": null,
+         *           "regionName": null,
+         *           "city": null,
+         *           "zipCode": null,
+         *           "timeZone": null,
+         *           "latitude": null,
+         *           "longitude": null
+         *         },
+         *         "vmName": null,
+         *         "container": false,
+         *         "appVersion": null,
+         *         "releaseVersion": "1.4.2",
+         *         "releaseChannel": "stable",
+         *         "releasePlatform": "windows-x64",
+         *         "offline": false,
+         *         "productId": "1002003004005006",
+         *         "expiresAt": null,
+         *         "licenseId": "1005006007008009",
+         *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+         *         "meterAttributes": [
+         *           {
+         *             "name": "api-calls",
+         *             "uses": 12
+         *           }
+         *         ],
+         *         "leaseExpiresAt": null,
+         *         "organization": null,
+         *         "userId": null,
+         *         "user": null,
+         *         "metadata": []
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3ActivationCreatedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "activation.created";
+            data: components["schemas"]["V3Activation"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * @description Payload of the `activation.updated` webhook event (sent after an activation update, a meter
+         *     attribute increment, or a re-activation of an active device). `data` is the full activation after the change.
+         * @example {
+         *       "event": "activation.updated",
+         *       "data": {
+         *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *         "createdAt": "2026-03-10T10:00:00Z",
+         *         "updatedAt": "2026-03-10T10:05:00Z",
+         *         "os": "windows",
+         *         "osVersion": "10.0",
+         *         "hostname": "build-3",
+         *         "location": {
+         *           "ipAddress": "203.0.113.7",
+         *           "countryCode": null,
+         *           "countryName": null,
+         *           "regionCode": null,
+         *           "regionName": null,
+         *           "city": null,
+         *           "zipCode": null,
+         *           "timeZone": null,
+         *           "latitude": null,
+         *           "longitude": null
+         *         },
+         *         "vmName": null,
+         *         "container": false,
+         *         "appVersion": null,
+         *         "releaseVersion": "1.4.2",
+         *         "releaseChannel": "stable",
+         *         "releasePlatform": "windows-x64",
+         *         "offline": false,
+         *         "productId": "1002003004005006",
+         *         "expiresAt": null,
+         *         "licenseId": "1005006007008009",
+         *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+         *         "meterAttributes": [
+         *           {
+         *             "name": "api-calls",
+         *             "uses": 12
+         *           }
+         *         ],
+         *         "leaseExpiresAt": null,
+         *         "organization": null,
+         *         "userId": null,
+         *         "user": null,
+         *         "metadata": []
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3ActivationUpdatedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "activation.updated";
+            data: components["schemas"]["V3Activation"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * @description Payload of the `activation.deleted` webhook event (a device released its seat, in any dialect). `data` is the activation as it was when deleted.
+         * @example {
+         *       "event": "activation.deleted",
+         *       "data": {
+         *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *         "createdAt": "2026-03-10T10:00:00Z",
+         *         "updatedAt": "2026-03-10T10:05:00Z",
+         *         "os": "windows",
+         *         "osVersion": "10.0",
+         *         "hostname": "build-3",
+         *         "location": {
+         *           "ipAddress": "203.0.113.7",
+         *           "countryCode": null,
+         *           "countryName": null,
+         *           "regionCode": null,
+         *           "regionName": null,
+         *           "city": null,
+         *           "zipCode": null,
+         *           "timeZone": null,
+         *           "latitude": null,
+         *           "longitude": null
+         *         },
+         *         "vmName": null,
+         *         "container": false,
+         *         "appVersion": null,
+         *         "releaseVersion": "1.4.2",
+         *         "releaseChannel": "stable",
+         *         "releasePlatform": "windows-x64",
+         *         "offline": false,
+         *         "productId": "1002003004005006",
+         *         "expiresAt": null,
+         *         "licenseId": "1005006007008009",
+         *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+         *         "meterAttributes": [
+         *           {
+         *             "name": "api-calls",
+         *             "uses": 12
+         *           }
+         *         ],
+         *         "leaseExpiresAt": null,
+         *         "organization": null,
+         *         "userId": null,
+         *         "user": null,
+         *         "metadata": []
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3ActivationDeletedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "activation.deleted";
+            data: components["schemas"]["V3Activation"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * @description A meter's uses across the whole license.
+         * @example {
+         *       "name": "api-calls",
+         *       "allowedUses": 150,
+         *       "totalUses": 40,
+         *       "grossUses": 47
+         *     }
+         */
+        V3WebhookMeterUses: {
+            /** @description Name of the meter attribute; null for the license-level consumption meter. */
+            name: string | null;
+            /**
+             * Format: int64
+             * @description Uses the license allows across all its activations; -1 means unlimited.
+             */
+            allowedUses: number;
+            /**
+             * Format: int64
+             * @description Current uses across the license's activations.
+             */
+            totalUses: number;
+            /**
+             * Format: int64
+             * @description Lifetime uses; never decreases.
+             */
+            grossUses: number;
+        };
+        /**
+         * @description A license as webhook events show it (`license.updated`).
+         * @example {
+         *       "id": "1005006007008009",
+         *       "key": "ABCD-EFGH-IJKL-MNOP",
+         *       "productId": "1002003004005006",
+         *       "type": "perpetual",
+         *       "enabled": true,
+         *       "validUntil": null,
+         *       "maxActivations": 5,
+         *       "activations": 2,
+         *       "consumption": {
+         *         "name": null,
+         *         "allowedUses": 0,
+         *         "totalUses": 0,
+         *         "grossUses": 0
+         *       },
+         *       "meterAttributes": [
+         *         {
+         *           "name": "api-calls",
+         *           "allowedUses": 150,
+         *           "totalUses": 40,
+         *           "grossUses": 47
+         *         }
+         *       ],
+         *       "metadata": {
+         *         "tier": "pro"
+         *       },
+         *       "updatedAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3WebhookLicense: {
+            /** @description The license's id. */
+            id: string;
+            /** @description The license key; null for user-based licenses. */
+            key: string | null;
+            /** @description The license's product id. */
+            productId: string;
+            /**
+             * @description The license type.
+             * @enum {string}
+             */
+            type: "perpetual" | "time-limited" | "subscription" | "consumption";
+            /** @description False when the license is disabled (revoked). */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description End of validity; null when it never expires.
+             */
+            validUntil: string | null;
+            /**
+             * Format: int64
+             * @description Activations (seats) the license allows.
+             */
+            maxActivations: number;
+            /**
+             * Format: int64
+             * @description Activations currently holding a seat.
+             */
+            activations: number;
+            consumption: components["schemas"]["V3WebhookMeterUses"];
+            /** @description Every meter attribute of the license. */
+            meterAttributes: components["schemas"]["V3WebhookMeterUses"][];
+            /** @description The license's metadata. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When the license last changed.
+             */
+            updatedAt: string;
+        };
+        /**
+         * @description Payload of the `license.updated` webhook event (Management API v1 license changes: settings, enable/disable, reset_consumption, update_features).
+         * @example {
+         *       "event": "license.updated",
+         *       "data": {
+         *         "id": "1005006007008009",
+         *         "key": "ABCD-EFGH-IJKL-MNOP",
+         *         "productId": "1002003004005006",
+         *         "type": "perpetual",
+         *         "enabled": true,
+         *         "validUntil": null,
+         *         "maxActivations": 5,
+         *         "activations": 2,
+         *         "consumption": {
+         *           "name": null,
+         *           "allowedUses": 0,
+         *           "totalUses": 0,
+         *           "grossUses": 0
+         *         },
+         *         "meterAttributes": [
+         *           {
+         *             "name": "api-calls",
+         *             "allowedUses": 150,
+         *             "totalUses": 40,
+         *             "grossUses": 47
+         *           }
+         *         ],
+         *         "metadata": {
+         *           "tier": "pro"
+         *         },
+         *         "updatedAt": "2026-03-10T10:05:00Z"
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3LicenseUpdatedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "license.updated";
+            data: components["schemas"]["V3WebhookLicense"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * @description A consumption added to a license meter (License API v4 consumptions, Web API v3 meter attribute changes).
+         * @example {
+         *       "licenseId": "1005006007008009",
+         *       "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *       "meterAttribute": "api-calls",
+         *       "amount": 5,
+         *       "totalUses": 45,
+         *       "allowedUses": 150,
+         *       "grossUses": 52
+         *     }
+         */
+        V3WebhookConsumption: {
+            /** @description The license's id. */
+            licenseId: string;
+            /** @description The activation (device) that consumed; null when unknown (e.g. it was deleted since). */
+            activationId: string | null;
+            /** @description The meter attribute (feature code) consumed; null for the license-level consumption meter. */
+            meterAttribute: string | null;
+            /**
+             * Format: int64
+             * @description The change (negative for a decrement).
+             */
+            amount: number;
+            /**
+             * Format: int64
+             * @description The meter's total uses after the change.
+             */
+            totalUses: number;
+            /**
+             * Format: int64
+             * @description Uses the license allows; -1 means unlimited.
+             */
+            allowedUses: number;
+            /**
+             * Format: int64
+             * @description The meter's lifetime uses after the change.
+             */
+            grossUses: number;
+        };
+        /**
+         * @description Payload of the `consumption.added` webhook event (a License API v4 consumption or feature consumption, or a Web API v3 meter attribute change).
+         * @example {
+         *       "event": "consumption.added",
+         *       "data": {
+         *         "licenseId": "1005006007008009",
+         *         "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *         "meterAttribute": "api-calls",
+         *         "amount": 5,
+         *         "totalUses": 45,
+         *         "allowedUses": 150,
+         *         "grossUses": 52
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3ConsumptionAddedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "consumption.added";
+            data: components["schemas"]["V3WebhookConsumption"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * @description A meter attribute that reached its allowed uses.
+         * @example {
+         *       "licenseId": "1005006007008009",
+         *       "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *       "name": "api-calls",
+         *       "allowedUses": 150,
+         *       "totalUses": 150
+         *     }
+         */
+        V3WebhookMeterLimit: {
+            /** @description The license's id. */
+            licenseId: string;
+            /** @description The activation whose consumption reached the limit; null when unknown. */
+            activationId: string | null;
+            /** @description Name of the meter attribute. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Uses the license allows.
+             */
+            allowedUses: number;
+            /**
+             * Format: int64
+             * @description Total uses after the consumption (at least `allowedUses`).
+             */
+            totalUses: number;
+        };
+        /**
+         * @description Payload of the `meter-attribute.limit-reached` webhook event (a consumption made a meter attribute reach its allowed uses).
+         * @example {
+         *       "event": "meter-attribute.limit-reached",
+         *       "data": {
+         *         "licenseId": "1005006007008009",
+         *         "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+         *         "name": "api-calls",
+         *         "allowedUses": 150,
+         *         "totalUses": 150
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3MeterAttributeLimitReachedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "meter-attribute.limit-reached";
+            data: components["schemas"]["V3WebhookMeterLimit"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
     };
     responses: {
         /** @description A client error on a service endpoint (unknown path, wrong method, ...). */
@@ -2874,6 +3716,24 @@ export interface components {
          * @example 1593781720493289
          */
         V1Id: number;
+        /**
+         * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+         * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+         */
+        WebhookIdHeader: string;
+        /**
+         * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+         * @example 1773137100
+         */
+        WebhookTimestampHeader: string;
+        /**
+         * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+         *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+         *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+         *     `<base64 HMAC-SHA256 of the raw body>`.
+         * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+         */
+        WebhookSignatureHeader: string;
     };
     requestBodies: never;
     headers: {
@@ -3432,6 +4292,359 @@ export interface operations {
                     "application/json": components["schemas"]["V3Jwks"];
                 };
             };
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscriptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
+                     *         "url": "https://hooks.example.org/licensing",
+                     *         "events": [
+                     *           "activation.updated"
+                     *         ],
+                     *         "active": true,
+                     *         "signatureScheme": "standard-webhooks",
+                     *         "healthy": true,
+                     *         "createdAt": "2026-03-10T10:00:00Z",
+                     *         "updatedAt": "2026-03-10T10:00:00Z"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["V3WebhookSubscriptionList"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.org/licensing",
+                 *       "events": [
+                 *         "activation.updated",
+                 *         "consumption.added"
+                 *       ],
+                 *       "signatureScheme": "standard-webhooks"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The subscription, with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
+                     *       "url": "https://hooks.example.org/licensing",
+                     *       "events": [
+                     *         "activation.updated",
+                     *         "consumption.added"
+                     *       ],
+                     *       "active": true,
+                     *       "signatureScheme": "standard-webhooks",
+                     *       "healthy": true,
+                     *       "createdAt": "2026-03-10T10:00:00Z",
+                     *       "updatedAt": "2026-03-10T10:00:00Z",
+                     *       "secret": "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3WebhookSubscription"];
+                };
+            };
+            400: components["responses"]["V3BadRequest"];
+            401: components["responses"]["V3Unauthorized"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
+                     *       "url": "https://hooks.example.org/licensing",
+                     *       "events": [
+                     *         "activation.updated",
+                     *         "consumption.added"
+                     *       ],
+                     *       "active": true,
+                     *       "signatureScheme": "standard-webhooks",
+                     *       "healthy": true,
+                     *       "createdAt": "2026-03-10T10:00:00Z",
+                     *       "updatedAt": "2026-03-10T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3WebhookSubscription"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "activation.created",
+                 *         "activation.updated",
+                 *         "activation.deleted"
+                 *       ],
+                 *       "active": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3UpdateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description The subscription after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
+                     *       "url": "https://hooks.example.org/licensing",
+                     *       "events": [
+                     *         "activation.updated",
+                     *         "consumption.added"
+                     *       ],
+                     *       "active": true,
+                     *       "signatureScheme": "standard-webhooks",
+                     *       "healthy": true,
+                     *       "createdAt": "2026-03-10T10:00:00Z",
+                     *       "updatedAt": "2026-03-10T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3WebhookSubscription"];
+                };
+            };
+            400: components["responses"]["V3BadRequest"];
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription with its new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
+                     *       "url": "https://hooks.example.org/licensing",
+                     *       "events": [
+                     *         "activation.updated",
+                     *         "consumption.added"
+                     *       ],
+                     *       "active": true,
+                     *       "signatureScheme": "standard-webhooks",
+                     *       "healthy": true,
+                     *       "createdAt": "2026-03-10T10:00:00Z",
+                     *       "updatedAt": "2026-03-10T10:00:00Z",
+                     *       "secret": "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3WebhookSubscription"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description How many deliveries to return (newest first). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "dlv_5e1f3a9c0b7d4e2f8a6c1b3d5e7f9a0b",
+                     *         "eventId": "8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e",
+                     *         "event": "activation.updated",
+                     *         "status": "delivered",
+                     *         "attemptCount": 1,
+                     *         "nextAttemptAt": null,
+                     *         "createdAt": "2026-03-10T10:05:00Z",
+                     *         "completedAt": "2026-03-10T10:05:00Z",
+                     *         "attempts": [
+                     *           {
+                     *             "at": "2026-03-10T10:05:00Z",
+                     *             "statusCode": 200,
+                     *             "latencyMs": 18,
+                     *             "error": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["V3WebhookDeliveryList"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            404: components["responses"]["V3NotFound"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    redeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook subscription's id. */
+                id: string;
+                /** @description The delivery's id. */
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "dlv_5e1f3a9c0b7d4e2f8a6c1b3d5e7f9a0b",
+                     *       "eventId": "8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e",
+                     *       "event": "activation.updated",
+                     *       "status": "pending",
+                     *       "attemptCount": 0,
+                     *       "nextAttemptAt": "2026-03-11T09:00:00Z",
+                     *       "createdAt": "2026-03-10T10:05:00Z",
+                     *       "completedAt": null,
+                     *       "attempts": [
+                     *         {
+                     *           "at": "2026-03-10T10:05:00Z",
+                     *           "statusCode": 200,
+                     *           "latencyMs": 18,
+                     *           "error": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3WebhookDelivery"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
             "4XX": components["responses"]["V3ClientError"];
         };
@@ -4673,6 +5886,518 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    createActivationEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "activation.created",
+                 *       "data": {
+                 *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                 *         "createdAt": "2026-03-10T10:00:00Z",
+                 *         "updatedAt": "2026-03-10T10:05:00Z",
+                 *         "os": "windows",
+                 *         "osVersion": "10.0",
+                 *         "hostname": "build-3",
+                 *         "location": {
+                 *           "ipAddress": "203.0.113.7",
+                 *           "countryCode": null,
+                 *           "countryName": null,
+                 *           "regionCode": null,
+                 *           "regionName": null,
+                 *           "city": null,
+                 *           "zipCode": null,
+                 *           "timeZone": null,
+                 *           "latitude": null,
+                 *           "longitude": null
+                 *         },
+                 *         "vmName": null,
+                 *         "container": false,
+                 *         "appVersion": null,
+                 *         "releaseVersion": "1.4.2",
+                 *         "releaseChannel": "stable",
+                 *         "releasePlatform": "windows-x64",
+                 *         "offline": false,
+                 *         "productId": "1002003004005006",
+                 *         "expiresAt": null,
+                 *         "licenseId": "1005006007008009",
+                 *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+                 *         "meterAttributes": [
+                 *           {
+                 *             "name": "api-calls",
+                 *             "uses": 12
+                 *           }
+                 *         ],
+                 *         "leaseExpiresAt": null,
+                 *         "organization": null,
+                 *         "userId": null,
+                 *         "user": null,
+                 *         "metadata": []
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3ActivationCreatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    updateActivationEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "activation.updated",
+                 *       "data": {
+                 *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                 *         "createdAt": "2026-03-10T10:00:00Z",
+                 *         "updatedAt": "2026-03-10T10:05:00Z",
+                 *         "os": "windows",
+                 *         "osVersion": "10.0",
+                 *         "hostname": "build-3",
+                 *         "location": {
+                 *           "ipAddress": "203.0.113.7",
+                 *           "countryCode": null,
+                 *           "countryName": null,
+                 *           "regionCode": null,
+                 *           "regionName": null,
+                 *           "city": null,
+                 *           "zipCode": null,
+                 *           "timeZone": null,
+                 *           "latitude": null,
+                 *           "longitude": null
+                 *         },
+                 *         "vmName": null,
+                 *         "container": false,
+                 *         "appVersion": null,
+                 *         "releaseVersion": "1.4.2",
+                 *         "releaseChannel": "stable",
+                 *         "releasePlatform": "windows-x64",
+                 *         "offline": false,
+                 *         "productId": "1002003004005006",
+                 *         "expiresAt": null,
+                 *         "licenseId": "1005006007008009",
+                 *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+                 *         "meterAttributes": [
+                 *           {
+                 *             "name": "api-calls",
+                 *             "uses": 12
+                 *           }
+                 *         ],
+                 *         "leaseExpiresAt": null,
+                 *         "organization": null,
+                 *         "userId": null,
+                 *         "user": null,
+                 *         "metadata": []
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3ActivationUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    deleteActivationEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "activation.deleted",
+                 *       "data": {
+                 *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                 *         "createdAt": "2026-03-10T10:00:00Z",
+                 *         "updatedAt": "2026-03-10T10:05:00Z",
+                 *         "os": "windows",
+                 *         "osVersion": "10.0",
+                 *         "hostname": "build-3",
+                 *         "location": {
+                 *           "ipAddress": "203.0.113.7",
+                 *           "countryCode": null,
+                 *           "countryName": null,
+                 *           "regionCode": null,
+                 *           "regionName": null,
+                 *           "city": null,
+                 *           "zipCode": null,
+                 *           "timeZone": null,
+                 *           "latitude": null,
+                 *           "longitude": null
+                 *         },
+                 *         "vmName": null,
+                 *         "container": false,
+                 *         "appVersion": null,
+                 *         "releaseVersion": "1.4.2",
+                 *         "releaseChannel": "stable",
+                 *         "releasePlatform": "windows-x64",
+                 *         "offline": false,
+                 *         "productId": "1002003004005006",
+                 *         "expiresAt": null,
+                 *         "licenseId": "1005006007008009",
+                 *         "lastSyncedAt": "2026-03-10T10:05:00Z",
+                 *         "meterAttributes": [
+                 *           {
+                 *             "name": "api-calls",
+                 *             "uses": 12
+                 *           }
+                 *         ],
+                 *         "leaseExpiresAt": null,
+                 *         "organization": null,
+                 *         "userId": null,
+                 *         "user": null,
+                 *         "metadata": []
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3ActivationDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    updateLicenseEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "license.updated",
+                 *       "data": {
+                 *         "id": "1005006007008009",
+                 *         "key": "ABCD-EFGH-IJKL-MNOP",
+                 *         "productId": "1002003004005006",
+                 *         "type": "perpetual",
+                 *         "enabled": true,
+                 *         "validUntil": null,
+                 *         "maxActivations": 5,
+                 *         "activations": 2,
+                 *         "consumption": {
+                 *           "name": null,
+                 *           "allowedUses": 0,
+                 *           "totalUses": 0,
+                 *           "grossUses": 0
+                 *         },
+                 *         "meterAttributes": [
+                 *           {
+                 *             "name": "api-calls",
+                 *             "allowedUses": 150,
+                 *             "totalUses": 40,
+                 *             "grossUses": 47
+                 *           }
+                 *         ],
+                 *         "metadata": {
+                 *           "tier": "pro"
+                 *         },
+                 *         "updatedAt": "2026-03-10T10:05:00Z"
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3LicenseUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    addConsumptionEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "consumption.added",
+                 *       "data": {
+                 *         "licenseId": "1005006007008009",
+                 *         "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                 *         "meterAttribute": "api-calls",
+                 *         "amount": 5,
+                 *         "totalUses": 45,
+                 *         "allowedUses": 150,
+                 *         "grossUses": 52
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3ConsumptionAddedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    reachMeterAttributeLimitEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
+                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
+                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "meter-attribute.limit-reached",
+                 *       "data": {
+                 *         "licenseId": "1005006007008009",
+                 *         "activationId": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
+                 *         "name": "api-calls",
+                 *         "allowedUses": 150,
+                 *         "totalUses": 150
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3MeterAttributeLimitReachedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
         };
     };
 }

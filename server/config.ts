@@ -21,6 +21,17 @@ export interface Config {
   secretsKey: string | undefined;
   shutdownTimeoutMs: number;
   webhooksAllowPrivateTargets: boolean;
+  /** Webhook dispatcher (see server/webhooks/dispatcher.ts). */
+  webhookDelivery: {
+    /** Run the dispatcher in this process (WEBHOOKS_DISPATCHER, default true). */
+    enabled: boolean;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxDelayMs: number;
+    timeoutMs: number;
+    pollIntervalMs: number;
+    repairAfterMs: number;
+  };
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -87,6 +98,15 @@ export function loadConfig(env: Env = process.env): Config {
     secretsKey,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     webhooksAllowPrivateTargets: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', false),
+    webhookDelivery: {
+      enabled: boolean(env, 'WEBHOOKS_DISPATCHER', true),
+      maxAttempts: integer(env, 'WEBHOOKS_MAX_ATTEMPTS', 10, 1, 100),
+      retryBaseMs: integer(env, 'WEBHOOKS_RETRY_BASE_MS', 30_000, 1, 86_400_000),
+      retryMaxDelayMs: integer(env, 'WEBHOOKS_RETRY_MAX_DELAY_MS', 12 * 3_600_000, 1, 7 * 86_400_000),
+      timeoutMs: integer(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100, 60_000),
+      pollIntervalMs: integer(env, 'WEBHOOKS_POLL_INTERVAL_MS', 1000, 5, 600_000),
+      repairAfterMs: integer(env, 'WEBHOOKS_REPAIR_AFTER_MS', 30_000, 0, 86_400_000),
+    },
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),

@@ -9,11 +9,14 @@ import { buildApis } from './http/apis.js';
 import type { Logger } from './logger.js';
 import { resolveSecretsKey } from './secrets-key.js';
 import { createServices, type Services } from './services.js';
+import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface RunningServer {
   url: string;
   db: Database;
   services: Services;
+  /** The webhook dispatcher (started unless WEBHOOKS_DISPATCHER=false; stopped by close()). */
+  dispatcher: WebhookDispatcher;
   /** Stops accepting connections, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -32,7 +35,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const secretsKey = resolveSecretsKey(config);
   const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger });
   try {
-    const services = createServices(db, { secretsKey, ...(options.clock ? { clock: options.clock } : {}) });
+    const services = createServices(db, {
+      secretsKey,
+      allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     await bootstrapAccounts(config, services, logger, options.print ?? ((text) => process.stderr.write(`${text}\n`)));
     const app = createApp({
       logger,
@@ -45,6 +53,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       s.once('error', reject);
     });
     server.keepAliveTimeout = 65_000;
+    const { enabled: dispatcherEnabled, ...delivery } = config.webhookDelivery;
+    const dispatcher = new WebhookDispatcher({
+      deliveries: services.webhookDeliveries,
+      subscriptions: services.webhookSubscriptions,
+      events: services.events,
+      webhooks: services.webhooks,
+      eventOutbox: services.eventOutbox,
+      clock: services.clock,
+      logger,
+      options: { ...DEFAULT_DISPATCHER_OPTIONS, ...delivery, allowPrivateTargets: config.webhooksAllowPrivateTargets },
+    });
+    if (dispatcherEnabled) dispatcher.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     let closing: Promise<void> | undefined;
@@ -52,8 +72,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       url: `http://${host}:${port}`,
       db,
       services,
+      dispatcher,
       close() {
         closing ??= (async () => {
+          await dispatcher.stop();
           await new Promise<void>((resolve) => {
             // Keep-alive connections go as soon as they are idle; busy ones finish their request first.
             const sweep = setInterval(() => server.closeIdleConnections(), 50);

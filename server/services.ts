@@ -22,11 +22,33 @@ import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
+import { EventOutboxRepository } from './db/event-outbox-repository.js';
+import { WebhookDeliveriesRepository, WebhookSubscriptionsRepository } from './db/webhooks-repository.js';
+import { EventOutbox } from './domain/event-outbox.js';
+import { WebhookService, type TargetPolicy } from './domain/webhooks.js';
+import type { Logger } from './logger.js';
+import { v3EventPayloads } from './webhooks/payloads.js';
+import { assertAllowedTarget, TargetRefused } from './webhooks/targets.js';
 
 export interface ServicesOptions {
   clock?: Clock;
   /** Base64 of 32 bytes (SECRETS_KEY). */
   secretsKey: string;
+  /** Accept webhook targets on private, loopback and link-local addresses (WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
+  allowPrivateWebhookTargets?: boolean;
+  logger?: Logger;
+}
+
+function targetPolicy(allowPrivate: boolean): TargetPolicy {
+  return async (url) => {
+    try {
+      await assertAllowedTarget(url, allowPrivate);
+      return null;
+    } catch (err) {
+      if (err instanceof TargetRefused) return err.message;
+      throw err;
+    }
+  };
 }
 
 /** The composition root of the domain: repositories on the database, services on the repositories. */
@@ -41,8 +63,24 @@ export function createServices(db: Database, options: ServicesOptions) {
   const productLookup = { productExists: (accountId: number, shortCode: string) => products.productExists(accountId, shortCode) };
   const accounts = new AccountService(new AccountsRepository(db.models), box, clock);
   const devicesRepo = new DevicesRepository(db.models);
-  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock);
-  const consumption = new ConsumptionService(metersRepo, ledger, productLookup, clock);
+  const events = new EventsRepository(db.models, clock);
+  const webhookSubscriptions = new WebhookSubscriptionsRepository(db.models);
+  const webhookDeliveries = new WebhookDeliveriesRepository(db.models);
+  const webhooks = new WebhookService(webhookSubscriptions, webhookDeliveries, events, box, targetPolicy(options.allowPrivateWebhookTargets ?? false), clock);
+  const eventOutbox = new EventOutbox({
+    repo: new EventOutboxRepository(db.models),
+    events,
+    lookup: {
+      license: (accountId, licenseId) => licensesRepo.findById(accountId, licenseId),
+      deviceByActivationId: (activationId) => devicesRepo.findByActivationId(activationId),
+    },
+    payloads: v3EventPayloads,
+    clock,
+    onRecorded: (event) => webhooks.fanOut(event),
+    onError: (err, context) => options.logger?.error({ err: { message: (err as Error).message } }, `${context} failed (the dispatcher's repair step retries)`),
+  });
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, eventOutbox);
+  const consumption = new ConsumptionService(metersRepo, ledger, productLookup, clock, eventOutbox);
   return {
     clock,
     accounts,
@@ -50,7 +88,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     licenses: new LicenseService(licensesRepo, products, clock),
     devices,
     consumption,
-    licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models, ledger), licensesRepo, products, clock),
+    licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models, ledger), licensesRepo, products, clock, eventOutbox),
     ledger,
     /** Web API v3 activations (devices with a seat) and their meter attributes. */
     activations: new ActivationService({
@@ -60,12 +98,19 @@ export function createServices(db: Database, options: ServicesOptions) {
       meters: metersRepo,
       seats: new ActivationSeatsRepository(db.models),
       consumption,
-      meterUses: new MeterAttributeUses(metersRepo, ledger, clock),
+      meterUses: new MeterAttributeUses(metersRepo, ledger, clock, eventOutbox),
       clock,
+      events: eventOutbox,
     }),
     activationTokens: new ActivationTokenIssuer(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
-    events: new EventsRepository(db.models, clock),
+    events,
+    /** Durable event recording with state changes (outboxes) and its repair step. */
+    eventOutbox,
+    /** Webhook subscriptions and deliveries. */
+    webhooks,
+    webhookSubscriptions,
+    webhookDeliveries,
     licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock),
     idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock),
   };

@@ -1,3 +1,4 @@
+import type { EventOutboxEntry } from '../domain/events.js';
 import type { License } from '../domain/types.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
 import type { Models } from './models.js';
@@ -20,7 +21,7 @@ export interface FloatingUses {
 export class ActivationSeatsRepository {
   constructor(private readonly models: Models) {}
 
-  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date): Promise<License | null> {
+  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
     const guards: FilterQuery[] = floating.map((f) => ({
       features: { $elemMatch: { code: f.code, [`uses.${deviceId}`]: f.uses === 0 ? { $in: [0, null] } : f.uses } },
     }));
@@ -34,6 +35,7 @@ export class ActivationSeatsRepository {
       unset[`features.${f.index}.uses.${deviceId}`] = '';
     }
     const update: Record<string, unknown> = { $pull: { seats: { deviceId } }, $inc: inc, $set: { updatedAt: now } };
+    if (events.length > 0) update.$push = { outbox: { $each: events } };
     if (Object.keys(unset).length > 0) update.$unset = unset;
     const doc = await this.models.License.findOneAndUpdate(filter, update, {
       returnDocument: 'after',

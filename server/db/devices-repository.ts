@@ -1,3 +1,4 @@
+import type { EventOutboxEntry } from '../domain/events.js';
 import type { Device, Seat } from '../domain/types.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
 import { licenseLocatorFilter, type LicenseLocator } from './license-meters.js';
@@ -6,10 +7,11 @@ import type { License } from '../domain/types.js';
 
 interface DeviceDocument extends Omit<Device, 'id'> {
   _id: number;
+  outbox?: EventOutboxEntry[];
 }
 
 export function toDevice(doc: DeviceDocument): Device {
-  const { _id, ...rest } = doc;
+  const { _id, outbox: _outbox, ...rest } = doc;
   return { id: _id, ...rest, metadata: rest.metadata ?? [] };
 }
 
@@ -51,8 +53,11 @@ export class DevicesRepository {
     }
   }
 
-  async update(accountId: number, deviceId: number, details: DeviceDetails, now: Date): Promise<Device | null> {
-    const doc = await this.models.Device.findOneAndUpdate({ _id: deviceId, accountId }, { $set: { ...details, updatedAt: now } }, { returnDocument: 'after' }).lean<DeviceDocument>();
+  /** Sets details; `events` go into the device's outbox in the same write. */
+  async update(accountId: number, deviceId: number, details: DeviceDetails, now: Date, events: EventOutboxEntry[] = []): Promise<Device | null> {
+    const update: Record<string, unknown> = { $set: { ...details, updatedAt: now } };
+    if (events.length > 0) update.$push = { outbox: { $each: events } };
+    const doc = await this.models.Device.findOneAndUpdate({ _id: deviceId, accountId }, update, { returnDocument: 'after', projection: { outbox: 0 } }).lean<DeviceDocument>();
     return doc ? toDevice(doc) : null;
   }
 
@@ -84,7 +89,7 @@ export class DevicesRepository {
    * Gives the device a seat if the license is usable and has a free one: one atomic update whose
    * filter checks the limit (`$size` of seats below maxActivations) and that the device has no seat yet.
    */
-  async takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date): Promise<License | null> {
+  async takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
     const doc = await this.models.License.findOneAndUpdate(
       {
         ...licenseLocatorFilter(accountId, locator),
@@ -94,7 +99,7 @@ export class DevicesRepository {
         $expr: { $lt: [{ $size: '$seats' }, '$maxActivations'] },
       },
       {
-        $push: { seats: seat },
+        $push: { seats: seat, ...(events.length > 0 ? { outbox: { $each: events } } : {}) },
         $inc: { timesActivated: 1 },
         $set: { updatedAt: now, timeActivated: now },
       },
@@ -104,9 +109,10 @@ export class DevicesRepository {
   }
 
   /** Frees a device's seat (atomically with the activation count). Returns the license, or null if it held none. */
-  async releaseSeat(accountId: number, licenseId: number, deviceId: number, now: Date): Promise<License | null> {
+  async releaseSeat(accountId: number, licenseId: number, deviceId: number, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
     const update: Record<string, unknown> = {
       $pull: { seats: { deviceId } },
+      ...(events.length > 0 ? { $push: { outbox: { $each: events } } } : {}),
       $inc: { timesActivated: -1 },
       $set: { updatedAt: now },
     };

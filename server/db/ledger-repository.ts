@@ -32,13 +32,14 @@ export class LedgerRepository {
 
   /** Moves outbox entries older than `olderThan` (left behind by a crash) into the ledger. Returns how many. */
   async sweepOutbox(olderThan: Date, limit = 500): Promise<number> {
-    const docs = await this.models.License.find({ 'outbox.at': { $lt: olderThan } }, { outbox: 1 })
+    const docs = await this.models.License.find({ outbox: { $elemMatch: { kind: 'ledger', at: { $lt: olderThan } } } }, { outbox: 1 })
       .limit(limit)
       .lean<Array<Pick<LicenseDocument, '_id' | 'outbox'>>>();
     let moved = 0;
     for (const doc of docs) {
       for (const entry of doc.outbox ?? []) {
-        if (new Date(entry.at).getTime() >= olderThan.getTime()) continue;
+        // Event entries are moved by the event outbox (domain/event-outbox.ts).
+        if (entry.kind !== 'ledger' || new Date(entry.at).getTime() >= olderThan.getTime()) continue;
         await this.moveFromOutbox(doc._id, entry, null);
         moved += 1;
       }

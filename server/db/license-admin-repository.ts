@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EventOutboxEntry } from '../domain/events.js';
 import type { LicenseFeature, License, LedgerEntry } from '../domain/types.js';
 import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
 import type { LedgerRepository } from './ledger-repository.js';
@@ -74,6 +75,11 @@ function appendToOutbox(entries: object[]): object {
   return { $concatArrays: [{ $ifNull: ['$outbox', []] }, { $filter: { input: entries, as: 'e', cond: { $ne: ['$$e.ledger.amount', 0] } } }] };
 }
 
+/** `outbox` with the event entries appended (after whatever `outbox` expression came before). */
+function withEvents(outbox: object, events: EventOutboxEntry[]): object {
+  return events.length === 0 ? outbox : { $concatArrays: [outbox, literal(events)] };
+}
+
 /**
  * Management writes on license documents. Each is one atomic pipeline update on the native
  * collection (mongoose would cast the pipeline): settings are merged into the stored meters at write
@@ -108,7 +114,7 @@ export class LicenseAdminRepository {
    * Replaces the license's features with `upserts` in one write: listed features that exist are
    * merged (counter kept unless `total` is given), missing ones inserted, unlisted ones dropped.
    */
-  async replaceFeatures(accountId: number, licenseId: number, upserts: FeatureUpsert[], ledger: LedgerTemplate): Promise<License | null> {
+  async replaceFeatures(accountId: number, licenseId: number, upserts: FeatureUpsert[], ledger: LedgerTemplate, events: EventOutboxEntry[] = []): Promise<License | null> {
     const now = ledger.at;
     const features = upserts.map((u) => ({
       $let: {
@@ -131,13 +137,14 @@ export class LicenseAdminRepository {
       const oldTotal = { $let: { vars: { old: featureByCode(u.code) }, in: { $ifNull: ['$$old.total', 0] } } };
       return [outboxEntryExpression(id, ledger, 'feature', literal(u.code), { $subtract: [u.total, oldTotal] })];
     });
-    const doc = await this.applyPipeline(accountId, licenseId, [{ $set: { features, outbox: appendToOutbox(entries), updatedAt: now } }]);
+    const doc = await this.applyPipeline(accountId, licenseId, [{ $set: { features, outbox: withEvents(appendToOutbox(entries), events), updatedAt: now } }]);
     return doc ? this.settleOutbox(doc, ledgerIds) : null;
   }
 
   /** Sets plain fields and merges license-level meter settings, in one write. */
-  async updateLicense(accountId: number, licenseId: number, fields: LicenseFieldChanges, meter: MeterFieldChanges | undefined, now: Date): Promise<License | null> {
+  async updateLicense(accountId: number, licenseId: number, fields: LicenseFieldChanges, meter: MeterFieldChanges | undefined, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
     const set: Record<string, unknown> = { updatedAt: now };
+    if (events.length > 0) set.outbox = withEvents({ $ifNull: ['$outbox', []] }, events);
     for (const [key, value] of Object.entries(fields)) set[key] = literal(value);
     if (meter && Object.keys(meter).length > 0) set.consumption = mergedMeterExpression('$consumption', meter, now);
     const doc = await this.applyPipeline(accountId, licenseId, [{ $set: set }]);
@@ -148,7 +155,7 @@ export class LicenseAdminRepository {
    * Sets the license-level total and every feature's total to 0 in one write, with a ledger entry
    * for each counter that was not 0 (amount = minus the total it had when the write applied).
    */
-  async resetConsumption(accountId: number, licenseId: number, ledger: LedgerTemplate): Promise<License | null> {
+  async resetConsumption(accountId: number, licenseId: number, ledger: LedgerTemplate, events: EventOutboxEntry[] = []): Promise<License | null> {
     const prefix = `${randomUUID()}:`;
     const licenseEntryId = `${prefix}license`;
     const licenseEntry = outboxEntryExpression(licenseEntryId, ledger, 'license', null, { $multiply: [-1, { $ifNull: ['$consumption.total', 0] }] });
@@ -180,7 +187,7 @@ export class LicenseAdminRepository {
     const doc = await this.applyPipeline(accountId, licenseId, [
       {
         $set: {
-          outbox: { $concatArrays: [{ $ifNull: ['$outbox', []] }, { $filter: { input: { $concatArrays: [[licenseEntry], featureEntries] }, as: 'e', cond: { $ne: ['$$e.ledger.amount', 0] } } }] },
+          outbox: withEvents({ $concatArrays: [{ $ifNull: ['$outbox', []] }, { $filter: { input: { $concatArrays: [[licenseEntry], featureEntries] }, as: 'e', cond: { $ne: ['$$e.ledger.amount', 0] } } }] }, events),
           consumption: { $mergeObjects: ['$consumption', { total: 0 }] },
           features: { $map: { input: { $ifNull: ['$features', []] }, as: 'f', in: { $mergeObjects: ['$$f', { total: 0 }] } } },
           updatedAt: ledger.at,

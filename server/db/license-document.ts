@@ -1,5 +1,6 @@
 import type { License, LicenseFeature, LedgerEntry, Seat } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
+import type { EventOutboxEntry } from '../domain/events.js';
 
 /** What a license document holds besides the domain fields. */
 export interface OutboxEntry {
@@ -10,9 +11,12 @@ export interface OutboxEntry {
   ledger: Omit<LedgerEntry, 'totalAfter'>;
 }
 
+/** Any entry of a document's outbox: a ledger entry, or an event intent (see domain/event-outbox.ts). */
+export type AnyOutboxEntry = OutboxEntry | EventOutboxEntry;
+
 export interface LicenseDocument extends Omit<License, 'id'> {
   _id: number;
-  outbox?: OutboxEntry[];
+  outbox?: AnyOutboxEntry[];
   recentOps?: Array<{ key: string; at: Date }>;
 }
 

@@ -2,6 +2,7 @@ import type { FilterQuery } from './query-types.js';
 import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
 import type { Models } from './models.js';
 import type { License } from '../domain/types.js';
+import type { EventOutboxEntry } from '../domain/events.js';
 
 /** Which license a call names: its id, or its product short code plus key or license user. */
 export type LicenseLocator =
@@ -33,6 +34,8 @@ export interface MeterChange {
   /** Applied at most once per license (kept among the license's recent operations). */
   idempotencyKey?: string | undefined;
   outbox: OutboxEntry;
+  /** Event intents recorded in the same write (see domain/event-outbox.ts). */
+  events?: EventOutboxEntry[] | undefined;
 }
 
 const RECENT_OPS_KEPT = 1000;
@@ -118,7 +121,7 @@ export function meterChangeUpdate(change: MeterChange): { update: object; arrayF
       ? { 'consumption.total': change.amount, 'consumption.gross': gross }
       : { 'features.$[m].total': change.amount, 'features.$[m].gross': gross };
   if (change.target.scope === 'feature' && change.deviceUses !== undefined) inc[`features.$[m].uses.${change.deviceUses}`] = change.amount;
-  const push: Record<string, unknown> = { outbox: change.outbox };
+  const push: Record<string, unknown> = { outbox: { $each: [change.outbox, ...(change.events ?? [])] } };
   if (change.idempotencyKey !== undefined) {
     push.recentOps = { $each: [{ key: change.idempotencyKey, at: change.now }], $slice: -RECENT_OPS_KEPT };
   }
@@ -149,6 +152,8 @@ export interface MultiFeatureChange {
   changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry }>;
   negatives: 'policy' | 'floor-only';
   now: Date;
+  /** Event intents recorded in the same write. */
+  events?: EventOutboxEntry[] | undefined;
 }
 
 function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['changes'][number]): MeterChange {
@@ -189,7 +194,7 @@ export function multiFeatureChangeUpdate(multi: MultiFeatureChange): object {
     inc[`features.${c.index}.gross`] = Math.max(c.amount, 0);
     inc[`features.${c.index}.uses.${multi.deviceUses}`] = c.amount;
   }
-  return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: multi.changes.map((c) => c.outbox) } } };
+  return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: [...multi.changes.map((c) => c.outbox), ...(multi.events ?? [])] } } };
 }
 
 /** The atomic counter operations on license documents. */

@@ -196,9 +196,12 @@ const deviceSchema = schema(
     createdAt: Date,
     updatedAt: Date,
     lastSyncedAt: { type: Date, default: null },
+    /** Events raised by changes of this document alone (see server/domain/event-outbox.ts). */
+    outbox: { type: [Mixed], default: undefined },
   },
   { versionKey: false, minimize: false },
 );
+deviceSchema.index({ 'outbox.at': 1 }, { sparse: true });
 deviceSchema.index({ activationId: 1 }, { unique: true });
 deviceSchema.index({ licenseId: 1, hardwareId: 1 }, { unique: true });
 deviceSchema.index({ accountId: 1, licenseId: 1 });
@@ -248,11 +251,62 @@ const eventSchema = schema(
     subject: { type: String, required: true },
     data: { type: Mixed, required: true },
     createdAt: { type: Date, required: true },
+    /** Order in which events were recorded (deliveries of one subject follow it). */
+    seq: { type: Number, default: null },
+    /** False until a delivery exists for every matching webhook subscription. */
+    fannedOut: { type: Boolean, default: null },
   },
   { versionKey: false, minimize: false },
 );
 eventSchema.index({ accountId: 1, createdAt: 1 });
 eventSchema.index({ subject: 1, createdAt: 1 });
+eventSchema.index({ fannedOut: 1, seq: 1 });
+
+/** Named sequences (`$inc` on one document per name). */
+const counterSchema = schema({ _id: String, value: { type: Number, default: 0 } }, { versionKey: false });
+
+/** Webhook subscriptions of an account; the signing secret is sealed (it must be recoverable to sign). */
+const webhookSubscriptionSchema = schema(
+  {
+    _id: String,
+    accountId: { type: Number, required: true },
+    url: { type: String, required: true },
+    events: { type: [String], default: [] },
+    active: { type: Boolean, default: true },
+    signatureScheme: { type: String, required: true },
+    sealedSecret: { type: String, required: true },
+    healthy: { type: Boolean, default: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+webhookSubscriptionSchema.index({ accountId: 1, createdAt: 1 });
+
+/** One event to one subscription: its status, its next attempt, the lease of the dispatcher attempting it, and its attempt log. */
+const webhookDeliverySchema = schema(
+  {
+    _id: String,
+    accountId: { type: Number, required: true },
+    subscriptionId: { type: String, required: true },
+    eventId: { type: String, required: true },
+    eventType: { type: String, required: true },
+    lane: { type: String, required: true },
+    seq: { type: Number, required: true },
+    status: { type: String, required: true },
+    attemptCount: { type: Number, default: 0 },
+    nextAttemptAt: { type: Date, default: null },
+    leaseUntil: { type: Date, default: null },
+    leaseOwner: { type: String, default: null },
+    attempts: { type: [Mixed], default: [] },
+    createdAt: { type: Date, required: true },
+    completedAt: { type: Date, default: null },
+  },
+  { versionKey: false, minimize: false },
+);
+webhookDeliverySchema.index({ status: 1, nextAttemptAt: 1 });
+webhookDeliverySchema.index({ lane: 1, status: 1, seq: 1 });
+webhookDeliverySchema.index({ subscriptionId: 1, createdAt: -1 });
 
 /** Models are used untyped here; repositories map lean documents to the domain's types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -266,6 +320,9 @@ export interface Models {
   LedgerEntry: AnyModel;
   IdempotencyRecord: AnyModel;
   Event: AnyModel;
+  Counter: AnyModel;
+  WebhookSubscription: AnyModel;
+  WebhookDelivery: AnyModel;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -279,5 +336,8 @@ export function registerModels(connection: Connection): Models {
     LedgerEntry: model('LedgerEntry', ledgerSchema, 'ledger'),
     IdempotencyRecord: model('IdempotencyRecord', idempotencySchema, 'idempotency'),
     Event: model('Event', eventSchema, 'events'),
+    Counter: model('Counter', counterSchema, 'counters'),
+    WebhookSubscription: model('WebhookSubscription', webhookSubscriptionSchema, 'webhook_subscriptions'),
+    WebhookDelivery: model('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
   };
 }

@@ -5,6 +5,7 @@ import type { LicensesRepository } from '../db/licenses-repository.js';
 import type { Clock } from './clock.js';
 import type { ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
+import type { EventOutbox } from './event-outbox.js';
 import { DomainError } from './errors.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
 import type { Device, License } from './types.js';
@@ -108,6 +109,7 @@ export class ActivationService {
       consumption: ConsumptionService;
       meterUses: MeterAttributeUses;
       clock: Clock;
+      events?: EventOutbox | undefined;
     },
   ) {}
 
@@ -178,6 +180,10 @@ export class ActivationService {
     this.assertUsable(license);
     if (input.fingerprint !== device.hardwareId) throw new DomainError('fingerprint_mismatch', 'The machine fingerprint differs from the activation\'s');
     let current = license;
+    // One `activation.updated`, recorded with the first write: the license's (with the meter
+    // attribute changes) when uses change, else the device's (details only).
+    const event = this.deps.events?.entry({ type: 'activation.updated', accountId: license.accountId, activationId });
+    const onLicense = input.meterAttributes.some((m) => m.amount !== 0);
     if (input.meterAttributes.length > 0) {
       current = await this.deps.meterUses.change({
         accountId: license.accountId,
@@ -186,11 +192,14 @@ export class ActivationService {
         deviceId: device.id,
         changes: input.meterAttributes,
         requestId: input.requestId,
+        ...(event && onLicense ? { events: [event] } : {}),
       });
     }
     const now = this.deps.clock.now();
-    const updated = await this.deps.devicesRepo.update(license.accountId, device.id, { ...deviceDetailsOf(input.details, now), lastSyncedAt: now }, now);
-    return { device: updated ?? device, license: current };
+    const deviceEvents = event && !onLicense ? [event] : [];
+    const updated = (await this.deps.devicesRepo.update(license.accountId, device.id, { ...deviceDetailsOf(input.details, now), lastSyncedAt: now }, now, deviceEvents)) ?? device;
+    if (event) await this.deps.events!.settle(onLicense ? { licenseId: license.id } : { deviceId: device.id }, license.id, [event], { license: current, device: updated });
+    return { device: updated, license: current };
   }
 
   /**
@@ -199,15 +208,17 @@ export class ActivationService {
    */
   async delete(caller: Caller, activationId: string): Promise<Activation> {
     let { device, license } = await this.get(caller, activationId);
+    const event = this.deps.events?.entry({ type: 'activation.deleted', accountId: license.accountId, activationId });
     for (let attempt = 0; ; attempt += 1) {
       const floats = license.isFloating || license.isFloatingCloud;
       const floating: FloatingUses[] = license.features.flatMap((f, index) =>
         floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(device.id)] ?? 0 }] : [],
       );
       const now = this.deps.clock.now();
-      const released = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now);
+      const released = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now, event ? [event] : []);
       if (released) {
         device = (await this.deps.devicesRepo.update(license.accountId, device.id, { active: false }, now)) ?? device;
+        if (event) await this.deps.events!.settle({ licenseId: license.id }, license.id, [event], { license: released, device });
         return { device, license: released };
       }
       if (attempt >= MAX_RELEASE_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
@@ -233,6 +244,7 @@ export class ActivationService {
       negatives: 'floor-only',
       event: 'meter_increment',
       requestId: input.requestId,
+      alsoRaise: [{ type: 'activation.updated', accountId: device.accountId, activationId: device.activationId }],
     });
     const after = result.license.features.find((f) => f.code === feature.code)!;
     return { device, license: result.license, attribute: meterAttributeView(after, device.id, this.deps.clock.now()) };

@@ -3,6 +3,8 @@ import type { LedgerRepository } from '../db/ledger-repository.js';
 import type { LicenseMetersRepository, LicenseLocator, MeterTarget, SeatLocator, MeterChange } from '../db/license-meters.js';
 import type { OutboxEntry } from '../db/license-document.js';
 import type { Clock } from './clock.js';
+import type { EventOutbox } from './event-outbox.js';
+import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
 import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
@@ -23,6 +25,8 @@ export interface ConsumeInput {
   event: LedgerEntry['event'];
   requestId?: string | undefined;
   idempotencyKey?: string | undefined;
+  /** Events raised by the change besides `consumption.added` (recorded in the same write). */
+  alsoRaise?: EventIntent[] | undefined;
 }
 
 export interface ConsumeResult {
@@ -52,6 +56,7 @@ export class ConsumptionService {
     private readonly ledger: LedgerRepository,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
+    private readonly events?: EventOutbox,
   ) {}
 
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
@@ -83,6 +88,18 @@ export class ConsumptionService {
           at: now,
         },
       };
+      const intents: EventIntent[] = [
+        {
+          type: 'consumption.added',
+          accountId: input.accountId,
+          scope: input.target.scope,
+          featureCode: input.target.scope === 'feature' ? input.target.code : null,
+          amount: input.amount,
+          seat: input.seat ?? null,
+        },
+        ...(input.alsoRaise ?? []),
+      ];
+      const events = this.events ? intents.map((i) => this.events!.entry(i, now)) : [];
       const change: MeterChange = {
         accountId: input.accountId,
         license: input.license,
@@ -91,6 +108,7 @@ export class ConsumptionService {
         now,
         negatives: input.negatives,
         outbox,
+        events,
         ...(input.seat ? { seat: input.seat } : {}),
         ...(deviceId !== null ? { deviceUses: deviceId } : {}),
         ...(input.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
@@ -105,6 +123,7 @@ export class ConsumptionService {
         outbox.ledger.deviceId = deviceId ?? this.seatOf(updated, input.seat)?.deviceId ?? null;
         outbox.ledger.periodResetAt = meter.resetAt;
         await this.ledger.moveFromOutbox(updated.id, outbox, meter.total);
+        await this.events?.settle({ licenseId: updated.id }, updated.id, events, { license: updated });
         return { license: updated, meter, deviceId: outbox.ledger.deviceId, replayed: false };
       }
       const outcome = await this.explainRejection(input, now);

@@ -1,6 +1,7 @@
 import type { DeviceDetails, DevicesRepository } from '../db/devices-repository.js';
 import type { LicenseLocator, LicenseMetersRepository } from '../db/license-meters.js';
 import type { Clock } from './clock.js';
+import type { EventOutbox } from './event-outbox.js';
 import { DomainError } from './errors.js';
 import { newActivationId, newNumericId } from './ids.js';
 import { verifyPassword } from './passwords.js';
@@ -31,6 +32,7 @@ export class DeviceService {
     private readonly meters: LicenseMetersRepository,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
+    private readonly events?: EventOutbox,
   ) {}
 
   private async usableLicense(accountId: number, locator: LicenseLocator, password: string | undefined): Promise<License> {
@@ -69,6 +71,7 @@ export class DeviceService {
     );
     if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
     const locator = { licenseId: license.id };
+    const created = this.events?.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
     let alreadyActive = false;
     for (let attempt = 0; ; attempt += 1) {
       if (license.seats.some((s) => s.hardwareId === input.hardwareId)) {
@@ -76,7 +79,7 @@ export class DeviceService {
         break;
       }
       const seat = { deviceId: device.id, activationId: device.activationId, hardwareId: input.hardwareId, blacklisted: false, activatedAt: now };
-      const updated = await this.devices.takeSeat(accountId, locator, seat, now);
+      const updated = await this.devices.takeSeat(accountId, locator, seat, now, created ? [created] : []);
       if (updated) {
         license = updated;
         break;
@@ -90,7 +93,11 @@ export class DeviceService {
       if (attempt >= MAX_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
       license = current;
     }
-    device = (await this.devices.update(accountId, device.id, { ...(input.details ?? {}), active: true, lastSyncedAt: now }, now)) ?? device;
+    // A repeated activation changes only the device document: its `activation.updated` goes into the device's outbox.
+    const updatedEvent = alreadyActive ? this.events?.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now) : undefined;
+    device = (await this.devices.update(accountId, device.id, { ...(input.details ?? {}), active: true, lastSyncedAt: now }, now, updatedEvent ? [updatedEvent] : [])) ?? device;
+    if (created && !alreadyActive) await this.events!.settle({ licenseId: license.id }, license.id, [created], { license, device });
+    if (updatedEvent) await this.events!.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
     return { license, device, alreadyActive };
   }
 
@@ -105,9 +112,11 @@ export class DeviceService {
 
   async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
     const now = this.clock.now();
-    const license = await this.devices.releaseSeat(accountId, device.licenseId, device.id, now);
+    const deleted = this.events?.entry({ type: 'activation.deleted', accountId, activationId: device.activationId }, now);
+    const license = await this.devices.releaseSeat(accountId, device.licenseId, device.id, now, deleted ? [deleted] : []);
     if (!license) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
     const updated = (await this.devices.update(accountId, device.id, { active: false }, now)) ?? device;
+    if (deleted) await this.events!.settle({ licenseId: license.id }, license.id, [deleted], { license, device: updated });
     return { license, device: updated };
   }
 

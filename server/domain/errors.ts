@@ -6,6 +6,9 @@
  */
 export type DomainErrorCode =
   | 'unauthenticated'
+  | 'invalid_webhook_url'
+  | 'webhook_not_found'
+  | 'webhook_delivery_not_found'
   | 'forbidden'
   | 'invalid_input'
   | 'product_not_found'

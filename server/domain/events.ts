@@ -1,7 +1,11 @@
+import type { Device, License } from './types.js';
+
 /**
- * Domain events (`activation.created`, `activation.updated`, `activation.deleted`, ...) recorded for
- * webhook delivery. `data` is the event's payload as the dialect that raised it shows it (e.g. the
- * Web API v3 activation object); `subject` is what the event is about (e.g. the activation id).
+ * Domain events (`activation.created`, `activation.updated`, `activation.deleted`, `license.updated`,
+ * `consumption.added`, `meter-attribute.limit-reached`) recorded for webhook delivery. `data` is the
+ * event's payload as the dialect that raised it shows it (e.g. the Web API v3 activation object);
+ * `subject` is what the event is about (an activation id, or `license:<id>`): deliveries of one
+ * subject to one subscription are made in order.
  */
 export interface DomainEvent {
   accountId: number;
@@ -18,4 +22,64 @@ export interface EventSink {
 export interface RecordedEvent extends DomainEvent {
   id: string;
   createdAt: Date;
+}
+
+export const EVENT_TYPES = [
+  'activation.created',
+  'activation.updated',
+  'activation.deleted',
+  'license.updated',
+  'consumption.added',
+  'meter-attribute.limit-reached',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Which seat a consumption used (as the request named it). */
+export type SeatRef = { hardwareId: string } | { activationId: string };
+
+/**
+ * What a state change raises, recorded in the changed document's outbox in the same write. It names
+ * what the event is about, not its payload: the payload is built from the state after the write
+ * (by the request that made it) or from the current state (by the repair step after a crash).
+ */
+export type EventIntent =
+  | { type: 'activation.created' | 'activation.updated' | 'activation.deleted'; accountId: number; activationId: string }
+  | { type: 'license.updated'; accountId: number }
+  | {
+      type: 'consumption.added';
+      accountId: number;
+      scope: 'license' | 'feature';
+      featureCode: string | null;
+      amount: number;
+      seat: SeatRef | null;
+    };
+
+/** An outbox entry carrying an event intent (the license's or the device's document `outbox`). */
+export interface EventOutboxEntry {
+  id: string;
+  kind: 'event';
+  at: Date;
+  event: EventIntent;
+}
+
+/** The state an event's payload is built from. */
+export interface EventState {
+  licenseId: number;
+  license: License | null;
+  /** The device the intent names (looked up when not given). */
+  device: Device | null;
+  now: Date;
+}
+
+/** One event built from an intent (`idSuffix` distinguishes several events of one intent). */
+export interface BuiltEvent {
+  idSuffix: string;
+  type: EventType;
+  subject: string;
+  data: unknown;
+}
+
+/** Turns an intent and the state into the events to record (dialect payloads live outside the domain). */
+export interface EventPayloads {
+  build(intent: EventIntent, state: EventState): BuiltEvent[];
 }

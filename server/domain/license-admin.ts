@@ -2,6 +2,8 @@ import type { FeatureUpsert, LicenseAdminRepository, LicenseFieldChanges } from 
 import type { LicensesRepository } from '../db/licenses-repository.js';
 import type { MeterFieldChanges } from '../db/meter-expressions.js';
 import type { Clock } from './clock.js';
+import type { EventOutbox } from './event-outbox.js';
+import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { applyMeterSettings, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
@@ -48,7 +50,18 @@ export class LicenseAdminService {
     private readonly licenses: LicensesRepository,
     private readonly products: ProductService,
     private readonly clock: Clock,
+    private readonly events?: EventOutbox,
   ) {}
+
+  /** The `license.updated` entry recorded with a management write (none without an event outbox). */
+  private licenseUpdated(accountId: number, now: Date): EventOutboxEntry[] {
+    return this.events ? [this.events.entry({ type: 'license.updated', accountId }, now)] : [];
+  }
+
+  private async settle(license: License, entries: EventOutboxEntry[]): Promise<License> {
+    await this.events?.settle({ licenseId: license.id }, license.id, entries, { license });
+    return license;
+  }
 
   private async current(accountId: number, licenseId: number): Promise<License> {
     const license = await this.licenses.findById(accountId, licenseId);
@@ -80,9 +93,10 @@ export class LicenseAdminService {
     const { consumption, ...plain } = changes;
     const fields: LicenseFieldChanges = defined(plain);
     if (changes.enabled === false && license.enabled) fields.timeDisabled = now;
-    const updated = await this.repo.updateLicense(accountId, licenseId, fields, consumption ? meterFieldChanges(consumption) : undefined, now);
+    const events = this.licenseUpdated(accountId, now);
+    const updated = await this.repo.updateLicense(accountId, licenseId, fields, consumption ? meterFieldChanges(consumption) : undefined, now, events);
     if (!updated) throw LicenseAdminService.gone();
-    return updated;
+    return this.settle(updated, events);
   }
 
   async setEnabled(accountId: number, licenseId: number, enabled: boolean): Promise<License> {
@@ -92,9 +106,10 @@ export class LicenseAdminService {
   /** License-level and every feature's total back to 0, atomically, with ledger entries. */
   async resetConsumption(accountId: number, licenseId: number, requestId?: string): Promise<License> {
     const now = this.clock.now();
-    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: 'reset', requestId: requestId ?? null, idempotencyKey: null, at: now });
+    const events = this.licenseUpdated(accountId, now);
+    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: 'reset', requestId: requestId ?? null, idempotencyKey: null, at: now }, events);
     if (!updated) throw LicenseAdminService.gone();
-    return updated;
+    return this.settle(updated, events);
   }
 
   /**
@@ -135,6 +150,7 @@ export class LicenseAdminService {
         whenNew: newLicenseFeature(pf, s, now),
       };
     });
+    const events = this.licenseUpdated(accountId, now);
     const updated = await this.repo.replaceFeatures(accountId, licenseId, upserts, {
       accountId,
       licenseId,
@@ -144,8 +160,8 @@ export class LicenseAdminService {
       requestId: requestId ?? null,
       idempotencyKey: null,
       at: now,
-    });
+    }, events);
     if (!updated) throw LicenseAdminService.gone();
-    return updated;
+    return this.settle(updated, events);
   }
 }

@@ -3,6 +3,8 @@ import type { LedgerRepository } from '../db/ledger-repository.js';
 import type { LicenseMetersRepository, MultiFeatureChange } from '../db/license-meters.js';
 import type { OutboxEntry } from '../db/license-document.js';
 import type { Clock } from './clock.js';
+import type { EventOutbox } from './event-outbox.js';
+import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { currentTotal } from './meter.js';
 import { periodEnd } from './periods.js';
@@ -63,6 +65,8 @@ export interface ChangeUsesInput {
   deviceId: number;
   changes: UsesChange[];
   requestId?: string | undefined;
+  /** Event entries the caller records in the same write (and settles itself). */
+  events?: EventOutboxEntry[] | undefined;
 }
 
 const MAX_ATTEMPTS = 6;
@@ -78,6 +82,7 @@ export class MeterAttributeUses {
     private readonly meters: LicenseMetersRepository,
     private readonly ledger: LedgerRepository,
     private readonly clock: Clock,
+    private readonly events?: EventOutbox,
   ) {}
 
   async change(input: ChangeUsesInput): Promise<License> {
@@ -96,6 +101,11 @@ export class MeterAttributeUses {
         if (!findMeterAttribute(current, c.name)) throw new DomainError('feature_not_on_license', `Meter attribute "${c.name}" not found`, { code: c.name });
       }
       if (changes.length === 0) return current;
+      const consumptionEvents = this.events
+        ? changes.map((c) =>
+            this.events!.entry({ type: 'consumption.added', accountId: input.accountId, scope: 'feature', featureCode: findMeterAttribute(current, c.name)!.code, amount: c.amount, seat: { activationId: input.activationId } }, now),
+          )
+        : [];
       const multi: MultiFeatureChange = {
         accountId: input.accountId,
         licenseId: input.licenseId,
@@ -103,6 +113,7 @@ export class MeterAttributeUses {
         deviceUses: input.deviceId,
         negatives: 'floor-only',
         now,
+        events: [...consumptionEvents, ...(input.events ?? [])],
         changes: changes.map((c) => {
           const feature = findMeterAttribute(current, c.name)!;
           return { code: feature.code, index: current.features.indexOf(feature), amount: c.amount, outbox: this.outboxEntry(input, { name: feature.code, amount: c.amount }, now) };
@@ -115,6 +126,7 @@ export class MeterAttributeUses {
           c.outbox.ledger.periodResetAt = feature.resetAt;
           await this.ledger.moveFromOutbox(updated.id, c.outbox, feature.total);
         }
+        await this.events?.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated });
         return updated;
       }
       await this.explainRejection(input, changes, now);

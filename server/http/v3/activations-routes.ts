@@ -4,7 +4,6 @@ import type { ActivationDetailsInput } from '../../domain/activations.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { callerOf, clientIp, requestIdOf, requireAuth } from './auth.js';
-import { recordActivationEvent } from './activation-events.js';
 import { toV3Activation } from './presenters.js';
 
 type CreateBody = components['schemas']['V3CreateActivationRequest'];
@@ -33,7 +32,7 @@ function detailsOf(body: CreateBody | UpdateBody, ipAddress: string | undefined)
 }
 
 /** `/v3/activations`: create, read, list, update, delete. */
-export function activationsRoutes(services: Services, logger: Logger): Router {
+export function activationsRoutes(services: Services, _logger: Logger): Router {
   const router = Router();
 
   router.post('/activations', async (req, res) => {
@@ -46,7 +45,6 @@ export function activationsRoutes(services: Services, logger: Logger): Router {
       fingerprint: body.fingerprint,
       details: detailsOf(body, clientIp(req)),
     });
-    await recordActivationEvent(services, logger, activation.created ? 'activation.created' : 'activation.updated', activation);
     const answer: TokenBody = { activationToken: await services.activationTokens.issue(activation.device, activation.license) };
     res.status(201).json(answer);
   });
@@ -79,15 +77,13 @@ export function activationsRoutes(services: Services, logger: Logger): Router {
       meterAttributes: (body.meterAttributes ?? []).map((m) => ({ name: m.name, amount: m.usesIncrement })),
       requestId: requestIdOf(res),
     });
-    await recordActivationEvent(services, logger, 'activation.updated', activation);
     const answer: TokenBody = { activationToken: await services.activationTokens.issue(activation.device, activation.license) };
     res.json(answer);
   });
 
   router.delete('/activations/:id', async (req, res) => {
     const caller = callerOf(res, 'activation:write');
-    const activation = await services.activations.delete(caller, String(req.params.id));
-    await recordActivationEvent(services, logger, 'activation.deleted', activation);
+    await services.activations.delete(caller, String(req.params.id));
     res.status(204).end();
   });
 

@@ -7,6 +7,7 @@ import { activationsRoutes } from './activations-routes.js';
 import { v3Authentication } from './auth.js';
 import { v3DomainErrors } from './errors.js';
 import { meterAttributesRoutes } from './meter-attributes-routes.js';
+import { webhooksRoutes } from './webhooks-routes.js';
 
 /** The Web API v3 (under `/v3`) and the public JWKS (at `/.well-known/jwks.json`). */
 export function buildV3Apis(deps: { services: Services; logger: Logger }): MountedApi[] {
@@ -17,6 +18,7 @@ export function buildV3Apis(deps: { services: Services; logger: Logger }): Mount
   v3.use(meterAttributesRoutes(services, logger));
   v3.use(activationsRoutes(services, logger));
   v3.use(accountsRoutes(services));
+  v3.use(webhooksRoutes(services));
   v3.use(v3DomainErrors);
 
   const wellKnown = Router();

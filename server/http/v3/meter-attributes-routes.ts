@@ -3,13 +3,12 @@ import type { components } from '../../../generated/schema.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { callerOf, requestIdOf } from './auth.js';
-import { recordActivationEvent } from './activation-events.js';
 import { toV3MeterAttributeUses } from './presenters.js';
 
 type IncrementBody = components['schemas']['V3IncrementMeterAttributeRequest'];
 
 /** `POST /v3/activations/meter-attributes/{id}`: change an activation's uses of a meter attribute. */
-export function meterAttributesRoutes(services: Services, logger: Logger): Router {
+export function meterAttributesRoutes(services: Services, _logger: Logger): Router {
   const router = Router();
   router.post('/activations/meter-attributes/:id', async (req, res) => {
     const caller = callerOf(res, 'activation:write');
@@ -22,7 +21,6 @@ export function meterAttributesRoutes(services: Services, logger: Logger): Route
       accountId: body.accountId,
       requestId: requestIdOf(res),
     });
-    await recordActivationEvent(services, logger, 'activation.updated', result);
     res.json(toV3MeterAttributeUses(result.attribute));
   });
   return router;

@@ -183,6 +183,24 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       );
       return { ...values, activationId: device.activationId };
     },
+    [STATE.webhookSubscription]: async (params) => {
+      const { account } = await reset(ctx);
+      const { subscription } = await services().webhooks.create(account.id, { url: param<string>(params, 'url', 'string'), events: [param<string>(params, 'event', 'string')] });
+      return { subscriptionId: subscription.id };
+    },
+    [STATE.webhookDelivery]: async (params) => {
+      const { account } = await reset(ctx);
+      // Paused, so the provider's dispatcher leaves the delivery alone while the interaction runs.
+      const { subscription } = await services().webhooks.create(account.id, { url: param<string>(params, 'url', 'string'), events: [param<string>(params, 'event', 'string')], active: false });
+      const product = await seedProduct(ctx, account.id, 'pact-webhooks');
+      const license = await services().licenses.createLicense(account.id, { productId: product.id, type: 'perpetual', maxActivations: 1, features: [] });
+      await services().webhooks.update(account.id, subscription.id, { active: true });
+      await services().licenseAdmin.setEnabled(account.id, license.id, false);
+      await services().webhooks.update(account.id, subscription.id, { active: false });
+      const [delivery] = await services().webhooks.listDeliveries(account.id, subscription.id, 1);
+      if (!delivery) throw new Error('no webhook delivery was created');
+      return { subscriptionId: subscription.id, deliveryId: delivery.id };
+    },
   };
 }
 

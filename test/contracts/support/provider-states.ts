@@ -22,6 +22,8 @@ export const STATE = {
   licenseActivatedOnDevice: 'a license with key {key} activated on device {hardwareId}',
   v3License: 'a license with key {key} and meter attribute {code} with {remaining} uses left',
   v3Activation: 'a license with key {key} and meter attribute {code} with {remaining} uses left, activated on machine {fingerprint}',
+  webhookSubscription: 'a webhook subscription to {url} for {event}',
+  webhookDelivery: 'a webhook subscription to {url} with one delivery of {event}',
 } as const;
 
 export type StateName = (typeof STATE)[keyof typeof STATE];
@@ -75,4 +77,8 @@ export const states = {
     name: STATE.v3Activation,
     params: { key: p.key, code: p.code, remaining: p.remaining, fingerprint: p.fingerprint, product: p.product ?? DEFAULT_PRODUCT, os: p.os ?? 'linux', hostname: p.hostname ?? 'build-01' },
   }),
+  /** A webhook subscription of the account to `{url}` for `{event}`. Returns `{ subscriptionId }`. */
+  webhookSubscription: (p: { url: string; event: string }): ProviderState => ({ name: STATE.webhookSubscription, params: { url: p.url, event: p.event } }),
+  /** A subscription to `{url}` for `license.updated` with one delivery (of a license disabled after it was created). Returns `{ subscriptionId, deliveryId }`. */
+  webhookDelivery: (p: { url: string }): ProviderState => ({ name: STATE.webhookDelivery, params: { url: p.url, event: 'license.updated' } }),
 };

@@ -1,0 +1,104 @@
+import { Router } from 'express';
+import type { components, operations } from '../../../generated/schema.js';
+import type { WebhookDelivery, WebhookSubscription } from '../../db/webhooks-repository.js';
+import type { Services } from '../../services.js';
+import { requireAuth } from './auth.js';
+
+type Schemas = components['schemas'];
+type CreateBody = Schemas['V3CreateWebhookRequest'];
+type UpdateBody = Schemas['V3UpdateWebhookRequest'];
+type DeliveriesQuery = NonNullable<operations['listWebhookDeliveries']['parameters']['query']>;
+
+function toV3Subscription(s: WebhookSubscription, secret?: string): Schemas['V3WebhookSubscription'] {
+  return {
+    id: s.id,
+    url: s.url,
+    events: s.events as Schemas['V3WebhookEventType'][],
+    active: s.active,
+    signatureScheme: s.signatureScheme,
+    healthy: s.healthy,
+    ...(secret !== undefined ? { secret } : {}),
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+function toV3Delivery(d: WebhookDelivery): Schemas['V3WebhookDelivery'] {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    event: d.eventType as Schemas['V3WebhookEventType'],
+    status: d.status,
+    attemptCount: d.attemptCount,
+    nextAttemptAt: d.status === 'pending' && d.nextAttemptAt ? d.nextAttemptAt.toISOString() : null,
+    createdAt: d.createdAt.toISOString(),
+    completedAt: d.completedAt ? d.completedAt.toISOString() : null,
+    attempts: d.attempts.map((a) => ({ at: new Date(a.at).toISOString(), statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
+  };
+}
+
+/** `/v3/webhooks`: subscriptions, secret rotation, the delivery log and redelivery. */
+export function webhooksRoutes(services: Services): Router {
+  const router = Router();
+
+  router.post('/webhooks', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:write');
+    const body = req.body as CreateBody;
+    const { subscription, secret } = await services.webhooks.create(auth.accountId, {
+      url: body.url,
+      events: body.events,
+      active: body.active,
+      signatureScheme: body.signatureScheme,
+    });
+    res.status(201).json(toV3Subscription(subscription, secret));
+  });
+
+  router.get('/webhooks', async (_req, res) => {
+    const auth = requireAuth(res, 'webhook:read');
+    res.json((await services.webhooks.list(auth.accountId)).map((s) => toV3Subscription(s)));
+  });
+
+  router.get('/webhooks/:id', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:read');
+    res.json(toV3Subscription(await services.webhooks.get(auth.accountId, String(req.params.id))));
+  });
+
+  router.patch('/webhooks/:id', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:write');
+    const body = req.body as UpdateBody;
+    const updated = await services.webhooks.update(auth.accountId, String(req.params.id), {
+      url: body.url,
+      events: body.events,
+      active: body.active,
+      signatureScheme: body.signatureScheme,
+    });
+    res.json(toV3Subscription(updated));
+  });
+
+  router.delete('/webhooks/:id', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:write');
+    await services.webhooks.delete(auth.accountId, String(req.params.id));
+    res.status(204).end();
+  });
+
+  router.post('/webhooks/:id/rotate-secret', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:write');
+    const { subscription, secret } = await services.webhooks.rotateSecret(auth.accountId, String(req.params.id));
+    res.json(toV3Subscription(subscription, secret));
+  });
+
+  router.get('/webhooks/:id/deliveries', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:read');
+    const query = req.query as unknown as DeliveriesQuery;
+    const deliveries = await services.webhooks.listDeliveries(auth.accountId, String(req.params.id), Number(query.limit ?? 50));
+    res.json(deliveries.map(toV3Delivery));
+  });
+
+  router.post('/webhooks/:id/deliveries/:deliveryId/redeliver', async (req, res) => {
+    const auth = requireAuth(res, 'webhook:write');
+    const delivery = await services.webhooks.redeliver(auth.accountId, String(req.params.id), String(req.params.deliveryId));
+    res.status(202).json(toV3Delivery(delivery));
+  });
+
+  return router;
+}

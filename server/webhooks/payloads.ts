@@ -1,0 +1,81 @@
+import type { components } from '../../generated/schema.js';
+import type { BuiltEvent, EventIntent, EventPayloads, EventState } from '../domain/events.js';
+import type { MeterState } from '../domain/meter.js';
+import { isMeterAttribute } from '../domain/meter-attributes.js';
+import type { License } from '../domain/types.js';
+import { toV3Activation } from '../http/v3/presenters.js';
+
+type Schemas = components['schemas'];
+
+function allowed(meter: MeterState): number {
+  return meter.ceiling === null ? -1 : meter.ceiling;
+}
+
+function meterUses(name: string | null, meter: MeterState): Schemas['V3WebhookMeterUses'] {
+  return { name, allowedUses: allowed(meter), totalUses: meter.total, grossUses: meter.gross };
+}
+
+export function toWebhookLicense(license: License): Schemas['V3WebhookLicense'] {
+  return {
+    id: String(license.id),
+    key: license.key,
+    productId: String(license.productId),
+    type: license.type,
+    enabled: license.enabled,
+    validUntil: license.validUntil ? license.validUntil.toISOString() : null,
+    maxActivations: license.maxActivations,
+    activations: license.seats.length,
+    consumption: meterUses(null, license.consumption),
+    meterAttributes: license.features.filter(isMeterAttribute).map((f) => meterUses(f.code, f)),
+    metadata: license.metadata,
+    updatedAt: license.updatedAt.toISOString(),
+  };
+}
+
+function licenseSubject(licenseId: number): string {
+  return `license:${licenseId}`;
+}
+
+/**
+ * Webhook payloads (`data`) in the Web API v3 shapes: the full activation object of seeds 000/001 for
+ * activation events, and the license, consumption and limit objects of the spec's `webhooks:` section.
+ */
+export const v3EventPayloads: EventPayloads = {
+  build(intent: EventIntent, state: EventState): BuiltEvent[] {
+    const { license, device, now } = state;
+    if (!license) return [];
+    switch (intent.type) {
+      case 'activation.created':
+      case 'activation.updated':
+      case 'activation.deleted': {
+        if (!device) return [];
+        return [{ idSuffix: '', type: intent.type, subject: device.activationId, data: toV3Activation({ device, license }, now) }];
+      }
+      case 'license.updated':
+        return [{ idSuffix: '', type: intent.type, subject: licenseSubject(license.id), data: toWebhookLicense(license) }];
+      case 'consumption.added': {
+        const meter = intent.scope === 'license' ? license.consumption : license.features.find((f) => f.code === intent.featureCode);
+        if (!meter) return [];
+        const seat = intent.seat;
+        const activationId =
+          seat === null ? null : 'activationId' in seat ? seat.activationId : (license.seats.find((s) => s.hardwareId === seat.hardwareId)?.activationId ?? null);
+        const consumption: Schemas['V3WebhookConsumption'] = {
+          licenseId: String(license.id),
+          activationId,
+          meterAttribute: intent.featureCode,
+          amount: intent.amount,
+          totalUses: meter.total,
+          allowedUses: allowed(meter),
+          grossUses: meter.gross,
+        };
+        const events: BuiltEvent[] = [{ idSuffix: '', type: 'consumption.added', subject: licenseSubject(license.id), data: consumption }];
+        // The consumption crossed the ceiling: the total before it was below, after it is at or above.
+        if (intent.featureCode !== null && meter.ceiling !== null && intent.amount > 0 && meter.total >= meter.ceiling && meter.total - intent.amount < meter.ceiling) {
+          const limit: Schemas['V3WebhookMeterLimit'] = { licenseId: String(license.id), activationId, name: intent.featureCode, allowedUses: meter.ceiling, totalUses: meter.total };
+          events.push({ idSuffix: 'limit', type: 'meter-attribute.limit-reached', subject: licenseSubject(license.id), data: limit });
+        }
+        return events;
+      }
+    }
+  },
+};
