@@ -21,6 +21,8 @@ export interface Config {
   secretsKey: string | undefined;
   shutdownTimeoutMs: number;
   webhooksAllowPrivateTargets: boolean;
+  /** WEB_CONCURRENCY: 0 = one process; N >= 1 = a primary forking N workers on one port (needs MONGODB_URI). */
+  webConcurrency: number;
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -75,6 +77,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('SECRETS_KEY must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)');
   }
   const inMemory = boolean(env, 'EMBEDDED_DB_IN_MEMORY', false);
+  const webConcurrency = integer(env, 'WEB_CONCURRENCY', 0, 0, 256);
+  if (webConcurrency > 0 && mongodbUri === undefined) {
+    throw new ConfigError('WEB_CONCURRENCY (cluster mode) needs MONGODB_URI: every worker must use the same database (run the embedded engine as its own process with `npm run db`)');
+  }
   return {
     nodeEnv,
     host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
@@ -87,6 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretsKey,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     webhooksAllowPrivateTargets: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', false),
+    webConcurrency,
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),
