@@ -18,6 +18,8 @@ export interface LoadOptions {
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
+  /** Called when the measured run starts and ends (after the warm-up). */
+  onMeasure?: (phase: 'start' | 'end') => void;
 }
 
 export interface LoadResult {
@@ -68,7 +70,9 @@ async function once(options: LoadOptions, seconds: number | undefined, amount?: 
 /** Warm-up, then the measured run. */
 export async function measure(options: LoadOptions): Promise<LoadResult> {
   const warm = await once(options, options.warmupSeconds);
+  options.onMeasure?.('start');
   const run = await once(options, options.durationSeconds);
+  options.onMeasure?.('end');
   const r = run.result;
   const errorsOf = (x: autocannon.Result) => x.non2xx + x.errors + x.timeouts;
   return {

@@ -52,10 +52,10 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
 }
 
 /** The embedded MongoDB-compatible engine (`npm run db -- --port 0 --in-memory`) as its own process. */
-export async function startEmbeddedDb(): Promise<{ child: Child; uri: string }> {
+export async function startEmbeddedDb(nodeArgs: string[] = []): Promise<{ child: Child; uri: string }> {
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
-  const child = spawnChild('db', ['--import', 'tsx', 'server/db/embedded/cli.ts', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
+  const child = spawnChild('db', [...nodeArgs, '--import', 'tsx', 'server/db/embedded/cli.ts', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });
@@ -135,6 +135,20 @@ export function rssOf(pid: number): number {
     }
   }
   return total;
+}
+
+/** CPU seconds (user + system) used so far by a process and its descendants (Linux /proc). */
+export function cpuSecondsOf(pid: number): number {
+  let ticks = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100;
 }
 
 function descendants(pid: number): number[] {

@@ -11,6 +11,8 @@ export interface Row {
   errors: number;
   serverRssBytes: number;
   dbRssBytes: number | null;
+  /** CPU cores used during the measured run: server / db / load generator. */
+  cpu: string;
   /** Whether ratios to the ceilings make sense (not for the ceilings themselves). */
   ratios: boolean;
 }
@@ -28,12 +30,12 @@ export function machineLine(): string {
 
 export function table(rows: Row[], ceilingA: number, ceilingB: number): string {
   const lines = [
-    '| Scenario | req/s | p50 ms | p90 ms | p99 ms | non-2xx + errors | server RSS MB | db RSS MB | ÷ ceiling (a) | ÷ ceiling (b) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Scenario | req/s | p50 ms | p90 ms | p99 ms | non-2xx + errors | server RSS MB | db RSS MB | CPU cores server / db / load gen | ÷ ceiling (a) | ÷ ceiling (b) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.scenario} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.errors} | ${mb(r.serverRssBytes)} | ${r.dbRssBytes === null ? '-' : mb(r.dbRssBytes)} | ${
+      `| ${r.scenario} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.errors} | ${mb(r.serverRssBytes)} | ${r.dbRssBytes === null ? '-' : mb(r.dbRssBytes)} | ${r.cpu} | ${
         r.ratios ? pct(r.requestsPerSecond / ceilingA) : '-'
       } | ${r.ratios ? pct(r.requestsPerSecond / ceilingB) : '-'} |`,
     );

@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fixedAmount, measure, type LoadRequest, type LoadResult } from './load.js';
-import { ensureBuilt, freePort, root, rssOf, startApiServer, startCeilingServer, startEmbeddedDb, type Child } from './processes.js';
+import { cpuSecondsOf, ensureBuilt, freePort, root, rssOf, startApiServer, startCeilingServer, startEmbeddedDb, type Child } from './processes.js';
 import { machineLine, table, writeBenchmarksMd, type Row } from './report.js';
 import { addHotLicense, FEATURE, growLicenses, openBenchData, storedState, type BenchData, type BenchLicense } from './seed.js';
 
@@ -76,6 +76,10 @@ function spread(data: BenchData, count: number): BenchLicense[] {
 interface Measured extends LoadResult {
   serverRss: number;
   dbRss: number | null;
+  /** CPU use during the measured run, in cores (1.0 = one core busy). */
+  serverCpu: number;
+  dbCpu: number | null;
+  benchCpu: number;
 }
 
 async function run(label: string, url: string, requests: LoadRequest[], server: Child, db: Child | null): Promise<Measured> {
@@ -87,22 +91,42 @@ async function run(label: string, url: string, requests: LoadRequest[], server: 
     if (db) dbRss = Math.max(dbRss, rssOf(db.process.pid!));
   }, 250);
   try {
-    const result = await measure({ url, requests, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION });
-    log(`${label}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}${result.sampleErrors.length ? ` (${result.sampleErrors.join(' | ')})` : ''}`);
-    return { ...result, serverRss, dbRss: db ? dbRss : null };
+    const cpu = () => ({ server: cpuSecondsOf(server.process.pid!), db: db ? cpuSecondsOf(db.process.pid!) : 0, bench: process.cpuUsage(), at: performance.now() });
+    let before = cpu();
+    let after = before;
+    const result = await measure({
+      url,
+      requests,
+      connections: CONNECTIONS,
+      warmupSeconds: WARMUP,
+      durationSeconds: DURATION,
+      onMeasure: (phase) => {
+        if (phase === 'start') before = cpu();
+        else after = cpu();
+      },
+    });
+    const seconds = (after.at - before.at) / 1000;
+    const benchCpu = (after.bench.user + after.bench.system - before.bench.user - before.bench.system) / 1e6 / seconds;
+    const serverCpu = (after.server - before.server) / seconds;
+    const dbCpu = db ? (after.db - before.db) / seconds : null;
+    log(
+      `${label}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}${result.sampleErrors.length ? ` (${result.sampleErrors.join(' | ')})` : ''}; CPU server ${serverCpu.toFixed(2)}, db ${dbCpu?.toFixed(2) ?? '-'}, load generator ${benchCpu.toFixed(2)}`,
+    );
+    return { ...result, serverRss, dbRss: db ? dbRss : null, serverCpu, dbCpu, benchCpu };
   } finally {
     clearInterval(sampler);
   }
 }
 
 function row(scenario: string, m: Measured, ratios = true): Row {
-  return { scenario, requestsPerSecond: m.requestsPerSecond, p50: m.p50, p90: m.p90, p99: m.p99, errors: m.errors, serverRssBytes: m.serverRss, dbRssBytes: m.dbRss, ratios };
+  return { scenario, requestsPerSecond: m.requestsPerSecond, p50: m.p50, p90: m.p90, p99: m.p99, errors: m.errors, serverRssBytes: m.serverRss, dbRssBytes: m.dbRss, cpu: `${m.serverCpu.toFixed(2)} / ${m.dbCpu?.toFixed(2) ?? '-'} / ${m.benchCpu.toFixed(2)}`, ratios };
 }
 
 // ---- main -----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   ensureBuilt();
+  if (PROFILE) mkdirSync(join(root, 'bench', 'profiles'), { recursive: true });
   const children: Child[] = [];
   const stopAll = async () => {
     for (const c of children.reverse()) await c.stop().catch(() => undefined);
@@ -113,7 +137,7 @@ async function main(): Promise<void> {
     let uri = process.env.MONGODB_URI;
     let dbChild: Child | null = null;
     if (!uri) {
-      const started = await startEmbeddedDb();
+      const started = await startEmbeddedDb(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'profiles')}`, '--cpu-prof-name=db.cpuprofile'] : []);
       dbChild = started.child;
       children.push(dbChild);
       uri = started.uri;
@@ -155,10 +179,9 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     };
     const profileDir = join(root, 'bench', 'profiles');
-    if (PROFILE) mkdirSync(profileDir, { recursive: true });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    let server = await startApiServer({ port, env: serverEnv, nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    let server = await startApiServer({ port, env: serverEnv, nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=server.cpuprofile'] : [] });
     children.push(server);
     log(`API server on ${url} (its own process, NODE_ENV=production)`);
 
@@ -166,9 +189,9 @@ async function main(): Promise<void> {
     rows.push(row('2. add_feature_consumption, 1,000 licenses', s2));
     if (PROFILE) {
       await server.stop();
-      log(`CPU profile of scenario 2 written to ${profileDir}`);
-      server = await startApiServer({ port, env: serverEnv });
-      children.push(server);
+      await dbChild?.stop();
+      log(`CPU profiles of the server (and the embedded engine) under scenario 2 written to ${profileDir}`);
+      return;
     }
 
     // Scenario 3: one hot license feature, then the correctness pass.
