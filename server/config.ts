@@ -32,6 +32,8 @@ export interface Config {
     pollIntervalMs: number;
     repairAfterMs: number;
   };
+  /** WEB_CONCURRENCY: 0 = one process; N >= 1 = a primary forking N workers on one port (needs MONGODB_URI). */
+  webConcurrency: number;
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -86,6 +88,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('SECRETS_KEY must be the base64 encoding of exactly 32 random bytes (openssl rand -base64 32)');
   }
   const inMemory = boolean(env, 'EMBEDDED_DB_IN_MEMORY', false);
+  const webConcurrency = integer(env, 'WEB_CONCURRENCY', 0, 0, 256);
+  if (webConcurrency > 0 && mongodbUri === undefined) {
+    throw new ConfigError('WEB_CONCURRENCY (cluster mode) needs MONGODB_URI: every worker must use the same database (run the embedded engine as its own process with `npm run db`)');
+  }
   return {
     nodeEnv,
     host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
@@ -107,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
       pollIntervalMs: integer(env, 'WEBHOOKS_POLL_INTERVAL_MS', 1000, 5, 600_000),
       repairAfterMs: integer(env, 'WEBHOOKS_REPAIR_AFTER_MS', 30_000, 0, 86_400_000),
     },
+    webConcurrency,
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),

@@ -1,8 +1,13 @@
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
-/** `npm start`: serve until SIGTERM or SIGINT, then shut down gracefully. */
+/**
+ * `npm start`: serve until SIGTERM or SIGINT, then shut down gracefully. With WEB_CONCURRENCY=N this
+ * process becomes a cluster primary and each of its N workers runs this same function as a server.
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -15,6 +20,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  if (config.webConcurrency > 0 && cluster.isPrimary) {
+    await runPrimary(config, logger);
+    return;
+  }
   let server;
   try {
     server = await startServer({ config, logger });

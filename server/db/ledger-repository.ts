@@ -27,7 +27,7 @@ export class LedgerRepository {
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
-    await this.models.License.updateOne({ _id: licenseId }, { $pull: { outbox: { id: entry.id } } });
+    await this.models.License.collection.updateOne({ _id: licenseId } as never, { $pull: { outbox: { id: entry.id } } } as never);
   }
 
   /** Moves outbox entries older than `olderThan` (left behind by a crash) into the ledger. Returns how many. */

@@ -204,13 +204,13 @@ export class LicenseMetersRepository {
   /** Applies the change if every guard holds; returns the license after it, or null when a guard failed. */
   async apply(change: MeterChange): Promise<License | null> {
     const { update, arrayFilters } = meterChangeUpdate(change);
-    const doc = await this.models.License.findOneAndUpdate(meterChangeFilter(change), update, {
+    // The driver directly (filter and update are already in stored form): mongoose's query casting
+    // is measurable per request on this hot path and changes nothing here.
+    const doc = (await this.models.License.collection.findOneAndUpdate(meterChangeFilter(change) as never, update as never, {
       returnDocument: 'after',
       projection: { outbox: 0, recentOps: 0 },
       ...(arrayFilters ? { arrayFilters } : {}),
-      lean: true,
-      strict: false,
-    }).lean<LicenseDocument>();
+    })) as LicenseDocument | null;
     return doc ? toLicense(doc) : null;
   }
 
@@ -227,7 +227,7 @@ export class LicenseMetersRepository {
 
   /** The license as stored (for explaining why a guard failed). */
   async find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[] }) | null> {
-    const doc = await this.models.License.findOne(licenseLocatorFilter(accountId, locator), { outbox: 0 }).lean<LicenseDocument>();
+    const doc = (await this.models.License.collection.findOne(licenseLocatorFilter(accountId, locator) as never, { projection: { outbox: 0 } })) as LicenseDocument | null;
     return doc ? { ...toLicense(doc), recentOpKeys: (doc.recentOps ?? []).map((o) => o.key) } : null;
   }
 

@@ -5,6 +5,7 @@ import { isDomainError } from '../../domain/errors.js';
 import type { Services } from '../../services.js';
 import type { Account } from '../../domain/types.js';
 import { ApiError } from '../api-error.js';
+import { CredentialCache } from './credential-cache.js';
 
 /** Largest accepted distance between the request's `Date` header and server time. */
 export const MAX_DATE_SKEW_MS = 15 * 60 * 1000;
@@ -77,6 +78,8 @@ export function callerOf(locals: Record<string, unknown>): LicenseApiCaller {
  * 401 `unknown_api_key`.
  */
 export function licenseApiAuth(services: Services): RequestHandler {
+  // Wall-clock TTL (not services.clock: tests move that clock by days and must still see key changes).
+  const credentials = new CredentialCache((apiKey) => services.accounts.authenticateLicenseApiKey(apiKey));
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined || header.trim() === '') throw new ApiError(400, 'hmac_required', 'The request must be signed: send the Authorization and Date headers');
@@ -92,7 +95,7 @@ export function licenseApiAuth(services: Services): RequestHandler {
     }
     let found: { account: Account; sharedKey: string };
     try {
-      found = await services.accounts.authenticateLicenseApiKey(auth.apikey);
+      found = await credentials.get(auth.apikey);
     } catch (err) {
       if (isDomainError(err, 'unauthenticated')) throw new ApiError(401, 'unknown_api_key', 'Unknown License API key');
       throw err;

@@ -12,6 +12,7 @@ import type { Services } from '../../services.js';
 import { ApiError } from '../api-error.js';
 import { toV4ApiError } from './errors.js';
 import { identityOf, licenseIdOf, licenseLocatorOf } from './license-locator.js';
+import { LicenseTargetCache } from './license-target-cache.js';
 import { callerOf, licenseApiAuth } from './request-auth.js';
 import { licenseSignatureInput, sendSigned, signText } from './response-signing.js';
 import { featureConsumptionView, licenseConsumptionView, licenseView } from './views.js';
@@ -36,6 +37,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
   router.use(licenseApiAuth(services));
 
   const accountOf = (res: Response) => callerOf(res.locals).account;
+  const targets = new LicenseTargetCache();
 
   /** Sends a body with its LicenseSignature (a stored response re-serialises to the same bytes). */
   async function respond(res: Response, body: unknown, headers: Record<string, string> = {}) {
@@ -156,14 +158,24 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);
     await consumeOnce(req, res, 'POST /api/v4/add_feature_consumption', async (idempotencyKey) => {
-      const license = await services.licenseCheck.locate(accountId, locator, licenseIdOf(body));
-      const feature = license.features.find((f) => f.code === body.feature);
-      if (!feature) throw new ApiError(400, 'unsupported_product_feature', `The license has no feature "${body.feature}"`);
-      if (feature.featureType !== 'consumption') throw new ApiError(400, 'unsupported_product_feature', `Feature "${body.feature}" is not a consumption feature`);
+      // A license and feature seen before need no read: the guarded update checks everything that can change.
+      const pinnedId = licenseIdOf(body);
+      const knownId = targets.consumptionFeatureLicense(accountId, locator, body.feature);
+      let licenseId: number;
+      if (knownId !== undefined && (pinnedId === undefined || pinnedId === knownId)) {
+        licenseId = knownId;
+      } else {
+        const license = await services.licenseCheck.locate(accountId, locator, pinnedId);
+        const feature = license.features.find((f) => f.code === body.feature);
+        if (!feature) throw new ApiError(400, 'unsupported_product_feature', `The license has no feature "${body.feature}"`);
+        if (feature.featureType !== 'consumption') throw new ApiError(400, 'unsupported_product_feature', `Feature "${body.feature}" is not a consumption feature`);
+        targets.remember(accountId, locator, license);
+        licenseId = license.id;
+      }
       const result = await services.consumption.consume({
         accountId,
-        license: { licenseId: license.id },
-        target: { scope: 'feature', code: feature.code },
+        license: { licenseId },
+        target: { scope: 'feature', code: body.feature },
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
         negatives: 'policy',
@@ -171,7 +183,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
       });
-      const updated = result.license.features.find((f) => f.code === feature.code)!;
+      const updated = result.license.features.find((f) => f.code === body.feature)!;
       return featureConsumptionView(updated);
     });
   });

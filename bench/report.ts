@@ -1,0 +1,54 @@
+/** The results table (printed and written into BENCHMARKS.md between markers). */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+
+export interface Row {
+  scenario: string;
+  requestsPerSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: number;
+  serverRssBytes: number;
+  dbRssBytes: number | null;
+  /** CPU cores used during the measured run: server / db / load generator. */
+  cpu: string;
+  /** Whether ratios to the ceilings make sense (not for the ceilings themselves). */
+  ratios: boolean;
+}
+
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+const pct = (value: number) => `${(value * 100).toFixed(0)}%`;
+
+export function machineLine(): string {
+  const cpu = cpus();
+  return `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform} ${process.arch}`;
+}
+
+export function table(rows: Row[], ceilingA: number, ceilingB: number): string {
+  const lines = [
+    '| Scenario | req/s | p50 ms | p90 ms | p99 ms | non-2xx + errors | server RSS MB | db RSS MB | CPU cores server / db / load gen | ÷ ceiling (a) | ÷ ceiling (b) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.scenario} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.errors} | ${mb(r.serverRssBytes)} | ${r.dbRssBytes === null ? '-' : mb(r.dbRssBytes)} | ${r.cpu} | ${
+        r.ratios ? pct(r.requestsPerSecond / ceilingA) : '-'
+      } | ${r.ratios ? pct(r.requestsPerSecond / ceilingB) : '-'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Replaces the generated section of BENCHMARKS.md (or appends it when the markers are missing). */
+export function writeBenchmarksMd(path: string, generated: string): void {
+  const block = `${START}\n${generated.trim()}\n${END}`;
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\n';
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}

@@ -1,0 +1,309 @@
+/**
+ * `npm run bench`: throughput, latency and memory of the consumption hot path (see BENCHMARKS.md).
+ *
+ * Starts the database (the embedded engine as its own process, or MONGODB_URI), the ceiling servers
+ * and the API server each as their own process, seeds data directly into the database, and drives
+ * load with autocannon: a warm-up, then a measured run of fixed duration per scenario. Prints the
+ * table and writes it into BENCHMARKS.md.
+ *
+ * Environment: BENCH_WARMUP (s, default 3), BENCH_DURATION (s, default 8), BENCH_CONNECTIONS
+ * (default 32), BENCH_PROFILE=1 (writes a --cpu-prof profile of the server under scenario 2 to
+ * bench/profiles/), BENCH_WRITE=0 (do not touch BENCHMARKS.md), MONGODB_URI (use a real MongoDB;
+ * a fresh database is used and dropped).
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fixedAmount, measure, type LoadRequest, type LoadResult } from './load.js';
+import { cpuSecondsOf, ensureBuilt, freePort, root, rssOf, startApiServer, startCeilingServer, startEmbeddedDb, type Child } from './processes.js';
+import { machineLine, table, writeBenchmarksMd, type Row } from './report.js';
+import { addHotLicense, FEATURE, growLicenses, openBenchData, storedState, type BenchData, type BenchLicense } from './seed.js';
+
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const CORRECTNESS_REQUESTS = 2_000;
+
+const started = Date.now();
+const log = (text: string) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}`);
+
+// ---- requests -------------------------------------------------------------------------------
+
+/** Headers of a signed License API request; a signature depends only on the Date header. */
+function signedHeaders(data: BenchData): Record<string, string> {
+  const date = new Date().toUTCString();
+  const signature = createHmac('sha256', data.credentials.sharedKey).update(`licenseSpring\ndate: ${date}`, 'utf8').digest('base64');
+  return { date, authorization: `algorithm="hmac-sha256",headers="date",signature="${signature}",apikey="${data.credentials.licenseApiKey}"`, accept: 'application/json' };
+}
+
+function addFeatureConsumption(data: BenchData, licenses: BenchLicense[], headers = signedHeaders(data)): LoadRequest[] {
+  return licenses.map((l) => ({
+    method: 'POST',
+    path: '/api/v4/add_feature_consumption',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ product: data.product.shortCode, license_key: l.key, hardware_id: l.hardwareId, feature: FEATURE, consumptions: 1 }),
+  }));
+}
+
+function checkLicense(data: BenchData, licenses: BenchLicense[]): LoadRequest[] {
+  const headers = signedHeaders(data);
+  return licenses.map((l) => ({
+    method: 'GET',
+    path: `/api/v4/check_license?${new URLSearchParams({ product: data.product.shortCode, license_key: l.key, hardware_id: l.hardwareId }).toString()}`,
+    headers,
+  }));
+}
+
+function meterAttributes(licenses: BenchLicense[]): LoadRequest[] {
+  return licenses.map((l) => ({
+    method: 'POST',
+    path: `/v3/activations/meter-attributes/${FEATURE}`,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ increment: 1, activationId: l.activationId, accountId: '' }),
+  }));
+}
+
+/** `count` licenses spread evenly over all seeded ones. */
+function spread(data: BenchData, count: number): BenchLicense[] {
+  const step = data.licenses.length / count;
+  return Array.from({ length: count }, (_, i) => data.licenses[Math.floor(i * step)]!);
+}
+
+// ---- measuring ------------------------------------------------------------------------------
+
+interface Measured extends LoadResult {
+  serverRss: number;
+  dbRss: number | null;
+  /** CPU use during the measured run, in cores (1.0 = one core busy). */
+  serverCpu: number;
+  dbCpu: number | null;
+  benchCpu: number;
+}
+
+async function run(label: string, url: string, requests: LoadRequest[], server: Child, db: Child | null): Promise<Measured> {
+  log(`${label}: ${WARMUP} s warm-up + ${DURATION} s measured, ${CONNECTIONS} connections, ${requests.length} distinct requests`);
+  let serverRss = 0;
+  let dbRss = 0;
+  const sampler = setInterval(() => {
+    serverRss = Math.max(serverRss, rssOf(server.process.pid!));
+    if (db) dbRss = Math.max(dbRss, rssOf(db.process.pid!));
+  }, 250);
+  try {
+    const cpu = () => ({ server: cpuSecondsOf(server.process.pid!), db: db ? cpuSecondsOf(db.process.pid!) : 0, bench: process.cpuUsage(), at: performance.now() });
+    let before = cpu();
+    let after = before;
+    const result = await measure({
+      url,
+      requests,
+      connections: CONNECTIONS,
+      warmupSeconds: WARMUP,
+      durationSeconds: DURATION,
+      onMeasure: (phase) => {
+        if (phase === 'start') before = cpu();
+        else after = cpu();
+      },
+    });
+    const seconds = (after.at - before.at) / 1000;
+    const benchCpu = (after.bench.user + after.bench.system - before.bench.user - before.bench.system) / 1e6 / seconds;
+    const serverCpu = (after.server - before.server) / seconds;
+    const dbCpu = db ? (after.db - before.db) / seconds : null;
+    log(
+      `${label}: ${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}${result.sampleErrors.length ? ` (${result.sampleErrors.join(' | ')})` : ''}; CPU server ${serverCpu.toFixed(2)}, db ${dbCpu?.toFixed(2) ?? '-'}, load generator ${benchCpu.toFixed(2)}`,
+    );
+    return { ...result, serverRss, dbRss: db ? dbRss : null, serverCpu, dbCpu, benchCpu };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+function row(scenario: string, m: Measured, ratios = true): Row {
+  return { scenario, requestsPerSecond: m.requestsPerSecond, p50: m.p50, p90: m.p90, p99: m.p99, errors: m.errors, serverRssBytes: m.serverRss, dbRssBytes: m.dbRss, cpu: `${m.serverCpu.toFixed(2)} / ${m.dbCpu?.toFixed(2) ?? '-'} / ${m.benchCpu.toFixed(2)}`, ratios };
+}
+
+// ---- main -----------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  if (PROFILE) mkdirSync(join(root, 'bench', 'profiles'), { recursive: true });
+  const children: Child[] = [];
+  const stopAll = async () => {
+    for (const c of children.reverse()) await c.stop().catch(() => undefined);
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  let data: BenchData | undefined;
+  try {
+    let uri = process.env.MONGODB_URI;
+    let dbChild: Child | null = null;
+    if (!uri) {
+      const started = await startEmbeddedDb(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'profiles')}`, '--cpu-prof-name=db.cpuprofile'] : []);
+      dbChild = started.child;
+      children.push(dbChild);
+      uri = started.uri;
+      log(`embedded database engine on ${uri} (its own process)`);
+    } else {
+      log('using MONGODB_URI');
+    }
+    const dbName = `bench_${randomBytes(4).toString('hex')}`;
+    const secretsKey = randomBytes(32).toString('base64');
+    const rows: Row[] = [];
+
+    // Ceilings.
+    const portA = await freePort();
+    const ceilA = await startCeilingServer('bench/ceiling-bare.ts', portA);
+    children.push(ceilA);
+
+    data = await openBenchData(uri, dbName, secretsKey);
+    await growLicenses(data, 1_000);
+    log(`seeded account, product and ${data.licenses.length} licenses with a seat each`);
+    const s2Licenses = data.licenses.slice(0, 1_000);
+
+    const a = await run('ceiling (a) node:http', `http://127.0.0.1:${portA}`, addFeatureConsumption(data, s2Licenses), ceilA, null);
+    await ceilA.stop();
+    rows.push(row('(a) ceiling: bare node:http, fixed JSON', a, false));
+
+    const portB = await freePort();
+    const ceilB = await startCeilingServer('bench/ceiling-express.ts', portB);
+    children.push(ceilB);
+    const b = await run('ceiling (b) app stack', `http://127.0.0.1:${portB}`, addFeatureConsumption(data, s2Licenses), ceilB, null);
+    await ceilB.stop();
+    rows.push(row('(b) ceiling: createApp stack + OpenAPI validation, no-op handler', b, false));
+
+    // The API server.
+    const serverEnv = {
+      NODE_ENV: 'production',
+      MONGODB_URI: uri,
+      MONGODB_DB_NAME: dbName,
+      SECRETS_KEY: secretsKey,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    };
+    const profileDir = join(root, 'bench', 'profiles');
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = await startApiServer({ port, env: serverEnv, nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=server.cpuprofile'] : [] });
+    children.push(server);
+    log(`API server on ${url} (its own process, NODE_ENV=production)`);
+
+    const s2 = await run('scenario 2', url, addFeatureConsumption(data, s2Licenses), server, dbChild);
+    rows.push(row('2. add_feature_consumption, 1,000 licenses', s2));
+    if (PROFILE) {
+      await server.stop();
+      await dbChild?.stop();
+      log(`CPU profiles of the server (and the embedded engine) under scenario 2 written to ${profileDir}`);
+      return;
+    }
+
+    // Scenario 3: one hot license feature, then the correctness pass.
+    const hot = await addHotLicense(data);
+    const s3 = await run('scenario 3', url, addFeatureConsumption(data, [hot]), server, dbChild);
+    rows.push(row('3. add_feature_consumption, one hot license feature', s3));
+    await sleep(200);
+    const hotState = await storedState(data, hot.id);
+    const hotAnswered = s3.warmupOk + s3.ok;
+    const check = await addHotLicense(data);
+    const pass = await fixedAmount({ url, requests: addFeatureConsumption(data, [check]), connections: CONNECTIONS }, CORRECTNESS_REQUESTS);
+    const checkState = await storedState(data, check.id);
+    const correct =
+      pass.errors === 0 && pass.ok === CORRECTNESS_REQUESTS && checkState.total === pass.ok && checkState.ledgerEntries === pass.ok && checkState.ledgerSum === pass.ok && hotState.total === hotState.ledgerSum && hotState.ledgerEntries === hotState.total;
+    log(
+      `correctness: exact pass ${pass.ok} × 200 → stored total ${checkState.total}, ledger ${checkState.ledgerEntries} entries (sum ${checkState.ledgerSum}); timed hot run: ${hotAnswered} × 200 counted, stored total ${hotState.total}, ledger ${hotState.ledgerEntries} → ${correct ? 'OK' : 'MISMATCH'}`,
+    );
+
+    const s4 = await run('scenario 4', url, meterAttributes(s2Licenses), server, dbChild);
+    rows.push(row('4. v3 meter-attributes increment, 1,000 activations', s4));
+    const s5 = await run('scenario 5', url, checkLicense(data, s2Licenses), server, dbChild);
+    rows.push(row('5. check_license, 1,000 licenses', s5));
+
+    // Scenario 6: more licenses, and a 1M-entry ledger.
+    let t = Date.now();
+    await growLicenses(data, 10_000);
+    log(`grew to ${data.licenses.length} licenses in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const s6a = await run('scenario 6 (10k)', url, addFeatureConsumption(data, spread(data, 1_000)), server, dbChild);
+    rows.push(row('6a. = 2 with 10k licenses', s6a));
+    t = Date.now();
+    const existingLedger = await data.db.models.LedgerEntry.estimatedDocumentCount();
+    const newLicenses = 100_000 - data.licenses.length;
+    await growLicenses(data, 100_000, Math.max(0, Math.ceil((1_000_000 - existingLedger) / newLicenses)));
+    const ledgerCount = await data.db.models.LedgerEntry.estimatedDocumentCount();
+    log(`grew to ${data.licenses.length} licenses and ${ledgerCount} ledger entries in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    await sleep(1_000); // let the engine settle after the bulk load (the warm-up follows)
+    const s6b = await run('scenario 6 (100k)', url, addFeatureConsumption(data, spread(data, 1_000)), server, dbChild);
+    rows.push(row(`6b. = 2 with 100k licenses and ${(ledgerCount / 1e6).toFixed(2)}M ledger entries`, s6b));
+    await server.stop();
+
+    // Cluster mode: scenario 2 (on the large data set) with 1 and 2 workers.
+    const cluster: Measured[] = [];
+    for (const workers of [1, 2]) {
+      const clusterServer = await startApiServer({ port, env: { ...serverEnv, WEB_CONCURRENCY: String(workers)} });
+      children.push(clusterServer);
+      const m = await run(`cluster ${workers}`, url, addFeatureConsumption(data, spread(data, 1_000)), clusterServer, dbChild);
+      cluster.push(m);
+      rows.push(row(`C${workers}. = 6b, cluster mode, WEB_CONCURRENCY=${workers}`, m));
+      await clusterServer.stop();
+    }
+
+    const generated = summary(rows, a.requestsPerSecond, b.requestsPerSecond, { s2, s3, s6a, s6b, cluster, correct, pass, checkState, hotAnswered, hotState, ledgerCount });
+    console.log(`\n${generated}\n`);
+    if (process.env.BENCH_WRITE !== '0') {
+      writeBenchmarksMd(join(root, 'BENCHMARKS.md'), generated);
+      log('results written to BENCHMARKS.md');
+    }
+    if (!correct || rows.some((r) => r.errors > 0)) process.exitCode = 1;
+  } finally {
+    if (data) {
+      if (process.env.MONGODB_URI) await data.db.connection.dropDatabase().catch(() => undefined);
+      await data.db.close().catch(() => undefined);
+    }
+    await stopAll();
+  }
+}
+
+interface Facts {
+  s2: Measured;
+  s3: Measured;
+  s6a: Measured;
+  s6b: Measured;
+  cluster: Measured[];
+  correct: boolean;
+  pass: { ok: number; errors: number };
+  checkState: { total: number; ledgerEntries: number; ledgerSum: number };
+  hotAnswered: number;
+  hotState: { total: number; ledgerEntries: number };
+  ledgerCount: number;
+}
+
+const signed = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(0)}%`;
+
+function summary(rows: Row[], ceilingA: number, ceilingB: number, f: Facts): string {
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const s2b = f.s2.requestsPerSecond / ceilingB;
+  const s3s2 = f.s3.requestsPerSecond / f.s2.requestsPerSecond;
+  const s6 = [f.s6a, f.s6b].map((m) => m.requestsPerSecond / f.s2.requestsPerSecond - 1);
+  const [c1, c2] = f.cluster;
+  const scale = c1 && c2 ? c2.requestsPerSecond / c1.requestsPerSecond : NaN;
+  return [
+    `Run of ${new Date().toISOString()} — ${machineLine()}; load average before the run: ${loadBefore}.`,
+    `Command: \`npm run bench\` (warm-up ${WARMUP} s, measured ${DURATION} s, ${CONNECTIONS} connections, pipelining 1; database: ${process.env.MONGODB_URI ? 'MONGODB_URI' : 'embedded engine, its own process, in memory'}; server: \`node dist/server/main.js\`, NODE_ENV=production, LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'warn'}). Total run time ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    '',
+    table(rows, ceilingA, ceilingB),
+    '',
+    '| Target | Result | |',
+    '| --- | --- | --- |',
+    `| Scenario 2 ≥ 50% of ceiling (b) | ${(s2b * 100).toFixed(0)}% | ${verdict(s2b >= 0.5)} |`,
+    `| Scenario 2 p99 < 20 ms | ${f.s2.p99} ms | ${verdict(f.s2.p99 < 20)} |`,
+    `| Scenario 3 ≥ 70% of scenario 2 | ${(s3s2 * 100).toFixed(0)}% | ${verdict(s3s2 >= 0.7)} |`,
+    `| Scenario 6 within 10% of scenario 2 (req/s) | 10k: ${signed(s6[0]!)}, 100k + ${(f.ledgerCount / 1e6).toFixed(2)}M ledger: ${signed(s6[1]!)} | ${verdict(s6.every((d) => d >= -0.1))} |`,
+    `| Scenario 6 p99 flat | 2: ${f.s2.p99} ms, 6a: ${f.s6a.p99} ms, 6b: ${f.s6b.p99} ms | |`,
+    `| Zero non-2xx | ${rows.reduce((n, r) => n + r.errors, 0)} | ${verdict(rows.every((r) => r.errors === 0))} |`,
+    `| Exact totals (correctness pass: ${CORRECTNESS_REQUESTS} requests on one hot feature) | ${f.pass.ok} × 200, stored total ${f.checkState.total}, ledger ${f.checkState.ledgerEntries} entries summing to ${f.checkState.ledgerSum}; timed hot run: stored total ${f.hotState.total} = ledger ${f.hotState.ledgerEntries} entries, ${f.hotAnswered} answers counted (autocannon drops the responses in flight when a timed run ends) | ${verdict(f.correct)} |`,
+    `| Cluster: 2 workers vs 1 | ×${scale.toFixed(2)} | ${scale > 1.05 ? 'grows' : '**does not grow here**'} |`,
+  ].join('\n');
+}
+
+const loadBefore = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(', ');
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
