@@ -1,6 +1,7 @@
 import type { License, LicenseFeature, LedgerEntry, Seat } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
 import type { EventOutboxEntry } from '../domain/events.js';
+import { randomUUID } from 'node:crypto';
 
 /** What a license document holds besides the domain fields. */
 export interface OutboxEntry {
@@ -9,6 +10,11 @@ export interface OutboxEntry {
   at: Date;
   /** The ledger entry, without the resulting total (added when the entry is moved). */
   ledger: Omit<LedgerEntry, 'totalAfter'>;
+}
+
+/** A new ledger outbox entry for a change about to be written (resulting total and period filled in when moved). */
+export function ledgerOutboxEntry(fields: Omit<LedgerEntry, 'id' | 'totalAfter' | 'periodResetAt'>): OutboxEntry {
+  return { id: randomUUID(), kind: 'ledger', at: fields.at, ledger: { id: randomUUID(), ...fields, periodResetAt: null } };
 }
 
 /** Any entry of a document's outbox: a ledger entry, or an event intent (see domain/event-outbox.ts). */

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { LedgerRepository } from '../db/ledger-repository.js';
 import type { LicenseMetersRepository, LicenseLocator, MeterTarget, SeatLocator, MeterChange } from '../db/license-meters.js';
-import type { OutboxEntry } from '../db/license-document.js';
+import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
@@ -69,25 +68,18 @@ export class ConsumptionService {
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const now = this.clock.now();
-      const outbox: OutboxEntry = {
-        id: randomUUID(),
-        kind: 'ledger',
+      const outbox: OutboxEntry = ledgerOutboxEntry({
+        accountId: input.accountId,
+        licenseId: 'licenseId' in input.license ? input.license.licenseId : 0,
+        scope: input.target.scope,
+        featureCode: input.target.scope === 'feature' ? input.target.code : null,
+        deviceId,
+        amount: input.amount,
+        event: input.event,
+        requestId: input.requestId ?? null,
+        idempotencyKey: input.idempotencyKey ?? null,
         at: now,
-        ledger: {
-          id: randomUUID(),
-          accountId: input.accountId,
-          licenseId: 'licenseId' in input.license ? input.license.licenseId : 0,
-          scope: input.target.scope,
-          featureCode: input.target.scope === 'feature' ? input.target.code : null,
-          deviceId,
-          amount: input.amount,
-          periodResetAt: null,
-          event: input.event,
-          requestId: input.requestId ?? null,
-          idempotencyKey: input.idempotencyKey ?? null,
-          at: now,
-        },
-      };
+      });
       const intents: EventIntent[] = [
         {
           type: 'consumption.added',

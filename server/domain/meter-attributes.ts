@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { LedgerRepository } from '../db/ledger-repository.js';
 import type { LicenseMetersRepository, MultiFeatureChange } from '../db/license-meters.js';
-import type { OutboxEntry } from '../db/license-document.js';
+import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -135,25 +134,18 @@ export class MeterAttributeUses {
   }
 
   private outboxEntry(input: ChangeUsesInput, c: UsesChange, now: Date): OutboxEntry {
-    return {
-      id: randomUUID(),
-      kind: 'ledger',
+    return ledgerOutboxEntry({
+      accountId: input.accountId,
+      licenseId: input.licenseId,
+      scope: 'feature',
+      featureCode: c.name,
+      deviceId: input.deviceId,
+      amount: c.amount,
+      event: 'meter_increment',
+      requestId: input.requestId ?? null,
+      idempotencyKey: null,
       at: now,
-      ledger: {
-        id: randomUUID(),
-        accountId: input.accountId,
-        licenseId: input.licenseId,
-        scope: 'feature',
-        featureCode: c.name,
-        deviceId: input.deviceId,
-        amount: c.amount,
-        periodResetAt: null,
-        event: 'meter_increment',
-        requestId: input.requestId ?? null,
-        idempotencyKey: null,
-        at: now,
-      },
-    };
+    });
   }
 
   /** Throws the reason the guarded update matched nothing; returns when it is worth retrying. */
