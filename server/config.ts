@@ -21,6 +21,11 @@ export interface Config {
   secretsKey: string | undefined;
   shutdownTimeoutMs: number;
   webhooksAllowPrivateTargets: boolean;
+  /** How long a database operation waits for a reachable server before the request answers 503. */
+  dbServerSelectionTimeoutMs: number;
+  /** How long a running request's Idempotency-Key claim is honoured before a retry may take it over. */
+  idempotencyLockMs: number;
+  rateLimit: RateLimitConfig;
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -28,6 +33,13 @@ export interface Config {
     sharedKey: string | undefined;
     v3AccessToken: string | undefined;
   };
+}
+
+/** Fixed-window request limits per client IP and per credential; 0 turns a limit off. */
+export interface RateLimitConfig {
+  windowMs: number;
+  perIp: number;
+  perKey: number;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +99,13 @@ export function loadConfig(env: Env = process.env): Config {
     secretsKey,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     webhooksAllowPrivateTargets: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', false),
+    dbServerSelectionTimeoutMs: integer(env, 'DB_SERVER_SELECTION_TIMEOUT_MS', 5_000, 100, 120_000),
+    idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
+    rateLimit: {
+      windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+      perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 0, 10_000_000),
+      perKey: integer(env, 'RATE_LIMIT_PER_KEY', 6_000, 0, 10_000_000),
+    },
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),

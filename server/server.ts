@@ -30,14 +30,15 @@ export interface StartOptions {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const secretsKey = resolveSecretsKey(config);
-  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger });
+  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs });
   try {
-    const services = createServices(db, { secretsKey, ...(options.clock ? { clock: options.clock } : {}) });
+    const services = createServices(db, { secretsKey, idempotencyLockMs: config.idempotencyLockMs, ...(options.clock ? { clock: options.clock } : {}) });
     await bootstrapAccounts(config, services, logger, options.print ?? ((text) => process.stderr.write(`${text}\n`)));
     const app = createApp({
       logger,
       validateResponses: config.validateResponses,
       checkReadiness: () => db.ping(),
+      rateLimit: config.rateLimit,
       apis: buildApis({ services, logger }),
     });
     const server: Server = await new Promise((resolve, reject) => {

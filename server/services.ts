@@ -27,6 +27,8 @@ export interface ServicesOptions {
   clock?: Clock;
   /** Base64 of 32 bytes (SECRETS_KEY). */
   secretsKey: string;
+  /** How long an Idempotency-Key claim is honoured before a retry may take it over (default 30 s). */
+  idempotencyLockMs?: number;
 }
 
 /** The composition root of the domain: repositories on the database, services on the repositories. */
@@ -67,7 +69,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
     events: new EventsRepository(db.models, clock),
     licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock),
-    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock),
+    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {}),
   };
 }
 

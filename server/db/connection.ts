@@ -19,6 +19,8 @@ export interface DatabaseOptions {
   /** Data directory of the embedded engine (undefined = memory only). */
   embeddedDataDir?: string | undefined;
   logger: Logger;
+  /** How long an operation waits for a reachable server before failing (default 5 s). */
+  serverSelectionTimeoutMs?: number | undefined;
 }
 
 /**
@@ -39,7 +41,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const connection = mongoose.createConnection(uri, {
     dbName: options.dbName,
-    serverSelectionTimeoutMS: 5_000,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5_000,
+    // Fail fast while the database is away (the request answers 503) instead of queueing commands
+    // in memory until it returns: a client that got an error must be able to rely on nothing
+    // having happened later on its behalf.
+    bufferCommands: false,
     autoIndex: false,
     autoCreate: true,
   });
