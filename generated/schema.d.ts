@@ -2625,6 +2625,28 @@ export interface components {
                 "application/json": components["schemas"]["WebApiError"];
             };
         };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        ServiceTooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "RATE_LIMITED",
+                 *       "message": "Too many requests from this client address; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
         /** @description The request is invalid or breaks a rule of the license (limit reached, revoked or expired license, wrong key, ...). */
         V3BadRequest: {
             headers: {
@@ -2650,6 +2672,44 @@ export interface components {
                  * @example {
                  *       "code": "AUTHENTICATION_FAILED",
                  *       "message": "Invalid access token"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        V3TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "RATE_LIMITED",
+                 *       "message": "Too many requests from this credential; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /** @description The database is unreachable right now; retry later. */
+        V3ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "SERVICE_UNAVAILABLE",
+                 *       "message": "The database is temporarily unreachable; retry later"
                  *     }
                  */
                 "application/json": components["schemas"]["WebApiError"];
@@ -2726,6 +2786,50 @@ export interface components {
                 "application/json": components["schemas"]["LicenseApiError"];
             };
         };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        V4TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 429,
+                 *       "code": "rate_limited",
+                 *       "message": "Too many requests from this credential; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description The database is unreachable right now; nothing was changed unless the request's outcome was
+         *     already decided. Retry later (License API consumptions: with the same `Idempotency-Key`, so the
+         *     retry counts at most once).
+         */
+        V4ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 503,
+                 *       "code": "service_unavailable",
+                 *       "message": "The database is temporarily unreachable; retry later"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
         /** @description Any other client error (unknown path 404, wrong method 405, body too large 413, wrong media type 415). */
         V4ClientError: {
             headers: {
@@ -2789,6 +2893,50 @@ export interface components {
                  *       "status": 401,
                  *       "code": "invalid_api_key",
                  *       "message": "Invalid management API key"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        V1TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 429,
+                 *       "code": "rate_limited",
+                 *       "message": "Too many requests from this credential; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description The database is unreachable right now; nothing was changed unless the request's outcome was
+         *     already decided. Retry later (License API consumptions: with the same `Idempotency-Key`, so the
+         *     retry counts at most once).
+         */
+        V1ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 503,
+                 *       "code": "service_unavailable",
+                 *       "message": "The database is temporarily unreachable; retry later"
                  *     }
                  */
                 "application/json": components["schemas"]["LicenseApiError"];
@@ -2877,6 +3025,19 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+        RateLimitRetryAfter: number;
+        /**
+         * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+         *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+         */
+        RateLimitLimit: number;
+        /** @description Requests left in the current window (0 on a 429). */
+        RateLimitRemaining: number;
+        /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+        RateLimitReset: number;
+        /** @description Seconds after which a retry may succeed. */
+        ServiceRetryAfter: number;
         /**
          * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
          *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
@@ -2974,6 +3135,7 @@ export interface operations {
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3000,6 +3162,7 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3026,6 +3189,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3102,6 +3266,8 @@ export interface operations {
             };
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3148,6 +3314,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3218,6 +3386,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3242,6 +3412,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3313,6 +3485,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3361,6 +3535,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3394,6 +3570,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["V3Unauthorized"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3433,6 +3611,8 @@ export interface operations {
                 };
             };
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -3468,6 +3648,8 @@ export interface operations {
                     "application/json": components["schemas"]["V3Jwks"];
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3571,6 +3753,8 @@ export interface operations {
             };
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -3614,6 +3798,8 @@ export interface operations {
             };
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -3735,6 +3921,8 @@ export interface operations {
             };
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -3805,6 +3993,8 @@ export interface operations {
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -3875,6 +4065,8 @@ export interface operations {
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -3925,6 +4117,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -3968,6 +4162,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4006,6 +4202,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4054,6 +4252,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4118,6 +4318,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4175,6 +4377,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4232,6 +4436,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4274,6 +4480,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4303,6 +4511,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4343,6 +4553,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4372,6 +4584,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4401,6 +4615,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4430,6 +4646,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4478,6 +4696,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4544,6 +4764,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4593,6 +4815,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4642,6 +4866,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -4672,6 +4898,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
