@@ -6,9 +6,10 @@ import type { RateLimitConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { bundledSpecJsonPath } from './paths.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
-import { jsonDepthLimit } from './http/json-depth.js';
+import { jsonBodyLimits } from './http/json-body-limits.js';
 import { rateLimits } from './http/rate-limits.js';
 import { requestContext } from './http/request-context.js';
+import { strictIntegerParameters } from './http/strict-integers.js';
 import { serviceRoutes } from './http/service-routes.js';
 
 /** A dialect's router and the path it is mounted at. */
@@ -53,7 +54,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   if (deps.rateLimit) for (const handler of rateLimits(deps.rateLimit)) app.use(handler);
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
-  app.use(jsonDepthLimit());
+  app.use(jsonBodyLimits());
   app.use(
     OpenApiValidator.middleware({
       apiSpec: loadBundledSpec() as never,
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
       ignoreUndocumented: false,
     }),
   );
+  app.use(strictIntegerParameters(loadBundledSpec()));
   for (const api of deps.apis ?? []) app.use(api.basePath, api.router);
   app.use(serviceRoutes({ checkReadiness: deps.checkReadiness }));
   app.use(notFoundHandler);
