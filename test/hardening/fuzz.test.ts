@@ -194,9 +194,9 @@ describe('fuzzing every operation of the spec', () => {
       }
       if (p.in === 'path') {
         const template = `{${p.name}}`;
+        // Every path of the spec has at most one parameter.
         const replace = (value: string) => (r: FuzzRequest) => {
           r.path = op.path.replace(template, value);
-          for (const [tpl, id] of Object.entries(realPathIds)) if (!tpl.endsWith(template) || true) r.path = r.path.replace(/\{\w+\}/, id);
         };
         if (types.includes('integer')) {
           arbs.push(fc.constantFrom('abc', '0', '-5', '1.5', '99999999999999999999', '9007199254740992', '1e3', '%00', '%F0%9F%92%A5', ' 1').map((v) => with_(`malformed path ${p.name}`, replace(v))));
@@ -331,6 +331,7 @@ describe('fuzzing every operation of the spec', () => {
     ['GET', '/api/v1/devices/?page=%202', undefined],
     ['GET', '/api/v1/product-features/?product=1e3', undefined],
     ['GET', '/api/v1/licenses/0x10/', undefined],
+    ['GET', '/api/v1/licenses/?page=18446744073709551616', undefined],
     ['POST', '/api/v1/products/', '{"product_name":"p","short_code":"big","unused":9223372036854775808}'],
     ['POST', '/api/v1/product-features/', '{"product":1e400,"name":"n","code":"c","feature_type":"activation"}'],
   ])('regression: %s %s answers 400 validation_failed', async (method, path, body) => {
