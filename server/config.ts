@@ -23,6 +23,8 @@ export interface Config {
   webhooksAllowPrivateTargets: boolean;
   /** How long a database operation waits for a reachable server before the request answers 503. */
   dbServerSelectionTimeoutMs: number;
+  /** How long opening a connection (or a monitoring check) to the database may take before it is given up and retried. */
+  dbConnectTimeoutMs: number;
   /** How long a running request's Idempotency-Key claim is honoured before a retry may take it over. */
   idempotencyLockMs: number;
   rateLimit: RateLimitConfig;
@@ -100,6 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     webhooksAllowPrivateTargets: boolean(env, 'WEBHOOKS_ALLOW_PRIVATE_TARGETS', false),
     dbServerSelectionTimeoutMs: integer(env, 'DB_SERVER_SELECTION_TIMEOUT_MS', 5_000, 100, 120_000),
+    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 10_000, 100, 120_000),
     idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
     rateLimit: {
       windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),

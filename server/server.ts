@@ -30,7 +30,7 @@ export interface StartOptions {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const secretsKey = resolveSecretsKey(config);
-  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs });
+  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs });
   try {
     const services = createServices(db, { secretsKey, idempotencyLockMs: config.idempotencyLockMs, ...(options.clock ? { clock: options.clock } : {}) });
     await bootstrapAccounts(config, services, logger, options.print ?? ((text) => process.stderr.write(`${text}\n`)));

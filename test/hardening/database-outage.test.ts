@@ -54,11 +54,12 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
       SECRETS_KEY: randomBytes(32).toString('base64'),
       LOG_LEVEL: 'silent',
       DB_SERVER_SELECTION_TIMEOUT_MS: '1000',
+      DB_CONNECT_TIMEOUT_MS: '2000',
       IDEMPOTENCY_LOCK_MS: '1000',
       RATE_LIMIT_PER_IP: '0',
       RATE_LIMIT_PER_KEY: '0',
     });
-    server = await startServer({ config, logger: createLogger('silent'), print: () => undefined });
+    server = await startServer({ config, logger: createLogger(process.env.TEST_LOG_LEVEL === 'error' ? 'error' : 'silent'), print: () => undefined });
     ({ account: { id: accountId }, credentials } = await server.services.accounts.createAccount({ name: 'outage' }));
   });
 
@@ -90,7 +91,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
     const workers = Array.from({ length: 8 }, async () => {
       while (!stopLoad) {
         const idempotencyKey = randomUUID();
-        const res = await v4.post('add_feature_consumption', loadTarget.body(), { headers: { 'Idempotency-Key': idempotencyKey } });
+        const res = await v4.post('add_feature_consumption', loadTarget.body(), { headers: { 'Idempotency-Key': idempotencyKey } }).catch((err: unknown) => ({ status: 0, body: String(err) }));
         outcomes.set(idempotencyKey, res.status);
         if (res.status !== 200) {
           failureBodies.push(res.body);
@@ -120,7 +121,17 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
 
     // The database comes back on the same port and data: the same server process recovers by itself.
     engine = await startEngineProcess(dataDir, engine.port);
-    await until('/readyz to say 200 again', async () => (await readyz()).status === 200);
+    const okAtRestart = count(200);
+    // Recovery normally takes well under a second. KNOWN BUG (open): in roughly 1 run of 6 the
+    // server's driver never reconnects (0 successes and /readyz 503 for 75 s and more) while a fresh
+    // client pings the restarted engine fine; the message below tells the two apart.
+    await until('/readyz to say 200 again', async () => (await readyz()).status === 200, 20_000).catch(async (err: Error) => {
+      const { MongoClient } = await import('mongodb');
+      const probe = new MongoClient(engine.uri, { serverSelectionTimeoutMS: 2000 });
+      const direct = await probe.db('admin').command({ ping: 1 }).then((r) => JSON.stringify(r), (e: Error) => `${e.name}: ${e.message}`);
+      await probe.close();
+      throw new Error(`${err.message}: readyz ${JSON.stringify(await readyz())}, 200s since restart ${count(200) - okAtRestart}, 503s ${count(503)}, engine exit ${engine.child.exitCode}, direct ping ${direct}`);
+    });
     const okBeforeRecovery = count(200);
     await until('load to flow again', async () => count(200) >= okBeforeRecovery + 40);
     stopLoad = true;
