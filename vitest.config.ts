@@ -11,7 +11,8 @@ const shared = {
   pool: 'forks' as const,
   testTimeout: 30_000,
   hookTimeout: 60_000,
-  env: { NODE_ENV: 'test' },
+  // Rate limits off also in servers that tests start as child processes (they inherit this env).
+  env: { NODE_ENV: 'test', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0' },
 };
 
 export default defineConfig({

@@ -3467,6 +3467,28 @@ export interface components {
                 "application/json": components["schemas"]["WebApiError"];
             };
         };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        ServiceTooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "RATE_LIMITED",
+                 *       "message": "Too many requests from this client address; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
         /** @description The request is invalid or breaks a rule of the license (limit reached, revoked or expired license, wrong key, ...). */
         V3BadRequest: {
             headers: {
@@ -3492,6 +3514,44 @@ export interface components {
                  * @example {
                  *       "code": "AUTHENTICATION_FAILED",
                  *       "message": "Invalid access token"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        V3TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "RATE_LIMITED",
+                 *       "message": "Too many requests from this credential; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /** @description The database is unreachable right now; retry later. */
+        V3ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "SERVICE_UNAVAILABLE",
+                 *       "message": "The database is temporarily unreachable; retry later"
                  *     }
                  */
                 "application/json": components["schemas"]["WebApiError"];
@@ -3568,6 +3628,50 @@ export interface components {
                 "application/json": components["schemas"]["LicenseApiError"];
             };
         };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        V4TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 429,
+                 *       "code": "rate_limited",
+                 *       "message": "Too many requests from this credential; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description The database is unreachable right now; nothing was changed unless the request's outcome was
+         *     already decided. Retry later (License API consumptions: with the same `Idempotency-Key`, so the
+         *     retry counts at most once).
+         */
+        V4ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 503,
+                 *       "code": "service_unavailable",
+                 *       "message": "The database is temporarily unreachable; retry later"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
         /** @description Any other client error (unknown path 404, wrong method 405, body too large 413, wrong media type 415). */
         V4ClientError: {
             headers: {
@@ -3631,6 +3735,50 @@ export interface components {
                  *       "status": 401,
                  *       "code": "invalid_api_key",
                  *       "message": "Invalid management API key"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        V1TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 429,
+                 *       "code": "rate_limited",
+                 *       "message": "Too many requests from this credential; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LicenseApiError"];
+            };
+        };
+        /**
+         * @description The database is unreachable right now; nothing was changed unless the request's outcome was
+         *     already decided. Retry later (License API consumptions: with the same `Idempotency-Key`, so the
+         *     retry counts at most once).
+         */
+        V1ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": 503,
+                 *       "code": "service_unavailable",
+                 *       "message": "The database is temporarily unreachable; retry later"
                  *     }
                  */
                 "application/json": components["schemas"]["LicenseApiError"];
@@ -3737,6 +3885,19 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+        RateLimitRetryAfter: number;
+        /**
+         * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+         *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+         */
+        RateLimitLimit: number;
+        /** @description Requests left in the current window (0 on a 429). */
+        RateLimitRemaining: number;
+        /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+        RateLimitReset: number;
+        /** @description Seconds after which a retry may succeed. */
+        ServiceRetryAfter: number;
         /**
          * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
          *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
@@ -3834,6 +3995,7 @@ export interface operations {
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3860,6 +4022,7 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3886,6 +4049,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -3962,6 +4126,8 @@ export interface operations {
             };
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4008,6 +4174,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4078,6 +4246,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4102,6 +4272,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4173,6 +4345,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4221,6 +4395,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4254,6 +4430,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["V3Unauthorized"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4293,6 +4471,8 @@ export interface operations {
                 };
             };
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4331,6 +4511,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["V3Unauthorized"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4384,6 +4566,8 @@ export interface operations {
             };
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4425,6 +4609,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4449,6 +4635,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4505,6 +4693,8 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4547,6 +4737,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4598,6 +4790,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4646,6 +4840,8 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
         };
     };
@@ -4681,6 +4877,8 @@ export interface operations {
                     "application/json": components["schemas"]["V3Jwks"];
                 };
             };
+            429: components["responses"]["ServiceTooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["ServiceError"];
         };
     };
@@ -4784,6 +4982,8 @@ export interface operations {
             };
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -4827,6 +5027,8 @@ export interface operations {
             };
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -4948,6 +5150,8 @@ export interface operations {
             };
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -5018,6 +5222,8 @@ export interface operations {
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -5088,6 +5294,8 @@ export interface operations {
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
         };
     };
@@ -5138,6 +5346,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5181,6 +5391,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5219,6 +5431,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5267,6 +5481,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5331,6 +5547,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5388,6 +5606,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5445,6 +5665,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5487,6 +5709,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5516,6 +5740,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5556,6 +5782,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5585,6 +5813,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5614,6 +5844,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5643,6 +5875,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5691,6 +5925,8 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5757,6 +5993,8 @@ export interface operations {
             };
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5806,6 +6044,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5855,6 +6095,8 @@ export interface operations {
             };
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };
@@ -5885,6 +6127,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];
         };
     };

@@ -1,10 +1,15 @@
 import express, { type Express, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
+import type { RateLimitConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { bundledSpecJsonPath } from './paths.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import { jsonBodyLimits } from './http/json-body-limits.js';
+import { rateLimits } from './http/rate-limits.js';
 import { requestContext } from './http/request-context.js';
+import { strictIntegerParameters } from './http/strict-integers.js';
 import { serviceRoutes } from './http/service-routes.js';
 
 /** A dialect's router and the path it is mounted at. */
@@ -23,6 +28,8 @@ export interface AppDeps {
   apis?: MountedApi[];
   /** Largest accepted request body. */
   bodyLimit?: string;
+  /** Per-IP and per-credential request limits (absent: no limits). */
+  rateLimit?: RateLimitConfig;
 }
 
 let cachedSpec: string | undefined;
@@ -42,7 +49,12 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
+  // Security headers on every response (an API answers JSON only: nothing may be framed, sniffed or
+  // loaded by it); `/docs` replaces the Content-Security-Policy with its own.
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  if (deps.rateLimit) for (const handler of rateLimits(deps.rateLimit)) app.use(handler);
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBodyLimits());
   app.use(
     OpenApiValidator.middleware({
       apiSpec: loadBundledSpec() as never,
@@ -53,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
       ignoreUndocumented: false,
     }),
   );
+  app.use(strictIntegerParameters(loadBundledSpec()));
   for (const api of deps.apis ?? []) app.use(api.basePath, api.router);
   app.use(serviceRoutes({ checkReadiness: deps.checkReadiness }));
   app.use(notFoundHandler);

@@ -34,6 +34,13 @@ export interface Config {
   };
   /** WEB_CONCURRENCY: 0 = one process; N >= 1 = a primary forking N workers on one port (needs MONGODB_URI). */
   webConcurrency: number;
+  /** How long a database operation waits for a reachable server before the request answers 503. */
+  dbServerSelectionTimeoutMs: number;
+  /** How long opening a connection (or a monitoring check) to the database may take before it is given up and retried. */
+  dbConnectTimeoutMs: number;
+  /** How long a running request's Idempotency-Key claim is honoured before a retry may take it over. */
+  idempotencyLockMs: number;
+  rateLimit: RateLimitConfig;
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -41,6 +48,13 @@ export interface Config {
     sharedKey: string | undefined;
     v3AccessToken: string | undefined;
   };
+}
+
+/** Fixed-window request limits per client IP and per credential; 0 turns a limit off. */
+export interface RateLimitConfig {
+  windowMs: number;
+  perIp: number;
+  perKey: number;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +128,14 @@ export function loadConfig(env: Env = process.env): Config {
       repairAfterMs: integer(env, 'WEBHOOKS_REPAIR_AFTER_MS', 30_000, 0, 86_400_000),
     },
     webConcurrency,
+    dbServerSelectionTimeoutMs: integer(env, 'DB_SERVER_SELECTION_TIMEOUT_MS', 5_000, 100, 120_000),
+    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 10_000, 100, 120_000),
+    idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
+    rateLimit: {
+      windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
+      perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 0, 10_000_000),
+      perKey: integer(env, 'RATE_LIMIT_PER_KEY', 6_000, 0, 10_000_000),
+    },
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),

@@ -33,11 +33,12 @@ export interface StartOptions {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const secretsKey = resolveSecretsKey(config);
-  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger });
+  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs });
   try {
     const services = createServices(db, {
       secretsKey,
       allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
+      idempotencyLockMs: config.idempotencyLockMs,
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
     });
@@ -46,6 +47,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       validateResponses: config.validateResponses,
       checkReadiness: () => db.ping(),
+      rateLimit: config.rateLimit,
       apis: buildApis({ services, logger }),
     });
     const server: Server = await new Promise((resolve, reject) => {

@@ -37,6 +37,8 @@ export interface ServicesOptions {
   /** Accept webhook targets on private, loopback and link-local addresses (WEBHOOKS_ALLOW_PRIVATE_TARGETS). */
   allowPrivateWebhookTargets?: boolean;
   logger?: Logger;
+  /** How long an Idempotency-Key claim is honoured before a retry may take it over (default 30 s). */
+  idempotencyLockMs?: number;
 }
 
 function targetPolicy(allowPrivate: boolean): TargetPolicy {
@@ -112,7 +114,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     webhookSubscriptions,
     webhookDeliveries,
     licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock),
-    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock),
+    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {}),
   };
 }
 

@@ -19,6 +19,10 @@ export interface DatabaseOptions {
   /** Data directory of the embedded engine (undefined = memory only). */
   embeddedDataDir?: string | undefined;
   logger: Logger;
+  /** How long an operation waits for a reachable server before failing (default 5 s). */
+  serverSelectionTimeoutMs?: number | undefined;
+  /** How long a connection attempt or monitoring check may hang (default 10 s, the driver's is 30 s). */
+  connectTimeoutMs?: number | undefined;
 }
 
 /**
@@ -39,7 +43,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const connection = mongoose.createConnection(uri, {
     dbName: options.dbName,
-    serverSelectionTimeoutMS: 5_000,
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5_000,
+    // Fail fast while the database is away (the request answers 503) instead of queueing commands
+    // in memory until it returns: a client that got an error must be able to rely on nothing
+    // having happened later on its behalf.
+    bufferCommands: false,
+    // A monitoring check that hangs (e.g. on a server that accepted the connection while shutting
+    // down) delays reconnecting to the restarted server by this much.
+    connectTimeoutMS: options.connectTimeoutMs ?? 10_000,
     autoIndex: false,
     autoCreate: true,
   });
@@ -53,8 +64,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       uri,
       async ping() {
         try {
+          // Ask the server itself: mongoose's readyState can lag behind a reconnection for a while.
           const db = connection.db;
-          if (!db || connection.readyState !== 1) return false;
+          if (!db) return false;
           await db.admin().command({ ping: 1 }, { timeoutMS: 2_000 } as never);
           return true;
         } catch {

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { ApiError } from './api-error.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 import { dialectOf, errorBody } from './dialect.js';
 
 interface ValidatorErrorItem {
@@ -60,6 +61,9 @@ export function classifyError(err: unknown): ApiError {
     return new ApiError(500, 'response_validation_failed', describeValidationErrors(e.errors, 'Response does not match the spec'));
   }
   if (status === 503) return new ApiError(503, 'service_unavailable', 'The service is temporarily unavailable');
+  if (isDatabaseUnavailable(err)) {
+    return new ApiError(503, 'service_unavailable', 'The database is temporarily unreachable; retry later', { 'Retry-After': '1' });
+  }
   return new ApiError(500, 'internal_error', 'Internal server error');
 }
 
@@ -71,7 +75,9 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     const apiError = classifyError(err);
     const requestId = res.getHeader('x-request-id');
-    if (apiError.status >= 500) {
+    if (apiError.status === 503) {
+      logger.warn({ requestId, err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'service unavailable');
+    } else if (apiError.status >= 500) {
       logger.error({ requestId, err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'request failed');
     }
     for (const [name, value] of Object.entries(apiError.headers)) res.setHeader(name, value);

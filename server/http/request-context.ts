@@ -15,10 +15,13 @@ export function requestContext(logger: Logger): RequestHandler {
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
+    // The full path as received (routers mounted at a base path rewrite req.path); never the query
+    // string, which may carry a license key.
+    const path = req.path;
     res.on('finish', () => {
       if (!logger.isLevelEnabled('info')) return;
       logger.info(
-        { requestId, method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        { requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
         'request',
       );
     });

@@ -34,6 +34,9 @@ export async function startTestServer(options: { clock?: Clock; env?: Record<str
     SECRETS_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+    // Load and concurrency tests must not be throttled; the hardening tests turn the limits on.
+    RATE_LIMIT_PER_IP: '0',
+    RATE_LIMIT_PER_KEY: '0',
     ...options.env,
   });
   const server = await startServer({ config, logger: createLogger(config.logLevel), print: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });

@@ -1,0 +1,42 @@
+import { MongoNetworkError, MongoNotConnectedError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
+
+/**
+ * Driver errors that mean "the database cannot be reached right now" (not "the request is wrong"):
+ * a dropped or refused connection, no selectable server, a cleared pool, a closed client. The
+ * request answers 503 and the client may retry (with its Idempotency-Key where it has one).
+ */
+const UNAVAILABLE_NAMES = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+  'MongoTopologyClosedError',
+  'MongoServerClosedError',
+]);
+
+/** Server-side codes of a node that is shutting down or stepping down (retry elsewhere or later). */
+const UNAVAILABLE_CODES = new Set([91 /* ShutdownInProgress */, 189 /* PrimarySteppedDown */, 10107 /* NotWritablePrimary */, 11600 /* InterruptedAtShutdown */, 11602 /* InterruptedDueToReplStateChange */, 13435 /* NotPrimaryNoSecondaryOk */]);
+
+/**
+ * Socket errors the driver sometimes lets through unwrapped (e.g. `EPIPE` "This socket has been
+ * ended by the other party" when it writes a command to a connection the server just closed).
+ * Counted only when raised inside the MongoDB driver, so an unrelated socket error stays a 500.
+ */
+const SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'ERR_SOCKET_CLOSED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+function isDriverSocketError(e: { code?: unknown; stack?: unknown }): boolean {
+  return typeof e.code === 'string' && SOCKET_CODES.has(e.code) && typeof e.stack === 'string' && /[\\/]mongodb[\\/]lib[\\/]/.test(e.stack);
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
+    if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError || e instanceof MongoNotConnectedError || e instanceof MongoTopologyClosedError) return true;
+    const { name, code } = e as { name?: unknown; code?: unknown };
+    if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
+    if (typeof name === 'string' && name.startsWith('Mongo') && typeof code === 'number' && UNAVAILABLE_CODES.has(code)) return true;
+    if (isDriverSocketError(e as { code?: unknown; stack?: unknown })) return true;
+  }
+  return false;
+}

@@ -1,0 +1,69 @@
+import type { AccountCredentials } from '../../../server/domain/accounts.js';
+import { authorizationHeader, hmacSignature } from '../../v4/signed-fetch.js';
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export type Dialect = 'v1' | 'v3' | 'v4' | 'service';
+
+/** A raw HTTP call: `body` as a string is sent verbatim (hostile input), anything else as JSON. */
+export async function send(baseUrl: string, method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<RawResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+/** Signed License API headers for `now` (or a given date). */
+export function v4Headers(credentials: Pick<AccountCredentials, 'licenseApiKey' | 'sharedKey'>, date = new Date()): Record<string, string> {
+  const value = date.toUTCString();
+  return { Date: value, Authorization: authorizationHeader(credentials.licenseApiKey, hmacSignature(credentials.sharedKey, value)) };
+}
+
+/** The credentials each dialect expects, as headers. */
+export function credentialHeaders(dialect: Dialect, credentials: AccountCredentials): Record<string, string> {
+  switch (dialect) {
+    case 'v1':
+      return { Authorization: `Api-Key ${credentials.managementApiKey}` };
+    case 'v4':
+      return v4Headers(credentials);
+    case 'v3':
+      return { Authorization: `Bearer ${credentials.v3AccessToken}` };
+    default:
+      return {};
+  }
+}
+
+export function dialectOfPath(path: string): Dialect {
+  if (path.startsWith('/api/v1')) return 'v1';
+  if (path.startsWith('/api/v4')) return 'v4';
+  if (path.startsWith('/v3')) return 'v3';
+  return 'service';
+}
+
+/** Asserts-friendly check that a body is the dialect's error body with `code` (lower_snake given). */
+export function isDialectError(dialect: Dialect, status: number, body: unknown, code?: string): boolean {
+  if (body === null || typeof body !== 'object') return false;
+  const b = body as Record<string, unknown>;
+  if (typeof b.message !== 'string' || typeof b.code !== 'string') return false;
+  if (dialect === 'v1' || dialect === 'v4') {
+    return Object.keys(b).length === 3 && b.status === status && /^[a-z0-9_]+$/.test(b.code) && (code === undefined || b.code === code);
+  }
+  return Object.keys(b).length === 2 && /^[A-Z0-9_]+$/.test(b.code) && (code === undefined || b.code === code.toUpperCase());
+}
