@@ -177,6 +177,9 @@ async function main(): Promise<void> {
       MONGODB_DB_NAME: dbName,
       SECRETS_KEY: secretsKey,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      // The load generator is one client on one IP: rate limits would answer 429 to nearly all of it.
+      RATE_LIMIT_PER_IP: '0',
+      RATE_LIMIT_PER_KEY: '0',
     };
     const profileDir = join(root, 'bench', 'profiles');
     const port = await freePort();
