@@ -38,6 +38,8 @@ export interface Config {
   dbServerSelectionTimeoutMs: number;
   /** How long opening a connection (or a monitoring check) to the database may take before it is given up and retried. */
   dbConnectTimeoutMs: number;
+  /** Reconnection watchdog: rebuild the driver's client when it has not reached a reachable database for this long (0 = off). */
+  dbReconnectWatchdogMs: number;
   /** How long a running request's Idempotency-Key claim is honoured before a retry may take it over. */
   idempotencyLockMs: number;
   rateLimit: RateLimitConfig;
@@ -130,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     webConcurrency,
     dbServerSelectionTimeoutMs: integer(env, 'DB_SERVER_SELECTION_TIMEOUT_MS', 5_000, 100, 120_000),
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 10_000, 100, 120_000),
+    dbReconnectWatchdogMs: integer(env, 'DB_RECONNECT_WATCHDOG_MS', 30_000, 0, 3_600_000),
     idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
     rateLimit: {
       windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),

@@ -1,4 +1,4 @@
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { type ConnectOptions, type Connection } from 'mongoose';
 import type { Logger } from '../logger.js';
 import { registerModels, type Models } from './models.js';
 
@@ -23,6 +23,11 @@ export interface DatabaseOptions {
   serverSelectionTimeoutMs?: number | undefined;
   /** How long a connection attempt or monitoring check may hang (default 10 s, the driver's is 30 s). */
   connectTimeoutMs?: number | undefined;
+  /**
+   * Reconnection watchdog: when pings through the driver have failed continuously for this long
+   * while a fresh client reaches the database, the driver's client is rebuilt (default 30 s; 0 = off).
+   */
+  reconnectWatchdogMs?: number | undefined;
 }
 
 /**
@@ -41,7 +46,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     stopEngine = () => engine.stop();
     options.logger.info({ dataDir: options.embeddedDataDir ?? '(memory)' }, 'embedded database engine started (development and single-node use only)');
   }
-  const connection = mongoose.createConnection(uri, {
+  const connectOptions: ConnectOptions = {
     dbName: options.dbName,
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5_000,
     // Fail fast while the database is away (the request answers 503) instead of queueing commands
@@ -53,27 +58,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     connectTimeoutMS: options.connectTimeoutMs ?? 10_000,
     autoIndex: false,
     autoCreate: true,
-  });
+  };
+  const connection = mongoose.createConnection(uri, connectOptions);
   try {
     await connection.asPromise();
     const models = registerModels(connection);
     await Promise.all(Object.values(models).map((model) => model.createIndexes()));
+    const ping = async (): Promise<boolean> => {
+      try {
+        // Ask the server itself: mongoose's readyState can lag behind a reconnection for a while.
+        const db = connection.db;
+        if (!db) return false;
+        await db.admin().command({ ping: 1 }, { timeoutMS: 2_000 } as never);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const watchdogMs = options.reconnectWatchdogMs ?? 30_000;
+    const watchdog = watchdogMs > 0 ? startReconnectWatchdog({ connection, uri, connectOptions, ping, stuckAfterMs: watchdogMs, logger: options.logger }) : undefined;
     return {
       connection,
       models,
       uri,
-      async ping() {
-        try {
-          // Ask the server itself: mongoose's readyState can lag behind a reconnection for a while.
-          const db = connection.db;
-          if (!db) return false;
-          await db.admin().command({ ping: 1 }, { timeoutMS: 2_000 } as never);
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      ping,
       async close() {
+        await watchdog?.stop();
         await connection.close();
         await stopEngine?.();
       },
@@ -83,4 +93,90 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     await stopEngine?.();
     throw err;
   }
+}
+
+interface WatchdogOptions {
+  connection: Connection;
+  uri: string;
+  connectOptions: ConnectOptions;
+  ping: () => Promise<boolean>;
+  /** How long pings must have failed without interruption before a fresh client is asked. */
+  stuckAfterMs: number;
+  logger: Logger;
+}
+
+/**
+ * Reconnection watchdog. The driver normally finds a restarted database by itself within a
+ * heartbeat, but it has been seen (rarely, after the database was stopped and restarted under load)
+ * to stay disconnected indefinitely while a new client reaches the same server at once. This pings
+ * through the connection every few seconds; once pings have failed continuously for `stuckAfterMs`,
+ * it asks a throwaway client whether the database answers. If it does, the connection's driver
+ * client is the problem: it is closed and reopened on the same URI (models stay bound to the
+ * connection). If it does not, the database really is away and nothing is done (no churn).
+ */
+function startReconnectWatchdog(options: WatchdogOptions): { stop(): Promise<void> } {
+  const { connection, uri, connectOptions, ping, stuckAfterMs, logger } = options;
+  const intervalMs = Math.max(250, Math.min(5_000, Math.floor(stuckAfterMs / 3)));
+  let failingSince: number | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const reachableWithFreshClient = async (): Promise<boolean> => {
+    const probe = new mongoose.mongo.MongoClient(uri, {
+      serverSelectionTimeoutMS: Math.min(2_000, connectOptions.serverSelectionTimeoutMS ?? 2_000),
+      connectTimeoutMS: Math.min(2_000, connectOptions.connectTimeoutMS ?? 2_000),
+    });
+    try {
+      await probe.db('admin').command({ ping: 1 });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    if (await ping()) {
+      failingSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    failingSince ??= now;
+    if (stopped || now - failingSince < stuckAfterMs) return;
+    if (!(await reachableWithFreshClient()) || stopped) return;
+    // Give the driver one last chance (it may have just found the server by itself).
+    if (await ping()) {
+      failingSince = undefined;
+      return;
+    }
+    logger.warn({ failingForMs: now - failingSince }, 'database reachable but the driver is not reconnecting: rebuilding the database client');
+    try {
+      await connection.close();
+      if (stopped) return;
+      await connection.openUri(uri, connectOptions);
+      logger.info('database client rebuilt');
+      failingSince = undefined;
+    } catch (err) {
+      logger.error({ err }, 'rebuilding the database client failed; retrying later');
+      failingSince = Date.now();
+    }
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().catch(() => undefined).finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
 }

@@ -43,9 +43,10 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
   let accountId: number;
   let credentials: AccountCredentials;
 
-  // Each attempt gets its own engine, data and server. Known open bug (README, "Security and
-  // reliability"): in about 1 run in 6 the driver never reconnects to the restarted engine; the test
-  // then fails with a diagnosis, and a fresh attempt (retry) starts over from scratch.
+  // Each attempt gets its own engine, data and server. A rarely seen driver state (README, "Security
+  // and reliability") where the driver never reconnects to the restarted engine is repaired by the
+  // reconnection watchdog (DB_RECONNECT_WATCHDOG_MS, short here); if recovery still fails, the test
+  // fails with a diagnosis.
   beforeEach(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'outage-'));
     engine = await startEngineProcess(dataDir);
@@ -59,6 +60,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
       LOG_LEVEL: 'silent',
       DB_SERVER_SELECTION_TIMEOUT_MS: '1000',
       DB_CONNECT_TIMEOUT_MS: '2000',
+      DB_RECONNECT_WATCHDOG_MS: '5000',
       IDEMPOTENCY_LOCK_MS: '1000',
       RATE_LIMIT_PER_IP: '0',
       RATE_LIMIT_PER_KEY: '0',
@@ -73,7 +75,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('answers 503 while the database is away, counts nothing a failed request did, and recovers without a restart', { retry: 2, timeout: 90_000 }, async () => {
+  it('answers 503 while the database is away, counts nothing a failed request did, and recovers without a restart', { timeout: 90_000 }, async () => {
     const services = server.services;
     const loadTarget = await seedV4License(services, accountId, 1_000_000);
     const bystander = await seedV3Activation(services, accountId);
@@ -126,9 +128,9 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
     // The database comes back on the same port and data: the same server process recovers by itself.
     engine = await startEngineProcess(dataDir, engine.port);
     const okAtRestart = count(200);
-    // Recovery normally takes well under a second. KNOWN BUG (open): in roughly 1 run of 6 the
-    // server's driver never reconnects (0 successes and /readyz 503 for 75 s and more) while a fresh
-    // client pings the restarted engine fine; the message below tells the two apart.
+    // Recovery normally takes well under a second. Rarely the server's driver has been seen not to
+    // reconnect by itself while a fresh client pings the restarted engine fine; the watchdog (5 s
+    // here) then rebuilds the client. The message below tells the two cases apart if it still fails.
     await until('/readyz to say 200 again', async () => (await readyz()).status === 200, 20_000).catch(async (err: Error) => {
       const { MongoClient } = await import('mongodb');
       const probe = new MongoClient(engine.uri, { serverSelectionTimeoutMS: 2000 });
