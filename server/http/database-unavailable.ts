@@ -30,6 +30,9 @@ function isDriverSocketError(e: { code?: unknown; stack?: unknown }): boolean {
   return typeof e.code === 'string' && SOCKET_CODES.has(e.code) && typeof e.stack === 'string' && /[\\/]mongodb[\\/]lib[\\/]/.test(e.stack);
 }
 
+/** Mongoose's own "no connection" errors (e.g. a command issued while the watchdog rebuilds the client). */
+const MONGOOSE_NOT_CONNECTED = /before initial connection is complete|Connection was force closed|Client must be connected|not connected/i;
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
     if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError || e instanceof MongoNotConnectedError || e instanceof MongoTopologyClosedError) return true;
@@ -37,6 +40,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
     if (typeof name === 'string' && name.startsWith('Mongo') && typeof code === 'number' && UNAVAILABLE_CODES.has(code)) return true;
     if (isDriverSocketError(e as { code?: unknown; stack?: unknown })) return true;
+    const { message } = e as { message?: unknown };
+    if (name === 'MongooseError' && typeof message === 'string' && MONGOOSE_NOT_CONNECTED.test(message)) return true;
   }
   return false;
 }
