@@ -41,21 +41,12 @@ export function licenseRoutes(services: Services): Router {
     rejectDuplicateCodes(body.product_features);
     const license = await services.licenses
       .createLicense(accountId, {
+        ...licenseSettingsFromWire(body),
         productId: body.product,
         key: body.license_key,
         type: body.license_type,
         maxActivations: body.max_activations,
-        enabled: body.enabled,
-        isTrial: body.is_trial,
-        validUntil: endOfDay(body.validity_period),
-        consumption: licenseMeterFromWire(body),
         features: body.product_features?.map(featureSettingsFromWire),
-        metadata: body.metadata,
-        isFloating: body.is_floating,
-        isFloatingCloud: body.is_floating_cloud,
-        floatingUsers: body.floating_users,
-        floatingTimeout: body.floating_timeout,
-        preventVm: body.prevent_vm,
       })
       .catch((err: unknown) => {
         throw invalidProductReference(err);
@@ -88,20 +79,7 @@ export function licenseRoutes(services: Services): Router {
   router.patch('/licenses/:id/', async (req, res) => {
     const body = req.body as Body<'updateV1License'>;
     const accountId = accountOf(res).id;
-    const license = await services.licenseAdmin.updateLicense(accountId, idOf(req), {
-      type: body.license_type,
-      maxActivations: body.max_activations,
-      enabled: body.enabled,
-      isTrial: body.is_trial,
-      validUntil: endOfDay(body.validity_period),
-      consumption: licenseMeterFromWire(body),
-      metadata: body.metadata,
-      isFloating: body.is_floating,
-      isFloatingCloud: body.is_floating_cloud,
-      floatingUsers: body.floating_users,
-      floatingTimeout: body.floating_timeout,
-      preventVm: body.prevent_vm,
-    });
+    const license = await services.licenseAdmin.updateLicense(accountId, idOf(req), { ...licenseSettingsFromWire(body), type: body.license_type });
     res.json(await one(accountId, license));
   });
 
@@ -135,4 +113,21 @@ export function licenseRoutes(services: Services): Router {
   });
 
   return router;
+}
+
+/** The license settings that creating and changing a license share, from the wire's field names. */
+function licenseSettingsFromWire(body: Body<'createV1License'> | Body<'updateV1License'>) {
+  return {
+    maxActivations: body.max_activations,
+    enabled: body.enabled,
+    isTrial: body.is_trial,
+    validUntil: endOfDay(body.validity_period),
+    consumption: licenseMeterFromWire(body),
+    metadata: body.metadata,
+    isFloating: body.is_floating,
+    isFloatingCloud: body.is_floating_cloud,
+    floatingUsers: body.floating_users,
+    floatingTimeout: body.floating_timeout,
+    preventVm: body.prevent_vm,
+  };
 }
