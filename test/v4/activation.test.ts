@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor, productFor } from './fixtures.js';
+import { clientFor, expectError, licenseFor, productFor } from './fixtures.js';
 import type { V4Client, V4Response } from './signed-fetch.js';
 
 describe('License API v4 activation, check and deactivation', () => {
@@ -13,10 +13,6 @@ describe('License API v4 activation, check and deactivation', () => {
   });
   afterAll(async () => t?.stop());
 
-  const expectError = (res: V4Response, code: string, status = 400) => {
-    expect(res.body).toMatchObject({ status, code });
-    expect(res.status).toBe(status);
-  };
 
   /** license_signature over `<hardware_id>#<license_key or username>#<validity ISO or empty>`, lower-cased. */
   const expectLicenseSignature = (res: V4Response, identity: string) => {

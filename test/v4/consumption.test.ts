@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
-import type { V4Client, V4Response } from './signed-fetch.js';
+import { clientFor, expectError, licenseFor } from './fixtures.js';
+import type { V4Client } from './signed-fetch.js';
 
 describe('License API v4 consumption', () => {
   let t: TestServer;
@@ -13,10 +13,6 @@ describe('License API v4 consumption', () => {
   });
   afterAll(async () => t?.stop());
 
-  const expectError = (res: V4Response, code: string, status = 400) => {
-    expect(res.body).toMatchObject({ status, code });
-    expect(res.status).toBe(status);
-  };
   const stored = (licenseId: number) => t.services.licenses.getLicense(t.account.id, licenseId);
   const ledger = (licenseId: number) => t.services.ledger.entriesFor(t.account.id, licenseId);
 

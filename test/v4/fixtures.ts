@@ -1,8 +1,9 @@
+import { expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../server/domain/clock.js';
 import type { NewLicenseInput } from '../../server/domain/licenses.js';
 import type { TestServer } from '../support/server.js';
-import { V4Client } from './signed-fetch.js';
+import { V4Client, type V4Response } from './signed-fetch.js';
 
 /** A signed client for the test server's own account. */
 export async function clientFor(t: TestServer, clock?: Clock): Promise<V4Client> {
@@ -24,4 +25,10 @@ export async function licenseFor(t: TestServer, input: Partial<NewLicenseInput> 
   const license = await t.services.licenses.createLicense(t.account.id, { productId: product.id, type: 'consumption', maxActivations: 5, consumption: { max: 100 }, ...input });
   for (const hardwareId of activate) await t.services.devices.activate(t.account.id, { license: { licenseId: license.id }, hardwareId });
   return { product, license, ids: { product: product.shortCode, license_key: license.key!, hardware_id: activate[0] ?? 'hw-1' } };
+}
+
+/** Asserts a License API error: the dialect body `{status, code}` and the HTTP status. */
+export function expectError(res: V4Response, code: string, status = 400): void {
+  expect(res.body).toMatchObject({ status, code });
+  expect(res.status).toBe(status);
 }

@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { activationBody, call, fingerprint } from '../v3/support.js';
 import { payloadViolations, startReceiver, type Receiver } from './support.js';
+import { killHard } from '../support/child-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const script = path.join(root, 'test/webhooks/crash-server.ts');
@@ -34,14 +35,6 @@ function startChild(env: Record<string, string>): Promise<{ child: ChildProcess;
       else if (process.env.CRASH_DEBUG) process.stderr.write(`${line}\n`);
     });
     child.once('exit', (code) => reject(new Error(`server exited early (${code}): ${stderr.slice(-2000)}`)));
-  });
-}
-
-function killHard(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
   });
 }
 
