@@ -33,6 +33,8 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     errText = (errText + chunk).slice(-20_000);
+    // BENCH_STDERR=1 passes the children's stderr through (for diagnosing a run).
+    if (process.env.BENCH_STDERR === '1') process.stderr.write(chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
@@ -51,11 +53,12 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
   };
 }
 
-/** The embedded MongoDB-compatible engine (`npm run db -- --port 0 --in-memory`) as its own process. */
+/** The embedded MongoDB-compatible engine (as `npm run db -- --port 0 --in-memory`, compiled) as its own process. */
 export async function startEmbeddedDb(nodeArgs: string[] = []): Promise<{ child: Child; uri: string }> {
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
-  const child = spawnChild('db', [...nodeArgs, '--import', 'tsx', 'server/db/embedded/cli.ts', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
+  // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
+  const child = spawnChild('db', [...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });

@@ -22,7 +22,8 @@ import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
-import { EventOutboxRepository } from './db/event-outbox-repository.js';
+import { OutboxRepository } from './db/outbox-repository.js';
+import { OutboxSettler } from './domain/outbox-settler.js';
 import { WebhookDeliveriesRepository, WebhookSubscriptionsRepository } from './db/webhooks-repository.js';
 import { EventOutbox } from './domain/event-outbox.js';
 import { WebhookService, type TargetPolicy } from './domain/webhooks.js';
@@ -69,8 +70,9 @@ export function createServices(db: Database, options: ServicesOptions) {
   const webhookSubscriptions = new WebhookSubscriptionsRepository(db.models);
   const webhookDeliveries = new WebhookDeliveriesRepository(db.models);
   const webhooks = new WebhookService(webhookSubscriptions, webhookDeliveries, events, box, targetPolicy(options.allowPrivateWebhookTargets ?? false), clock);
-  const eventOutbox = new EventOutbox({
-    repo: new EventOutboxRepository(db.models),
+  const settler = new OutboxSettler({
+    outbox: new OutboxRepository(db.models),
+    ledger,
     events,
     lookup: {
       license: (accountId, licenseId) => licensesRepo.findById(accountId, licenseId),
@@ -78,11 +80,12 @@ export function createServices(db: Database, options: ServicesOptions) {
     },
     payloads: v3EventPayloads,
     clock,
-    onRecorded: (event) => webhooks.fanOut(event),
+    fanOut: (recorded) => webhooks.fanOut(recorded),
     onError: (err, context) => options.logger?.error({ err: { message: (err as Error).message } }, `${context} failed (the dispatcher's repair step retries)`),
   });
+  const eventOutbox = new EventOutbox(settler, clock);
   const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, eventOutbox);
-  const consumption = new ConsumptionService(metersRepo, ledger, productLookup, clock, eventOutbox);
+  const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox);
   return {
     clock,
     accounts,
@@ -100,7 +103,7 @@ export function createServices(db: Database, options: ServicesOptions) {
       meters: metersRepo,
       seats: new ActivationSeatsRepository(db.models),
       consumption,
-      meterUses: new MeterAttributeUses(metersRepo, ledger, clock, eventOutbox),
+      meterUses: new MeterAttributeUses(metersRepo, clock, eventOutbox),
       clock,
       events: eventOutbox,
     }),

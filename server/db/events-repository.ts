@@ -15,9 +15,7 @@ export interface SequencedEvent extends RecordedEvent {
   seq: number;
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number }).code === 11000 || /E11000/.test(String((err as Error).message));
-}
+import { insertManyIgnoringDuplicates, isDuplicateKey } from './duplicate-keys.js';
 
 function toEvent({ _id, seq, fannedOut: _f, ...rest }: EventDocument): SequencedEvent {
   return { id: _id, ...rest, seq: seq ?? 0 };
@@ -30,9 +28,10 @@ export class EventsRepository implements EventSink {
     private readonly clock: Clock,
   ) {}
 
-  private async nextSeq(): Promise<number> {
-    const doc = await this.models.Counter.findOneAndUpdate({ _id: 'events' }, { $inc: { value: 1 } }, { upsert: true, returnDocument: 'after' }).lean<{ value: number }>();
-    return doc!.value;
+  /** Reserves `count` consecutive sequence numbers; returns the first. */
+  private async reserveSeqs(count: number): Promise<number> {
+    const doc = await this.models.Counter.findOneAndUpdate({ _id: 'events' }, { $inc: { value: count } }, { upsert: true, returnDocument: 'after' }).lean<{ value: number }>();
+    return doc!.value - count + 1;
   }
 
   async record(event: DomainEvent): Promise<void> {
@@ -48,7 +47,7 @@ export class EventsRepository implements EventSink {
       subject: event.subject,
       data: event.data,
       createdAt: event.createdAt,
-      seq: await this.nextSeq(),
+      seq: await this.reserveSeqs(1),
       fannedOut: false,
     };
     try {
@@ -58,6 +57,27 @@ export class EventsRepository implements EventSink {
       if (isDuplicateKey(err)) return null;
       throw err;
     }
+  }
+
+  /**
+   * Inserts several events in one round trip (plus one to reserve their sequence numbers, in the
+   * given order). Events already present (same id) are left as they are. Returns the new ones.
+   */
+  async insertMany(events: RecordedEvent[]): Promise<SequencedEvent[]> {
+    if (events.length === 0) return [];
+    const first = await this.reserveSeqs(events.length);
+    const docs: EventDocument[] = events.map((event, i) => ({
+      _id: event.id,
+      accountId: event.accountId,
+      type: event.type,
+      subject: event.subject,
+      data: event.data,
+      createdAt: event.createdAt,
+      seq: first + i,
+      fannedOut: false,
+    }));
+    const duplicates = await insertManyIgnoringDuplicates(this.models.Event.collection, docs);
+    return docs.filter((_, i) => !duplicates.has(i)).map(toEvent);
   }
 
   async get(id: string): Promise<SequencedEvent | null> {
@@ -71,8 +91,9 @@ export class EventsRepository implements EventSink {
     return docs.map(toEvent);
   }
 
-  async markFannedOut(id: string): Promise<void> {
-    await this.models.Event.updateOne({ _id: id }, { $set: { fannedOut: true } });
+  async markFannedOut(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.models.Event.collection.updateMany({ _id: { $in: ids } } as never, { $set: { fannedOut: true } });
   }
 
   /** An account's events, oldest first (optionally about one subject or of one type). */

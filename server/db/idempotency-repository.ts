@@ -1,3 +1,4 @@
+import { isDuplicateKey } from './duplicate-keys.js';
 import type { Models } from './models.js';
 
 /** A stored idempotency key: who holds it, for which request, and (once completed) the response. */
@@ -22,9 +23,6 @@ interface IdempotencyDocument {
   expiresAt: Date;
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number } | null)?.code === 11000 || /E11000/.test(String((err as Error | null)?.message));
-}
 
 function recordId(accountId: number, key: string): string {
   return `${accountId}:${key}`;

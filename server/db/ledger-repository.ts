@@ -1,5 +1,6 @@
 import type { LedgerEntry } from '../domain/types.js';
-import type { LicenseDocument, OutboxEntry } from './license-document.js';
+import type { OutboxEntry } from './license-document.js';
+import { insertManyIgnoringDuplicates, isDuplicateKey } from './duplicate-keys.js';
 import type { Models } from './models.js';
 
 interface LedgerDocument extends Omit<LedgerEntry, 'id' | 'totalAfter'> {
@@ -7,44 +8,42 @@ interface LedgerDocument extends Omit<LedgerEntry, 'id' | 'totalAfter'> {
   _id: string;
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number }).code === 11000 || /E11000/.test(String((err as Error).message));
+/** A ledger outbox entry of a license to move into the ledger, with the total it resulted in (null when unknown). */
+export interface LedgerMove {
+  licenseId: number;
+  entry: OutboxEntry;
+  totalAfter: number | null;
+}
+
+function ledgerDocument({ licenseId, entry, totalAfter }: LedgerMove): LedgerDocument {
+  return { _id: entry.ledger.id, ...withoutId(entry.ledger), licenseId, totalAfter };
 }
 
 /**
  * The append-only consumption ledger. Entries are first written into the license document's outbox
- * in the same atomic update as the counter, then moved here: right after the update by the request
- * that made it (with the resulting total), or by `sweepOutbox` after a crash (resulting total unknown).
+ * in the same atomic update as the counter, then moved here: right after the update, for the request
+ * that made it (with the resulting total; see domain/outbox-settler.ts), or by the settler's repair
+ * step after a crash (resulting total unknown).
  */
 export class LedgerRepository {
   constructor(private readonly models: Models) {}
 
   /** Moves one outbox entry of a license into the ledger. Idempotent. */
   async moveFromOutbox(licenseId: number, entry: OutboxEntry, totalAfter: number | null): Promise<void> {
-    const doc = { _id: entry.ledger.id, ...withoutId(entry.ledger), licenseId, totalAfter };
     try {
-      await this.models.LedgerEntry.collection.insertOne(doc as never);
+      await this.models.LedgerEntry.collection.insertOne(ledgerDocument({ licenseId, entry, totalAfter }) as never);
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
     await this.models.License.collection.updateOne({ _id: licenseId } as never, { $pull: { outbox: { id: entry.id } } } as never);
   }
 
-  /** Moves outbox entries older than `olderThan` (left behind by a crash) into the ledger. Returns how many. */
-  async sweepOutbox(olderThan: Date, limit = 500): Promise<number> {
-    const docs = await this.models.License.find({ outbox: { $elemMatch: { kind: 'ledger', at: { $lt: olderThan } } } }, { outbox: 1 })
-      .limit(limit)
-      .lean<Array<Pick<LicenseDocument, '_id' | 'outbox'>>>();
-    let moved = 0;
-    for (const doc of docs) {
-      for (const entry of doc.outbox ?? []) {
-        // Event entries are moved by the event outbox (domain/event-outbox.ts).
-        if (entry.kind !== 'ledger' || new Date(entry.at).getTime() >= olderThan.getTime()) continue;
-        await this.moveFromOutbox(doc._id, entry, null);
-        moved += 1;
-      }
-    }
-    return moved;
+  /**
+   * Inserts the ledger entries of several outbox entries in one round trip (entries already in the
+   * ledger are kept). Removing them from the outboxes is the caller's (OutboxSettler's) job.
+   */
+  async insertMoves(moves: LedgerMove[]): Promise<void> {
+    await insertManyIgnoringDuplicates(this.models.LedgerEntry.collection, moves.map(ledgerDocument));
   }
 
   async entriesFor(accountId: number, licenseId: number): Promise<LedgerEntry[]> {

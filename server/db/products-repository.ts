@@ -1,4 +1,5 @@
 import type { Product, ProductFeature } from '../domain/types.js';
+import { isDuplicateKey } from './duplicate-keys.js';
 import type { Models } from './models.js';
 
 interface ProductDocument extends Omit<Product, 'id'> {
@@ -8,10 +9,6 @@ interface ProductDocument extends Omit<Product, 'id'> {
 export function toProduct(doc: ProductDocument): Product {
   const { _id, ...rest } = doc;
   return { id: _id, ...rest, features: (rest.features ?? []).map((f) => ({ ...f, consumptionPeriod: f.consumptionPeriod ?? null, metadata: f.metadata ?? {} })) };
-}
-
-export function isDuplicateKeyError(err: unknown): boolean {
-  return (err as { code?: number } | null)?.code === 11000;
 }
 
 /** Products and their features (features are embedded in the product document). */
@@ -25,7 +22,7 @@ export class ProductsRepository {
       await this.models.Product.create({ _id: id, ...rest });
       return product;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return null;
+      if (isDuplicateKey(err)) return null;
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SequencedEvent } from './events-repository.js';
+import { insertManyIgnoringDuplicates } from './duplicate-keys.js';
 import type { Models } from './models.js';
 
 export type SignatureScheme = 'standard-webhooks' | 'vendor';
@@ -62,9 +63,9 @@ export class WebhookSubscriptionsRepository {
     return res.deletedCount === 1;
   }
 
-  /** Active subscriptions of the account to `type` that existed when the event happened. */
-  async matching(accountId: number, type: string, at: Date): Promise<WebhookSubscription[]> {
-    const docs = await this.models.WebhookSubscription.find({ accountId, active: true, events: type, createdAt: { $lte: at } }).lean<SubscriptionDocument[]>();
+  /** Active subscriptions of any of the accounts (to match several events against at once). */
+  async activeOf(accountIds: number[]): Promise<WebhookSubscription[]> {
+    const docs = await this.models.WebhookSubscription.find({ accountId: { $in: accountIds }, active: true }).lean<SubscriptionDocument[]>();
     return docs.map(toSubscription);
   }
 
@@ -109,9 +110,6 @@ function toDelivery({ _id, ...rest }: DeliveryDocument): WebhookDelivery {
   return { id: _id, ...rest, attempts: rest.attempts ?? [] };
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number }).code === 11000 || /E11000/.test(String((err as Error).message));
-}
 
 /** One delivery per event and subscription: its id is derived from both, so fanning out twice creates it once. */
 export function deliveryId(eventId: string, subscriptionId: string): string {
@@ -134,31 +132,26 @@ export interface AttemptOutcome {
 export class WebhookDeliveriesRepository {
   constructor(private readonly models: Models) {}
 
-  async createFor(event: SequencedEvent, subscriptions: Array<Pick<WebhookSubscription, 'id'>>, now: Date): Promise<void> {
-    for (const sub of subscriptions) {
-      const doc: DeliveryDocument = {
-        _id: deliveryId(event.id, sub.id),
-        accountId: event.accountId,
-        subscriptionId: sub.id,
-        eventId: event.id,
-        eventType: event.type,
-        lane: `${sub.id}|${event.subject}`,
-        seq: event.seq,
-        status: 'pending',
-        attemptCount: 0,
-        nextAttemptAt: now,
-        leaseUntil: null,
-        leaseOwner: null,
-        attempts: [],
-        createdAt: now,
-        completedAt: null,
-      };
-      try {
-        await this.models.WebhookDelivery.collection.insertOne(doc as never);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
-    }
+  /** Creates the deliveries of events to subscriptions in one round trip; ones that exist already are kept. */
+  async createFor(pairs: Array<{ event: SequencedEvent; subscription: Pick<WebhookSubscription, 'id'> }>, now: Date): Promise<void> {
+    const docs: DeliveryDocument[] = pairs.map(({ event, subscription }) => ({
+      _id: deliveryId(event.id, subscription.id),
+      accountId: event.accountId,
+      subscriptionId: subscription.id,
+      eventId: event.id,
+      eventType: event.type,
+      lane: `${subscription.id}|${event.subject}`,
+      seq: event.seq,
+      status: 'pending',
+      attemptCount: 0,
+      nextAttemptAt: now,
+      leaseUntil: null,
+      leaseOwner: null,
+      attempts: [],
+      createdAt: now,
+      completedAt: null,
+    }));
+    await insertManyIgnoringDuplicates(this.models.WebhookDelivery.collection, docs);
   }
 
   /** Claims the most overdue pending delivery whose lease is free or expired. */

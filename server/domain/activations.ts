@@ -240,6 +240,7 @@ export class ActivationService {
       target: { scope: 'feature', code: feature.code },
       seat: { activationId: device.activationId },
       trackDeviceUses: true,
+      device,
       amount: input.amount,
       negatives: 'floor-only',
       event: 'meter_increment',

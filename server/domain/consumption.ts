@@ -1,4 +1,3 @@
-import type { LedgerRepository } from '../db/ledger-repository.js';
 import type { LicenseMetersRepository, LicenseLocator, MeterTarget, SeatLocator, MeterChange } from '../db/license-meters.js';
 import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
 import type { Clock } from './clock.js';
@@ -7,7 +6,7 @@ import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
 import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
-import type { LedgerEntry, License } from './types.js';
+import type { Device, LedgerEntry, License } from './types.js';
 
 export interface ConsumeInput {
   accountId: number;
@@ -18,6 +17,11 @@ export interface ConsumeInput {
   seat?: SeatLocator;
   /** Count the change in this device's own uses too (v3 meter attributes). Requires `seat`. */
   trackDeviceUses?: boolean;
+  /**
+   * The device that `seat` names, when the caller has read it already (no second read; event
+   * payloads about it are built from it). The guarded update still requires its seat to be held.
+   */
+  device?: Device | undefined;
   negatives: 'policy' | 'floor-only';
   requireConsumptionLicense?: boolean;
   overageCap?: MeterChange['overageCap'];
@@ -52,15 +56,16 @@ export interface ProductLookup {
 export class ConsumptionService {
   constructor(
     private readonly meters: LicenseMetersRepository,
-    private readonly ledger: LedgerRepository,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
-    private readonly events?: EventOutbox,
+    private readonly events: EventOutbox,
   ) {}
 
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
     let deviceId: number | null = null;
-    if (input.trackDeviceUses) {
+    if (input.trackDeviceUses && input.device) {
+      deviceId = input.device.id;
+    } else if (input.trackDeviceUses) {
       const current = await this.meters.find(input.accountId, input.license);
       if (!current) throw await this.licenseMissing(input);
       deviceId = this.seatOf(current, input.seat)?.deviceId ?? null;
@@ -91,7 +96,7 @@ export class ConsumptionService {
         },
         ...(input.alsoRaise ?? []),
       ];
-      const events = this.events ? intents.map((i) => this.events!.entry(i, now)) : [];
+      const events = intents.map((i) => this.events.entry(i, now));
       const change: MeterChange = {
         accountId: input.accountId,
         license: input.license,
@@ -114,8 +119,7 @@ export class ConsumptionService {
         outbox.ledger.licenseId = updated.id;
         outbox.ledger.deviceId = deviceId ?? this.seatOf(updated, input.seat)?.deviceId ?? null;
         outbox.ledger.periodResetAt = meter.resetAt;
-        await this.ledger.moveFromOutbox(updated.id, outbox, meter.total);
-        await this.events?.settle({ licenseId: updated.id }, updated.id, events, { license: updated });
+        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, [{ licenseId: updated.id, entry: outbox, totalAfter: meter.total }]);
         return { license: updated, meter, deviceId: outbox.ledger.deviceId, replayed: false };
       }
       const outcome = await this.explainRejection(input, now);

@@ -1,4 +1,3 @@
-import type { LedgerRepository } from '../db/ledger-repository.js';
 import type { LicenseMetersRepository, MultiFeatureChange } from '../db/license-meters.js';
 import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
 import type { Clock } from './clock.js';
@@ -79,9 +78,8 @@ const MAX_ATTEMPTS = 6;
 export class MeterAttributeUses {
   constructor(
     private readonly meters: LicenseMetersRepository,
-    private readonly ledger: LedgerRepository,
     private readonly clock: Clock,
-    private readonly events?: EventOutbox,
+    private readonly events: EventOutbox,
   ) {}
 
   async change(input: ChangeUsesInput): Promise<License> {
@@ -100,11 +98,9 @@ export class MeterAttributeUses {
         if (!findMeterAttribute(current, c.name)) throw new DomainError('feature_not_on_license', `Meter attribute "${c.name}" not found`, { code: c.name });
       }
       if (changes.length === 0) return current;
-      const consumptionEvents = this.events
-        ? changes.map((c) =>
-            this.events!.entry({ type: 'consumption.added', accountId: input.accountId, scope: 'feature', featureCode: findMeterAttribute(current, c.name)!.code, amount: c.amount, seat: { activationId: input.activationId } }, now),
-          )
-        : [];
+      const consumptionEvents = changes.map((c) =>
+        this.events.entry({ type: 'consumption.added', accountId: input.accountId, scope: 'feature', featureCode: findMeterAttribute(current, c.name)!.code, amount: c.amount, seat: { activationId: input.activationId } }, now),
+      );
       const multi: MultiFeatureChange = {
         accountId: input.accountId,
         licenseId: input.licenseId,
@@ -120,12 +116,12 @@ export class MeterAttributeUses {
       };
       const updated = await this.meters.applyMany(multi);
       if (updated) {
-        for (const c of multi.changes) {
+        const ledger = multi.changes.map((c) => {
           const feature = updated.features.find((f) => f.code === c.code)!;
           c.outbox.ledger.periodResetAt = feature.resetAt;
-          await this.ledger.moveFromOutbox(updated.id, c.outbox, feature.total);
-        }
-        await this.events?.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated });
+          return { licenseId: updated.id, entry: c.outbox, totalAfter: feature.total };
+        });
+        await this.events.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated }, ledger);
         return updated;
       }
       await this.explainRejection(input, changes, now);

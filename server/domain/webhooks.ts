@@ -114,17 +114,27 @@ export class WebhookService {
     return delivery;
   }
 
-  /** Creates a delivery of the event for each matching subscription (idempotent), then marks it fanned out. */
-  async fanOut(event: SequencedEvent): Promise<void> {
-    const subscriptions = await this.subscriptions.matching(event.accountId, event.type, event.createdAt);
-    await this.deliveries.createFor(event, subscriptions, this.clock.now());
-    await this.events.markFannedOut(event.id);
+  /**
+   * Creates a delivery of each event for each active subscription to its type that existed when the
+   * event happened (idempotent), then marks the events fanned out: a fixed number of round trips
+   * however many events there are.
+   */
+  async fanOut(events: SequencedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const subscriptions = await this.subscriptions.activeOf([...new Set(events.map((e) => e.accountId))]);
+    const pairs = events.flatMap((event) =>
+      subscriptions
+        .filter((s) => s.accountId === event.accountId && s.events.includes(event.type) && s.createdAt.getTime() <= event.createdAt.getTime())
+        .map((subscription) => ({ event, subscription })),
+    );
+    if (pairs.length > 0) await this.deliveries.createFor(pairs, this.clock.now());
+    await this.events.markFannedOut(events.map((e) => e.id));
   }
 
   /** Fans out events recorded but not yet fanned out (a crash in between). Returns how many. */
   async fanOutPending(limit = 200): Promise<number> {
     const pending = await this.events.pendingFanOut(limit);
-    for (const event of pending) await this.fanOut(event);
+    await this.fanOut(pending);
     return pending.length;
   }
 

@@ -103,10 +103,19 @@ export class WebhookDispatcher {
     this.deps.logger.error({ err: { message: (err as Error).message } }, what);
   }
 
-  /** One maintenance pass: repair stranded outbox entries, fan out pending events. */
+  private lastRepairAt = -Infinity;
+
+  /**
+   * One maintenance pass: fan out pending events, and repair stranded outbox entries (ledger entries
+   * and events) when half of `repairAfterMs` has passed since the last repair: finding them reads
+   * every outbox, which need not happen on every poll.
+   */
   async maintain(): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.eventOutbox.repair(new Date(now.getTime() - this.deps.options.repairAfterMs));
+    if (now.getTime() - this.lastRepairAt >= this.deps.options.repairAfterMs / 2) {
+      await this.deps.eventOutbox.repair(new Date(now.getTime() - this.deps.options.repairAfterMs));
+      this.lastRepairAt = now.getTime();
+    }
     await this.deps.webhooks.fanOutPending();
   }
 

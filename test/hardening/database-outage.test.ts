@@ -165,7 +165,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
     expect(after.features[0]!.gross).toBe(outcomes.size);
 
     // The ledger agrees: one entry per key, no more.
-    await services.ledger.sweepOutbox(new Date(Date.now() + 60_000));
+    await services.eventOutbox.repair(new Date(Date.now() + 60_000));
     const entries = await services.ledger.entriesFor(accountId, loadTarget.license.id);
     expect(entries).toHaveLength(outcomes.size);
     expect(new Set(entries.map((e) => e.idempotencyKey))).toEqual(new Set(outcomes.keys()));

@@ -42,7 +42,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
   /** Sends a body with its LicenseSignature (a stored response re-serialises to the same bytes). */
   async function respond(res: Response, body: unknown, headers: Record<string, string> = {}) {
     const key = await services.accounts.signingKey(accountOf(res).id);
-    sendSigned(res, key.privateKey, body, headers);
+    await sendSigned(res, key.privateKey, body, headers);
   }
 
   /** Runs a consumption once per Idempotency-Key (when sent) and answers the (original) response. */
@@ -85,9 +85,9 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
       deviceId: ids.deviceId,
       username: ids.username,
       now,
-      licenseSignature: signText(key.privateKey, licenseSignatureInput(ids.hardwareId, ids.identity, license.validUntil)),
+      licenseSignature: await signText(key.privateKey, licenseSignatureInput(ids.hardwareId, ids.identity, license.validUntil)),
     });
-    sendSigned(res, key.privateKey, body);
+    await sendSigned(res, key.privateKey, body);
   }
 
   router.post('/activate_license', async (req, res) => {

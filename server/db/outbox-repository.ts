@@ -1,0 +1,58 @@
+import type { EventOutboxEntry } from '../domain/events.js';
+import type { AnyOutboxEntry, OutboxEntry } from './license-document.js';
+import type { Models } from './models.js';
+
+/** Where an outbox entry lives: the license document or the device document it was written with. */
+export type OutboxOwner = { licenseId: number } | { deviceId: number };
+
+/** Entries left in one document's outbox (by a crash between the write and the move). */
+export interface StrandedEntries {
+  owner: OutboxOwner;
+  /** The license the entries are about (the device's license for a device document). */
+  licenseId: number;
+  ledger: OutboxEntry[];
+  events: EventOutboxEntry[];
+}
+
+/**
+ * Reads and removes entries of license and device outboxes (ledger entries and event intents
+ * written in the same atomic update as the state change they record).
+ */
+export class OutboxRepository {
+  constructor(private readonly models: Models) {}
+
+  /** Removes moved entries: one round trip for all owners (one `$pull` per document). */
+  async remove(moved: Array<{ owner: OutboxOwner; entryIds: string[] }>): Promise<void> {
+    const licenses = moved.filter((m) => 'licenseId' in m.owner && m.entryIds.length > 0);
+    const devices = moved.filter((m) => 'deviceId' in m.owner && m.entryIds.length > 0);
+    const pull = (ids: string[]) => ({ $pull: { outbox: { id: { $in: ids } } } });
+    if (licenses.length > 0) {
+      await this.models.License.collection.bulkWrite(
+        licenses.map((m) => ({ updateOne: { filter: { _id: (m.owner as { licenseId: number }).licenseId }, update: pull(m.entryIds) } })) as never,
+        { ordered: false },
+      );
+    }
+    if (devices.length > 0) {
+      await this.models.Device.collection.bulkWrite(
+        devices.map((m) => ({ updateOne: { filter: { _id: (m.owner as { deviceId: number }).deviceId }, update: pull(m.entryIds) } })) as never,
+        { ordered: false },
+      );
+    }
+  }
+
+  /** Entries written before `olderThan` and still in an outbox. */
+  async stranded(olderThan: Date, limit = 200): Promise<StrandedEntries[]> {
+    const filter = { outbox: { $elemMatch: { at: { $lt: olderThan } } } };
+    const old = (e: AnyOutboxEntry) => new Date(e.at).getTime() < olderThan.getTime();
+    const split = (outbox: AnyOutboxEntry[] | undefined) => ({
+      ledger: (outbox ?? []).filter((e): e is OutboxEntry => e.kind === 'ledger' && old(e)),
+      events: (outbox ?? []).filter((e): e is EventOutboxEntry => e.kind === 'event' && old(e)),
+    });
+    const licenses = await this.models.License.find(filter, { outbox: 1 }).limit(limit).lean<Array<{ _id: number; outbox?: AnyOutboxEntry[] }>>();
+    const devices = await this.models.Device.find(filter, { outbox: 1, licenseId: 1 }).limit(limit).lean<Array<{ _id: number; licenseId: number; outbox?: AnyOutboxEntry[] }>>();
+    return [
+      ...licenses.map((d) => ({ owner: { licenseId: d._id }, licenseId: d._id, ...split(d.outbox) })),
+      ...devices.map((d) => ({ owner: { deviceId: d._id }, licenseId: d.licenseId, ...split(d.outbox) })),
+    ].filter((s) => s.ledger.length + s.events.length > 0);
+  }
+}

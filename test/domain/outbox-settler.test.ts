@@ -1,0 +1,88 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { seedAccountWithProduct, startTestDomain, type TestDomain } from '../support/domain.js';
+
+/**
+ * The outbox settler moves the ledger entries and events written with each counter change to their
+ * collections, batching the writes of concurrent requests; a consume call returns only once its own
+ * entries are in place, and whatever a failed move leaves behind is moved by the repair step.
+ */
+describe('outbox settler', () => {
+  let t: TestDomain;
+  beforeAll(async () => {
+    t = await startTestDomain();
+  });
+  afterAll(async () => t?.stop());
+  afterEach(() => vi.restoreAllMocks());
+
+  async function licensed() {
+    const { account, product } = await seedAccountWithProduct(t.services);
+    const license = await t.services.licenses.createLicense(account.id, { productId: product.id, type: 'consumption', maxActivations: 5, features: [{ code: 'api-calls', max: 1_000 }] });
+    await t.services.devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
+    return { account, license };
+  }
+
+  const consume = (accountId: number, licenseId: number) =>
+    t.services.consumption.consume({
+      accountId,
+      license: { licenseId },
+      target: { scope: 'feature', code: 'api-calls' },
+      seat: { hardwareId: 'hw-1' },
+      amount: 1,
+      negatives: 'policy',
+      event: 'consumption_add',
+    });
+
+  const outboxOf = async (licenseId: number) => ((await t.db.models.License.findById(licenseId, { outbox: 1 }).lean<{ outbox?: unknown[] }>())?.outbox ?? []).length;
+
+  it('moves the entries of 200 concurrent consumptions in far fewer flushes, each in place when its call returns', async () => {
+    const { account, license } = await licensed();
+    const flushes = vi.spyOn(t.services.ledger, 'insertMoves');
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const result = await consume(account.id, license.id);
+        // In place as soon as this call returned (not merely by the end of the burst).
+        const entries = await t.services.ledger.entriesFor(account.id, license.id);
+        return { total: result.meter.total, seen: entries.some((e) => e.totalAfter === result.meter.total) };
+      }),
+    );
+    expect(results.every((r) => r.seen)).toBe(true);
+    expect(flushes.mock.calls.length).toBeGreaterThan(0);
+    expect(flushes.mock.calls.length).toBeLessThan(100);
+    const entries = await t.services.ledger.entriesFor(account.id, license.id);
+    expect(entries).toHaveLength(200);
+    // Each entry carries the total its change resulted in: 1..200, once each.
+    expect(entries.map((e) => e.totalAfter).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    const events = await t.services.events.list(account.id, { type: 'consumption.added' });
+    expect(events).toHaveLength(200);
+    expect(await outboxOf(license.id)).toBe(0);
+  });
+
+  it('leaves the entries of a failed ledger move in the outbox (the call still succeeds), and repair moves them', async () => {
+    const { account, license } = await licensed();
+    vi.spyOn(t.services.ledger, 'insertMoves').mockRejectedValueOnce(new Error('ledger unavailable'));
+    const result = await consume(account.id, license.id);
+    expect(result.meter.total).toBe(1);
+    expect(await t.services.ledger.entriesFor(account.id, license.id)).toHaveLength(0);
+    // The event was moved by the same flush; only the ledger entry waits.
+    expect(await t.services.events.list(account.id, { type: 'consumption.added', subject: `license:${license.id}` })).toHaveLength(1);
+    expect(await outboxOf(license.id)).toBe(1);
+
+    // Not yet old enough: left alone.
+    expect(await t.services.eventOutbox.repair(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await t.services.eventOutbox.repair(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    const entries = await t.services.ledger.entriesFor(account.id, license.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ amount: 1, featureCode: 'api-calls', totalAfter: null });
+    expect(await outboxOf(license.id)).toBe(0);
+  });
+
+  it('moves an entry once even when a repair and a settle race for it', async () => {
+    const { account, license } = await licensed();
+    const [result] = await Promise.all([consume(account.id, license.id), t.services.eventOutbox.repair(new Date(Date.now() + 60_000))]);
+    await t.services.eventOutbox.repair(new Date(Date.now() + 60_000));
+    expect(result.meter.total).toBe(1);
+    expect(await t.services.ledger.entriesFor(account.id, license.id)).toHaveLength(1);
+    expect(await t.services.events.list(account.id, { type: 'consumption.added', subject: `license:${license.id}` })).toHaveLength(1);
+    expect(await outboxOf(license.id)).toBe(0);
+  });
+});
