@@ -66,7 +66,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   const productLookup = { productExists: (accountId: number, shortCode: string) => products.productExists(accountId, shortCode) };
   const accounts = new AccountService(new AccountsRepository(db.models), box, clock);
   const devicesRepo = new DevicesRepository(db.models);
-  const events = new EventsRepository(db.models, clock);
+  const events = new EventsRepository(db.models);
   const webhookSubscriptions = new WebhookSubscriptionsRepository(db.models);
   const webhookDeliveries = new WebhookDeliveriesRepository(db.models);
   const webhooks = new WebhookService(webhookSubscriptions, webhookDeliveries, events, box, targetPolicy(options.allowPrivateWebhookTargets ?? false), clock);
@@ -80,7 +80,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     },
     payloads: v3EventPayloads,
     clock,
-    fanOut: (recorded) => webhooks.fanOut(recorded),
+    fanOut: webhooks,
     onError: (err, context) => options.logger?.error({ err: { message: (err as Error).message } }, `${context} failed (the dispatcher's repair step retries)`),
   });
   const eventOutbox = new EventOutbox(settler, clock);

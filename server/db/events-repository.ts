@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { Clock } from '../domain/clock.js';
-import type { DomainEvent, EventSink, RecordedEvent } from '../domain/events.js';
+import type { DomainEvent, RecordedEvent } from '../domain/events.js';
+import { insertManyIgnoringDuplicates } from './duplicate-keys.js';
 import type { Models } from './models.js';
 
 interface EventDocument extends DomainEvent {
@@ -15,66 +14,34 @@ export interface SequencedEvent extends RecordedEvent {
   seq: number;
 }
 
-import { insertManyIgnoringDuplicates, isDuplicateKey } from './duplicate-keys.js';
-
 function toEvent({ _id, seq, fannedOut: _f, ...rest }: EventDocument): SequencedEvent {
   return { id: _id, ...rest, seq: seq ?? 0 };
 }
 
 /** The `events` collection: every recorded event, waiting to be fanned out to webhook subscriptions. */
-export class EventsRepository implements EventSink {
-  constructor(
-    private readonly models: Models,
-    private readonly clock: Clock,
-  ) {}
+export class EventsRepository {
+  constructor(private readonly models: Models) {}
 
-  /** Reserves `count` consecutive sequence numbers; returns the first. */
-  private async reserveSeqs(count: number): Promise<number> {
+  /** Reserves `count` consecutive sequence numbers (the recording order of events); returns the first. */
+  async reserveSeqs(count: number): Promise<number> {
     const doc = await this.models.Counter.findOneAndUpdate({ _id: 'events' }, { $inc: { value: count } }, { upsert: true, returnDocument: 'after' }).lean<{ value: number }>();
     return doc!.value - count + 1;
   }
 
-  async record(event: DomainEvent): Promise<void> {
-    await this.insert({ id: randomUUID(), ...event, createdAt: this.clock.now() });
-  }
-
-  /** Inserts the event once: a second insert of the same id (a repaired outbox entry) is a no-op. Returns whether it was new. */
-  async insert(event: RecordedEvent): Promise<SequencedEvent | null> {
-    const doc: EventDocument = {
-      _id: event.id,
-      accountId: event.accountId,
-      type: event.type,
-      subject: event.subject,
-      data: event.data,
-      createdAt: event.createdAt,
-      seq: await this.reserveSeqs(1),
-      fannedOut: false,
-    };
-    try {
-      await this.models.Event.collection.insertOne(doc as never);
-      return toEvent(doc);
-    } catch (err) {
-      if (isDuplicateKey(err)) return null;
-      throw err;
-    }
-  }
-
   /**
-   * Inserts several events in one round trip (plus one to reserve their sequence numbers, in the
-   * given order). Events already present (same id) are left as they are. Returns the new ones.
+   * Inserts events (sequence numbers reserved by `reserveSeqs`) in one round trip. Events already
+   * present (same id: an outbox entry moved twice) are left as they are. Returns the new ones.
    */
-  async insertMany(events: RecordedEvent[]): Promise<SequencedEvent[]> {
-    if (events.length === 0) return [];
-    const first = await this.reserveSeqs(events.length);
-    const docs: EventDocument[] = events.map((event, i) => ({
+  async insertMany(events: Array<SequencedEvent & { fannedOut: boolean }>): Promise<SequencedEvent[]> {
+    const docs: EventDocument[] = events.map((event) => ({
       _id: event.id,
       accountId: event.accountId,
       type: event.type,
       subject: event.subject,
       data: event.data,
       createdAt: event.createdAt,
-      seq: first + i,
-      fannedOut: false,
+      seq: event.seq,
+      fannedOut: event.fannedOut,
     }));
     const duplicates = await insertManyIgnoringDuplicates(this.models.Event.collection, docs);
     return docs.filter((_, i) => !duplicates.has(i)).map(toEvent);

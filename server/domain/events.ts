@@ -14,10 +14,6 @@ export interface DomainEvent {
   subject: string;
 }
 
-export interface EventSink {
-  record(event: DomainEvent): Promise<void>;
-}
-
 /** An event as stored. */
 export interface RecordedEvent extends DomainEvent {
   id: string;

@@ -21,6 +21,12 @@ export interface SettleJob {
   state: { license?: License | null | undefined; device?: Device | null | undefined };
 }
 
+/** Who wants an event, and the deliveries to them (see WebhookService). */
+export interface EventFanOut {
+  subscribersOf(accountIds: number[]): Promise<(event: RecordedEvent) => unknown[]>;
+  deliver(fannedOut: Array<{ event: SequencedEvent; subscribers: unknown[] }>): Promise<void>;
+}
+
 export interface OutboxSettlerDeps {
   outbox: OutboxRepository;
   ledger: LedgerRepository;
@@ -28,8 +34,8 @@ export interface OutboxSettlerDeps {
   lookup: EventStateLookup;
   payloads: EventPayloads;
   clock: Clock;
-  /** Fans newly recorded events out to webhook subscriptions; failures are left to the dispatcher's sweep. */
-  fanOut?: (events: SequencedEvent[]) => Promise<void>;
+  /** Webhook fan-out of recorded events; failures are left to the dispatcher's sweep. */
+  fanOut?: EventFanOut;
   onError?: (err: unknown, context: string) => void;
   /** Most writes settled by one flush (default 500). */
   maxBatch?: number;
@@ -145,9 +151,19 @@ export class OutboxSettler {
         }
       }
     }
-    const fresh = await this.deps.events.insertMany(recorded);
-    if (fresh.length > 0 && this.deps.fanOut) {
-      await this.deps.fanOut(fresh).catch((err: unknown) => this.deps.onError?.(err, 'fanning out events'));
+    if (recorded.length === 0) return;
+    const { fanOut } = this.deps;
+    const [first, subscribersOf] = await Promise.all([
+      this.deps.events.reserveSeqs(recorded.length),
+      fanOut ? fanOut.subscribersOf(recorded.map((e) => e.accountId)) : () => [],
+    ]);
+    const subscribers = new Map(recorded.map((e) => [e.id, subscribersOf(e)]));
+    // An event nobody subscribes to is recorded as fanned out already: a subscription made after the
+    // read above has a later creation time than the event, so it would not match it anyway.
+    const fresh = await this.deps.events.insertMany(recorded.map((e, i) => ({ ...e, seq: first + i, fannedOut: subscribers.get(e.id)!.length === 0 })));
+    const toDeliver = fresh.filter((e) => subscribers.get(e.id)!.length > 0).map((event) => ({ event, subscribers: subscribers.get(event.id)! }));
+    if (toDeliver.length > 0 && fanOut) {
+      await fanOut.deliver(toDeliver).catch((err: unknown) => this.deps.onError?.(err, 'fanning out events'));
     }
   }
 }

@@ -9,6 +9,7 @@ import type {
   WebhookSubscriptionsRepository,
 } from '../db/webhooks-repository.js';
 import type { Clock } from './clock.js';
+import type { RecordedEvent } from './events.js';
 import { DomainError } from './errors.js';
 import type { SecretBox } from './secrets.js';
 
@@ -115,20 +116,26 @@ export class WebhookService {
   }
 
   /**
-   * Creates a delivery of each event for each active subscription to its type that existed when the
-   * event happened (idempotent), then marks the events fanned out: a fixed number of round trips
-   * however many events there are.
+   * Which subscriptions want an event: the active subscriptions to its type that existed when it
+   * happened. One read serves any number of events of the given accounts.
    */
-  async fanOut(events: SequencedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const subscriptions = await this.subscriptions.activeOf([...new Set(events.map((e) => e.accountId))]);
-    const pairs = events.flatMap((event) =>
-      subscriptions
-        .filter((s) => s.accountId === event.accountId && s.events.includes(event.type) && s.createdAt.getTime() <= event.createdAt.getTime())
-        .map((subscription) => ({ event, subscription })),
-    );
+  async subscribersOf(accountIds: number[]): Promise<(event: RecordedEvent) => WebhookSubscription[]> {
+    const subscriptions = accountIds.length === 0 ? [] : await this.subscriptions.activeOf([...new Set(accountIds)]);
+    return (event) => subscriptions.filter((s) => s.accountId === event.accountId && s.events.includes(event.type) && s.createdAt.getTime() <= event.createdAt.getTime());
+  }
+
+  /** Creates the deliveries of recorded events to their subscribers (idempotent), then marks the events fanned out. */
+  async deliver(fannedOut: Array<{ event: SequencedEvent; subscribers: WebhookSubscription[] }>): Promise<void> {
+    if (fannedOut.length === 0) return;
+    const pairs = fannedOut.flatMap(({ event, subscribers }) => subscribers.map((subscription) => ({ event, subscription })));
     if (pairs.length > 0) await this.deliveries.createFor(pairs, this.clock.now());
-    await this.events.markFannedOut(events.map((e) => e.id));
+    await this.events.markFannedOut(fannedOut.map(({ event }) => event.id));
+  }
+
+  /** Fans events out to their subscribers: a fixed number of round trips however many events there are. */
+  async fanOut(events: SequencedEvent[]): Promise<void> {
+    const subscribersOf = await this.subscribersOf(events.map((e) => e.accountId));
+    await this.deliver(events.map((event) => ({ event, subscribers: subscribersOf(event) })));
   }
 
   /** Fans out events recorded but not yet fanned out (a crash in between). Returns how many. */

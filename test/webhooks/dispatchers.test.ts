@@ -48,12 +48,12 @@ describe('webhook dispatchers', () => {
       succeeded.add(id);
       return 200;
     };
-    const ids: string[] = [];
     const createdAt = t.services.clock.now();
-    for (let n = 0; n < 500; n += 1) {
-      const event = await t.services.events.insert({ id: randomUUID(), accountId: t.account.id, type: 'license.updated', subject: `license:${n % 10}`, data: { n, lane: n % 10 }, createdAt });
-      ids.push(event!.id);
-    }
+    // Recorded but not fanned out yet: the dispatchers' maintenance fans them out.
+    const first = await t.services.events.reserveSeqs(500);
+    const events = Array.from({ length: 500 }, (_, n) => ({ id: randomUUID(), accountId: t.account.id, type: 'license.updated', subject: `license:${n % 10}`, data: { n, lane: n % 10 }, createdAt, seq: first + n, fannedOut: false }));
+    expect(await t.services.events.insertMany(events)).toHaveLength(500);
+    const ids = events.map((e) => e.id);
     const a = dispatcher();
     const b = dispatcher();
     a.start();
