@@ -58,7 +58,7 @@ export async function startEmbeddedDb(nodeArgs: string[] = []): Promise<{ child:
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
-  const child = spawnChild('db', [...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
+  const child = spawnChild('db', [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });
@@ -113,7 +113,7 @@ export interface ServerOptions {
 
 /** The API server (`node dist/server/main.js`) as its own process; resolves once /readyz answers. */
 export async function startApiServer(options: ServerOptions): Promise<Child> {
-  const child = spawnChild('server', [...(options.nodeArgs ?? []), 'dist/server/main.js'], { ...options.env, PORT: String(options.port), HOST: '127.0.0.1' });
+  const child = spawnChild('server', [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? []), 'dist/server/main.js'], { ...options.env, PORT: String(options.port), HOST: '127.0.0.1' });
   await waitForHttp(`http://127.0.0.1:${options.port}/readyz`, child);
   return child;
 }

@@ -21,9 +21,17 @@ export interface SettleJob {
   state: { license?: License | null | undefined; device?: Device | null | undefined };
 }
 
+/** Who wants which event (from one read of the subscriptions of some accounts). */
+export interface SubscriberMatcher<S> {
+  /** Whether the account has any active subscription. */
+  anyFor(accountId: number): boolean;
+  /** The subscriptions that want this event. */
+  forEvent(event: RecordedEvent): S[];
+}
+
 /** Who wants an event, and the deliveries to them (see WebhookService). */
 export interface EventFanOut {
-  subscribersOf(accountIds: number[]): Promise<(event: RecordedEvent) => unknown[]>;
+  subscribersOf(accountIds: number[]): Promise<SubscriberMatcher<unknown>>;
   deliver(fannedOut: Array<{ event: SequencedEvent; subscribers: unknown[] }>): Promise<void>;
 }
 
@@ -126,45 +134,46 @@ export class OutboxSettler {
     for (const err of failures) this.deps.onError?.(err, 'settling outbox entries');
   }
 
-  /** Builds the events of the jobs' intents, records them in order, and fans out the new ones. */
+  /**
+   * Builds the events of the jobs' intents that someone subscribes to, records them in order, and
+   * creates their deliveries. Events nobody subscribes to are not kept: a subscription receives the
+   * events that happen after it was made, and one made after the subscriptions are read here is
+   * later than every event of the flush (each was written before its settle began).
+   */
   private async recordEvents(jobs: SettleJob[]): Promise<void> {
+    const { fanOut } = this.deps;
+    const intents = jobs.flatMap((job) => job.events.map((entry) => ({ job, entry })));
+    if (intents.length === 0 || !fanOut) return;
+    const subscribers = await fanOut.subscribersOf(intents.map(({ entry }) => entry.event.accountId));
     const licenses = new Map<number, License | null>();
     const devices = new Map<string, Device | null>();
-    const recorded: RecordedEvent[] = [];
-    for (const job of jobs) {
-      for (const entry of job.events) {
-        const intent = entry.event;
-        const license = job.state.license ?? (await memo(licenses, job.licenseId, () => this.deps.lookup.license(intent.accountId, job.licenseId)));
-        let device = job.state.device ?? null;
-        if ('activationId' in intent && device?.activationId !== intent.activationId) {
-          device = await memo(devices, intent.activationId, () => this.deps.lookup.deviceByActivationId(intent.activationId));
-        }
-        for (const event of this.deps.payloads.build(intent, { licenseId: job.licenseId, license, device, now: this.deps.clock.now() })) {
-          recorded.push({
-            id: event.idSuffix === '' ? entry.id : `${entry.id}:${event.idSuffix}`,
-            accountId: intent.accountId,
-            type: event.type,
-            subject: event.subject,
-            data: event.data,
-            createdAt: new Date(entry.at),
-          });
-        }
+    const wanted: Array<{ event: RecordedEvent; subscribers: unknown[] }> = [];
+    for (const { job, entry } of intents) {
+      const intent = entry.event;
+      if (!subscribers.anyFor(intent.accountId)) continue;
+      const license = job.state.license ?? (await memo(licenses, job.licenseId, () => this.deps.lookup.license(intent.accountId, job.licenseId)));
+      let device = job.state.device ?? null;
+      if ('activationId' in intent && device?.activationId !== intent.activationId) {
+        device = await memo(devices, intent.activationId, () => this.deps.lookup.deviceByActivationId(intent.activationId));
+      }
+      for (const built of this.deps.payloads.build(intent, { licenseId: job.licenseId, license, device, now: this.deps.clock.now() })) {
+        const event: RecordedEvent = {
+          id: built.idSuffix === '' ? entry.id : `${entry.id}:${built.idSuffix}`,
+          accountId: intent.accountId,
+          type: built.type,
+          subject: built.subject,
+          data: built.data,
+          createdAt: new Date(entry.at),
+        };
+        const to = subscribers.forEvent(event);
+        if (to.length > 0) wanted.push({ event, subscribers: to });
       }
     }
-    if (recorded.length === 0) return;
-    const { fanOut } = this.deps;
-    const [first, subscribersOf] = await Promise.all([
-      this.deps.events.reserveSeqs(recorded.length),
-      fanOut ? fanOut.subscribersOf(recorded.map((e) => e.accountId)) : () => [],
-    ]);
-    const subscribers = new Map(recorded.map((e) => [e.id, subscribersOf(e)]));
-    // An event nobody subscribes to is recorded as fanned out already: a subscription made after the
-    // read above has a later creation time than the event, so it would not match it anyway.
-    const fresh = await this.deps.events.insertMany(recorded.map((e, i) => ({ ...e, seq: first + i, fannedOut: subscribers.get(e.id)!.length === 0 })));
-    const toDeliver = fresh.filter((e) => subscribers.get(e.id)!.length > 0).map((event) => ({ event, subscribers: subscribers.get(event.id)! }));
-    if (toDeliver.length > 0 && fanOut) {
-      await fanOut.deliver(toDeliver).catch((err: unknown) => this.deps.onError?.(err, 'fanning out events'));
-    }
+    if (wanted.length === 0) return;
+    const first = await this.deps.events.reserveSeqs(wanted.length);
+    const fresh = new Map((await this.deps.events.insertMany(wanted.map(({ event }, i) => ({ ...event, seq: first + i, fannedOut: false })))).map((e) => [e.id, e]));
+    const toDeliver = wanted.filter(({ event }) => fresh.has(event.id)).map(({ event, subscribers: to }) => ({ event: fresh.get(event.id)!, subscribers: to }));
+    await fanOut.deliver(toDeliver).catch((err: unknown) => this.deps.onError?.(err, 'fanning out events'));
   }
 }
 

@@ -9,7 +9,7 @@ import type {
   WebhookSubscriptionsRepository,
 } from '../db/webhooks-repository.js';
 import type { Clock } from './clock.js';
-import type { RecordedEvent } from './events.js';
+import type { SubscriberMatcher } from './outbox-settler.js';
 import { DomainError } from './errors.js';
 import type { SecretBox } from './secrets.js';
 
@@ -119,9 +119,12 @@ export class WebhookService {
    * Which subscriptions want an event: the active subscriptions to its type that existed when it
    * happened. One read serves any number of events of the given accounts.
    */
-  async subscribersOf(accountIds: number[]): Promise<(event: RecordedEvent) => WebhookSubscription[]> {
+  async subscribersOf(accountIds: number[]): Promise<SubscriberMatcher<WebhookSubscription>> {
     const subscriptions = accountIds.length === 0 ? [] : await this.subscriptions.activeOf([...new Set(accountIds)]);
-    return (event) => subscriptions.filter((s) => s.accountId === event.accountId && s.events.includes(event.type) && s.createdAt.getTime() <= event.createdAt.getTime());
+    return {
+      anyFor: (accountId) => subscriptions.some((s) => s.accountId === accountId),
+      forEvent: (event) => subscriptions.filter((s) => s.accountId === event.accountId && s.events.includes(event.type) && s.createdAt.getTime() <= event.createdAt.getTime()),
+    };
   }
 
   /** Creates the deliveries of recorded events to their subscribers (idempotent), then marks the events fanned out. */
@@ -134,8 +137,8 @@ export class WebhookService {
 
   /** Fans events out to their subscribers: a fixed number of round trips however many events there are. */
   async fanOut(events: SequencedEvent[]): Promise<void> {
-    const subscribersOf = await this.subscribersOf(events.map((e) => e.accountId));
-    await this.deliver(events.map((event) => ({ event, subscribers: subscribersOf(event) })));
+    const subscribers = await this.subscribersOf(events.map((e) => e.accountId));
+    await this.deliver(events.map((event) => ({ event, subscribers: subscribers.forEvent(event) })));
   }
 
   /** Fans out events recorded but not yet fanned out (a crash in between). Returns how many. */

@@ -14,10 +14,12 @@ describe('outbox settler', () => {
   afterAll(async () => t?.stop());
   afterEach(() => vi.restoreAllMocks());
 
-  async function licensed() {
+  /** A license on a new account; `subscribed`: the account has a webhook subscription to consumption.added. */
+  async function licensed(subscribed = true) {
     const { account, product } = await seedAccountWithProduct(t.services);
     const license = await t.services.licenses.createLicense(account.id, { productId: product.id, type: 'consumption', maxActivations: 5, features: [{ code: 'api-calls', max: 1_000 }] });
     await t.services.devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
+    if (subscribed) await t.services.webhooks.create(account.id, { url: 'http://127.0.0.1:9/hooks', events: ['consumption.added'] });
     return { account, license };
   }
 
@@ -74,6 +76,19 @@ describe('outbox settler', () => {
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ amount: 1, featureCode: 'api-calls', totalAfter: null });
     expect(await outboxOf(license.id)).toBe(0);
+  });
+
+  it('keeps no event nobody subscribes to (the ledger entry is kept all the same)', async () => {
+    const { account, license } = await licensed(false);
+    await consume(account.id, license.id);
+    expect(await t.services.events.list(account.id)).toEqual([]);
+    expect(await t.services.ledger.entriesFor(account.id, license.id)).toHaveLength(1);
+    expect(await outboxOf(license.id)).toBe(0);
+    // Subscribed from now on: the next consumption's event is recorded (and only that one).
+    await t.services.webhooks.create(account.id, { url: 'http://127.0.0.1:9/hooks', events: ['consumption.added'] });
+    await consume(account.id, license.id);
+    const events = await t.services.events.list(account.id);
+    expect(events.map((e) => [e.type, (e.data as { totalUses: number }).totalUses])).toEqual([['consumption.added', 2]]);
   });
 
   it('moves an entry once even when a repair and a settle race for it', async () => {

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { activate, activationBody, call, claimsOf, fingerprint, seedV3License, seedV3Product, type Client } from './support.js';
+import { activate, activationBody, call, claimsOf, fingerprint, seedV3License, seedV3Product, subscribeToAllEvents, type Client } from './support.js';
 
 describe('Web API v3: activations, tokens and keys', () => {
   let t: TestServer;
@@ -107,6 +107,7 @@ describe('Web API v3: activations, tokens and keys', () => {
   });
 
   it('gets, lists and deletes activations with a Bearer token', async () => {
+    await subscribeToAllEvents(t);
     const license = await newLicense();
     const a = await activate(t, license);
     const b = await activate(t, license);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { activate, call, seedV3License, seedV3Product, type Client } from './support.js';
+import { activate, call, seedV3License, seedV3Product, subscribeToAllEvents, type Client } from './support.js';
 
 /** POST /v3/activations/meter-attributes/{id} exactly as seed 000. */
 describe('Web API v3: activation meter attributes', () => {
@@ -139,6 +139,7 @@ describe('Web API v3: activation meter attributes', () => {
   });
 
   it('records activation.updated with the activation\'s meter attribute uses', async () => {
+    await subscribeToAllEvents(t);
     const license = await newLicense();
     const a = await activate(t, license);
     await increment('api-calls', a, 4);

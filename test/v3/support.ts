@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EVENT_TYPES } from '../../server/domain/events.js';
 import type { NewLicenseInput } from '../../server/domain/licenses.js';
 import type { Services } from '../../server/services.js';
 import type { TestServer } from '../support/server.js';
@@ -80,4 +81,12 @@ export async function activate(t: Pick<TestServer, 'baseUrl'>, license: { key: s
   const res = await call({ baseUrl: t.baseUrl }, 'POST', '/v3/activations', activationBody(license, fp));
   if (res.status !== 201) throw new Error(`activation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return claimsOf(res.body.activationToken).aid as string;
+}
+
+/**
+ * Subscribes the account to every event type (at a closed local port: deliveries just fail and wait
+ * for a retry), so that its events are recorded: events nobody subscribes to are not kept.
+ */
+export async function subscribeToAllEvents(t: Pick<TestServer, 'services' | 'account'>): Promise<void> {
+  await t.services.webhooks.create(t.account.id, { url: 'http://127.0.0.1:9/hooks', events: [...EVENT_TYPES] });
 }

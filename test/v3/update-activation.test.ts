@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { activate, activationBody, call, claimsOf, fingerprint, seedV3License, seedV3Product, type Client } from './support.js';
+import { activate, activationBody, call, claimsOf, fingerprint, seedV3License, seedV3Product, subscribeToAllEvents, type Client } from './support.js';
 
 /** PATCH /v3/activations/{id} exactly as seed 001. */
 describe('Web API v3: update an activation', () => {
@@ -188,6 +188,7 @@ describe('Web API v3: update an activation', () => {
   });
 
   it('records activation.updated with the full activation object', async () => {
+    await subscribeToAllEvents(t);
     await patch({ ...base(), releaseVersion: '3.1', meterAttributes: [{ name: 'api-calls', usesIncrement: 1 }] });
     const events = await t.services.events.list(t.account.id, { subject: aid, type: 'activation.updated' });
     const last = events[events.length - 1]!;
