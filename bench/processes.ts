@@ -18,6 +18,11 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Extra node flags from an environment variable (space-separated). */
+function nodeFlagsFrom(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter(Boolean);
+}
+
 function spawnChild(name: string, args: string[], env: Record<string, string | undefined>, onStdout?: (line: string) => void): Child {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let errText = '';
@@ -29,11 +34,12 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
       const line = outBuffer.slice(0, nl);
       outBuffer = outBuffer.slice(nl + 1);
       onStdout?.(line);
+      if (process.env.BENCH_STDERR === '1') process.stderr.write(`[${name}] ${line}\n`);
     }
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     errText = (errText + chunk).slice(-20_000);
-    // BENCH_STDERR=1 passes the children's stderr through (for diagnosing a run).
+    // BENCH_STDERR=1 passes the children's output through (for diagnosing a run).
     if (process.env.BENCH_STDERR === '1') process.stderr.write(chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -58,7 +64,9 @@ export async function startEmbeddedDb(nodeArgs: string[] = []): Promise<{ child:
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
-  const child = spawnChild('db', [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
+  // Node flags as `npm run db` sets them (a larger young generation: the engine's data is in its heap).
+  const flags = ['--max-semi-space-size=64', ...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
+  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });
@@ -113,7 +121,7 @@ export interface ServerOptions {
 
 /** The API server (`node dist/server/main.js`) as its own process; resolves once /readyz answers. */
 export async function startApiServer(options: ServerOptions): Promise<Child> {
-  const child = spawnChild('server', [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? []), 'dist/server/main.js'], { ...options.env, PORT: String(options.port), HOST: '127.0.0.1' });
+  const child = spawnChild('server', [...nodeFlagsFrom('BENCH_NODE_ARGS'), ...(options.nodeArgs ?? []), 'dist/server/main.js'], { ...options.env, PORT: String(options.port), HOST: '127.0.0.1' });
   await waitForHttp(`http://127.0.0.1:${options.port}/readyz`, child);
   return child;
 }
