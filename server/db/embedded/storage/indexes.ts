@@ -19,6 +19,18 @@ export interface IndexSpec {
   [option: string]: unknown;
 }
 
+/**
+ * The documents holding one key: the document itself while it is the only one (most keys of a
+ * near-unique index, such as a ledger's, have one holder, and a Set per key would cost more memory
+ * than the document), a Set from the second holder on.
+ */
+type Holders = Doc | Set<Doc>;
+
+function* holdersOf(holders: Holders): Iterable<Doc> {
+  if (holders instanceof Set) yield* holders;
+  else yield holders;
+}
+
 /** One entry per combination of indexed values: the key string and the values themselves. */
 interface KeyEntry {
   key: string;
@@ -45,7 +57,7 @@ export class Index {
   readonly lookupable: boolean;
   private readonly partial: Matcher | undefined;
   /** maps[i]: key of the first i+1 fields → documents. */
-  private readonly maps: Map<string, Set<Doc>>[];
+  private readonly maps: Map<string, Holders>[];
 
   constructor(spec: IndexSpec) {
     if (!isPlainObject(spec.key) || Object.keys(spec.key).length === 0) {
@@ -58,7 +70,7 @@ export class Index {
     this.sparse = spec.sparse === true;
     this.lookupable = Object.values(spec.key).every((v) => typeof v === 'number' || (typeof v === 'object' && v !== null && !isPlainObject(v)));
     this.partial = spec.partialFilterExpression ? compileQuery(toQueryValue(spec.partialFilterExpression)) : undefined;
-    this.maps = this.fields.map(() => new Map<string, Set<Doc>>());
+    this.maps = this.fields.map(() => new Map<string, Holders>());
   }
 
   /** Whether this index only covers some documents (and so cannot answer every equality lookup). */
@@ -102,7 +114,7 @@ export class Index {
     for (const e of entries[entries.length - 1]!) {
       const holders = full.get(e.key);
       if (!holders) continue;
-      for (const other of holders) {
+      for (const other of holdersOf(holders)) {
         if (other !== self) {
           const keyValue: Doc = {};
           this.fields.forEach((f, i) => (keyValue[f] = e.values[i]));
@@ -117,9 +129,10 @@ export class Index {
     entries.forEach((level, i) => {
       const map = this.maps[i]!;
       for (const e of level) {
-        let set = map.get(e.key);
-        if (!set) map.set(e.key, (set = new Set()));
-        set.add(doc);
+        const holders = map.get(e.key);
+        if (holders === undefined) map.set(e.key, doc);
+        else if (holders instanceof Set) holders.add(doc);
+        else if (holders !== doc) map.set(e.key, new Set([holders, doc]));
       }
     });
   }
@@ -129,17 +142,23 @@ export class Index {
     entries.forEach((level, i) => {
       const map = this.maps[i]!;
       for (const e of level) {
-        const set = map.get(e.key);
-        if (!set) continue;
-        set.delete(doc);
-        if (set.size === 0) map.delete(e.key);
+        const holders = map.get(e.key);
+        if (holders === undefined) continue;
+        if (!(holders instanceof Set)) {
+          if (holders === doc) map.delete(e.key);
+          continue;
+        }
+        holders.delete(doc);
+        if (holders.size === 1) map.set(e.key, holders.values().next().value!);
+        else if (holders.size === 0) map.delete(e.key);
       }
     });
   }
 
   /** Documents whose first `values.length` indexed fields equal `values` (as key strings). */
-  lookup(keys: string[]): Set<Doc> | undefined {
-    return this.maps[keys.length - 1]?.get(keys.join('|'));
+  lookup(keys: string[]): Iterable<Doc> | undefined {
+    const holders = this.maps[keys.length - 1]?.get(keys.join('|'));
+    return holders === undefined ? undefined : holders instanceof Set ? holders : [holders];
   }
 
   clear(): void {
