@@ -150,7 +150,7 @@ const licenseSchema = schema(
     timeActivated: { type: Date, default: null },
     timeDisabled: { type: Date, default: null },
     lastCheck: { type: Date, default: null },
-    /** Records written with a state change and moved to their collections right after (see outbox.ts). */
+    /** Records written with a state change and moved to their collections right after (see server/domain/outbox-settler.ts). */
     outbox: { type: [Mixed], default: [] },
     /** Idempotency keys of the consumptions applied to this license recently (bounded). */
     recentOps: { type: [schema({ key: String, at: Date }, sub)], default: [] },
@@ -164,7 +164,9 @@ licenseSchema.index({ accountId: 1, 'users.email': 1 });
 licenseSchema.index({ accountId: 1, productId: 1 });
 licenseSchema.index({ 'seats.activationId': 1 });
 licenseSchema.index({ productId: 1, key: 1 });
-licenseSchema.index({ 'outbox.at': 1 }, { sparse: true });
+// Finds the documents with entries left in their outbox by equality on the entry kind (few documents
+// have any: entries are moved right after the write), for the repair step.
+licenseSchema.index({ 'outbox.kind': 1 }, { sparse: true });
 
 const deviceSchema = schema(
   {
@@ -201,7 +203,7 @@ const deviceSchema = schema(
   },
   { versionKey: false, minimize: false },
 );
-deviceSchema.index({ 'outbox.at': 1 }, { sparse: true });
+deviceSchema.index({ 'outbox.kind': 1 }, { sparse: true });
 deviceSchema.index({ activationId: 1 }, { unique: true });
 deviceSchema.index({ licenseId: 1, hardwareId: 1 }, { unique: true });
 deviceSchema.index({ accountId: 1, licenseId: 1 });

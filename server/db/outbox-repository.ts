@@ -40,19 +40,27 @@ export class OutboxRepository {
     }
   }
 
-  /** Entries written before `olderThan` and still in an outbox. */
+  /**
+   * Entries written before `olderThan` and still in an outbox. The documents are found by equality on
+   * the entry kind (index `outbox.kind`), so the cost is that of the documents with pending entries,
+   * not of the collection: a range on the entries' time would scan every document in some engines.
+   */
   async stranded(olderThan: Date, limit = 200): Promise<StrandedEntries[]> {
-    const filter = { outbox: { $elemMatch: { at: { $lt: olderThan } } } };
+    const older = { $elemMatch: { at: { $lt: olderThan } } };
     const old = (e: AnyOutboxEntry) => new Date(e.at).getTime() < olderThan.getTime();
     const split = (outbox: AnyOutboxEntry[] | undefined) => ({
       ledger: (outbox ?? []).filter((e): e is OutboxEntry => e.kind === 'ledger' && old(e)),
       events: (outbox ?? []).filter((e): e is EventOutboxEntry => e.kind === 'event' && old(e)),
     });
-    const licenses = await this.models.License.find(filter, { outbox: 1 }).limit(limit).lean<Array<{ _id: number; outbox?: AnyOutboxEntry[] }>>();
-    const devices = await this.models.Device.find(filter, { outbox: 1, licenseId: 1 }).limit(limit).lean<Array<{ _id: number; licenseId: number; outbox?: AnyOutboxEntry[] }>>();
+    type Owner = { _id: number; licenseId?: number; outbox?: AnyOutboxEntry[] };
+    const withKind = async (model: Models['License'] | Models['Device'], kind: AnyOutboxEntry['kind']) =>
+      model.find({ 'outbox.kind': kind, outbox: older }, { outbox: 1, licenseId: 1 }).limit(limit).lean<Owner[]>();
+    const licenses = new Map<number, Owner>();
+    for (const doc of [...(await withKind(this.models.License, 'ledger')), ...(await withKind(this.models.License, 'event'))]) licenses.set(doc._id, doc);
+    const devices = await withKind(this.models.Device, 'event');
     return [
-      ...licenses.map((d) => ({ owner: { licenseId: d._id }, licenseId: d._id, ...split(d.outbox) })),
-      ...devices.map((d) => ({ owner: { deviceId: d._id }, licenseId: d.licenseId, ...split(d.outbox) })),
+      ...[...licenses.values()].map((d) => ({ owner: { licenseId: d._id }, licenseId: d._id, ...split(d.outbox) })),
+      ...devices.map((d) => ({ owner: { deviceId: d._id }, licenseId: d.licenseId!, ...split(d.outbox) })),
     ].filter((s) => s.ledger.length + s.events.length > 0);
   }
 }

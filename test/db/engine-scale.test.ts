@@ -74,6 +74,17 @@ describe.skipIf(!!process.env.MONGODB_URI)('cost does not grow with data (engine
     expect(plannerStats.docsExamined - before).toBe(100);
   });
 
+  it('equality on a sparse index examines only the matching documents, and null still finds the rest', async () => {
+    const coll = client.db('scale').collection('sparse_tags');
+    await coll.createIndex({ 'entries.kind': 1 }, { sparse: true });
+    await coll.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: new ObjectId(), n: i, ...(i % 100 === 0 ? { entries: [{ kind: 'ledger' }, { kind: 'event' }] } : {}) })));
+    const before = plannerStats.docsExamined;
+    expect(await coll.countDocuments({ 'entries.kind': 'ledger' })).toBe(10);
+    expect(plannerStats.docsExamined - before).toBe(10);
+    expect(await coll.countDocuments({ 'entries.kind': null })).toBe(990);
+    expect(await coll.countDocuments({ 'entries.kind': { $ne: 'event' } })).toBe(990);
+  });
+
   it('explain shows the access path', async () => {
     const coll = client.db('scale').collection('meters_100');
     const byId = await coll.find({ _id: new ObjectId() }).explain();

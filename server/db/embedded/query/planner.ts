@@ -78,7 +78,9 @@ function choosePlan(coll: Collection, eq: Set<string>, idIn: boolean): Plan {
   if (idIn) return { kind: 'id', many: true };
   let best: { index: Index; n: number } | undefined;
   for (const ix of coll.indexes.values()) {
-    if (!ix.lookupable || ix.isFiltered) continue;
+    // A sparse index leaves out only documents without any of its fields, which no equality with a
+    // non-null value (the only kind planned here) matches; a partial index cannot be relied on.
+    if (!ix.lookupable || ix.isPartial) continue;
     let n = 0;
     while (n < ix.fields.length && eq.has(ix.fields[n]!)) n++;
     if (n === 0) continue;

@@ -73,9 +73,9 @@ export class Index {
     this.maps = this.fields.map(() => new Map<string, Holders>());
   }
 
-  /** Whether this index only covers some documents (and so cannot answer every equality lookup). */
-  get isFiltered(): boolean {
-    return this.sparse || this.partial !== undefined;
+  /** Whether a partial filter decides which documents are indexed (no lookup can rely on it). */
+  get isPartial(): boolean {
+    return this.partial !== undefined;
   }
 
   /** Key entries of a document for each prefix length, or undefined when the doc is not indexed. */
