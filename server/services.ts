@@ -116,7 +116,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     webhooks,
     webhookSubscriptions,
     webhookDeliveries,
-    licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock),
+    licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock, licensesRepo),
     idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {}),
   };
 }

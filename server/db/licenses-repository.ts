@@ -24,6 +24,11 @@ export class LicensesRepository {
     return doc ? toLicense(doc) : null;
   }
 
+  /** Sets the license's last check time, never moving it back (concurrent checks may land in any order). */
+  async markChecked(licenseId: number, at: Date): Promise<void> {
+    await this.models.License.collection.updateOne({ _id: licenseId, $or: [{ lastCheck: null }, { lastCheck: { $lt: at } }] } as never, { $set: { lastCheck: at } });
+  }
+
   async keyTaken(accountId: number, productCode: string, key: string): Promise<boolean> {
     return (await this.models.License.exists({ accountId, productCode, key })) !== null;
   }

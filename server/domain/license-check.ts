@@ -16,6 +16,17 @@ export function licenseAsOf(license: License, now: Date): License {
   return { ...license, consumption: meterAsOf(license.consumption, now), features: license.features.map((f) => meterAsOf(f, now)) };
 }
 
+/** Keeps a license's last check time (`last_check` in the Management API). */
+export interface LastCheckRecorder {
+  markChecked(licenseId: number, at: Date): Promise<void>;
+}
+
+/**
+ * How precisely a license's last check time is kept: a check within this long of the recorded one
+ * writes nothing, so a client checking in a loop costs reads, not a write per call.
+ */
+export const LAST_CHECK_RESOLUTION_MS = 60_000;
+
 /**
  * Reading a license from a client device's point of view: locate it (by key or license user within a
  * product, optionally pinned to an id), and check it is usable from that device.
@@ -25,6 +36,7 @@ export class LicenseCheckService {
     private readonly meters: LicenseMetersRepository,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
+    private readonly checks: LastCheckRecorder,
   ) {}
 
   /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
@@ -43,7 +55,8 @@ export class LicenseCheckService {
 
   /**
    * The license's current state for a device active on it (consumption as of now, due resets read
-   * as 0). Errors: disabled, expired, no seat for the device, blacklisted device.
+   * as 0), recorded as the license's last check (to the minute). Errors: disabled, expired, no seat
+   * for the device, blacklisted device.
    */
   async check(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; seat: Seat }> {
     const license = await this.locate(accountId, locator, licenseId);
@@ -53,6 +66,10 @@ export class LicenseCheckService {
     const seat = license.seats.find((s) => s.hardwareId === hardwareId);
     if (!seat) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
     if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    if (license.lastCheck === null || now.getTime() - license.lastCheck.getTime() >= LAST_CHECK_RESOLUTION_MS) {
+      await this.checks.markChecked(license.id, now);
+      return { license: licenseAsOf({ ...license, lastCheck: now }, now), seat };
+    }
     return { license: licenseAsOf(license, now), seat };
   }
 }
