@@ -8,6 +8,9 @@ import { Schema, type Connection, type Model, type SchemaDefinition, type Schema
 
 const { Mixed } = Schema.Types;
 
+/** How long webhook events and finished deliveries are kept (TTL indexes). */
+export const WEBHOOK_RETENTION_SECONDS = 30 * 24 * 3600;
+
 /** Builds a schema without asking TypeScript to infer document types (repositories map to domain types). */
 function schema(definition: Record<string, unknown>, options: SchemaOptions = {}): Schema {
   return new Schema(definition as SchemaDefinition, options as never);
@@ -263,6 +266,8 @@ const eventSchema = schema(
 eventSchema.index({ accountId: 1, createdAt: 1 });
 eventSchema.index({ subject: 1, createdAt: 1 });
 eventSchema.index({ fannedOut: 1, seq: 1 });
+// Kept 30 days (MongoDB's TTL monitor deletes older ones): deliveries are retried for about 33 h at most.
+eventSchema.index({ createdAt: 1 }, { expireAfterSeconds: WEBHOOK_RETENTION_SECONDS });
 
 /** Named sequences (`$inc` on one document per name). */
 const counterSchema = schema({ _id: String, value: { type: Number, default: 0 } }, { versionKey: false });
@@ -309,6 +314,8 @@ const webhookDeliverySchema = schema(
 webhookDeliverySchema.index({ status: 1, nextAttemptAt: 1 });
 webhookDeliverySchema.index({ lane: 1, status: 1, seq: 1 });
 webhookDeliverySchema.index({ subscriptionId: 1, createdAt: -1 });
+// A finished delivery (delivered, failed or cancelled) is kept 30 days; a pending one (completedAt null) until it finishes.
+webhookDeliverySchema.index({ completedAt: 1 }, { expireAfterSeconds: WEBHOOK_RETENTION_SECONDS });
 
 /** Models are used untyped here; repositories map lean documents to the domain's types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

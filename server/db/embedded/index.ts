@@ -22,6 +22,8 @@ export interface EmbeddedMongoOptions {
 export interface EmbeddedMongo {
   uri: string;
   port: number;
+  /** Runs the TTL monitor's pass now (it runs once a minute by itself); returns how many documents it deleted. */
+  sweepExpired(now?: number): number;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   return {
     uri: `mongodb://${uriHost}:${address.port}/?directConnection=true`,
     port: address.port,
+    sweepExpired: (now?: number) => ttl.sweep(now),
     stop() {
       stopped ??= (async () => {
         ttl.stop();
