@@ -3592,8 +3592,9 @@ export interface components {
          *     header), `authorization_invalid_headers` (malformed Authorization or Date header), `date_header_diff`
          *     (Date more than 15 minutes from server time), `signature_mismatch`. Validation: `validation_failed`
          *     (names the field), `invalid_json`. Licensing: `unknown_product`, `license_not_found`,
-         *     `license_not_active`, `license_not_enabled`, `license_expired`, `license_not_consumption`,
-         *     `unsupported_product_feature`, `license_feature_expired`, `device_not_found`, `blacklisted`,
+         *     `license_not_active` (never activated on any device), `license_not_enabled`, `license_expired`,
+         *     `license_not_consumption`, `unsupported_product_feature`, `license_feature_expired`,
+         *     `device_not_found` (activated, but not on this device), `blacklisted`,
          *     `license_activation_limit_reached`, `license_not_enough_consumptions`,
          *     `feature_not_enough_consumptions`, `negative_consumptions_not_allowed`.
          */

@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
+import { missingSeatError } from './seat-errors.js';
 import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
@@ -157,7 +158,7 @@ export class ConsumptionService {
     if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
     if (input.seat) {
       const seat = this.seatOf(license, input.seat);
-      if (!seat) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+      if (!seat) throw missingSeatError(license);
       if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
     }
     if (input.target.scope === 'license' && input.requireConsumptionLicense && license.type !== 'consumption') {

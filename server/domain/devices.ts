@@ -3,6 +3,7 @@ import type { LicenseLocator, LicenseMetersRepository } from '../db/license-mete
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import { DomainError } from './errors.js';
+import { missingSeatError } from './seat-errors.js';
 import { newActivationId, newNumericId } from './ids.js';
 import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
@@ -106,7 +107,7 @@ export class DeviceService {
     const license = await this.meters.find(accountId, locator);
     if (!license) throw new DomainError('license_not_found', 'License not found');
     const device = await this.devices.findByHardwareId(license.id, hardwareId);
-    if (!device) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+    if (!device) throw missingSeatError(license);
     return this.deactivateDevice(accountId, device);
   }
 

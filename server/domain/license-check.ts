@@ -2,6 +2,7 @@ import type { LicenseLocator, LicenseMetersRepository } from '../db/license-mete
 import type { Clock } from './clock.js';
 import type { ProductLookup } from './consumption.js';
 import { DomainError } from './errors.js';
+import { missingSeatError } from './seat-errors.js';
 import { currentTotal, resetAtFor, type MeterState } from './meter.js';
 import type { License, Seat } from './types.js';
 
@@ -64,7 +65,7 @@ export class LicenseCheckService {
     if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
     if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
     const seat = license.seats.find((s) => s.hardwareId === hardwareId);
-    if (!seat) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+    if (!seat) throw missingSeatError(license);
     if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
     if (license.lastCheck === null || now.getTime() - license.lastCheck.getTime() >= LAST_CHECK_RESOLUTION_MS) {
       await this.checks.markChecked(license.id, now);

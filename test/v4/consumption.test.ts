@@ -80,6 +80,14 @@ describe('License API v4 consumption', () => {
     const perpetual = await licenseFor(t, { type: 'perpetual' });
     expectError(await client.post('add_consumption', perpetual.ids), 'license_not_consumption');
 
+    // Never activated on any device: license_not_active (on every endpoint that names a device).
+    const neverActivated = await licenseFor(t, { features: [{ code: 'api-calls', max: 2 }] }, []);
+    expectError(await client.post('add_consumption', neverActivated.ids), 'license_not_active');
+    expectError(await client.post('add_feature_consumption', { ...neverActivated.ids, feature: 'api-calls' }), 'license_not_active');
+    expectError(await client.get('check_license', neverActivated.ids), 'license_not_active');
+    expectError(await client.post('deactivate_license', neverActivated.ids), 'license_not_active');
+    expect((await t.services.licenses.getLicense(t.account.id, neverActivated.license.id)).consumption.total).toBe(0);
+
     const blacklisted = await licenseFor(t);
     const device = (await t.services.licenses.getLicense(t.account.id, blacklisted.license.id)).seats[0]!;
     await t.services.devices.setBlacklisted(t.account.id, device.deviceId, true);
