@@ -7,6 +7,7 @@ import type { ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
 import type { EventOutbox } from './event-outbox.js';
 import { DomainError } from './errors.js';
+import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
 import type { Device, License } from './types.js';
 
@@ -99,6 +100,8 @@ export function deviceDetailsOf(input: ActivationDetailsInput, now: Date): Devic
 }
 
 export class ActivationService {
+  private readonly meterTargets = new MeterTargetCache();
+
   constructor(
     private readonly deps: {
       devices: DeviceService;
@@ -226,28 +229,56 @@ export class ActivationService {
     }
   }
 
-  /** Changes one meter attribute's uses by this activation (guarded; see ConsumptionService). */
-  async incrementMeterAttribute(caller: Caller, input: IncrementInput): Promise<Activation & { attribute: MeterAttributeView }> {
+  /**
+   * Changes one meter attribute's uses by this activation (guarded; see ConsumptionService). A
+   * repeated increment of a known activation and attribute makes no read before the update (see
+   * MeterTargetCache); when that update is refused, the full path reads everything and answers.
+   */
+  async incrementMeterAttribute(caller: Caller, input: IncrementInput): Promise<{ attribute: MeterAttributeView }> {
+    const known = this.meterTargets.get(input.activationId, input.attribute);
+    if (known && Number.isSafeInteger(input.amount) && this.mayIncrement(caller, input, known)) {
+      try {
+        return await this.incrementUses(input, known, undefined);
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        this.meterTargets.forget(input.activationId);
+      }
+    }
     const { device, license } = await this.get(caller, input.activationId);
-    if (input.accountId !== undefined && input.accountId !== '' && input.accountId !== String(device.accountId)) throw new DomainError('not_found', 'Activation not found');
-    if (input.productId !== undefined && input.productId !== '' && input.productId !== String(device.productId)) throw new DomainError('not_found', 'Activation not found');
+    if (!this.mayIncrement(caller, input, device)) throw new DomainError('not_found', 'Activation not found');
     if (!Number.isSafeInteger(input.amount)) throw new DomainError('invalid_input', 'increment is too large', { field: 'increment' });
     const feature = findMeterAttribute(license, input.attribute);
     if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${input.attribute}" not found`);
+    const target: MeterTarget = { accountId: device.accountId, productId: device.productId, licenseId: license.id, deviceId: device.id, code: feature.code };
+    const result = await this.incrementUses(input, target, device);
+    this.meterTargets.remember(input.activationId, input.attribute, target);
+    return result;
+  }
+
+  /** Whether the caller may change this activation's uses, with the account and product the body names. */
+  private mayIncrement(caller: Caller, input: IncrementInput, activation: { accountId: number; productId: number }): boolean {
+    if (caller.accountId !== null && caller.accountId !== activation.accountId) return false;
+    if (input.accountId !== undefined && input.accountId !== '' && input.accountId !== String(activation.accountId)) return false;
+    if (input.productId !== undefined && input.productId !== '' && input.productId !== String(activation.productId)) return false;
+    return true;
+  }
+
+  private async incrementUses(input: IncrementInput, target: MeterTarget, device: Device | undefined): Promise<{ attribute: MeterAttributeView }> {
     const result = await this.deps.consumption.consume({
-      accountId: device.accountId,
-      license: { licenseId: license.id },
-      target: { scope: 'feature', code: feature.code },
-      seat: { activationId: device.activationId },
+      accountId: target.accountId,
+      license: { licenseId: target.licenseId },
+      target: { scope: 'feature', code: target.code },
+      seat: { activationId: input.activationId },
       trackDeviceUses: true,
+      deviceId: target.deviceId,
       device,
       amount: input.amount,
       negatives: 'floor-only',
       event: 'meter_increment',
       requestId: input.requestId,
-      alsoRaise: [{ type: 'activation.updated', accountId: device.accountId, activationId: device.activationId }],
+      alsoRaise: [{ type: 'activation.updated', accountId: target.accountId, activationId: input.activationId }],
     });
-    const after = result.license.features.find((f) => f.code === feature.code)!;
-    return { device, license: result.license, attribute: meterAttributeView(after, device.id, this.deps.clock.now()) };
+    const after = result.license.features.find((f) => f.code === target.code)!;
+    return { attribute: meterAttributeView(after, target.deviceId, this.deps.clock.now()) };
   }
 }

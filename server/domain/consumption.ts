@@ -23,6 +23,8 @@ export interface ConsumeInput {
    * payloads about it are built from it). The guarded update still requires its seat to be held.
    */
   device?: Device | undefined;
+  /** The id of the device that `seat` names, when the caller knows it (no read). */
+  deviceId?: number | undefined;
   negatives: 'policy' | 'floor-only';
   requireConsumptionLicense?: boolean;
   overageCap?: MeterChange['overageCap'];
@@ -64,8 +66,9 @@ export class ConsumptionService {
 
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
     let deviceId: number | null = null;
-    if (input.trackDeviceUses && input.device) {
-      deviceId = input.device.id;
+    const knownDeviceId = input.device?.id ?? input.deviceId;
+    if (input.trackDeviceUses && knownDeviceId !== undefined) {
+      deviceId = knownDeviceId;
     } else if (input.trackDeviceUses) {
       const current = await this.meters.find(input.accountId, input.license);
       if (!current) throw await this.licenseMissing(input);
