@@ -20,8 +20,19 @@ export interface LicensingClientOptions {
   now?: AuthOptions['now'];
 }
 
+/**
+ * An operation as the client takes it: the License API's `Date` header parameter is optional, since
+ * the authentication middleware sets it (with the HMAC signature over it) on every `/api/v4` request.
+ */
+type WithSignedDate<Op> = Op extends { parameters: { header: infer H } }
+  ? Omit<Op, 'parameters'> & { parameters: Omit<Op['parameters'], 'header'> & { header?: Omit<H, 'Date'> & { Date?: string } } }
+  : Op;
+
+/** The spec's paths with every operation as the client takes it (see WithSignedDate). */
+export type ClientPaths = { [P in keyof paths]: { [M in keyof paths[P]]: WithSignedDate<paths[P][M]> } };
+
 /** The typed client: `GET`, `POST`, `PUT`, `PATCH`, `DELETE` over every path of the spec. */
-export type LicensingClient = Client<paths>;
+export type LicensingClient = Client<ClientPaths>;
 
 /**
  * A typed client for every operation of the bundled spec (`generated/schema.d.ts`): paths, params,
@@ -29,7 +40,7 @@ export type LicensingClient = Client<paths>;
  * path prefix; calls resolve to `{ data, error, response }` (use `unwrap()` to get data or throw).
  */
 export function createLicensingClient(options: LicensingClientOptions): LicensingClient {
-  const client = createClient<paths>({
+  const client = createClient<ClientPaths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });

@@ -66,6 +66,19 @@ describe('createLicensingClient', () => {
     expect(requests[0]?.headers.get('Idempotency-Key')).toBe('key-1');
   });
 
+  it('calls License API operations without a Date parameter: the middleware signs with the current one', async () => {
+    const { fetch, requests } = fakeFetch(200, '{"id":1}');
+    const client = createLicensingClient({ baseUrl: 'http://api.test', fetch, licenseApi: { apiKey: 'lic-key', sharedKey: 'shared' }, now: () => fixedNow });
+    // Type-checked by \`npm run typecheck\`: no \`params.header\` is needed for the required Date header.
+    await client.GET('/api/v4/check_license', { params: { query: { product: 'p', hardware_id: 'hw', license_key: 'K' } } });
+    await client.POST('/api/v4/add_consumption', { body: { product: 'p', hardware_id: 'hw', license_key: 'K', consumptions: 1 } });
+    for (const request of requests) {
+      expect(request.headers.get('Date')).toBe('Tue, 04 Mar 2025 10:15:30 GMT');
+      expect(request.headers.get('Authorization')).toContain(`signature="${licenseApiSignature('shared', 'Tue, 04 Mar 2025 10:15:30 GMT')}"`);
+    }
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/api/v4/check_license', '/api/v4/add_consumption']);
+  });
+
   it('unwrap throws a typed error with the status, code and message of the body', async () => {
     const { fetch } = fakeFetch(503, '{"code":"SERVICE_UNAVAILABLE","message":"The database is unreachable"}');
     const client = createLicensingClient({ baseUrl: 'http://api.test', fetch });
