@@ -93,7 +93,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     licenses: new LicenseService(licensesRepo, products, clock),
     devices,
     consumption,
-    licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models, ledger), licensesRepo, products, clock, eventOutbox),
+    licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
     /** Web API v3 activations (devices with a seat) and their meter attributes. */
     activations: new ActivationService({

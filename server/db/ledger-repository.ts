@@ -1,6 +1,6 @@
 import type { LedgerEntry } from '../domain/types.js';
 import type { OutboxEntry } from './license-document.js';
-import { insertManyIgnoringDuplicates, isDuplicateKey } from './duplicate-keys.js';
+import { insertManyIgnoringDuplicates } from './duplicate-keys.js';
 import type { Models } from './models.js';
 
 interface LedgerDocument extends Omit<LedgerEntry, 'id' | 'totalAfter'> {
@@ -27,16 +27,6 @@ function ledgerDocument({ licenseId, entry, totalAfter }: LedgerMove): LedgerDoc
  */
 export class LedgerRepository {
   constructor(private readonly models: Models) {}
-
-  /** Moves one outbox entry of a license into the ledger. Idempotent. */
-  async moveFromOutbox(licenseId: number, entry: OutboxEntry, totalAfter: number | null): Promise<void> {
-    try {
-      await this.models.LedgerEntry.collection.insertOne(ledgerDocument({ licenseId, entry, totalAfter }) as never);
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-    await this.models.License.collection.updateOne({ _id: licenseId } as never, { $pull: { outbox: { id: entry.id } } } as never);
-  }
 
   /**
    * Inserts the ledger entries of several outbox entries in one round trip (entries already in the

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventOutboxEntry } from '../domain/events.js';
 import type { LicenseFeature, License, LedgerEntry } from '../domain/types.js';
 import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
-import type { LedgerRepository } from './ledger-repository.js';
+import type { LedgerMove } from './ledger-repository.js';
 import { featureByCode, literal, mergedMeterExpression, type MeterFieldChanges } from './meter-expressions.js';
 import type { Models } from './models.js';
 
@@ -85,11 +85,14 @@ function withEvents(outbox: object, events: EventOutboxEntry[]): object {
  * collection (mongoose would cast the pipeline): settings are merged into the stored meters at write
  * time, so concurrent guarded `$inc`s on the counters are never lost or counted twice.
  */
+/** A license after a write, with the ledger entries the write put in its outbox, ready to be moved. */
+export interface LicenseWithLedger {
+  license: License;
+  ledger: LedgerMove[];
+}
+
 export class LicenseAdminRepository {
-  constructor(
-    private readonly models: Models,
-    private readonly ledger: LedgerRepository,
-  ) {}
+  constructor(private readonly models: Models) {}
 
   private async applyPipeline(accountId: number, licenseId: number, stages: object[]): Promise<LicenseDocument | null> {
     const doc = await this.models.License.collection.findOneAndUpdate({ _id: licenseId, accountId } as never, stages as never, {
@@ -99,22 +102,21 @@ export class LicenseAdminRepository {
     return (doc as LicenseDocument | null) ?? null;
   }
 
-  /** Moves this write's ledger entries from the outbox into the ledger, with their resulting totals. */
-  private async settleOutbox(doc: LicenseDocument, ids: Map<string, (license: License) => number | null>): Promise<License> {
+  /** The license a write returned, with its ledger outbox entries and the totals they resulted in (for the OutboxSettler). */
+  private withLedgerMoves(doc: LicenseDocument, ids: Map<string, (license: License) => number | null>): LicenseWithLedger {
     const license = toLicense(doc);
-    for (const entry of doc.outbox ?? []) {
+    const ledger = (doc.outbox ?? []).flatMap((entry) => {
       const totalAfter = ids.get(entry.id);
-      if (totalAfter === undefined) continue;
-      await this.ledger.moveFromOutbox(license.id, entry as OutboxEntry, totalAfter(license));
-    }
-    return license;
+      return totalAfter === undefined ? [] : [{ licenseId: license.id, entry: entry as OutboxEntry, totalAfter: totalAfter(license) }];
+    });
+    return { license, ledger };
   }
 
   /**
    * Replaces the license's features with `upserts` in one write: listed features that exist are
    * merged (counter kept unless `total` is given), missing ones inserted, unlisted ones dropped.
    */
-  async replaceFeatures(accountId: number, licenseId: number, upserts: FeatureUpsert[], ledger: LedgerTemplate, events: EventOutboxEntry[] = []): Promise<License | null> {
+  async replaceFeatures(accountId: number, licenseId: number, upserts: FeatureUpsert[], ledger: LedgerTemplate, events: EventOutboxEntry[] = []): Promise<LicenseWithLedger | null> {
     const now = ledger.at;
     const features = upserts.map((u) => ({
       $let: {
@@ -138,7 +140,7 @@ export class LicenseAdminRepository {
       return [outboxEntryExpression(id, ledger, 'feature', literal(u.code), { $subtract: [u.total, oldTotal] })];
     });
     const doc = await this.applyPipeline(accountId, licenseId, [{ $set: { features, outbox: withEvents(appendToOutbox(entries), events), updatedAt: now } }]);
-    return doc ? this.settleOutbox(doc, ledgerIds) : null;
+    return doc ? this.withLedgerMoves(doc, ledgerIds) : null;
   }
 
   /** Sets plain fields and merges license-level meter settings, in one write. */
@@ -155,7 +157,7 @@ export class LicenseAdminRepository {
    * Sets the license-level total and every feature's total to 0 in one write, with a ledger entry
    * for each counter that was not 0 (amount = minus the total it had when the write applied).
    */
-  async resetConsumption(accountId: number, licenseId: number, ledger: LedgerTemplate, events: EventOutboxEntry[] = []): Promise<License | null> {
+  async resetConsumption(accountId: number, licenseId: number, ledger: LedgerTemplate, events: EventOutboxEntry[] = []): Promise<LicenseWithLedger | null> {
     const prefix = `${randomUUID()}:`;
     const licenseEntryId = `${prefix}license`;
     const licenseEntry = outboxEntryExpression(licenseEntryId, ledger, 'license', null, { $multiply: [-1, { $ifNull: ['$consumption.total', 0] }] });
@@ -197,6 +199,6 @@ export class LicenseAdminRepository {
     if (!doc) return null;
     const ids = new Map<string, () => number>();
     for (const entry of doc.outbox ?? []) if (entry.id.startsWith(prefix)) ids.set(entry.id, () => 0);
-    return this.settleOutbox(doc, ids);
+    return this.withLedgerMoves(doc, ids);
   }
 }

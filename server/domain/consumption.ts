@@ -19,12 +19,12 @@ export interface ConsumeInput {
   /** Count the change in this device's own uses too (v3 meter attributes). Requires `seat`. */
   trackDeviceUses?: boolean;
   /**
-   * The device that `seat` names, when the caller has read it already (no second read; event
-   * payloads about it are built from it). The guarded update still requires its seat to be held.
+   * The id of the device that `seat` names, when the caller knows it (no read before the update;
+   * the guarded update still requires its seat to be held).
    */
-  device?: Device | undefined;
-  /** The id of the device that `seat` names, when the caller knows it (no read). */
   deviceId?: number | undefined;
+  /** That device as the caller read it, if it did: event payloads about it are built from it. */
+  device?: Device | undefined;
   negatives: 'policy' | 'floor-only';
   requireConsumptionLicense?: boolean;
   overageCap?: MeterChange['overageCap'];
@@ -66,9 +66,8 @@ export class ConsumptionService {
 
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
     let deviceId: number | null = null;
-    const knownDeviceId = input.device?.id ?? input.deviceId;
-    if (input.trackDeviceUses && knownDeviceId !== undefined) {
-      deviceId = knownDeviceId;
+    if (input.trackDeviceUses && input.deviceId !== undefined) {
+      deviceId = input.deviceId;
     } else if (input.trackDeviceUses) {
       const current = await this.meters.find(input.accountId, input.license);
       if (!current) throw await this.licenseMissing(input);

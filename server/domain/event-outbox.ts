@@ -40,9 +40,4 @@ export class EventOutbox {
   repair(olderThan: Date): Promise<number> {
     return this.settler.repair(olderThan);
   }
-
-  /** Resolves when every settle under way is done. */
-  idle(): Promise<void> {
-    return this.settler.idle();
-  }
 }

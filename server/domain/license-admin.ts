@@ -1,4 +1,5 @@
 import type { FeatureUpsert, LicenseAdminRepository, LicenseFieldChanges } from '../db/license-admin-repository.js';
+import type { LedgerMove } from '../db/ledger-repository.js';
 import type { LicensesRepository } from '../db/licenses-repository.js';
 import type { MeterFieldChanges } from '../db/meter-expressions.js';
 import type { Clock } from './clock.js';
@@ -50,16 +51,16 @@ export class LicenseAdminService {
     private readonly licenses: LicensesRepository,
     private readonly products: ProductService,
     private readonly clock: Clock,
-    private readonly events?: EventOutbox,
+    private readonly events: EventOutbox,
   ) {}
 
-  /** The `license.updated` entry recorded with a management write (none without an event outbox). */
+  /** The `license.updated` entry recorded with a management write. */
   private licenseUpdated(accountId: number, now: Date): EventOutboxEntry[] {
-    return this.events ? [this.events.entry({ type: 'license.updated', accountId }, now)] : [];
+    return [this.events.entry({ type: 'license.updated', accountId }, now)];
   }
 
-  private async settle(license: License, entries: EventOutboxEntry[]): Promise<License> {
-    await this.events?.settle({ licenseId: license.id }, license.id, entries, { license });
+  private async settle(license: License, entries: EventOutboxEntry[], ledger: LedgerMove[] = []): Promise<License> {
+    await this.events.settle({ licenseId: license.id }, license.id, entries, { license }, ledger);
     return license;
   }
 
@@ -109,7 +110,7 @@ export class LicenseAdminService {
     const events = this.licenseUpdated(accountId, now);
     const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: 'reset', requestId: requestId ?? null, idempotencyKey: null, at: now }, events);
     if (!updated) throw LicenseAdminService.gone();
-    return this.settle(updated, events);
+    return this.settle(updated.license, events, updated.ledger);
   }
 
   /**
@@ -162,6 +163,6 @@ export class LicenseAdminService {
       at: now,
     }, events);
     if (!updated) throw LicenseAdminService.gone();
-    return this.settle(updated, events);
+    return this.settle(updated.license, events, updated.ledger);
   }
 }

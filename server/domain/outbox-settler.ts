@@ -78,11 +78,6 @@ export class OutboxSettler {
     });
   }
 
-  /** Resolves when nothing is queued or being flushed. */
-  async idle(): Promise<void> {
-    while (this.draining) await this.draining;
-  }
-
   /** Moves entries written before `olderThan` and left in outboxes (payloads from the current state). Returns how many. */
   async repair(olderThan: Date): Promise<number> {
     const stranded = await this.deps.outbox.stranded(olderThan);
