@@ -2,13 +2,14 @@
  * Runs the embedded engine as a standalone process (`npm run db`), like a local mongod.
  *
  *   npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath ./data/db] [--in-memory]
+ *   npm run db -- --repair [--dbpath ./data/db]
  *
  * Environment: EMBEDDED_MONGO_PORT, EMBEDDED_MONGO_HOST, EMBEDDED_MONGO_DBPATH.
  * Prints `embedded-mongo listening on <uri>` once ready; SIGTERM/SIGINT flush the journal and exit.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startEmbeddedMongo } from './index.js';
+import { CorruptDataError, formatRepairReport, repairDataDir, startEmbeddedMongo } from './index.js';
 
 function usage(): string {
   return [
@@ -18,6 +19,15 @@ function usage(): string {
     '  --dbpath <dir>    data directory (default ./data/db, env EMBEDDED_MONGO_DBPATH)',
     '  --in-memory       keep everything in memory (nothing is written to disk)',
     '  --quiet           only print the listening line and errors',
+    '  --repair          salvage a damaged data directory and exit: reads what can be read of the',
+    '                    snapshot and journals (skipping damaged ranges, whose records are lost),',
+    '                    moves the original files to <dbpath>/damaged-<timestamp>/, writes the',
+    '                    salvaged state as a new generation and prints what was dropped',
+    '',
+    'Start-up refuses a data directory with a damaged file (anything but a torn tail: the error names',
+    'the file and byte offset) and changes nothing in it; run --repair to salvage it. While the journal',
+    'cannot be written (full disk, I/O error) every write is refused (code 14031 OutOfDiskSpace or 1),',
+    'reads keep working, and writes are accepted again as soon as the journal can be written.',
   ].join('\n');
 }
 
@@ -30,6 +40,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'in-memory': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      repair: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: false,
@@ -51,7 +62,27 @@ async function main(): Promise<void> {
     error: (m: string) => console.error(m),
   };
 
-  const engine = await startEmbeddedMongo({ port, host, dataDir, logger });
+  if (values.repair) {
+    if (!dataDir) throw new Error('--repair needs a data directory (--dbpath), not --in-memory');
+    const report = await repairDataDir(dataDir);
+    console.log(formatRepairReport(report));
+    return;
+  }
+
+  let engine;
+  try {
+    engine = await startEmbeddedMongo({ port, host, dataDir, logger });
+  } catch (err) {
+    if (err instanceof CorruptDataError) {
+      console.error(`embedded-mongo: ${err.message}`);
+      console.error(
+        `embedded-mongo: nothing was changed in ${dataDir ?? ''}. To salvage what can be read (the damaged records are lost; ` +
+          `the original files are kept in damaged-<timestamp>/), run: npm run db -- --repair --dbpath ${dataDir ?? ''}`,
+      );
+      process.exit(2);
+    }
+    throw err;
+  }
   console.log(`embedded-mongo listening on ${engine.uri}${dataDir ? ` (data: ${dataDir})` : ' (in memory)'}`);
 
   let stopping = false;

@@ -66,6 +66,11 @@ export class CursorRegistry {
     return this.cursors.delete(String(id));
   }
 
+  /** Forgets every open cursor (after a roll-back their results may no longer be true). */
+  killAll(): void {
+    this.cursors.clear();
+  }
+
   close(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;

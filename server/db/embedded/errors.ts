@@ -27,6 +27,7 @@ export const ErrorCodes = {
   Location40324: 40324,
   BSONObjectTooLarge: 10334,
   DuplicateKey: 11000,
+  OutOfDiskSpace: 14031,
 } as const;
 
 const CODE_NAMES: Record<number, string> = Object.fromEntries(

@@ -6,7 +6,7 @@
 import { CursorRegistry } from './cursors.js';
 import { WireServer, type Logger } from './server.js';
 import { Catalog } from './storage/catalog.js';
-import { Persistence } from './storage/persistence.js';
+import { Persistence, type DurabilityStatus, type PersistenceOptions, type StorageFaults } from './storage/persistence.js';
 import { TtlMonitor } from './storage/ttl.js';
 
 export interface EmbeddedMongoOptions {
@@ -17,6 +17,14 @@ export interface EmbeddedMongoOptions {
   /** Directory for the journal and snapshots; omit for a memory-only engine. */
   dataDir?: string;
   logger?: Logger;
+  /** Compact (snapshot) once this many bytes were journaled since the last snapshot (default 64 MiB). */
+  compactThresholdBytes?: number;
+  /** How often an engine that cannot write its journal retries (default 500 ms). */
+  probeIntervalMs?: number;
+  /** How long to wait before retrying a failed compaction (default 10 s). */
+  compactRetryMs?: number;
+  /** Tests only: make journal/snapshot writes fail as if the disk were full. */
+  storageFaults?: StorageFaults;
 }
 
 export interface EmbeddedMongo {
@@ -24,10 +32,16 @@ export interface EmbeddedMongo {
   port: number;
   /** Runs the TTL monitor's pass now (it runs once a minute by itself); returns how many documents it deleted. */
   sweepExpired(now?: number): number;
+  /** False while the journal cannot be written and every write command is refused (see README). */
+  writable(): boolean;
+  /** `{ writable, lastError?, failedSince?, failures }`, also in `serverStatus.durability`. */
+  durability(): DurabilityStatus;
   stop(): Promise<void>;
 }
 
-export type { Logger };
+export type { DurabilityStatus, Logger, StorageFaults };
+export { CorruptDataError } from './storage/records.js';
+export { repairDataDir, formatRepairReport, type RepairReport } from './storage/repair.js';
 
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const host = options.host ?? '127.0.0.1';
@@ -35,9 +49,19 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const cursors = new CursorRegistry();
   let persistence: Persistence | undefined;
   if (options.dataDir) {
-    persistence = await Persistence.open(options.dataDir, catalog, options.logger);
+    const persistenceOptions: PersistenceOptions = { onRollback: () => cursors.killAll() };
+    if (options.compactThresholdBytes !== undefined) persistenceOptions.compactThresholdBytes = options.compactThresholdBytes;
+    if (options.probeIntervalMs !== undefined) persistenceOptions.probeIntervalMs = options.probeIntervalMs;
+    if (options.compactRetryMs !== undefined) persistenceOptions.compactRetryMs = options.compactRetryMs;
+    if (options.storageFaults !== undefined) persistenceOptions.faults = options.storageFaults;
+    try {
+      persistence = await Persistence.open(options.dataDir, catalog, options.logger, persistenceOptions);
+    } catch (err) {
+      cursors.close();
+      throw err;
+    }
   }
-  const ttl = new TtlMonitor(catalog, options.logger);
+  const ttl = new TtlMonitor(catalog, options.logger, 60_000, () => !persistence?.writeRefusal());
   const server = new WireServer({ catalog, cursors, durability: persistence, logger: options.logger, persistent: !!persistence });
   let address: { host: string; port: number };
   try {
@@ -54,7 +78,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   return {
     uri: `mongodb://${uriHost}:${address.port}/?directConnection=true`,
     port: address.port,
-    sweepExpired: (now?: number) => ttl.sweep(now),
+    sweepExpired: (now?: number) => (persistence?.writeRefusal() ? 0 : ttl.sweep(now)),
+    writable: () => !persistence?.writeRefusal(),
+    durability: () => persistence?.status() ?? { writable: true, failures: 0 },
     stop() {
       stopped ??= (async () => {
         ttl.stop();

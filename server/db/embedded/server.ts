@@ -20,8 +20,15 @@ export interface Logger {
 }
 
 export interface Durability {
-  /** Resolves once every change made so far is on disk (fsync). */
+  /**
+   * Resolves once every change made so far is on disk (fsync); rejects with a MongoCommandError
+   * when it never will be (the change was rolled back).
+   */
   sync(): Promise<void>;
+  /** While the journal cannot be written: the error every write command is answered with. */
+  writeRefusal(): MongoCommandError | undefined;
+  /** For `serverStatus.durability`. */
+  status(): Doc;
 }
 
 export interface WireServerOptions {
@@ -33,6 +40,17 @@ export interface WireServerOptions {
 }
 
 const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findandmodify', 'create', 'drop', 'dropdatabase', 'createindexes', 'dropindexes', 'renamecollection', 'aggregate']);
+
+/** Whether a command changes data (an aggregate only with `$out`/`$merge`). */
+function isWrite(name: string, cmd: Doc): boolean {
+  if (name === 'fsync') return true;
+  if (!WRITE_COMMANDS.has(name)) return false;
+  if (name !== 'aggregate') return true;
+  const pipeline = cmd.pipeline;
+  if (!Array.isArray(pipeline)) return false;
+  const last: unknown = pipeline[pipeline.length - 1];
+  return isPlainObject(last) && ('$out' in last || '$merge' in last);
+}
 
 function wantsJournal(cmd: Doc): boolean {
   const wc = cmd.writeConcern;
@@ -80,6 +98,7 @@ export class WireServer {
       persistent: this.options.persistent,
       host: this.address.host,
       port: this.address.port,
+      durability: () => this.options.durability?.status() ?? { writable: true, failures: 0 },
     };
     const framer = new MessageFramer();
     let queue: Promise<void> = Promise.resolve();
@@ -122,14 +141,18 @@ export class WireServer {
       db: parsed.db,
       server: info,
     };
-    const reply = runCommand(parsed.command, ctx);
     const name = commandName(parsed.command).toLowerCase();
     const durability = this.options.durability;
-    if (durability && (name === 'fsync' || (WRITE_COMMANDS.has(name) && wantsJournal(parsed.command)))) {
+    const write = durability !== undefined && isWrite(name, parsed.command);
+    // While the journal cannot be written every write is refused up front, without touching state.
+    const refusal = write ? durability.writeRefusal() : undefined;
+    let reply = refusal ? errorReply(refusal) : runCommand(parsed.command, ctx);
+    if (write && !refusal && (name === 'fsync' || wantsJournal(parsed.command))) {
       try {
         await durability.sync();
       } catch (err) {
-        reply.writeConcernError = { code: ErrorCodes.InternalError, errmsg: `journal write failed: ${(err as Error).message}` };
+        // The change was rolled back: a command error, never an acknowledgement.
+        reply = errorReply(err instanceof MongoCommandError ? err : new MongoCommandError(ErrorCodes.InternalError, `journal write failed: ${(err as Error).message}`));
       }
     }
     if (parsed.moreToCome) return;

@@ -93,6 +93,7 @@ export const adminCommands: Record<string, CommandHandler> = {
     localTime: new Date(),
     connections: { current: 0, available: 1000 },
     storageEngine: { name: 'embedded', persistent: ctx.server.persistent },
+    durability: ctx.server.durability?.() ?? { writable: true, failures: 0 },
     ok: 1,
   }),
   dbStats: (_cmd, ctx) => {

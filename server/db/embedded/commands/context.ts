@@ -11,6 +11,8 @@ export interface ServerInfo {
   persistent: boolean;
   host: string;
   port: number;
+  /** `{ writable, lastError?, failedSince?, failures }` of the journal (see README, Durability). */
+  durability?: () => Doc;
 }
 
 export interface CommandContext {

@@ -59,6 +59,17 @@ export class Catalog {
     if (!replay) this.emit({ op: 'dropDb', db });
   }
 
+  /**
+   * Replaces the whole state with `fresh`'s, synchronously (roll-back to what is on disk). The
+   * moved collections keep emitting their changes to this catalog's listener.
+   */
+  replaceWith(fresh: Catalog): void {
+    this.dbs.clear();
+    for (const [name, colls] of fresh.dbs) this.dbs.set(name, colls);
+    fresh.dbs.clear();
+    fresh.listener = (change) => this.listener?.(change);
+  }
+
   /** Applies a journaled change (replay after a restart). */
   apply(change: ChangeOp): void {
     switch (change.op) {

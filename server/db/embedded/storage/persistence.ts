@@ -1,265 +1,450 @@
 /**
- * Durability: a write-ahead journal of applied changes plus periodic snapshots.
+ * Durability: a write-ahead journal of applied changes plus periodic snapshots (format and file
+ * rules: `records.ts`, `datadir.ts`, README "Durability").
  *
  * - Every change is appended (in memory) to the current journal as it is applied; a group commit
  *   writes and fsyncs the batch within GROUP_COMMIT_MS. `sync()` (used for `j: true` write
- *   concerns) writes and fsyncs immediately and resolves once the data is on disk.
- * - Files: `snapshot.bin` (state as of the start of journal generation G) and `journal-<gen>.log`.
- *   Startup loads the snapshot and replays every journal with gen ≥ G in order; a torn last record
- *   is ignored (and truncated away).
- * - Compaction: switch to a new journal generation, write the state to `snapshot.tmp`, fsync,
- *   rename over `snapshot.bin`, then delete older journals. A crash at any point leaves either the
- *   old snapshot + all journals or the new snapshot + the new journal.
+ *   concerns) starts the write at once and resolves once the batch holding the caller's change is
+ *   on disk; concurrent callers share one write + fsync.
+ * - A failed journal write or fsync (ENOSPC, EIO, EROFS, ...) is a failure: the waiting writes are
+ *   rejected, the journal is cut back to its durable offset, the in-memory state is reloaded from
+ *   disk (so a refused write is neither visible nor replayed later), and every write is refused
+ *   (`writeRefusal()`) until a probe manages to write and fsync a no-op record again.
+ * - Compaction: create the next journal generation (atomically, header only), flush the old one,
+ *   cut (synchronously: capture the state, switch journals), write `snapshot.tmp`, fsync, rename
+ *   over `snapshot.bin`, delete older journals. A crash or a failure at any point leaves either the
+ *   old snapshot + all its journals or the new snapshot + the new journal; a failed compaction
+ *   removes its temporary file and is retried later.
  */
-import { closeSync, openSync, fsyncSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../server.js';
+import { ErrorCodes, MongoCommandError } from '../errors.js';
+import type { Durability, Logger } from '../server.js';
 import type { Doc } from '../values.js';
-import type { Catalog } from './catalog.js';
+import { Catalog } from './catalog.js';
 import type { ChangeOp } from './collection.js';
-import { encodeRecord, readRecords } from './records.js';
+import {
+  SNAPSHOT,
+  SNAPSHOT_TMP,
+  createJournal,
+  encodeSnapshot,
+  journalName,
+  loadDataDir,
+  parseJournalName,
+  writeFileAtomically,
+  writeFully,
+  type LoadResult,
+} from './datadir.js';
+import { acquireLock, type DirLock } from './lock.js';
+import { FILE_HEADER_BYTES, encodeRecord } from './records.js';
 
 export const GROUP_COMMIT_MS = 50;
 export const COMPACT_THRESHOLD_BYTES = 64 * 1024 * 1024;
+export const PROBE_INTERVAL_MS = 500;
+export const COMPACT_RETRY_MS = 10_000;
+
+/** Fault injection for tests: throw from a hook to make that write or fsync fail like the OS would. */
+export interface StorageFaults {
+  /** Before each write to a data file (journal, `snapshot.tmp`, a journal's temp file); gets the file name. */
+  beforeWrite?(file: string): void;
+  /** Before each fsync of the journal; gets the file name. */
+  beforeSync?(file: string): void;
+}
 
 export interface PersistenceOptions {
-  /** Compact once the journal grows past this many bytes. */
+  /** Compact once this many bytes were journaled since the last snapshot. */
   compactThresholdBytes?: number;
-}
-const SNAPSHOT = 'snapshot.bin';
-const SNAPSHOT_TMP = 'snapshot.tmp';
-const LOCK = 'embedded-mongo.lock';
-
-function journalName(gen: number): string {
-  return `journal-${String(gen).padStart(8, '0')}.log`;
-}
-
-function parseJournalName(name: string): number | undefined {
-  const m = /^journal-(\d+)\.log$/.exec(name);
-  return m ? Number(m[1]) : undefined;
+  /** How often a failed engine tries to write the journal again (default 500 ms). */
+  probeIntervalMs?: number;
+  /** How long to wait before retrying a failed compaction (default 10 s). */
+  compactRetryMs?: number;
+  faults?: StorageFaults;
+  /** Called after the in-memory state was rolled back to what is on disk. */
+  onRollback?: () => void;
 }
 
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not supported on every platform; the rename is still atomic
-  }
+export interface DurabilityStatus {
+  /** False while journal writes fail and every write command is refused. */
+  writable: boolean;
+  /** The most recent journal write failure (kept after recovery). */
+  lastError?: string;
+  /** When the current failure began (only while not writable). */
+  failedSince?: Date;
+  /** How many failure episodes there were since start-up. */
+  failures: number;
 }
 
-export class Persistence {
+interface Batch {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // a batch nobody waits for (w:1 writes) must not be an unhandled rejection
+  return { promise, resolve, reject };
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** The command error a write gets when the journal cannot be written. */
+export function journalWriteError(err: unknown, file: string): MongoCommandError {
+  const errno = errnoOf(err) ?? 'EIO';
+  const full = errno === 'ENOSPC' || errno === 'EDQUOT';
+  const detail = err instanceof Error ? err.message : String(err);
+  return new MongoCommandError(
+    full ? ErrorCodes.OutOfDiskSpace : ErrorCodes.InternalError,
+    `journal write failed with ${errno} on ${file} (${detail}); the embedded engine refuses writes until the journal can be written again`,
+  );
+}
+
+export class Persistence implements Durability {
   private pending: Buffer[] = [];
-  private unsynced = false;
-  private chain: Promise<void> = Promise.resolve();
+  private batch: Batch | undefined;
+  private inflight: Batch | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private flushing = false;
   private timer: NodeJS.Timeout | undefined;
-  private journalBytes = 0;
+  /** Write position in the current journal. */
+  private size: number;
+  /** Bytes of the current journal known written and fsynced. */
+  private durable: number;
+  private unsnapshotted = 0;
   private compacting: Promise<void> | undefined;
+  private compactRetryAt = 0;
   private closed = false;
-  private compactThreshold = COMPACT_THRESHOLD_BYTES;
+  private failure: { error: MongoCommandError; since: Date } | undefined;
+  private lastError: string | undefined;
+  private failures = 0;
+  private needsReload = false;
+  /** Journal generations still to be cut back to their durable length. */
+  private readonly truncations = new Map<number, number>();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private readonly compactThreshold: number;
+  private readonly probeInterval: number;
+  private readonly compactRetry: number;
 
   private constructor(
     private readonly dir: string,
     private readonly catalog: Catalog,
     private readonly logger: Logger | undefined,
+    private readonly lock: DirLock,
     private gen: number,
     private fh: FileHandle,
-  ) {}
+    size: number,
+    private readonly options: PersistenceOptions,
+  ) {
+    this.size = size;
+    this.durable = size;
+    this.compactThreshold = options.compactThresholdBytes ?? COMPACT_THRESHOLD_BYTES;
+    this.probeInterval = options.probeIntervalMs ?? PROBE_INTERVAL_MS;
+    this.compactRetry = options.compactRetryMs ?? COMPACT_RETRY_MS;
+  }
 
+  /**
+   * Opens (or creates) a data directory and loads it into `catalog`. Rejects with CorruptDataError
+   * (naming the file and byte offset) when anything but a torn tail cannot be read; then no data
+   * file was modified.
+   */
   static async open(dir: string, catalog: Catalog, logger?: Logger, options: PersistenceOptions = {}): Promise<Persistence> {
     await mkdir(dir, { recursive: true });
-    await acquireLock(dir);
+    const lock = await acquireLock(dir);
     const started = Date.now();
-    let snapshotGen = 0;
-    let restored = 0;
+    let loaded: LoadResult;
     try {
-      const snap = await readFile(path.join(dir, SNAPSHOT));
-      const { records, torn } = readRecords(snap);
-      const head = records[0];
-      const tail = records[records.length - 1];
-      if (!head || head.snapshot !== 1 || !tail || tail.end !== 1 || torn) {
-        throw new Error(`snapshot ${path.join(dir, SNAPSHOT)} is incomplete or corrupt`);
-      }
-      snapshotGen = Number(head.gen);
-      for (const r of records.slice(1, -1)) catalog.apply(r as unknown as ChangeOp);
-      restored += records.length - 2;
+      loaded = await loadDataDir(dir, catalog);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await lock.release(true).catch(() => undefined);
+      throw err;
     }
-
-    const gens = (await readdir(dir))
-      .map(parseJournalName)
-      .filter((g): g is number => g !== undefined && g >= snapshotGen)
-      .sort((a, b) => a - b);
-    let replayedBytes = 0;
-    for (const g of gens) {
-      const file = path.join(dir, journalName(g));
-      const buf = await readFile(file);
-      const { records, validLength, torn } = readRecords(buf);
-      for (const r of records) catalog.apply(r as unknown as ChangeOp);
-      restored += records.length;
-      replayedBytes += validLength;
-      if (torn) {
-        logger?.warn?.(`embedded-mongo: ignoring ${buf.length - validLength} torn bytes at the end of ${file}`);
-        await truncate(file, validLength);
+    let p: Persistence;
+    try {
+      for (const j of loaded.journals) {
+        if (j.torn === undefined) continue;
+        logger?.warn?.(`embedded-mongo: dropping a torn tail of ${j.size - j.validLength} bytes at offset ${j.validLength} of ${j.file} (${j.torn})`);
+        await truncate(j.file, j.validLength);
       }
+      const last = loaded.journals[loaded.journals.length - 1];
+      let gen: number;
+      let fh: FileHandle;
+      let size = FILE_HEADER_BYTES;
+      if (!last) {
+        gen = 0;
+        fh = await createJournal(dir, gen);
+        // An (empty) generation-0 snapshot marks the directory as format v2 from the start.
+        await writeFileAtomically(dir, SNAPSHOT_TMP, SNAPSHOT, encodeSnapshot(catalog, gen));
+      } else if (last.version === 1) {
+        gen = last.gen + 1; // never append v2 records to a v1 file
+        fh = await createJournal(dir, gen);
+      } else {
+        gen = last.gen;
+        fh = await open(last.file, 'r+');
+        size = last.validLength;
+      }
+      p = new Persistence(dir, catalog, logger, lock, gen, fh, size, options);
+    } catch (err) {
+      await lock.release().catch(() => undefined);
+      throw err;
     }
-    const gen = Math.max(snapshotGen, gens[gens.length - 1] ?? 0);
-    const fh = await open(path.join(dir, journalName(gen)), 'a');
-    const p = new Persistence(dir, catalog, logger, gen, fh);
-    p.journalBytes = replayedBytes;
-    p.compactThreshold = options.compactThresholdBytes ?? COMPACT_THRESHOLD_BYTES;
     catalog.listener = (change) => p.append(change);
-    logger?.info?.(`embedded-mongo: restored ${restored} records from ${dir} in ${Date.now() - started} ms`);
-    if (replayedBytes > 0) await p.compact();
+    logger?.info?.(`embedded-mongo: restored ${loaded.restored} records from ${dir} in ${Date.now() - started} ms`);
+    if (loaded.replayed > 0 || loaded.legacy) await p.compact();
     return p;
+  }
+
+  private currentFile(): string {
+    return path.join(this.dir, journalName(this.gen));
   }
 
   private append(change: ChangeOp): void {
     if (this.closed) return;
+    if (this.failure) {
+      // A change that slipped past the refusal (e.g. the TTL monitor): undo it by reloading.
+      this.needsReload = true;
+      return;
+    }
     const rec = encodeRecord(change as unknown as Doc);
     this.pending.push(rec);
-    this.journalBytes += rec.length;
+    this.unsnapshotted += rec.length;
+    this.batch ??= newBatch();
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        this.sync().catch((err: unknown) => this.logger?.error?.(`embedded-mongo: journal write failed: ${(err as Error).message}`));
+        this.kick();
       }, GROUP_COMMIT_MS);
     }
-    if (this.journalBytes > this.compactThreshold && !this.compacting) {
-      this.compact().catch((err: unknown) => this.logger?.error?.(`embedded-mongo: compaction failed: ${(err as Error).message}`));
+    if (this.unsnapshotted > this.compactThreshold && !this.compacting && Date.now() >= this.compactRetryAt) {
+      void this.compact();
     }
   }
 
-  /** Writes and fsyncs everything appended so far. */
+  /** Resolves once every change made so far is on disk; rejects (with a command error) if it never will be. */
   sync(): Promise<void> {
-    const run = this.chain.then(() => this.flushOnce());
-    this.chain = run.catch(() => undefined);
+    if (this.pending.length) {
+      const batch = this.batch!;
+      this.kick();
+      return batch.promise;
+    }
+    if (this.inflight) return this.inflight.promise;
+    return Promise.resolve();
+  }
+
+  /** The error every write command gets while the journal cannot be written, else undefined. */
+  writeRefusal(): MongoCommandError | undefined {
+    return this.failure?.error;
+  }
+
+  status(): DurabilityStatus & Doc {
+    const out: DurabilityStatus & Doc = { writable: !this.failure, failures: this.failures };
+    if (this.lastError !== undefined) out.lastError = this.lastError;
+    if (this.failure) out.failedSince = this.failure.since;
+    return out;
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async flushOnce(): Promise<void> {
-    if (this.pending.length === 0 && !this.unsynced) return;
-    const bufs = this.pending;
-    this.pending = [];
-    const fh = this.fh;
-    if (bufs.length) {
-      this.unsynced = true;
-      await fh.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
-    }
-    await fh.datasync();
-    this.unsynced = false;
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.enqueue(() => this.flushLoop())
+      .catch((err: unknown) => this.logger?.error?.(`embedded-mongo: journal flush: ${(err as Error).message}`))
+      .finally(() => {
+        this.flushing = false;
+        if (this.pending.length && !this.failure) this.kick();
+      });
   }
 
-  /** Snapshot the current state and start a fresh journal. */
+  /** Writes and fsyncs batches until nothing is pending. Runs on the I/O queue; never throws. */
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length && !this.failure) {
+      const bufs = this.pending;
+      const batch = this.batch!;
+      this.pending = [];
+      this.batch = undefined;
+      this.inflight = batch;
+      const file = this.currentFile();
+      try {
+        this.options.faults?.beforeWrite?.(file);
+        this.size = await writeFully(this.fh, bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), this.size);
+        this.options.faults?.beforeSync?.(file);
+        await this.fh.datasync();
+        this.durable = this.size;
+        this.inflight = undefined;
+        batch.resolve();
+      } catch (err) {
+        this.inflight = undefined;
+        await this.enterFailed(err, file, batch);
+      }
+    }
+  }
+
+  private async enterFailed(err: unknown, file: string, batch: Batch): Promise<void> {
+    const error = journalWriteError(err, file);
+    this.lastError = error.message;
+    if (!this.failure) {
+      this.failure = { error, since: new Date() };
+      this.failures++;
+      this.logger?.error?.(`embedded-mongo: ${error.message}; rolled back to the last durable state, probing every ${this.probeInterval} ms`);
+    }
+    const failure = this.failure;
+    // Nothing after the durable offset will reach disk: the failed batch and whatever came since.
+    const lost = [batch, ...(this.batch ? [this.batch] : [])];
+    this.pending = [];
+    this.batch = undefined;
+    this.size = this.durable;
+    this.truncations.set(this.gen, this.durable);
+    this.needsReload = true;
+    try {
+      await this.restoreDiskState();
+    } catch (e) {
+      this.lastError = `${error.message}; roll-back pending: ${(e as Error).message}`;
+    }
+    for (const b of lost) b.reject(failure.error);
+    this.startProbe();
+  }
+
+  /** Cuts journals back to their durable length and reloads the state from disk if needed. */
+  private async restoreDiskState(): Promise<void> {
+    for (const [gen, len] of [...this.truncations]) {
+      if (gen === this.gen) await this.fh.truncate(len);
+      else await truncate(path.join(this.dir, journalName(gen)), len);
+      this.truncations.delete(gen);
+    }
+    if (this.needsReload) await this.reload();
+  }
+
+  /** Replaces the in-memory state with exactly what is durable on disk. */
+  private async reload(): Promise<void> {
+    const limits = new Map<number, number>(this.truncations);
+    limits.set(this.gen, this.durable);
+    for (let attempt = 0; ; attempt++) {
+      const fresh = new Catalog();
+      try {
+        await loadDataDir(this.dir, fresh, limits);
+      } catch (err) {
+        // A concurrent compaction may have replaced the snapshot and removed old journals.
+        if (errnoOf(err) === 'ENOENT' && attempt < 5) continue;
+        throw err;
+      }
+      this.catalog.replaceWith(fresh);
+      this.needsReload = false;
+      this.options.onRollback?.();
+      return;
+    }
+  }
+
+  private startProbe(): void {
+    if (this.probeTimer || this.closed) return;
+    this.probeTimer = setInterval(() => {
+      if (this.probing) return;
+      this.probing = true;
+      this.enqueue(() => this.probe()).finally(() => {
+        this.probing = false;
+      });
+    }, this.probeInterval);
+    this.probeTimer.unref();
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  /** Tries to write + fsync a no-op record at the durable offset; on success accepts writes again. */
+  private async probe(): Promise<void> {
+    const failure = this.failure;
+    if (!failure || this.closed) {
+      this.stopProbe();
+      return;
+    }
+    const file = this.currentFile();
+    try {
+      await this.restoreDiskState();
+      this.options.faults?.beforeWrite?.(file);
+      this.size = await writeFully(this.fh, encodeRecord({ op: 'noop', probe: new Date() }), this.durable);
+      this.options.faults?.beforeSync?.(file);
+      await this.fh.datasync();
+      this.durable = this.size;
+    } catch (err) {
+      this.size = this.durable;
+      this.truncations.set(this.gen, this.durable);
+      this.lastError = journalWriteError(err, file).message;
+      return;
+    }
+    this.failure = undefined;
+    this.stopProbe();
+    this.logger?.info?.(`embedded-mongo: the journal ${file} can be written again after ${Date.now() - failure.since.getTime()} ms; accepting writes`);
+  }
+
+  /** Snapshot the current state and start a fresh journal. Never rejects (a failure is logged and retried later). */
   compact(): Promise<void> {
-    this.compacting ??= this.doCompact().finally(() => {
-      this.compacting = undefined;
-    });
+    this.compacting ??= this.doCompact()
+      .catch((err: unknown) => {
+        this.compactRetryAt = Date.now() + this.compactRetry;
+        this.logger?.warn?.(`embedded-mongo: compaction failed, nothing was lost, retrying in ${this.compactRetry} ms: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.compacting = undefined;
+      });
     return this.compacting;
   }
 
   private async doCompact(): Promise<void> {
+    if (this.failure || this.closed) return;
     const newGen = this.gen + 1;
-    const newFh = await open(path.join(this.dir, journalName(newGen)), 'a');
-    // Synchronous part (no await): cut the journal and capture the state at exactly this point.
-    const oldPending = this.pending;
-    this.pending = [];
-    const oldFh = this.fh;
-    const snapshot = this.encodeSnapshot(newGen);
-    this.gen = newGen;
-    this.journalBytes = 0;
-    this.fh = newFh;
-    // Records appended before the cut still belong to the old journal.
-    const flushOld = this.chain.then(async () => {
-      if (oldPending.length) await oldFh.write(Buffer.concat(oldPending));
-      await oldFh.datasync();
-      await oldFh.close();
+    const newName = journalName(newGen);
+    const faults = this.options.faults;
+    const newFh = await createJournal(this.dir, newGen, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, `${newName}.tmp`))));
+    let snapshot: Buffer[] | undefined;
+    let cutBytes = 0;
+    await this.enqueue(async () => {
+      await this.flushLoop();
+      if (this.failure || this.closed) return;
+      // Synchronous cut: the snapshot is the state after everything in the older journals.
+      snapshot = encodeSnapshot(this.catalog, newGen);
+      cutBytes = this.unsnapshotted;
+      const oldFh = this.fh;
+      this.fh = newFh;
+      this.gen = newGen;
+      this.size = this.durable = FILE_HEADER_BYTES;
+      await oldFh.close().catch(() => undefined);
     });
-    this.chain = flushOld.catch(() => undefined);
-    await flushOld;
-    const tmp = path.join(this.dir, SNAPSHOT_TMP);
-    const fh = await open(tmp, 'w');
-    try {
-      for (const chunk of snapshot) await fh.write(chunk);
-      await fh.datasync();
-    } finally {
-      await fh.close();
+    if (!snapshot) {
+      await newFh.close().catch(() => undefined);
+      if (this.gen !== newGen) await rm(path.join(this.dir, newName), { force: true }).catch(() => undefined);
+      return;
     }
-    await rename(tmp, path.join(this.dir, SNAPSHOT));
-    fsyncDir(this.dir);
+    await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, snapshot, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
+    this.unsnapshotted = Math.max(0, this.unsnapshotted - cutBytes);
     for (const name of await readdir(this.dir)) {
       const g = parseJournalName(name);
       if (g !== undefined && g < newGen) await rm(path.join(this.dir, name), { force: true });
     }
   }
 
-  private encodeSnapshot(gen: number): Buffer[] {
-    const out: Buffer[] = [encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const push = (doc: Doc) => {
-      const rec = encodeRecord(doc);
-      batch.push(rec);
-      batchBytes += rec.length;
-      if (batchBytes > 4 * 1024 * 1024) {
-        out.push(Buffer.concat(batch));
-        batch = [];
-        batchBytes = 0;
-      }
-    };
-    let count = 0;
-    for (const [db, colls] of this.catalog.dbs) {
-      for (const coll of colls.values()) {
-        push({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid });
-        for (const spec of coll.indexSpecs().slice(1)) push({ op: 'createIndex', db, coll: coll.name, spec });
-        for (const doc of coll.all()) {
-          push({ op: 'put', db, coll: coll.name, doc });
-          count++;
-        }
-      }
-    }
-    if (batch.length) out.push(Buffer.concat(batch));
-    out.push(encodeRecord({ end: 1, count }));
-    return out;
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.compacting) await this.compacting.catch(() => undefined);
-    await this.sync();
+    if (this.compacting) await this.compacting;
+    await this.enqueue(() => this.flushLoop());
     this.closed = true;
+    this.stopProbe();
     this.catalog.listener = null;
-    await this.fh.close();
-    await rm(path.join(this.dir, LOCK), { force: true });
-  }
-}
-
-async function acquireLock(dir: string): Promise<void> {
-  const lock = path.join(dir, LOCK);
-  try {
-    const pid = Number((await readFile(lock, 'utf8')).trim());
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`data directory ${dir} is in use by process ${pid}`);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await writeFile(lock, String(process.pid));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    await this.enqueue(() => this.fh.close());
+    await this.lock.release();
   }
 }

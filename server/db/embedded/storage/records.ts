@@ -1,48 +1,219 @@
 /**
- * Length- and checksum-framed BSON records, the on-disk format of both the journal and snapshots:
- * `[u32 payload length][u32 crc32(payload)][payload: one BSON document]`.
- * A reader stops at the first record that is incomplete or fails its checksum (a torn write).
+ * On-disk format of the journal and of snapshots.
+ *
+ * Format v2 (written since the durability rework):
+ *
+ *   file   = header record*
+ *   header = [4 bytes magic: "EMJ2" journal | "EMS2" snapshot][u32 version = 2][u32 generation]
+ *            [u32 crc32 of the 12 bytes before]                                      (16 bytes)
+ *   record = [u32 payload length][u32 crc32(length bytes)][u32 crc32(payload)][payload: BSON]
+ *
+ * The length has its own checksum, so a damaged length is detected as such instead of being taken
+ * for a record that runs past the end of the file (a torn write).
+ *
+ * Format v1 (read only, for data directories written before): no file header, records are
+ * `[u32 payload length][u32 crc32(payload)][payload]`.
+ *
+ * Readers classify what they cannot read: a *torn tail* (an incomplete final record or all-zero
+ * bytes at the very end: what a crash in the middle of an append leaves) or *corruption*
+ * (anything else), see `readRecordAt`.
  */
 import { crc32 } from 'node:zlib';
 import { deserialize, serialize } from 'bson';
 import { fromWire, type Doc } from '../values.js';
 
-const HEADER = 8;
-const MAX_RECORD = 64 * 1024 * 1024;
+export const FORMAT_VERSION = 2;
+export const FILE_HEADER_BYTES = 16;
+export const RECORD_HEADER_BYTES = 12;
+const V1_RECORD_HEADER_BYTES = 8;
+export const MAX_RECORD = 64 * 1024 * 1024;
+
+export type FileKind = 'journal' | 'snapshot';
+const MAGIC: Record<FileKind, Buffer> = {
+  journal: Buffer.from('EMJ2', 'latin1'),
+  snapshot: Buffer.from('EMS2', 'latin1'),
+};
+
+/** A data file that cannot be read as written: start-up refuses it (see `--repair`). */
+export class CorruptDataError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`data file ${file} is damaged at byte offset ${offset}: ${reason}`);
+    this.name = 'CorruptDataError';
+  }
+}
 
 export function encodeRecord(doc: Doc): Buffer {
   const payload = serialize(doc);
-  const header = Buffer.alloc(HEADER);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(crc32(payload), 4);
-  return Buffer.concat([header, payload]);
+  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
+  out.writeUInt32LE(payload.length, 0);
+  out.writeUInt32LE(crc32(out.subarray(0, 4)), 4);
+  out.writeUInt32LE(crc32(payload), 8);
+  out.set(payload, RECORD_HEADER_BYTES);
+  return out;
 }
 
-export interface ReadResult {
-  records: Doc[];
+export function encodeFileHeader(kind: FileKind, gen: number): Buffer {
+  const out = Buffer.alloc(FILE_HEADER_BYTES);
+  MAGIC[kind].copy(out, 0);
+  out.writeUInt32LE(FORMAT_VERSION, 4);
+  out.writeUInt32LE(gen, 8);
+  out.writeUInt32LE(crc32(out.subarray(0, 12)), 12);
+  return out;
+}
+
+export type HeaderCheck =
+  | { kind: 'v2'; gen: number }
+  /** No v2 magic, but the file starts like a v1 record (or is empty). */
+  | { kind: 'v1' }
+  | { kind: 'bad'; reason: string };
+
+export function checkFileHeader(buf: Buffer, kind: FileKind): HeaderCheck {
+  const magic = MAGIC[kind];
+  if (buf.length >= 4 && buf.subarray(0, 4).equals(magic)) {
+    if (buf.length < FILE_HEADER_BYTES) return { kind: 'bad', reason: `file header incomplete (${buf.length} bytes)` };
+    if (crc32(buf.subarray(0, 12)) !== buf.readUInt32LE(12)) return { kind: 'bad', reason: 'file header checksum mismatch' };
+    const version = buf.readUInt32LE(4);
+    if (version !== FORMAT_VERSION) return { kind: 'bad', reason: `unsupported format version ${version}` };
+    return { kind: 'v2', gen: buf.readUInt32LE(8) };
+  }
+  if (buf.length === 0) return { kind: 'v1' };
+  if (buf.length >= 4) {
+    const len = buf.readUInt32LE(0);
+    if (len >= 5 && len <= MAX_RECORD) return { kind: 'v1' };
+  }
+  return { kind: 'bad', reason: `no ${kind} header (expected magic "${magic.toString('latin1')}")` };
+}
+
+export type RecordAt =
+  | { kind: 'ok'; doc: Doc; next: number }
+  | { kind: 'torn'; reason: string }
+  | { kind: 'bad'; reason: string };
+
+function allZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+function decode(payload: Buffer): Doc | undefined {
+  try {
+    return fromWire(deserialize(payload, { promoteValues: false, promoteBuffers: false })) as Doc;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the record at `offset`. Torn (may be dropped at start-up): the header is incomplete, the
+ * header is valid but the payload runs past the end of the file, or everything from `offset` on
+ * is zero. Bad (corruption): anything else that does not check out.
+ */
+export function readRecordAt(buf: Buffer, offset: number, version: 1 | 2): RecordAt {
+  if (version === 1) return readV1At(buf, offset);
+  const rest = buf.length - offset;
+  if (rest < RECORD_HEADER_BYTES) return { kind: 'torn', reason: `incomplete record header (${rest} bytes)` };
+  const len = buf.readUInt32LE(offset);
+  if (crc32(buf.subarray(offset, offset + 4)) !== buf.readUInt32LE(offset + 4)) {
+    if (allZero(buf, offset)) return { kind: 'torn', reason: `${rest} zero bytes` };
+    return { kind: 'bad', reason: 'record header checksum mismatch' };
+  }
+  if (len < 5 || len > MAX_RECORD) return { kind: 'bad', reason: `implausible record length ${len}` };
+  const end = offset + RECORD_HEADER_BYTES + len;
+  if (end > buf.length) return { kind: 'torn', reason: `record of ${len} bytes runs past the end of the file` };
+  const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
+  if (crc32(payload) !== buf.readUInt32LE(offset + 8)) return { kind: 'bad', reason: 'record payload checksum mismatch' };
+  const doc = decode(payload);
+  if (!doc) return { kind: 'bad', reason: 'record payload is not valid BSON' };
+  return { kind: 'ok', doc, next: end };
+}
+
+function readV1At(buf: Buffer, offset: number): RecordAt {
+  const rest = buf.length - offset;
+  if (rest < V1_RECORD_HEADER_BYTES) return { kind: 'torn', reason: `incomplete record header (${rest} bytes)` };
+  if (allZero(buf, offset)) return { kind: 'torn', reason: `${rest} zero bytes` };
+  const len = buf.readUInt32LE(offset);
+  if (len < 5 || len > MAX_RECORD) return { kind: 'bad', reason: `implausible record length ${len}` };
+  const end = offset + V1_RECORD_HEADER_BYTES + len;
+  if (end > buf.length) return { kind: 'torn', reason: `record of ${len} bytes runs past the end of the file` };
+  const payload = buf.subarray(offset + V1_RECORD_HEADER_BYTES, end);
+  if (crc32(payload) !== buf.readUInt32LE(offset + 4)) return { kind: 'bad', reason: 'record payload checksum mismatch' };
+  const doc = decode(payload);
+  if (!doc) return { kind: 'bad', reason: 'record payload is not valid BSON' };
+  return { kind: 'ok', doc, next: end };
+}
+
+/** The first offset ≥ `from` at which a complete, valid record starts, or -1. */
+export function findNextRecord(buf: Buffer, from: number, version: 1 | 2): number {
+  const headerBytes = version === 2 ? RECORD_HEADER_BYTES : V1_RECORD_HEADER_BYTES;
+  for (let o = from; o + headerBytes <= buf.length; o++) {
+    const len = buf.readUInt32LE(o);
+    if (len < 5 || len > MAX_RECORD || o + headerBytes + len > buf.length) continue;
+    if (version === 2 && crc32(buf.subarray(o, o + 4)) !== buf.readUInt32LE(o + 4)) continue;
+    if (readRecordAt(buf, o, version).kind === 'ok') return o;
+  }
+  return -1;
+}
+
+export interface ReadRecord {
+  doc: Doc;
+  offset: number;
+}
+
+export interface StrictRead {
+  records: ReadRecord[];
   /** Byte offset just past the last intact record. */
   validLength: number;
-  /** True when bytes after `validLength` were ignored. */
-  torn: boolean;
+  /** Why the bytes after `validLength` were dropped (a torn tail), if any were. */
+  torn?: string;
 }
 
-export function readRecords(buf: Buffer): ReadResult {
-  const records: Doc[] = [];
-  let offset = 0;
-  while (offset + HEADER <= buf.length) {
-    const len = buf.readUInt32LE(offset);
-    const sum = buf.readUInt32LE(offset + 4);
-    if (len < 5 || len > MAX_RECORD || offset + HEADER + len > buf.length) break;
-    const payload = buf.subarray(offset + HEADER, offset + HEADER + len);
-    if (crc32(payload) !== sum) break;
-    let doc: Doc;
-    try {
-      doc = fromWire(deserialize(payload, { promoteValues: false, promoteBuffers: false })) as Doc;
-    } catch {
-      break;
+/**
+ * Reads every record from `start`; only a torn tail may be dropped, anything else throws
+ * CorruptDataError naming `file` and the offset. v1 files cannot tell a damaged length from a
+ * torn one, so there a bad record counts as a (garbage) tail unless a valid record follows it.
+ */
+export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, file: string): StrictRead {
+  const records: ReadRecord[] = [];
+  let offset = start;
+  while (offset < buf.length) {
+    const r = readRecordAt(buf, offset, version);
+    if (r.kind === 'ok') {
+      records.push({ doc: r.doc, offset });
+      offset = r.next;
+      continue;
     }
-    records.push(doc);
-    offset += HEADER + len;
+    if (r.kind === 'bad' && (version === 2 || findNextRecord(buf, offset + 1, 1) !== -1)) {
+      throw new CorruptDataError(file, offset, `${r.reason}, and more data follows`);
+    }
+    return { records, validLength: offset, torn: r.reason };
   }
-  return { records, validLength: offset, torn: offset !== buf.length };
+  return { records, validLength: offset };
+}
+
+export interface SalvageRead {
+  records: ReadRecord[];
+  dropped: Array<{ from: number; to: number; reason: string }>;
+}
+
+/** Reads what can be read: skips damaged ranges by scanning forward for the next valid record. */
+export function readRecordsSalvage(buf: Buffer, start: number, version: 1 | 2): SalvageRead {
+  const records: ReadRecord[] = [];
+  const dropped: SalvageRead['dropped'] = [];
+  let offset = start;
+  while (offset < buf.length) {
+    const r = readRecordAt(buf, offset, version);
+    if (r.kind === 'ok') {
+      records.push({ doc: r.doc, offset });
+      offset = r.next;
+      continue;
+    }
+    const next = findNextRecord(buf, offset + 1, version);
+    const to = next === -1 ? buf.length : next;
+    dropped.push({ from: offset, to, reason: r.reason });
+    offset = to;
+  }
+  return { records, dropped };
 }

@@ -10,10 +10,14 @@ export class TtlMonitor {
     private readonly catalog: Catalog,
     private readonly logger?: Logger,
     private readonly intervalMs = 60_000,
+    /** The periodic pass is skipped while this says no (the journal cannot be written). */
+    private readonly writable: () => boolean = () => true,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.sweep(), this.intervalMs);
+    this.timer = setInterval(() => {
+      if (this.writable()) this.sweep();
+    }, this.intervalMs);
     this.timer.unref();
   }
 

@@ -1,0 +1,274 @@
+/**
+ * The data directory: file names, strict loading (start-up and roll-back) and atomic creation of
+ * journal and snapshot files. Loading only reads; it never modifies a file.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Doc } from '../values.js';
+import type { Catalog } from './catalog.js';
+import type { ChangeOp } from './collection.js';
+import {
+  CorruptDataError,
+  FILE_HEADER_BYTES,
+  checkFileHeader,
+  encodeFileHeader,
+  encodeRecord,
+  readRecordsStrict,
+  type ReadRecord,
+} from './records.js';
+
+export const SNAPSHOT = 'snapshot.bin';
+export const SNAPSHOT_TMP = 'snapshot.tmp';
+export const LOCK = 'embedded-mongo.lock';
+
+export function journalName(gen: number): string {
+  return `journal-${String(gen).padStart(8, '0')}.log`;
+}
+
+export function parseJournalName(name: string): number | undefined {
+  const m = /^journal-(\d+)\.log$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not supported on every platform; the rename is still atomic
+  }
+}
+
+/** Applies a journaled change; journal no-ops (written by the disk-space probe) are skipped. */
+export function applyChange(catalog: Catalog, doc: Doc): void {
+  if (doc.op === 'noop') return;
+  catalog.apply(doc as unknown as ChangeOp);
+}
+
+export interface JournalInfo {
+  gen: number;
+  file: string;
+  version: 1 | 2;
+  /** Bytes read (the file's size, or the limit given). */
+  size: number;
+  /** Offset just past the last intact record (the rest is a torn tail). */
+  validLength: number;
+  torn?: string;
+  records: number;
+}
+
+export interface LoadResult {
+  snapshotGen: number | undefined;
+  snapshotVersion: 1 | 2 | undefined;
+  journals: JournalInfo[];
+  /** Records restored (snapshot documents and journal records). */
+  restored: number;
+  /** Journal records replayed (excluding no-ops). */
+  replayed: number;
+  /** Whether any file is still in format v1 (the directory should be compacted). */
+  legacy: boolean;
+}
+
+interface ParsedSnapshot {
+  version: 1 | 2;
+  gen: number;
+  records: ReadRecord[];
+}
+
+export function parseSnapshot(buf: Buffer, file: string): ParsedSnapshot {
+  const header = checkFileHeader(buf, 'snapshot');
+  if (header.kind === 'bad') throw new CorruptDataError(file, 0, header.reason);
+  if (buf.length === 0) throw new CorruptDataError(file, 0, 'snapshot is empty (0 bytes)');
+  const version = header.kind === 'v2' ? 2 : 1;
+  const start = version === 2 ? FILE_HEADER_BYTES : 0;
+  const read = readRecordsStrict(buf, start, version, file);
+  if (read.torn !== undefined) {
+    throw new CorruptDataError(file, read.validLength, `snapshot ends early (${read.torn}); a snapshot is written atomically and is never torn`);
+  }
+  const head = read.records[0];
+  const tail = read.records[read.records.length - 1];
+  if (!head || head.doc.snapshot !== 1) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
+  if (!tail || tail.doc.end !== 1 || read.records.length < 2) {
+    throw new CorruptDataError(file, read.validLength, 'the snapshot end record is missing');
+  }
+  const gen = Number(head.doc.gen);
+  if (header.kind === 'v2' && header.gen !== gen) {
+    throw new CorruptDataError(file, start, `the snapshot header says generation ${header.gen}, its start record ${gen}`);
+  }
+  const body = read.records.slice(1, -1);
+  const puts = body.filter((r) => r.doc.op === 'put').length;
+  if (tail.doc.count !== undefined && Number(tail.doc.count) !== puts) {
+    throw new CorruptDataError(file, tail.offset, `the snapshot end record counts ${String(tail.doc.count)} documents, the file holds ${puts}`);
+  }
+  return { version, gen, records: body };
+}
+
+/**
+ * Loads snapshot + journals into `catalog`, refusing anything but a torn tail (CorruptDataError).
+ * `limits` caps how many bytes of a journal generation are read (roll-back to the durable offset).
+ */
+export async function loadDataDir(dir: string, catalog: Catalog, limits?: ReadonlyMap<number, number>): Promise<LoadResult> {
+  const names = await readdir(dir);
+  let snapshot: ParsedSnapshot | undefined;
+  const snapFile = path.join(dir, SNAPSHOT);
+  if (names.includes(SNAPSHOT)) snapshot = parseSnapshot(await readFile(snapFile), snapFile);
+
+  const allGens = names
+    .map(parseJournalName)
+    .filter((g): g is number => g !== undefined)
+    .sort((a, b) => a - b);
+  const snapshotGen = snapshot?.gen;
+  const gens = allGens.filter((g) => snapshotGen === undefined || g >= snapshotGen);
+  if (snapshotGen === undefined) {
+    const later = gens.find((g) => g > 0);
+    if (later !== undefined) {
+      throw new CorruptDataError(snapFile, 0, `${SNAPSHOT} is missing, but ${journalName(later)} (generation ${later} > 0) exists and needs it`);
+    }
+  } else if (gens[0] !== snapshotGen) {
+    throw new CorruptDataError(path.join(dir, journalName(snapshotGen)), 0, `the journal of generation ${snapshotGen} is missing (${SNAPSHOT} is generation ${snapshotGen})`);
+  }
+  for (let i = 1; i < gens.length; i++) {
+    if (gens[i] !== gens[0]! + i) {
+      throw new CorruptDataError(path.join(dir, journalName(gens[0]! + i)), 0, `generation gap: the journal of generation ${gens[0]! + i} is missing before ${journalName(gens[i]!)}`);
+    }
+  }
+
+  // Parse everything before applying anything to the journals' order of validity.
+  let legacyAllowed = snapshot === undefined || snapshot.version === 1;
+  const parsed: Array<{ info: JournalInfo; records: ReadRecord[] }> = [];
+  for (const gen of gens) {
+    const file = path.join(dir, journalName(gen));
+    let buf = await readFile(file);
+    const limit = limits?.get(gen);
+    if (limit !== undefined && limit < buf.length) buf = buf.subarray(0, limit);
+    const header = checkFileHeader(buf, 'journal');
+    if (header.kind === 'bad') throw new CorruptDataError(file, 0, header.reason);
+    if (header.kind === 'v1' && !legacyAllowed) {
+      throw new CorruptDataError(file, 0, buf.length === 0 ? 'journal is empty (0 bytes); a journal always starts with a 16-byte header' : 'no journal header');
+    }
+    if (header.kind === 'v2') {
+      legacyAllowed = false;
+      if (header.gen !== gen) throw new CorruptDataError(file, 8, `the journal header says generation ${header.gen}`);
+    }
+    const version = header.kind === 'v2' ? 2 : 1;
+    const read = readRecordsStrict(buf, version === 2 ? FILE_HEADER_BYTES : 0, version, file);
+    const info: JournalInfo = { gen, file, version, size: buf.length, validLength: read.validLength, records: read.records.length };
+    if (read.torn !== undefined) info.torn = read.torn;
+    parsed.push({ info, records: read.records });
+  }
+  // A torn tail is only a tail: no journal after it may hold records.
+  for (let i = 0; i < parsed.length - 1; i++) {
+    const { info } = parsed[i]!;
+    if (info.torn !== undefined && parsed.slice(i + 1).some((p) => p.records.some((r) => r.doc.op !== 'noop'))) {
+      throw new CorruptDataError(info.file, info.validLength, `${info.torn}, but later journals hold records`);
+    }
+  }
+
+  let restored = 0;
+  let replayed = 0;
+  if (snapshot) {
+    for (const r of snapshot.records) applyOrThrow(catalog, r, snapFile);
+    restored += snapshot.records.filter((r) => r.doc.op === 'put').length;
+  }
+  for (const { info, records } of parsed) {
+    for (const r of records) {
+      if (r.doc.op === 'noop') continue;
+      applyOrThrow(catalog, r, info.file);
+      replayed++;
+    }
+  }
+  restored += replayed;
+  return {
+    snapshotGen,
+    snapshotVersion: snapshot?.version,
+    journals: parsed.map((p) => p.info),
+    restored,
+    replayed,
+    legacy: snapshot?.version === 1 || parsed.some((p) => p.info.version === 1),
+  };
+}
+
+function applyOrThrow(catalog: Catalog, r: ReadRecord, file: string): void {
+  try {
+    applyChange(catalog, r.doc);
+  } catch (err) {
+    throw new CorruptDataError(file, r.offset, `the record could not be replayed: ${(err as Error).message}`);
+  }
+}
+
+/** The whole state as snapshot records (chunks of about 4 MiB). */
+export function encodeSnapshot(catalog: Catalog, gen: number): Buffer[] {
+  const out: Buffer[] = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  const push = (doc: Doc) => {
+    const rec = encodeRecord(doc);
+    batch.push(rec);
+    batchBytes += rec.length;
+    if (batchBytes > 4 * 1024 * 1024) {
+      out.push(Buffer.concat(batch));
+      batch = [];
+      batchBytes = 0;
+    }
+  };
+  let count = 0;
+  for (const [db, colls] of catalog.dbs) {
+    for (const coll of colls.values()) {
+      push({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid });
+      for (const spec of coll.indexSpecs().slice(1)) push({ op: 'createIndex', db, coll: coll.name, spec });
+      for (const doc of coll.all()) {
+        push({ op: 'put', db, coll: coll.name, doc });
+        count++;
+      }
+    }
+  }
+  if (batch.length) out.push(Buffer.concat(batch));
+  out.push(encodeRecord({ end: 1, count }));
+  return out;
+}
+
+/** Writes every byte of `buf` at `position`, looping over partial writes. Returns the end position. */
+export async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write wrote 0 bytes'), { code: 'EIO' });
+    off += bytesWritten;
+  }
+  return position + buf.length;
+}
+
+/** Writes `chunks` to `tmpName`, fsyncs and renames it to `finalName` (removing the temp file on failure). */
+export async function writeFileAtomically(dir: string, tmpName: string, finalName: string, chunks: Buffer[], beforeWrite?: () => void): Promise<void> {
+  const tmp = path.join(dir, tmpName);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      let pos = 0;
+      for (const chunk of chunks) {
+        beforeWrite?.();
+        pos = await writeFully(fh, chunk, pos);
+      }
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path.join(dir, finalName));
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  fsyncDir(dir);
+}
+
+/** Creates `journal-<gen>.log` holding only its header, atomically, and opens it for writing. */
+export async function createJournal(dir: string, gen: number, beforeWrite?: () => void): Promise<FileHandle> {
+  const name = journalName(gen);
+  await writeFileAtomically(dir, `${name}.tmp`, name, [encodeFileHeader('journal', gen)], beforeWrite);
+  return open(path.join(dir, name), 'r+');
+}
