@@ -186,7 +186,7 @@ export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, fi
       continue;
     }
     if (r.kind === 'bad' && (version === 2 || findNextRecord(buf, offset + 1, 1) !== -1)) {
-      throw new CorruptDataError(file, offset, `${r.reason}, and more data follows`);
+      throw new CorruptDataError(file, offset, `the record starting there: ${r.reason}, and more data follows (not a torn tail)`);
     }
     return { records, validLength: offset, torn: r.reason };
   }
