@@ -42,6 +42,19 @@ export interface Config {
   dbReconnectWatchdogMs: number;
   /** How long a running request's Idempotency-Key claim is honoured before a retry may take it over. */
   idempotencyLockMs: number;
+  /**
+   * Write concern of every state-changing database operation (DB_WRITE_CONCERN, DB_WRITE_JOURNAL):
+   * default `{ w: 'majority', j: true }`, so a write is acknowledged only once it is on disk
+   * (journaled) on a majority of the replica set (the embedded engine: fsynced).
+   */
+  dbWriteConcern: { w: 'majority' | number; j: boolean };
+  /** Repair of outbox entries left behind by a crash (its own job, independent of the webhook dispatcher). */
+  outboxRepair: {
+    /** How often the repair pass runs (OUTBOX_REPAIR_INTERVAL_MS; 0 = never in this process). */
+    intervalMs: number;
+    /** Age at which an entry counts as left behind (OUTBOX_REPAIR_AFTER_MS). */
+    afterMs: number;
+  };
   rateLimit: RateLimitConfig;
   bootstrap: {
     accountName: string | undefined;
@@ -89,6 +102,15 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+function writeConcern(env: Env): Config['dbWriteConcern'] {
+  const raw = nonEmpty(env, 'DB_WRITE_CONCERN') ?? 'majority';
+  let w: 'majority' | number;
+  if (raw === 'majority') w = 'majority';
+  else if (/^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 50) w = Number(raw);
+  else throw new ConfigError(`DB_WRITE_CONCERN must be "majority" or a number of nodes from 1 to 50, got "${raw}"`);
+  return { w, j: boolean(env, 'DB_WRITE_JOURNAL', true) };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = nonEmpty(env, 'NODE_ENV') ?? 'production';
   const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info')) as LogLevel;
@@ -134,6 +156,11 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 10_000, 100, 120_000),
     dbReconnectWatchdogMs: integer(env, 'DB_RECONNECT_WATCHDOG_MS', 30_000, 0, 3_600_000),
     idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
+    dbWriteConcern: writeConcern(env),
+    outboxRepair: {
+      intervalMs: integer(env, 'OUTBOX_REPAIR_INTERVAL_MS', 5_000, 0, 3_600_000),
+      afterMs: integer(env, 'OUTBOX_REPAIR_AFTER_MS', 30_000, 0, 86_400_000),
+    },
     rateLimit: {
       windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
       perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 0, 10_000_000),

@@ -33,7 +33,7 @@ export interface StartOptions {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
   const secretsKey = resolveSecretsKey(config);
-  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs, reconnectWatchdogMs: config.dbReconnectWatchdogMs });
+  const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs, reconnectWatchdogMs: config.dbReconnectWatchdogMs, writeConcern: config.dbWriteConcern });
   try {
     const services = createServices(db, {
       secretsKey,
@@ -46,7 +46,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const app = createApp({
       logger,
       validateResponses: config.validateResponses,
-      checkReadiness: () => db.ping(),
+      checkReadiness: async () => (await db.ping()) && (await db.acceptsWrites()),
       rateLimit: config.rateLimit,
       apis: buildApis({ services, logger }),
     });

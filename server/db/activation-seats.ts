@@ -1,6 +1,7 @@
 import type { EventOutboxEntry } from '../domain/events.js';
-import type { License } from '../domain/types.js';
-import { toLicense, type LicenseDocument } from './license-document.js';
+import { ledgerOutboxEntry, toLicense, type LicenseDocument } from './license-document.js';
+import { pendingLedgerEntries } from '../domain/ledger-completion.js';
+import type { LicenseWithPending } from './license-meters.js';
 import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
 
@@ -21,7 +22,7 @@ export interface FloatingUses {
 export class ActivationSeatsRepository {
   constructor(private readonly models: Models) {}
 
-  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
+  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events: EventOutboxEntry[] = []): Promise<LicenseWithPending | null> {
     const guards: FilterQuery[] = floating.map((f) => ({
       features: { $elemMatch: { code: f.code, [`uses.${deviceId}`]: f.uses === 0 ? { $in: [0, null] } : f.uses } },
     }));
@@ -34,14 +35,20 @@ export class ActivationSeatsRepository {
       inc[`features.${f.index}.total`] = -f.uses;
       unset[`features.${f.index}.uses.${deviceId}`] = '';
     }
+    // Uses given back leave the feature's total: the ledger records each (the ledger always sums to the totals).
+    const ledger = floating
+      .filter((f) => f.uses !== 0)
+      .map((f) =>
+        ledgerOutboxEntry({ accountId, licenseId, scope: 'feature', featureCode: f.code, deviceId, amount: -f.uses, event: 'release', requestId: null, idempotencyKey: null, at: now }),
+      );
     const update: Record<string, unknown> = { $pull: { seats: { deviceId } }, $inc: inc, $set: { updatedAt: now } };
-    if (events.length > 0) update.$push = { outbox: { $each: events } };
+    if (events.length + ledger.length > 0) update.$push = { outbox: { $each: [...ledger, ...events] } };
     if (Object.keys(unset).length > 0) update.$unset = unset;
     const doc = await this.models.License.findOneAndUpdate(filter, update, {
       returnDocument: 'after',
-      projection: { outbox: 0, recentOps: 0 },
+      projection: { recentOps: 0 },
       strict: false,
     }).lean<LicenseDocument>();
-    return doc ? toLicense(doc) : null;
+    return doc ? { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;
   }
 }

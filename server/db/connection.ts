@@ -9,6 +9,11 @@ export interface Database {
   uri: string;
   /** True when the server answers a ping. */
   ping(): Promise<boolean>;
+  /**
+   * True when the database accepts a durable write right now (a tiny upsert with the configured write
+   * concern): false while it refuses writes, e.g. on a full disk, even though it still answers pings.
+   */
+  acceptsWrites(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -28,7 +33,15 @@ export interface DatabaseOptions {
    * while a fresh client reaches the database, the driver's client is rebuilt (default 30 s; 0 = off).
    */
   reconnectWatchdogMs?: number | undefined;
+  /**
+   * The write concern of every write (default `{ w: 'majority', j: true }`): a write is acknowledged
+   * only once it is journaled on disk by a majority of the replica set (fsynced by the embedded
+   * engine), so an acknowledged write survives a crash of any process.
+   */
+  writeConcern?: { w: 'majority' | number; j: boolean } | undefined;
 }
+
+export const DEFAULT_WRITE_CONCERN = { w: 'majority', j: true } as const;
 
 /**
  * Connects mongoose to `uri`, or starts the embedded MongoDB-compatible engine and connects to it.
@@ -58,6 +71,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     connectTimeoutMS: options.connectTimeoutMs ?? 10_000,
     autoIndex: false,
     autoCreate: true,
+    writeConcern: { w: (options.writeConcern ?? DEFAULT_WRITE_CONCERN).w, journal: (options.writeConcern ?? DEFAULT_WRITE_CONCERN).j },
   };
   const connection = mongoose.createConnection(uri, connectOptions);
   try {
@@ -75,6 +89,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         return false;
       }
     };
+    const acceptsWrites = async (): Promise<boolean> => {
+      try {
+        const db = connection.db;
+        if (!db) return false;
+        // The collection's name cannot clash with the app's; one document per process at most.
+        await db.collection<{ _id: string; at: Date }>('service_health').updateOne({ _id: 'readiness' }, { $set: { at: new Date() } }, { upsert: true, timeoutMS: 2_000 } as never);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const watchdogMs = options.reconnectWatchdogMs ?? 30_000;
     const watchdog = watchdogMs > 0 ? startReconnectWatchdog({ connection, uri, connectOptions, ping, stuckAfterMs: watchdogMs, logger: options.logger }) : undefined;
     return {
@@ -82,6 +107,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       models,
       uri,
       ping,
+      acceptsWrites,
       async close() {
         await watchdog?.stop();
         await connection.close();

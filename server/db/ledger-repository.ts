@@ -36,6 +36,15 @@ export class LedgerRepository {
     await insertManyIgnoringDuplicates(this.models.LedgerEntry.collection, moves.map(ledgerDocument));
   }
 
+  /** The newest entry of the account made with this Idempotency-Key at or after `since` (index `idempotencyKey_1_accountId_1`). */
+  async findByIdempotencyKey(accountId: number, key: string, since: Date): Promise<LedgerEntry | null> {
+    const docs = await this.models.LedgerEntry.collection.find({ idempotencyKey: key, accountId } as never).toArray() as unknown as LedgerDocument[];
+    const found = docs.filter((d) => d.at.getTime() >= since.getTime()).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+    if (!found) return null;
+    const { _id, ...rest } = found;
+    return { id: _id, ...rest };
+  }
+
   async entriesFor(accountId: number, licenseId: number): Promise<LedgerEntry[]> {
     const docs = await this.models.LedgerEntry.find({ accountId, licenseId }).sort({ at: 1 }).lean<LedgerDocument[]>();
     return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));

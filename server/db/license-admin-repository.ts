@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOutboxEntry } from '../domain/events.js';
 import type { LicenseFeature, License, LedgerEntry } from '../domain/types.js';
-import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
+import { toLicense, type LicenseDocument } from './license-document.js';
 import type { LedgerMove } from './ledger-repository.js';
+import { completeLedgerEntries, pendingLedgerEntries } from '../domain/ledger-completion.js';
 import { featureByCode, literal, mergedMeterExpression, type MeterFieldChanges } from './meter-expressions.js';
 import type { Models } from './models.js';
 
@@ -102,14 +103,10 @@ export class LicenseAdminRepository {
     return (doc as LicenseDocument | null) ?? null;
   }
 
-  /** The license a write returned, with its ledger outbox entries and the totals they resulted in (for the OutboxSettler). */
-  private withLedgerMoves(doc: LicenseDocument, ids: Map<string, (license: License) => number | null>): LicenseWithLedger {
+  /** The license a write returned, with every ledger entry pending in its outbox completed (for the OutboxSettler). */
+  private withLedgerMoves(doc: LicenseDocument): LicenseWithLedger {
     const license = toLicense(doc);
-    const ledger = (doc.outbox ?? []).flatMap((entry) => {
-      const totalAfter = ids.get(entry.id);
-      return totalAfter === undefined ? [] : [{ licenseId: license.id, entry: entry as OutboxEntry, totalAfter: totalAfter(license) }];
-    });
-    return { license, ledger };
+    return { license, ledger: completeLedgerEntries(license, pendingLedgerEntries(doc.outbox)) };
   }
 
   /**
@@ -130,17 +127,14 @@ export class LicenseAdminRepository {
         },
       },
     }));
-    const ledgerIds = new Map<string, (license: License) => number | null>();
     const entries = upserts.flatMap((u) => {
       if (u.total === undefined) return [];
       const id = `${ledger.requestId ?? 'update'}:${randomUUID()}`;
-      const code = u.code;
-      ledgerIds.set(id, (license) => license.features.find((f) => f.code === code)?.total ?? null);
       const oldTotal = { $let: { vars: { old: featureByCode(u.code) }, in: { $ifNull: ['$$old.total', 0] } } };
       return [outboxEntryExpression(id, ledger, 'feature', literal(u.code), { $subtract: [u.total, oldTotal] })];
     });
     const doc = await this.applyPipeline(accountId, licenseId, [{ $set: { features, outbox: withEvents(appendToOutbox(entries), events), updatedAt: now } }]);
-    return doc ? this.withLedgerMoves(doc, ledgerIds) : null;
+    return doc ? this.withLedgerMoves(doc) : null;
   }
 
   /** Sets plain fields and merges license-level meter settings, in one write. */
@@ -196,9 +190,6 @@ export class LicenseAdminRepository {
         },
       },
     ]);
-    if (!doc) return null;
-    const ids = new Map<string, () => number>();
-    for (const entry of doc.outbox ?? []) if (entry.id.startsWith(prefix)) ids.set(entry.id, () => 0);
-    return this.withLedgerMoves(doc, ids);
+    return doc ? this.withLedgerMoves(doc) : null;
   }
 }

@@ -1,5 +1,6 @@
 import type { FilterQuery } from './query-types.js';
-import { toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
+import { ledgerOutboxEntry, toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
+import { pendingLedgerEntries } from '../domain/ledger-completion.js';
 import type { Models } from './models.js';
 import type { License } from '../domain/types.js';
 import type { EventOutboxEntry } from '../domain/events.js';
@@ -197,57 +198,86 @@ export function multiFeatureChangeUpdate(multi: MultiFeatureChange): object {
   return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: [...multi.changes.map((c) => c.outbox), ...(multi.events ?? [])] } } };
 }
 
+/** A license as a write (or a read) returned it, with the ledger entries still pending in its outbox, oldest first. */
+export interface LicenseWithPending {
+  license: License;
+  pending: OutboxEntry[];
+}
+
+function withPending(doc: LicenseDocument): LicenseWithPending {
+  return { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) };
+}
+
+/** The outbox as a write returns it: the ledger entries are needed to complete them, events are not. */
+const AFTER_WRITE = { recentOps: 0 } as const;
+
 /** The atomic counter operations on license documents. */
 export class LicenseMetersRepository {
   constructor(private readonly models: Models) {}
 
   /** Applies the change if every guard holds; returns the license after it, or null when a guard failed. */
-  async apply(change: MeterChange): Promise<License | null> {
+  async apply(change: MeterChange): Promise<LicenseWithPending | null> {
     const { update, arrayFilters } = meterChangeUpdate(change);
     // The driver directly (filter and update are already in stored form): mongoose's query casting
     // is measurable per request on this hot path and changes nothing here.
     const doc = (await this.models.License.collection.findOneAndUpdate(meterChangeFilter(change) as never, update as never, {
       returnDocument: 'after',
-      projection: { outbox: 0, recentOps: 0 },
+      projection: AFTER_WRITE,
       ...(arrayFilters ? { arrayFilters } : {}),
     })) as LicenseDocument | null;
-    return doc ? toLicense(doc) : null;
+    return doc ? withPending(doc) : null;
   }
 
   /** Applies every change of `multi` if every guard holds (one atomic update); null when a guard failed. */
-  async applyMany(multi: MultiFeatureChange): Promise<License | null> {
+  async applyMany(multi: MultiFeatureChange): Promise<LicenseWithPending | null> {
     const doc = await this.models.License.findOneAndUpdate(multiFeatureChangeFilter(multi), multiFeatureChangeUpdate(multi), {
       returnDocument: 'after',
-      projection: { outbox: 0, recentOps: 0 },
+      projection: AFTER_WRITE,
       lean: true,
       strict: false,
     }).lean<LicenseDocument>();
-    return doc ? toLicense(doc) : null;
+    return doc ? withPending(doc) : null;
   }
 
-  /** The license as stored (for explaining why a guard failed). */
-  async find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[] }) | null> {
-    const doc = (await this.models.License.collection.findOne(licenseLocatorFilter(accountId, locator) as never, { projection: { outbox: 0 } })) as LicenseDocument | null;
-    return doc ? { ...toLicense(doc), recentOpKeys: (doc.recentOps ?? []).map((o) => o.key) } : null;
+  /** The license as stored (for explaining why a guard failed), with its recent idempotency keys and pending ledger entries. */
+  async find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[]; pending: OutboxEntry[] }) | null> {
+    const doc = (await this.models.License.collection.findOne(licenseLocatorFilter(accountId, locator) as never)) as LicenseDocument | null;
+    return doc ? { ...toLicense(doc), recentOpKeys: (doc.recentOps ?? []).map((o) => o.key), pending: pendingLedgerEntries(doc.outbox) } : null;
   }
 
   /**
    * Starts a new period on a meter whose period has ended: total back to 0, next reset computed by the
-   * caller. Guarded by the old `resetAt`, so of many concurrent callers exactly one resets.
+   * caller, and a `period_reset` ledger entry (minus the total it closed with) in the same write.
+   * Guarded by the old `resetAt` and the total as read, so of many concurrent callers exactly one
+   * resets, and the entry's amount is exact.
    */
-  async resetPeriod(licenseId: number, target: MeterTarget, dueResetAt: Date, nextResetAt: Date, now: Date): Promise<boolean> {
+  async resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<boolean> {
+    const entry = ledgerOutboxEntry({
+      accountId,
+      licenseId,
+      scope: target.scope,
+      featureCode: target.scope === 'feature' ? target.code : null,
+      deviceId: null,
+      amount: -due.total,
+      event: 'period_reset',
+      requestId: null,
+      idempotencyKey: null,
+      at: now,
+      periodResetAt: due.resetAt,
+    });
+    const push = due.total !== 0 ? { $push: { outbox: entry } } : {};
     if (target.scope === 'license') {
-      const res = await this.models.License.updateOne(
-        { _id: licenseId, 'consumption.resetAt': dueResetAt },
-        { $set: { 'consumption.total': 0, 'consumption.resetAt': nextResetAt, updatedAt: now } },
+      const res = await this.models.License.collection.updateOne(
+        { _id: licenseId, 'consumption.resetAt': due.resetAt, 'consumption.total': due.total } as never,
+        { $set: { 'consumption.total': 0, 'consumption.resetAt': nextResetAt, updatedAt: now }, ...push } as never,
       );
       return res.modifiedCount === 1;
     }
-    const res = await this.models.License.updateOne(
-      { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: dueResetAt } } },
+    const res = await this.models.License.collection.updateOne(
+      { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: due.resetAt, total: due.total } } } as never,
       // Per-activation uses are uses of the current period too: they restart with the total.
-      { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, updatedAt: now } },
-      { arrayFilters: [{ 'm.code': target.code, 'm.resetAt': dueResetAt }] },
+      { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, updatedAt: now }, ...push } as never,
+      { arrayFilters: [{ 'm.code': target.code, 'm.resetAt': due.resetAt }] },
     );
     return res.modifiedCount === 1;
   }

@@ -220,7 +220,7 @@ const ledgerSchema = schema(
     featureCode: { type: String, default: null },
     deviceId: { type: Number, default: null },
     amount: { type: Number, required: true },
-    totalAfter: { type: Number, required: true },
+    totalAfter: { type: Number, default: null },
     periodResetAt: { type: Date, default: null },
     event: { type: String, required: true },
     requestId: { type: String, default: null },
@@ -230,6 +230,8 @@ const ledgerSchema = schema(
   { versionKey: false },
 );
 ledgerSchema.index({ accountId: 1, licenseId: 1, at: 1 });
+// Whether an Idempotency-Key was applied, when a retry takes over the claim of a crashed request.
+ledgerSchema.index({ idempotencyKey: 1, accountId: 1 });
 
 const idempotencySchema = schema(
   {

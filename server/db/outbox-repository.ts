@@ -1,5 +1,6 @@
 import type { EventOutboxEntry } from '../domain/events.js';
-import type { AnyOutboxEntry, OutboxEntry } from './license-document.js';
+import type { License } from '../domain/types.js';
+import { toLicense, type AnyOutboxEntry, type LicenseDocument, type OutboxEntry } from './license-document.js';
 import type { Models } from './models.js';
 
 /** Where an outbox entry lives: the license document or the device document it was written with. */
@@ -10,7 +11,13 @@ export interface StrandedEntries {
   owner: OutboxOwner;
   /** The license the entries are about (the device's license for a device document). */
   licenseId: number;
+  /**
+   * Every ledger entry pending in a license document's outbox, old or not (they leave an outbox
+   * only as a prefix, so a repair moves them all), with the license as read with them.
+   */
   ledger: OutboxEntry[];
+  license?: License | undefined;
+  /** The event entries written before the cut-off. */
   events: EventOutboxEntry[];
 }
 
@@ -49,18 +56,18 @@ export class OutboxRepository {
     const older = { $elemMatch: { at: { $lt: olderThan } } };
     const old = (e: AnyOutboxEntry) => new Date(e.at).getTime() < olderThan.getTime();
     const split = (outbox: AnyOutboxEntry[] | undefined) => ({
-      ledger: (outbox ?? []).filter((e): e is OutboxEntry => e.kind === 'ledger' && old(e)),
+      ledger: (outbox ?? []).filter((e): e is OutboxEntry => e.kind === 'ledger'),
       events: (outbox ?? []).filter((e): e is EventOutboxEntry => e.kind === 'event' && old(e)),
     });
     type Owner = { _id: number; licenseId?: number; outbox?: AnyOutboxEntry[] };
-    const withKind = async (model: Models['License'] | Models['Device'], kind: AnyOutboxEntry['kind']) =>
-      model.find({ 'outbox.kind': kind, outbox: older }, { outbox: 1, licenseId: 1 }).limit(limit).lean<Owner[]>();
-    const licenses = new Map<number, Owner>();
-    for (const doc of [...(await withKind(this.models.License, 'ledger')), ...(await withKind(this.models.License, 'event'))]) licenses.set(doc._id, doc);
-    const devices = await withKind(this.models.Device, 'event');
+    const licenseDocs = (kind: AnyOutboxEntry['kind']) =>
+      this.models.License.collection.find({ 'outbox.kind': kind, outbox: older } as never, { projection: { recentOps: 0 }, limit }).toArray() as unknown as Promise<LicenseDocument[]>;
+    const licenses = new Map<number, LicenseDocument>();
+    for (const doc of [...(await licenseDocs('ledger')), ...(await licenseDocs('event'))]) licenses.set(doc._id, doc);
+    const devices = await this.models.Device.find({ 'outbox.kind': 'event', outbox: older }, { outbox: 1, licenseId: 1 }).limit(limit).lean<Owner[]>();
     return [
-      ...[...licenses.values()].map((d) => ({ owner: { licenseId: d._id }, licenseId: d._id, ...split(d.outbox) })),
-      ...devices.map((d) => ({ owner: { deviceId: d._id }, licenseId: d.licenseId!, ...split(d.outbox) })),
+      ...[...licenses.values()].map((d) => ({ owner: { licenseId: d._id }, licenseId: d._id, license: toLicense(d), ...split(d.outbox) })),
+      ...devices.map((d) => ({ owner: { deviceId: d._id }, licenseId: d.licenseId!, ...split(d.outbox), ledger: [] })),
     ].filter((s) => s.ledger.length + s.events.length > 0);
   }
 }

@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import type { ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
 import type { EventOutbox } from './event-outbox.js';
+import { completeLedgerEntries } from './ledger-completion.js';
 import { DomainError } from './errors.js';
 import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
@@ -218,10 +219,12 @@ export class ActivationService {
         floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(device.id)] ?? 0 }] : [],
       );
       const now = this.deps.clock.now();
-      const released = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now, event ? [event] : []);
-      if (released) {
+      const result = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now, event ? [event] : []);
+      if (result) {
+        const released = result.license;
         device = (await this.deps.devicesRepo.update(license.accountId, device.id, { active: false }, now)) ?? device;
-        if (event) await this.deps.events!.settle({ licenseId: license.id }, license.id, [event], { license: released, device });
+        const ledger = completeLedgerEntries(released, result.pending);
+        if (event || ledger.length > 0) await this.deps.events?.settle({ licenseId: license.id }, license.id, event ? [event] : [], { license: released, device }, ledger);
         return { device, license: released };
       }
       if (attempt >= MAX_RELEASE_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');

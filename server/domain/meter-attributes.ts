@@ -1,5 +1,6 @@
 import type { LicenseMetersRepository, MultiFeatureChange } from '../db/license-meters.js';
 import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
+import { completeLedgerEntries } from './ledger-completion.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -114,14 +115,10 @@ export class MeterAttributeUses {
           return { code: feature.code, index: current.features.indexOf(feature), amount: c.amount, outbox: this.outboxEntry(input, { name: feature.code, amount: c.amount }, now) };
         }),
       };
-      const updated = await this.meters.applyMany(multi);
-      if (updated) {
-        const ledger = multi.changes.map((c) => {
-          const feature = updated.features.find((f) => f.code === c.code)!;
-          c.outbox.ledger.periodResetAt = feature.resetAt;
-          return { licenseId: updated.id, entry: c.outbox, totalAfter: feature.total };
-        });
-        await this.events.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated }, ledger);
+      const applied = await this.meters.applyMany(multi);
+      if (applied) {
+        const updated = applied.license;
+        await this.events.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated }, completeLedgerEntries(updated, applied.pending));
         return updated;
       }
       await this.explainRejection(input, changes, now);
@@ -160,7 +157,7 @@ export class MeterAttributeUses {
       if (feature.expiryDate !== null && feature.expiryDate.getTime() <= now.getTime()) throw new DomainError('feature_expired', `Meter attribute "${c.name}" has expired`);
       if (feature.resetAt !== null && feature.resetAt.getTime() <= now.getTime()) {
         const next = feature.period ? periodEnd(feature.period, now) : null;
-        if (next) await this.meters.resetPeriod(license.id, { scope: 'feature', code: feature.code }, feature.resetAt, next, now);
+        if (next) await this.meters.resetPeriod(license.accountId, license.id, { scope: 'feature', code: feature.code }, { resetAt: feature.resetAt, total: feature.total }, next, now);
         reset = true;
       }
     }

@@ -2,6 +2,7 @@ import type { LedgerRepository, LedgerMove } from '../db/ledger-repository.js';
 import type { EventsRepository, SequencedEvent } from '../db/events-repository.js';
 import type { OutboxOwner, OutboxRepository } from '../db/outbox-repository.js';
 import type { Clock } from './clock.js';
+import { completeLedgerEntries } from './ledger-completion.js';
 import type { EventOutboxEntry, EventPayloads, RecordedEvent } from './events.js';
 import type { Device, License } from './types.js';
 
@@ -84,8 +85,8 @@ export class OutboxSettler {
     const jobs: SettleJob[] = stranded.map((s) => ({
       owner: s.owner,
       licenseId: s.licenseId,
-      // The resulting total of an entry moved after a crash is not known.
-      ledger: s.ledger.map((entry) => ({ licenseId: s.licenseId, entry, totalAfter: null })),
+      // Completed by the same rule as right after a write, from the license as read with the entries.
+      ledger: s.license ? completeLedgerEntries(s.license, s.ledger) : [],
       events: s.events,
       state: {},
     }));
@@ -108,7 +109,9 @@ export class OutboxSettler {
   /** One flush; with `strict`, a failure is thrown (the repair step), otherwise reported. */
   private async flush(jobs: SettleJob[], strict: boolean): Promise<void> {
     if (jobs.length === 0) return;
-    const [ledger, events] = await Promise.allSettled([this.deps.ledger.insertMoves(jobs.flatMap((j) => j.ledger)), this.recordEvents(jobs)]);
+    // Jobs of concurrent writes to one license carry the same pending entries: each is inserted once.
+    const moves = [...new Map(jobs.flatMap((j) => j.ledger).map((m) => [m.entry.id, m])).values()];
+    const [ledger, events] = await Promise.allSettled([this.deps.ledger.insertMoves(moves), this.recordEvents(jobs)]);
     const moved = new Map<string, { owner: OutboxOwner; entryIds: string[] }>();
     for (const job of jobs) {
       const key = 'licenseId' in job.owner ? `l${job.owner.licenseId}` : `d${job.owner.deviceId}`;

@@ -151,10 +151,11 @@ export interface LedgerEntry {
   featureCode: string | null;
   deviceId: number | null;
   amount: number;
-  /** The total right after the change; null when recovered after a crash (unknown). */
+  /** The total right after the change (null only for a counter deleted before the entry was moved). */
   totalAfter: number | null;
   periodResetAt: Date | null;
-  event: 'consumption_add' | 'offline_floating_consumptions_sync' | 'meter_increment' | 'update' | 'reset';
+  /** `period_reset`: a period ended (amount = minus the total it closed with; periodResetAt = its end); `release`: a floating seat's uses given back. */
+  event: 'consumption_add' | 'offline_floating_consumptions_sync' | 'meter_increment' | 'update' | 'reset' | 'period_reset' | 'release';
   requestId: string | null;
   idempotencyKey: string | null;
   at: Date;

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { ApiError } from './api-error.js';
-import { isDatabaseUnavailable } from './database-unavailable.js';
+import { isDatabaseUnavailable, isWriteNotDurable } from './database-unavailable.js';
 import { dialectOf, errorBody } from './dialect.js';
 
 interface ValidatorErrorItem {
@@ -61,6 +61,9 @@ export function classifyError(err: unknown): ApiError {
     return new ApiError(500, 'response_validation_failed', describeValidationErrors(e.errors, 'Response does not match the spec'));
   }
   if (status === 503) return new ApiError(503, 'service_unavailable', 'The service is temporarily unavailable');
+  if (isWriteNotDurable(err)) {
+    return new ApiError(503, 'service_unavailable', 'The change could not be stored durably (the database refuses writes for now); retry later with the same Idempotency-Key', { 'Retry-After': '1' });
+  }
   if (isDatabaseUnavailable(err)) {
     return new ApiError(503, 'service_unavailable', 'The database is temporarily unreachable; retry later', { 'Retry-After': '1' });
   }

@@ -19,9 +19,9 @@ describe('outbox settler', () => {
   async function licensed(subscribed = true) {
     const { account, product } = await seedAccountWithProduct(t.services);
     const license = await t.services.licenses.createLicense(account.id, { productId: product.id, type: 'consumption', maxActivations: 5, features: [{ code: 'api-calls', max: 1_000 }] });
-    await t.services.devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
+    const { device } = await t.services.devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
     if (subscribed) await t.services.webhooks.create(account.id, { url: 'http://127.0.0.1:9/hooks', events: ['consumption.added'] });
-    return { account, license };
+    return { account, license, device };
   }
 
   const consume = (accountId: number, licenseId: number) =>
@@ -60,22 +60,41 @@ describe('outbox settler', () => {
     expect(await outboxOf(license.id)).toBe(0);
   });
 
-  it('leaves the entries of a failed ledger move in the outbox (the call still succeeds), and repair moves them', async () => {
-    const { account, license } = await licensed();
-    vi.spyOn(t.services.ledger, 'insertMoves').mockRejectedValueOnce(new Error('ledger unavailable'));
-    const result = await consume(account.id, license.id);
-    expect(result.meter.total).toBe(1);
+  it('leaves the entries of a failed ledger move in the outbox (the call still succeeds), and repair moves them complete', async () => {
+    const { account, license, device } = await licensed();
+    vi.spyOn(t.services.ledger, 'insertMoves').mockRejectedValueOnce(new Error('ledger unavailable')).mockRejectedValueOnce(new Error('ledger unavailable'));
+    expect((await consume(account.id, license.id)).meter.total).toBe(1);
+    expect((await consume(account.id, license.id)).meter.total).toBe(2);
     expect(await t.services.ledger.entriesFor(account.id, license.id)).toHaveLength(0);
-    // The event was moved by the same flush; only the ledger entry waits.
-    expect(await t.services.events.list(account.id, { type: 'consumption.added', subject: `license:${license.id}` })).toHaveLength(1);
-    expect(await outboxOf(license.id)).toBe(1);
+    // The events were moved by the same flushes; only the ledger entries wait.
+    expect(await t.services.events.list(account.id, { type: 'consumption.added', subject: `license:${license.id}` })).toHaveLength(2);
+    expect(await outboxOf(license.id)).toBe(2);
 
     // Not yet old enough: left alone.
     expect(await t.services.eventOutbox.repair(new Date(Date.now() - 60_000))).toBe(0);
-    expect(await t.services.eventOutbox.repair(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    expect(await t.services.eventOutbox.repair(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(2);
+    // A normally settled entry, to compare with.
+    await consume(account.id, license.id);
     const entries = await t.services.ledger.entriesFor(account.id, license.id);
-    expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ amount: 1, featureCode: 'api-calls', totalAfter: null });
+    expect(entries).toHaveLength(3);
+    // Repaired entries are complete, exactly like the settled one: license, device, period, total after.
+    const shape = (e: (typeof entries)[number]) => ({ licenseId: e.licenseId, deviceId: e.deviceId, featureCode: e.featureCode, amount: e.amount, periodResetAt: e.periodResetAt, keys: Object.keys(e).sort() });
+    expect(entries.map((e) => e.totalAfter)).toEqual([1, 2, 3]);
+    expect(shape(entries[0]!)).toEqual(shape(entries[2]!));
+    expect(shape(entries[1]!)).toEqual(shape(entries[2]!));
+    expect(entries[0]).toMatchObject({ licenseId: license.id, deviceId: device.id, featureCode: 'api-calls', amount: 1 });
+    expect(await outboxOf(license.id)).toBe(0);
+  });
+
+  it('a later write moves the ledger entries a failed move left before it, each with its own total', async () => {
+    const { account, license } = await licensed(false);
+    vi.spyOn(t.services.ledger, 'insertMoves').mockRejectedValueOnce(new Error('ledger unavailable')).mockRejectedValueOnce(new Error('ledger unavailable'));
+    await consume(account.id, license.id);
+    await consume(account.id, license.id);
+    expect(await outboxOf(license.id)).toBe(2);
+    await consume(account.id, license.id);
+    const entries = await t.services.ledger.entriesFor(account.id, license.id);
+    expect(entries.map((e) => e.totalAfter)).toEqual([1, 2, 3]);
     expect(await outboxOf(license.id)).toBe(0);
   });
 

@@ -44,10 +44,16 @@ describe('License API v4 periodic consumption reset', () => {
       expect(after.body.total_consumptions).toBe(2);
       const stored = await t.services.licenses.getLicense(t.account.id, license.id);
       expect(stored.consumption).toMatchObject({ total: 2, gross: 7 });
-      expect((await t.services.ledger.entriesFor(t.account.id, license.id)).map((e) => [e.amount, e.totalAfter])).toEqual([
-        [5, 5],
-        [2, 2],
+      // The period's end is in the ledger too (minus what the period closed with), so the ledger sums to the total.
+      const entries = await t.services.ledger.entriesFor(t.account.id, license.id);
+      expect(entries.map((e) => [e.event, e.amount, e.totalAfter])).toEqual([
+        ['consumption_add', 5, 5],
+        ['period_reset', -5, 0],
+        ['consumption_add', 2, 2],
       ]);
+      expect(entries[1]!.periodResetAt?.toISOString()).toBe(new Date(c.boundary).toISOString());
+      expect(entries[0]!.periodResetAt?.toISOString()).toBe(new Date(c.boundary).toISOString());
+      expect(entries.reduce((sum, e) => sum + e.amount, 0)).toBe(stored.consumption.total);
     });
   }
 
