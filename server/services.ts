@@ -85,7 +85,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   });
   const eventOutbox = new EventOutbox(settler, clock);
   const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, eventOutbox);
-  const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox);
+  const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger);
   return {
     clock,
     accounts,

@@ -39,7 +39,11 @@ function toRecord(doc: IdempotencyDocument, key: string): IdempotencyRecord {
   };
 }
 
-export type ClaimOutcome = { claimed: true } | { claimed: false; record: IdempotencyRecord };
+/**
+ * `takenOver`: the claim of an earlier request with the same key and body whose lock lapsed (its
+ * process died or it hangs) was taken over; that request may have made its change.
+ */
+export type ClaimOutcome = { claimed: true; takenOver?: IdempotencyRecord } | { claimed: false; record: IdempotencyRecord };
 
 /**
  * Idempotency keys per account (collection `idempotency`, TTL index on `expiresAt`). A key is claimed
@@ -72,7 +76,7 @@ export class IdempotencyRepository {
     }
     if (doc.completedAt === null && doc.requestHash === requestHash && doc.lockedUntil !== null && doc.lockedUntil.getTime() <= now.getTime()) {
       const res = await this.models.IdempotencyRecord.updateOne({ _id, completedAt: null, lockedUntil: doc.lockedUntil }, { $set: { lockedUntil } });
-      if (res.modifiedCount === 1) return { claimed: true };
+      if (res.modifiedCount === 1) return { claimed: true, takenOver: toRecord(doc, key) };
       return this.current(accountId, key);
     }
     return { claimed: false, record: toRecord(doc, key) };

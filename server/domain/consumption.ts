@@ -1,5 +1,6 @@
 import type { LicenseMetersRepository, LicenseLocator, MeterTarget, SeatLocator, MeterChange } from '../db/license-meters.js';
 import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
+import { completeLedgerEntries } from './ledger-completion.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
@@ -31,6 +32,12 @@ export interface ConsumeInput {
   event: LedgerEntry['event'];
   requestId?: string | undefined;
   idempotencyKey?: string | undefined;
+  /**
+   * Set when this request took over the Idempotency-Key claim of an earlier attempt that did not
+   * finish (its process died, or it failed after writing): the time the key was first claimed. The
+   * change is then looked for first and, if the earlier attempt made it, its result is returned.
+   */
+  idempotencyResumedSince?: Date | undefined;
   /** Events raised by the change besides `consumption.added` (recorded in the same write). */
   alsoRaise?: EventIntent[] | undefined;
 }
@@ -51,6 +58,17 @@ export interface ProductLookup {
   productExists(accountId: number, shortCode: string): Promise<boolean>;
 }
 
+/** Ledger entries already moved out of outboxes, by the Idempotency-Key of the change that made them. */
+export interface AppliedKeyLookup {
+  /** The newest entry of the account with this key written at or after `since`, or null. */
+  findByIdempotencyKey(accountId: number, key: string, since: Date): Promise<LedgerEntry | null>;
+}
+
+/** How far back a key's ledger entry may be dated before its claim (clocks of several servers). */
+const CLOCK_SLACK_MS = 5 * 60_000;
+/** Idempotency keys are kept this long (see IdempotencyService). */
+const KEY_RETENTION_MS = 24 * 60 * 60_000;
+
 /**
  * Changes a license's counters: the license-level consumption or one feature's. Every change is one
  * guarded atomic update; when a guard fails, the stored license explains why (or shows a period that
@@ -62,9 +80,14 @@ export class ConsumptionService {
     private readonly products: ProductLookup,
     private readonly clock: Clock,
     private readonly events: EventOutbox,
+    private readonly appliedKeys: AppliedKeyLookup,
   ) {}
 
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
+    if (input.idempotencyKey !== undefined && input.idempotencyResumedSince !== undefined) {
+      const earlier = await this.appliedResult(input, input.idempotencyKey, input.idempotencyResumedSince);
+      if (earlier) return earlier;
+    }
     let deviceId: number | null = null;
     if (input.trackDeviceUses && input.deviceId !== undefined) {
       deviceId = input.deviceId;
@@ -87,6 +110,7 @@ export class ConsumptionService {
         requestId: input.requestId ?? null,
         idempotencyKey: input.idempotencyKey ?? null,
         at: now,
+        seat: input.seat ?? null,
       });
       const intents: EventIntent[] = [
         {
@@ -115,21 +139,49 @@ export class ConsumptionService {
         ...(input.overageCap ? { overageCap: input.overageCap } : {}),
         ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
       };
-      const updated = await this.meters.apply(change);
-      if (updated) {
+      const applied = await this.meters.apply(change);
+      if (applied) {
+        const updated = applied.license;
         const meter = this.meterOf(updated, input.target)!;
-        // The ledger entry learns its license id and resulting total now that both are known.
-        outbox.ledger.licenseId = updated.id;
-        outbox.ledger.deviceId = deviceId ?? this.seatOf(updated, input.seat)?.deviceId ?? null;
-        outbox.ledger.periodResetAt = meter.resetAt;
-        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, [{ licenseId: updated.id, entry: outbox, totalAfter: meter.total }]);
-        return { license: updated, meter, deviceId: outbox.ledger.deviceId, replayed: false };
+        // This write's entry and every one still pending before it, completed from the state the write left.
+        const ledger = completeLedgerEntries(updated, applied.pending);
+        const own = ledger.find((m) => m.entry.id === outbox.id);
+        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, ledger);
+        return { license: updated, meter, deviceId: own?.entry.ledger.deviceId ?? deviceId, replayed: false };
       }
       const outcome = await this.explainRejection(input, now);
       if (outcome === 'retry') continue;
       return outcome;
     }
     throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+  }
+
+  /**
+   * The result of the change that `key` already made, or null when it made none: looked for in the
+   * license's outbox first, then in the ledger (in this order: an entry leaves the outbox only after
+   * it is in the ledger, so it cannot be missed between the two reads). The result shows the meter
+   * as that change left it (its total after), not as it is now.
+   */
+  private async appliedResult(input: ConsumeInput, key: string, since: Date): Promise<ConsumeResult | null> {
+    const license = await this.meters.find(input.accountId, input.license);
+    if (!license) return null;
+    const pending = completeLedgerEntries(license, license.pending).find((m) => m.entry.ledger.idempotencyKey === key);
+    const entry = pending
+      ? { ...pending.entry.ledger, totalAfter: pending.totalAfter }
+      : await this.appliedKeys.findByIdempotencyKey(input.accountId, key, new Date(since.getTime() - CLOCK_SLACK_MS));
+    if (!entry || entry.licenseId !== license.id) return null;
+    const target = input.target;
+    const sameMeter = target.scope === 'license' ? entry.scope === 'license' : entry.scope === 'feature' && entry.featureCode === target.code;
+    if (!sameMeter) return null;
+    const asOf = (m: MeterState): MeterState => (entry.totalAfter === null ? m : { ...m, total: entry.totalAfter, resetAt: entry.periodResetAt ?? m.resetAt });
+    const { recentOpKeys: _keys, pending: _pending, ...plain } = license;
+    const then: License =
+      target.scope === 'license'
+        ? { ...plain, consumption: asOf(plain.consumption) }
+        : { ...plain, features: plain.features.map((f) => (f.code === target.code ? { ...f, ...asOf(f) } : f)) };
+    const meter = this.meterOf(then, target);
+    if (!meter) return null;
+    return { license: then, meter, deviceId: entry.deviceId, replayed: true };
   }
 
   private meterOf(license: License, target: MeterTarget): MeterState | undefined {
@@ -153,6 +205,9 @@ export class ConsumptionService {
     const license = await this.meters.find(input.accountId, input.license);
     if (!license) throw await this.licenseMissing(input);
     if (input.idempotencyKey !== undefined && license.recentOpKeys.includes(input.idempotencyKey)) {
+      const since = input.idempotencyResumedSince ?? new Date(now.getTime() - KEY_RETENTION_MS);
+      const earlier = await this.appliedResult(input, input.idempotencyKey, since);
+      if (earlier) return earlier;
       const seat = this.seatOf(license, input.seat);
       return { license, meter: this.meterOf(license, input.target)!, deviceId: seat?.deviceId ?? null, replayed: true };
     }
@@ -174,7 +229,7 @@ export class ConsumptionService {
     }
     if (meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime()) {
       const next = meter.period ? periodEnd(meter.period, now) : null;
-      if (next) await this.meters.resetPeriod(license.id, input.target, meter.resetAt, next, now);
+      if (next) await this.meters.resetPeriod(license.accountId, license.id, input.target, { resetAt: meter.resetAt, total: meter.total }, next, now);
       return 'retry';
     }
     const amount = input.amount;

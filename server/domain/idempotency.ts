@@ -9,6 +9,11 @@ export interface StoredResponse {
   body: string;
 }
 
+/** What an operation run under a key answers: true `replayed` when it found its change already made by an earlier attempt. */
+export interface ExecutedResponse extends StoredResponse {
+  replayed?: boolean;
+}
+
 export interface IdempotentOutcome extends StoredResponse {
   /** True when this is the stored response of an earlier request with the same key. */
   replayed: boolean;
@@ -25,6 +30,16 @@ export interface IdempotencyOptions {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What a request running under an Idempotency-Key is told about earlier attempts. */
+export interface IdempotentAttempt {
+  /**
+   * Set when this attempt took over the claim of an earlier one that never finished (it may have made
+   * its change before its process died): when the key was first claimed. The operation must then find
+   * out whether the change was made and, if so, answer its result instead of making it again.
+   */
+  resumedSince?: Date;
+}
 
 /** A stable fingerprint of a request: what it is (operation) and what it says (body, keys sorted). */
 export function requestFingerprint(operation: string, body: unknown): string {
@@ -49,9 +64,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * response is stored; every retry with the same key and fingerprint gets that response back without
  * running again, also while the first is still running (retries in this process wait on it directly,
  * retries elsewhere poll the store). The same key with another fingerprint is `idempotency_key_reused`.
- * A failed request stores nothing and frees the key. The operation itself must also be safe to run
- * twice for one key (consumption passes the key to the license's own guard), because a claim whose
- * holder crashed is taken over after `lockMs`.
+ * A failed request stores nothing and frees the key. A claim whose holder crashed is taken over after
+ * `lockMs`; the operation is then told so (`resumedSince`) and must find out whether the crashed
+ * attempt made its change (consumption looks for the key's ledger entry, written in the same atomic
+ * write as the counter) and answer that change's result instead of making it again.
  */
 export class IdempotencyService {
   private readonly inflight = new Map<string, { fingerprint: string; outcome: Promise<IdempotentOutcome> }>();
@@ -71,7 +87,7 @@ export class IdempotencyService {
     this.pollMs = options.pollMs ?? 25;
   }
 
-  async run(accountId: number, key: string, fingerprint: string, execute: () => Promise<StoredResponse>): Promise<IdempotentOutcome> {
+  async run(accountId: number, key: string, fingerprint: string, execute: (attempt: IdempotentAttempt) => Promise<ExecutedResponse>): Promise<IdempotentOutcome> {
     const id = `${accountId}:${key}`;
     const running = this.inflight.get(id);
     if (running && running.fingerprint === fingerprint) {
@@ -89,7 +105,7 @@ export class IdempotencyService {
     return outcome;
   }
 
-  private async claimAndRun(accountId: number, key: string, fingerprint: string, execute: () => Promise<StoredResponse>): Promise<IdempotentOutcome> {
+  private async claimAndRun(accountId: number, key: string, fingerprint: string, execute: (attempt: IdempotentAttempt) => Promise<ExecutedResponse>): Promise<IdempotentOutcome> {
     const started = Date.now();
     for (;;) {
       const now = this.clock.now();
@@ -102,15 +118,16 @@ export class IdempotencyService {
         new Date(now.getTime() + this.retentionMs),
       );
       if (claim.claimed) {
-        let response: StoredResponse;
+        let response: ExecutedResponse;
+        const attempt: IdempotentAttempt = claim.takenOver ? { resumedSince: new Date(claim.takenOver.expiresAt.getTime() - this.retentionMs) } : {};
         try {
-          response = await execute();
+          response = await execute(attempt);
         } catch (err) {
           await this.repo.release(accountId, key, fingerprint);
           throw err;
         }
-        await this.repo.complete(accountId, key, fingerprint, response, this.clock.now());
-        return { ...response, replayed: false };
+        await this.repo.complete(accountId, key, fingerprint, { status: response.status, body: response.body }, this.clock.now());
+        return { status: response.status, body: response.body, replayed: response.replayed ?? false };
       }
       const { record } = claim;
       if (record.requestHash !== fingerprint) {

@@ -4,7 +4,7 @@ import type { DeviceDetails } from '../../db/devices-repository.js';
 import type { LicenseLocator } from '../../db/license-meters.js';
 import type { ConsumeInput } from '../../domain/consumption.js';
 import { DomainError } from '../../domain/errors.js';
-import { requestFingerprint } from '../../domain/idempotency.js';
+import { requestFingerprint, type IdempotentAttempt } from '../../domain/idempotency.js';
 import { licenseAsOf } from '../../domain/license-check.js';
 import type { License } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
@@ -46,18 +46,18 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
   }
 
   /** Runs a consumption once per Idempotency-Key (when sent) and answers the (original) response. */
-  async function consumeOnce(req: Request, res: Response, operation: string, run: (idempotencyKey: string | undefined) => Promise<unknown>) {
+  async function consumeOnce(req: Request, res: Response, operation: string, run: (idempotencyKey: string | undefined, attempt: IdempotentAttempt) => Promise<{ view: unknown; replayed: boolean }>) {
     const key = req.get('idempotency-key');
     if (key === undefined) {
-      await respond(res, await run(undefined));
+      await respond(res, (await run(undefined, {})).view);
       return;
     }
     if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
     const accountId = accountOf(res).id;
-    const outcome = await services.idempotency.run(accountId, key, requestFingerprint(operation, req.body), async () => ({
-      status: 200,
-      body: JSON.stringify(await run(key)),
-    }));
+    const outcome = await services.idempotency.run(accountId, key, requestFingerprint(operation, req.body), async (attempt) => {
+      const { view, replayed } = await run(key, attempt);
+      return { status: 200, body: JSON.stringify(view), replayed };
+    });
     await respond(res, JSON.parse(outcome.body), outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {});
   }
 
@@ -131,7 +131,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
     const body = req.body as AddConsumptionBody;
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);
-    await consumeOnce(req, res, 'POST /api/v4/add_consumption', async (idempotencyKey) => {
+    await consumeOnce(req, res, 'POST /api/v4/add_consumption', async (idempotencyKey, attempt) => {
       const allowOverages = body.allow_overages === undefined ? undefined : Boolean(body.allow_overages);
       const result = await services.consumption.consume({
         accountId,
@@ -148,8 +148,9 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
         event: eventOf(body.event),
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
+        idempotencyResumedSince: attempt.resumedSince,
       });
-      return licenseConsumptionView(result.license.id, result.meter);
+      return { view: licenseConsumptionView(result.license.id, result.meter), replayed: result.replayed };
     });
   });
 
@@ -157,7 +158,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
     const body = req.body as AddFeatureConsumptionBody;
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);
-    await consumeOnce(req, res, 'POST /api/v4/add_feature_consumption', async (idempotencyKey) => {
+    await consumeOnce(req, res, 'POST /api/v4/add_feature_consumption', async (idempotencyKey, attempt) => {
       // A license and feature seen before need no read: the guarded update checks everything that can change.
       const pinnedId = licenseIdOf(body);
       const knownId = targets.consumptionFeatureLicense(accountId, locator, body.feature);
@@ -182,9 +183,10 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
         event: eventOf(body.event),
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
+        idempotencyResumedSince: attempt.resumedSince,
       });
       const updated = result.license.features.find((f) => f.code === body.feature)!;
-      return featureConsumptionView(updated);
+      return { view: featureConsumptionView(updated), replayed: result.replayed };
     });
   });
 
