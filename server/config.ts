@@ -30,7 +30,6 @@ export interface Config {
     retryMaxDelayMs: number;
     timeoutMs: number;
     pollIntervalMs: number;
-    repairAfterMs: number;
   };
   /** WEB_CONCURRENCY: 0 = one process; N >= 1 = a primary forking N workers on one port (needs MONGODB_URI). */
   webConcurrency: number;
@@ -102,6 +101,13 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+function outboxRepair(env: Env): Config['outboxRepair'] {
+  // WEBHOOKS_REPAIR_AFTER_MS is the setting's former name (the repair used to be the dispatcher's).
+  const afterMs = integer(env, 'OUTBOX_REPAIR_AFTER_MS', integer(env, 'WEBHOOKS_REPAIR_AFTER_MS', 30_000, 0, 86_400_000), 0, 86_400_000);
+  const intervalMs = integer(env, 'OUTBOX_REPAIR_INTERVAL_MS', Math.min(5_000, Math.max(250, Math.floor(afterMs / 2))), 0, 3_600_000);
+  return { intervalMs, afterMs };
+}
+
 function writeConcern(env: Env): Config['dbWriteConcern'] {
   const raw = nonEmpty(env, 'DB_WRITE_CONCERN') ?? 'majority';
   let w: 'majority' | number;
@@ -149,7 +155,6 @@ export function loadConfig(env: Env = process.env): Config {
       retryMaxDelayMs: integer(env, 'WEBHOOKS_RETRY_MAX_DELAY_MS', 12 * 3_600_000, 1, 7 * 86_400_000),
       timeoutMs: integer(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100, 60_000),
       pollIntervalMs: integer(env, 'WEBHOOKS_POLL_INTERVAL_MS', 1000, 5, 600_000),
-      repairAfterMs: integer(env, 'WEBHOOKS_REPAIR_AFTER_MS', 30_000, 0, 86_400_000),
     },
     webConcurrency,
     dbServerSelectionTimeoutMs: integer(env, 'DB_SERVER_SELECTION_TIMEOUT_MS', 5_000, 100, 120_000),
@@ -157,10 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbReconnectWatchdogMs: integer(env, 'DB_RECONNECT_WATCHDOG_MS', 30_000, 0, 3_600_000),
     idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
     dbWriteConcern: writeConcern(env),
-    outboxRepair: {
-      intervalMs: integer(env, 'OUTBOX_REPAIR_INTERVAL_MS', 5_000, 0, 3_600_000),
-      afterMs: integer(env, 'OUTBOX_REPAIR_AFTER_MS', 30_000, 0, 86_400_000),
-    },
+    outboxRepair: outboxRepair(env),
     rateLimit: {
       windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
       perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 0, 10_000_000),

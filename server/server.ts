@@ -9,6 +9,7 @@ import { buildApis } from './http/apis.js';
 import type { Logger } from './logger.js';
 import { resolveSecretsKey } from './secrets-key.js';
 import { createServices, type Services } from './services.js';
+import { OutboxRepairJob } from './outbox-repair.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface RunningServer {
@@ -17,6 +18,8 @@ export interface RunningServer {
   services: Services;
   /** The webhook dispatcher (started unless WEBHOOKS_DISPATCHER=false; stopped by close()). */
   dispatcher: WebhookDispatcher;
+  /** The outbox repair job (runs unless OUTBOX_REPAIR_INTERVAL_MS=0; stopped by close()). */
+  repair: OutboxRepairJob;
   /** Stops accepting connections, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -61,12 +64,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       subscriptions: services.webhookSubscriptions,
       events: services.events,
       webhooks: services.webhooks,
-      eventOutbox: services.eventOutbox,
       clock: services.clock,
       logger,
       options: { ...DEFAULT_DISPATCHER_OPTIONS, ...delivery, allowPrivateTargets: config.webhooksAllowPrivateTargets },
     });
     if (dispatcherEnabled) dispatcher.start();
+    const repair = new OutboxRepairJob(services.eventOutbox, config.outboxRepair, logger, () => services.clock.now());
+    repair.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     let closing: Promise<void> | undefined;
@@ -75,9 +79,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       db,
       services,
       dispatcher,
+      repair,
       close() {
         closing ??= (async () => {
           await dispatcher.stop();
+          await repair.stop();
           await new Promise<void>((resolve) => {
             // Keep-alive connections go as soon as they are idle; busy ones finish their request first.
             const sweep = setInterval(() => server.closeIdleConnections(), 50);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { EventsRepository } from '../db/events-repository.js';
 import type { WebhookDeliveriesRepository, WebhookDelivery, WebhookSubscriptionsRepository } from '../db/webhooks-repository.js';
 import type { Clock } from '../domain/clock.js';
-import type { EventOutbox } from '../domain/event-outbox.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { Logger } from '../logger.js';
 import { postJson, type SendResult } from './sender.js';
@@ -16,10 +15,8 @@ export interface DispatcherOptions {
   retryMaxDelayMs: number;
   /** Per-attempt timeout (10 s). */
   timeoutMs: number;
-  /** How often an idle worker looks for due deliveries (and the repair step runs). */
+  /** How often an idle worker looks for due deliveries (and pending events are fanned out). */
   pollIntervalMs: number;
-  /** Outbox entries older than this are taken as left behind by a crash and moved by the repair step. */
-  repairAfterMs: number;
   /** Parallel attempts per dispatcher. */
   concurrency: number;
   allowPrivateTargets: boolean;
@@ -32,7 +29,6 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   retryMaxDelayMs: 12 * 3600_000,
   timeoutMs: 10_000,
   pollIntervalMs: 1000,
-  repairAfterMs: 30_000,
   concurrency: 4,
   allowPrivateTargets: false,
 };
@@ -48,7 +44,6 @@ export interface DispatcherDeps {
   subscriptions: WebhookSubscriptionsRepository;
   events: EventsRepository;
   webhooks: WebhookService;
-  eventOutbox: EventOutbox;
   clock: Clock;
   logger: Logger;
   options: DispatcherOptions;
@@ -60,7 +55,7 @@ export interface DispatcherDeps {
  * `findOneAndUpdate`), so several dispatchers (server instances) on one database never make the
  * same attempt at once; a delivery waits while an earlier one of its lane (subscription + activation
  * or license) is pending, so each receiver sees one subject's events in order. A maintenance step
- * moves event outbox entries left by a crash and fans out events not yet fanned out.
+ * fans out events not yet fanned out.
  */
 export class WebhookDispatcher {
   readonly id = randomUUID();
@@ -103,19 +98,11 @@ export class WebhookDispatcher {
     this.deps.logger.error({ err: { message: (err as Error).message } }, what);
   }
 
-  private lastRepairAt = -Infinity;
-
   /**
-   * One maintenance pass: fan out pending events, and repair stranded outbox entries (ledger entries
-   * and events) when half of `repairAfterMs` has passed since the last repair: finding them reads
-   * every outbox, which need not happen on every poll.
+   * One maintenance pass: fan out pending events. (Entries left in outboxes by a crash are moved by
+   * the outbox repair job, server/outbox-repair.ts, which runs whether or not the dispatcher does.)
    */
   async maintain(): Promise<void> {
-    const now = this.deps.clock.now();
-    if (now.getTime() - this.lastRepairAt >= this.deps.options.repairAfterMs / 2) {
-      await this.deps.eventOutbox.repair(new Date(now.getTime() - this.deps.options.repairAfterMs));
-      this.lastRepairAt = now.getTime();
-    }
     await this.deps.webhooks.fanOutPending();
   }
 

@@ -26,7 +26,6 @@ describe('webhook dispatchers', () => {
       subscriptions: s.webhookSubscriptions,
       events: s.events,
       webhooks: s.webhooks,
-      eventOutbox: s.eventOutbox,
       clock: s.clock,
       logger: createLogger('silent'),
       options: { ...DEFAULT_DISPATCHER_OPTIONS, pollIntervalMs: 10, retryBaseMs: 20, retryMaxDelayMs: 100, allowPrivateTargets: true },
