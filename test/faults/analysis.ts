@@ -1,0 +1,242 @@
+/**
+ * What the database holds after a run (read directly with the `mongodb` driver, never through the
+ * server) and the exactly-once invariants checked against what the clients received.
+ */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type { Deployment } from './deployment.js';
+import type { Attempt, KeyRecord, Load, Workload, WorkloadName } from './load.js';
+
+/**
+ * Response fields left out when a replay's body is compared with the key's first 200. None: the v4
+ * consumption bodies (`id, code, name, max_consumptions, total_consumptions, allow_*, max_overages,
+ * reset_consumption, consumption_period`; server/http/v4/views.ts) and the v3 increment body (`name,
+ * uses, licenseAllowedUses, licenseTotalUses, licenseGrossUses`; server/http/v3/presenters.ts) hold
+ * no timestamp, request id or nonce: a replay of the original response is byte-identical. The v4
+ * `LicenseSignature` header (RSA PKCS#1 v1.5 over the body bytes, deterministic) is checked for
+ * validity on every 2xx, not compared.
+ */
+export const EXCLUDED_BODY_FIELDS: readonly string[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface LedgerDoc {
+  _id: string;
+  licenseId: number;
+  scope: string;
+  featureCode: string | null;
+  amount: number;
+  idempotencyKey: string | null;
+  totalAfter: number | null;
+}
+
+interface MeterDoc {
+  code?: string;
+  total: number;
+  gross: number;
+  uses?: Record<string, number>;
+}
+
+interface LicenseDoc {
+  _id: number;
+  consumption: MeterDoc;
+  features: MeterDoc[];
+  outbox?: Array<{ kind: string; ledger?: LedgerDoc }>;
+  recentOps?: Array<{ key: string }>;
+}
+
+export interface DbState {
+  license: LicenseDoc;
+  ledger: LedgerDoc[];
+  /** Ledger entries still in the license's outbox when the wait ended (0 when drained). */
+  outboxLedgerEntries: number;
+  drainMs: number;
+}
+
+/** Waits (≤ `timeoutMs`, polling) until the license's outbox holds no ledger entry, then reads it and its ledger. */
+export async function readDatabase(deployment: Deployment, licenseId: number, timeoutMs = 10_000): Promise<DbState> {
+  const { client, dbName } = await deployment.client();
+  try {
+    const db = client.db(dbName);
+    const started = Date.now();
+    let license: LicenseDoc | null;
+    for (;;) {
+      license = await db.collection<LicenseDoc>('licenses').findOne({ _id: licenseId });
+      if (!license) throw new Error(`license ${licenseId} not found in ${dbName}`);
+      const pending = (license.outbox ?? []).filter((e) => e.kind === 'ledger').length;
+      if (pending === 0 || Date.now() - started > timeoutMs) break;
+      await sleep(100);
+    }
+    const ledger = await db.collection<LedgerDoc>('ledger').find({ licenseId }).toArray();
+    return { license, ledger, outboxLedgerEntries: (license.outbox ?? []).filter((e) => e.kind === 'ledger').length, drainMs: Date.now() - started };
+  } finally {
+    await client.close();
+  }
+}
+
+export interface Violation {
+  invariant: string;
+  detail: string;
+  keys: string[];
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  workload: WorkloadName;
+  numbers: Record<string, number>;
+  violations: Violation[];
+  /** The invariants checked, each with whether it held. */
+  checks: Array<{ invariant: string; held: boolean; detail: string }>;
+  summary: string;
+  diagnosis: string;
+}
+
+function strip(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || EXCLUDED_BODY_FIELDS.length === 0) return body;
+  const copy = { ...(body as Record<string, unknown>) };
+  for (const f of EXCLUDED_BODY_FIELDS) delete copy[f];
+  return copy;
+}
+
+function describeAttempt(a: Attempt): string {
+  const what = a.status === 0 ? (a.error ?? 'no answer') : `${a.status}${a.code ? ` ${a.code}` : ''}${a.replayed ? ' replayed' : ''}`;
+  const body = a.cls === 'ok' ? ` ${JSON.stringify(a.body)}` : '';
+  return `#${a.n} [${a.phase}] t=${a.t} ms ${what}${body} (${a.ms} ms)`;
+}
+
+export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = []): string {
+  const ledger = ledgerEntries.map((e) => `ledger ${e._id} amount ${e.amount} totalAfter ${e.totalAfter}`).join('; ');
+  return `  ${rec.key} final=${rec.final ?? 'none'} ledger=${ledgerEntries.length}${ledger ? ` (${ledger})` : ''}\n${rec.attempts.map((a) => `      ${describeAttempt(a)}`).join('\n')}`;
+}
+
+/** Checks every exactly-once invariant of one workload of one run. */
+export function analyse(scenario: string, w: Workload, load: Load, db: DbState, seed: { activationDeviceId: number }, kills: number): ScenarioResult {
+  const records = load.recordsOf(w.name);
+  const byKey = new Map(records.map((r) => [r.key, r]));
+  const scope = w.name === 'v4-license' ? { scope: 'license', featureCode: null } : { scope: 'feature', featureCode: w.name === 'v4-feature' ? 'api-calls' : 'meter' };
+  const meter = scope.scope === 'license' ? db.license.consumption : db.license.features.find((f) => f.code === scope.featureCode)!;
+  const entries = db.ledger.filter((e) => e.scope === scope.scope && (e.featureCode ?? null) === scope.featureCode);
+  const entriesByKey = new Map<string, LedgerDoc[]>();
+  for (const e of entries) {
+    if (e.idempotencyKey === null || e.idempotencyKey === undefined) continue;
+    entriesByKey.set(e.idempotencyKey, [...(entriesByKey.get(e.idempotencyKey) ?? []), e]);
+  }
+
+  const ok = records.filter((r) => r.attempts.some((a) => a.cls === 'ok'));
+  const okKeys = new Set(ok.map((r) => r.key));
+  const refused = records.filter((r) => r.final === 'refused');
+  const refusedAt = (r: KeyRecord) => r.attempts.find((a) => a.cls === 'refused')!;
+  const limitRefusals = refused.filter((r) => w.limitCodes.includes(refusedAt(r).code ?? ''));
+  const otherRefusals = refused.filter((r) => !w.limitCodes.includes(refusedAt(r).code ?? ''));
+  const undetermined = records.filter((r) => r.final !== 'ok' && r.final !== 'refused');
+  const loadAttempts = records.flatMap((r) => r.attempts.filter((a) => a.phase !== 'replay'));
+  const retries = records.reduce((n, r) => n + Math.max(0, r.attempts.filter((a) => a.phase !== 'replay').length - 1), 0);
+  const unknownAttempts = loadAttempts.filter((a) => a.cls === 'unknown').length;
+  const busyAttempts = loadAttempts.filter((a) => a.cls === 'busy').length;
+  const replayAttempts = records.reduce((n, r) => n + r.attempts.filter((a) => a.phase === 'replay').length, 0);
+  const stored = meter.total;
+  const ledgerSum = entries.reduce((s, e) => s + e.amount, 0);
+  const unkeyed = entries.filter((e) => e.idempotencyKey === null || e.idempotencyKey === undefined);
+  const doubled = [...entriesByKey].filter(([, es]) => es.length > 1).map(([k]) => k);
+  const lost = ok.filter((r) => !entriesByKey.has(r.key)).map((r) => r.key);
+  const countedNot200 = [...entriesByKey.keys()].filter((k) => !okKeys.has(k));
+  const foreign = countedNot200.filter((k) => !byKey.has(k));
+  // Any 4xx refusal, on any attempt (the replays included), of a key the ledger shows as counted.
+  const countedRefused = records.filter((r) => entriesByKey.has(r.key) && r.attempts.some((a) => a.cls === 'refused')).map((r) => r.key);
+  // A key answered 200 must answer 200, with the same body and Idempotent-Replayed: true, on every later attempt.
+  const laterNon200: string[] = [];
+  const bodyChanged: string[] = [];
+  const notMarkedReplayed: string[] = [];
+  for (const r of ok) {
+    const first = r.attempts.findIndex((a) => a.cls === 'ok');
+    const original = strip(r.attempts[first]!.body);
+    for (const a of r.attempts.slice(first + 1)) {
+      if (a.cls === 'unknown' || a.cls === 'busy') continue; // no definitive answer: says nothing
+      if (a.cls !== 'ok') {
+        if (!laterNon200.includes(r.key)) laterNon200.push(r.key);
+        continue;
+      }
+      if (!isDeepStrictEqual(strip(a.body), original) && !bodyChanged.includes(r.key)) bodyChanged.push(r.key);
+      if (!a.replayed && !notMarkedReplayed.includes(r.key)) notMarkedReplayed.push(r.key);
+    }
+  }
+  const badSignature = w.verify ? records.filter((r) => r.attempts.some((a) => a.cls === 'ok' && a.signatureOk === false)).map((r) => r.key) : [];
+  const bodyTotals = records.flatMap((r) => r.attempts.filter((a) => a.cls === 'ok').map((a) => a.body as Record<string, number>));
+  const maxAnsweredTotal = Math.max(0, ...bodyTotals.map((b) => (w.name === 'v3-meter' ? b.licenseTotalUses : b.total_consumptions) ?? 0));
+  const activationUses = w.name === 'v3-meter' ? (meter.uses?.[String(seed.activationDeviceId)] ?? 0) : undefined;
+
+  const checks: ScenarioResult['checks'] = [];
+  const violations: Violation[] = [];
+  const check = (invariant: string, held: boolean, detail: string, keys: string[] = []) => {
+    checks.push({ invariant, held, detail });
+    if (!held) violations.push({ invariant, detail, keys });
+  };
+  check('outbox drained (no ledger entry left in the license outbox)', db.outboxLedgerEntries === 0, `${db.outboxLedgerEntries} ledger entries still in the outbox after ${db.drainMs} ms`);
+  check('every key got a definitive answer (harness bound)', undetermined.length === 0, `${undetermined.length} keys undetermined after the retries`, undetermined.map((r) => r.key));
+  check('stored total = distinct keys answered 200', stored === ok.length, `stored ${stored}, distinct 200s ${ok.length} (difference ${stored - ok.length})`);
+  if (activationUses !== undefined) check("the activation's stored uses = distinct keys answered 200", activationUses === ok.length, `uses ${activationUses}, distinct 200s ${ok.length}`);
+  check('ledger entries = distinct keys answered 200', entries.length === ok.length, `ledger ${entries.length}, distinct 200s ${ok.length} (difference ${entries.length - ok.length})`);
+  check('sum of ledger amounts = distinct keys answered 200', ledgerSum === ok.length, `ledger sum ${ledgerSum}, distinct 200s ${ok.length}`);
+  check('every ledger entry carries its Idempotency-Key', unkeyed.length === 0, `${unkeyed.length} of ${entries.length} ledger entries have no idempotencyKey`);
+  check('no idempotency key has two ledger entries', doubled.length === 0, `${doubled.length} keys with more than one ledger entry`, doubled);
+  check('every key answered 200 has its ledger entry (no lost unit)', unkeyed.length > 0 || lost.length === 0, `${lost.length} keys answered 200 without a ledger entry`, lost);
+  check('every key with a ledger entry was answered 200', countedNot200.length === 0, `${countedNot200.length} keys counted but never answered 200 (${foreign.length} not sent by this workload)`, countedNot200);
+  check('no counted key was ever refused', countedRefused.length === 0, `${countedRefused.length} keys with a ledger entry got a 4xx refusal on some attempt`, countedRefused);
+  check('distinct keys answered 200 <= limit, stored <= limit, every answered total <= limit', ok.length <= w.limit && stored <= w.limit && maxAnsweredTotal <= w.limit, `200s ${ok.length}, stored ${stored}, max answered total ${maxAnsweredTotal}, limit ${w.limit}`);
+  if (otherRefusals.length === 0) check('distinct keys answered 200 = limit (more keys offered than the limit)', ok.length === w.limit, `200s ${ok.length}, limit ${w.limit}`);
+  else check('distinct keys answered 200 + non-limit refusals >= limit', ok.length + otherRefusals.length >= w.limit, `200s ${ok.length}, non-limit refusals ${otherRefusals.length} (${[...new Set(otherRefusals.map((r) => refusedAt(r).code))].join(', ')}), limit ${w.limit}`);
+  check('a key answered 200 answers 200 on every later attempt', laterNon200.length === 0, `${laterNon200.length} keys answered 200 and later a 4xx`, laterNon200);
+  check('a replay answers the body of the first 200', bodyChanged.length === 0, `${bodyChanged.length} keys replayed with another body`, bodyChanged);
+  check('a replay carries Idempotent-Replayed: true', notMarkedReplayed.length === 0, `${notMarkedReplayed.length} keys answered 200 again without Idempotent-Replayed: true`, notMarkedReplayed);
+  if (w.verify) check('every v4 2xx carries a valid LicenseSignature', badSignature.length === 0, `${badSignature.length} keys with an invalid signature`, badSignature);
+
+  const numbers = {
+    keys: records.length,
+    ok: ok.length,
+    refusedLimit: limitRefusals.length,
+    refusedOther: otherRefusals.length,
+    undetermined: undetermined.length,
+    retries,
+    unknownAttempts,
+    busyAttempts,
+    replayAttempts,
+    kills,
+    stored,
+    ledger: entries.length,
+    ledgerSum,
+    unkeyedLedger: unkeyed.length,
+    lostUnits: unkeyed.length > 0 ? Math.max(0, ok.length - stored) : lost.length,
+    extraUnits: Math.max(0, stored - ok.length),
+    doubledKeys: doubled.length,
+    countedRefused: countedRefused.length,
+    replayBodyChanged: bodyChanged.length,
+    replayNotMarked: notMarkedReplayed.length,
+    laterNon200: laterNon200.length,
+  };
+  const summary =
+    `[faults] ${scenario} ${w.name}: keys ${numbers.keys}, 200s ${numbers.ok}, refusals ${refused.length} (limit ${limitRefusals.length}, other ${otherRefusals.length}), ` +
+    `undetermined ${numbers.undetermined}, retries ${retries} (unknown ${unknownAttempts}, busy ${busyAttempts}), replays ${replayAttempts}, kills ${kills} | ` +
+    `stored ${stored}, ledger ${entries.length} (sum ${ledgerSum}, unkeyed ${unkeyed.length}), limit ${w.limit} | ` +
+    `lost ${numbers.lostUnits}, extra ${numbers.extraUnits}, doubled keys ${doubled.length}, counted-refused ${countedRefused.length}, replay body changed ${bodyChanged.length}, replay not marked ${notMarkedReplayed.length}, 200-then-4xx ${laterNon200.length} | ` +
+    `violations ${violations.length}`;
+
+  const lines: string[] = [];
+  for (const v of violations) {
+    lines.push(`VIOLATION ${scenario} ${w.name}: ${v.invariant}: ${v.detail}`);
+    for (const k of v.keys.slice(0, 8)) {
+      const rec = byKey.get(k);
+      lines.push(rec ? describeKey(rec, entriesByKey.get(k) ?? []) : `  ${k} (not a key of this workload) ledger ${JSON.stringify(entriesByKey.get(k))}`);
+    }
+    if (v.keys.length > 8) lines.push(`  ... and ${v.keys.length - 8} more keys (full report in the JSON file)`);
+  }
+  return { scenario, workload: w.name, numbers, violations, checks, summary, diagnosis: lines.join('\n') };
+}
+
+/** Writes everything (every attempt of every key, the ledger, the deployment's event log) for a post-mortem. */
+export function writeReport(name: string, payload: unknown): string {
+  const file = path.join(tmpdir(), `faults-${name}-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(payload, null, 1));
+  return file;
+}

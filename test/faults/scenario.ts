@@ -1,0 +1,191 @@
+/**
+ * Fault injection: exactly-once counting under crashes ("Exactly-once counting under crashes").
+ * The scenario shared by exactly-once-in-process.test.ts and exactly-once-separate.test.ts (one
+ * file per deployment, so that vitest runs the two deployments side by side).
+ *
+ * The promise: every consumption answered 200 is counted exactly once, forever; nothing answered
+ * with an error is counted; no limit is ever passed; a request retried with the same
+ * Idempotency-Key counts once and, if the first attempt was applied, the retry answers 200 with the
+ * original body (`Idempotent-Replayed: true`), never a refusal.
+ *
+ * Per deployment (engine in-process as `npm start` runs it; engine as its own process with
+ * MONGODB_URI), three workloads run at once against one license, each at its limit with more keys
+ * than the limit, every request with its own Idempotency-Key and amount 1:
+ *   v4-feature  add_feature_consumption on feature `api-calls` (max LIMIT, no overages)
+ *   v4-license  add_consumption on the consumption license (max_consumptions LIMIT)
+ *   v3-meter    POST /v3/activations/meter-attributes/meter on the activation (limit LIMIT)
+ * Mid-load, parts are SIGKILLed and restarted (same data dir; the engine on the same port). Keys
+ * whose answer did not arrive or was a 5xx are retried with the same key and body until they get a
+ * definitive 2xx/4xx. Between the last crash and the retries of the keys it cut off, other traffic
+ * on the same license (BULK requests on feature `bulk`, each with its own key) runs, as it would on a
+ * busy license: in-process with the load paused (the retries then find room under the limit), in
+ * the separate deployment alongside the keys not sent yet (the limit is full when the retries come).
+ * Then every key answered 200 is sent once more (each must replay its first 200), the license's
+ * outbox is waited for, and the database is read directly with the `mongodb` driver.
+ *
+ * One `it` per workload (a scenario = deployment × workload) with one soft assertion per invariant;
+ * a failure prints the keys concerned with every attempt's answer, and the full record is written
+ * to a JSON file in the temp dir. With MONGODB_URI set, the `separate` deployment uses that database
+ * and kills only the server (an engine kill is impossible there).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyse, readDatabase, writeReport, type DbState, type ScenarioResult } from './analysis.js';
+import { Deployment, type DeploymentMode, type KillTarget } from './deployment.js';
+import { bulkTraffic, Load, workloads, type Workload } from './load.js';
+
+const LIMIT = 150;
+const KEYS_PER_WORKLOAD = 225; // 1.5 × the limit
+const CONCURRENCY = 8; // per workload: 24 requests in flight
+const BULK = 1_050;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface KillStep {
+  target: KillTarget;
+  /** Kill once this fraction of all keys has a definitive answer. */
+  at: number;
+  /** Run BULK other requests on the license after the restart, before the retries of the keys this crash cut off. */
+  bulk?: 'pause' | 'alongside';
+}
+
+function killPlan(deployment: Deployment): KillStep[] {
+  if (deployment.mode === 'in-process') {
+    return [
+      { target: 'server', at: 0.25 },
+      { target: 'server', at: 0.55, bulk: 'pause' },
+    ];
+  }
+  if (!deployment.canKillEngine) {
+    return [
+      { target: 'server', at: 0.25 },
+      { target: 'server', at: 0.64, bulk: 'alongside' },
+    ];
+  }
+  return [
+    { target: 'server', at: 0.2 },
+    { target: 'engine', at: 0.42 },
+    { target: 'both', at: 0.64, bulk: 'alongside' },
+  ];
+}
+
+/** Every wait of a run ends by this much after the run started (the hook's own timeout is longer). */
+const RUN_BUDGET_MS = 85_000;
+let runDeadline = Number.POSITIVE_INFINITY;
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Math.min(Date.now() + timeoutMs, runDeadline);
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+interface Run {
+  deployment: Deployment;
+  workloads: Workload[];
+  load: Load;
+  db: DbState;
+  kills: number;
+  plannedKills: number;
+  log: string[];
+  results: Map<string, ScenarioResult>;
+  reportFile: string;
+}
+
+async function runDeployment(deployment: Deployment): Promise<Run> {
+  const mode = deployment.mode;
+  const log: string[] = [];
+  const started = Date.now();
+  runDeadline = started + RUN_BUDGET_MS;
+  const seed = await deployment.start({ limit: LIMIT, bulk: 1_000_000 });
+  const ws = workloads(seed, LIMIT);
+  const load = new Load(ws, () => deployment.url, { keysPerWorkload: KEYS_PER_WORKLOAD, concurrency: CONCURRENCY, maxAttempts: 40, retryDelayMs: 100 }, deployment.t0);
+  const at = () => `t=${Date.now() - deployment.t0} ms`;
+  load.start(RUN_BUDGET_MS - 10_000);
+  let kills = 0;
+  const plan = killPlan(deployment);
+  for (const [i, step] of plan.entries()) {
+    const reached = await until(`${step.at} settled`, () => load.settledFraction() >= step.at, 30_000);
+    if (!reached || load.done()) {
+      log.push(`kill ${i + 1} (${step.target}) skipped: settled ${load.settledFraction().toFixed(2)}`);
+      continue;
+    }
+    const inflight = [...load.keys.values()].filter((r) => r.inflight).length;
+    await deployment.kill(step.target, () => load.pause());
+    kills += 1;
+    log.push(`${at()} kill ${i + 1}: SIGKILL ${step.target} at settled ${load.settledFraction().toFixed(2)} with ${inflight} requests in flight; back`);
+    load.phase = `after-kill-${i + 1}`;
+    if (step.bulk) {
+      // The retries of the keys cut off by this crash wait until the other traffic is done. With
+      // 'alongside', keys never sent yet go on meanwhile (the limit fills up before the retries come);
+      // with 'pause', everything waits (the retries find room left under the limit).
+      if (step.bulk === 'alongside') {
+        load.holdRetries = true;
+        load.resume();
+      }
+      const bulkStarted = Date.now();
+      const bulk = await bulkTraffic(seed, deployment.url, BULK);
+      log.push(`${at()} bulk traffic (${step.bulk}) after kill ${i + 1}: ${bulk.ok} of ${BULK} answered 200 ${JSON.stringify(bulk.other)} in ${Date.now() - bulkStarted} ms; settled ${load.settledFraction().toFixed(2)}; retries resume`);
+      load.holdRetries = false;
+    }
+    load.resume();
+  }
+  load.phase = 'drain';
+  log.push(`${at()} drain: settled ${load.settledFraction().toFixed(2)}`);
+  await until('every key settled', () => load.done(), 45_000);
+  load.stop();
+  await load.finished();
+  log.push(`${at()} replay of every key answered 200`);
+  await load.replayAll(16);
+  log.push(`${at()} reading the database`);
+  const db = await readDatabase(deployment, seed.licenseId);
+  log.push(`${at()} outbox ${db.outboxLedgerEntries === 0 ? 'drained' : 'NOT drained'} after ${db.drainMs} ms`);
+  const scenario = `${mode}`;
+  const results = new Map(ws.map((w) => [w.name, analyse(scenario, w, load, db, seed, kills)]));
+  log.push(`${mode}: ${((Date.now() - started) / 1000).toFixed(1)} s, events: ${deployment.events.join(' | ')}`);
+  const reportFile = writeReport(mode, {
+    mode,
+    log,
+    events: deployment.events,
+    results: [...results.values()].map((r) => ({ ...r, diagnosis: undefined })),
+    keys: [...load.keys.values()],
+    ledger: db.ledger,
+    license: { consumption: db.license.consumption, features: db.license.features, outbox: db.license.outbox, recentOps: db.license.recentOps?.length },
+  });
+  return { deployment, workloads: ws, load, db, kills, plannedKills: plan.length, log, results, reportFile };
+}
+
+export function describeExactlyOnce(mode: DeploymentMode): void {
+  describe(`faults: exactly-once counting under SIGKILL (${mode === 'in-process' ? 'engine in the server process, DATA_DIR' : process.env.MONGODB_URI ? 'server on MONGODB_URI (real MongoDB)' : 'engine as its own process, MONGODB_URI'})`, () => {
+    let run: Run | undefined;
+    let failure: unknown;
+    const deployment = new Deployment(mode);
+
+    beforeAll(async () => {
+      try {
+        run = await runDeployment(deployment);
+      } catch (err) {
+        failure = err;
+      }
+      if (run) {
+        for (const line of run.log) console.log(`[faults] ${line}`);
+        for (const r of run.results.values()) console.log(r.summary);
+        console.log(`[faults] ${mode}: full record in ${run.reportFile}`);
+      }
+    }, RUN_BUDGET_MS + 25_000);
+
+    afterAll(async () => {
+      await deployment.close();
+    });
+
+    for (const workload of ['v4-feature', 'v4-license', 'v3-meter'] as const) {
+      it(`${workload}: every 200 counted exactly once, nothing else counted, the limit held, replays answer the original`, () => {
+        if (failure) throw failure;
+        const result = run!.results.get(workload)!;
+        if (result.violations.length > 0) console.log(`${result.summary}\n${result.diagnosis}\n(full record: ${run!.reportFile})`);
+        expect.soft(run!.kills, `${mode}: every planned kill happened mid-load (harness)`).toBe(run!.plannedKills);
+        for (const c of result.checks) expect.soft(c.held, `${mode} ${workload}: ${c.invariant}: ${c.detail}`).toBe(true);
+      });
+    }
+  });
+}
