@@ -190,7 +190,8 @@ export interface paths {
          *     changes nothing (allowed uses -1 means unlimited). A negative increment may not take this
          *     activation's uses or the license total below 0 (400 `METER_ATTRIBUTE_USES_BELOW_ZERO`). Gross uses
          *     only ever grow. The unguessable `activationId` authenticates client-side calls; a Bearer token, when
-         *     sent, must be of the activation's account. Triggers `activation.updated`.
+         *     sent, must be of the activation's account. Triggers `activation.updated`. Send an
+         *     `Idempotency-Key` to retry safely: a key is counted exactly once, whatever crashed meanwhile.
          */
         post: operations["incrementActivationMeterAttribute"];
         delete?: never;
@@ -3588,6 +3589,25 @@ export interface components {
             };
         };
         /**
+         * @description `IDEMPOTENCY_KEY_REUSED`: the `Idempotency-Key` was already used within 24 hours with a different
+         *     request. `CONFLICT`: the license changed concurrently too often, or a request with the same key is
+         *     still running (or its process died less than `IDEMPOTENCY_LOCK_MS` ago); retry.
+         */
+        V3Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "IDEMPOTENCY_KEY_REUSED",
+                 *       "message": "This Idempotency-Key was already used with a different request"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
+        /**
          * @description The request was rejected and changed nothing. Authentication: `hmac_required` (no Authorization
          *     header), `authorization_invalid_headers` (malformed Authorization or Date header), `date_header_diff`
          *     (Date more than 15 minutes from server time), `signature_mismatch`. Validation: `validation_failed`
@@ -3836,6 +3856,19 @@ export interface components {
     };
     parameters: {
         /**
+         * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried increment safe:
+         *     the first successful request with a key is counted once and its response stored for 24 hours per
+         *     account; any retry with the same key and the same body (and meter attribute) answers that original
+         *     response (with `Idempotent-Replayed: true`) without counting again, also when the retries run
+         *     concurrently and also after the server or the database crashed while the first attempt was running
+         *     (the retry then waits until that attempt's claim lapses, `IDEMPOTENCY_LOCK_MS`, 30 s by default, and
+         *     answers `409 CONFLICT` until then; if the first attempt was counted, the retry answers 200 with the
+         *     uses that increment left). The same key with a different body answers 409
+         *     `IDEMPOTENCY_KEY_REUSED`. A request that was rejected (4xx) is not stored, so it may be retried with
+         *     the same key.
+         */
+        V3IdempotencyKeyHeader: string;
+        /**
          * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
          *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
          *     server's time, else the request answers 400 `date_header_diff`.
@@ -3847,7 +3880,12 @@ export interface components {
          *     account; any retry with the same key and the same body answers that original response (with
          *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
          *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
-         *     that was rejected (4xx) is not stored, so it may be retried with the same key.
+         *     that was rejected (4xx) is not stored, so it may be retried with the same key. This holds after a
+         *     crash too: if the server or the database died while the first attempt was running, a retry waits
+         *     until that attempt's claim lapses (`IDEMPOTENCY_LOCK_MS`, 30 s by default; 409
+         *     `concurrent_modification` until then), then answers 200 with the result of the first attempt's
+         *     change if it was counted (decided by its ledger entry, written in the same atomic write as the
+         *     counter), or counts it now if it was not.
          */
         V4IdempotencyKeyHeader: string;
         /**
@@ -3899,6 +3937,11 @@ export interface components {
         RateLimitReset: number;
         /** @description Seconds after which a retry may succeed. */
         ServiceRetryAfter: number;
+        /**
+         * @description `true` when this response answers a retry of a request with the same `Idempotency-Key` that was
+         *     already counted: nothing was counted this time.
+         */
+        V3IdempotentReplayed: "true";
         /**
          * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
          *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
@@ -4354,7 +4397,21 @@ export interface operations {
     incrementActivationMeterAttribute: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried increment safe:
+                 *     the first successful request with a key is counted once and its response stored for 24 hours per
+                 *     account; any retry with the same key and the same body (and meter attribute) answers that original
+                 *     response (with `Idempotent-Replayed: true`) without counting again, also when the retries run
+                 *     concurrently and also after the server or the database crashed while the first attempt was running
+                 *     (the retry then waits until that attempt's claim lapses, `IDEMPOTENCY_LOCK_MS`, 30 s by default, and
+                 *     answers `409 CONFLICT` until then; if the first attempt was counted, the retry answers 200 with the
+                 *     uses that increment left). The same key with a different body answers 409
+                 *     `IDEMPOTENCY_KEY_REUSED`. A request that was rejected (4xx) is not stored, so it may be retried with
+                 *     the same key.
+                 */
+                "Idempotency-Key"?: components["parameters"]["V3IdempotencyKeyHeader"];
+            };
             path: {
                 /** @description The meter attribute's id or name. */
                 id: string;
@@ -4375,9 +4432,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The uses after the change. */
+            /** @description The uses after the change (or, for a retry with a counted `Idempotency-Key`, after that change). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["V3IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4396,6 +4454,7 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            409: components["responses"]["V3Conflict"];
             429: components["responses"]["V3TooManyRequests"];
             503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
@@ -5172,7 +5231,12 @@ export interface operations {
                  *     account; any retry with the same key and the same body answers that original response (with
                  *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
                  *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
-                 *     that was rejected (4xx) is not stored, so it may be retried with the same key.
+                 *     that was rejected (4xx) is not stored, so it may be retried with the same key. This holds after a
+                 *     crash too: if the server or the database died while the first attempt was running, a retry waits
+                 *     until that attempt's claim lapses (`IDEMPOTENCY_LOCK_MS`, 30 s by default; 409
+                 *     `concurrent_modification` until then), then answers 200 with the result of the first attempt's
+                 *     change if it was counted (decided by its ledger entry, written in the same atomic write as the
+                 *     counter), or counts it now if it was not.
                  */
                 "Idempotency-Key"?: components["parameters"]["V4IdempotencyKeyHeader"];
             };
@@ -5244,7 +5308,12 @@ export interface operations {
                  *     account; any retry with the same key and the same body answers that original response (with
                  *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
                  *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
-                 *     that was rejected (4xx) is not stored, so it may be retried with the same key.
+                 *     that was rejected (4xx) is not stored, so it may be retried with the same key. This holds after a
+                 *     crash too: if the server or the database died while the first attempt was running, a retry waits
+                 *     until that attempt's claim lapses (`IDEMPOTENCY_LOCK_MS`, 30 s by default; 409
+                 *     `concurrent_modification` until then), then answers 200 with the result of the first attempt's
+                 *     change if it was counted (decided by its ledger entry, written in the same atomic write as the
+                 *     counter), or counts it now if it was not.
                  */
                 "Idempotency-Key"?: components["parameters"]["V4IdempotencyKeyHeader"];
             };

@@ -86,6 +86,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   const eventOutbox = new EventOutbox(settler, clock);
   const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, eventOutbox);
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger);
+  const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
     clock,
     accounts,
@@ -106,6 +107,7 @@ export function createServices(db: Database, options: ServicesOptions) {
       meterUses: new MeterAttributeUses(metersRepo, clock, eventOutbox),
       clock,
       events: eventOutbox,
+      idempotency,
     }),
     activationTokens: new ActivationTokenIssuer(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
@@ -117,7 +119,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     webhookSubscriptions,
     webhookDeliveries,
     licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock, licensesRepo),
-    idempotency: new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {}),
+    idempotency,
   };
 }
 

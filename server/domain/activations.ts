@@ -7,6 +7,7 @@ import type { ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
 import type { EventOutbox } from './event-outbox.js';
 import { completeLedgerEntries } from './ledger-completion.js';
+import { requestFingerprint, type IdempotencyService, type IdempotentAttempt } from './idempotency.js';
 import { DomainError } from './errors.js';
 import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
@@ -76,6 +77,8 @@ export interface IncrementInput {
   productId?: string | undefined;
   accountId?: string | undefined;
   requestId?: string | undefined;
+  /** Counted at most once per key (see IdempotencyService; needs `idempotency` among the deps). */
+  idempotencyKey?: string | undefined;
 }
 
 /** Latest lease end a Date can show in every format (9999-12-31T23:59:59Z). */
@@ -114,6 +117,8 @@ export class ActivationService {
       meterUses: MeterAttributeUses;
       clock: Clock;
       events?: EventOutbox | undefined;
+      /** Idempotency-Keys of meter attribute increments. */
+      idempotency?: IdempotencyService | undefined;
     },
   ) {}
 
@@ -237,13 +242,14 @@ export class ActivationService {
    * repeated increment of a known activation and attribute makes no read before the update (see
    * MeterTargetCache); when that update is refused, the full path reads everything and answers.
    */
-  async incrementMeterAttribute(caller: Caller, input: IncrementInput): Promise<{ attribute: MeterAttributeView }> {
+  async incrementMeterAttribute(caller: Caller, input: IncrementInput): Promise<{ attribute: MeterAttributeView; replayed: boolean }> {
     const known = this.meterTargets.get(input.activationId, input.attribute);
     if (known && Number.isSafeInteger(input.amount) && this.mayIncrement(caller, input, known)) {
       try {
-        return await this.incrementUses(input, known, undefined);
+        return await this.incrementOnce(input, known, undefined);
       } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
+        // The key's own answers (reused, still running) are final; anything else is re-checked by the full path.
+        if (!(err instanceof DomainError) || err.code === 'idempotency_key_reused') throw err;
         this.meterTargets.forget(input.activationId);
       }
     }
@@ -253,9 +259,27 @@ export class ActivationService {
     const feature = findMeterAttribute(license, input.attribute);
     if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${input.attribute}" not found`);
     const target: MeterTarget = { accountId: device.accountId, productId: device.productId, licenseId: license.id, deviceId: device.id, code: feature.code };
-    const result = await this.incrementUses(input, target, device);
+    const result = await this.incrementOnce(input, target, device);
     this.meterTargets.remember(input.activationId, input.attribute, target);
     return result;
+  }
+
+  /** The increment, counted once per Idempotency-Key when one is given (the key is the account's). */
+  private async incrementOnce(input: IncrementInput, target: MeterTarget, device: Device | undefined): Promise<{ attribute: MeterAttributeView; replayed: boolean }> {
+    const key = input.idempotencyKey;
+    const idempotency = this.deps.idempotency;
+    if (key === undefined || !idempotency) return this.incrementUses(input, target, device, {});
+    const fingerprint = requestFingerprint(`POST /v3/activations/meter-attributes/${input.attribute}`, {
+      activationId: input.activationId,
+      increment: input.amount,
+      productId: input.productId ?? '',
+      accountId: input.accountId ?? '',
+    });
+    const outcome = await idempotency.run(target.accountId, key, fingerprint, async (attempt) => {
+      const { attribute, replayed } = await this.incrementUses(input, target, device, attempt);
+      return { status: 200, body: JSON.stringify(attribute), replayed };
+    });
+    return { attribute: JSON.parse(outcome.body) as MeterAttributeView, replayed: outcome.replayed };
   }
 
   /** Whether the caller may change this activation's uses, with the account and product the body names. */
@@ -266,7 +290,7 @@ export class ActivationService {
     return true;
   }
 
-  private async incrementUses(input: IncrementInput, target: MeterTarget, device: Device | undefined): Promise<{ attribute: MeterAttributeView }> {
+  private async incrementUses(input: IncrementInput, target: MeterTarget, device: Device | undefined, attempt: IdempotentAttempt): Promise<{ attribute: MeterAttributeView; replayed: boolean }> {
     const result = await this.deps.consumption.consume({
       accountId: target.accountId,
       license: { licenseId: target.licenseId },
@@ -279,9 +303,11 @@ export class ActivationService {
       negatives: 'floor-only',
       event: 'meter_increment',
       requestId: input.requestId,
+      idempotencyKey: input.idempotencyKey,
+      idempotencyResumedSince: attempt.resumedSince,
       alsoRaise: [{ type: 'activation.updated', accountId: target.accountId, activationId: input.activationId }],
     });
     const after = result.license.features.find((f) => f.code === target.code)!;
-    return { attribute: meterAttributeView(after, target.deviceId, this.deps.clock.now()) };
+    return { attribute: meterAttributeView(after, target.deviceId, this.deps.clock.now()), replayed: result.replayed };
   }
 }

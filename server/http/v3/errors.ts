@@ -24,6 +24,7 @@ const V3_ERRORS: Partial<Record<DomainErrorCode, [number, string]>> = {
   consumption_below_zero: [400, 'meter_attribute_uses_below_zero'],
   negative_consumption_not_allowed: [400, 'meter_attribute_uses_below_zero'],
   concurrent_modification: [409, 'conflict'],
+  idempotency_key_reused: [409, 'idempotency_key_reused'],
   invalid_webhook_url: [400, 'invalid_webhook_url'],
   webhook_not_found: [404, 'not_found'],
   webhook_delivery_not_found: [404, 'not_found'],

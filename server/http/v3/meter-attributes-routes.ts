@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { callerOf, requestIdOf } from './auth.js';
 import { toV3MeterAttributeUses } from './presenters.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
 
 type IncrementBody = components['schemas']['V3IncrementMeterAttributeRequest'];
 
@@ -20,7 +21,9 @@ export function meterAttributesRoutes(services: Services, _logger: Logger): Rout
       productId: body.productId,
       accountId: body.accountId,
       requestId: requestIdOf(res),
+      idempotencyKey: idempotencyKeyOf(req),
     });
+    if (result.replayed) res.set('Idempotent-Replayed', 'true');
     res.json(toV3MeterAttributeUses(result.attribute));
   });
   return router;

@@ -5,6 +5,7 @@ import type { LicenseLocator } from '../../db/license-meters.js';
 import type { ConsumeInput } from '../../domain/consumption.js';
 import { DomainError } from '../../domain/errors.js';
 import { requestFingerprint, type IdempotentAttempt } from '../../domain/idempotency.js';
+import { idempotencyKeyOf } from '../idempotency-key.js';
 import { licenseAsOf } from '../../domain/license-check.js';
 import type { License } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
@@ -29,8 +30,6 @@ export interface LicenseApiDeps {
   logger: Logger;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
-
 /** The License API v4 (LicenseSpring-style): signed requests, signed responses, vendor error codes. */
 export function licenseApiRouter({ services }: LicenseApiDeps): Router {
   const router = Router();
@@ -47,12 +46,11 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
 
   /** Runs a consumption once per Idempotency-Key (when sent) and answers the (original) response. */
   async function consumeOnce(req: Request, res: Response, operation: string, run: (idempotencyKey: string | undefined, attempt: IdempotentAttempt) => Promise<{ view: unknown; replayed: boolean }>) {
-    const key = req.get('idempotency-key');
+    const key = idempotencyKeyOf(req);
     if (key === undefined) {
       await respond(res, (await run(undefined, {})).view);
       return;
     }
-    if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
     const accountId = accountOf(res).id;
     const outcome = await services.idempotency.run(accountId, key, requestFingerprint(operation, req.body), async (attempt) => {
       const { view, replayed } = await run(key, attempt);
