@@ -76,6 +76,27 @@ export async function readDatabase(deployment: Deployment, licenseId: number, ti
   }
 }
 
+/** The idempotency record of each key as stored (read before the replay pass: a refused replay releases it). */
+export type IdempotencySnapshot = Map<string, 'completed' | 'pending' | 'missing'>;
+
+export async function readIdempotency(deployment: Deployment, accountId: number, keys: string[]): Promise<IdempotencySnapshot> {
+  const { client, dbName } = await deployment.client();
+  try {
+    const docs = await client
+      .db(dbName)
+      .collection<{ _id: string; completedAt: Date | null; status: number | null }>('idempotency')
+      .find({ _id: { $in: keys.map((k) => `${accountId}:${k}`) } })
+      .toArray();
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    return new Map(keys.map((k) => {
+      const doc = byId.get(`${accountId}:${k}`);
+      return [k, !doc ? 'missing' : doc.completedAt ? 'completed' : 'pending'];
+    }));
+  } finally {
+    await client.close();
+  }
+}
+
 export interface Violation {
   invariant: string;
   detail: string;
@@ -106,13 +127,14 @@ function describeAttempt(a: Attempt): string {
   return `#${a.n} [${a.phase}] t=${a.t} ms ${what}${body} (${a.ms} ms)`;
 }
 
-export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = []): string {
+export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = [], context: { idempotency?: string | undefined; inRecentOps?: boolean } = {}): string {
   const ledger = ledgerEntries.map((e) => `ledger ${e._id} amount ${e.amount} totalAfter ${e.totalAfter}`).join('; ');
-  return `  ${rec.key} final=${rec.final ?? 'none'} ledger=${ledgerEntries.length}${ledger ? ` (${ledger})` : ''}\n${rec.attempts.map((a) => `      ${describeAttempt(a)}`).join('\n')}`;
+  const extra = `${context.idempotency ? ` idempotency-record-before-replay=${context.idempotency}` : ''}${context.inRecentOps !== undefined ? ` in-license-recentOps=${context.inRecentOps}` : ''}`;
+  return `  ${rec.key} final=${rec.final ?? 'none'}${extra} ledger=${ledgerEntries.length}${ledger ? ` (${ledger})` : ''}\n${rec.attempts.map((a) => `      ${describeAttempt(a)}`).join('\n')}`;
 }
 
 /** Checks every exactly-once invariant of one workload of one run. */
-export function analyse(scenario: string, w: Workload, load: Load, db: DbState, seed: { activationDeviceId: number }, kills: number): ScenarioResult {
+export function analyse(scenario: string, w: Workload, load: Load, db: DbState, seed: { activationDeviceId: number }, kills: number, idempotency: IdempotencySnapshot = new Map()): ScenarioResult {
   const records = load.recordsOf(w.name);
   const byKey = new Map(records.map((r) => [r.key, r]));
   const scope = w.name === 'v4-license' ? { scope: 'license', featureCode: null } : { scope: 'feature', featureCode: w.name === 'v4-feature' ? 'api-calls' : 'meter' };
@@ -222,12 +244,13 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
     `lost ${numbers.lostUnits}, extra ${numbers.extraUnits}, doubled keys ${doubled.length}, counted-refused ${countedRefused.length}, replay body changed ${bodyChanged.length}, replay not marked ${notMarkedReplayed.length}, 200-then-4xx ${laterNon200.length} | ` +
     `violations ${violations.length}`;
 
+  const recentOps = new Set((db.license.recentOps ?? []).map((o) => o.key));
   const lines: string[] = [];
   for (const v of violations) {
     lines.push(`VIOLATION ${scenario} ${w.name}: ${v.invariant}: ${v.detail}`);
     for (const k of v.keys.slice(0, 8)) {
       const rec = byKey.get(k);
-      lines.push(rec ? describeKey(rec, entriesByKey.get(k) ?? []) : `  ${k} (not a key of this workload) ledger ${JSON.stringify(entriesByKey.get(k))}`);
+      lines.push(rec ? describeKey(rec, entriesByKey.get(k) ?? [], { idempotency: idempotency.get(k), inRecentOps: recentOps.has(k) }) : `  ${k} (not a key of this workload) ledger ${JSON.stringify(entriesByKey.get(k))}`);
     }
     if (v.keys.length > 8) lines.push(`  ... and ${v.keys.length - 8} more keys (full report in the JSON file)`);
   }

@@ -29,7 +29,7 @@
  * and kills only the server (an engine kill is impossible there).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyse, readDatabase, writeReport, type DbState, type ScenarioResult } from './analysis.js';
+import { analyse, readDatabase, readIdempotency, writeReport, type DbState, type ScenarioResult } from './analysis.js';
 import { Deployment, type DeploymentMode, type KillTarget } from './deployment.js';
 import { bulkTraffic, Load, workloads, type Workload } from './load.js';
 
@@ -78,6 +78,12 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
     await sleep(5);
   }
   return true;
+}
+
+function countValues(map: Map<string, string>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of map.values()) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
 }
 
 interface Run {
@@ -135,20 +141,22 @@ async function runDeployment(deployment: Deployment): Promise<Run> {
   await until('every key settled', () => load.done(), 45_000);
   load.stop();
   await load.finished();
-  log.push(`${at()} replay of every key answered 200`);
+  const okKeys = [...load.keys.values()].filter((r) => r.attempts.some((a) => a.cls === 'ok')).map((r) => r.key);
+  const idempotency = await readIdempotency(deployment, seed.accountId, okKeys);
+  log.push(`${at()} replay of every key answered 200 (idempotency records before: ${JSON.stringify(countValues(idempotency))})`);
   await load.replayAll(16);
   log.push(`${at()} reading the database`);
   const db = await readDatabase(deployment, seed.licenseId);
   log.push(`${at()} outbox ${db.outboxLedgerEntries === 0 ? 'drained' : 'NOT drained'} after ${db.drainMs} ms`);
   const scenario = `${mode}`;
-  const results = new Map(ws.map((w) => [w.name, analyse(scenario, w, load, db, seed, kills)]));
+  const results = new Map(ws.map((w) => [w.name, analyse(scenario, w, load, db, seed, kills, idempotency)]));
   log.push(`${mode}: ${((Date.now() - started) / 1000).toFixed(1)} s, events: ${deployment.events.join(' | ')}`);
   const reportFile = writeReport(mode, {
     mode,
     log,
     events: deployment.events,
     results: [...results.values()].map((r) => ({ ...r, diagnosis: undefined })),
-    keys: [...load.keys.values()],
+    keys: [...load.keys.values()].map((r) => ({ ...r, idempotencyBeforeReplay: idempotency.get(r.key) })),
     ledger: db.ledger,
     license: { consumption: db.license.consumption, features: db.license.features, outbox: db.license.outbox, recentOps: db.license.recentOps?.length },
   });
