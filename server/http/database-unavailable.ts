@@ -24,7 +24,6 @@ const UNAVAILABLE_CODES = new Set([91 /* ShutdownInProgress */, 189 /* PrimarySt
  * for now (a full or failing disk): the request answers 503, never an acknowledgement.
  */
 const NOT_DURABLE_CODES = new Set([
-  1 /* InternalError (the embedded engine: journal write failed) */,
   6 /* HostUnreachable */,
   7 /* HostNotFound */,
   50 /* MaxTimeMSExpired */,
@@ -42,6 +41,8 @@ export function isWriteNotDurable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
     const { name, code } = e as { name?: unknown; code?: unknown };
     if (name === 'MongoWriteConcernError') return true;
+    // InternalError is also other things; the embedded engine's failed journal write says so.
+    if (typeof name === 'string' && name.startsWith('Mongo') && code === 1 && /journal/i.test(String((e as { message?: unknown }).message ?? ''))) return true;
     if (typeof name === 'string' && name.startsWith('Mongo') && typeof code === 'number' && NOT_DURABLE_CODES.has(code)) return true;
     if (typeof name === 'string' && name.startsWith('Mongo') && (e as { writeConcernError?: unknown }).writeConcernError) return true;
   }
