@@ -57,6 +57,7 @@ function fillDisk(dir: string): string {
 
 const mountPoint = mkdtempSync(path.join(tmpdir(), 'full-disk-'));
 const mounted = !process.env.MONGODB_URI && process.getuid?.() === 0 && tryMount(mountPoint);
+if (!mounted) rmSync(mountPoint, { recursive: true, force: true });
 
 describe.skipIf(!mounted)('faults: the data disk fills up (embedded engine in the server process)', () => {
   const dataDir = path.join(mountPoint, 'db');
