@@ -59,14 +59,14 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
   };
 }
 
-/** The embedded MongoDB-compatible engine (as `npm run db -- --port 0 --in-memory`, compiled) as its own process. */
-export async function startEmbeddedDb(nodeArgs: string[] = []): Promise<{ child: Child; uri: string }> {
+/** The embedded MongoDB-compatible engine (as `npm run db -- --port 0 --in-memory`, or with `--dbpath dataDir`, compiled) as its own process. */
+export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string): Promise<{ child: Child; uri: string }> {
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
   // Node flags as `npm run db` sets them (a larger young generation: the engine's data is in its heap).
   const flags = ['--max-semi-space-size=64', ...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
-  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', '--in-memory', '--quiet'], {}, (line) => {
+  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], {}, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });

@@ -13,7 +13,8 @@
  * a fresh database is used and dropped).
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fixedAmount, measure, type LoadRequest, type LoadResult } from './load.js';
@@ -251,7 +252,37 @@ async function main(): Promise<void> {
       await clusterServer.stop();
     }
 
-    const generated = summary(rows, a.requestsPerSecond, b.requestsPerSecond, { s2, s3, s6a, s6b, cluster, correct, pass, checkState, hotAnswered, hotState, ledgerCount });
+    // Durability: scenario 2 against an engine that journals to disk (a data directory), with the
+    // default write concern (every write fsynced before it is acknowledged) and without it (w:1,
+    // group commit within 50 ms: a crash loses the last writes). Same run, same data, same engine.
+    const durability: Measured[] = [];
+    if (!process.env.MONGODB_URI) {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-durable-'));
+      try {
+        const durableDb = await startEmbeddedDb([], dir);
+        children.push(durableDb.child);
+        const durableData = await openBenchData(durableDb.uri, dbName, secretsKey);
+        await growLicenses(durableData, 1_000);
+        const durableLicenses = durableData.licenses.slice(0, 1_000);
+        for (const [label, extra] of [
+          ['not durable', { DB_WRITE_CONCERN: '1', DB_WRITE_JOURNAL: 'false' }],
+          ['durable', {}],
+        ] as const) {
+          const durableServer = await startApiServer({ port, env: { ...serverEnv, MONGODB_URI: durableDb.uri, ...extra } });
+          children.push(durableServer);
+          const m = await run(`scenario 2, journaled engine, ${label}`, url, addFeatureConsumption(durableData, durableLicenses), durableServer, durableDb.child, WARMUP + SERVER_WARMUP);
+          durability.push(m);
+          rows.push(row(`D${durability.length}. = 2 on an engine with a data directory, ${label === 'durable' ? 'default write concern (w: majority, j: true: fsynced before the answer)' : 'DB_WRITE_CONCERN=1 DB_WRITE_JOURNAL=false (not durable)'}`, m));
+          await durableServer.stop();
+        }
+        await durableData.db.close();
+        await durableDb.child.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    const generated = summary(rows, a.requestsPerSecond, b.requestsPerSecond, { s2, s3, s6a, s6b, cluster, correct, pass, checkState, hotAnswered, hotState, ledgerCount, durability });
     console.log(`\n${generated}\n`);
     if (process.env.BENCH_WRITE !== '0') {
       writeBenchmarksMd(join(root, 'BENCHMARKS.md'), generated);
@@ -279,6 +310,8 @@ interface Facts {
   hotAnswered: number;
   hotState: { total: number; ledgerEntries: number };
   ledgerCount: number;
+  /** Scenario 2 on a journaled engine: not durable, then durable (empty with MONGODB_URI). */
+  durability: Measured[];
 }
 
 const signed = (d: number) => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(0)}%`;
@@ -306,6 +339,9 @@ function summary(rows: Row[], ceilingA: number, ceilingB: number, f: Facts): str
     `| Zero non-2xx | ${rows.reduce((n, r) => n + r.errors, 0)} | ${verdict(rows.every((r) => r.errors === 0))} |`,
     `| Exact totals (correctness pass: ${CORRECTNESS_REQUESTS} requests on one hot feature) | ${f.pass.ok} × 200, stored total ${f.checkState.total}, ledger ${f.checkState.ledgerEntries} entries summing to ${f.checkState.ledgerSum}; timed hot run: stored total ${f.hotState.total} = ledger ${f.hotState.ledgerEntries} entries, ${f.hotAnswered} answers counted (autocannon drops the responses in flight when a timed run ends) | ${verdict(f.correct)} |`,
     `| Cluster: 2 workers vs 1 | ×${scale.toFixed(2)} | ${scale > 1.05 ? 'grows' : '**does not grow here**'} |`,
+    ...(f.durability.length === 2
+      ? [`| Durable writes ≥ 90% of non-durable (D2 vs D1) | ${((f.durability[1]!.requestsPerSecond / f.durability[0]!.requestsPerSecond) * 100).toFixed(0)}% (p99 ${f.durability[1]!.p99} ms vs ${f.durability[0]!.p99} ms) | ${verdict(f.durability[1]!.requestsPerSecond >= 0.9 * f.durability[0]!.requestsPerSecond)} |`]
+      : []),
   ].join('\n');
 }
 

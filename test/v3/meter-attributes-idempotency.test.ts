@@ -74,7 +74,7 @@ describe('Web API v3: meter attribute increments with an Idempotency-Key', () =>
   it('a retry after the crash of a request that was counted answers 200 replayed and counts nothing', async () => {
     const license = await seedV3License(t.services, t.account.id, productId);
     const aid = await activate(t, license);
-    const device = (await t.services.devices.listDevices(t.account.id, { licenseId: license.id })).items[0]!;
+    const device = (await t.services.devices.listDevices(t.account.id, { licenseId: license.id }, 0, 10)).items[0]!;
     const key = `crashed-${license.id}`;
     const body = { activationId: aid, increment: 5, productId: '', accountId: '' };
     // What the crashed server did: claimed the key, counted, and died before storing its answer.
