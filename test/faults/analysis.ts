@@ -184,6 +184,11 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
       if (!a.replayed && !notMarkedReplayed.includes(r.key)) notMarkedReplayed.push(r.key);
     }
   }
+  // Every change adds 1 and nothing resets or decrements: each recorded resulting total appears once.
+  // Two ledger entries with the same totalAfter mean the stored counter went back (a write lost).
+  const totalsSeen = new Map<number, LedgerDoc[]>();
+  for (const e of entries) if (typeof e.totalAfter === 'number') totalsSeen.set(e.totalAfter, [...(totalsSeen.get(e.totalAfter) ?? []), e]);
+  const repeatedTotals = [...totalsSeen].filter(([, es]) => es.length > 1);
   const badSignature = w.verify ? records.filter((r) => r.attempts.some((a) => a.cls === 'ok' && a.signatureOk === false)).map((r) => r.key) : [];
   const bodyTotals = records.flatMap((r) => r.attempts.filter((a) => a.cls === 'ok').map((a) => a.body as Record<string, number>));
   const maxAnsweredTotal = Math.max(0, ...bodyTotals.map((b) => (w.name === 'v3-meter' ? b.licenseTotalUses : b.total_consumptions) ?? 0));
@@ -209,6 +214,12 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
   check('distinct keys answered 200 <= limit, stored <= limit, every answered total <= limit', ok.length <= w.limit && stored <= w.limit && maxAnsweredTotal <= w.limit, `200s ${ok.length}, stored ${stored}, max answered total ${maxAnsweredTotal}, limit ${w.limit}`);
   if (otherRefusals.length === 0) check('distinct keys answered 200 = limit (more keys offered than the limit)', ok.length === w.limit, `200s ${ok.length}, limit ${w.limit}`);
   else check('distinct keys answered 200 + non-limit refusals >= limit', ok.length + otherRefusals.length >= w.limit, `200s ${ok.length}, non-limit refusals ${otherRefusals.length} (${[...new Set(otherRefusals.map((r) => refusedAt(r).code))].join(', ')}), limit ${w.limit}`);
+  check(
+    'no two ledger entries record the same resulting total (the counter never went back)',
+    repeatedTotals.length === 0,
+    `${repeatedTotals.length} totals recorded twice: ${repeatedTotals.map(([t]) => t).slice(0, 10).join(', ')}`,
+    repeatedTotals.flatMap(([, es]) => es.map((e) => e.idempotencyKey ?? `(unkeyed ledger ${e._id})`)),
+  );
   check('a key answered 200 answers 200 on every later attempt', laterNon200.length === 0, `${laterNon200.length} keys answered 200 and later a 4xx`, laterNon200);
   check('a replay answers the body of the first 200', bodyChanged.length === 0, `${bodyChanged.length} keys replayed with another body`, bodyChanged);
   check('a replay carries Idempotent-Replayed: true', notMarkedReplayed.length === 0, `${notMarkedReplayed.length} keys answered 200 again without Idempotent-Replayed: true`, notMarkedReplayed);
@@ -235,13 +246,14 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
     countedRefused: countedRefused.length,
     replayBodyChanged: bodyChanged.length,
     replayNotMarked: notMarkedReplayed.length,
+    repeatedTotals: repeatedTotals.length,
     laterNon200: laterNon200.length,
   };
   const summary =
     `[faults] ${scenario} ${w.name}: keys ${numbers.keys}, 200s ${numbers.ok}, refusals ${refused.length} (limit ${limitRefusals.length}, other ${otherRefusals.length}), ` +
     `undetermined ${numbers.undetermined}, retries ${retries} (unknown ${unknownAttempts}, busy ${busyAttempts}), replays ${replayAttempts}, kills ${kills} | ` +
     `stored ${stored}, ledger ${entries.length} (sum ${ledgerSum}, unkeyed ${unkeyed.length}), limit ${w.limit} | ` +
-    `lost ${numbers.lostUnits}, extra ${numbers.extraUnits}, doubled keys ${doubled.length}, counted-refused ${countedRefused.length}, replay body changed ${bodyChanged.length}, replay not marked ${notMarkedReplayed.length}, 200-then-4xx ${laterNon200.length} | ` +
+    `lost ${numbers.lostUnits}, extra ${numbers.extraUnits}, doubled keys ${doubled.length}, counted-refused ${countedRefused.length}, replay body changed ${bodyChanged.length}, replay not marked ${notMarkedReplayed.length}, 200-then-4xx ${laterNon200.length}, totals recorded twice ${repeatedTotals.length} | ` +
     `violations ${violations.length}`;
 
   const recentOps = new Set((db.license.recentOps ?? []).map((o) => o.key));

@@ -36,7 +36,7 @@ import { bulkTraffic, Load, workloads, type Workload } from './load.js';
 const LIMIT = 150;
 const KEYS_PER_WORKLOAD = 225; // 1.5 × the limit
 const CONCURRENCY = 8; // per workload: 24 requests in flight
-const BULK = 1_050;
+const BULK = 1_010; // more keys than a bounded window of the last 1,000 applied keys holds
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface KillStep {
@@ -144,7 +144,7 @@ async function runDeployment(deployment: Deployment): Promise<Run> {
   const okKeys = [...load.keys.values()].filter((r) => r.attempts.some((a) => a.cls === 'ok')).map((r) => r.key);
   const idempotency = await readIdempotency(deployment, seed.accountId, okKeys);
   log.push(`${at()} replay of every key answered 200 (idempotency records before: ${JSON.stringify(countValues(idempotency))})`);
-  await load.replayAll(16);
+  await load.replayAll(24);
   log.push(`${at()} reading the database`);
   const db = await readDatabase(deployment, seed.licenseId);
   log.push(`${at()} outbox ${db.outboxLedgerEntries === 0 ? 'drained' : 'NOT drained'} after ${db.drainMs} ms`);
