@@ -1,7 +1,6 @@
 /**
  * Fault injection: exactly-once counting under crashes ("Exactly-once counting under crashes").
- * The scenario shared by exactly-once-in-process.test.ts and exactly-once-separate.test.ts (one
- * file per deployment, so that vitest runs the two deployments side by side).
+ * The scenario of exactly-once.test.ts.
  *
  * The promise: every consumption answered 200 is counted exactly once, forever; nothing answered
  * with an error is counted; no limit is ever passed; a request retried with the same
@@ -69,9 +68,8 @@ function killPlan(deployment: Deployment): KillStep[] {
 
 /** Every wait of a run ends by this much after the run started (the hook's own timeout is longer). */
 const RUN_BUDGET_MS = 85_000;
-let runDeadline = Number.POSITIVE_INFINITY;
 
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<boolean> {
+async function until(check: () => boolean, timeoutMs: number, runDeadline: number): Promise<boolean> {
   const deadline = Math.min(Date.now() + timeoutMs, runDeadline);
   while (!check()) {
     if (Date.now() > deadline) return false;
@@ -86,7 +84,7 @@ function countValues(map: Map<string, string>): Record<string, number> {
   return counts;
 }
 
-interface Run {
+export interface Run {
   deployment: Deployment;
   workloads: Workload[];
   load: Load;
@@ -98,11 +96,11 @@ interface Run {
   reportFile: string;
 }
 
-async function runDeployment(deployment: Deployment): Promise<Run> {
+export async function runDeployment(deployment: Deployment): Promise<Run> {
   const mode = deployment.mode;
   const log: string[] = [];
   const started = Date.now();
-  runDeadline = started + RUN_BUDGET_MS;
+  const runDeadline = started + RUN_BUDGET_MS;
   const seed = await deployment.start({ limit: LIMIT, bulk: 1_000_000 });
   const ws = workloads(seed, LIMIT);
   const load = new Load(ws, () => deployment.url, { keysPerWorkload: KEYS_PER_WORKLOAD, concurrency: CONCURRENCY, maxAttempts: 40, retryDelayMs: 100 }, deployment.t0);
@@ -111,7 +109,7 @@ async function runDeployment(deployment: Deployment): Promise<Run> {
   let kills = 0;
   const plan = killPlan(deployment);
   for (const [i, step] of plan.entries()) {
-    const reached = await until(`${step.at} settled`, () => load.settledFraction() >= step.at, 30_000);
+    const reached = await until(() => load.settledFraction() >= step.at, 30_000, runDeadline);
     if (!reached || load.done()) {
       log.push(`kill ${i + 1} (${step.target}) skipped: settled ${load.settledFraction().toFixed(2)}`);
       continue;
@@ -138,7 +136,7 @@ async function runDeployment(deployment: Deployment): Promise<Run> {
   }
   load.phase = 'drain';
   log.push(`${at()} drain: settled ${load.settledFraction().toFixed(2)}`);
-  await until('every key settled', () => load.done(), 45_000);
+  await until(() => load.done(), 45_000, runDeadline);
   load.stop();
   await load.finished();
   const okKeys = [...load.keys.values()].filter((r) => r.attempts.some((a) => a.cls === 'ok')).map((r) => r.key);
@@ -163,37 +161,54 @@ async function runDeployment(deployment: Deployment): Promise<Run> {
   return { deployment, workloads: ws, load, db, kills, plannedKills: plan.length, log, results, reportFile };
 }
 
-export function describeExactlyOnce(mode: DeploymentMode): void {
-  describe(`faults: exactly-once counting under SIGKILL (${mode === 'in-process' ? 'engine in the server process, DATA_DIR' : process.env.MONGODB_URI ? 'server on MONGODB_URI (real MongoDB)' : 'engine as its own process, MONGODB_URI'})`, () => {
-    let run: Run | undefined;
-    let failure: unknown;
-    const deployment = new Deployment(mode);
+export const MODES: readonly DeploymentMode[] = ['in-process', 'separate'];
 
-    beforeAll(async () => {
-      try {
-        run = await runDeployment(deployment);
-      } catch (err) {
-        failure = err;
-      }
-      if (run) {
-        for (const line of run.log) console.log(`[faults] ${line}`);
-        for (const r of run.results.values()) console.log(r.summary);
-        console.log(`[faults] ${mode}: full record in ${run.reportFile}`);
-      }
-    }, RUN_BUDGET_MS + 25_000);
+function title(mode: DeploymentMode): string {
+  if (mode === 'in-process') return 'engine in the server process, DATA_DIR (as `npm start` runs)';
+  return process.env.MONGODB_URI ? 'server on MONGODB_URI (the real MongoDB of the test process; server kills only)' : 'engine as its own process, server on MONGODB_URI';
+}
 
-    afterAll(async () => {
-      await deployment.close();
-    });
+/**
+ * Both deployments run at the same time (independent processes, ports and data: their waits
+ * overlap, which keeps the whole suite well under two minutes on two cores); one describe per
+ * deployment, one test per workload, one soft assertion per invariant.
+ */
+export function describeExactlyOnce(): void {
+  const deployments = new Map(MODES.map((mode) => [mode, new Deployment(mode)]));
+  const runs = new Map<DeploymentMode, { run?: Run; failure?: unknown }>();
 
-    for (const workload of ['v4-feature', 'v4-license', 'v3-meter'] as const) {
-      it(`${workload}: every 200 counted exactly once, nothing else counted, the limit held, replays answer the original`, () => {
-        if (failure) throw failure;
-        const result = run!.results.get(workload)!;
-        if (result.violations.length > 0) console.log(`${result.summary}\n${result.diagnosis}\n(full record: ${run!.reportFile})`);
-        expect.soft(run!.kills, `${mode}: every planned kill happened mid-load (harness)`).toBe(run!.plannedKills);
-        for (const c of result.checks) expect.soft(c.held, `${mode} ${workload}: ${c.invariant}: ${c.detail}`).toBe(true);
-      });
-    }
+  beforeAll(async () => {
+    await Promise.all(
+      [...deployments].map(async ([mode, deployment]) => {
+        try {
+          const run = await runDeployment(deployment);
+          runs.set(mode, { run });
+          for (const line of run.log) console.log(`[faults] ${mode} ${line}`);
+          for (const r of run.results.values()) console.log(r.summary);
+          console.log(`[faults] ${mode}: full record in ${run.reportFile}`);
+        } catch (failure) {
+          runs.set(mode, { failure });
+        }
+      }),
+    );
+  }, RUN_BUDGET_MS + 25_000);
+
+  afterAll(async () => {
+    await Promise.all([...deployments.values()].map((d) => d.close()));
   });
+
+  for (const mode of MODES) {
+    describe(`faults: exactly-once counting under SIGKILL (${title(mode)})`, () => {
+      for (const workload of ['v4-feature', 'v4-license', 'v3-meter'] as const) {
+        it(`${workload}: every 200 counted exactly once, nothing else counted, the limit held, replays answer the original`, () => {
+          const { run, failure } = runs.get(mode) ?? { failure: new Error('the run did not finish') };
+          if (failure || !run) throw failure;
+          const result = run.results.get(workload)!;
+          if (result.violations.length > 0) console.log(`${result.summary}\n${result.diagnosis}\n(full record: ${run.reportFile})`);
+          expect.soft(run.kills, `${mode}: every planned kill happened mid-load (harness)`).toBe(run.plannedKills);
+          for (const c of result.checks) expect.soft(c.held, `${mode} ${workload}: ${c.invariant}: ${c.detail}`).toBe(true);
+        });
+      }
+    });
+  }
 }
