@@ -264,16 +264,25 @@ async function main(): Promise<void> {
         const durableData = await openBenchData(durableDb.uri, dbName, secretsKey);
         await growLicenses(durableData, 1_000);
         const durableLicenses = durableData.licenses.slice(0, 1_000);
-        for (const [label, extra] of [
+        // Interleaved, twice each, best of each kept: the two settings see the same machine state.
+        const settings = [
           ['not durable', { DB_WRITE_CONCERN: '1', DB_WRITE_JOURNAL: 'false' }],
           ['durable', {}],
-        ] as const) {
-          const durableServer = await startApiServer({ port, env: { ...serverEnv, MONGODB_URI: durableDb.uri, ...extra } });
-          children.push(durableServer);
-          const m = await run(`scenario 2, journaled engine, ${label}`, url, addFeatureConsumption(durableData, durableLicenses), durableServer, durableDb.child, WARMUP + SERVER_WARMUP);
+        ] as const;
+        const best = new Map<string, Measured>();
+        for (const round of [0, 1]) {
+          for (const [label, extra] of settings) {
+            const durableServer = await startApiServer({ port, env: { ...serverEnv, MONGODB_URI: durableDb.uri, ...extra } });
+            children.push(durableServer);
+            const m = await run(`scenario 2, journaled engine, ${label} (round ${round + 1})`, url, addFeatureConsumption(durableData, durableLicenses), durableServer, durableDb.child, WARMUP + SERVER_WARMUP);
+            if ((best.get(label)?.requestsPerSecond ?? -1) < m.requestsPerSecond) best.set(label, m);
+            await durableServer.stop();
+          }
+        }
+        for (const [label] of settings) {
+          const m = best.get(label)!;
           durability.push(m);
-          rows.push(row(`D${durability.length}. = 2 on an engine with a data directory, ${label === 'durable' ? 'default write concern (w: majority, j: true: fsynced before the answer)' : 'DB_WRITE_CONCERN=1 DB_WRITE_JOURNAL=false (not durable)'}`, m));
-          await durableServer.stop();
+          rows.push(row(`D${durability.length}. = 2 on an engine with a data directory, ${label === 'durable' ? 'default write concern (w: majority, j: true: fsynced before the answer)' : 'DB_WRITE_CONCERN=1 DB_WRITE_JOURNAL=false (not durable)'}; best of 2 interleaved runs`, m));
         }
         await durableData.db.close();
         await durableDb.child.stop();
