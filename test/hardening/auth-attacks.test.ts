@@ -109,9 +109,9 @@ describe('authentication attacks', () => {
         expect(res.status).toBe(400);
         expect(res.body).toEqual({ status: 400, code: 'signature_mismatch', message: expect.any(String) });
       }
-      // A signature over another Date than the one sent does not match either.
+      // A signature over another Date than the one sent does not match either (a minute earlier: never the same second).
       const res = await send(t.baseUrl, 'GET', path, {
-        headers: { Date: date, Authorization: authorizationHeader(t.credentials.licenseApiKey, hmacSignature(t.credentials.sharedKey, new Date(Date.now() - 1000).toUTCString())) },
+        headers: { Date: date, Authorization: authorizationHeader(t.credentials.licenseApiKey, hmacSignature(t.credentials.sharedKey, new Date(Date.parse(date) - 60_000).toUTCString())) },
       });
       expect(res.body.code).toBe('signature_mismatch');
     });
