@@ -22,6 +22,8 @@ export async function insertManyIgnoringDuplicates(collection: InsertManyTarget,
     const writeErrors = (err as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
     const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
     if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
+    // Duplicates alone are fine; a write that is not durable (writeConcernError besides them) is not.
+    if ((err as { result?: { getWriteConcernError?: () => unknown } }).result?.getWriteConcernError?.()) throw err;
     for (const e of list) duplicates.add(e.index);
   }
   return duplicates;

@@ -45,6 +45,7 @@ export function isWriteNotDurable(err: unknown): boolean {
     if (typeof name === 'string' && name.startsWith('Mongo') && code === 1 && /journal/i.test(String((e as { message?: unknown }).message ?? ''))) return true;
     if (typeof name === 'string' && name.startsWith('Mongo') && typeof code === 'number' && NOT_DURABLE_CODES.has(code)) return true;
     if (typeof name === 'string' && name.startsWith('Mongo') && (e as { writeConcernError?: unknown }).writeConcernError) return true;
+    if (name === 'MongoBulkWriteError' && (e as { result?: { getWriteConcernError?: () => unknown } }).result?.getWriteConcernError?.()) return true;
   }
   return false;
 }
