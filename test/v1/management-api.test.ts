@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../server/domain/errors.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -155,6 +155,21 @@ describe('Management API v1', () => {
   });
 
   describe('licenses', () => {
+    it('answers 503 (not a license whose product looks deleted) when reading the product fails', async () => {
+      const p = await product();
+      const created = await license(p.id);
+      const spy = vi.spyOn(t.services.products, 'getProduct').mockRejectedValueOnce(Object.assign(new Error('connection closed'), { name: 'MongoNetworkError' }));
+      try {
+        const res = await api('GET', `/api/v1/licenses/${created.id}/`);
+        expectError(res, 503, 'service_unavailable');
+      } finally {
+        spy.mockRestore();
+      }
+      const again = await api('GET', `/api/v1/licenses/${created.id}/`);
+      expect(again.status).toBe(200);
+      expect(again.body.product_features.every((f: { is_deleted?: boolean }) => f.is_deleted !== true)).toBe(true);
+    });
+
     it('creates a license with a generated key and every product feature, answering the full license object', async () => {
       const p = await product();
       const created = await license(p.id, { max_consumptions: 50, validity_period: '2030-09-30', is_trial: true, metadata: { plan: 'pro' } });

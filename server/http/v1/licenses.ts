@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import type { operations } from '../../../generated/schema.js';
 import type { License, Product } from '../../domain/types.js';
 import type { Services } from '../../services.js';
+import { DomainError } from '../../domain/errors.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { invalidProductReference } from './errors.js';
@@ -28,7 +29,14 @@ export function licenseRoutes(services: Services): Router {
   async function render(accountId: number, licenses: License[]) {
     const products = new Map<number, Product | null>();
     for (const id of new Set(licenses.map((l) => l.productId))) {
-      products.set(id, await services.products.getProduct(accountId, id).catch(() => null));
+      // A product deleted since is shown as such; any other failure (the database away) is the request's.
+      products.set(
+        id,
+        await services.products.getProduct(accountId, id).catch((err: unknown) => {
+          if (err instanceof DomainError && err.code === 'product_not_found') return null;
+          throw err;
+        }),
+      );
     }
     const now = services.clock.now();
     return licenses.map((l) => toV1License(l, products.get(l.productId) ?? null, now));
