@@ -1,24 +1,6 @@
 import type { Account } from '../domain/types.js';
 import type { Models } from './models.js';
-
-export interface StoredSigningKey {
-  kid: string;
-  publicKeyPem: string;
-  publicJwk: Record<string, unknown>;
-  sealedPrivateKeyPem: string;
-  active: boolean;
-  createdAt: Date;
-}
-
-export interface NewAccountRecord {
-  id: number;
-  name: string;
-  managementKeyHashes: string[];
-  licenseApiKeys: Array<{ hash: string; sealedSharedKey: string }>;
-  accessTokens: Array<{ hash: string; scopes: string[] }>;
-  signingKeys: StoredSigningKey[];
-  createdAt: Date;
-}
+import type { AccountsPort, NewAccountRecord, StoredSigningKey } from '../domain/ports.js';
 
 interface AccountDocument {
   _id: number;
@@ -35,7 +17,7 @@ function toAccount(doc: Pick<AccountDocument, '_id' | 'name' | 'createdAt'>): Ac
 }
 
 /** Accounts and their credentials (hashes and sealed secrets only; never plaintext). */
-export class AccountsRepository {
+export class AccountsRepository implements AccountsPort {
   constructor(private readonly models: Models) {}
 
   async insert(record: NewAccountRecord): Promise<Account> {

@@ -1,17 +1,10 @@
 import type { EventOutboxEntry } from '../domain/events.js';
-import { ledgerOutboxEntry, toLicense, type LicenseDocument } from './license-document.js';
-import { pendingLedgerEntries } from '../domain/ledger-completion.js';
-import type { LicenseWithPending } from './license-meters.js';
+import { toLicense, type LicenseDocument } from './license-document.js';
+import { ledgerOutboxEntry, pendingLedgerEntries } from '../domain/ledger-entries.js';
 import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
-
-/** A floating feature's uses by the device being released, as last read (0 when it has none). */
-export interface FloatingUses {
-  code: string;
-  /** The feature's position in the license's `features` as read (guarded by its code). */
-  index: number;
-  uses: number;
-}
+import type { ActivationSeatsPort, FloatingUses } from '../domain/ports.js';
+import type { LicenseWithPending } from '../domain/ports.js';
 
 /**
  * Releasing an activation's seat together with its floating meter uses: one atomic update pulls the
@@ -19,7 +12,7 @@ export interface FloatingUses {
  * feature's total (gross untouched). Guarded by the uses as read, so a concurrent change makes it
  * match nothing and the caller re-reads and retries.
  */
-export class ActivationSeatsRepository {
+export class ActivationSeatsRepository implements ActivationSeatsPort {
   constructor(private readonly models: Models) {}
 
   async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events: EventOutboxEntry[] = []): Promise<LicenseWithPending | null> {

@@ -1,9 +1,11 @@
 import type { EventOutboxEntry } from '../domain/events.js';
 import type { Device, Seat } from '../domain/types.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
-import { licenseLocatorFilter, type LicenseLocator } from './license-meters.js';
+import { licenseLocatorFilter } from './license-meters.js';
 import type { Models } from './models.js';
 import type { License } from '../domain/types.js';
+import type { DeviceDetails, DevicesPort } from '../domain/ports.js';
+import type { LicenseLocator } from '../domain/ports.js';
 
 interface DeviceDocument extends Omit<Device, 'id'> {
   _id: number;
@@ -15,13 +17,11 @@ export function toDevice(doc: DeviceDocument): Device {
   return { id: _id, ...rest, metadata: rest.metadata ?? [] };
 }
 
-export type DeviceDetails = Partial<Omit<Device, 'id' | 'activationId' | 'accountId' | 'licenseId' | 'productId' | 'hardwareId' | 'createdAt'>>;
-
 /**
  * Devices (activations). A device's details live in its own document; whether it holds a seat on its
  * license is the license document's `seats` list, changed atomically together with `timesActivated`.
  */
-export class DevicesRepository {
+export class DevicesRepository implements DevicesPort {
   constructor(private readonly models: Models) {}
 
   /** The device of a license with this hardware id, created (inactive) when missing. */

@@ -1,6 +1,7 @@
 import type { DomainEvent, RecordedEvent } from '../domain/events.js';
 import { insertManyIgnoringDuplicates } from './duplicate-keys.js';
 import type { Models } from './models.js';
+import type { EventsPort, SequencedEvent } from '../domain/ports.js';
 
 interface EventDocument extends DomainEvent {
   _id: string;
@@ -9,17 +10,12 @@ interface EventDocument extends DomainEvent {
   fannedOut?: boolean | null;
 }
 
-/** A recorded event with its recording order. */
-export interface SequencedEvent extends RecordedEvent {
-  seq: number;
-}
-
 function toEvent({ _id, seq, fannedOut: _f, ...rest }: EventDocument): SequencedEvent {
   return { id: _id, ...rest, seq: seq ?? 0 };
 }
 
 /** The `events` collection: every recorded event, waiting to be fanned out to webhook subscriptions. */
-export class EventsRepository {
+export class EventsRepository implements EventsPort {
   constructor(private readonly models: Models) {}
 
   /** Reserves `count` consecutive sequence numbers (the recording order of events); returns the first. */

@@ -1,16 +1,6 @@
 import { isDuplicateKey } from './duplicate-keys.js';
 import type { Models } from './models.js';
-
-/** A stored idempotency key: who holds it, for which request, and (once completed) the response. */
-export interface IdempotencyRecord {
-  accountId: number;
-  key: string;
-  requestHash: string;
-  /** Null while the first request with the key is still running. */
-  response: { status: number; body: string } | null;
-  lockedUntil: Date | null;
-  expiresAt: Date;
-}
+import type { ClaimOutcome, IdempotencyPort, IdempotencyRecord } from '../domain/ports.js';
 
 interface IdempotencyDocument {
   _id: string;
@@ -22,7 +12,6 @@ interface IdempotencyDocument {
   lockedUntil: Date | null;
   expiresAt: Date;
 }
-
 
 function recordId(accountId: number, key: string): string {
   return `${accountId}:${key}`;
@@ -40,17 +29,11 @@ function toRecord(doc: IdempotencyDocument, key: string): IdempotencyRecord {
 }
 
 /**
- * `takenOver`: the claim of an earlier request with the same key and body whose lock lapsed (its
- * process died or it hangs) was taken over; that request may have made its change.
- */
-export type ClaimOutcome = { claimed: true; takenOver?: IdempotencyRecord } | { claimed: false; record: IdempotencyRecord };
-
-/**
  * Idempotency keys per account (collection `idempotency`, TTL index on `expiresAt`). A key is claimed
  * by inserting its record (the unique `_id` makes exactly one concurrent claimer win), completed with
  * the response, or released when the request failed.
  */
-export class IdempotencyRepository {
+export class IdempotencyRepository implements IdempotencyPort {
   constructor(private readonly models: Models) {}
 
   /**

@@ -1,18 +1,11 @@
 import type { LedgerEntry } from '../domain/types.js';
-import type { OutboxEntry } from './license-document.js';
 import { insertManyIgnoringDuplicates } from './duplicate-keys.js';
 import type { Models } from './models.js';
+import type { LedgerMove, LedgerPort } from '../domain/ports.js';
 
 interface LedgerDocument extends Omit<LedgerEntry, 'id' | 'totalAfter'> {
   totalAfter: number | null;
   _id: string;
-}
-
-/** A ledger outbox entry of a license to move into the ledger, with the total it resulted in (null when unknown). */
-export interface LedgerMove {
-  licenseId: number;
-  entry: OutboxEntry;
-  totalAfter: number | null;
 }
 
 function ledgerDocument({ licenseId, entry, totalAfter }: LedgerMove): LedgerDocument {
@@ -25,7 +18,7 @@ function ledgerDocument({ licenseId, entry, totalAfter }: LedgerMove): LedgerDoc
  * that made it (with the resulting total; see domain/outbox-settler.ts), or by the settler's repair
  * step after a crash (resulting total unknown).
  */
-export class LedgerRepository {
+export class LedgerRepository implements LedgerPort {
   constructor(private readonly models: Models) {}
 
   /**

@@ -1,50 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOutboxEntry } from '../domain/events.js';
-import type { LicenseFeature, License, LedgerEntry } from '../domain/types.js';
+import type { License, LedgerEntry } from '../domain/types.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
-import type { LedgerMove } from './ledger-repository.js';
-import { completeLedgerEntries, pendingLedgerEntries } from '../domain/ledger-completion.js';
-import { featureByCode, literal, mergedMeterExpression, type MeterFieldChanges } from './meter-expressions.js';
+import { completeLedgerEntries, pendingLedgerEntries } from '../domain/ledger-entries.js';
+import { featureByCode, literal, mergedMeterExpression } from './meter-expressions.js';
 import type { Models } from './models.js';
-
-/** Non-counter fields of a license feature that `update_features` may set. */
-export interface FeatureFieldChanges {
-  expiryDate?: Date | null;
-  metadata?: Record<string, unknown>;
-  isFloating?: boolean;
-  isFloatingCloud?: boolean;
-  floatingUsers?: number;
-  floatingTimeout?: number | null;
-}
-
-/** One listed feature: merged into the stored one if the license has it when the write applies, else inserted as `whenNew`. */
-export interface FeatureUpsert {
-  code: string;
-  meter: MeterFieldChanges;
-  fields: FeatureFieldChanges;
-  /** Sets the counter; omitted keeps the stored counter exactly as it is at write time. */
-  total?: number;
-  whenNew: LicenseFeature;
-}
-
-/** Plain (non-counter) license fields a management update may set. */
-export type LicenseFieldChanges = Partial<
-  Pick<
-    License,
-    | 'type'
-    | 'enabled'
-    | 'isTrial'
-    | 'validUntil'
-    | 'maxActivations'
-    | 'isFloating'
-    | 'isFloatingCloud'
-    | 'floatingUsers'
-    | 'floatingTimeout'
-    | 'preventVm'
-    | 'metadata'
-    | 'timeDisabled'
-  >
->;
+import type { FeatureUpsert, LicenseAdminPort, LicenseFieldChanges, LicenseWithLedger } from '../domain/ports.js';
+import type { MeterFieldChanges } from '../domain/ports.js';
 
 type LedgerTemplate = Omit<LedgerEntry, 'id' | 'totalAfter' | 'amount' | 'featureCode' | 'scope'>;
 
@@ -86,13 +48,8 @@ function withEvents(outbox: object, events: EventOutboxEntry[]): object {
  * collection (mongoose would cast the pipeline): settings are merged into the stored meters at write
  * time, so concurrent guarded `$inc`s on the counters are never lost or counted twice.
  */
-/** A license after a write, with the ledger entries the write put in its outbox, ready to be moved. */
-export interface LicenseWithLedger {
-  license: License;
-  ledger: LedgerMove[];
-}
 
-export class LicenseAdminRepository {
+export class LicenseAdminRepository implements LicenseAdminPort {
   constructor(private readonly models: Models) {}
 
   private async applyPipeline(accountId: number, licenseId: number, stages: object[]): Promise<LicenseDocument | null> {

@@ -1,33 +1,6 @@
-import type { License, LicenseFeature, LedgerEntry, Seat } from '../domain/types.js';
+import type { License, LicenseFeature, Seat } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
-import type { EventOutboxEntry } from '../domain/events.js';
-import type { SeatLocator } from './license-meters.js';
-import { randomUUID } from 'node:crypto';
-
-/** What a license document holds besides the domain fields. */
-export interface OutboxEntry {
-  id: string;
-  kind: 'ledger';
-  at: Date;
-  /**
-   * The ledger entry, complete but for what only the write decides: the resulting total, and (when
-   * null) the period and the device, filled in by completeLedgerEntries (domain/ledger-completion.ts)
-   * from the license as the write left it.
-   */
-  ledger: Omit<LedgerEntry, 'totalAfter'>;
-  /** The seat the change was made through, when its device id was not known before the write. */
-  seat?: SeatLocator | null;
-}
-
-/** A new ledger outbox entry for a change about to be written (resulting total filled in when moved). */
-export function ledgerOutboxEntry(fields: Omit<LedgerEntry, 'id' | 'totalAfter' | 'periodResetAt'> & { periodResetAt?: Date | null; seat?: SeatLocator | null }): OutboxEntry {
-  const { seat, periodResetAt, ...rest } = fields;
-  const id = randomUUID();
-  return { id, kind: 'ledger', at: fields.at, ledger: { id, ...rest, periodResetAt: periodResetAt ?? null }, ...(seat && rest.deviceId === null ? { seat } : {}) };
-}
-
-/** Any entry of a document's outbox: a ledger entry, or an event intent (see domain/event-outbox.ts). */
-export type AnyOutboxEntry = OutboxEntry | EventOutboxEntry;
+import type { AnyOutboxEntry } from '../domain/ports.js';
 
 export interface LicenseDocument extends Omit<License, 'id'> {
   _id: number;

@@ -1,43 +1,10 @@
 import type { FilterQuery } from './query-types.js';
-import { ledgerOutboxEntry, toLicense, type LicenseDocument, type OutboxEntry } from './license-document.js';
-import { pendingLedgerEntries } from '../domain/ledger-completion.js';
+import { toLicense, type LicenseDocument } from './license-document.js';
+import { ledgerOutboxEntry, pendingLedgerEntries } from '../domain/ledger-entries.js';
 import type { Models } from './models.js';
 import type { License } from '../domain/types.js';
-import type { EventOutboxEntry } from '../domain/events.js';
-
-/** Which license a call names: its id, or its product short code plus key or license user. */
-export type LicenseLocator =
-  | { licenseId: number }
-  | { productCode: string; key: string }
-  | { productCode: string; username: string };
-
-export type SeatLocator = { hardwareId: string } | { activationId: string };
-
-export type MeterTarget = { scope: 'license' } | { scope: 'feature'; code: string };
-
-/** One guarded change to one counter. Every condition is in the filter; the change is one `$inc`. */
-export interface MeterChange {
-  accountId: number;
-  license: LicenseLocator;
-  target: MeterTarget;
-  amount: number;
-  now: Date;
-  /** The device must hold an active, non-blacklisted seat on the license. */
-  seat?: SeatLocator;
-  /** Also count the change in this device's own uses of the feature (Web API v3 meter attributes). */
-  deviceUses?: number;
-  /** `policy`: a negative amount needs the meter's allowNegative; `floor-only`: decrements are always allowed down to 0. */
-  negatives: 'policy' | 'floor-only';
-  /** The license-level meter only counts on consumption licenses. */
-  requireConsumptionLicense?: boolean;
-  /** Tighten (never loosen) the overage allowance for this call. */
-  overageCap?: { allowOverages?: boolean | undefined; maxOverages?: number | undefined } | undefined;
-  /** Applied at most once per license (kept among the license's recent operations). */
-  idempotencyKey?: string | undefined;
-  outbox: OutboxEntry;
-  /** Event intents recorded in the same write (see domain/event-outbox.ts). */
-  events?: EventOutboxEntry[] | undefined;
-}
+import type { LicenseLocator, LicenseMetersPort, LicenseWithPending, MeterChange, MeterTarget, MultiFeatureChange, SeatLocator } from '../domain/ports.js';
+import type { OutboxEntry } from '../domain/ports.js';
 
 const RECENT_OPS_KEPT = 1000;
 
@@ -132,31 +99,6 @@ export function meterChangeUpdate(change: MeterChange): { update: object; arrayF
   };
 }
 
-/**
- * Several feature counters of one license changed together by one activation (Web API v3 activation
- * update): every guard of every change is in one filter, and all changes are one `$inc`, so either
- * all apply or none does.
- */
-export interface MultiFeatureChange {
-  accountId: number;
-  licenseId: number;
-  /** The activation's seat (must be held and not blacklisted). */
-  seat: SeatLocator;
-  /** The device whose own uses change too. */
-  deviceUses: number;
-  /**
-   * One entry per feature code (codes must be distinct), with the feature's position in the
-   * license's `features` as read: the update addresses `features.<index>` (guarded by the code at
-   * that position), since several `$[identifier]` paths to the same field are not accepted by every
-   * engine.
-   */
-  changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry }>;
-  negatives: 'policy' | 'floor-only';
-  now: Date;
-  /** Event intents recorded in the same write. */
-  events?: EventOutboxEntry[] | undefined;
-}
-
 function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['changes'][number]): MeterChange {
   return {
     accountId: multi.accountId,
@@ -198,12 +140,6 @@ export function multiFeatureChangeUpdate(multi: MultiFeatureChange): object {
   return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: [...multi.changes.map((c) => c.outbox), ...(multi.events ?? [])] } } };
 }
 
-/** A license as a write (or a read) returned it, with the ledger entries still pending in its outbox, oldest first. */
-export interface LicenseWithPending {
-  license: License;
-  pending: OutboxEntry[];
-}
-
 function withPending(doc: LicenseDocument): LicenseWithPending {
   return { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) };
 }
@@ -212,7 +148,7 @@ function withPending(doc: LicenseDocument): LicenseWithPending {
 const AFTER_WRITE = { recentOps: 0 } as const;
 
 /** The atomic counter operations on license documents. */
-export class LicenseMetersRepository {
+export class LicenseMetersRepository implements LicenseMetersPort {
   constructor(private readonly models: Models) {}
 
   /** Applies the change if every guard holds; returns the license after it, or null when a guard failed. */

@@ -2,9 +2,10 @@ import type { License } from '../domain/types.js';
 import { fromLicense, toLicense, type LicenseDocument } from './license-document.js';
 import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
+import type { LicensesPort } from '../domain/ports.js';
 
 /** License documents: inserts and reads. Counter changes live in LicenseMetersRepository. */
-export class LicensesRepository {
+export class LicensesRepository implements LicensesPort {
   constructor(private readonly models: Models) {}
 
   async insert(license: License): Promise<License> {

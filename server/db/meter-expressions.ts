@@ -1,4 +1,5 @@
 import { periodEnd, CONSUMPTION_PERIODS } from '../domain/periods.js';
+import type { MeterFieldChanges } from '../domain/ports.js';
 
 /**
  * Aggregation expressions over meters, for pipeline updates that change a meter's settings while
@@ -6,17 +7,6 @@ import { periodEnd, CONSUMPTION_PERIODS } from '../domain/periods.js';
  * read earlier). Every value that comes from a caller is wrapped in `$literal`, so strings starting
  * with `$` and objects with `$` keys stay data.
  */
-
-/** The meter document fields a settings change may set (never `total`, `gross`, `ceiling`, `resetAt`). */
-export interface MeterFieldChanges {
-  max?: number;
-  unlimited?: boolean;
-  allowNegative?: boolean;
-  allowOverages?: boolean;
-  maxOverages?: number;
-  reset?: boolean;
-  period?: string | null;
-}
 
 export function literal(value: unknown): object {
   return { $literal: value };

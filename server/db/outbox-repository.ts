@@ -1,31 +1,14 @@
 import type { EventOutboxEntry } from '../domain/events.js';
-import type { License } from '../domain/types.js';
-import { toLicense, type AnyOutboxEntry, type LicenseDocument, type OutboxEntry } from './license-document.js';
+import { toLicense, type LicenseDocument } from './license-document.js';
 import type { Models } from './models.js';
-
-/** Where an outbox entry lives: the license document or the device document it was written with. */
-export type OutboxOwner = { licenseId: number } | { deviceId: number };
-
-/** Entries left in one document's outbox (by a crash between the write and the move). */
-export interface StrandedEntries {
-  owner: OutboxOwner;
-  /** The license the entries are about (the device's license for a device document). */
-  licenseId: number;
-  /**
-   * Every ledger entry pending in a license document's outbox, old or not (they leave an outbox
-   * only as a prefix, so a repair moves them all), with the license as read with them.
-   */
-  ledger: OutboxEntry[];
-  license?: License | undefined;
-  /** The event entries written before the cut-off. */
-  events: EventOutboxEntry[];
-}
+import type { OutboxOwner, OutboxPort, StrandedEntries } from '../domain/ports.js';
+import type { AnyOutboxEntry, OutboxEntry } from '../domain/ports.js';
 
 /**
  * Reads and removes entries of license and device outboxes (ledger entries and event intents
  * written in the same atomic update as the state change they record).
  */
-export class OutboxRepository {
+export class OutboxRepository implements OutboxPort {
   constructor(private readonly models: Models) {}
 
   /** Removes moved entries: one round trip for all owners (one `$pull` per document). */

@@ -1,6 +1,7 @@
 import type { Product, ProductFeature } from '../domain/types.js';
 import { isDuplicateKey } from './duplicate-keys.js';
 import type { Models } from './models.js';
+import type { ProductsPort } from '../domain/ports.js';
 
 interface ProductDocument extends Omit<Product, 'id'> {
   _id: number;
@@ -12,7 +13,7 @@ export function toProduct(doc: ProductDocument): Product {
 }
 
 /** Products and their features (features are embedded in the product document). */
-export class ProductsRepository {
+export class ProductsRepository implements ProductsPort {
   constructor(private readonly models: Models) {}
 
   /** Inserts a product; returns null when the short code is taken in the account. */

@@ -1,21 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { SequencedEvent } from './events-repository.js';
 import { insertManyIgnoringDuplicates } from './duplicate-keys.js';
 import type { Models } from './models.js';
-
-export type SignatureScheme = 'standard-webhooks' | 'vendor';
-
-export interface WebhookSubscription {
-  id: string;
-  accountId: number;
-  url: string;
-  events: string[];
-  active: boolean;
-  signatureScheme: SignatureScheme;
-  healthy: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
+import type { AttemptOutcome, SubscriptionChanges, WebhookDeliveriesPort, WebhookDelivery, WebhookSubscription, WebhookSubscriptionsPort } from '../domain/ports.js';
+import type { SequencedEvent } from '../domain/ports.js';
 
 interface SubscriptionDocument extends Omit<WebhookSubscription, 'id'> {
   _id: string;
@@ -26,10 +13,8 @@ function toSubscription({ _id, sealedSecret: _s, ...rest }: SubscriptionDocument
   return { id: _id, ...rest };
 }
 
-export type SubscriptionChanges = Partial<Pick<WebhookSubscription, 'url' | 'events' | 'active' | 'signatureScheme'>>;
-
 /** Webhook subscriptions. The signing secret is stored sealed (SecretBox) and only read to sign. */
-export class WebhookSubscriptionsRepository {
+export class WebhookSubscriptionsRepository implements WebhookSubscriptionsPort {
   constructor(private readonly models: Models) {}
 
   async insert(subscription: WebhookSubscription, sealedSecret: string): Promise<void> {
@@ -74,34 +59,6 @@ export class WebhookSubscriptionsRepository {
   }
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
-
-export interface DeliveryAttempt {
-  at: Date;
-  statusCode: number | null;
-  latencyMs: number;
-  error: string | null;
-}
-
-export interface WebhookDelivery {
-  id: string;
-  accountId: number;
-  subscriptionId: string;
-  eventId: string;
-  eventType: string;
-  /** Deliveries of one lane (subscription + event subject) are made in `seq` order. */
-  lane: string;
-  seq: number;
-  status: DeliveryStatus;
-  attemptCount: number;
-  nextAttemptAt: Date | null;
-  leaseUntil: Date | null;
-  leaseOwner: string | null;
-  attempts: DeliveryAttempt[];
-  createdAt: Date;
-  completedAt: Date | null;
-}
-
 interface DeliveryDocument extends Omit<WebhookDelivery, 'id'> {
   _id: string;
 }
@@ -110,17 +67,9 @@ function toDelivery({ _id, ...rest }: DeliveryDocument): WebhookDelivery {
   return { id: _id, ...rest, attempts: rest.attempts ?? [] };
 }
 
-
 /** One delivery per event and subscription: its id is derived from both, so fanning out twice creates it once. */
 export function deliveryId(eventId: string, subscriptionId: string): string {
   return `dlv_${createHash('sha256').update(`${eventId}\u0000${subscriptionId}`).digest('hex').slice(0, 32)}`;
-}
-
-/** Outcome of an attempt, applied only by the dispatcher holding the lease. */
-export interface AttemptOutcome {
-  attempt: DeliveryAttempt;
-  status: DeliveryStatus;
-  nextAttemptAt: Date | null;
 }
 
 /**
@@ -129,7 +78,7 @@ export interface AttemptOutcome {
  * so several dispatchers never make the same attempt at once. A dispatcher that dies mid-attempt
  * loses its lease when it expires, and the attempt is made again (at least once).
  */
-export class WebhookDeliveriesRepository {
+export class WebhookDeliveriesRepository implements WebhookDeliveriesPort {
   constructor(private readonly models: Models) {}
 
   /** Creates the deliveries of events to subscriptions in one round trip; ones that exist already are kept. */

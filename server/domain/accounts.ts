@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { AccountsRepository } from '../db/accounts-repository.js';
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import { newNumericId, newSecret } from './ids.js';
 import { hashSecret, SecretBox, constantTimeEqual } from './secrets.js';
 import { newSigningKey, unsealSigningKey, type UnsealedSigningKey } from './signing-keys.js';
 import type { Account } from './types.js';
+import type { AccountsPort } from './ports.js';
 
 /** Scopes of v3 access tokens. */
 export const V3_SCOPES = ['activation:read', 'activation:write', 'license:read', 'webhook:read', 'webhook:write', 'account:read'] as const;
@@ -28,7 +28,7 @@ export class AccountService {
   private readonly signingKeyCache = new Map<number, UnsealedSigningKey>();
 
   constructor(
-    private readonly repo: AccountsRepository,
+    private readonly repo: AccountsPort,
     private readonly box: SecretBox,
     private readonly clock: Clock,
   ) {}

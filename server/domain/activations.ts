@@ -1,17 +1,14 @@
-import type { ActivationSeatsRepository, FloatingUses } from '../db/activation-seats.js';
-import type { DeviceDetails, DevicesRepository } from '../db/devices-repository.js';
-import type { LicenseMetersRepository } from '../db/license-meters.js';
-import type { LicensesRepository } from '../db/licenses-repository.js';
 import type { Clock } from './clock.js';
 import type { ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
 import type { EventOutbox } from './event-outbox.js';
-import { completeLedgerEntries } from './ledger-completion.js';
+import { completeLedgerEntries } from './ledger-entries.js';
 import { requestFingerprint, type IdempotencyService, type IdempotentAttempt } from './idempotency.js';
 import { DomainError } from './errors.js';
 import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
 import type { Device, License } from './types.js';
+import type { ActivationSeatsPort, DeviceDetails, DevicesPort, FloatingUses, LicenseMetersPort, LicensesPort } from './ports.js';
 
 /**
  * Activations as the Web API v3 sees them: a device holding a seat on a license. The device document
@@ -109,10 +106,10 @@ export class ActivationService {
   constructor(
     private readonly deps: {
       devices: DeviceService;
-      devicesRepo: DevicesRepository;
-      licensesRepo: LicensesRepository;
-      meters: LicenseMetersRepository;
-      seats: ActivationSeatsRepository;
+      devicesRepo: DevicesPort;
+      licensesRepo: LicensesPort;
+      meters: LicenseMetersPort;
+      seats: ActivationSeatsPort;
       consumption: ConsumptionService;
       meterUses: MeterAttributeUses;
       clock: Clock;

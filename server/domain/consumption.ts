@@ -1,6 +1,4 @@
-import type { LicenseMetersRepository, LicenseLocator, MeterTarget, SeatLocator, MeterChange } from '../db/license-meters.js';
-import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
-import { completeLedgerEntries } from './ledger-completion.js';
+import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
@@ -9,6 +7,7 @@ import { missingSeatError } from './seat-errors.js';
 import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
+import type { LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, SeatLocator } from './ports.js';
 
 export interface ConsumeInput {
   accountId: number;
@@ -76,7 +75,7 @@ const KEY_RETENTION_MS = 24 * 60 * 60_000;
  */
 export class ConsumptionService {
   constructor(
-    private readonly meters: LicenseMetersRepository,
+    private readonly meters: LicenseMetersPort,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
     private readonly events: EventOutbox,

@@ -1,5 +1,3 @@
-import type { DeviceDetails, DevicesRepository } from '../db/devices-repository.js';
-import type { LicenseLocator, LicenseMetersRepository } from '../db/license-meters.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import { DomainError } from './errors.js';
@@ -8,6 +6,7 @@ import { newActivationId, newNumericId } from './ids.js';
 import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
 import type { Device, License } from './types.js';
+import type { DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort } from './ports.js';
 
 export interface ActivateInput {
   license: LicenseLocator;
@@ -29,8 +28,8 @@ const MAX_ATTEMPTS = 6;
 /** Binding devices to licenses (activations), within each license's activation limit. */
 export class DeviceService {
   constructor(
-    private readonly devices: DevicesRepository,
-    private readonly meters: LicenseMetersRepository,
+    private readonly devices: DevicesPort,
+    private readonly meters: LicenseMetersPort,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
     private readonly events?: EventOutbox,

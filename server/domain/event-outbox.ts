@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { LedgerMove } from '../db/ledger-repository.js';
-import type { OutboxOwner } from '../db/outbox-repository.js';
 import type { Clock } from './clock.js';
 import type { EventIntent, EventOutboxEntry } from './events.js';
 import type { OutboxSettler } from './outbox-settler.js';
 import type { Device, License } from './types.js';
+import type { LedgerMove, OutboxOwner } from './ports.js';
 
 /**
  * Durable events. A state change writes an event intent into the outbox of the document it changes

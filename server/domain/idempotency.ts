@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { IdempotencyRepository } from '../db/idempotency-repository.js';
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
+import type { IdempotencyPort } from './ports.js';
 
 /** A response as stored for replay: status and the exact body text. */
 export interface StoredResponse {
@@ -77,7 +77,7 @@ export class IdempotencyService {
   private readonly pollMs: number;
 
   constructor(
-    private readonly repo: IdempotencyRepository,
+    private readonly repo: IdempotencyPort,
     private readonly clock: Clock,
     options: IdempotencyOptions = {},
   ) {

@@ -1,7 +1,13 @@
-import type { LedgerMove } from '../db/ledger-repository.js';
-import type { OutboxEntry } from '../db/license-document.js';
-import type { SeatLocator } from '../db/license-meters.js';
-import type { License } from './types.js';
+import { randomUUID } from 'node:crypto';
+import type { LedgerEntry, License } from './types.js';
+import type { LedgerMove, OutboxEntry, SeatLocator } from './ports.js';
+
+/** A new ledger outbox entry for a change about to be written (the resulting total is filled in when it is moved). */
+export function ledgerOutboxEntry(fields: Omit<LedgerEntry, 'id' | 'totalAfter' | 'periodResetAt'> & { periodResetAt?: Date | null; seat?: SeatLocator | null }): OutboxEntry {
+  const { seat, periodResetAt, ...rest } = fields;
+  const id = randomUUID();
+  return { id, kind: 'ledger', at: fields.at, ledger: { id, ...rest, periodResetAt: periodResetAt ?? null }, ...(seat && rest.deviceId === null ? { seat } : {}) };
+}
 
 /**
  * Completes the ledger entries pending in a license's outbox from the license as one read returned it:

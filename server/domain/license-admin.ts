@@ -1,7 +1,3 @@
-import type { FeatureUpsert, LicenseAdminRepository, LicenseFieldChanges } from '../db/license-admin-repository.js';
-import type { LedgerMove } from '../db/ledger-repository.js';
-import type { LicensesRepository } from '../db/licenses-repository.js';
-import type { MeterFieldChanges } from '../db/meter-expressions.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -9,6 +5,7 @@ import { DomainError } from './errors.js';
 import { applyMeterSettings, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
 import type { License, LicenseType } from './types.js';
+import type { FeatureUpsert, LedgerMove, LicenseAdminPort, LicenseFieldChanges, LicensesPort, MeterFieldChanges } from './ports.js';
 
 export interface LicenseListFilter {
   productId?: number | undefined;
@@ -43,12 +40,12 @@ function meterFieldChanges(s: MeterSettings): MeterFieldChanges {
 /**
  * Vendor-side management of issued licenses: listing, settings, enable/disable, resetting
  * consumption and replacing the feature set. Every change is one atomic write that keeps
- * concurrent consumptions exact (see LicenseAdminRepository).
+ * concurrent consumptions exact (see LicenseAdminPort).
  */
 export class LicenseAdminService {
   constructor(
-    private readonly repo: LicenseAdminRepository,
-    private readonly licenses: LicensesRepository,
+    private readonly repo: LicenseAdminPort,
+    private readonly licenses: LicensesPort,
     private readonly products: ProductService,
     private readonly clock: Clock,
     private readonly events: EventOutbox,

@@ -1,10 +1,10 @@
-import type { LicenseLocator, LicenseMetersRepository } from '../db/license-meters.js';
 import type { Clock } from './clock.js';
 import type { ProductLookup } from './consumption.js';
 import { DomainError } from './errors.js';
 import { missingSeatError } from './seat-errors.js';
 import { currentTotal, resetAtFor, type MeterState } from './meter.js';
 import type { License, Seat } from './types.js';
+import type { LicenseLocator, LicenseMetersPort } from './ports.js';
 
 /** A meter as it reads at `now`: a period that has ended shows a total of 0 and the next reset time. */
 export function meterAsOf<M extends MeterState>(meter: M, now: Date): M {
@@ -34,7 +34,7 @@ export const LAST_CHECK_RESOLUTION_MS = 60_000;
  */
 export class LicenseCheckService {
   constructor(
-    private readonly meters: LicenseMetersRepository,
+    private readonly meters: LicenseMetersPort,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
     private readonly checks: LastCheckRecorder,

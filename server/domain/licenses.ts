@@ -1,4 +1,3 @@
-import type { LicensesRepository } from '../db/licenses-repository.js';
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import { newLicenseKey, newNumericId } from './ids.js';
@@ -6,6 +5,7 @@ import { applyMeterSettings, EMPTY_METER, newLicenseFeature, type LicenseFeature
 import type { ProductService } from './products.js';
 import { hashPassword } from './passwords.js';
 import type { License, LicenseType, LicenseUser } from './types.js';
+import type { LicensesPort } from './ports.js';
 
 export interface NewLicenseUserInput {
   email: string;
@@ -38,7 +38,7 @@ export interface NewLicenseInput {
 /** Issuing and reading licenses. */
 export class LicenseService {
   constructor(
-    private readonly repo: LicensesRepository,
+    private readonly repo: LicensesPort,
     private readonly products: ProductService,
     private readonly clock: Clock,
   ) {}

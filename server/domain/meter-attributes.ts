@@ -1,6 +1,4 @@
-import type { LicenseMetersRepository, MultiFeatureChange } from '../db/license-meters.js';
-import { ledgerOutboxEntry, type OutboxEntry } from '../db/license-document.js';
-import { completeLedgerEntries } from './ledger-completion.js';
+import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -8,6 +6,7 @@ import { DomainError } from './errors.js';
 import { currentTotal } from './meter.js';
 import { periodEnd } from './periods.js';
 import type { License, LicenseFeature } from './types.js';
+import type { LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports.js';
 
 /**
  * Meter attributes are a license's consumption features seen from the activation side: the name is
@@ -78,7 +77,7 @@ const MAX_ATTEMPTS = 6;
  */
 export class MeterAttributeUses {
   constructor(
-    private readonly meters: LicenseMetersRepository,
+    private readonly meters: LicenseMetersPort,
     private readonly clock: Clock,
     private readonly events: EventOutbox,
   ) {}

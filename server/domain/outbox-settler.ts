@@ -1,10 +1,8 @@
-import type { LedgerRepository, LedgerMove } from '../db/ledger-repository.js';
-import type { EventsRepository, SequencedEvent } from '../db/events-repository.js';
-import type { OutboxOwner, OutboxRepository } from '../db/outbox-repository.js';
 import type { Clock } from './clock.js';
-import { completeLedgerEntries } from './ledger-completion.js';
+import { completeLedgerEntries } from './ledger-entries.js';
 import type { EventOutboxEntry, EventPayloads, RecordedEvent } from './events.js';
 import type { Device, License } from './types.js';
+import type { EventsPort, LedgerMove, LedgerPort, OutboxOwner, OutboxPort, SequencedEvent } from './ports.js';
 
 export interface EventStateLookup {
   license(accountId: number, licenseId: number): Promise<License | null>;
@@ -37,9 +35,9 @@ export interface EventFanOut {
 }
 
 export interface OutboxSettlerDeps {
-  outbox: OutboxRepository;
-  ledger: LedgerRepository;
-  events: EventsRepository;
+  outbox: OutboxPort;
+  ledger: LedgerPort;
+  events: EventsPort;
   lookup: EventStateLookup;
   payloads: EventPayloads;
   clock: Clock;

@@ -1,9 +1,9 @@
-import type { ProductsRepository } from '../db/products-repository.js';
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import { newNumericId } from './ids.js';
 import type { ConsumptionPeriod } from './periods.js';
 import type { FeatureType, Product, ProductFeature } from './types.js';
+import type { ProductsPort } from './ports.js';
 
 export interface NewProductInput {
   name: string;
@@ -25,7 +25,7 @@ export interface NewProductFeatureInput {
 /** Products and their feature catalogue. */
 export class ProductService {
   constructor(
-    private readonly repo: ProductsRepository,
+    private readonly repo: ProductsPort,
     private readonly clock: Clock,
   ) {}
 

@@ -1,8 +1,8 @@
 import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import type { StoredSigningKey } from '../db/accounts-repository.js';
 import type { SecretBox } from './secrets.js';
+import type { StoredSigningKey } from './ports.js';
 
 const generateRsaKeyPair = promisify(generateKeyPair);
 

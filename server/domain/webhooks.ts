@@ -1,17 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { EventsRepository, SequencedEvent } from '../db/events-repository.js';
-import type {
-  SignatureScheme,
-  SubscriptionChanges,
-  WebhookDeliveriesRepository,
-  WebhookDelivery,
-  WebhookSubscription,
-  WebhookSubscriptionsRepository,
-} from '../db/webhooks-repository.js';
 import type { Clock } from './clock.js';
 import type { SubscriberMatcher } from './outbox-settler.js';
 import { DomainError } from './errors.js';
 import type { SecretBox } from './secrets.js';
+import type { EventsPort, SequencedEvent, SignatureScheme, SubscriptionChanges, WebhookDeliveriesPort, WebhookDelivery, WebhookSubscription, WebhookSubscriptionsPort } from './ports.js';
 
 export interface NewSubscription {
   url: string;
@@ -34,9 +26,9 @@ export function newWebhookSecret(): string {
  */
 export class WebhookService {
   constructor(
-    private readonly subscriptions: WebhookSubscriptionsRepository,
-    private readonly deliveries: WebhookDeliveriesRepository,
-    private readonly events: EventsRepository,
+    private readonly subscriptions: WebhookSubscriptionsPort,
+    private readonly deliveries: WebhookDeliveriesPort,
+    private readonly events: EventsPort,
     private readonly box: SecretBox,
     private readonly targets: TargetPolicy,
     private readonly clock: Clock,

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { EventsRepository } from '../db/events-repository.js';
-import type { WebhookDeliveriesRepository, WebhookDelivery, WebhookSubscriptionsRepository } from '../db/webhooks-repository.js';
 import type { Clock } from '../domain/clock.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { Logger } from '../logger.js';
 import { postJson, type SendResult } from './sender.js';
 import { signatureHeaders } from './signing.js';
+import type { EventsPort, WebhookDeliveriesPort, WebhookDelivery, WebhookSubscriptionsPort } from '../domain/ports.js';
 
 export interface DispatcherOptions {
   /** Attempts per delivery before it is marked failed (and the subscription unhealthy). */
@@ -40,9 +39,9 @@ export function retryDelayMs(attemptsMade: number, options: Pick<DispatcherOptio
 }
 
 export interface DispatcherDeps {
-  deliveries: WebhookDeliveriesRepository;
-  subscriptions: WebhookSubscriptionsRepository;
-  events: EventsRepository;
+  deliveries: WebhookDeliveriesPort;
+  subscriptions: WebhookSubscriptionsPort;
+  events: EventsPort;
   webhooks: WebhookService;
   clock: Clock;
   logger: Logger;

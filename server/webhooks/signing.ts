@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import type { SignatureScheme } from '../db/webhooks-repository.js';
+import type { SignatureScheme } from '../domain/ports.js';
 
 /** The headers of one delivery attempt, per the subscription's signature scheme. */
 export function signatureHeaders(scheme: SignatureScheme, secret: string, eventId: string, sentAt: Date, body: string): Record<string, string> {

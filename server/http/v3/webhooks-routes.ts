@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
-import type { WebhookDelivery, WebhookSubscription } from '../../db/webhooks-repository.js';
 import type { Services } from '../../services.js';
 import { requireAuth } from './auth.js';
+import type { WebhookDelivery, WebhookSubscription } from '../../domain/ports.js';
 
 type Schemas = components['schemas'];
 type CreateBody = Schemas['V3CreateWebhookRequest'];

@@ -1,5 +1,5 @@
-import type { LicenseLocator } from '../../db/license-meters.js';
 import { ApiError } from '../api-error.js';
+import type { LicenseLocator } from '../../domain/ports.js';
 
 /** The identifiers License API requests share (body or query). */
 export interface LicenseIdentifiers {

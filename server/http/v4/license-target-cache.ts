@@ -1,4 +1,4 @@
-import type { LicenseLocator } from '../../db/license-meters.js';
+import type { LicenseLocator } from '../../domain/ports.js';
 
 const TTL_MS = 60_000;
 const MAX_ENTRIES = 50_000;

@@ -1,7 +1,5 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
-import type { DeviceDetails } from '../../db/devices-repository.js';
-import type { LicenseLocator } from '../../db/license-meters.js';
 import type { ConsumeInput } from '../../domain/consumption.js';
 import { DomainError } from '../../domain/errors.js';
 import { requestFingerprint, type IdempotentAttempt } from '../../domain/idempotency.js';
@@ -17,6 +15,7 @@ import { LicenseTargetCache } from './license-target-cache.js';
 import { callerOf, licenseApiAuth } from './request-auth.js';
 import { licenseSignatureInput, sendSigned, signText } from './response-signing.js';
 import { featureConsumptionView, licenseConsumptionView, licenseView } from './views.js';
+import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
 
 type Schemas = components['schemas'];
 type ActivateBody = Schemas['V4ActivateLicenseRequest'];

@@ -1,0 +1,401 @@
+/**
+ * The ports of the domain: the data it exchanges with persistence, and the repository interfaces it
+ * needs. `server/db/` implements them (and may import the domain); the domain never imports
+ * `server/db/`, `server/http/` or `server/webhooks/` (checked by `npm run lint`, .dependency-cruiser.cjs).
+ */
+import type { EventOutboxEntry, RecordedEvent } from './events.js';
+import type { Account, Device, LedgerEntry, License, LicenseFeature, Product, ProductFeature, Seat } from './types.js';
+
+// ---- Data exchanged with persistence ----
+
+/** Which license a call names: its id, or its product short code plus key or license user. */
+export type LicenseLocator =
+  | { licenseId: number }
+  | { productCode: string; key: string }
+  | { productCode: string; username: string };
+
+export type SeatLocator = { hardwareId: string } | { activationId: string };
+
+export type MeterTarget = { scope: 'license' } | { scope: 'feature'; code: string };
+
+/** One guarded change to one counter. Every condition is in the filter; the change is one `$inc`. */
+export interface MeterChange {
+  accountId: number;
+  license: LicenseLocator;
+  target: MeterTarget;
+  amount: number;
+  now: Date;
+  /** The device must hold an active, non-blacklisted seat on the license. */
+  seat?: SeatLocator;
+  /** Also count the change in this device's own uses of the feature (Web API v3 meter attributes). */
+  deviceUses?: number;
+  /** `policy`: a negative amount needs the meter's allowNegative; `floor-only`: decrements are always allowed down to 0. */
+  negatives: 'policy' | 'floor-only';
+  /** The license-level meter only counts on consumption licenses. */
+  requireConsumptionLicense?: boolean;
+  /** Tighten (never loosen) the overage allowance for this call. */
+  overageCap?: { allowOverages?: boolean | undefined; maxOverages?: number | undefined } | undefined;
+  /** Applied at most once per license (kept among the license's recent operations). */
+  idempotencyKey?: string | undefined;
+  outbox: OutboxEntry;
+  /** Event intents recorded in the same write (see domain/event-outbox.ts). */
+  events?: EventOutboxEntry[] | undefined;
+}
+
+/**
+ * Several feature counters of one license changed together by one activation (Web API v3 activation
+ * update): every guard of every change is in one filter, and all changes are one `$inc`, so either
+ * all apply or none does.
+ */
+export interface MultiFeatureChange {
+  accountId: number;
+  licenseId: number;
+  /** The activation's seat (must be held and not blacklisted). */
+  seat: SeatLocator;
+  /** The device whose own uses change too. */
+  deviceUses: number;
+  /**
+   * One entry per feature code (codes must be distinct), with the feature's position in the
+   * license's `features` as read: the update addresses `features.<index>` (guarded by the code at
+   * that position), since several `$[identifier]` paths to the same field are not accepted by every
+   * engine.
+   */
+  changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry }>;
+  negatives: 'policy' | 'floor-only';
+  now: Date;
+  /** Event intents recorded in the same write. */
+  events?: EventOutboxEntry[] | undefined;
+}
+
+/** A license as a write (or a read) returned it, with the ledger entries still pending in its outbox, oldest first. */
+export interface LicenseWithPending {
+  license: License;
+  pending: OutboxEntry[];
+}
+
+/** What a license document holds besides the domain fields. */
+export interface OutboxEntry {
+  id: string;
+  kind: 'ledger';
+  at: Date;
+  /**
+   * The ledger entry, complete but for what only the write decides: the resulting total, and (when
+   * null) the period and the device, filled in by completeLedgerEntries (domain/ledger-completion.ts)
+   * from the license as the write left it.
+   */
+  ledger: Omit<LedgerEntry, 'totalAfter'>;
+  /** The seat the change was made through, when its device id was not known before the write. */
+  seat?: SeatLocator | null;
+}
+
+/** Any entry of a document's outbox: a ledger entry, or an event intent (see domain/event-outbox.ts). */
+export type AnyOutboxEntry = OutboxEntry | EventOutboxEntry;
+
+/** A ledger outbox entry of a license to move into the ledger, with the total it resulted in (null when unknown). */
+export interface LedgerMove {
+  licenseId: number;
+  entry: OutboxEntry;
+  totalAfter: number | null;
+}
+
+/** Where an outbox entry lives: the license document or the device document it was written with. */
+export type OutboxOwner = { licenseId: number } | { deviceId: number };
+
+/** Entries left in one document's outbox (by a crash between the write and the move). */
+export interface StrandedEntries {
+  owner: OutboxOwner;
+  /** The license the entries are about (the device's license for a device document). */
+  licenseId: number;
+  /**
+   * Every ledger entry pending in a license document's outbox, old or not (they leave an outbox
+   * only as a prefix, so a repair moves them all), with the license as read with them.
+   */
+  ledger: OutboxEntry[];
+  license?: License | undefined;
+  /** The event entries written before the cut-off. */
+  events: EventOutboxEntry[];
+}
+
+export type DeviceDetails = Partial<Omit<Device, 'id' | 'activationId' | 'accountId' | 'licenseId' | 'productId' | 'hardwareId' | 'createdAt'>>;
+
+export interface StoredSigningKey {
+  kid: string;
+  publicKeyPem: string;
+  publicJwk: Record<string, unknown>;
+  sealedPrivateKeyPem: string;
+  active: boolean;
+  createdAt: Date;
+}
+
+export interface NewAccountRecord {
+  id: number;
+  name: string;
+  managementKeyHashes: string[];
+  licenseApiKeys: Array<{ hash: string; sealedSharedKey: string }>;
+  accessTokens: Array<{ hash: string; scopes: string[] }>;
+  signingKeys: StoredSigningKey[];
+  createdAt: Date;
+}
+
+/** A recorded event with its recording order. */
+export interface SequencedEvent extends RecordedEvent {
+  seq: number;
+}
+
+/** A stored idempotency key: who holds it, for which request, and (once completed) the response. */
+export interface IdempotencyRecord {
+  accountId: number;
+  key: string;
+  requestHash: string;
+  /** Null while the first request with the key is still running. */
+  response: { status: number; body: string } | null;
+  lockedUntil: Date | null;
+  expiresAt: Date;
+}
+
+/**
+ * `takenOver`: the claim of an earlier request with the same key and body whose lock lapsed (its
+ * process died or it hangs) was taken over; that request may have made its change.
+ */
+export type ClaimOutcome = { claimed: true; takenOver?: IdempotencyRecord } | { claimed: false; record: IdempotencyRecord };
+
+/** Non-counter fields of a license feature that `update_features` may set. */
+export interface FeatureFieldChanges {
+  expiryDate?: Date | null;
+  metadata?: Record<string, unknown>;
+  isFloating?: boolean;
+  isFloatingCloud?: boolean;
+  floatingUsers?: number;
+  floatingTimeout?: number | null;
+}
+
+/** One listed feature: merged into the stored one if the license has it when the write applies, else inserted as `whenNew`. */
+export interface FeatureUpsert {
+  code: string;
+  meter: MeterFieldChanges;
+  fields: FeatureFieldChanges;
+  /** Sets the counter; omitted keeps the stored counter exactly as it is at write time. */
+  total?: number;
+  whenNew: LicenseFeature;
+}
+
+/** Plain (non-counter) license fields a management update may set. */
+export type LicenseFieldChanges = Partial<
+  Pick<
+    License,
+    | 'type'
+    | 'enabled'
+    | 'isTrial'
+    | 'validUntil'
+    | 'maxActivations'
+    | 'isFloating'
+    | 'isFloatingCloud'
+    | 'floatingUsers'
+    | 'floatingTimeout'
+    | 'preventVm'
+    | 'metadata'
+    | 'timeDisabled'
+  >
+>;
+
+/** A license after a write, with the ledger entries the write put in its outbox, ready to be moved. */
+export interface LicenseWithLedger {
+  license: License;
+  ledger: LedgerMove[];
+}
+
+/** The meter document fields a settings change may set (never `total`, `gross`, `ceiling`, `resetAt`). */
+export interface MeterFieldChanges {
+  max?: number;
+  unlimited?: boolean;
+  allowNegative?: boolean;
+  allowOverages?: boolean;
+  maxOverages?: number;
+  reset?: boolean;
+  period?: string | null;
+}
+
+/** A floating feature's uses by the device being released, as last read (0 when it has none). */
+export interface FloatingUses {
+  code: string;
+  /** The feature's position in the license's `features` as read (guarded by its code). */
+  index: number;
+  uses: number;
+}
+
+export type SignatureScheme = 'standard-webhooks' | 'vendor';
+
+export interface WebhookSubscription {
+  id: string;
+  accountId: number;
+  url: string;
+  events: string[];
+  active: boolean;
+  signatureScheme: SignatureScheme;
+  healthy: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type SubscriptionChanges = Partial<Pick<WebhookSubscription, 'url' | 'events' | 'active' | 'signatureScheme'>>;
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+export interface DeliveryAttempt {
+  at: Date;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  accountId: number;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  /** Deliveries of one lane (subscription + event subject) are made in `seq` order. */
+  lane: string;
+  seq: number;
+  status: DeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  leaseUntil: Date | null;
+  leaseOwner: string | null;
+  attempts: DeliveryAttempt[];
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+/** Outcome of an attempt, applied only by the dispatcher holding the lease. */
+export interface AttemptOutcome {
+  attempt: DeliveryAttempt;
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+}
+
+/** The fields of a ledger entry every entry of one write shares (Management API writes). */
+export type LedgerTemplate = Omit<LedgerEntry, 'id' | 'totalAfter' | 'amount' | 'featureCode' | 'scope'>;
+
+// ---- Repository ports ----
+
+export interface AccountsPort {
+  insert(record: NewAccountRecord): Promise<Account>;
+  findById(id: number): Promise<Account | null>;
+  findByName(name: string): Promise<Account | null>;
+  findFirst(): Promise<Account | null>;
+  count(): Promise<number>;
+  findByManagementKeyHash(hash: string): Promise<{ account: Account; storedHash: string } | null>;
+  findByLicenseApiKeyHash(hash: string): Promise<{ account: Account; storedHash: string; sealedSharedKey: string } | null>;
+  findByAccessTokenHash(hash: string): Promise<{ account: Account; storedHash: string; scopes: string[] } | null>;
+  addCredentials(
+    accountId: number,
+    credentials: { managementKeyHash?: string; licenseApiKey?: { hash: string; sealedSharedKey: string }; accessToken?: { hash: string; scopes: string[] } },
+    now: Date,
+  ): Promise<void>;
+  signingKeys(accountId: number): Promise<StoredSigningKey[]>;
+  allActivePublicKeys(): Promise<Array<{ accountId: number; key: StoredSigningKey }>>;
+}
+
+export interface ProductsPort {
+  insert(product: Product): Promise<Product | null>;
+  findById(accountId: number, id: number): Promise<Product | null>;
+  findByShortCode(accountId: number, shortCode: string): Promise<Product | null>;
+  exists(accountId: number, shortCode: string): Promise<boolean>;
+  list(accountId: number, skip: number, limit: number): Promise<{ items: Product[]; count: number }>;
+  update(accountId: number, id: number, changes: Partial<Pick<Product, 'name'>>, now: Date): Promise<Product | null>;
+  addFeature(accountId: number, productId: number, feature: ProductFeature, now: Date): Promise<'added' | 'code_taken' | 'product_not_found'>;
+}
+
+/** A filter of license lists (equality on stored fields). */
+export type LicenseListFilter = Record<string, unknown>;
+
+export interface LicensesPort {
+  insert(license: License): Promise<License>;
+  findById(accountId: number, id: number): Promise<License | null>;
+  findByProductAndKey(productId: number, key: string, accountId?: number): Promise<License | null>;
+  markChecked(licenseId: number, at: Date): Promise<void>;
+  keyTaken(accountId: number, productCode: string, key: string): Promise<boolean>;
+  list(accountId: number, filter: LicenseListFilter, skip: number, limit: number): Promise<{ items: License[]; count: number }>;
+}
+
+/** The guarded atomic counter writes on a license (see server/db/license-meters.ts). */
+export interface LicenseMetersPort {
+  apply(change: MeterChange): Promise<LicenseWithPending | null>;
+  applyMany(multi: MultiFeatureChange): Promise<LicenseWithPending | null>;
+  find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[]; pending: OutboxEntry[] }) | null>;
+  resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<boolean>;
+}
+
+export interface LicenseAdminPort {
+  replaceFeatures(accountId: number, licenseId: number, upserts: FeatureUpsert[], ledger: LedgerTemplate, events?: EventOutboxEntry[]): Promise<LicenseWithLedger | null>;
+  updateLicense(accountId: number, licenseId: number, fields: LicenseFieldChanges, meter: MeterFieldChanges | undefined, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
+  resetConsumption(accountId: number, licenseId: number, ledger: LedgerTemplate, events?: EventOutboxEntry[]): Promise<LicenseWithLedger | null>;
+}
+
+export interface DevicesPort {
+  /** The device of this hardware id on the license, created (with `fresh()`'s ids) when it has none. */
+  upsert(base: Pick<Device, 'accountId' | 'licenseId' | 'productId' | 'hardwareId'>, fresh: () => Pick<Device, 'id' | 'activationId'>, now: Date): Promise<Device>;
+  update(accountId: number, deviceId: number, details: DeviceDetails, now: Date, events?: EventOutboxEntry[]): Promise<Device | null>;
+  findById(accountId: number, deviceId: number): Promise<Device | null>;
+  findByActivationId(activationId: string): Promise<Device | null>;
+  findByHardwareId(licenseId: number, hardwareId: string): Promise<Device | null>;
+  list(accountId: number, filter: Record<string, unknown>, skip: number, limit: number): Promise<{ items: Device[]; count: number }>;
+  takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
+  releaseSeat(accountId: number, licenseId: number, deviceId: number, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
+  setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null>;
+}
+
+export interface ActivationSeatsPort {
+  release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events?: EventOutboxEntry[]): Promise<LicenseWithPending | null>;
+}
+
+export interface LedgerPort {
+  insertMoves(moves: LedgerMove[]): Promise<void>;
+  findByIdempotencyKey(accountId: number, key: string, since: Date): Promise<LedgerEntry | null>;
+  entriesFor(accountId: number, licenseId: number): Promise<LedgerEntry[]>;
+}
+
+export interface OutboxPort {
+  remove(moved: Array<{ owner: OutboxOwner; entryIds: string[] }>): Promise<void>;
+  stranded(olderThan: Date, limit?: number): Promise<StrandedEntries[]>;
+}
+
+export interface EventsPort {
+  reserveSeqs(count: number): Promise<number>;
+  insertMany(events: Array<SequencedEvent & { fannedOut: boolean }>): Promise<SequencedEvent[]>;
+  get(id: string): Promise<SequencedEvent | null>;
+  pendingFanOut(limit: number): Promise<SequencedEvent[]>;
+  markFannedOut(ids: string[]): Promise<void>;
+  list(accountId: number, filter?: { subject?: string; type?: string }): Promise<RecordedEvent[]>;
+}
+
+export interface IdempotencyPort {
+  claim(accountId: number, key: string, requestHash: string, now: Date, lockedUntil: Date, expiresAt: Date): Promise<ClaimOutcome>;
+  find(accountId: number, key: string): Promise<IdempotencyRecord | null>;
+  complete(accountId: number, key: string, requestHash: string, response: { status: number; body: string }, now: Date): Promise<void>;
+  release(accountId: number, key: string, requestHash: string): Promise<void>;
+}
+
+export interface WebhookSubscriptionsPort {
+  insert(subscription: WebhookSubscription, sealedSecret: string): Promise<void>;
+  get(accountId: number, id: string): Promise<WebhookSubscription | null>;
+  getForDelivery(id: string): Promise<(WebhookSubscription & { sealedSecret: string }) | null>;
+  list(accountId: number): Promise<WebhookSubscription[]>;
+  update(accountId: number, id: string, changes: SubscriptionChanges & { sealedSecret?: string }, now: Date): Promise<WebhookSubscription | null>;
+  delete(accountId: number, id: string): Promise<boolean>;
+  activeOf(accountIds: number[]): Promise<WebhookSubscription[]>;
+  setHealthy(id: string, healthy: boolean): Promise<void>;
+}
+
+export interface WebhookDeliveriesPort {
+  createFor(pairs: Array<{ event: SequencedEvent; subscription: Pick<WebhookSubscription, 'id'> }>, now: Date): Promise<void>;
+  claim(owner: string, now: Date, leaseMs: number): Promise<WebhookDelivery | null>;
+  earlierPending(delivery: WebhookDelivery): Promise<boolean>;
+  postpone(delivery: WebhookDelivery, owner: string, until: Date): Promise<void>;
+  recordAttempt(delivery: WebhookDelivery, owner: string, outcome: AttemptOutcome, now: Date): Promise<boolean>;
+  cancel(delivery: WebhookDelivery, now: Date): Promise<void>;
+  cancelAllOf(subscriptionId: string, now: Date): Promise<void>;
+  list(accountId: number, subscriptionId: string, limit: number): Promise<WebhookDelivery[]>;
+  redeliver(accountId: number, subscriptionId: string, id: string, now: Date): Promise<WebhookDelivery | null>;
+}
