@@ -42,11 +42,6 @@ export function resetAtFor(policy: Pick<MeterPolicy, 'reset' | 'period'>, now: D
   return policy.reset && policy.period ? periodEnd(policy.period, now) : null;
 }
 
-/** A fresh meter state for a policy (total as given, or 0). */
-export function newMeter(policy: MeterPolicy, now: Date, total = 0, gross = total): MeterState {
-  return { ...policy, total, gross, ceiling: ceilingOf(policy), resetAt: resetAtFor(policy, now) };
-}
-
 /** The state a meter shows at `now`: a period that has ended reads as a total of 0. */
 export function currentTotal(meter: Pick<MeterState, 'total' | 'resetAt'>, now: Date): number {
   return meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime() ? 0 : meter.total;

@@ -16,11 +16,6 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(left, right);
 }
 
-/** Does `secret` hash to `storedHash`? Compared in constant time. */
-export function secretMatches(secret: string, storedHash: string): boolean {
-  return constantTimeEqual(hashSecret(secret), storedHash);
-}
-
 /**
  * Authenticated encryption (AES-256-GCM) for secrets that must stay recoverable, such as the License
  * API shared keys (needed to verify signatures) and signing private keys. Output: `v1.<iv>.<tag>.<data>`.

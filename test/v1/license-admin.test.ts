@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../server/domain/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { DomainError } from '../../server/domain/errors.js';
 import { seedAccountWithProduct, startTestDomain, type TestDomain } from '../support/domain.js';
 

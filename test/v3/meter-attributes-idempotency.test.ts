@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyRepository } from '../../server/db/idempotency-repository.js';
-import { ManualClock } from '../../server/domain/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { requestFingerprint } from '../../server/domain/idempotency.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { activate, seedV3License, seedV3Product } from './support.js';

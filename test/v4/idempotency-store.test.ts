@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyRepository } from '../../server/db/idempotency-repository.js';
-import { ManualClock } from '../../server/domain/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { DomainError } from '../../server/domain/errors.js';
 import { IdempotencyService, requestFingerprint } from '../../server/domain/idempotency.js';
 import { startTestDomain, type TestDomain } from '../support/domain.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IdempotencyRepository } from '../../server/db/idempotency-repository.js';
-import { ManualClock } from '../../server/domain/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { requestFingerprint } from '../../server/domain/idempotency.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, licenseFor } from './fixtures.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LicensesRepository } from '../../server/db/licenses-repository.js';
-import { ManualClock } from '../../server/domain/clock.js';
+import { ManualClock } from '../support/clock.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, licenseFor } from './fixtures.js';
 import type { V4Client } from './signed-fetch.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../server/domain/clock.js';
+import { ManualClock } from '../support/clock.js';
 import type { ConsumptionPeriod } from '../../server/domain/periods.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, licenseFor } from './fixtures.js';
