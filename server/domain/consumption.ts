@@ -1,4 +1,5 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
+import { meterOf, meterRefusal, seatOf } from './meter-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
@@ -93,7 +94,7 @@ export class ConsumptionService {
     } else if (input.trackDeviceUses) {
       const current = await this.meters.find(input.accountId, input.license);
       if (!current) throw await this.licenseMissing(input);
-      deviceId = this.seatOf(current, input.seat)?.deviceId ?? null;
+      deviceId = seatOf(current, input.seat)?.deviceId ?? null;
       if (deviceId === null) throw new DomainError('device_not_found', 'No active device matches on this license');
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
@@ -141,14 +142,14 @@ export class ConsumptionService {
       const applied = await this.meters.apply(change);
       if (applied) {
         const updated = applied.license;
-        const meter = this.meterOf(updated, input.target)!;
+        const meter = meterOf(updated, input.target)!;
         // This write's entry and every one still pending before it, completed from the state the write left.
         const ledger = completeLedgerEntries(updated, applied.pending);
         const own = ledger.find((m) => m.entry.id === outbox.id);
         await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, ledger);
         return { license: updated, meter, deviceId: own?.entry.ledger.deviceId ?? deviceId, replayed: false };
       }
-      const outcome = await this.explainRejection(input, now);
+      const outcome = await this.explainRejection(input, change);
       if (outcome === 'retry') continue;
       return outcome;
     }
@@ -178,18 +179,9 @@ export class ConsumptionService {
       target.scope === 'license'
         ? { ...plain, consumption: asOf(plain.consumption) }
         : { ...plain, features: plain.features.map((f) => (f.code === target.code ? { ...f, ...asOf(f) } : f)) };
-    const meter = this.meterOf(then, target);
+    const meter = meterOf(then, target);
     if (!meter) return null;
     return { license: then, meter, deviceId: entry.deviceId, replayed: true };
-  }
-
-  private meterOf(license: License, target: MeterTarget): MeterState | undefined {
-    return target.scope === 'license' ? license.consumption : license.features.find((f) => f.code === target.code);
-  }
-
-  private seatOf(license: License, seat: SeatLocator | undefined) {
-    if (!seat) return undefined;
-    return license.seats.find((s) => ('hardwareId' in seat ? s.hardwareId === seat.hardwareId : s.activationId === seat.activationId));
   }
 
   private async licenseMissing(input: ConsumeInput): Promise<DomainError> {
@@ -199,64 +191,50 @@ export class ConsumptionService {
     return new DomainError('license_not_found', 'License not found');
   }
 
-  /** Why the guarded update matched nothing: an error, a replayed idempotency key, or 'retry'. */
-  private async explainRejection(input: ConsumeInput, now: Date): Promise<ConsumeResult | 'retry'> {
+  /** Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, a replayed idempotency key, or 'retry'. */
+  private async explainRejection(input: ConsumeInput, change: MeterChange): Promise<ConsumeResult | 'retry'> {
+    const now = change.now;
     const license = await this.meters.find(input.accountId, input.license);
     if (!license) throw await this.licenseMissing(input);
-    if (input.idempotencyKey !== undefined && license.recentOpKeys.includes(input.idempotencyKey)) {
-      const since = input.idempotencyResumedSince ?? new Date(now.getTime() - KEY_RETENTION_MS);
-      const earlier = await this.appliedResult(input, input.idempotencyKey, since);
-      if (earlier) return earlier;
-      const seat = this.seatOf(license, input.seat);
-      return { license, meter: this.meterOf(license, input.target)!, deviceId: seat?.deviceId ?? null, replayed: true };
+    // The stored seat's device, for the per-device floor (the update names the device it read or was given).
+    const seated = change.deviceUses === undefined && input.trackDeviceUses ? { ...change, deviceUses: seatOf(license, input.seat)?.deviceId } : change;
+    const refusal = meterRefusal(license, license.recentOpKeys, seated);
+    const meter = meterOf(license, input.target);
+    switch (refusal) {
+      case 'already_applied': {
+        const since = input.idempotencyResumedSince ?? new Date(now.getTime() - KEY_RETENTION_MS);
+        const earlier = await this.appliedResult(input, input.idempotencyKey!, since);
+        if (earlier) return earlier;
+        return { license, meter: meter!, deviceId: seatOf(license, input.seat)?.deviceId ?? null, replayed: true };
+      }
+      case 'license_disabled':
+        throw new DomainError('license_disabled', 'The license is not enabled');
+      case 'license_expired':
+        throw new DomainError('license_expired', 'The license has expired');
+      case 'seat_missing':
+        throw missingSeatError(license);
+      case 'device_blacklisted':
+        throw new DomainError('device_blacklisted', 'This device is blacklisted');
+      case 'license_not_consumption':
+        throw new DomainError('license_not_consumption', 'The license needs to be of consumption type');
+      case 'meter_missing':
+        throw new DomainError('feature_not_on_license', 'The product feature does not exist on this license', { code: input.target.scope === 'feature' ? input.target.code : null });
+      case 'feature_expired':
+        throw new DomainError('feature_expired', 'The license feature has expired');
+      case 'period_due': {
+        const next = meter!.period ? periodEnd(meter!.period, now) : null;
+        if (next) await this.meters.resetPeriod(license.accountId, license.id, input.target, { resetAt: meter!.resetAt!, total: meter!.total }, next, now);
+        return 'retry';
+      }
+      case 'negative_not_allowed':
+        throw new DomainError('negative_consumption_not_allowed', 'Negative consumptions not allowed');
+      case 'below_zero':
+        throw new DomainError('consumption_below_zero', 'The decrement would take the uses below 0');
+      case 'limit_reached':
+        throw new DomainError('consumption_limit_reached', 'Not enough consumptions left', { scope: input.target.scope, total: meter!.total, ceiling: meter!.ceiling });
+      case null:
+        // The license changed between the update and this read: try again.
+        return 'retry';
     }
-    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
-    if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
-    if (input.seat) {
-      const seat = this.seatOf(license, input.seat);
-      if (!seat) throw missingSeatError(license);
-      if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
-    }
-    if (input.target.scope === 'license' && input.requireConsumptionLicense && license.type !== 'consumption') {
-      throw new DomainError('license_not_consumption', 'The license needs to be of consumption type');
-    }
-    const meter = this.meterOf(license, input.target);
-    if (!meter) throw new DomainError('feature_not_on_license', 'The product feature does not exist on this license', { code: input.target.scope === 'feature' ? input.target.code : null });
-    if (input.target.scope === 'feature') {
-      const feature = license.features.find((f) => f.code === (input.target as { code: string }).code)!;
-      if (feature.expiryDate !== null && feature.expiryDate.getTime() <= now.getTime()) throw new DomainError('feature_expired', 'The license feature has expired');
-    }
-    if (meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime()) {
-      const next = meter.period ? periodEnd(meter.period, now) : null;
-      if (next) await this.meters.resetPeriod(license.accountId, license.id, input.target, { resetAt: meter.resetAt, total: meter.total }, next, now);
-      return 'retry';
-    }
-    const amount = input.amount;
-    if (amount < 0) {
-      if (input.negatives === 'policy' && !meter.allowNegative) throw new DomainError('negative_consumption_not_allowed', 'Negative consumptions not allowed');
-      const deviceUses = input.trackDeviceUses ? (this.meterUsesOf(license, input) ?? 0) : Infinity;
-      if (meter.total + amount < 0 || deviceUses + amount < 0) throw new DomainError('consumption_below_zero', 'The decrement would take the uses below 0');
-    }
-    if (amount > 0 && this.exceedsLimit(meter, amount, input.overageCap)) {
-      throw new DomainError('consumption_limit_reached', 'Not enough consumptions left', { scope: input.target.scope, total: meter.total, ceiling: meter.ceiling });
-    }
-    return 'retry';
-  }
-
-  private meterUsesOf(license: License, input: ConsumeInput): number | undefined {
-    if (input.target.scope !== 'feature') return undefined;
-    const seat = this.seatOf(license, input.seat);
-    const code = input.target.code;
-    return seat ? (license.features.find((f) => f.code === code)?.uses[String(seat.deviceId)] ?? 0) : undefined;
-  }
-
-  private exceedsLimit(meter: MeterState, amount: number, cap: MeterChange['overageCap']): boolean {
-    const next = meter.total + amount;
-    if (meter.ceiling !== null && next > meter.ceiling) return true;
-    if (cap && !meter.unlimited) {
-      if (cap.allowOverages === false && next > meter.max) return true;
-      if (cap.maxOverages !== undefined && cap.maxOverages > 0 && next > meter.max + cap.maxOverages) return true;
-    }
-    return false;
   }
 }
