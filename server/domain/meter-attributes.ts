@@ -1,4 +1,5 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
+import { meterRefusal, type MeterRefusal } from './meter-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -140,36 +141,40 @@ export class MeterAttributeUses {
     });
   }
 
-  /** Throws the reason the guarded update matched nothing; returns when it is worth retrying. */
+  /** Throws the reason the guarded update matched nothing (meterRefusal, change by change); returns when it is worth retrying. */
   private async explainRejection(input: ChangeUsesInput, changes: UsesChange[], now: Date): Promise<void> {
     const license = await this.meters.find(input.accountId, { licenseId: input.licenseId });
     if (!license) throw new DomainError('license_not_found', 'License not found');
-    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
-    if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
-    const seat = license.seats.find((s) => s.activationId === input.activationId);
-    if (!seat) throw new DomainError('device_not_found', 'The activation no longer exists');
-    if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This activation is blacklisted');
-    let reset = false;
-    for (const c of changes) {
+    const judged = changes.map((c) => {
       const feature = findMeterAttribute(license, c.name);
-      if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${c.name}" not found`, { code: c.name });
-      if (feature.expiryDate !== null && feature.expiryDate.getTime() <= now.getTime()) throw new DomainError('feature_expired', `Meter attribute "${c.name}" has expired`);
-      if (feature.resetAt !== null && feature.resetAt.getTime() <= now.getTime()) {
-        const next = feature.period ? periodEnd(feature.period, now) : null;
-        if (next) await this.meters.resetPeriod(license.accountId, license.id, { scope: 'feature', code: feature.code }, { resetAt: feature.resetAt, total: feature.total }, next, now);
-        reset = true;
-      }
+      const refusal: MeterRefusal | null = feature
+        ? meterRefusal(license, [], { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat: { activationId: input.activationId }, deviceUses: input.deviceId, negatives: 'floor-only' })
+        : 'meter_missing';
+      return { c, feature, refusal };
+    });
+    const first = (...reasons: MeterRefusal[]) => judged.find((j) => j.refusal !== null && reasons.includes(j.refusal));
+    // The license and the activation first, then each attribute, then the limits, as the API reports them.
+    switch (first('license_disabled', 'license_expired', 'seat_missing', 'device_blacklisted')?.refusal) {
+      case 'license_disabled':
+        throw new DomainError('license_disabled', 'The license is not enabled');
+      case 'license_expired':
+        throw new DomainError('license_expired', 'The license has expired');
+      case 'seat_missing':
+        throw new DomainError('device_not_found', 'The activation no longer exists');
+      case 'device_blacklisted':
+        throw new DomainError('device_blacklisted', 'This activation is blacklisted');
     }
-    if (reset) return;
-    for (const c of changes) {
-      const feature = findMeterAttribute(license, c.name)!;
-      const uses = feature.uses[String(input.deviceId)] ?? 0;
-      if (c.amount < 0 && (feature.total + c.amount < 0 || uses + c.amount < 0)) {
-        throw new DomainError('consumption_below_zero', `The decrement would take the uses of "${c.name}" below 0`, { code: c.name });
-      }
-      if (c.amount > 0 && feature.ceiling !== null && feature.total + c.amount > feature.ceiling) {
-        throw new DomainError('consumption_limit_reached', `Meter attribute "${c.name}" has reached its allowed uses`, { code: c.name, total: feature.total, ceiling: feature.ceiling });
-      }
+    const attribute = first('meter_missing', 'feature_expired');
+    if (attribute?.refusal === 'meter_missing') throw new DomainError('feature_not_on_license', `Meter attribute "${attribute.c.name}" not found`, { code: attribute.c.name });
+    if (attribute) throw new DomainError('feature_expired', `Meter attribute "${attribute.c.name}" has expired`);
+    const due = judged.filter((j) => j.refusal === 'period_due');
+    for (const { feature } of due) {
+      const next = feature!.period ? periodEnd(feature!.period, now) : null;
+      if (next) await this.meters.resetPeriod(license.accountId, license.id, { scope: 'feature', code: feature!.code }, { resetAt: feature!.resetAt!, total: feature!.total }, next, now);
     }
+    if (due.length > 0) return;
+    const limit = first('below_zero', 'limit_reached');
+    if (limit?.refusal === 'below_zero') throw new DomainError('consumption_below_zero', `The decrement would take the uses of "${limit.c.name}" below 0`, { code: limit.c.name });
+    if (limit) throw new DomainError('consumption_limit_reached', `Meter attribute "${limit.c.name}" has reached its allowed uses`, { code: limit.c.name, total: limit.feature!.total, ceiling: limit.feature!.ceiling });
   }
 }

@@ -39,6 +39,9 @@ export function exceedsLimit(meter: MeterState, next: number, cap: MeterChange['
   return false;
 }
 
+/** What the rules look at in a change (the rest of a MeterChange is what the write records). */
+export type MeterRuleInput = Omit<MeterChange, 'accountId' | 'license' | 'outbox' | 'events'>;
+
 /**
  * The TypeScript form of the counter rules: the first rule `change` breaks on `license` (as stored,
  * with the idempotency keys it recently applied), or null when the guarded update accepts it. The
@@ -46,7 +49,7 @@ export function exceedsLimit(meter: MeterState, next: number, cap: MeterChange['
  * evaluates atomically; `test/domain/meter-rules.property.test.ts` generates licenses and changes and
  * checks that the two agree on every one.
  */
-export function meterRefusal(license: License, recentOpKeys: readonly string[], change: MeterChange): MeterRefusal | null {
+export function meterRefusal(license: License, recentOpKeys: readonly string[], change: MeterRuleInput): MeterRefusal | null {
   const now = change.now.getTime();
   if (change.idempotencyKey !== undefined && recentOpKeys.includes(change.idempotencyKey)) return 'already_applied';
   if (!license.enabled) return 'license_disabled';
