@@ -9,6 +9,7 @@ import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
 import type { Device, License } from './types.js';
 import type { ActivationSeatsPort, DeviceDetails, DevicesPort, FloatingUses, LicenseMetersPort, LicensesPort } from './ports.js';
+import { assertUsable } from './license-rules.js';
 
 /**
  * Activations as the Web API v3 sees them: a device holding a seat on a license. The device document
@@ -130,10 +131,7 @@ export class ActivationService {
   }
 
   private assertUsable(license: License): void {
-    if (!license.enabled) throw new DomainError('license_disabled', 'The license has been revoked');
-    if (license.validUntil !== null && license.validUntil.getTime() <= this.deps.clock.now().getTime()) {
-      throw new DomainError('license_expired', 'The license has expired');
-    }
+    assertUsable(license, this.deps.clock.now(), 'The license has been revoked');
   }
 
   /** Activates the license on a machine (idempotent per fingerprint). */

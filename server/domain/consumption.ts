@@ -1,5 +1,5 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { meterOf, meterRefusal, seatOf } from './meter-rules.js';
+import { meterOf, meterRefusal, seatOf } from './license-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';

@@ -7,6 +7,7 @@ import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
 import type { Device, License } from './types.js';
 import type { DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort } from './ports.js';
+import { assertUsable } from './license-rules.js';
 
 export interface ActivateInput {
   license: LicenseLocator;
@@ -54,10 +55,7 @@ export class DeviceService {
   }
 
   private assertUsable(license: License): void {
-    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
-    if (license.validUntil !== null && license.validUntil.getTime() <= this.clock.now().getTime()) {
-      throw new DomainError('license_expired', 'The license has expired');
-    }
+    assertUsable(license, this.clock.now());
   }
 
   /** Activates a device on a license. Re-activating a device that holds a seat is idempotent. */

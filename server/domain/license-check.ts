@@ -5,6 +5,7 @@ import { missingSeatError } from './seat-errors.js';
 import { currentTotal, resetAtFor, type MeterState } from './meter.js';
 import type { License, Seat } from './types.js';
 import type { LicenseLocator, LicenseMetersPort } from './ports.js';
+import { assertUsable } from './license-rules.js';
 
 /** A meter as it reads at `now`: a period that has ended shows a total of 0 and the next reset time. */
 export function meterAsOf<M extends MeterState>(meter: M, now: Date): M {
@@ -62,8 +63,7 @@ export class LicenseCheckService {
   async check(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; seat: Seat }> {
     const license = await this.locate(accountId, locator, licenseId);
     const now = this.clock.now();
-    if (!license.enabled) throw new DomainError('license_disabled', 'The license is not enabled');
-    if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) throw new DomainError('license_expired', 'The license has expired');
+    assertUsable(license, now);
     const seat = license.seats.find((s) => s.hardwareId === hardwareId);
     if (!seat) throw missingSeatError(license);
     if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');

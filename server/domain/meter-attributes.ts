@@ -1,5 +1,5 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { meterRefusal, type MeterRefusal } from './meter-rules.js';
+import { meterRefusal, type MeterRefusal } from './license-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';

@@ -3,6 +3,7 @@ import type { LicenseFeatureSettings, MeterSettings } from '../../domain/license
 import { currentTotal } from '../../domain/meter.js';
 import { parseConsumptionPeriod, type ConsumptionPeriod } from '../../domain/periods.js';
 import type { Device, License, LicenseFeature, Product, ProductFeature } from '../../domain/types.js';
+import { usabilityOf } from '../../domain/license-rules.js';
 
 /** Translation between the Management API v1 wire format and the domain. */
 
@@ -103,8 +104,8 @@ function toV1LicenseFeature(license: License, product: Product | null, f: Licens
 }
 
 function statusOf(license: License, now: Date): V1License['status'] {
-  if (!license.enabled) return 'disabled';
-  if (license.validUntil !== null && license.validUntil.getTime() <= now.getTime()) return 'expired';
+  const usability = usabilityOf(license, now);
+  if (usability !== 'usable') return usability;
   return license.timeActivated !== null ? 'active' : 'inactive';
 }
 

@@ -1,6 +1,7 @@
 import type { components } from '../../../generated/schema.js';
 import type { MeterState } from '../../domain/meter.js';
 import type { License, LicenseFeature, Product } from '../../domain/types.js';
+import { isExpired } from '../../domain/license-rules.js';
 
 type Schemas = components['schemas'];
 export type V4AddConsumptionResponse = Schemas['V4AddConsumptionResponse'];
@@ -76,7 +77,7 @@ export function licenseView(ctx: LicenseViewContext): V4License {
     license_active: license.timeActivated !== null || license.seats.length > 0,
     license_enabled: license.enabled,
     is_trial: license.isTrial,
-    is_expired: license.validUntil !== null && license.validUntil.getTime() <= ctx.now.getTime(),
+    is_expired: isExpired(license, ctx.now),
     validity_period: license.validUntil ? license.validUntil.toISOString() : null,
     max_activations: license.maxActivations,
     times_activated: license.timesActivated,

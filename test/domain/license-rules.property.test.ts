@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromLicense } from '../../server/db/license-document.js';
 import { meterChangeFilter, meterChangeUpdate } from '../../server/db/license-meters.js';
 import { ceilingOf, type MeterState } from '../../server/domain/meter.js';
-import { meterRefusal } from '../../server/domain/meter-rules.js';
+import { meterRefusal } from '../../server/domain/license-rules.js';
 import type { MeterChange } from '../../server/domain/ports.js';
 import type { License, LicenseFeature } from '../../server/domain/types.js';
 import { startTestDatabase, type TestDatabase } from '../support/database.js';

@@ -1,6 +1,32 @@
+/**
+ * The rules of the license aggregate, each written once: whether a license can be used now, which
+ * seat a call names, and when a counter may change (the TypeScript twin of the guarded update's filter).
+ */
+import { DomainError } from './errors.js';
 import type { MeterState } from './meter.js';
 import type { MeterChange, MeterTarget, SeatLocator } from './ports.js';
 import type { License, Seat } from './types.js';
+
+export type LicenseUsability = 'usable' | 'disabled' | 'expired';
+
+/** A license can be used while it is enabled and not past the end of its validity. */
+export function usabilityOf(license: Pick<License, 'enabled' | 'validUntil'>, now: Date): LicenseUsability {
+  if (!license.enabled) return 'disabled';
+  if (isExpired(license, now)) return 'expired';
+  return 'usable';
+}
+
+/** Past the end of its validity (`validUntil` is the first moment it is no longer valid). */
+export function isExpired(license: Pick<License, 'validUntil'>, now: Date): boolean {
+  return license.validUntil !== null && license.validUntil.getTime() <= now.getTime();
+}
+
+/** Throws `license_disabled` / `license_expired` unless the license can be used now. */
+export function assertUsable(license: Pick<License, 'enabled' | 'validUntil'>, now: Date, disabledMessage = 'The license is not enabled'): void {
+  const usability = usabilityOf(license, now);
+  if (usability === 'disabled') throw new DomainError('license_disabled', disabledMessage);
+  if (usability === 'expired') throw new DomainError('license_expired', 'The license has expired');
+}
 
 /**
  * Why the guarded update of a counter refuses a change, in the order the APIs report the reasons.
@@ -46,14 +72,15 @@ export type MeterRuleInput = Omit<MeterChange, 'accountId' | 'license' | 'outbox
  * The TypeScript form of the counter rules: the first rule `change` breaks on `license` (as stored,
  * with the idempotency keys it recently applied), or null when the guarded update accepts it. The
  * query form of the same rules is `meterChangeFilter` (server/db/license-meters.ts), which the database
- * evaluates atomically; `test/domain/meter-rules.property.test.ts` generates licenses and changes and
+ * evaluates atomically; `test/domain/license-rules.property.test.ts` generates licenses and changes and
  * checks that the two agree on every one.
  */
 export function meterRefusal(license: License, recentOpKeys: readonly string[], change: MeterRuleInput): MeterRefusal | null {
   const now = change.now.getTime();
   if (change.idempotencyKey !== undefined && recentOpKeys.includes(change.idempotencyKey)) return 'already_applied';
-  if (!license.enabled) return 'license_disabled';
-  if (license.validUntil !== null && license.validUntil.getTime() <= now) return 'license_expired';
+  const usability = usabilityOf(license, change.now);
+  if (usability === 'disabled') return 'license_disabled';
+  if (usability === 'expired') return 'license_expired';
   if (change.seat) {
     const seat = seatOf(license, change.seat);
     if (!seat) return 'seat_missing';
