@@ -84,7 +84,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     onError: (err, context) => options.logger?.error({ err: { message: (err as Error).message } }, `${context} failed (the dispatcher's repair step retries)`),
   });
   const eventOutbox = new EventOutbox(settler, clock);
-  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, eventOutbox);
+  const activationSeats = new ActivationSeatsRepository(db.models);
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox);
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
@@ -102,7 +103,6 @@ export function createServices(db: Database, options: ServicesOptions) {
       devicesRepo,
       licensesRepo,
       meters: metersRepo,
-      seats: new ActivationSeatsRepository(db.models),
       consumption,
       meterUses: new MeterAttributeUses(metersRepo, clock, eventOutbox),
       clock,

@@ -108,21 +108,6 @@ export class DevicesRepository implements DevicesPort {
     return doc ? toLicense(doc) : null;
   }
 
-  /** Frees a device's seat (atomically with the activation count). Returns the license, or null if it held none. */
-  async releaseSeat(accountId: number, licenseId: number, deviceId: number, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
-    const update: Record<string, unknown> = {
-      $pull: { seats: { deviceId } },
-      ...(events.length > 0 ? { $push: { outbox: { $each: events } } } : {}),
-      $inc: { timesActivated: -1 },
-      $set: { updatedAt: now },
-    };
-    const doc = await this.models.License.findOneAndUpdate({ _id: licenseId, accountId, 'seats.deviceId': deviceId }, update, {
-      returnDocument: 'after',
-      projection: { outbox: 0, recentOps: 0 },
-    }).lean<LicenseDocument>();
-    return doc ? toLicense(doc) : null;
-  }
-
   /** Sets the blacklisted flag on the device's seat (enforced) and on the device document. */
   async setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null> {
     const device = await this.findById(accountId, deviceId);

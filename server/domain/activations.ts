@@ -2,13 +2,12 @@ import type { Clock } from './clock.js';
 import type { ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
 import type { EventOutbox } from './event-outbox.js';
-import { completeLedgerEntries } from './ledger-entries.js';
 import { requestFingerprint, type IdempotencyService, type IdempotentAttempt } from './idempotency.js';
 import { DomainError } from './errors.js';
 import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
 import type { Device, License } from './types.js';
-import type { ActivationSeatsPort, DeviceDetails, DevicesPort, FloatingUses, LicenseMetersPort, LicensesPort } from './ports.js';
+import type { DeviceDetails, DevicesPort, LicenseMetersPort, LicensesPort } from './ports.js';
 import { assertUsable } from './license-rules.js';
 
 /**
@@ -82,7 +81,6 @@ export interface IncrementInput {
 /** Latest lease end a Date can show in every format (9999-12-31T23:59:59Z). */
 const LATEST_LEASE_END = Date.UTC(9999, 11, 31, 23, 59, 59);
 const NUMERIC_ID = /^[0-9]{1,16}$/;
-const MAX_RELEASE_ATTEMPTS = 6;
 
 function leaseEnd(leaseDuration: number, now: Date): Date | null {
   if (leaseDuration <= 0) return null;
@@ -110,7 +108,6 @@ export class ActivationService {
       devicesRepo: DevicesPort;
       licensesRepo: LicensesPort;
       meters: LicenseMetersPort;
-      seats: ActivationSeatsPort;
       consumption: ConsumptionService;
       meterUses: MeterAttributeUses;
       clock: Clock;
@@ -211,25 +208,8 @@ export class ActivationService {
    * license floats) go back to the license total, other uses stay counted. Gross never changes.
    */
   async delete(caller: Caller, activationId: string): Promise<Activation> {
-    let { device, license } = await this.get(caller, activationId);
-    const event = this.deps.events?.entry({ type: 'activation.deleted', accountId: license.accountId, activationId });
-    for (let attempt = 0; ; attempt += 1) {
-      const floats = license.isFloating || license.isFloatingCloud;
-      const floating: FloatingUses[] = license.features.flatMap((f, index) =>
-        floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(device.id)] ?? 0 }] : [],
-      );
-      const now = this.deps.clock.now();
-      const result = await this.deps.seats.release(license.accountId, license.id, device.id, floating, now, event ? [event] : []);
-      if (result) {
-        const released = result.license;
-        device = (await this.deps.devicesRepo.update(license.accountId, device.id, { active: false }, now)) ?? device;
-        const ledger = completeLedgerEntries(released, result.pending);
-        if (event || ledger.length > 0) await this.deps.events?.settle({ licenseId: license.id }, license.id, event ? [event] : [], { license: released, device }, ledger);
-        return { device, license: released };
-      }
-      if (attempt >= MAX_RELEASE_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
-      ({ device, license } = await this.get(caller, activationId));
-    }
+    const { device, license } = await this.get(caller, activationId);
+    return this.deps.devices.deactivateDevice(license.accountId, device);
   }
 
   /**

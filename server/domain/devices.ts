@@ -6,8 +6,9 @@ import { newActivationId, newNumericId } from './ids.js';
 import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
 import type { Device, License } from './types.js';
-import type { DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort } from './ports.js';
-import { assertUsable } from './license-rules.js';
+import type { ActivationSeatsPort, DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort } from './ports.js';
+import { completeLedgerEntries } from './ledger-entries.js';
+import { assertUsable, floatingUsesOf } from './license-rules.js';
 
 export interface ActivateInput {
   license: LicenseLocator;
@@ -33,7 +34,8 @@ export class DeviceService {
     private readonly meters: LicenseMetersPort,
     private readonly products: ProductLookup,
     private readonly clock: Clock,
-    private readonly events?: EventOutbox,
+    private readonly seats: ActivationSeatsPort,
+    private readonly events: EventOutbox,
   ) {}
 
   private async usableLicense(accountId: number, locator: LicenseLocator, password: string | undefined): Promise<License> {
@@ -69,7 +71,7 @@ export class DeviceService {
     );
     if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
     const locator = { licenseId: license.id };
-    const created = this.events?.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
+    const created = this.events.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
     let alreadyActive = false;
     for (let attempt = 0; ; attempt += 1) {
       if (license.seats.some((s) => s.hardwareId === input.hardwareId)) {
@@ -92,10 +94,10 @@ export class DeviceService {
       license = current;
     }
     // A repeated activation changes only the device document: its `activation.updated` goes into the device's outbox.
-    const updatedEvent = alreadyActive ? this.events?.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now) : undefined;
+    const updatedEvent = alreadyActive ? this.events.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now) : undefined;
     device = (await this.devices.update(accountId, device.id, { ...(input.details ?? {}), active: true, lastSyncedAt: now }, now, updatedEvent ? [updatedEvent] : [])) ?? device;
-    if (created && !alreadyActive) await this.events!.settle({ licenseId: license.id }, license.id, [created], { license, device });
-    if (updatedEvent) await this.events!.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
+    if (created && !alreadyActive) await this.events.settle({ licenseId: license.id }, license.id, [created], { license, device });
+    if (updatedEvent) await this.events.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
     return { license, device, alreadyActive };
   }
 
@@ -108,14 +110,25 @@ export class DeviceService {
     return this.deactivateDevice(accountId, device);
   }
 
+  /**
+   * Frees the device's seat, for every dialect (License API deactivation, Web API v3 activation
+   * deletion): uses of floating meters (the feature or the license floats) go back to the license total,
+   * recorded as `release` ledger entries; other uses stay counted; gross never changes. One guarded
+   * write (it fails when the uses changed since they were read), retried with a fresh read.
+   */
   async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
-    const now = this.clock.now();
-    const deleted = this.events?.entry({ type: 'activation.deleted', accountId, activationId: device.activationId }, now);
-    const license = await this.devices.releaseSeat(accountId, device.licenseId, device.id, now, deleted ? [deleted] : []);
-    if (!license) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
-    const updated = (await this.devices.update(accountId, device.id, { active: false }, now)) ?? device;
-    if (deleted) await this.events!.settle({ licenseId: license.id }, license.id, [deleted], { license, device: updated });
-    return { license, device: updated };
+    const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: device.activationId });
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const now = this.clock.now();
+      const current = await this.meters.find(accountId, { licenseId: device.licenseId });
+      if (!current || !current.seats.some((s) => s.deviceId === device.id)) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+      const result = await this.seats.release(accountId, current.id, device.id, floatingUsesOf(current, device.id), now, [deleted]);
+      if (!result) continue;
+      const updated = (await this.devices.update(accountId, device.id, { active: false }, now)) ?? device;
+      await this.events.settle({ licenseId: result.license.id }, result.license.id, [deleted], { license: result.license, device: updated }, completeLedgerEntries(result.license, result.pending));
+      return { license: result.license, device: updated };
+    }
+    throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
   }
 
   async getDevice(accountId: number, deviceId: number): Promise<Device> {

@@ -4,7 +4,7 @@
  */
 import { DomainError } from './errors.js';
 import type { MeterState } from './meter.js';
-import type { MeterChange, MeterTarget, SeatLocator } from './ports.js';
+import type { FloatingUses, MeterChange, MeterTarget, SeatLocator } from './ports.js';
 import type { License, Seat } from './types.js';
 
 export type LicenseUsability = 'usable' | 'disabled' | 'expired';
@@ -106,4 +106,13 @@ export function meterRefusal(license: License, recentOpKeys: readonly string[], 
   }
   if (amount > 0 && exceedsLimit(meter, meter.total + amount, change.overageCap)) return 'limit_reached';
   return null;
+}
+
+/**
+ * What a device gives back when its seat is freed: its uses of every floating meter (the feature, or
+ * the whole license, floats), with each feature's position as read (the release is guarded by them).
+ */
+export function floatingUsesOf(license: License, deviceId: number): FloatingUses[] {
+  const floats = license.isFloating || license.isFloatingCloud;
+  return license.features.flatMap((f, index) => (floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(deviceId)] ?? 0 }] : []));
 }

@@ -342,7 +342,6 @@ export interface DevicesPort {
   findByHardwareId(licenseId: number, hardwareId: string): Promise<Device | null>;
   list(accountId: number, filter: Record<string, unknown>, skip: number, limit: number): Promise<{ items: Device[]; count: number }>;
   takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
-  releaseSeat(accountId: number, licenseId: number, deviceId: number, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
   setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null>;
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { activate, call, seedV3License, seedV3Product, subscribeToAllEvents, type Client } from './support.js';
+import { activate, call, fingerprint, seedV3License, seedV3Product, subscribeToAllEvents, type Client } from './support.js';
 
 /** POST /v3/activations/meter-attributes/{id} exactly as seed 000. */
 describe('Web API v3: activation meter attributes', () => {
@@ -136,6 +136,26 @@ describe('Web API v3: activation meter attributes', () => {
     expect(Object.values(calls.uses).reduce((x, y) => x + y, 0)).toBe(calls.total);
     expect((await increment('api-calls', a, 1)).body.code).toBe('NOT_FOUND');
     expect((await increment('floating-calls', b, 97)).body.licenseTotalUses).toBe(100);
+  });
+
+  it('an activation freed through the License API gives its floating uses back too (one seat release for every dialect)', async () => {
+    const license = await newLicense();
+    const fp = fingerprint();
+    const a = await activate(t, license, fp);
+    await increment('floating-calls', a, 7);
+    await increment('api-calls', a, 5);
+    // What License API v4 deactivate_license does for hardware_id = the activation's fingerprint.
+    await t.services.devices.deactivate(t.account.id, { licenseId: license.id }, fp);
+    const floating = await stored(license.id, 'floating-calls');
+    expect(floating).toMatchObject({ total: 0, gross: 7 });
+    expect((await stored(license.id, 'api-calls')).total).toBe(5);
+    const ledger = await t.services.ledger.entriesFor(t.account.id, license.id);
+    const floatingEntries = ledger.filter((e) => e.featureCode === 'floating-calls');
+    expect(floatingEntries.map((e) => [e.event, e.amount, e.totalAfter])).toEqual([
+      ['meter_increment', 7, 7],
+      ['release', -7, 0],
+    ]);
+    expect(floatingEntries.reduce((sum, e) => sum + e.amount, 0)).toBe(floating.total);
   });
 
   it('records activation.updated with the activation\'s meter attribute uses', async () => {
