@@ -1,6 +1,7 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
 import { meterOf, meterRefusal, seatOf } from './license-rules.js';
 import type { Clock } from './clock.js';
+import { IDEMPOTENCY_RETENTION_MS } from './idempotency.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
@@ -66,8 +67,6 @@ export interface AppliedKeyLookup {
 
 /** How far back a key's ledger entry may be dated before its claim (clocks of several servers). */
 const CLOCK_SLACK_MS = 5 * 60_000;
-/** Idempotency keys are kept this long (see IdempotencyService). */
-const KEY_RETENTION_MS = 24 * 60 * 60_000;
 
 /**
  * Changes a license's counters: the license-level consumption or one feature's. Every change is one
@@ -162,8 +161,8 @@ export class ConsumptionService {
    * it is in the ledger, so it cannot be missed between the two reads). The result shows the meter
    * as that change left it (its total after), not as it is now.
    */
-  private async appliedResult(input: ConsumeInput, key: string, since: Date): Promise<ConsumeResult | null> {
-    const license = await this.meters.find(input.accountId, input.license);
+  private async appliedResult(input: ConsumeInput, key: string, since: Date, read?: Awaited<ReturnType<LicenseMetersPort['find']>>): Promise<ConsumeResult | null> {
+    const license = read ?? (await this.meters.find(input.accountId, input.license));
     if (!license) return null;
     const pending = completeLedgerEntries(license, license.pending).find((m) => m.entry.ledger.idempotencyKey === key);
     const entry = pending
@@ -202,8 +201,8 @@ export class ConsumptionService {
     const meter = meterOf(license, input.target);
     switch (refusal) {
       case 'already_applied': {
-        const since = input.idempotencyResumedSince ?? new Date(now.getTime() - KEY_RETENTION_MS);
-        const earlier = await this.appliedResult(input, input.idempotencyKey!, since);
+        const since = input.idempotencyResumedSince ?? new Date(now.getTime() - IDEMPOTENCY_RETENTION_MS);
+        const earlier = await this.appliedResult(input, input.idempotencyKey!, since, license);
         if (earlier) return earlier;
         return { license, meter: meter!, deviceId: seatOf(license, input.seat)?.deviceId ?? null, replayed: true };
       }

@@ -29,7 +29,8 @@ export interface IdempotencyOptions {
   pollMs?: number;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+/** How long a completed key answers with its response, unless configured otherwise. */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** What a request running under an Idempotency-Key is told about earlier attempts. */
 export interface IdempotentAttempt {
@@ -81,7 +82,7 @@ export class IdempotencyService {
     private readonly clock: Clock,
     options: IdempotencyOptions = {},
   ) {
-    this.retentionMs = options.retentionMs ?? DAY_MS;
+    this.retentionMs = options.retentionMs ?? IDEMPOTENCY_RETENTION_MS;
     this.lockMs = options.lockMs ?? 30_000;
     this.waitMs = options.waitMs ?? 20_000;
     this.pollMs = options.pollMs ?? 25;

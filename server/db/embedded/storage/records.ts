@@ -121,13 +121,7 @@ export function readRecordAt(buf: Buffer, offset: number, version: 1 | 2): Recor
     return { kind: 'bad', reason: 'record header checksum mismatch' };
   }
   if (len < 5 || len > MAX_RECORD) return { kind: 'bad', reason: `implausible record length ${len}` };
-  const end = offset + RECORD_HEADER_BYTES + len;
-  if (end > buf.length) return { kind: 'torn', reason: `record of ${len} bytes runs past the end of the file` };
-  const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
-  if (crc32(payload) !== buf.readUInt32LE(offset + 8)) return { kind: 'bad', reason: 'record payload checksum mismatch' };
-  const doc = decode(payload);
-  if (!doc) return { kind: 'bad', reason: 'record payload is not valid BSON' };
-  return { kind: 'ok', doc, next: end };
+  return payloadAt(buf, offset, RECORD_HEADER_BYTES, len, buf.readUInt32LE(offset + 8));
 }
 
 function readV1At(buf: Buffer, offset: number): RecordAt {
@@ -136,10 +130,15 @@ function readV1At(buf: Buffer, offset: number): RecordAt {
   if (allZero(buf, offset)) return { kind: 'torn', reason: `${rest} zero bytes` };
   const len = buf.readUInt32LE(offset);
   if (len < 5 || len > MAX_RECORD) return { kind: 'bad', reason: `implausible record length ${len}` };
-  const end = offset + V1_RECORD_HEADER_BYTES + len;
+  return payloadAt(buf, offset, V1_RECORD_HEADER_BYTES, len, buf.readUInt32LE(offset + 4));
+}
+
+/** The payload of a record whose header (of either format) checked out: torn past the end, bad checksum or BSON, or the document. */
+function payloadAt(buf: Buffer, offset: number, headerBytes: number, len: number, checksum: number): RecordAt {
+  const end = offset + headerBytes + len;
   if (end > buf.length) return { kind: 'torn', reason: `record of ${len} bytes runs past the end of the file` };
-  const payload = buf.subarray(offset + V1_RECORD_HEADER_BYTES, end);
-  if (crc32(payload) !== buf.readUInt32LE(offset + 4)) return { kind: 'bad', reason: 'record payload checksum mismatch' };
+  const payload = buf.subarray(offset + headerBytes, end);
+  if (crc32(payload) !== checksum) return { kind: 'bad', reason: 'record payload checksum mismatch' };
   const doc = decode(payload);
   if (!doc) return { kind: 'bad', reason: 'record payload is not valid BSON' };
   return { kind: 'ok', doc, next: end };
