@@ -1,8 +1,8 @@
 import type { MountedApi } from '../app.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
-import { buildV3Apis } from './v3/index.js';
-import { licenseApiRouter } from './v4/routes.js';
+import { buildV3Apis } from './v3/router.js';
+import { licenseApiRouter } from './v4/router.js';
 import { managementApiV1 } from './v1/router.js';
 
 export interface ApiDeps {

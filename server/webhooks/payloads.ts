@@ -3,7 +3,7 @@ import type { BuiltEvent, EventIntent, EventPayloads, EventState } from '../doma
 import type { MeterState } from '../domain/meter.js';
 import { isMeterAttribute } from '../domain/meter-attributes.js';
 import type { License } from '../domain/types.js';
-import { toV3Activation } from '../http/v3/presenters.js';
+import { toV3Activation } from '../http/v3/mappers.js';
 
 type Schemas = components['schemas'];
 

@@ -12,8 +12,8 @@ import type { Attempt, KeyRecord, Load, Workload, WorkloadName } from './load.js
 /**
  * Response fields left out when a replay's body is compared with the key's first 200. None: the v4
  * consumption bodies (`id, code, name, max_consumptions, total_consumptions, allow_*, max_overages,
- * reset_consumption, consumption_period`; server/http/v4/views.ts) and the v3 increment body (`name,
- * uses, licenseAllowedUses, licenseTotalUses, licenseGrossUses`; server/http/v3/presenters.ts) hold
+ * reset_consumption, consumption_period`; server/http/v4/mappers.ts) and the v3 increment body (`name,
+ * uses, licenseAllowedUses, licenseTotalUses, licenseGrossUses`; server/http/v3/mappers.ts) hold
  * no timestamp, request id or nonce: a replay of the original response is byte-identical. The v4
  * `LicenseSignature` header (RSA PKCS#1 v1.5 over the body bytes, deterministic) is checked for
  * validity on every 2xx, not compared.

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAuthorization, parseHttpDate, requestSignature } from '../../server/http/v4/request-auth.js';
+import { parseAuthorization, parseHttpDate, requestSignature } from '../../server/http/v4/auth.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, licenseFor } from './fixtures.js';
 import { authorizationHeader, hmacSignature, V4Client } from './signed-fetch.js';

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Services } from '../../services.js';
 import { accountOf } from './auth.js';
 import { pageOf, paginated } from './pagination.js';
-import { toV1Device } from './wire.js';
+import { toV1Device } from './mappers.js';
 
 /** Devices (activations): listing and blacklisting. */
 export function deviceRoutes(services: Services): Router {

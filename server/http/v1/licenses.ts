@@ -7,7 +7,7 @@ import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { invalidProductReference } from './errors.js';
 import { pageOf, paginated } from './pagination.js';
-import { endOfDay, featureSettingsFromWire, licenseMeterFromWire, toV1License, type V1LicenseFeatureSettings } from './wire.js';
+import { endOfDay, featureSettingsFromWire, licenseMeterFromWire, toV1License, type V1LicenseFeatureSettings } from './mappers.js';
 
 type Body<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
 

@@ -6,7 +6,7 @@ import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { invalidProductReference } from './errors.js';
 import { pageOf, paginated } from './pagination.js';
-import { periodFromWire, toV1Product, toV1ProductFeature } from './wire.js';
+import { periodFromWire, toV1Product, toV1ProductFeature } from './mappers.js';
 
 type Body<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
 

@@ -3,7 +3,7 @@ import type { components } from '../../../generated/schema.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { callerOf, requestIdOf } from './auth.js';
-import { toV3MeterAttributeUses } from './presenters.js';
+import { toV3MeterAttributeUses } from './mappers.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 
 type IncrementBody = components['schemas']['V3IncrementMeterAttributeRequest'];

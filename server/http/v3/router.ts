@@ -2,12 +2,12 @@ import { Router } from 'express';
 import type { MountedApi } from '../../app.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
-import { accountsRoutes, wellKnownRoutes } from './accounts-routes.js';
-import { activationsRoutes } from './activations-routes.js';
+import { accountsRoutes, wellKnownRoutes } from './accounts.js';
+import { activationsRoutes } from './activations.js';
 import { v3Authentication } from './auth.js';
 import { v3DomainErrors } from './errors.js';
-import { meterAttributesRoutes } from './meter-attributes-routes.js';
-import { webhooksRoutes } from './webhooks-routes.js';
+import { meterAttributesRoutes } from './meter-attributes.js';
+import { webhooksRoutes } from './webhooks.js';
 
 /** The Web API v3 (under `/v3`) and the public JWKS (at `/.well-known/jwks.json`). */
 export function buildV3Apis(deps: { services: Services; logger: Logger }): MountedApi[] {

@@ -12,9 +12,9 @@ import { ApiError } from '../api-error.js';
 import { toV4ApiError } from './errors.js';
 import { identityOf, licenseIdOf, licenseLocatorOf } from './license-locator.js';
 import { LicenseTargetCache } from './license-target-cache.js';
-import { callerOf, licenseApiAuth } from './request-auth.js';
+import { callerOf, licenseApiAuth } from './auth.js';
 import { licenseSignatureInput, sendSigned, signText } from './response-signing.js';
-import { featureConsumptionView, licenseConsumptionView, licenseView } from './views.js';
+import { featureConsumptionView, licenseConsumptionView, licenseView } from './mappers.js';
 import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
 
 type Schemas = components['schemas'];

@@ -4,7 +4,7 @@ import type { ActivationDetailsInput } from '../../domain/activations.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { callerOf, clientIp, requestIdOf, requireAuth } from './auth.js';
-import { toV3Activation } from './presenters.js';
+import { toV3Activation } from './mappers.js';
 
 type CreateBody = components['schemas']['V3CreateActivationRequest'];
 type UpdateBody = components['schemas']['V3UpdateActivationRequest'];
