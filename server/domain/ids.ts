@@ -5,7 +5,7 @@ import { randomInt, randomUUID, randomBytes } from 'node:crypto';
  * always safe JavaScript integers (below 2^53). The v3 dialect shows the same ids as decimal strings.
  */
 export function newNumericId(): number {
-  // 1e15 .. 9e15 - 1: 16 digits, < Number.MAX_SAFE_INTEGER (~9.007e15).
+  // 1e15 .. 1e15 + 2^32 * 1e6 - 1 (about 5.29e15): always 16 digits, below Number.MAX_SAFE_INTEGER (~9.007e15).
   return 1_000_000_000_000_000 + randomInt(0, 2 ** 32) * 1_000_000 + randomInt(0, 1_000_000);
 }
 
