@@ -73,7 +73,7 @@ export interface LicenseWithPending {
   pending: OutboxEntry[];
 }
 
-/** What a license document holds besides the domain fields. */
+/** A ledger entry waiting in a license document's outbox, written in the same atomic update as the counter change it records. */
 export interface OutboxEntry {
   id: string;
   kind: 'ledger';

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { DomainError } from '../../server/domain/errors.js';
 import { EMPTY_METER } from '../../server/domain/license-features.js';
 import { ceilingOf, type MeterState } from '../../server/domain/meter.js';
 import type { MeterChange } from '../../server/domain/ports.js';
@@ -13,14 +14,32 @@ export const PAST = new Date('2026-05-31T00:00:00Z');
 export const FUTURE = new Date('2026-06-02T00:00:00Z');
 export const when = fc.constantFrom<Date | null>(null, PAST, NOW, FUTURE);
 
-export const meterArb = fc
-  .record({
-    max: fc.integer({ min: 0, max: 8 }),
+/** The fields of a meter policy but its period, with `max` up to `maxMax` and overages up to `maxOverages`. */
+export function policyFields(maxMax: number, maxOverages: number) {
+  return {
+    max: fc.integer({ min: 0, max: maxMax }),
     unlimited: fc.boolean(),
     allowNegative: fc.boolean(),
     allowOverages: fc.boolean(),
-    maxOverages: fc.integer({ min: 0, max: 3 }),
+    maxOverages: fc.integer({ min: 0, max: maxOverages }),
     reset: fc.boolean(),
+  };
+}
+
+/** The DomainError code a call fails with, or 'ok'. */
+export async function errorCodeOf(call: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof call === 'function' ? call() : call);
+    return 'ok';
+  } catch (err) {
+    if (err instanceof DomainError) return err.code;
+    throw err;
+  }
+}
+
+export const meterArb = fc
+  .record({
+    ...policyFields(8, 3),
     // Near the limit, where the rules decide.
     offset: fc.integer({ min: -3, max: 4 }),
     resetAt: when,

@@ -4,7 +4,7 @@ import { EMPTY_METER } from '../../server/domain/license-features.js';
 import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, retryOnConflict, RETRY, seatOf, usabilityOf } from '../../server/domain/license-rules.js';
 import type { MeterState } from '../../server/domain/meter.js';
 import type { License } from '../../server/domain/types.js';
-import { featureArb, licenseWith } from './license-arbitraries.js';
+import { errorCodeOf, featureArb, licenseWith } from './license-arbitraries.js';
 import fc from 'fast-check';
 
 const VALID_UNTIL = new Date('2026-06-01T12:00:00Z');
@@ -18,15 +18,7 @@ const license = (l: Partial<License> = {}): License =>
     ],
     ...l,
   });
-const codeOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof DomainError) return err.code;
-    throw err;
-  }
-};
+const codeOf = errorCodeOf;
 
 describe('license rules', () => {
   it('usabilityOf: usable until the validUntil instant, expired from it on; disabled first', () => {
@@ -39,9 +31,9 @@ describe('license rules', () => {
   });
 
   it('assertUsable throws license_disabled / license_expired', async () => {
-    expect(await codeOf((async () => assertUsable(license({ enabled: false }), VALID_UNTIL))())).toBe('license_disabled');
-    expect(await codeOf((async () => assertUsable(license({ validUntil: VALID_UNTIL }), VALID_UNTIL))())).toBe('license_expired');
-    expect(await codeOf((async () => assertUsable(license(), VALID_UNTIL))())).toBe('ok');
+    expect(await codeOf(() => assertUsable(license({ enabled: false }), VALID_UNTIL))).toBe('license_disabled');
+    expect(await codeOf(() => assertUsable(license({ validUntil: VALID_UNTIL }), VALID_UNTIL))).toBe('license_expired');
+    expect(await codeOf(() => assertUsable(license(), VALID_UNTIL))).toBe('ok');
   });
 
   it('seatOf finds the seat by hardware id or by activation id, blacklisted or not', () => {

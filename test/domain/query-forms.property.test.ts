@@ -10,7 +10,7 @@ import { CONSUMPTION_PERIODS } from '../../server/domain/periods.js';
 import type { LedgerTemplate, MeterFieldChanges, MultiFeatureChange, SeatLocator } from '../../server/domain/ports.js';
 import type { QueryDocument } from '../../server/domain/query-forms.js';
 import type { LedgerEntry, License } from '../../server/domain/types.js';
-import { changeArb, licenseArb, meterChangeOf, NOW, PAST, when } from './license-arbitraries.js';
+import { changeArb, licenseArb, meterChangeOf, NOW, PAST, policyFields, when } from './license-arbitraries.js';
 
 /**
  * Each license rule that the database applies has a TypeScript form and a query form (a filter or an
@@ -31,15 +31,7 @@ function matches(filter: QueryDocument, license: License, recent: readonly strin
 }
 
 const periodArb = fc.constantFrom(null, ...CONSUMPTION_PERIODS);
-const policyArb = fc.record({
-  max: fc.integer({ min: 0, max: 20 }),
-  unlimited: fc.boolean(),
-  allowNegative: fc.boolean(),
-  allowOverages: fc.boolean(),
-  maxOverages: fc.integer({ min: 0, max: 5 }),
-  reset: fc.boolean(),
-  period: periodArb,
-}) satisfies fc.Arbitrary<MeterPolicy>;
+const policyArb = fc.record({ ...policyFields(20, 5), period: periodArb }) satisfies fc.Arbitrary<MeterPolicy>;
 const momentArb = fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-12-31T23:59:59Z'), noInvalidDate: true });
 
 describe('query forms agree with the TypeScript rules (through mingo)', () => {
@@ -67,19 +59,7 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
     const currentArb = fc.record({ policy: policyArb, total: fc.integer({ min: 0, max: 30 }), extra: fc.integer({ min: 0, max: 10 }), resetAt: fc.option(momentArb, { nil: null }) }).map(
       ({ policy, total, extra, resetAt }): MeterState => ({ ...policy, total, gross: total + extra, ceiling: ceilingOf(policy), resetAt: policy.reset ? resetAt : null }),
     );
-    const settingsArb = fc.record(
-      {
-        max: fc.integer({ min: 0, max: 20 }),
-        unlimited: fc.boolean(),
-        allowNegative: fc.boolean(),
-        allowOverages: fc.boolean(),
-        maxOverages: fc.integer({ min: 0, max: 5 }),
-        reset: fc.boolean(),
-        period: periodArb,
-        total: fc.integer({ min: 0, max: 30 }),
-      },
-      { requiredKeys: [] },
-    ) satisfies fc.Arbitrary<MeterSettings>;
+    const settingsArb = fc.record({ ...policyFields(20, 5), period: periodArb, total: fc.integer({ min: 0, max: 30 }) }, { requiredKeys: [] }) satisfies fc.Arbitrary<MeterSettings>;
     let valid = 0;
     fc.assert(
       fc.property(currentArb, settingsArb, momentArb, (current, settings, now) => {
