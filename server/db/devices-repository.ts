@@ -1,7 +1,7 @@
 import type { EventOutboxEntry } from '../domain/events.js';
 import type { Device, Seat } from '../domain/types.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
-import { licenseLocatorFilter } from './license-meters.js';
+import { licenseLocatorFilter, usableLicenseFilter } from '../domain/license-rules.js';
 import type { Models } from './models.js';
 import type { License } from '../domain/types.js';
 import type { DeviceDetails, DevicesPort } from '../domain/ports.js';
@@ -93,8 +93,7 @@ export class DevicesRepository implements DevicesPort {
     const doc = await this.models.License.findOneAndUpdate(
       {
         ...licenseLocatorFilter(accountId, locator),
-        enabled: true,
-        $and: [{ $or: [{ validUntil: null }, { validUntil: { $gt: now } }] }],
+        ...usableLicenseFilter(now),
         'seats.hardwareId': { $ne: seat.hardwareId },
         $expr: { $lt: [{ $size: '$seats' }, '$maxActivations'] },
       },

@@ -2,6 +2,7 @@ import type { License, LicenseFeature, Seat } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
 import type { AnyOutboxEntry } from '../domain/ports.js';
 
+/** A stored license: the domain fields (`_id` for `id`), its outbox and the idempotency keys it recently applied. */
 export interface LicenseDocument extends Omit<License, 'id'> {
   _id: number;
   outbox?: AnyOutboxEntry[];
@@ -46,7 +47,7 @@ function seat(doc: Seat): Seat {
   return { deviceId: doc.deviceId, activationId: doc.activationId, hardwareId: doc.hardwareId, blacklisted: doc.blacklisted ?? false, activatedAt: doc.activatedAt };
 }
 
-/** A lean license document as the domain sees it. */
+/** The domain license of a stored (lean) document, with defaults for the fields a document may lack. */
 export function toLicense(doc: LicenseDocument): License {
   return {
     id: doc._id,
@@ -78,7 +79,7 @@ export function toLicense(doc: LicenseDocument): License {
   };
 }
 
-/** A domain license as a document (for inserts). */
+/** A domain license as a new document (for inserts): an empty outbox and no recent idempotency keys. */
 export function fromLicense(license: License): LicenseDocument {
   const { id, ...rest } = license;
   return { _id: id, ...rest, outbox: [], recentOps: [] };

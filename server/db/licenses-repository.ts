@@ -4,7 +4,11 @@ import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
 import type { LicensesPort } from '../domain/ports.js';
 
-/** License documents: inserts and reads. Counter changes live in LicenseMetersRepository. */
+/**
+ * License documents: inserts, reads and the last check time. The other writes on a license are
+ * LicenseMetersRepository (counters), LicenseAdminRepository (management), ActivationSeatsRepository
+ * (seat release) and DevicesRepository.takeSeat.
+ */
 export class LicensesRepository implements LicensesPort {
   constructor(private readonly models: Models) {}
 

@@ -31,7 +31,9 @@ export class OutboxRepository implements OutboxPort {
   }
 
   /**
-   * Entries written before `olderThan` and still in an outbox. The documents are found by equality on
+   * The documents whose outbox still holds an entry written before `olderThan` (at most `limit` of
+   * each kind of entry): every ledger entry of such a license (they leave an outbox only as a prefix),
+   * and the event entries written before the cut-off. The documents are found by equality on
    * the entry kind (index `outbox.kind`), so the cost is that of the documents with pending entries,
    * not of the collection: a range on the entries' time would scan every document in some engines.
    */

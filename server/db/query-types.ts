@@ -1,2 +1,2 @@
-/** A MongoDB filter or update document, loosely typed (repositories own their shapes). */
-export type FilterQuery = Record<string, unknown>;
+/** A MongoDB filter or update document, loosely typed: the domain's plain query documents (domain/query-forms.ts). */
+export type { QueryDocument as FilterQuery } from '../domain/query-forms.js';

@@ -1,5 +1,5 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { meterOf, meterRefusal, seatOf } from './license-rules.js';
+import { locateLicense, meterOf, meterRefusal, retryOnConflict, RETRY, seatOf } from './license-rules.js';
 import type { Clock } from './clock.js';
 import { IDEMPOTENCY_RETENTION_MS } from './idempotency.js';
 import type { EventOutbox } from './event-outbox.js';
@@ -9,7 +9,9 @@ import { missingSeatError } from './seat-errors.js';
 import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
-import type { LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, SeatLocator } from './ports.js';
+import type { LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, ProductLookup, SeatLocator } from './ports.js';
+
+export type { ProductLookup } from './ports.js';
 
 export interface ConsumeInput {
   accountId: number;
@@ -53,12 +55,6 @@ export interface ConsumeResult {
   replayed: boolean;
 }
 
-const MAX_ATTEMPTS = 6;
-
-export interface ProductLookup {
-  productExists(accountId: number, shortCode: string): Promise<boolean>;
-}
-
 /** Ledger entries already moved out of outboxes, by the Idempotency-Key of the change that made them. */
 export interface AppliedKeyLookup {
   /** The newest entry of the account with this key written at or after `since`, or null. */
@@ -91,12 +87,11 @@ export class ConsumptionService {
     if (input.trackDeviceUses && input.deviceId !== undefined) {
       deviceId = input.deviceId;
     } else if (input.trackDeviceUses) {
-      const current = await this.meters.find(input.accountId, input.license);
-      if (!current) throw await this.licenseMissing(input);
+      const current = await locateLicense(this.meters, this.products, input.accountId, input.license);
       deviceId = seatOf(current, input.seat)?.deviceId ?? null;
       if (deviceId === null) throw new DomainError('device_not_found', 'No active device matches on this license');
     }
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    return retryOnConflict(async () => {
       const now = this.clock.now();
       const outbox: OutboxEntry = ledgerOutboxEntry({
         accountId: input.accountId,
@@ -148,11 +143,8 @@ export class ConsumptionService {
         await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, ledger);
         return { license: updated, meter, deviceId: own?.entry.ledger.deviceId ?? deviceId, replayed: false };
       }
-      const outcome = await this.explainRejection(input, change);
-      if (outcome === 'retry') continue;
-      return outcome;
-    }
-    throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+      return this.explainRejection(input, change);
+    });
   }
 
   /**
@@ -183,18 +175,10 @@ export class ConsumptionService {
     return { license: then, meter, deviceId: entry.deviceId, replayed: true };
   }
 
-  private async licenseMissing(input: ConsumeInput): Promise<DomainError> {
-    if ('productCode' in input.license && !(await this.products.productExists(input.accountId, input.license.productCode))) {
-      return new DomainError('product_not_found', 'Provided product was not found');
-    }
-    return new DomainError('license_not_found', 'License not found');
-  }
-
-  /** Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, a replayed idempotency key, or 'retry'. */
-  private async explainRejection(input: ConsumeInput, change: MeterChange): Promise<ConsumeResult | 'retry'> {
+  /** Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, a replayed idempotency key, or RETRY. */
+  private async explainRejection(input: ConsumeInput, change: MeterChange): Promise<ConsumeResult | typeof RETRY> {
     const now = change.now;
-    const license = await this.meters.find(input.accountId, input.license);
-    if (!license) throw await this.licenseMissing(input);
+    const license = await locateLicense(this.meters, this.products, input.accountId, input.license);
     // The stored seat's device, for the per-device floor (the update names the device it read or was given).
     const seated = change.deviceUses === undefined && input.trackDeviceUses ? { ...change, deviceUses: seatOf(license, input.seat)?.deviceId } : change;
     const refusal = meterRefusal(license, license.recentOpKeys, seated);
@@ -223,7 +207,7 @@ export class ConsumptionService {
       case 'period_due': {
         const next = meter!.period ? periodEnd(meter!.period, now) : null;
         if (next) await this.meters.resetPeriod(license.accountId, license.id, input.target, { resetAt: meter!.resetAt!, total: meter!.total }, next, now);
-        return 'retry';
+        return RETRY;
       }
       case 'negative_not_allowed':
         throw new DomainError('negative_consumption_not_allowed', 'Negative consumptions not allowed');
@@ -233,7 +217,7 @@ export class ConsumptionService {
         throw new DomainError('consumption_limit_reached', 'Not enough consumptions left', { scope: input.target.scope, total: meter!.total, ceiling: meter!.ceiling });
       case null:
         // The license changed between the update and this read: try again.
-        return 'retry';
+        return RETRY;
     }
   }
 }

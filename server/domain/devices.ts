@@ -8,7 +8,7 @@ import type { ProductLookup } from './consumption.js';
 import type { Device, License } from './types.js';
 import type { ActivationSeatsPort, DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort } from './ports.js';
 import { completeLedgerEntries } from './ledger-entries.js';
-import { assertUsable, floatingUsesOf } from './license-rules.js';
+import { assertUsable, floatingUsesOf, locateLicense, retryOnConflict, RETRY } from './license-rules.js';
 
 export interface ActivateInput {
   license: LicenseLocator;
@@ -25,8 +25,6 @@ export interface ActivationResult {
   alreadyActive: boolean;
 }
 
-const MAX_ATTEMPTS = 6;
-
 /** Binding devices to licenses (activations), within each license's activation limit. */
 export class DeviceService {
   constructor(
@@ -39,13 +37,7 @@ export class DeviceService {
   ) {}
 
   private async usableLicense(accountId: number, locator: LicenseLocator, password: string | undefined): Promise<License> {
-    const license = await this.meters.find(accountId, locator);
-    if (!license) {
-      if ('productCode' in locator && !(await this.products.productExists(accountId, locator.productCode))) {
-        throw new DomainError('product_not_found', 'Provided product was not found');
-      }
-      throw new DomainError('license_not_found', 'License not found');
-    }
+    const license = await locateLicense(this.meters, this.products, accountId, locator);
     if ('username' in locator) {
       const user = license.users.find((u) => u.email === locator.username);
       if (!user || password === undefined || !(await verifyPassword(password, user.passwordHash))) {
@@ -73,26 +65,23 @@ export class DeviceService {
     const locator = { licenseId: license.id };
     const created = this.events.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
     let alreadyActive = false;
-    for (let attempt = 0; ; attempt += 1) {
+    license = await retryOnConflict(async () => {
       if (license.seats.some((s) => s.hardwareId === input.hardwareId)) {
         alreadyActive = true;
-        break;
+        return license;
       }
       const seat = { deviceId: device.id, activationId: device.activationId, hardwareId: input.hardwareId, blacklisted: false, activatedAt: now };
       const updated = await this.devices.takeSeat(accountId, locator, seat, now, created ? [created] : []);
-      if (updated) {
-        license = updated;
-        break;
-      }
+      if (updated) return updated;
       const current = await this.meters.find(accountId, locator);
       if (!current) throw new DomainError('license_not_found', 'License not found');
       this.assertUsable(current);
       if (!current.seats.some((s) => s.hardwareId === input.hardwareId) && current.seats.length >= current.maxActivations) {
         throw new DomainError('activation_limit_reached', 'The license has reached its maximum number of activations', { maxActivations: current.maxActivations });
       }
-      if (attempt >= MAX_ATTEMPTS) throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
       license = current;
-    }
+      return RETRY;
+    });
     // A repeated activation changes only the device document: its `activation.updated` goes into the device's outbox.
     const updatedEvent = alreadyActive ? this.events.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now) : undefined;
     device = (await this.devices.update(accountId, device.id, { ...(input.details ?? {}), active: true, lastSyncedAt: now }, now, updatedEvent ? [updatedEvent] : [])) ?? device;
@@ -118,17 +107,16 @@ export class DeviceService {
    */
   async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
     const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: device.activationId });
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    return retryOnConflict(async () => {
       const now = this.clock.now();
       const current = await this.meters.find(accountId, { licenseId: device.licenseId });
       if (!current || !current.seats.some((s) => s.deviceId === device.id)) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
       const result = await this.seats.release(accountId, current.id, device.id, floatingUsesOf(current, device.id), now, [deleted]);
-      if (!result) continue;
+      if (!result) return RETRY;
       const updated = (await this.devices.update(accountId, device.id, { active: false }, now)) ?? device;
       await this.events.settle({ licenseId: result.license.id }, result.license.id, [deleted], { license: result.license, device: updated }, completeLedgerEntries(result.license, result.pending));
       return { license: result.license, device: updated };
-    }
-    throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+    });
   }
 
   async getDevice(accountId: number, deviceId: number): Promise<Device> {

@@ -1,12 +1,59 @@
 import { randomUUID } from 'node:crypto';
+import type { EventOutboxEntry } from './events.js';
 import type { LedgerEntry, License } from './types.js';
-import type { LedgerMove, OutboxEntry, SeatLocator } from './ports.js';
+import type { LedgerMove, LedgerTemplate, OutboxEntry, SeatLocator } from './ports.js';
+import { literal, type QueryDocument } from './query-forms.js';
+
+/**
+ * The one shape of a ledger outbox entry, for both forms: the object form below passes values, the
+ * expression form passes aggregation expressions (so the amount, the feature code and the id can be
+ * computed from the document when a pipeline update applies).
+ */
+function outboxEntryShape<V>(id: V, at: Date, ledger: Record<Exclude<keyof OutboxEntry['ledger'], 'id'>, V | Date>) {
+  return { id, kind: 'ledger' as const, at, ledger: { id, ...ledger } };
+}
 
 /** A new ledger outbox entry for a change about to be written (the resulting total is filled in when it is moved). */
 export function ledgerOutboxEntry(fields: Omit<LedgerEntry, 'id' | 'totalAfter' | 'periodResetAt'> & { periodResetAt?: Date | null; seat?: SeatLocator | null }): OutboxEntry {
   const { seat, periodResetAt, ...rest } = fields;
-  const id = randomUUID();
-  return { id, kind: 'ledger', at: fields.at, ledger: { id, ...rest, periodResetAt: periodResetAt ?? null }, ...(seat && rest.deviceId === null ? { seat } : {}) };
+  const entry = outboxEntryShape<unknown>(randomUUID(), fields.at, { ...rest, periodResetAt: periodResetAt ?? null }) as OutboxEntry;
+  return { ...entry, ...(seat && rest.deviceId === null ? { seat } : {}) };
+}
+
+/**
+ * `ledgerOutboxEntry` as an aggregation expression, for pipeline updates whose entries depend on the
+ * document as the write finds it: the template's fields as literals, `id`, `featureCode` and `amount`
+ * as expressions (a plain string id is taken as a literal).
+ */
+export function ledgerOutboxEntryExpression(
+  template: LedgerTemplate,
+  computed: { id: string | QueryDocument; scope: LedgerEntry['scope']; featureCode: QueryDocument | string | null; amount: QueryDocument },
+): QueryDocument {
+  const id = typeof computed.id === 'string' ? literal(computed.id) : computed.id;
+  return outboxEntryShape<unknown>(id, template.at, {
+    accountId: literal(template.accountId),
+    licenseId: literal(template.licenseId),
+    scope: literal(computed.scope),
+    featureCode: computed.featureCode,
+    deviceId: literal(template.deviceId),
+    amount: computed.amount,
+    periodResetAt: literal(template.periodResetAt),
+    event: literal(template.event),
+    requestId: literal(template.requestId),
+    idempotencyKey: literal(template.idempotencyKey),
+    at: template.at,
+  });
+}
+
+/**
+ * The license's outbox (as stored when a pipeline update applies) with the ledger entries whose amount
+ * is not 0 appended (a change of 0 records nothing, as everywhere else), then the event entries.
+ */
+export function outboxAppendExpression(ledgerEntries: QueryDocument[] | QueryDocument, events: EventOutboxEntry[] = []): QueryDocument {
+  const ledger = { $filter: { input: ledgerEntries, as: 'e', cond: { $ne: ['$$e.ledger.amount', 0] } } };
+  const parts: unknown[] = [{ $ifNull: ['$outbox', []] }, ledger];
+  if (events.length > 0) parts.push(literal(events));
+  return { $concatArrays: parts };
 }
 
 /**

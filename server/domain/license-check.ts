@@ -1,16 +1,14 @@
 import type { Clock } from './clock.js';
-import type { ProductLookup } from './consumption.js';
 import { DomainError } from './errors.js';
 import { missingSeatError } from './seat-errors.js';
-import { currentTotal, resetAtFor, type MeterState } from './meter.js';
+import { currentTotal, isPeriodDue, resetAtFor, type MeterState } from './meter.js';
 import type { License, Seat } from './types.js';
-import type { LicenseLocator, LicenseMetersPort } from './ports.js';
-import { assertUsable } from './license-rules.js';
+import type { LicenseLocator, LicenseMetersPort, ProductLookup } from './ports.js';
+import { assertUsable, locateLicense } from './license-rules.js';
 
 /** A meter as it reads at `now`: a period that has ended shows a total of 0 and the next reset time. */
 export function meterAsOf<M extends MeterState>(meter: M, now: Date): M {
-  const due = meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime();
-  return due ? { ...meter, total: currentTotal(meter, now), resetAt: resetAtFor(meter, now) } : meter;
+  return isPeriodDue(meter, now) ? { ...meter, total: currentTotal(meter, now), resetAt: resetAtFor(meter, now) } : meter;
 }
 
 /** A license with every meter as it reads at `now` (nothing is written). */
@@ -43,13 +41,7 @@ export class LicenseCheckService {
 
   /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
   async locate(accountId: number, locator: LicenseLocator, licenseId?: number): Promise<License> {
-    const found = await this.meters.find(accountId, locator);
-    if (!found) {
-      if ('productCode' in locator && !(await this.products.productExists(accountId, locator.productCode))) {
-        throw new DomainError('product_not_found', 'Provided product was not found');
-      }
-      throw new DomainError('license_not_found', 'License not found');
-    }
+    const found = await locateLicense(this.meters, this.products, accountId, locator);
     if (licenseId !== undefined && found.id !== licenseId) throw new DomainError('license_not_found', 'License not found');
     const { recentOpKeys: _keys, ...license } = found;
     return license;

@@ -1,8 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { DomainError } from './errors.js';
-import { ceilingOf, resetAtFor, type MeterPolicy, type MeterState } from './meter.js';
+import { ceilingExpression, ceilingOf, resetAtExpression, resetAtFor, type MeterPolicy, type MeterState } from './meter.js';
 import type { ConsumptionPeriod } from './periods.js';
+import type { EventOutboxEntry } from './events.js';
+import type { FeatureUpsert, LedgerTemplate, LicenseFieldChanges, MeterFieldChanges } from './ports.js';
+import { literal, type QueryDocument } from './query-forms.js';
 import type { LicenseFeature, ProductFeature } from './types.js';
 import { newNumericId } from './ids.js';
+import { ledgerOutboxEntryExpression, outboxAppendExpression } from './ledger-entries.js';
+import { featureByCode } from './license-rules.js';
 
 /** Settings of a counter as a caller gives them; anything left out keeps its current or default value. */
 export interface MeterSettings {
@@ -51,6 +57,55 @@ export function applyMeterSettings(current: MeterState, settings: MeterSettings,
     gross: current.gross + Math.max(0, pick(settings.total, current.total) - current.total),
     ceiling: ceilingOf(policy),
     resetAt: periodChanged || current.resetAt === null ? resetAtFor(policy, now) : current.resetAt,
+  };
+}
+
+/**
+ * `applyMeterSettings` as an aggregation expression, for pipeline updates that change a meter's
+ * settings while keeping the counter exactly as the stored document has it when the write applies
+ * (never a value read earlier): the meter `old` (an expression) with `changes` merged in, the ceiling
+ * from the new policy, the reset time anew when the reset policy changed or none was set (else kept).
+ * With `total`, the counter is set (gross grows by any increase); without it, the counter is whatever
+ * `old` holds at write time. It does not validate: the caller runs `applyMeterSettings` on the meter as
+ * read first, which throws on an invalid policy. Every value from the caller is a `$literal`.
+ */
+export function applyMeterSettingsExpression(old: QueryDocument | string, changes: MeterFieldChanges, now: Date, total?: number): QueryDocument {
+  return {
+    $let: {
+      vars: { o: old },
+      in: {
+        $let: {
+          vars: { m: { $mergeObjects: ['$$o', literal({ ...changes })] } },
+          in: {
+            $mergeObjects: [
+              '$$m',
+              {
+                ceiling: ceilingExpression('$$m'),
+                resetAt: {
+                  $cond: [
+                    {
+                      $or: [
+                        { $ne: ['$$m.reset', '$$o.reset'] },
+                        { $ne: [{ $ifNull: ['$$m.period', null] }, { $ifNull: ['$$o.period', null] }] },
+                        { $eq: [{ $ifNull: ['$$o.resetAt', null] }, null] },
+                      ],
+                    },
+                    resetAtExpression('$$m', now),
+                    '$$o.resetAt',
+                  ],
+                },
+                ...(total === undefined
+                  ? {}
+                  : {
+                      total: literal(total),
+                      gross: { $add: [{ $ifNull: ['$$o.gross', 0] }, { $max: [0, { $subtract: [total, { $ifNull: ['$$o.total', 0] }] }] }] },
+                    }),
+              },
+            ],
+          },
+        },
+      },
+    },
   };
 }
 
@@ -115,4 +170,43 @@ export function updatedLicenseFeature(current: LicenseFeature, settings: License
     floatingUsers: pick(settings.floatingUsers, current.floatingUsers),
     floatingTimeout: pick(settings.floatingTimeout, current.floatingTimeout),
   };
+}
+
+/**
+ * The query form of `updatedLicenseFeature` / `newLicenseFeature` for one listed feature, over the
+ * stored license when the write applies: the stored feature with the settings merged in (counter kept
+ * unless `total` is given), or `whenNew` when the license has no feature with that code.
+ */
+export function featureUpsertExpression(u: FeatureUpsert, now: Date): QueryDocument {
+  return {
+    $let: {
+      vars: { old: featureByCode(u.code) },
+      in: {
+        $cond: [{ $eq: ['$$old', null] }, literal(u.whenNew), { $mergeObjects: [applyMeterSettingsExpression('$$old', u.meter, now, u.total), literal(u.fields)] }],
+      },
+    },
+  };
+}
+
+/**
+ * The `$set` stage that makes a license's features exactly `upserts` (listed ones merged or inserted,
+ * unlisted ones dropped), with an `update` ledger entry for each feature whose total is set (amount:
+ * the new total minus the stored one; none when that is 0), and the event entries.
+ */
+export function replaceFeaturesStage(upserts: FeatureUpsert[], ledger: LedgerTemplate, events: EventOutboxEntry[]): QueryDocument {
+  const entries = upserts.flatMap((u) => {
+    if (u.total === undefined) return [];
+    const oldTotal = { $let: { vars: { old: featureByCode(u.code) }, in: { $ifNull: ['$$old.total', 0] } } };
+    return [ledgerOutboxEntryExpression(ledger, { id: `${ledger.requestId ?? 'update'}:${randomUUID()}`, scope: 'feature', featureCode: literal(u.code), amount: { $subtract: [u.total, oldTotal] } })];
+  });
+  return { $set: { features: upserts.map((u) => featureUpsertExpression(u, ledger.at)), outbox: outboxAppendExpression(entries, events), updatedAt: ledger.at } };
+}
+
+/** The `$set` stage of a license settings change: plain fields as given, license-level meter settings merged into the stored meter (applyMeterSettingsExpression). */
+export function updateLicenseStage(fields: LicenseFieldChanges, meter: MeterFieldChanges | undefined, now: Date, events: EventOutboxEntry[]): QueryDocument {
+  const set: Record<string, unknown> = { updatedAt: now };
+  if (events.length > 0) set.outbox = outboxAppendExpression([], events);
+  for (const [key, value] of Object.entries(fields)) set[key] = literal(value);
+  if (meter && Object.keys(meter).length > 0) set.consumption = applyMeterSettingsExpression('$consumption', meter, now);
+  return { $set: set };
 }

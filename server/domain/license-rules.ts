@@ -1,11 +1,21 @@
 /**
- * The rules of the license aggregate, each written once: whether a license can be used now, which
- * seat a call names, and when a counter may change (the TypeScript twin of the guarded update's filter).
+ * The rules of the license aggregate, each written once and, where the database must apply it in the
+ * same atomic write as a change, with its query form right after it: whether a license can be used
+ * now (`usabilityOf` / `usableLicenseFilter`), which seat a call names (`seatOf` / `seatFilter`), when
+ * a counter may change (`meterRefusal` / `meterChangeFilter`, `multiFeatureRefusals` /
+ * `multiFeatureChangeFilter`), how a license is located, and how a write that lost a race is retried
+ * (`retryOnConflict`). The query forms are plain MongoDB documents (see query-forms.ts); `server/db/`
+ * executes them. `test/domain/license-rules.property.test.ts` (on the database) and
+ * `test/domain/query-forms.property.test.ts` (through mingo) check that each pair agrees.
  */
+import { randomUUID } from 'node:crypto';
 import { DomainError } from './errors.js';
-import type { MeterState } from './meter.js';
-import type { FloatingUses, MeterChange, MeterTarget, SeatLocator } from './ports.js';
-import type { License, Seat } from './types.js';
+import { ledgerOutboxEntry, ledgerOutboxEntryExpression, outboxAppendExpression } from './ledger-entries.js';
+import { isPeriodDue, periodNotDueFilter, type MeterState } from './meter.js';
+import { hasPassed, literal, notPassedFilter, type QueryDocument } from './query-forms.js';
+import type { EventOutboxEntry } from './events.js';
+import type { FloatingUses, LedgerTemplate, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, MultiFeatureChange, ProductLookup, SeatLocator } from './ports.js';
+import type { License, LicenseFeature, Seat } from './types.js';
 
 export type LicenseUsability = 'usable' | 'disabled' | 'expired';
 
@@ -18,7 +28,15 @@ export function usabilityOf(license: Pick<License, 'enabled' | 'validUntil'>, no
 
 /** Past the end of its validity (`validUntil` is the first moment it is no longer valid). */
 export function isExpired(license: Pick<License, 'validUntil'>, now: Date): boolean {
-  return license.validUntil !== null && license.validUntil.getTime() <= now.getTime();
+  return hasPassed(license.validUntil, now);
+}
+
+/**
+ * The query form of `usabilityOf(license, now) === 'usable'`: enabled, and not past `validUntil`.
+ * `also`: further conditions of the caller's filter, kept in the same `$and`.
+ */
+export function usableLicenseFilter(now: Date, also: QueryDocument[] = []): QueryDocument {
+  return { enabled: true, $and: [notPassedFilter('validUntil', now), ...also] };
 }
 
 /** Throws `license_disabled` / `license_expired` unless the license can be used now. */
@@ -50,9 +68,35 @@ export function meterOf(license: License, target: MeterTarget): MeterState | und
   return target.scope === 'license' ? license.consumption : license.features.find((f) => f.code === target.code);
 }
 
+/** The feature with this code as an aggregation expression over the stored license (null when it has none). */
+export function featureByCode(code: string): QueryDocument {
+  return {
+    $let: {
+      vars: { found: { $filter: { input: { $ifNull: ['$features', []] }, as: 'f', cond: { $eq: ['$$f.code', literal(code)] } } } },
+      in: { $cond: [{ $gt: [{ $size: '$$found' }, 0] }, { $arrayElemAt: ['$$found', 0] }, null] },
+    },
+  };
+}
+
+/** Past the feature's own expiry date. */
+export function isFeatureExpired(feature: Pick<LicenseFeature, 'expiryDate'>, now: Date): boolean {
+  return hasPassed(feature.expiryDate, now);
+}
+
+/** The query form of "the license has the feature `code` and it is not expired". */
+export function featureNotExpiredFilter(code: string, now: Date): QueryDocument {
+  return { features: { $elemMatch: { code, ...notPassedFilter('expiryDate', now) } } };
+}
+
 export function seatOf(license: License, seat: SeatLocator | undefined): Seat | undefined {
   if (!seat) return undefined;
   return license.seats.find((s) => ('hardwareId' in seat ? s.hardwareId === seat.hardwareId : s.activationId === seat.activationId));
+}
+
+/** The query form of "`seatOf(license, seat)` exists and is not blacklisted". */
+export function seatFilter(seat: SeatLocator): QueryDocument {
+  const match = 'hardwareId' in seat ? { hardwareId: seat.hardwareId } : { activationId: seat.activationId };
+  return { seats: { $elemMatch: { ...match, blacklisted: false } } };
 }
 
 /** Whether `next` passes the meter's ceiling or the call's (tightening) overage cap. */
@@ -65,18 +109,42 @@ export function exceedsLimit(meter: MeterState, next: number, cap: MeterChange['
   return false;
 }
 
+/**
+ * The query form of `!exceedsLimit(meter, meter.total + change.amount, change.overageCap)` for an
+ * increase (undefined for a decrease, which no limit holds back): `$expr` conditions on the targeted
+ * meter as stored when the write applies.
+ */
+function withinLimitExpression(change: Pick<MeterChange, 'target' | 'amount' | 'overageCap'>): QueryDocument | undefined {
+  if (change.amount <= 0) return undefined;
+  const m = change.target.scope === 'license' ? '$consumption' : '$$m';
+  const newTotal = { $add: [`${m}.total`, change.amount] };
+  const conditions: QueryDocument[] = [{ $or: [{ $eq: [`${m}.ceiling`, null] }, { $lte: [newTotal, `${m}.ceiling`] }] }];
+  const cap = change.overageCap;
+  if (cap && (cap.allowOverages === false || (cap.maxOverages !== undefined && cap.maxOverages > 0))) {
+    const capValue = cap.allowOverages === false ? `${m}.max` : { $add: [`${m}.max`, cap.maxOverages] };
+    conditions.push({ $or: [{ $eq: [`${m}.unlimited`, true] }, { $lte: [newTotal, capValue] }] });
+  }
+  const all = conditions.length === 1 ? conditions[0]! : { $and: conditions };
+  if (change.target.scope === 'license') return all;
+  return {
+    $let: {
+      vars: { m: { $arrayElemAt: [{ $filter: { input: '$features', as: 'f', cond: { $eq: ['$$f.code', change.target.code] } } }, 0] } },
+      in: all,
+    },
+  };
+}
+
 /** What the rules look at in a change (the rest of a MeterChange is what the write records). */
 export type MeterRuleInput = Omit<MeterChange, 'accountId' | 'license' | 'outbox' | 'events'>;
 
 /**
  * The TypeScript form of the counter rules: the first rule `change` breaks on `license` (as stored,
  * with the idempotency keys it recently applied), or null when the guarded update accepts it. The
- * query form of the same rules is `meterChangeFilter` (server/db/license-meters.ts), which the database
- * evaluates atomically; `test/domain/license-rules.property.test.ts` generates licenses and changes and
- * checks that the two agree on every one.
+ * query form of the same rules is `meterChangeFilter` (below), which the database evaluates atomically;
+ * `test/domain/license-rules.property.test.ts` generates licenses and changes and checks that the two
+ * agree on every one.
  */
 export function meterRefusal(license: License, recentOpKeys: readonly string[], change: MeterRuleInput): MeterRefusal | null {
-  const now = change.now.getTime();
   if (change.idempotencyKey !== undefined && recentOpKeys.includes(change.idempotencyKey)) return 'already_applied';
   const usability = usabilityOf(license, change.now);
   if (usability === 'disabled') return 'license_disabled';
@@ -92,9 +160,9 @@ export function meterRefusal(license: License, recentOpKeys: readonly string[], 
   if (change.target.scope === 'feature') {
     const code = change.target.code;
     const feature = license.features.find((f) => f.code === code)!;
-    if (feature.expiryDate !== null && feature.expiryDate.getTime() <= now) return 'feature_expired';
+    if (isFeatureExpired(feature, change.now)) return 'feature_expired';
   }
-  if (meter.resetAt !== null && meter.resetAt.getTime() <= now) return 'period_due';
+  if (isPeriodDue(meter, change.now)) return 'period_due';
   const amount = change.amount;
   if (amount < 0) {
     if (change.negatives === 'policy' && !meter.allowNegative) return 'negative_not_allowed';
@@ -108,6 +176,188 @@ export function meterRefusal(license: License, recentOpKeys: readonly string[], 
   return null;
 }
 
+/** The stored meter's own conditions (not `$expr`): period not due, negatives allowed, floors of the total and of the device's uses. */
+function meterConditions(change: Pick<MeterChange, 'amount' | 'negatives' | 'deviceUses'>, now: Date): QueryDocument {
+  const c: QueryDocument = periodNotDueFilter(now);
+  if (change.amount < 0) {
+    if (change.negatives === 'policy') c.allowNegative = true;
+    c.total = { $gte: -change.amount };
+    if (change.deviceUses !== undefined) c[`uses.${change.deviceUses}`] = { $gte: -change.amount };
+  }
+  return c;
+}
+
+function prefixKeys(o: QueryDocument, prefix: string): QueryDocument {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v]));
+}
+
+/** The query form of `meterRefusal(license, recentOps, change) === null`: the filter of the guarded update. */
+export function meterChangeFilter(change: MeterChange): QueryDocument {
+  const { now } = change;
+  const and: QueryDocument[] = [];
+  const filter: QueryDocument = licenseLocatorFilter(change.accountId, change.license);
+  if (change.seat) Object.assign(filter, seatFilter(change.seat));
+  if (change.target.scope === 'license') {
+    if (change.requireConsumptionLicense) filter.type = 'consumption';
+    for (const [key, value] of Object.entries(meterConditions(change, now))) {
+      if (key === '$or') and.push({ $or: (value as QueryDocument[]).map((o) => prefixKeys(o, 'consumption.')) });
+      else filter[`consumption.${key}`] = value;
+    }
+  } else {
+    filter.features = { $elemMatch: { code: change.target.code, ...meterConditions(change, now) } };
+    and.push(featureNotExpiredFilter(change.target.code, now));
+  }
+  if (change.idempotencyKey !== undefined) filter['recentOps.key'] = { $ne: change.idempotencyKey };
+  const expr = withinLimitExpression(change);
+  if (expr) filter.$expr = expr;
+  return { ...filter, ...usableLicenseFilter(now, and) };
+}
+
+/** How many recently applied idempotency keys a license keeps (the guard `recentOps.key` looks at them). */
+export const RECENT_OPS_KEPT = 1000;
+
+/**
+ * The update of the guarded write: the change as one `$inc` (total, gross by the increase, the
+ * device's own uses), its ledger entry and events pushed to the outbox, its idempotency key kept.
+ */
+export function meterChangeUpdate(change: MeterChange): { update: QueryDocument; arrayFilters?: QueryDocument[] } {
+  const gross = Math.max(change.amount, 0);
+  const inc: Record<string, number> =
+    change.target.scope === 'license'
+      ? { 'consumption.total': change.amount, 'consumption.gross': gross }
+      : { 'features.$[m].total': change.amount, 'features.$[m].gross': gross };
+  if (change.target.scope === 'feature' && change.deviceUses !== undefined) inc[`features.$[m].uses.${change.deviceUses}`] = change.amount;
+  const push: Record<string, unknown> = { outbox: { $each: [change.outbox, ...(change.events ?? [])] } };
+  if (change.idempotencyKey !== undefined) {
+    push.recentOps = { $each: [{ key: change.idempotencyKey, at: change.now }], $slice: -RECENT_OPS_KEPT };
+  }
+  return {
+    update: { $inc: inc, $set: { updatedAt: change.now }, $push: push },
+    ...(change.target.scope === 'feature' ? { arrayFilters: [{ 'm.code': change.target.code }] } : {}),
+  };
+}
+
+/** One change of a multi-feature change as a single-counter change (the rules of each are those of meterRefusal). */
+function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['changes'][number]): MeterChange {
+  return {
+    accountId: multi.accountId,
+    license: { licenseId: multi.licenseId },
+    target: { scope: 'feature', code: c.code },
+    amount: c.amount,
+    now: multi.now,
+    seat: multi.seat,
+    deviceUses: multi.deviceUses,
+    negatives: multi.negatives,
+    outbox: c.outbox,
+  };
+}
+
+/**
+ * The TypeScript form of `multiFeatureChangeFilter`: for each change, the first rule it breaks, with
+ * `feature_moved` when the feature is no longer at the position the change addresses; the update
+ * applies exactly when every entry is null.
+ */
+export function multiFeatureRefusals(license: License, multi: MultiFeatureChange): Array<MeterRefusal | 'feature_moved' | null> {
+  return multi.changes.map((c) => meterRefusal(license, [], singleChangeOf(multi, c)) ?? (license.features[c.index]?.code === c.code ? null : 'feature_moved'));
+}
+
+/** The filter of the one guarded update of a multi-feature change: every change's guards, and each feature at its index. */
+export function multiFeatureChangeFilter(multi: MultiFeatureChange): QueryDocument {
+  const { now } = multi;
+  const and: QueryDocument[] = [];
+  const exprs: QueryDocument[] = [];
+  for (const c of multi.changes) {
+    const single = singleChangeOf(multi, c);
+    and.push({ features: { $elemMatch: { code: c.code, ...meterConditions(single, now) } } });
+    and.push(featureNotExpiredFilter(c.code, now));
+    const expr = withinLimitExpression(single);
+    if (expr) exprs.push(expr);
+  }
+  const filter: QueryDocument = { _id: multi.licenseId, accountId: multi.accountId, ...seatFilter(multi.seat), ...usableLicenseFilter(now, and) };
+  for (const c of multi.changes) filter[`features.${c.index}.code`] = c.code;
+  if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
+  return filter;
+}
+
+/** The update of a multi-feature change: every change in one `$inc` (addressed by index), the ledger entries and events pushed. */
+export function multiFeatureChangeUpdate(multi: MultiFeatureChange): QueryDocument {
+  const inc: Record<string, number> = {};
+  for (const c of multi.changes) {
+    inc[`features.${c.index}.total`] = c.amount;
+    inc[`features.${c.index}.gross`] = Math.max(c.amount, 0);
+    inc[`features.${c.index}.uses.${multi.deviceUses}`] = c.amount;
+  }
+  return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: [...multi.changes.map((c) => c.outbox), ...(multi.events ?? [])] } } };
+}
+
+/**
+ * The guarded write that starts a new period on a meter whose period has ended (`isPeriodDue`): total
+ * back to 0 (a feature's per-device uses too: they are uses of the period), `resetAt` to the next
+ * period's end, and a `period_reset` ledger entry for minus the total it closed with (none when that
+ * was 0), in the same write. Guarded by the old `resetAt` and the total as read, so of many concurrent
+ * callers exactly one resets, and the entry's amount is exact.
+ */
+export function periodResetWrite(
+  accountId: number,
+  licenseId: number,
+  target: MeterTarget,
+  due: { resetAt: Date; total: number },
+  nextResetAt: Date,
+  now: Date,
+): { filter: QueryDocument; update: QueryDocument; arrayFilters?: QueryDocument[] } {
+  const entry = ledgerOutboxEntry({
+    accountId,
+    licenseId,
+    scope: target.scope,
+    featureCode: target.scope === 'feature' ? target.code : null,
+    deviceId: null,
+    amount: -due.total,
+    event: 'period_reset',
+    requestId: null,
+    idempotencyKey: null,
+    at: now,
+    periodResetAt: due.resetAt,
+  });
+  const push = due.total !== 0 ? { $push: { outbox: entry } } : {};
+  if (target.scope === 'license') {
+    return {
+      filter: { _id: licenseId, 'consumption.resetAt': due.resetAt, 'consumption.total': due.total },
+      update: { $set: { 'consumption.total': 0, 'consumption.resetAt': nextResetAt, updatedAt: now }, ...push },
+    };
+  }
+  return {
+    filter: { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: due.resetAt, total: due.total } } },
+    update: { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, updatedAt: now }, ...push },
+    arrayFilters: [{ 'm.code': target.code, 'm.resetAt': due.resetAt }],
+  };
+}
+
+/**
+ * The `$set` stage that resets a license's consumption: the license-level total and every feature's
+ * total back to 0, with a ledger entry for each counter that was not 0 (amount: minus the total it had
+ * when the write applied), and the event entries.
+ */
+export function resetConsumptionStage(ledger: LedgerTemplate, events: EventOutboxEntry[]): QueryDocument {
+  const prefix = `${randomUUID()}:`;
+  const licenseEntry = ledgerOutboxEntryExpression(ledger, { id: `${prefix}license`, scope: 'license', featureCode: null, amount: { $multiply: [-1, { $ifNull: ['$consumption.total', 0] }] } });
+  const featureId = { $concat: [prefix, 'feature:', '$$f.code'] };
+  const featureEntries = {
+    $map: {
+      input: { $ifNull: ['$features', []] },
+      as: 'f',
+      in: ledgerOutboxEntryExpression(ledger, { id: featureId, scope: 'feature', featureCode: '$$f.code', amount: { $multiply: [-1, { $ifNull: ['$$f.total', 0] }] } }),
+    },
+  };
+  return {
+    $set: {
+      outbox: outboxAppendExpression({ $concatArrays: [[licenseEntry], featureEntries] }, events),
+      consumption: { $mergeObjects: ['$consumption', { total: 0 }] },
+      features: { $map: { input: { $ifNull: ['$features', []] }, as: 'f', in: { $mergeObjects: ['$$f', { total: 0 }] } } },
+      updatedAt: ledger.at,
+    },
+  };
+}
+
 /**
  * What a device gives back when its seat is freed: its uses of every floating meter (the feature, or
  * the whole license, floats), with each feature's position as read (the release is guarded by them).
@@ -115,4 +365,50 @@ export function meterRefusal(license: License, recentOpKeys: readonly string[], 
 export function floatingUsesOf(license: License, deviceId: number): FloatingUses[] {
   const floats = license.isFloating || license.isFloatingCloud;
   return license.features.flatMap((f, index) => (floats || f.isFloating || f.isFloatingCloud ? [{ code: f.code, index, uses: f.uses[String(deviceId)] ?? 0 }] : []));
+}
+
+/** The query form of a LicenseLocator: the license it names within the account. */
+export function licenseLocatorFilter(accountId: number, locator: LicenseLocator): QueryDocument {
+  if ('licenseId' in locator) return { _id: locator.licenseId, accountId };
+  if ('key' in locator) return { accountId, productCode: locator.productCode, key: locator.key };
+  return { accountId, productCode: locator.productCode, 'users.email': locator.username };
+}
+
+/** Why no license matches `locator`: `product_not_found` when it names a product the account does not have, else `license_not_found`. */
+export async function licenseMissingError(products: ProductLookup, accountId: number, locator: LicenseLocator): Promise<DomainError> {
+  if ('productCode' in locator && !(await products.productExists(accountId, locator.productCode))) {
+    return new DomainError('product_not_found', 'Provided product was not found');
+  }
+  return new DomainError('license_not_found', 'License not found');
+}
+
+/** The license `locator` names, as stored; throws `product_not_found` / `license_not_found` when there is none. */
+export async function locateLicense(
+  meters: Pick<LicenseMetersPort, 'find'>,
+  products: ProductLookup,
+  accountId: number,
+  locator: LicenseLocator,
+): Promise<NonNullable<Awaited<ReturnType<LicenseMetersPort['find']>>>> {
+  const found = await meters.find(accountId, locator);
+  if (!found) throw await licenseMissingError(products, accountId, locator);
+  return found;
+}
+
+/** How often a write that lost a race (its guard failed, the re-read shows nothing that refuses it) is tried. */
+export const MAX_ATTEMPTS = 6;
+
+/** What an attempt of `retryOnConflict` returns when the write lost a race and is worth trying again. */
+export const RETRY: unique symbol = Symbol('retry');
+
+/**
+ * The retry-on-conflict policy of every guarded write on a license: runs `attempt` (with its number,
+ * from 0) until it returns something other than RETRY, at most MAX_ATTEMPTS times; then throws
+ * `concurrent_modification`. Errors thrown by an attempt end the loop.
+ */
+export async function retryOnConflict<T>(attempt: (n: number) => Promise<T | typeof RETRY>): Promise<T> {
+  for (let n = 0; n < MAX_ATTEMPTS; n += 1) {
+    const outcome = await attempt(n);
+    if (outcome !== RETRY) return outcome as T;
+  }
+  throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
 }

@@ -1,5 +1,5 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { meterRefusal, type MeterRefusal } from './license-rules.js';
+import { meterRefusal, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -68,8 +68,6 @@ export interface ChangeUsesInput {
   events?: EventOutboxEntry[] | undefined;
 }
 
-const MAX_ATTEMPTS = 6;
-
 /**
  * Changes several meter attributes of one activation at once, all or nothing: one guarded atomic
  * update over all the features (limits, floors of the license total and of this activation's uses,
@@ -91,7 +89,7 @@ export class MeterAttributeUses {
       if (!Number.isSafeInteger(c.amount)) throw new DomainError('invalid_input', 'usesIncrement is too large', { field: 'meterAttributes' });
     }
     const changes = input.changes.filter((c) => c.amount !== 0);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    return retryOnConflict(async () => {
       const now = this.clock.now();
       const current = await this.meters.find(input.accountId, { licenseId: input.licenseId });
       if (!current) throw new DomainError('license_not_found', 'License not found');
@@ -122,8 +120,8 @@ export class MeterAttributeUses {
         return updated;
       }
       await this.explainRejection(input, changes, now);
-    }
-    throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+      return RETRY;
+    });
   }
 
   private outboxEntry(input: ChangeUsesInput, c: UsesChange, now: Date): OutboxEntry {

@@ -1,4 +1,5 @@
-import { periodEnd, type ConsumptionPeriod } from './periods.js';
+import { CONSUMPTION_PERIODS, periodEnd, type ConsumptionPeriod } from './periods.js';
+import { hasPassed, notPassedFilter, type QueryDocument } from './query-forms.js';
 
 /**
  * A meter is one usage counter with its rules: the license-level consumption of a license, or one
@@ -37,12 +38,44 @@ export function ceilingOf(policy: MeterPolicy): number | null {
   return policy.max + policy.maxOverages;
 }
 
+/** `ceilingOf` as an aggregation expression over the stored meter `m` (a field path or `$$var`). */
+export function ceilingExpression(m: string): QueryDocument {
+  return {
+    $cond: [
+      { $eq: [`${m}.unlimited`, true] },
+      null,
+      { $cond: [{ $ne: [`${m}.allowOverages`, true] }, `${m}.max`, { $cond: [{ $eq: [`${m}.maxOverages`, 0] }, null, { $add: [`${m}.max`, `${m}.maxOverages`] }] }] },
+    ],
+  };
+}
+
 /** When a meter with this policy next resets, counted from `now`. */
 export function resetAtFor(policy: Pick<MeterPolicy, 'reset' | 'period'>, now: Date): Date | null {
   return policy.reset && policy.period ? periodEnd(policy.period, now) : null;
 }
 
+/** `resetAtFor` at `now` as an aggregation expression over the stored meter `m`. */
+export function resetAtExpression(m: string, now: Date): QueryDocument {
+  return {
+    $cond: [
+      { $eq: [`${m}.reset`, true] },
+      { $switch: { branches: CONSUMPTION_PERIODS.map((p) => ({ case: { $eq: [`${m}.period`, p] }, then: periodEnd(p, now) })), default: null } },
+      null,
+    ],
+  };
+}
+
+/** Whether the meter's current period has ended at `now` (its total is due to return to 0). */
+export function isPeriodDue(meter: Pick<MeterState, 'resetAt'>, now: Date): boolean {
+  return hasPassed(meter.resetAt, now);
+}
+
+/** The query form of `!isPeriodDue`, on the stored meter at `prefix` (`'consumption.'`, or `''` inside a feature's `$elemMatch`). */
+export function periodNotDueFilter(now: Date, prefix = ''): QueryDocument {
+  return notPassedFilter(`${prefix}resetAt`, now);
+}
+
 /** The state a meter shows at `now`: a period that has ended reads as a total of 0. */
 export function currentTotal(meter: Pick<MeterState, 'total' | 'resetAt'>, now: Date): number {
-  return meter.resetAt !== null && meter.resetAt.getTime() <= now.getTime() ? 0 : meter.total;
+  return isPeriodDue(meter, now) ? 0 : meter.total;
 }

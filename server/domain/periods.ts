@@ -5,7 +5,7 @@
 export const CONSUMPTION_PERIODS = ['daily', 'weekly', 'monthly', 'annually'] as const;
 export type ConsumptionPeriod = (typeof CONSUMPTION_PERIODS)[number];
 
-/** Accepts the documented values and the seed's misspelling `annualy`. */
+/** Accepts the documented values, and `annualy` (a spelling the Management API also accepts) as `annually`; undefined for anything else. */
 export function parseConsumptionPeriod(value: string): ConsumptionPeriod | undefined {
   if (value === 'annualy') return 'annually';
   return (CONSUMPTION_PERIODS as readonly string[]).includes(value) ? (value as ConsumptionPeriod) : undefined;

@@ -73,14 +73,14 @@ export interface LicenseWithPending {
   pending: OutboxEntry[];
 }
 
-/** What a license document holds besides the domain fields. */
+/** A ledger entry waiting in a license document's outbox, written in the same atomic update as the counter change it records. */
 export interface OutboxEntry {
   id: string;
   kind: 'ledger';
   at: Date;
   /**
    * The ledger entry, complete but for what only the write decides: the resulting total, and (when
-   * null) the period and the device, filled in by completeLedgerEntries (domain/ledger-completion.ts)
+   * null) the period and the device, filled in by completeLedgerEntries (domain/ledger-entries.ts)
    * from the license as the write left it.
    */
   ledger: Omit<LedgerEntry, 'totalAfter'>;
@@ -319,7 +319,12 @@ export interface LicensesPort {
   list(accountId: number, filter: LicenseListFilter, skip: number, limit: number): Promise<{ items: License[]; count: number }>;
 }
 
-/** The guarded atomic counter writes on a license (see server/db/license-meters.ts). */
+/** Whether the account has a product with this short code (to tell `product_not_found` from `license_not_found`). */
+export interface ProductLookup {
+  productExists(accountId: number, shortCode: string): Promise<boolean>;
+}
+
+/** The guarded atomic counter writes on a license: the filters and updates of domain/license-rules.ts, executed by server/db/license-meters.ts. */
 export interface LicenseMetersPort {
   apply(change: MeterChange): Promise<LicenseWithPending | null>;
   applyMany(multi: MultiFeatureChange): Promise<LicenseWithPending | null>;

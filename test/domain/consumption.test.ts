@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../support/clock.js';
-import { DomainError } from '../../server/domain/errors.js';
+import { errorCodeOf } from './license-arbitraries.js';
 import { seedAccountWithProduct, startTestDomain, type TestDomain } from '../support/domain.js';
 
 describe('consumption (domain)', () => {
@@ -26,15 +26,7 @@ describe('consumption (domain)', () => {
     return { account, product, license };
   }
 
-  const codeOf = async (p: Promise<unknown>) => {
-    try {
-      await p;
-      return 'ok';
-    } catch (err) {
-      if (err instanceof DomainError) return err.code;
-      throw err;
-    }
-  };
+  const codeOf = errorCodeOf;
 
   it('never exceeds a feature limit under 600 parallel consumptions, and the ledger agrees', async () => {
     const { account, license } = await licensed([{ code: 'api-calls', max: 250 }]);
