@@ -1,4 +1,4 @@
-import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
 import type { ConsumeInput } from '../../domain/consumption.js';
 import { DomainError } from '../../domain/errors.js';
@@ -9,7 +9,7 @@ import type { License } from '../../domain/types.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { ApiError } from '../api-error.js';
-import { toV4ApiError } from './errors.js';
+import { v4DomainErrors } from './errors.js';
 import { identityOf, licenseIdOf, licenseLocatorOf } from './license-locator.js';
 import { LicenseTargetCache } from './license-target-cache.js';
 import { callerOf, licenseApiAuth } from './auth.js';
@@ -187,9 +187,6 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
     });
   });
 
-  const translateDomainErrors: ErrorRequestHandler = (err, _req, _res, next) => {
-    next(err instanceof DomainError ? toV4ApiError(err) : err);
-  };
-  router.use(translateDomainErrors);
+  router.use(v4DomainErrors);
   return router;
 }
