@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
-import type { Services } from '../../services.js';
 import { requireAuth } from './auth.js';
+import type { WebApiDeps } from './router.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/ports.js';
 
 type Schemas = components['schemas'];
@@ -38,7 +38,7 @@ function toV3Delivery(d: WebhookDelivery): Schemas['V3WebhookDelivery'] {
 }
 
 /** `/v3/webhooks`: subscriptions, secret rotation, the delivery log and redelivery. */
-export function webhooksRoutes(services: Services): Router {
+export function webhooksRoutes(services: Pick<WebApiDeps, 'webhooks'>): Router {
   const router = Router();
 
   router.post('/webhooks', async (req, res) => {
