@@ -32,19 +32,13 @@ export interface AppDeps {
   rateLimit?: RateLimitConfig;
 }
 
-let cachedSpec: string | undefined;
-
-/** The bundled spec, parsed afresh for each app (the validator mutates what it is given). */
-function loadBundledSpec(): object {
-  cachedSpec ??= readFileSync(bundledSpecJsonPath, 'utf8');
-  return JSON.parse(cachedSpec) as object;
-}
-
 /**
  * Builds the Express application without listening, so tests own the lifecycle. Every request is
  * validated against the bundled spec (never the multi-file source) before a route sees it.
  */
 export function createApp(deps: AppDeps): Express {
+  // The bundled spec, read once per app and parsed once per user (the validator mutates what it is given).
+  const specText = readFileSync(bundledSpecJsonPath, 'utf8');
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -57,7 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(jsonBodyLimits());
   app.use(
     OpenApiValidator.middleware({
-      apiSpec: loadBundledSpec() as never,
+      apiSpec: JSON.parse(specText) as never,
       validateApiSpec: false,
       validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, removeAdditional: false },
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
@@ -65,7 +59,7 @@ export function createApp(deps: AppDeps): Express {
       ignoreUndocumented: false,
     }),
   );
-  app.use(strictIntegerParameters(loadBundledSpec()));
+  app.use(strictIntegerParameters(JSON.parse(specText) as object));
   for (const api of deps.apis ?? []) app.use(api.basePath, api.router);
   app.use(serviceRoutes({ checkReadiness: deps.checkReadiness }));
   app.use(notFoundHandler);

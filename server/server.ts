@@ -51,7 +51,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       validateResponses: config.validateResponses,
       checkReadiness: async () => (await db.ping()) && (await db.acceptsWrites()),
       rateLimit: config.rateLimit,
-      apis: buildApis({ services, logger }),
+      apis: buildApis(services),
     });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));

@@ -11,7 +11,7 @@ import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { AccountService } from './domain/accounts.js';
 import { ActivationTokenIssuer } from './domain/activation-tokens.js';
-import { ActivationService } from './domain/activations.js';
+import { ActivationService, type MeterTarget } from './domain/activations.js';
 import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
@@ -22,6 +22,9 @@ import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
+import type { UnsealedSigningKey } from './domain/signing-keys.js';
+import { TtlCache } from './domain/ttl-cache.js';
+import type { Account } from './domain/types.js';
 import { OutboxRepository } from './db/outbox-repository.js';
 import { OutboxSettler } from './domain/outbox-settler.js';
 import { WebhookDeliveriesRepository, WebhookSubscriptionsRepository } from './db/webhooks-repository.js';
@@ -54,9 +57,31 @@ function targetPolicy(allowPrivate: boolean): TargetPolicy {
   };
 }
 
+/**
+ * The in-memory caches of one server, each a TtlCache with its own limits, created here once and
+ * handed to their users. Their clock is the wall clock, not the services' clock (tests move that one
+ * by days and must still see changes made since). A cache never decides alone: what it keeps either
+ * never changes (the shortcut targets) or may lag by its TTL at most (credentials, signing keys).
+ */
+export function createCaches() {
+  return {
+    /** License API key lookups (account and decrypted shared key) by the key's SHA-256: a removed key works 10 s at most. */
+    licenseApiCredentials: new TtlCache<string, { account: Account; sharedKey: string }>({ maxEntries: 10_000, ttlMs: 10_000 }),
+    /** Accounts' unsealed active signing keys. */
+    signingKeys: new TtlCache<number, UnsealedSigningKey>({ maxEntries: 10_000, ttlMs: 10 * 60_000 }),
+    /** License API feature consumptions' shortcut: license id by account, product, license key and feature. */
+    featureLicenses: new TtlCache<string, number>({ maxEntries: 50_000, ttlMs: 60_000 }),
+    /** Web API v3 meter-attribute increments' shortcut: meter target by activation and attribute. */
+    meterTargets: new TtlCache<string, MeterTarget>({ maxEntries: 50_000, ttlMs: 60_000 }),
+  };
+}
+
+export type Caches = ReturnType<typeof createCaches>;
+
 /** The composition root of the domain: repositories on the database, services on the repositories. */
 export function createServices(db: Database, options: ServicesOptions) {
   const clock = options.clock ?? systemClock;
+  const caches = createCaches();
   const box = new SecretBox(options.secretsKey);
   const productsRepo = new ProductsRepository(db.models);
   const metersRepo = new LicenseMetersRepository(db.models);
@@ -64,7 +89,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   const licensesRepo = new LicensesRepository(db.models);
   const products = new ProductService(productsRepo, clock);
   const productLookup = { productExists: (accountId: number, shortCode: string) => products.productExists(accountId, shortCode) };
-  const accounts = new AccountService(new AccountsRepository(db.models), box, clock);
+  const accounts = new AccountService(new AccountsRepository(db.models), box, clock, caches.signingKeys);
   const devicesRepo = new DevicesRepository(db.models);
   const events = new EventsRepository(db.models);
   const webhookSubscriptions = new WebhookSubscriptionsRepository(db.models);
@@ -86,7 +111,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   const eventOutbox = new EventOutbox(settler, clock);
   const activationSeats = new ActivationSeatsRepository(db.models);
   const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox);
-  const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger);
+  const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger, caches.featureLicenses);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
     clock,
@@ -108,6 +133,7 @@ export function createServices(db: Database, options: ServicesOptions) {
       clock,
       events: eventOutbox,
       idempotency,
+      meterTargets: caches.meterTargets,
     }),
     activationTokens: new ActivationTokenIssuer(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
@@ -120,6 +146,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     webhookDeliveries,
     licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock, licensesRepo),
     idempotency,
+    caches,
   };
 }
 

@@ -6,6 +6,7 @@ import { hashSecret, SecretBox, constantTimeEqual } from './secrets.js';
 import { newSigningKey, unsealSigningKey, type UnsealedSigningKey } from './signing-keys.js';
 import type { Account } from './types.js';
 import type { AccountsPort } from './ports.js';
+import type { TtlCache } from './ttl-cache.js';
 
 /** Scopes of v3 access tokens. */
 export const V3_SCOPES = ['activation:read', 'activation:write', 'license:read', 'webhook:read', 'webhook:write', 'account:read'] as const;
@@ -25,12 +26,12 @@ export interface NewAccountInput {
 
 /** Accounts (tenants), their credentials and their signing keys. */
 export class AccountService {
-  private readonly signingKeyCache = new Map<number, UnsealedSigningKey>();
-
   constructor(
     private readonly repo: AccountsPort,
     private readonly box: SecretBox,
     private readonly clock: Clock,
+    /** Unsealed active signing keys by account id (unsealing is the costly part of signing). */
+    private readonly signingKeys: TtlCache<number, UnsealedSigningKey>,
   ) {}
 
   /** Creates an account; returns the plaintext credentials (shown once, stored only hashed or sealed). */
@@ -120,13 +121,11 @@ export class AccountService {
 
   /** The account's active signing key (private key unsealed and cached in memory). */
   async signingKey(accountId: number): Promise<UnsealedSigningKey> {
-    const cached = this.signingKeyCache.get(accountId);
-    if (cached) return cached;
-    const stored = (await this.repo.signingKeys(accountId)).find((k) => k.active);
-    if (!stored) throw new DomainError('not_found', 'Account has no active signing key');
-    const key = unsealSigningKey(this.box, stored);
-    this.signingKeyCache.set(accountId, key);
-    return key;
+    return this.signingKeys.getOrLoad(accountId, async () => {
+      const stored = (await this.repo.signingKeys(accountId)).find((k) => k.active);
+      if (!stored) throw new DomainError('not_found', 'Account has no active signing key');
+      return unsealSigningKey(this.box, stored);
+    });
   }
 
   /** Public JWKs: one account's, or every account's (for `/.well-known/jwks.json`). */

@@ -1,14 +1,27 @@
 import type { Clock } from './clock.js';
-import type { ConsumptionService } from './consumption.js';
+import { consumeThrough, type ConsumptionService } from './consumption.js';
 import type { DeviceService } from './devices.js';
 import type { EventOutbox } from './event-outbox.js';
 import { requestFingerprint, type IdempotencyService, type IdempotentAttempt } from './idempotency.js';
 import { DomainError } from './errors.js';
-import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
 import type { Device, License } from './types.js';
 import type { DeviceDetails, DevicesPort, LicenseMetersPort, LicensesPort } from './ports.js';
 import { assertUsable } from './license-rules.js';
+import type { TtlCache } from './ttl-cache.js';
+
+/**
+ * What an activation's meter-attribute increments read before their guarded update, all of which
+ * never changes: the activation's account, product, license and device, and which license feature
+ * the attribute (named by code or by id) is.
+ */
+export interface MeterTarget {
+  accountId: number;
+  productId: number;
+  licenseId: number;
+  deviceId: number;
+  code: string;
+}
 
 /**
  * Activations as the Web API v3 sees them: a device holding a seat on a license. The device document
@@ -100,8 +113,6 @@ export function deviceDetailsOf(input: ActivationDetailsInput, now: Date): Devic
 }
 
 export class ActivationService {
-  private readonly meterTargets = new MeterTargetCache();
-
   constructor(
     private readonly deps: {
       devices: DeviceService;
@@ -114,6 +125,8 @@ export class ActivationService {
       events?: EventOutbox | undefined;
       /** Idempotency-Keys of meter attribute increments. */
       idempotency?: IdempotencyService | undefined;
+      /** Meter targets by (activation id, attribute), for the increments' shortcut (see consumeThrough). */
+      meterTargets: TtlCache<string, MeterTarget>;
     },
   ) {}
 
@@ -215,28 +228,25 @@ export class ActivationService {
   /**
    * Changes one meter attribute's uses by this activation (guarded; see ConsumptionService). A
    * repeated increment of a known activation and attribute makes no read before the update (see
-   * MeterTargetCache); when that update is refused, the full path reads everything and answers.
+   * consumeThrough); when that update is refused, the full path reads everything and answers.
    */
   async incrementMeterAttribute(caller: Caller, input: IncrementInput): Promise<{ attribute: MeterAttributeView; replayed: boolean }> {
-    const known = this.meterTargets.get(input.activationId, input.attribute);
-    if (known && Number.isSafeInteger(input.amount) && this.mayIncrement(caller, input, known)) {
-      try {
-        return await this.incrementOnce(input, known, undefined);
-      } catch (err) {
-        // The key's own answers (reused, still running) are final; anything else is re-checked by the full path.
-        if (!(err instanceof DomainError) || err.code === 'idempotency_key_reused') throw err;
-        this.meterTargets.forget(input.activationId);
-      }
-    }
-    const { device, license } = await this.get(caller, input.activationId);
-    if (!this.mayIncrement(caller, input, device)) throw new DomainError('not_found', 'Activation not found');
-    if (!Number.isSafeInteger(input.amount)) throw new DomainError('invalid_input', 'increment is too large', { field: 'increment' });
-    const feature = findMeterAttribute(license, input.attribute);
-    if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${input.attribute}" not found`);
-    const target: MeterTarget = { accountId: device.accountId, productId: device.productId, licenseId: license.id, deviceId: device.id, code: feature.code };
-    const result = await this.incrementOnce(input, target, device);
-    this.meterTargets.remember(input.activationId, input.attribute, target);
-    return result;
+    return consumeThrough<MeterTarget, Device, { attribute: MeterAttributeView; replayed: boolean }>(
+      {
+        cache: this.deps.meterTargets,
+        key: `${input.activationId}\u0000${input.attribute}`,
+        fits: (known) => Number.isSafeInteger(input.amount) && this.mayIncrement(caller, input, known),
+        resolve: async () => {
+          const { device, license } = await this.get(caller, input.activationId);
+          if (!this.mayIncrement(caller, input, device)) throw new DomainError('not_found', 'Activation not found');
+          if (!Number.isSafeInteger(input.amount)) throw new DomainError('invalid_input', 'increment is too large', { field: 'increment' });
+          const feature = findMeterAttribute(license, input.attribute);
+          if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${input.attribute}" not found`);
+          return { target: { accountId: device.accountId, productId: device.productId, licenseId: license.id, deviceId: device.id, code: feature.code }, read: device };
+        },
+      },
+      (target, device) => this.incrementOnce(input, target, device),
+    );
   }
 
   /** The increment, counted once per Idempotency-Key when one is given (the key is the account's). */

@@ -10,6 +10,7 @@ import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
 import type { LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, ProductLookup, SeatLocator } from './ports.js';
+import type { TtlCache } from './ttl-cache.js';
 
 export type { ProductLookup } from './ports.js';
 
@@ -65,6 +66,56 @@ export interface AppliedKeyLookup {
 const CLOCK_SLACK_MS = 5 * 60_000;
 
 /**
+ * The hot-path shortcut of repeated consumptions (both dialects use it: a License API feature
+ * consumption, a Web API v3 meter-attribute increment). What a consumption reads before its guarded
+ * update to find its target (which license, device and feature the request names) never changes once
+ * read, so it is kept under the request's identifiers and a repeated request goes straight to the one
+ * guarded update. Everything that can change (enabled, validity, seat, blacklisting, limits, whether
+ * the feature is still on the license) is in the update's guard.
+ */
+export interface Shortcut<Target, Read = undefined> {
+  /** Where targets are kept (created once by the composition root). */
+  cache: TtlCache<string, Target>;
+  /** The request's identifiers of its target; undefined when they may come to name another (never kept). */
+  key: string | undefined;
+  /** Whether a kept target fits what else the request says (e.g. the account or license id it names). */
+  fits(known: Target): boolean;
+  /** The full path: reads what the request names and checks it, throwing the exact error when refused. */
+  resolve(): Promise<{ target: Target; read?: Read }>;
+}
+
+/**
+ * Runs `consume` on the request's target: the kept one when it fits, else the one `resolve` reads
+ * (kept after a successful consumption). A kept target whose consumption is refused is dropped and
+ * the full path runs, so that the request is answered exactly as without the shortcut (a refused
+ * guarded update changes nothing). An Idempotency-Key's own answers are final.
+ */
+export async function consumeThrough<Target, Read, Result>(shortcut: Shortcut<Target, Read>, consume: (target: Target, read: Read | undefined) => Promise<Result>): Promise<Result> {
+  const key = shortcut.key;
+  const known = key === undefined ? undefined : shortcut.cache.get(key);
+  if (key !== undefined && known !== undefined && shortcut.fits(known)) {
+    try {
+      return await consume(known, undefined);
+    } catch (err) {
+      if (!(err instanceof DomainError) || err.code === 'idempotency_key_reused') throw err;
+      shortcut.cache.delete(key);
+    }
+  }
+  const { target, read } = await shortcut.resolve();
+  const result = await consume(target, read);
+  if (key !== undefined) shortcut.cache.set(key, target);
+  return result;
+}
+
+/** A consumption of one consumption feature of the license a client names (see consumeFeature). */
+export type FeatureConsumeInput = Omit<ConsumeInput, 'license' | 'target'> & {
+  license: LicenseLocator;
+  /** The license's id when the request pins one: another license is `license_not_found`. */
+  licenseId?: number | undefined;
+  feature: string;
+};
+
+/**
  * Changes a license's counters: the license-level consumption or one feature's. Every change is one
  * guarded atomic update; when a guard fails, the stored license explains why (or shows a period that
  * is due to reset, which is reset and the change retried).
@@ -76,7 +127,35 @@ export class ConsumptionService {
     private readonly clock: Clock,
     private readonly events: EventOutbox,
     private readonly appliedKeys: AppliedKeyLookup,
+    /** License ids by (account, product, license key, consumption feature), for consumeFeature's shortcut. */
+    private readonly featureLicenses: TtlCache<string, number>,
   ) {}
+
+  /**
+   * Consumes a feature of the license a client names by key or license user: the license must have
+   * the feature, as a consumption feature. A license key seen before with this feature goes straight
+   * to the guarded update (see consumeThrough); license users can change, so a user-named license is
+   * always read first.
+   */
+  async consumeFeature(input: FeatureConsumeInput): Promise<ConsumeResult> {
+    const { license: locator, licenseId: pinned, feature, ...rest } = input;
+    const named: ConsumeInput = { ...rest, license: locator, target: { scope: 'feature', code: feature } };
+    return consumeThrough(
+      {
+        cache: this.featureLicenses,
+        key: 'key' in locator ? [input.accountId, locator.productCode, locator.key, feature].join('\u0000') : undefined,
+        fits: (licenseId) => pinned === undefined || pinned === licenseId,
+        resolve: async () => {
+          const license = await locateLicense(this.meters, this.products, input.accountId, locator, pinned);
+          const found = license.features.find((f) => f.code === feature);
+          if (!found) throw new DomainError('feature_not_on_license', `The license has no feature "${feature}"`, { code: feature });
+          if (found.featureType !== 'consumption') throw new DomainError('feature_not_on_license', `Feature "${feature}" is not a consumption feature`, { code: feature });
+          return { target: license.id };
+        },
+      },
+      (licenseId) => this.consume({ ...named, license: { licenseId } }),
+    );
+  }
 
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
     if (input.idempotencyKey !== undefined && input.idempotencyResumedSince !== undefined) {

@@ -2,7 +2,8 @@
  * Errors of the domain, in dialect-neutral terms. Each HTTP adapter translates a code to its
  * dialect's status and error code (e.g. `consumption_limit_reached` on a feature is
  * `feature_not_enough_consumptions` in the License API and `METER_ATTRIBUTE_USES_LIMIT_REACHED`
- * in the Web API v3).
+ * in the Web API v3). Each dialect's `errors.ts` answers every code in a total table: a code added
+ * here without an answer in every dialect does not compile.
  */
 export type DomainErrorCode =
   | 'unauthenticated'

@@ -41,8 +41,7 @@ export class LicenseCheckService {
 
   /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
   async locate(accountId: number, locator: LicenseLocator, licenseId?: number): Promise<License> {
-    const found = await locateLicense(this.meters, this.products, accountId, locator);
-    if (licenseId !== undefined && found.id !== licenseId) throw new DomainError('license_not_found', 'License not found');
+    const found = await locateLicense(this.meters, this.products, accountId, locator, licenseId);
     const { recentOpKeys: _keys, ...license } = found;
     return license;
   }

@@ -382,15 +382,20 @@ export async function licenseMissingError(products: ProductLookup, accountId: nu
   return new DomainError('license_not_found', 'License not found');
 }
 
-/** The license `locator` names, as stored; throws `product_not_found` / `license_not_found` when there is none. */
+/**
+ * The license `locator` names, as stored; throws `product_not_found` / `license_not_found` when there
+ * is none, or when `pinnedId` is given and the license found has another id.
+ */
 export async function locateLicense(
   meters: Pick<LicenseMetersPort, 'find'>,
   products: ProductLookup,
   accountId: number,
   locator: LicenseLocator,
+  pinnedId?: number,
 ): Promise<NonNullable<Awaited<ReturnType<LicenseMetersPort['find']>>>> {
   const found = await meters.find(accountId, locator);
   if (!found) throw await licenseMissingError(products, accountId, locator);
+  if (pinnedId !== undefined && found.id !== pinnedId) throw new DomainError('license_not_found', 'License not found');
   return found;
 }
 

@@ -1,16 +1,15 @@
 import type { MountedApi } from '../app.js';
-import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
-import { buildV3Apis } from './v3/router.js';
-import { licenseApiRouter } from './v4/router.js';
 import { managementApiV1 } from './v1/router.js';
+import { webApiV3 } from './v3/router.js';
+import { licenseApiV4 } from './v4/router.js';
 
-export interface ApiDeps {
-  services: Services;
-  logger: Logger;
-}
-
-/** Every dialect's routers, in mount order. Each dialect adapter adds its own entries here. */
-export function buildApis(deps: ApiDeps): MountedApi[] {
-  return [managementApiV1(deps.services), { basePath: '/api/v4', router: licenseApiRouter(deps) }, ...buildV3Apis(deps)];
+/** Every dialect's routers, in mount order, each given only the services its deps interface names. */
+export function buildApis(services: Services): MountedApi[] {
+  const { accounts, clock, products, licenses, licenseAdmin, devices, activations, activationTokens, webhooks, licenseCheck, consumption, idempotency } = services;
+  return [
+    ...managementApiV1({ accounts, clock, products, licenses, licenseAdmin, devices }),
+    ...licenseApiV4({ accounts, credentials: services.caches.licenseApiCredentials, clock, products, devices, licenseCheck, consumption, idempotency }),
+    ...webApiV3({ accounts, clock, activations, activationTokens, webhooks }),
+  ];
 }

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import type { components } from '../../../generated/schema.js';
-import type { Services } from '../../services.js';
 import { accountOf } from './auth.js';
+import type { ManagementApiDeps } from './router.js';
 
 /** The calling account and the public key its License API responses are verified with. */
-export function accountRoutes(services: Services): Router {
+export function accountRoutes(services: Pick<ManagementApiDeps, 'accounts'>): Router {
   const router = Router();
   router.get('/account/', async (_req, res) => {
     const account = accountOf(res);

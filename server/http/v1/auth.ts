@@ -10,7 +10,7 @@ const API_KEY_HEADER = /^Api-Key +(\S{1,512})$/i;
  * `Authorization: Api-Key <management key>`. Missing header: 401 `authentication_required`; another
  * scheme or a malformed value: 401 `invalid_authorization_header`; an unknown key: 401 `invalid_api_key`.
  */
-export function requireManagementKey(accounts: AccountService): RequestHandler {
+export function requireManagementKey(accounts: Pick<AccountService, 'authenticateManagementKey'>): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined || header.trim() === '') {

@@ -1,11 +1,11 @@
 import { Router } from 'express';
-import type { Services } from '../../services.js';
 import { accountOf } from './auth.js';
 import { pageOf, paginated } from './pagination.js';
 import { toV1Device } from './mappers.js';
+import type { ManagementApiDeps } from './router.js';
 
 /** Devices (activations): listing and blacklisting. */
-export function deviceRoutes(services: Services): Router {
+export function deviceRoutes(services: Pick<ManagementApiDeps, 'devices'>): Router {
   const router = Router();
 
   router.get('/devices/', async (req, res) => {

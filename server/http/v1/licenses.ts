@@ -1,15 +1,12 @@
 import { Router, type Request } from 'express';
-import type { operations } from '../../../generated/schema.js';
 import type { License, Product } from '../../domain/types.js';
-import type { Services } from '../../services.js';
 import { DomainError } from '../../domain/errors.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { invalidProductReference } from './errors.js';
 import { pageOf, paginated } from './pagination.js';
-import { endOfDay, featureSettingsFromWire, licenseMeterFromWire, toV1License, type V1LicenseFeatureSettings } from './mappers.js';
-
-type Body<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+import { featureSettingsFromWire, licenseSettingsFromWire, toV1License, type Body, type V1LicenseFeatureSettings } from './mappers.js';
+import type { ManagementApiDeps } from './router.js';
 
 function rejectDuplicateCodes(entries: V1LicenseFeatureSettings[] | undefined): void {
   const seen = new Set<string>();
@@ -22,7 +19,7 @@ function rejectDuplicateCodes(entries: V1LicenseFeatureSettings[] | undefined): 
 const idOf = (req: Request): number => Number(req.params.id);
 
 /** Licenses, including `update_features`. Every endpoint answers with the full license object. */
-export function licenseRoutes(services: Services): Router {
+export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'products' | 'licenses' | 'licenseAdmin'>): Router {
   const router = Router();
 
   /** License objects with their products (each product read once). */
@@ -121,21 +118,4 @@ export function licenseRoutes(services: Services): Router {
   });
 
   return router;
-}
-
-/** The license settings that creating and changing a license share, from the wire's field names. */
-function licenseSettingsFromWire(body: Body<'createV1License'> | Body<'updateV1License'>) {
-  return {
-    maxActivations: body.max_activations,
-    enabled: body.enabled,
-    isTrial: body.is_trial,
-    validUntil: endOfDay(body.validity_period),
-    consumption: licenseMeterFromWire(body),
-    metadata: body.metadata,
-    isFloating: body.is_floating,
-    isFloatingCloud: body.is_floating_cloud,
-    floatingUsers: body.floating_users,
-    floatingTimeout: body.floating_timeout,
-    preventVm: body.prevent_vm,
-  };
 }

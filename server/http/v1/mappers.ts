@@ -1,4 +1,4 @@
-import type { components } from '../../../generated/schema.js';
+import type { components, operations } from '../../../generated/schema.js';
 import type { LicenseFeatureSettings, MeterSettings } from '../../domain/license-features.js';
 import { currentTotal } from '../../domain/meter.js';
 import { parseConsumptionPeriod, type ConsumptionPeriod } from '../../domain/periods.js';
@@ -8,6 +8,8 @@ import { usabilityOf } from '../../domain/license-rules.js';
 /** Translation between the Management API v1 wire format and the domain. */
 
 type Schemas = components['schemas'];
+/** The JSON request body of an operation. */
+export type Body<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
 export type V1Product = Schemas['V1Product'];
 export type V1ProductFeature = Schemas['V1ProductFeature'];
 export type V1License = Schemas['V1License'];
@@ -246,5 +248,22 @@ export function featureSettingsFromWire(e: V1LicenseFeatureSettings): LicenseFea
     isFloatingCloud: e.is_floating_cloud,
     floatingUsers: e.floating_users,
     floatingTimeout: e.floating_timeout,
+  };
+}
+
+/** The license settings that creating and changing a license share, from the wire's field names. */
+export function licenseSettingsFromWire(body: Body<'createV1License'> | Body<'updateV1License'>) {
+  return {
+    maxActivations: body.max_activations,
+    enabled: body.enabled,
+    isTrial: body.is_trial,
+    validUntil: endOfDay(body.validity_period),
+    consumption: licenseMeterFromWire(body),
+    metadata: body.metadata,
+    isFloating: body.is_floating,
+    isFloatingCloud: body.is_floating_cloud,
+    floatingUsers: body.floating_users,
+    floatingTimeout: body.floating_timeout,
+    preventVm: body.prevent_vm,
   };
 }

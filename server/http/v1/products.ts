@@ -1,17 +1,14 @@
 import { Router } from 'express';
-import type { operations } from '../../../generated/schema.js';
 import { isDomainError } from '../../domain/errors.js';
-import type { Services } from '../../services.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { invalidProductReference } from './errors.js';
 import { pageOf, paginated } from './pagination.js';
-import { periodFromWire, toV1Product, toV1ProductFeature } from './mappers.js';
-
-type Body<Op extends keyof operations> = operations[Op] extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+import { periodFromWire, toV1Product, toV1ProductFeature, type Body } from './mappers.js';
+import type { ManagementApiDeps } from './router.js';
 
 /** Products and product features. */
-export function productRoutes(services: Services): Router {
+export function productRoutes(services: Pick<ManagementApiDeps, 'products'>): Router {
   const router = Router();
 
   router.post('/products/', async (req, res) => {

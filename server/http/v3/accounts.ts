@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { components } from '../../../generated/schema.js';
-import type { Services } from '../../services.js';
 import { ApiError } from '../api-error.js';
 import { requireAuth } from './auth.js';
+import type { WebApiDeps } from './router.js';
 
 type AccountMe = components['schemas']['V3AccountMe'];
 type Jwks = components['schemas']['V3Jwks'];
@@ -10,7 +10,7 @@ type Jwks = components['schemas']['V3Jwks'];
 const NUMERIC_ID = /^[0-9]{1,16}$/;
 
 /** `/v3/accounts/me` and `/v3/accounts/{accountId}/jwks`. */
-export function accountsRoutes(services: Services): Router {
+export function accountsRoutes(services: Pick<WebApiDeps, 'accounts'>): Router {
   const router = Router();
   router.get('/accounts/me', (_req, res) => {
     const auth = requireAuth(res, 'account:read');
@@ -27,7 +27,7 @@ export function accountsRoutes(services: Services): Router {
 }
 
 /** `/.well-known/jwks.json`: every account's active public keys. */
-export function wellKnownRoutes(services: Services): Router {
+export function wellKnownRoutes(services: Pick<WebApiDeps, 'accounts'>): Router {
   const router = Router();
   router.get('/.well-known/jwks.json', async (_req, res) => {
     res.json({ keys: await services.accounts.publicJwks() } as unknown as Jwks);

@@ -1,10 +1,9 @@
 import { Router } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
 import type { ActivationDetailsInput } from '../../domain/activations.js';
-import type { Logger } from '../../logger.js';
-import type { Services } from '../../services.js';
 import { callerOf, clientIp, requestIdOf, requireAuth } from './auth.js';
 import { toV3Activation } from './mappers.js';
+import type { WebApiDeps } from './router.js';
 
 type CreateBody = components['schemas']['V3CreateActivationRequest'];
 type UpdateBody = components['schemas']['V3UpdateActivationRequest'];
@@ -32,7 +31,7 @@ function detailsOf(body: CreateBody | UpdateBody, ipAddress: string | undefined)
 }
 
 /** `/v3/activations`: create, read, list, update, delete. */
-export function activationsRoutes(services: Services, _logger: Logger): Router {
+export function activationsRoutes(services: Pick<WebApiDeps, 'activations' | 'activationTokens' | 'clock'>): Router {
   const router = Router();
 
   router.post('/activations', async (req, res) => {

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Caller } from '../../domain/activations.js';
 import { DomainError } from '../../domain/errors.js';
-import type { Services } from '../../services.js';
+import type { AccountService } from '../../domain/accounts.js';
 import { ApiError } from '../api-error.js';
 
 export interface V3Auth {
@@ -17,7 +17,7 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
  * AUTHENTICATION_FAILED otherwise) and the request acts for the token's account; without one, the
  * request is client-side and authenticated by what its body names (license key, activation id).
  */
-export function v3Authentication(services: Services): RequestHandler {
+export function v3Authentication(accounts: Pick<AccountService, 'authenticateAccessToken'>): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined) {
@@ -27,7 +27,7 @@ export function v3Authentication(services: Services): RequestHandler {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError(401, 'authentication_failed', 'Authorization must be "Bearer <access token>"');
     try {
-      const { account, scopes } = await services.accounts.authenticateAccessToken(token);
+      const { account, scopes } = await accounts.authenticateAccessToken(token);
       res.locals.v3Auth = { accountId: account.id, accountName: account.name, scopes } satisfies V3Auth;
     } catch (err) {
       if (err instanceof DomainError && err.code === 'unauthenticated') throw new ApiError(401, 'authentication_failed', 'Invalid access token');

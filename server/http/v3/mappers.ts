@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { components } from '../../../generated/schema.js';
 import { activationExpiry } from '../../domain/activation-tokens.js';
 import type { Activation } from '../../domain/activations.js';
+import type { WebhookDelivery, WebhookSubscription } from '../../domain/ports.js';
 import { meterAttributesOf, type MeterAttributeView } from '../../domain/meter-attributes.js';
 
 export type V3Activation = components['schemas']['V3Activation'];
@@ -60,4 +61,33 @@ export function toV3Activation({ device, license }: Activation, now: Date): V3Ac
 
 export function toV3MeterAttributeUses(view: MeterAttributeView): V3MeterAttributeUses {
   return { name: view.name, uses: view.uses, licenseAllowedUses: view.allowedUses, licenseTotalUses: view.totalUses, licenseGrossUses: view.grossUses };
+}
+
+/** A webhook subscription (with its secret only when just created or rotated). */
+export function toV3Subscription(s: WebhookSubscription, secret?: string): components['schemas']['V3WebhookSubscription'] {
+  return {
+    id: s.id,
+    url: s.url,
+    events: s.events as components['schemas']['V3WebhookEventType'][],
+    active: s.active,
+    signatureScheme: s.signatureScheme,
+    healthy: s.healthy,
+    ...(secret !== undefined ? { secret } : {}),
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+export function toV3Delivery(d: WebhookDelivery): components['schemas']['V3WebhookDelivery'] {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    event: d.eventType as components['schemas']['V3WebhookEventType'],
+    status: d.status,
+    attemptCount: d.attemptCount,
+    nextAttemptAt: d.status === 'pending' && d.nextAttemptAt ? d.nextAttemptAt.toISOString() : null,
+    createdAt: d.createdAt.toISOString(),
+    completedAt: d.completedAt ? d.completedAt.toISOString() : null,
+    attempts: d.attempts.map((a) => ({ at: new Date(a.at).toISOString(), statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
+  };
 }

@@ -1,15 +1,14 @@
 import { Router } from 'express';
 import type { components } from '../../../generated/schema.js';
-import type { Logger } from '../../logger.js';
-import type { Services } from '../../services.js';
 import { callerOf, requestIdOf } from './auth.js';
 import { toV3MeterAttributeUses } from './mappers.js';
+import type { WebApiDeps } from './router.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 
 type IncrementBody = components['schemas']['V3IncrementMeterAttributeRequest'];
 
 /** `POST /v3/activations/meter-attributes/{id}`: change an activation's uses of a meter attribute. */
-export function meterAttributesRoutes(services: Services, _logger: Logger): Router {
+export function meterAttributesRoutes(services: Pick<WebApiDeps, 'activations'>): Router {
   const router = Router();
   router.post('/activations/meter-attributes/:id', async (req, res) => {
     const caller = callerOf(res, 'activation:write');

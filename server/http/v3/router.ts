@@ -1,7 +1,10 @@
 import { Router } from 'express';
 import type { MountedApi } from '../../app.js';
-import type { Logger } from '../../logger.js';
-import type { Services } from '../../services.js';
+import type { AccountService } from '../../domain/accounts.js';
+import type { ActivationTokenIssuer } from '../../domain/activation-tokens.js';
+import type { ActivationService } from '../../domain/activations.js';
+import type { Clock } from '../../domain/clock.js';
+import type { WebhookService } from '../../domain/webhooks.js';
 import { accountsRoutes, wellKnownRoutes } from './accounts.js';
 import { activationsRoutes } from './activations.js';
 import { v3Authentication } from './auth.js';
@@ -9,20 +12,34 @@ import { v3DomainErrors } from './errors.js';
 import { meterAttributesRoutes } from './meter-attributes.js';
 import { webhooksRoutes } from './webhooks.js';
 
-/** The Web API v3 (under `/v3`) and the public JWKS (at `/.well-known/jwks.json`). */
-export function buildV3Apis(deps: { services: Services; logger: Logger }): MountedApi[] {
-  const { services, logger } = deps;
+/** What the Web API v3 uses of the domain (server/http/apis.ts picks it out of the services). */
+export interface WebApiDeps {
+  accounts: Pick<AccountService, 'authenticateAccessToken' | 'publicJwks'>;
+  clock: Clock;
+  activations: Pick<ActivationService, 'create' | 'get' | 'list' | 'update' | 'delete' | 'incrementMeterAttribute'>;
+  activationTokens: Pick<ActivationTokenIssuer, 'issue'>;
+  webhooks: Pick<WebhookService, 'create' | 'list' | 'get' | 'update' | 'delete' | 'rotateSecret' | 'listDeliveries' | 'redeliver'>;
+}
+
+/**
+ * The Web API v3 (Cryptlex-style) at `/v3`, and the public JWKS at `/.well-known/jwks.json`. The
+ * adapter template, the same in v1, v3 and v4: this file declares the deps and mounts `auth.ts`, one
+ * route module per resource (`activations.ts`, `meter-attributes.ts`, `accounts.ts`, `webhooks.ts`;
+ * each takes a Pick of the deps) and the `errors.ts` middleware (every domain error's answer); wire
+ * forms map to domain forms and back in `mappers.ts`. A new operation is a route in its resource's module.
+ */
+export function webApiV3(deps: WebApiDeps): MountedApi[] {
   const v3 = Router();
-  v3.use(v3Authentication(services));
+  v3.use(v3Authentication(deps.accounts));
   // The meter attribute route comes first: `/activations/meter-attributes/...` is not an activation id.
-  v3.use(meterAttributesRoutes(services, logger));
-  v3.use(activationsRoutes(services, logger));
-  v3.use(accountsRoutes(services));
-  v3.use(webhooksRoutes(services));
+  v3.use(meterAttributesRoutes(deps));
+  v3.use(activationsRoutes(deps));
+  v3.use(accountsRoutes(deps));
+  v3.use(webhooksRoutes(deps));
   v3.use(v3DomainErrors);
 
   const wellKnown = Router();
-  wellKnown.use(wellKnownRoutes(services));
+  wellKnown.use(wellKnownRoutes(deps));
   wellKnown.use(v3DomainErrors);
   return [
     { basePath: '/v3', router: v3 },

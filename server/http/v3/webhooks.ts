@@ -1,44 +1,15 @@
 import { Router } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
-import type { Services } from '../../services.js';
 import { requireAuth } from './auth.js';
-import type { WebhookDelivery, WebhookSubscription } from '../../domain/ports.js';
+import type { WebApiDeps } from './router.js';
+import { toV3Delivery, toV3Subscription } from './mappers.js';
 
-type Schemas = components['schemas'];
-type CreateBody = Schemas['V3CreateWebhookRequest'];
-type UpdateBody = Schemas['V3UpdateWebhookRequest'];
+type CreateBody = components['schemas']['V3CreateWebhookRequest'];
+type UpdateBody = components['schemas']['V3UpdateWebhookRequest'];
 type DeliveriesQuery = NonNullable<operations['listWebhookDeliveries']['parameters']['query']>;
 
-function toV3Subscription(s: WebhookSubscription, secret?: string): Schemas['V3WebhookSubscription'] {
-  return {
-    id: s.id,
-    url: s.url,
-    events: s.events as Schemas['V3WebhookEventType'][],
-    active: s.active,
-    signatureScheme: s.signatureScheme,
-    healthy: s.healthy,
-    ...(secret !== undefined ? { secret } : {}),
-    createdAt: s.createdAt.toISOString(),
-    updatedAt: s.updatedAt.toISOString(),
-  };
-}
-
-function toV3Delivery(d: WebhookDelivery): Schemas['V3WebhookDelivery'] {
-  return {
-    id: d.id,
-    eventId: d.eventId,
-    event: d.eventType as Schemas['V3WebhookEventType'],
-    status: d.status,
-    attemptCount: d.attemptCount,
-    nextAttemptAt: d.status === 'pending' && d.nextAttemptAt ? d.nextAttemptAt.toISOString() : null,
-    createdAt: d.createdAt.toISOString(),
-    completedAt: d.completedAt ? d.completedAt.toISOString() : null,
-    attempts: d.attempts.map((a) => ({ at: new Date(a.at).toISOString(), statusCode: a.statusCode, latencyMs: a.latencyMs, error: a.error })),
-  };
-}
-
 /** `/v3/webhooks`: subscriptions, secret rotation, the delivery log and redelivery. */
-export function webhooksRoutes(services: Services): Router {
+export function webhooksRoutes(services: Pick<WebApiDeps, 'webhooks'>): Router {
   const router = Router();
 
   router.post('/webhooks', async (req, res) => {

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { constantTimeEqual } from '../../domain/secrets.js';
 import { isDomainError } from '../../domain/errors.js';
-import type { Services } from '../../services.js';
 import type { Account } from '../../domain/types.js';
 import { ApiError } from '../api-error.js';
-import { CredentialCache } from './credential-cache.js';
+import { cachedCredentials } from './credential-cache.js';
+import type { LicenseApiDeps } from './router.js';
 
 /** Largest accepted distance between the request's `Date` header and server time. */
 export const MAX_DATE_SKEW_MS = 15 * 60 * 1000;
@@ -72,14 +72,18 @@ export function callerOf(locals: Record<string, unknown>): LicenseApiCaller {
   return caller;
 }
 
+/** The account the request authenticated as. */
+export function accountOf(res: Response): Account {
+  return callerOf(res.locals).account;
+}
+
 /**
  * Authenticates every License API request (HMAC over the `Date` header with the account's shared key).
  * Errors: 400 `hmac_required`, `authorization_invalid_headers`, `date_header_diff`, `signature_mismatch`;
  * 401 `unknown_api_key`.
  */
-export function licenseApiAuth(services: Services): RequestHandler {
-  // Wall-clock TTL (not services.clock: tests move that clock by days and must still see key changes).
-  const credentials = new CredentialCache((apiKey) => services.accounts.authenticateLicenseApiKey(apiKey));
+export function licenseApiAuth(services: Pick<LicenseApiDeps, 'accounts' | 'clock' | 'credentials'>): RequestHandler {
+  const credentials = cachedCredentials((apiKey) => services.accounts.authenticateLicenseApiKey(apiKey), services.credentials);
   return async (req, res, next) => {
     const header = req.get('authorization');
     if (header === undefined || header.trim() === '') throw new ApiError(400, 'hmac_required', 'The request must be signed: send the Authorization and Date headers');
@@ -95,7 +99,7 @@ export function licenseApiAuth(services: Services): RequestHandler {
     }
     let found: { account: Account; sharedKey: string };
     try {
-      found = await credentials.get(auth.apikey);
+      found = await credentials(auth.apikey);
     } catch (err) {
       if (isDomainError(err, 'unauthenticated')) throw new ApiError(401, 'unknown_api_key', 'Unknown License API key');
       throw err;

@@ -1,50 +1,51 @@
 import type { DomainError } from '../../domain/errors.js';
 import { ApiError } from '../api-error.js';
+import { answerOf, domainErrorTranslator, type DomainErrorTable } from '../domain-errors.js';
 
-/** A domain error in License API terms: status 400 (409 for conflicts) and the vendor's error codes. */
+const DEVICE_NOT_FOUND = [400, 'device_not_found', 'An active device matching the hardware_id not found'] as const;
+
+/**
+ * Every domain error as the License API answers it: status 400 (401 for credentials, 409 for
+ * conflicts, 404 for an unknown object), the vendor's error code and, where the vendor fixes it, the
+ * message (otherwise the error's).
+ */
+const V4_ERRORS: DomainErrorTable = {
+  unauthenticated: [401, 'unknown_api_key', 'Unknown License API key'],
+  forbidden: [400, 'api_key_product_not_allowed'],
+  invalid_input: [400, 'validation_failed'],
+  invalid_webhook_url: [400, 'validation_failed'],
+  webhook_not_found: [404, 'not_found'],
+  webhook_delivery_not_found: [404, 'not_found'],
+  product_not_found: [400, 'unknown_product', 'Provided product was not found'],
+  product_code_taken: [409, 'short_code_taken'],
+  product_feature_not_found: [400, 'unsupported_product_feature'],
+  product_feature_code_taken: [409, 'feature_code_taken'],
+  license_not_found: [400, 'license_not_found'],
+  license_key_taken: [409, 'license_key_taken'],
+  license_disabled: [400, 'license_not_enabled', 'The license is not enabled'],
+  license_inactive: [400, 'license_not_active', 'The license is not active'],
+  license_expired: [400, 'license_expired', 'The license has expired'],
+  license_not_consumption: [400, 'license_not_consumption', 'The license needs to be of consumption type'],
+  feature_not_on_license: [400, 'unsupported_product_feature'],
+  feature_expired: [400, 'license_feature_expired', 'The license feature has expired'],
+  device_not_found: DEVICE_NOT_FOUND,
+  device_blacklisted: [400, 'blacklisted', 'This device is blacklisted'],
+  // Activations are devices named by hardware_id in this dialect.
+  activation_not_found: DEVICE_NOT_FOUND,
+  activation_limit_reached: [400, 'license_activation_limit_reached', 'The license has reached its maximum number of activations'],
+  fingerprint_mismatch: DEVICE_NOT_FOUND,
+  consumption_limit_reached: (err) => [400, err.details.scope === 'license' ? 'license_not_enough_consumptions' : 'feature_not_enough_consumptions', 'Not enough consumptions left'],
+  negative_consumption_not_allowed: [400, 'negative_consumptions_not_allowed', 'Negative consumptions not allowed'],
+  consumption_below_zero: [400, 'negative_consumptions_not_allowed', 'Negative consumptions would take the total below 0'],
+  idempotency_key_reused: [409, 'idempotency_key_reused'],
+  concurrent_modification: [409, 'concurrent_modification'],
+  not_found: [404, 'not_found'],
+};
+
 export function toV4ApiError(err: DomainError): ApiError {
-  const scope = err.details.scope;
-  switch (err.code) {
-    case 'product_not_found':
-      return new ApiError(400, 'unknown_product', 'Provided product was not found');
-    case 'license_not_found':
-      return new ApiError(400, 'license_not_found', err.message);
-    case 'license_inactive':
-      return new ApiError(400, 'license_not_active', 'The license is not active');
-    case 'license_disabled':
-      return new ApiError(400, 'license_not_enabled', 'The license is not enabled');
-    case 'license_expired':
-      return new ApiError(400, 'license_expired', 'The license has expired');
-    case 'license_not_consumption':
-      return new ApiError(400, 'license_not_consumption', 'The license needs to be of consumption type');
-    case 'feature_not_on_license':
-    case 'product_feature_not_found':
-      return new ApiError(400, 'unsupported_product_feature', err.message);
-    case 'feature_expired':
-      return new ApiError(400, 'license_feature_expired', 'The license feature has expired');
-    case 'device_not_found':
-      return new ApiError(400, 'device_not_found', 'An active device matching the hardware_id not found');
-    case 'device_blacklisted':
-      return new ApiError(400, 'blacklisted', 'This device is blacklisted');
-    case 'activation_limit_reached':
-      return new ApiError(400, 'license_activation_limit_reached', 'The license has reached its maximum number of activations');
-    case 'consumption_limit_reached':
-      return new ApiError(400, scope === 'license' ? 'license_not_enough_consumptions' : 'feature_not_enough_consumptions', 'Not enough consumptions left');
-    case 'negative_consumption_not_allowed':
-      return new ApiError(400, 'negative_consumptions_not_allowed', 'Negative consumptions not allowed');
-    case 'consumption_below_zero':
-      return new ApiError(400, 'negative_consumptions_not_allowed', 'Negative consumptions would take the total below 0');
-    case 'idempotency_key_reused':
-      return new ApiError(409, 'idempotency_key_reused', err.message);
-    case 'concurrent_modification':
-      return new ApiError(409, 'concurrent_modification', err.message);
-    case 'unauthenticated':
-      return new ApiError(401, 'unknown_api_key', 'Unknown License API key');
-    case 'invalid_input':
-      return new ApiError(400, 'validation_failed', err.message);
-    case 'not_found':
-      return new ApiError(404, 'not_found', err.message);
-    default:
-      return new ApiError(400, err.code, err.message);
-  }
+  const [status, code, message] = answerOf(V4_ERRORS, err);
+  return new ApiError(status, code, message ?? err.message);
 }
+
+/** Translates domain errors raised by the License API routes; everything else goes on unchanged. */
+export const v4DomainErrors = domainErrorTranslator(toV4ApiError);

@@ -1,5 +1,8 @@
 import type { components } from '../../../generated/schema.js';
+import type { ConsumeInput } from '../../domain/consumption.js';
 import type { MeterState } from '../../domain/meter.js';
+import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
+import { ApiError } from '../api-error.js';
 import type { License, LicenseFeature, Product } from '../../domain/types.js';
 import { isExpired } from '../../domain/license-rules.js';
 
@@ -99,4 +102,54 @@ export function licenseView(ctx: LicenseViewContext): V4License {
     hardware_id: ctx.hardwareId,
     license_signature: ctx.licenseSignature,
   };
+}
+
+/** The identifiers License API requests share (body or query). */
+export interface LicenseIdentifiers {
+  product: string;
+  license_key?: string | undefined;
+  username?: string | undefined;
+  license_id?: number | string | undefined;
+}
+
+/** Which license a request names: by key (key-based products) or license user (user-based ones). */
+export function licenseLocatorOf(ids: LicenseIdentifiers): LicenseLocator {
+  if (ids.license_key !== undefined && ids.username !== undefined) {
+    throw new ApiError(400, 'validation_failed', 'Send either license_key or username, not both');
+  }
+  if (ids.license_key !== undefined) return { productCode: ids.product, key: ids.license_key };
+  if (ids.username !== undefined) return { productCode: ids.product, username: ids.username };
+  throw new ApiError(400, 'validation_failed', 'license_key or username is required');
+}
+
+/** The optional `license_id` (a number or its digits) as a number. */
+export function licenseIdOf(ids: LicenseIdentifiers): number | undefined {
+  if (ids.license_id === undefined) return undefined;
+  const id = typeof ids.license_id === 'number' ? ids.license_id : Number(ids.license_id);
+  if (!Number.isSafeInteger(id) || id < 1) throw new ApiError(400, 'validation_failed', 'license_id must be a license id');
+  return id;
+}
+
+/** `license_key` or `username`: what the license signature and the response name the license by. */
+export function identityOf(ids: LicenseIdentifiers): string {
+  return ids.license_key ?? ids.username ?? '';
+}
+
+/** The machine details `activate_license` reports, as the domain keeps them (absent fields: not given). */
+export function deviceDetailsOf(body: Schemas['V4ActivateLicenseRequest']): DeviceDetails {
+  const hostname = body.hostname ?? body.os_hostname;
+  return {
+    ...(body.os !== undefined ? { os: body.os } : {}),
+    ...(body.os_ver !== undefined ? { osVersion: body.os_ver } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
+    ...(body.vm_info !== undefined ? { vmName: body.vm_info } : {}),
+    ...(body.ip !== undefined ? { ipAddress: body.ip } : {}),
+    ...(body.app_ver !== undefined ? { appVersion: body.app_ver } : {}),
+    ...(body.variables !== undefined ? { metadata: Object.entries(body.variables).map(([key, value]) => ({ key, value })) } : {}),
+  };
+}
+
+/** The ledger event of a consumption request's `event`. */
+export function consumptionEventOf(event: Schemas['V4AddConsumptionRequest']['event']): ConsumeInput['event'] {
+  return event?.includes('offline_floating_consumptions_sync') ? 'offline_floating_consumptions_sync' : 'consumption_add';
 }

@@ -1,5 +1,7 @@
 import { constants, sign, type KeyObject } from 'node:crypto';
 import type { Response } from 'express';
+import type { AccountService } from '../../domain/accounts.js';
+import { accountOf } from './auth.js';
 
 /**
  * base64 RSA-SHA256 (PKCS#1 v1.5) signature of a text's UTF-8 bytes. The signing runs on libuv's
@@ -30,4 +32,10 @@ export async function sendSigned(res: Response, privateKey: KeyObject, body: unk
   res.setHeader('LicenseSignature', await signText(privateKey, text));
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.status(200).json(body);
+}
+
+/** Sends a successful response signed with the calling account's key (see sendSigned). */
+export async function respondSigned(accounts: Pick<AccountService, 'signingKey'>, res: Response, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const key = await accounts.signingKey(accountOf(res).id);
+  await sendSigned(res, key.privateKey, body, headers);
 }

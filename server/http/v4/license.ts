@@ -1,0 +1,69 @@
+import { Router, type Response } from 'express';
+import type { components, operations } from '../../../generated/schema.js';
+import { DomainError } from '../../domain/errors.js';
+import { licenseAsOf } from '../../domain/license-check.js';
+import type { License } from '../../domain/types.js';
+import { ApiError } from '../api-error.js';
+import { accountOf } from './auth.js';
+import { deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
+import { licenseSignatureInput, respondSigned, sendSigned, signText } from './response-signing.js';
+import type { LicenseApiDeps } from './router.js';
+
+type Schemas = components['schemas'];
+type ActivateBody = Schemas['V4ActivateLicenseRequest'];
+type DeactivateBody = Schemas['V4DeactivateLicenseRequest'];
+type CheckQuery = operations['checkLicense']['parameters']['query'];
+
+/** `activate_license`, `deactivate_license`, `check_license`: a license as one device holds it. */
+export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock' | 'products' | 'devices' | 'licenseCheck'>): Router {
+  const router = Router();
+
+  /** The signed license object for the device, with its `license_signature`. */
+  async function licenseResponse(res: Response, license: License, ids: { hardwareId: string; deviceId: number; identity: string; username?: string | undefined }) {
+    const account = accountOf(res);
+    const now = services.clock.now();
+    const product = await services.products.findByShortCode(account.id, license.productCode);
+    if (!product) throw new DomainError('product_not_found', 'Provided product was not found');
+    const key = await services.accounts.signingKey(account.id);
+    const body = licenseView({
+      license: licenseAsOf(license, now),
+      product,
+      hardwareId: ids.hardwareId,
+      deviceId: ids.deviceId,
+      username: ids.username,
+      now,
+      licenseSignature: await signText(key.privateKey, licenseSignatureInput(ids.hardwareId, ids.identity, license.validUntil)),
+    });
+    await sendSigned(res, key.privateKey, body);
+  }
+
+  router.post('/activate_license', async (req, res) => {
+    const body = req.body as ActivateBody;
+    if (body.license_key !== undefined && (body.username !== undefined || body.password !== undefined)) {
+      throw new ApiError(400, 'validation_failed', 'Send either license_key or username and password, not both');
+    }
+    const accountId = accountOf(res).id;
+    const locator = licenseLocatorOf(body);
+    const licenseId = licenseIdOf(body);
+    if (licenseId !== undefined) await services.licenseCheck.locate(accountId, locator, licenseId);
+    const result = await services.devices.activate(accountId, { license: locator, password: body.password, hardwareId: body.hardware_id, details: deviceDetailsOf(body) });
+    await licenseResponse(res, result.license, { hardwareId: body.hardware_id, deviceId: result.device.id, identity: identityOf(body), username: body.username });
+  });
+
+  router.post('/deactivate_license', async (req, res) => {
+    const body = req.body as DeactivateBody;
+    const accountId = accountOf(res).id;
+    const license = await services.licenseCheck.locate(accountId, licenseLocatorOf(body), licenseIdOf(body));
+    await services.devices.deactivate(accountId, { licenseId: license.id }, body.hardware_id);
+    await respondSigned(services.accounts, res, 'license_deactivated');
+  });
+
+  router.get('/check_license', async (req, res) => {
+    const query = req.query as unknown as CheckQuery;
+    const accountId = accountOf(res).id;
+    const { license, seat } = await services.licenseCheck.check(accountId, licenseLocatorOf(query), query.hardware_id, licenseIdOf(query));
+    await licenseResponse(res, license, { hardwareId: query.hardware_id, deviceId: seat.deviceId, identity: identityOf(query), username: query.username });
+  });
+
+  return router;
+}
