@@ -6,7 +6,7 @@ import { requestFingerprint, type IdempotencyService, type IdempotentAttempt } f
 import { DomainError } from './errors.js';
 import { MeterTargetCache, type MeterTarget } from './meter-target-cache.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeUses, type MeterAttributeView, type UsesChange } from './meter-attributes.js';
-import type { Device, License } from './types.js';
+import { LedgerEvent, type Device, type License } from './types.js';
 import type { DeviceDetails, DevicesPort, LicenseMetersPort, LicensesPort } from './ports.js';
 import { assertUsable } from './license-rules.js';
 
@@ -276,7 +276,7 @@ export class ActivationService {
       device,
       amount: input.amount,
       negatives: 'floor-only',
-      event: 'meter_increment',
+      event: LedgerEvent.activationUses,
       requestId: input.requestId,
       idempotencyKey: input.idempotencyKey,
       idempotencyResumedSince: attempt.resumedSince,

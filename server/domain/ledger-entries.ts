@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LedgerEntry, License } from './types.js';
+import { LedgerEvent, type LedgerEntry, type License } from './types.js';
 import type { LedgerMove, OutboxEntry, SeatLocator } from './ports.js';
 
 /** A new ledger outbox entry for a change about to be written (the resulting total is filled in when it is moved). */
@@ -39,7 +39,7 @@ export function completeLedgerEntries(license: License, pending: readonly Outbox
   for (let i = pending.length - 1; i >= 0; i -= 1) {
     const entry = pending[i]!;
     const state = stateOf(entry);
-    const isPeriodReset = entry.ledger.event === 'period_reset';
+    const isPeriodReset = entry.ledger.event === LedgerEvent.periodReset;
     const deviceId = entry.ledger.deviceId ?? seatDevice(license, entry.seat);
     const completed: OutboxEntry = {
       ...entry,

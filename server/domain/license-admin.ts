@@ -4,7 +4,7 @@ import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { applyMeterSettings, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
-import type { License, LicenseType } from './types.js';
+import { LedgerEvent, type License, type LicenseType } from './types.js';
 import type { FeatureUpsert, LedgerMove, LicenseAdminPort, LicenseFieldChanges, LicensesPort, MeterFieldChanges } from './ports.js';
 
 export interface LicenseListFilter {
@@ -105,7 +105,7 @@ export class LicenseAdminService {
   async resetConsumption(accountId: number, licenseId: number, requestId?: string): Promise<License> {
     const now = this.clock.now();
     const events = this.licenseUpdated(accountId, now);
-    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: 'reset', requestId: requestId ?? null, idempotencyKey: null, at: now }, events);
+    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: LedgerEvent.reset, requestId: requestId ?? null, idempotencyKey: null, at: now }, events);
     if (!updated) throw LicenseAdminService.gone();
     return this.settle(updated.license, events, updated.ledger);
   }
@@ -154,7 +154,7 @@ export class LicenseAdminService {
       licenseId,
       deviceId: null,
       periodResetAt: null,
-      event: 'update',
+      event: LedgerEvent.totalSet,
       requestId: requestId ?? null,
       idempotencyKey: null,
       at: now,

@@ -6,7 +6,7 @@ import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { currentTotal } from './meter.js';
 import { periodEnd } from './periods.js';
-import type { License, LicenseFeature } from './types.js';
+import { LedgerEvent, type License, type LicenseFeature } from './types.js';
 import type { LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports.js';
 
 /**
@@ -134,7 +134,7 @@ export class MeterAttributeUses {
       featureCode: c.name,
       deviceId: input.deviceId,
       amount: c.amount,
-      event: 'meter_increment',
+      event: LedgerEvent.activationUses,
       requestId: input.requestId ?? null,
       idempotencyKey: null,
       at: now,

@@ -1,6 +1,6 @@
 import type { components } from '../../../generated/schema.js';
 import type { MeterState } from '../../domain/meter.js';
-import type { License, LicenseFeature, Product } from '../../domain/types.js';
+import { LedgerEvent, type License, type LicenseFeature, type Product } from '../../domain/types.js';
 import { isExpired } from '../../domain/license-rules.js';
 
 type Schemas = components['schemas'];
@@ -8,6 +8,11 @@ export type V4AddConsumptionResponse = Schemas['V4AddConsumptionResponse'];
 export type V4FeatureConsumption = Schemas['V4FeatureConsumption'];
 export type V4License = Schemas['V4License'];
 export type V4LicenseFeature = Schemas['V4LicenseFeature'];
+
+/** The ledger event a consumption request's `event` list records: an offline sync when it names one, else a consumption. */
+export function ledgerEventOf(event: Schemas['V4AddConsumptionRequest']['event']): LedgerEvent {
+  return event?.includes('offline_floating_consumptions_sync') ? LedgerEvent.offlineConsumption : LedgerEvent.consumption;
+}
 
 /** The policy and state fields every License API meter shows (`max_consumptions` plural, as the SDKs parse it). */
 function meterFields(meter: MeterState) {

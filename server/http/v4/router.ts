@@ -1,6 +1,5 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
-import type { ConsumeInput } from '../../domain/consumption.js';
 import { DomainError } from '../../domain/errors.js';
 import { requestFingerprint, type IdempotentAttempt } from '../../domain/idempotency.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
@@ -14,7 +13,7 @@ import { identityOf, licenseIdOf, licenseLocatorOf } from './license-locator.js'
 import { LicenseTargetCache } from './license-target-cache.js';
 import { callerOf, licenseApiAuth } from './auth.js';
 import { licenseSignatureInput, sendSigned, signText } from './response-signing.js';
-import { featureConsumptionView, licenseConsumptionView, licenseView } from './mappers.js';
+import { featureConsumptionView, ledgerEventOf, licenseConsumptionView, licenseView } from './mappers.js';
 import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
 
 type Schemas = components['schemas'];
@@ -56,10 +55,6 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
       return { status: 200, body: JSON.stringify(view), replayed };
     });
     await respond(res, JSON.parse(outcome.body), outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {});
-  }
-
-  function eventOf(event: AddConsumptionBody['event']): ConsumeInput['event'] {
-    return event?.includes('offline_floating_consumptions_sync') ? 'offline_floating_consumptions_sync' : 'consumption_add';
   }
 
   /** The locator to update: pinned to the license's id when the request pins one (checked first). */
@@ -142,7 +137,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
           ...(allowOverages === false ? { allowOverages: false } : {}),
           ...(body.max_overages !== undefined && body.max_overages > 0 ? { maxOverages: body.max_overages } : {}),
         },
-        event: eventOf(body.event),
+        event: ledgerEventOf(body.event),
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,
@@ -177,7 +172,7 @@ export function licenseApiRouter({ services }: LicenseApiDeps): Router {
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
         negatives: 'policy',
-        event: eventOf(body.event),
+        event: ledgerEventOf(body.event),
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,
