@@ -28,7 +28,7 @@ import { WebhookDeliveriesRepository, WebhookSubscriptionsRepository } from './d
 import { EventOutbox } from './domain/event-outbox.js';
 import { WebhookService, type TargetPolicy } from './domain/webhooks.js';
 import type { Logger } from './logger.js';
-import { v3EventPayloads } from './webhooks/payloads.js';
+import { v3EventPayloads } from './http/v3/event-payloads.js';
 import { assertAllowedTarget, TargetRefused } from './webhooks/targets.js';
 
 export interface ServicesOptions {

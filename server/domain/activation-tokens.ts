@@ -54,7 +54,7 @@ export function activationTokenClaims(device: Device, license: License, now: Dat
     fp: device.hardwareId,
     ...(expiry ? { eat: Math.floor(expiry.getTime() / 1000) } : {}),
     aco: ALLOWED_CLOCK_OFFSET_SECONDS,
-    lma: attributes.map((a) => ({ name: a.name, allowedUses: a.allowedUses, totalUses: a.totalUses, grossUses: a.grossUses })),
+    lma: attributes.map((a) => ({ name: a.name, allowedUses: a.allowedUses ?? -1, totalUses: a.totalUses, grossUses: a.grossUses })),
     ama: attributes.map((a) => ({ name: a.name, uses: a.uses })),
     amd: device.metadata.map((m) => ({ key: m.key, value: m.value })),
     lmd: metadataList(license.metadata),

@@ -11,15 +11,15 @@ import type { LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports
 
 /**
  * Meter attributes are a license's consumption features seen from the activation side: the name is
- * the feature code, the allowed uses its ceiling (-1 when unlimited), the license total and gross
+ * the feature code, the allowed uses its ceiling (null when unlimited), the license total and gross
  * uses its `total` and `gross`, and an activation's uses the feature's `uses[deviceId]`, kept in the
  * same license document so that per-activation uses always sum to the license total.
  */
 export interface MeterAttributeView {
   id: number;
   name: string;
-  /** -1 when unlimited. */
-  allowedUses: number;
+  /** The feature's ceiling: the most uses the license may total; null when unlimited. */
+  allowedUses: number | null;
   totalUses: number;
   grossUses: number;
   /** This activation's current uses (0 without an activation). */
@@ -40,7 +40,7 @@ export function meterAttributeView(feature: LicenseFeature, deviceId: number | n
   return {
     id: feature.id,
     name: feature.code,
-    allowedUses: feature.ceiling === null ? -1 : feature.ceiling,
+    allowedUses: feature.ceiling,
     totalUses: currentTotal(feature, now),
     grossUses: feature.gross,
     uses: deviceId === null || periodOver ? 0 : (feature.uses[String(deviceId)] ?? 0),

@@ -58,6 +58,15 @@ export function toV3Activation({ device, license }: Activation, now: Date): V3Ac
   };
 }
 
+/** Allowed uses as the Web API v3 shows them: -1 for unlimited (a meter without a ceiling). */
+export function v3AllowedUses(ceiling: number | null): number {
+  return ceiling ?? -1;
+}
+
+/**
+ * The answer to a meter attribute increment. `view` may also be an answer stored for an
+ * Idempotency-Key before unlimited was null in the domain (it then held -1, shown as is).
+ */
 export function toV3MeterAttributeUses(view: MeterAttributeView): V3MeterAttributeUses {
-  return { name: view.name, uses: view.uses, licenseAllowedUses: view.allowedUses, licenseTotalUses: view.totalUses, licenseGrossUses: view.grossUses };
+  return { name: view.name, uses: view.uses, licenseAllowedUses: v3AllowedUses(view.allowedUses), licenseTotalUses: view.totalUses, licenseGrossUses: view.grossUses };
 }
