@@ -10,7 +10,7 @@ import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { AccountService } from './domain/accounts.js';
-import { ActivationTokenIssuer } from './domain/activation-tokens.js';
+import { ActivationTokenSigner } from './domain/activation-tokens.js';
 import { ActivationService } from './domain/activations.js';
 import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -109,7 +109,8 @@ export function createServices(db: Database, options: ServicesOptions) {
       events: eventOutbox,
       idempotency,
     }),
-    activationTokens: new ActivationTokenIssuer(accounts, clock),
+    /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */
+    activationTokens: new ActivationTokenSigner(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
     events,
     /** Durable event recording with state changes (outboxes) and its repair step. */

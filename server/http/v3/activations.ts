@@ -4,6 +4,7 @@ import type { ActivationDetailsInput } from '../../domain/activations.js';
 import type { Logger } from '../../logger.js';
 import type { Services } from '../../services.js';
 import { callerOf, clientIp, requestIdOf, requireAuth } from './auth.js';
+import { activationToken } from './activation-token.js';
 import { toV3Activation } from './mappers.js';
 
 type CreateBody = components['schemas']['V3CreateActivationRequest'];
@@ -45,7 +46,7 @@ export function activationsRoutes(services: Services, _logger: Logger): Router {
       fingerprint: body.fingerprint,
       details: detailsOf(body, clientIp(req)),
     });
-    const answer: TokenBody = { activationToken: await services.activationTokens.issue(activation.device, activation.license) };
+    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, activation) };
     res.status(201).json(answer);
   });
 
@@ -77,7 +78,7 @@ export function activationsRoutes(services: Services, _logger: Logger): Router {
       meterAttributes: (body.meterAttributes ?? []).map((m) => ({ name: m.name, amount: m.usesIncrement })),
       requestId: requestIdOf(res),
     });
-    const answer: TokenBody = { activationToken: await services.activationTokens.issue(activation.device, activation.license) };
+    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, activation) };
     res.json(answer);
   });
 

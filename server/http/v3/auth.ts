@@ -3,6 +3,7 @@ import type { Caller } from '../../domain/activations.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Services } from '../../services.js';
 import { ApiError } from '../api-error.js';
+import { toV3Scopes } from './mappers.js';
 
 export interface V3Auth {
   accountId: number;
@@ -27,8 +28,8 @@ export function v3Authentication(services: Services): RequestHandler {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError(401, 'authentication_failed', 'Authorization must be "Bearer <access token>"');
     try {
-      const { account, scopes } = await services.accounts.authenticateAccessToken(token);
-      res.locals.v3Auth = { accountId: account.id, accountName: account.name, scopes } satisfies V3Auth;
+      const { account, permissions } = await services.accounts.authenticateAccessToken(token);
+      res.locals.v3Auth = { accountId: account.id, accountName: account.name, scopes: toV3Scopes(permissions) } satisfies V3Auth;
     } catch (err) {
       if (err instanceof DomainError && err.code === 'unauthenticated') throw new ApiError(401, 'authentication_failed', 'Invalid access token');
       throw err;

@@ -1,11 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { components } from '../../../generated/schema.js';
 import { activationExpiry } from '../../domain/activation-tokens.js';
+import { Permission } from '../../domain/accounts.js';
 import type { Activation } from '../../domain/activations.js';
 import { meterAttributesOf, type MeterAttributeView } from '../../domain/meter-attributes.js';
 
 export type V3Activation = components['schemas']['V3Activation'];
 export type V3MeterAttributeUses = components['schemas']['V3MeterAttributeUses'];
+
+/** The Web API v3 scope of each permission: what `GET /v3/accounts/me` lists and what routes require. */
+const V3_SCOPE_OF: Record<Permission, string> = {
+  [Permission.readActivations]: 'activation:read',
+  [Permission.writeActivations]: 'activation:write',
+  [Permission.readLicenses]: 'license:read',
+  [Permission.readWebhooks]: 'webhook:read',
+  [Permission.writeWebhooks]: 'webhook:write',
+  [Permission.readAccount]: 'account:read',
+};
+
+export function toV3Scopes(permissions: readonly Permission[]): string[] {
+  return permissions.map((p) => V3_SCOPE_OF[p]);
+}
 
 function iso(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null;
