@@ -11,7 +11,7 @@ import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { AccountService } from './domain/accounts.js';
 import { ActivationTokenSigner } from './domain/activation-tokens.js';
-import { ActivationService } from './domain/activations.js';
+import { MeterAttributeIncrements } from './domain/meter-attribute-increments.js';
 import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
@@ -85,7 +85,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   });
   const eventOutbox = new EventOutbox(settler, clock);
   const activationSeats = new ActivationSeatsRepository(db.models);
-  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox);
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox));
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
@@ -93,22 +93,13 @@ export function createServices(db: Database, options: ServicesOptions) {
     accounts,
     products,
     licenses: new LicenseService(licensesRepo, products, clock),
+    /** The seats of licenses (activations, devices) for every dialect. */
     devices,
     consumption,
     licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
-    /** Web API v3 activations (devices with a seat) and their meter attributes. */
-    activations: new ActivationService({
-      devices,
-      devicesRepo,
-      licensesRepo,
-      meters: metersRepo,
-      consumption,
-      meterUses: new MeterAttributeUses(metersRepo, clock, eventOutbox),
-      clock,
-      events: eventOutbox,
-      idempotency,
-    }),
+    /** Changes of one meter attribute's uses by one activation. */
+    meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency }),
     /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */
     activationTokens: new ActivationTokenSigner(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */

@@ -86,9 +86,9 @@ export class MeterAttributeUses {
   async change(input: ChangeUsesInput): Promise<License> {
     const seen = new Set<string>();
     for (const c of input.changes) {
-      if (seen.has(c.name)) throw new DomainError('invalid_input', `Meter attribute "${c.name}" is listed twice`, { field: 'meterAttributes' });
+      if (seen.has(c.name)) throw new DomainError('invalid_input', `Meter attribute "${c.name}" is listed twice`, { field: 'changes' });
       seen.add(c.name);
-      if (!Number.isSafeInteger(c.amount)) throw new DomainError('invalid_input', 'usesIncrement is too large', { field: 'meterAttributes' });
+      if (!Number.isSafeInteger(c.amount)) throw new DomainError('invalid_input', 'An amount is too large', { field: 'changes' });
     }
     const changes = input.changes.filter((c) => c.amount !== 0);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Caller } from '../../domain/activations.js';
+import type { Caller } from '../../domain/devices.js';
 import { DomainError } from '../../domain/errors.js';
 import type { Services } from '../../services.js';
 import { ApiError } from '../api-error.js';

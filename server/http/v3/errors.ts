@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { DomainError, type DomainErrorCode } from '../../domain/errors.js';
 import { ApiError } from '../api-error.js';
+import { v3FieldOf } from './mappers.js';
 
 /** Web API v3 status and code (lower_snake here; rendered UPPER_SNAKE) of each domain error. */
 const V3_ERRORS: Partial<Record<DomainErrorCode, [number, string]>> = {
@@ -34,7 +35,8 @@ export function toV3ApiError(err: DomainError): ApiError {
   const mapped = V3_ERRORS[err.code];
   if (!mapped) return new ApiError(500, 'internal_error', 'Internal server error');
   const [status, code] = mapped;
-  const field = typeof err.details.field === 'string' ? `body.${err.details.field} ` : '';
+  const wireField = v3FieldOf(err.details.field);
+  const field = wireField !== undefined ? `body.${wireField} ` : '';
   return new ApiError(status, code, code === 'validation_failed' ? `${field}${err.message}`.trim() : err.message);
 }
 
