@@ -84,7 +84,7 @@ export class LicenseAdminService {
     const now = this.clock.now();
     const license = await this.current(accountId, licenseId);
     if (changes.maxActivations !== undefined && (!Number.isSafeInteger(changes.maxActivations) || changes.maxActivations < 0)) {
-      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'max_activations' });
+      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'maxActivations' });
     }
     // Validates the resulting policy (the write merges the same settings into the stored meter).
     if (changes.consumption) applyMeterSettings(license.consumption, changes.consumption, now);
@@ -123,12 +123,12 @@ export class LicenseAdminService {
     const upserts: FeatureUpsert[] = settings.map((s) => {
       const pf = product.features.find((f) => f.code === s.code);
       if (!pf) {
-        throw new DomainError('product_feature_not_found', `"${s.code}" is not a feature of product ${product.shortCode}`, { field: 'product_feature', code: s.code });
+        throw new DomainError('product_feature_not_found', `"${s.code}" is not a feature of product ${product.shortCode}`, { field: 'features', code: s.code });
       }
-      if (seen.has(s.code)) throw new DomainError('invalid_input', `Feature "${s.code}" is listed more than once`, { field: 'product_features' });
+      if (seen.has(s.code)) throw new DomainError('invalid_input', `Feature "${s.code}" is listed more than once`, { field: 'features' });
       seen.add(s.code);
       if (s.total !== undefined && (!Number.isSafeInteger(s.total) || s.total < 0)) {
-        throw new DomainError('invalid_input', 'total_consumptions must be a whole number of at least 0', { field: 'total_consumptions' });
+        throw new DomainError('invalid_input', 'total_consumptions must be a whole number of at least 0', { field: 'total' });
       }
       // Validates the settings against the feature as it is now (the write merges them at write time).
       const existing = license.features.find((f) => f.code === s.code);
