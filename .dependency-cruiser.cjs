@@ -26,6 +26,13 @@ module.exports = {
       to: { path: '^server/http/v[0-9]+/', pathNot: '^server/http/$1/' },
     },
     {
+      name: 'webhooks-do-not-import-http',
+      comment: 'Webhook delivery sends stored events; their payloads are built by the dialect that owns their shape (server/http/v3/event-payloads.ts), wired in by the composition root.',
+      severity: 'error',
+      from: { path: '^server/webhooks/' },
+      to: { path: '^server/http/' },
+    },
+    {
       name: 'engine-is-self-contained',
       comment: 'The embedded MongoDB engine knows nothing of the app.',
       severity: 'error',

@@ -10,8 +10,8 @@ import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { AccountService } from './domain/accounts.js';
-import { ActivationTokenIssuer } from './domain/activation-tokens.js';
-import { ActivationService, type MeterTarget } from './domain/activations.js';
+import { ActivationTokenSigner } from './domain/activation-tokens.js';
+import { MeterAttributeIncrements, type MeterTarget } from './domain/meter-attribute-increments.js';
 import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
@@ -31,7 +31,7 @@ import { WebhookDeliveriesRepository, WebhookSubscriptionsRepository } from './d
 import { EventOutbox } from './domain/event-outbox.js';
 import { WebhookService, type TargetPolicy } from './domain/webhooks.js';
 import type { Logger } from './logger.js';
-import { v3EventPayloads } from './webhooks/payloads.js';
+import { v3EventPayloads } from './http/v3/event-payloads.js';
 import { assertAllowedTarget, TargetRefused } from './webhooks/targets.js';
 
 export interface ServicesOptions {
@@ -110,7 +110,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   });
   const eventOutbox = new EventOutbox(settler, clock);
   const activationSeats = new ActivationSeatsRepository(db.models);
-  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox);
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox));
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger, caches.featureLicenses);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
@@ -118,24 +118,15 @@ export function createServices(db: Database, options: ServicesOptions) {
     accounts,
     products,
     licenses: new LicenseService(licensesRepo, products, clock),
+    /** The seats of licenses (activations, devices) for every dialect. */
     devices,
     consumption,
     licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
-    /** Web API v3 activations (devices with a seat) and their meter attributes. */
-    activations: new ActivationService({
-      devices,
-      devicesRepo,
-      licensesRepo,
-      meters: metersRepo,
-      consumption,
-      meterUses: new MeterAttributeUses(metersRepo, clock, eventOutbox),
-      clock,
-      events: eventOutbox,
-      idempotency,
-      meterTargets: caches.meterTargets,
-    }),
-    activationTokens: new ActivationTokenIssuer(accounts, clock),
+    /** Changes of one meter attribute's uses by one activation. */
+    meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency, meterTargets: caches.meterTargets }),
+    /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */
+    activationTokens: new ActivationTokenSigner(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */
     events,
     /** Durable event recording with state changes (outboxes) and its repair step. */

@@ -8,8 +8,28 @@ import type { Account } from './types.js';
 import type { AccountsPort } from './ports.js';
 import type { TtlCache } from './ttl-cache.js';
 
-/** Scopes of v3 access tokens. */
-export const V3_SCOPES = ['activation:read', 'activation:write', 'license:read', 'webhook:read', 'webhook:write', 'account:read'] as const;
+/**
+ * What an access token allows. The keys are the domain's names; the values are the codes stored with
+ * each token (an account's `accessTokens[].scopes`) since the first release, kept as stored so that
+ * existing tokens keep their rights without a migration. The Web API v3 names each permission with its
+ * own scope string (http/v3/mappers.ts).
+ */
+export const Permission = {
+  readActivations: 'activation:read',
+  writeActivations: 'activation:write',
+  readLicenses: 'license:read',
+  readWebhooks: 'webhook:read',
+  writeWebhooks: 'webhook:write',
+  readAccount: 'account:read',
+} as const;
+export type Permission = (typeof Permission)[keyof typeof Permission];
+
+/** Every permission: what a new access token gets. */
+export const ALL_PERMISSIONS: readonly Permission[] = Object.values(Permission);
+
+function isPermission(code: string): code is Permission {
+  return (ALL_PERMISSIONS as readonly string[]).includes(code);
+}
 
 export interface AccountCredentials {
   managementApiKey: string;
@@ -48,7 +68,7 @@ export class AccountService {
       name: input.name,
       managementKeyHashes: [hashSecret(credentials.managementApiKey)],
       licenseApiKeys: [{ hash: hashSecret(credentials.licenseApiKey), sealedSharedKey: this.box.seal(credentials.sharedKey) }],
-      accessTokens: [{ hash: hashSecret(credentials.v3AccessToken), scopes: [...V3_SCOPES] }],
+      accessTokens: [{ hash: hashSecret(credentials.v3AccessToken), scopes: [...ALL_PERMISSIONS] }],
       signingKeys: [await newSigningKey(this.box, now)],
       createdAt: now,
     });
@@ -73,7 +93,7 @@ export class AccountService {
         ...(credentials.licenseApiKey && credentials.sharedKey
           ? { licenseApiKey: { hash: hashSecret(credentials.licenseApiKey), sealedSharedKey: this.box.seal(credentials.sharedKey) } }
           : {}),
-        ...(credentials.v3AccessToken ? { accessToken: { hash: hashSecret(credentials.v3AccessToken), scopes: [...V3_SCOPES] } } : {}),
+        ...(credentials.v3AccessToken ? { accessToken: { hash: hashSecret(credentials.v3AccessToken), scopes: [...ALL_PERMISSIONS] } } : {}),
       },
       now,
     );
@@ -111,12 +131,12 @@ export class AccountService {
     return { account: found.account, sharedKey: this.box.open(found.sealedSharedKey) };
   }
 
-  /** The account and scopes of a v3 access token. */
-  async authenticateAccessToken(token: string): Promise<{ account: Account; scopes: string[] }> {
+  /** The account and permissions of an access token (stored codes that name no permission grant nothing). */
+  async authenticateAccessToken(token: string): Promise<{ account: Account; permissions: Permission[] }> {
     const hash = hashSecret(token);
     const found = await this.repo.findByAccessTokenHash(hash);
     if (!found || !constantTimeEqual(found.storedHash, hash)) throw new DomainError('unauthenticated', 'Invalid access token');
-    return { account: found.account, scopes: found.scopes };
+    return { account: found.account, permissions: found.scopes.filter(isPermission) };
   }
 
   /** The account's active signing key (private key unsealed and cached in memory). */

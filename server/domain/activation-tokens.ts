@@ -1,36 +1,7 @@
 import { SignJWT } from 'jose';
 import type { AccountService } from './accounts.js';
 import type { Clock } from './clock.js';
-import { meterAttributesOf } from './meter-attributes.js';
 import type { Device, License } from './types.js';
-
-/** Seconds a client's clock may be off before it distrusts the token (`aco`). */
-export const ALLOWED_CLOCK_OFFSET_SECONDS = 0;
-
-/** The claims of an activation token, in that vendor's names. */
-export interface ActivationTokenClaims {
-  /** Activation id. */
-  aid: string;
-  /** License id (decimal string). */
-  lid: string;
-  /** Product id (decimal string). */
-  pid: string;
-  key: string | null;
-  /** Machine fingerprint. */
-  fp: string;
-  /** Expiry (seconds since epoch): the earlier of the lease end and the license expiry; absent when unlimited. */
-  eat?: number;
-  /** Allowed clock offset in seconds. */
-  aco: number;
-  /** License meter attributes. */
-  lma: Array<{ name: string; allowedUses: number; totalUses: number; grossUses: number }>;
-  /** This activation's meter attributes. */
-  ama: Array<{ name: string; uses: number }>;
-  /** Activation metadata. */
-  amd: Array<{ key: string; value: string }>;
-  /** License metadata. */
-  lmd: Array<{ key: string; value: string }>;
-}
 
 /** When an activation stops being valid: the earlier of its lease end and its license's expiry, or null. */
 export function activationExpiry(device: Device, license: License): Date | null {
@@ -39,39 +10,21 @@ export function activationExpiry(device: Device, license: License): Date | null 
   return new Date(Math.min(...dates.map((d) => d.getTime())));
 }
 
-function metadataList(metadata: Record<string, unknown>): Array<{ key: string; value: string }> {
-  return Object.entries(metadata).map(([key, value]) => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value) }));
-}
-
-export function activationTokenClaims(device: Device, license: License, now: Date): ActivationTokenClaims {
-  const attributes = meterAttributesOf(license, device.id, now);
-  const expiry = activationExpiry(device, license);
-  return {
-    aid: device.activationId,
-    lid: String(license.id),
-    pid: String(license.productId),
-    key: license.key,
-    fp: device.hardwareId,
-    ...(expiry ? { eat: Math.floor(expiry.getTime() / 1000) } : {}),
-    aco: ALLOWED_CLOCK_OFFSET_SECONDS,
-    lma: attributes.map((a) => ({ name: a.name, allowedUses: a.allowedUses, totalUses: a.totalUses, grossUses: a.grossUses })),
-    ama: attributes.map((a) => ({ name: a.name, uses: a.uses })),
-    amd: device.metadata.map((m) => ({ key: m.key, value: m.value })),
-    lmd: metadataList(license.metadata),
-  };
-}
-
-/** Issues activation tokens: RS256 JWTs signed with the license account's key (`kid` in the header). */
-export class ActivationTokenIssuer {
+/**
+ * Signs activation tokens: RS256 JWTs signed with the license account's active key (`kid` in the
+ * header) and stamped with the time of issue (`iat`). What the token says (its claims) is the
+ * dialect's wire format: the caller builds them from the state as of the issue time it is given.
+ */
+export class ActivationTokenSigner {
   constructor(
     private readonly accounts: Pick<AccountService, 'signingKey'>,
     private readonly clock: Clock,
   ) {}
 
-  async issue(device: Device, license: License): Promise<string> {
+  async sign(accountId: number, claimsAt: (now: Date) => Record<string, unknown>): Promise<string> {
     const now = this.clock.now();
-    const { kid, privateKey } = await this.accounts.signingKey(license.accountId);
-    return new SignJWT({ ...activationTokenClaims(device, license, now) })
+    const { kid, privateKey } = await this.accounts.signingKey(accountId);
+    return new SignJWT(claimsAt(now))
       .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
       .setIssuedAt(Math.floor(now.getTime() / 1000))
       .sign(privateKey);

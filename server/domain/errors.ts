@@ -41,7 +41,11 @@ export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
-    /** Extra facts for adapters: e.g. `{ scope: 'feature', field: 'consumption_period' }`. */
+    /**
+     * Extra facts for adapters, in domain terms: e.g. `{ scope: 'feature' }`; `field` names the input
+     * at fault as the use case's input type names it (`maxActivations`, `amount`), and each adapter
+     * shows it under its own wire name (the Web API v3's `body.<field>`, see http/v3/mappers.ts).
+     */
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);

@@ -3,7 +3,8 @@ import type { Device, License } from './types.js';
 /**
  * Domain events (`activation.created`, `activation.updated`, `activation.deleted`, `license.updated`,
  * `consumption.added`, `meter-attribute.limit-reached`) recorded for webhook delivery. `data` is the
- * event's payload as the dialect that raised it shows it (e.g. the Web API v3 activation object);
+ * event's payload, built by the EventPayloads the composition root supplies (the Web API v3 shapes of
+ * http/v3/event-payloads.ts: e.g. the v3 activation object);
  * `subject` is what the event is about (an activation id, or `license:<id>`): deliveries of one
  * subject to one subscription are made in order.
  */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOutboxEntry } from './events.js';
-import type { LedgerEntry, License } from './types.js';
+import { LedgerEvent, type LedgerEntry, type License } from './types.js';
 import type { LedgerMove, LedgerTemplate, OutboxEntry, SeatLocator } from './ports.js';
 import { literal, type QueryDocument } from './query-forms.js';
 
@@ -86,7 +86,7 @@ export function completeLedgerEntries(license: License, pending: readonly Outbox
   for (let i = pending.length - 1; i >= 0; i -= 1) {
     const entry = pending[i]!;
     const state = stateOf(entry);
-    const isPeriodReset = entry.ledger.event === 'period_reset';
+    const isPeriodReset = entry.ledger.event === LedgerEvent.periodReset;
     const deviceId = entry.ledger.deviceId ?? seatDevice(license, entry.seat);
     const completed: OutboxEntry = {
       ...entry,

@@ -4,7 +4,7 @@ import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { applyMeterSettings, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
-import type { License, LicenseType } from './types.js';
+import { LedgerEvent, type License, type LicenseType } from './types.js';
 import type { FeatureUpsert, LedgerMove, LicenseAdminPort, LicenseFieldChanges, LicensesPort, MeterFieldChanges } from './ports.js';
 
 export interface LicenseListFilter {
@@ -84,7 +84,7 @@ export class LicenseAdminService {
     const now = this.clock.now();
     const license = await this.current(accountId, licenseId);
     if (changes.maxActivations !== undefined && (!Number.isSafeInteger(changes.maxActivations) || changes.maxActivations < 0)) {
-      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'max_activations' });
+      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'maxActivations' });
     }
     // Validates the resulting policy (the write merges the same settings into the stored meter).
     if (changes.consumption) applyMeterSettings(license.consumption, changes.consumption, now);
@@ -105,7 +105,7 @@ export class LicenseAdminService {
   async resetConsumption(accountId: number, licenseId: number, requestId?: string): Promise<License> {
     const now = this.clock.now();
     const events = this.licenseUpdated(accountId, now);
-    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: 'reset', requestId: requestId ?? null, idempotencyKey: null, at: now }, events);
+    const updated = await this.repo.resetConsumption(accountId, licenseId, { accountId, licenseId, deviceId: null, periodResetAt: null, event: LedgerEvent.reset, requestId: requestId ?? null, idempotencyKey: null, at: now }, events);
     if (!updated) throw LicenseAdminService.gone();
     return this.settle(updated.license, events, updated.ledger);
   }
@@ -123,12 +123,12 @@ export class LicenseAdminService {
     const upserts: FeatureUpsert[] = settings.map((s) => {
       const pf = product.features.find((f) => f.code === s.code);
       if (!pf) {
-        throw new DomainError('product_feature_not_found', `"${s.code}" is not a feature of product ${product.shortCode}`, { field: 'product_feature', code: s.code });
+        throw new DomainError('product_feature_not_found', `"${s.code}" is not a feature of product ${product.shortCode}`, { field: 'features', code: s.code });
       }
-      if (seen.has(s.code)) throw new DomainError('invalid_input', `Feature "${s.code}" is listed more than once`, { field: 'product_features' });
+      if (seen.has(s.code)) throw new DomainError('invalid_input', `Feature "${s.code}" is listed more than once`, { field: 'features' });
       seen.add(s.code);
       if (s.total !== undefined && (!Number.isSafeInteger(s.total) || s.total < 0)) {
-        throw new DomainError('invalid_input', 'total_consumptions must be a whole number of at least 0', { field: 'total_consumptions' });
+        throw new DomainError('invalid_input', 'total_consumptions must be a whole number of at least 0', { field: 'total' });
       }
       // Validates the settings against the feature as it is now (the write merges them at write time).
       const existing = license.features.find((f) => f.code === s.code);
@@ -154,7 +154,7 @@ export class LicenseAdminService {
       licenseId,
       deviceId: null,
       periodResetAt: null,
-      event: 'update',
+      event: LedgerEvent.totalSet,
       requestId: requestId ?? null,
       idempotencyKey: null,
       at: now,

@@ -110,9 +110,9 @@ export function applyMeterSettingsExpression(old: QueryDocument | string, change
 }
 
 export function validatePolicy(policy: MeterPolicy): void {
-  if (!Number.isSafeInteger(policy.max) || policy.max < 0) throw new DomainError('invalid_input', 'max consumptions must be a whole number of at least 0', { field: 'max_consumption' });
-  if (!Number.isSafeInteger(policy.maxOverages) || policy.maxOverages < 0) throw new DomainError('invalid_input', 'max overages must be a whole number of at least 0', { field: 'max_overages' });
-  if (policy.reset && policy.period === null) throw new DomainError('invalid_input', 'a consumption period is required when consumption resets', { field: 'consumption_period' });
+  if (!Number.isSafeInteger(policy.max) || policy.max < 0) throw new DomainError('invalid_input', 'max consumptions must be a whole number of at least 0', { field: 'max' });
+  if (!Number.isSafeInteger(policy.maxOverages) || policy.maxOverages < 0) throw new DomainError('invalid_input', 'max overages must be a whole number of at least 0', { field: 'maxOverages' });
+  if (policy.reset && policy.period === null) throw new DomainError('invalid_input', 'a consumption period is required when consumption resets', { field: 'period' });
 }
 
 export const EMPTY_METER: MeterState = {

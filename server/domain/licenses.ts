@@ -49,17 +49,17 @@ export class LicenseService {
     const userBased = (input.users?.length ?? 0) > 0;
     const key = userBased ? (input.key ?? null) : (input.key ?? newLicenseKey());
     if (key !== null && (await this.repo.keyTaken(accountId, product.shortCode, key))) {
-      throw new DomainError('license_key_taken', 'A license with this key already exists for the product', { field: 'license_key' });
+      throw new DomainError('license_key_taken', 'A license with this key already exists for the product', { field: 'key' });
     }
     if (!Number.isSafeInteger(input.maxActivations) || input.maxActivations < 0) {
-      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'max_activations' });
+      throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'maxActivations' });
     }
     const featureSettings = input.features ?? product.features.map((f) => ({ code: f.code }));
     const seen = new Set<string>();
     const features = featureSettings.map((settings) => {
       const pf = product.features.find((f) => f.code === settings.code);
-      if (!pf) throw new DomainError('feature_not_on_license', `"${settings.code}" is not a feature of product ${product.shortCode}`, { field: 'product_features', code: settings.code });
-      if (seen.has(settings.code)) throw new DomainError('invalid_input', `Feature "${settings.code}" is listed twice`, { field: 'product_features' });
+      if (!pf) throw new DomainError('feature_not_on_license', `"${settings.code}" is not a feature of product ${product.shortCode}`, { field: 'features', code: settings.code });
+      if (seen.has(settings.code)) throw new DomainError('invalid_input', `Feature "${settings.code}" is listed twice`, { field: 'features' });
       seen.add(settings.code);
       return newLicenseFeature(pf, settings, now);
     });

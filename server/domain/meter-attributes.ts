@@ -6,20 +6,20 @@ import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { currentTotal } from './meter.js';
 import { periodEnd } from './periods.js';
-import type { License, LicenseFeature } from './types.js';
+import { LedgerEvent, type License, type LicenseFeature } from './types.js';
 import type { LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports.js';
 
 /**
  * Meter attributes are a license's consumption features seen from the activation side: the name is
- * the feature code, the allowed uses its ceiling (-1 when unlimited), the license total and gross
+ * the feature code, the allowed uses its ceiling (null when unlimited), the license total and gross
  * uses its `total` and `gross`, and an activation's uses the feature's `uses[deviceId]`, kept in the
  * same license document so that per-activation uses always sum to the license total.
  */
 export interface MeterAttributeView {
   id: number;
   name: string;
-  /** -1 when unlimited. */
-  allowedUses: number;
+  /** The feature's ceiling: the most uses the license may total; null when unlimited. */
+  allowedUses: number | null;
   totalUses: number;
   grossUses: number;
   /** This activation's current uses (0 without an activation). */
@@ -40,7 +40,7 @@ export function meterAttributeView(feature: LicenseFeature, deviceId: number | n
   return {
     id: feature.id,
     name: feature.code,
-    allowedUses: feature.ceiling === null ? -1 : feature.ceiling,
+    allowedUses: feature.ceiling,
     totalUses: currentTotal(feature, now),
     grossUses: feature.gross,
     uses: deviceId === null || periodOver ? 0 : (feature.uses[String(deviceId)] ?? 0),
@@ -84,9 +84,9 @@ export class MeterAttributeUses {
   async change(input: ChangeUsesInput): Promise<License> {
     const seen = new Set<string>();
     for (const c of input.changes) {
-      if (seen.has(c.name)) throw new DomainError('invalid_input', `Meter attribute "${c.name}" is listed twice`, { field: 'meterAttributes' });
+      if (seen.has(c.name)) throw new DomainError('invalid_input', `Meter attribute "${c.name}" is listed twice`, { field: 'changes' });
       seen.add(c.name);
-      if (!Number.isSafeInteger(c.amount)) throw new DomainError('invalid_input', 'usesIncrement is too large', { field: 'meterAttributes' });
+      if (!Number.isSafeInteger(c.amount)) throw new DomainError('invalid_input', 'An amount is too large', { field: 'changes' });
     }
     const changes = input.changes.filter((c) => c.amount !== 0);
     return retryOnConflict(async () => {
@@ -132,7 +132,7 @@ export class MeterAttributeUses {
       featureCode: c.name,
       deviceId: input.deviceId,
       amount: c.amount,
-      event: 'meter_increment',
+      event: LedgerEvent.activationUses,
       requestId: input.requestId ?? null,
       idempotencyKey: null,
       at: now,

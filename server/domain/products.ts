@@ -33,7 +33,7 @@ export class ProductService {
     const now = this.clock.now();
     const product: Product = { id: newNumericId(), accountId, name: input.name, shortCode: input.shortCode, features: [], createdAt: now, updatedAt: now };
     const inserted = await this.repo.insert(product);
-    if (!inserted) throw new DomainError('product_code_taken', `A product with short code "${input.shortCode}" already exists`, { field: 'short_code' });
+    if (!inserted) throw new DomainError('product_code_taken', `A product with short code "${input.shortCode}" already exists`, { field: 'shortCode' });
     return inserted;
   }
 
@@ -64,7 +64,7 @@ export class ProductService {
   async addFeature(accountId: number, productId: number, input: NewProductFeatureInput): Promise<ProductFeature> {
     const now = this.clock.now();
     if (input.resetConsumption && !input.consumptionPeriod) {
-      throw new DomainError('invalid_input', 'consumption_period is required when reset_consumption is true', { field: 'consumption_period' });
+      throw new DomainError('invalid_input', 'consumption_period is required when reset_consumption is true', { field: 'consumptionPeriod' });
     }
     const feature: ProductFeature = {
       id: newNumericId(),

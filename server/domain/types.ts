@@ -142,6 +142,31 @@ export interface Device {
 
 export type MeterScope = 'license' | 'feature';
 
+/**
+ * Why a counter changed, as a ledger entry records it. The keys are the domain's names; the values
+ * are the strings stored in the ledger collection (and in ledger outbox entries) since the first
+ * release. They are read back by idempotent replay, the outbox repair and the ledger reports, so they
+ * are kept as stored: renaming them would need every reader to accept both spellings (and existing
+ * entries to be migrated) for no change in meaning. Adapters map their wire forms to these names.
+ */
+export const LedgerEvent = {
+  /** A client consumed (or gave back) uses of a meter. */
+  consumption: 'consumption_add',
+  /** Uses a client counted while offline and reports afterwards. */
+  offlineConsumption: 'offline_floating_consumptions_sync',
+  /** An activation's uses of a meter changed (the activation's own count moves with the license total). */
+  activationUses: 'meter_increment',
+  /** A vendor set a feature's total. */
+  totalSet: 'update',
+  /** A vendor reset every total of a license to 0. */
+  reset: 'reset',
+  /** A period ended: amount = minus the total it closed with; periodResetAt = its end. */
+  periodReset: 'period_reset',
+  /** A floating seat's uses given back when its device was deactivated. */
+  release: 'release',
+} as const;
+export type LedgerEvent = (typeof LedgerEvent)[keyof typeof LedgerEvent];
+
 /** One accepted change to a counter, appended to the consumption ledger. */
 export interface LedgerEntry {
   id: string;
@@ -154,8 +179,8 @@ export interface LedgerEntry {
   /** The total right after the change (null only for a counter deleted before the entry was moved). */
   totalAfter: number | null;
   periodResetAt: Date | null;
-  /** `period_reset`: a period ended (amount = minus the total it closed with; periodResetAt = its end); `release`: a floating seat's uses given back. */
-  event: 'consumption_add' | 'offline_floating_consumptions_sync' | 'meter_increment' | 'update' | 'reset' | 'period_reset' | 'release';
+  /** Why the counter changed (see LedgerEvent). */
+  event: LedgerEvent;
   requestId: string | null;
   idempotencyKey: string | null;
   at: Date;

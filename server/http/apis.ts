@@ -6,10 +6,10 @@ import { licenseApiV4 } from './v4/router.js';
 
 /** Every dialect's routers, in mount order, each given only the services its deps interface names. */
 export function buildApis(services: Services): MountedApi[] {
-  const { accounts, clock, products, licenses, licenseAdmin, devices, activations, activationTokens, webhooks, licenseCheck, consumption, idempotency } = services;
+  const { accounts, clock, products, licenses, licenseAdmin, devices, meterAttributeIncrements, activationTokens, webhooks, licenseCheck, consumption, idempotency } = services;
   return [
     ...managementApiV1({ accounts, clock, products, licenses, licenseAdmin, devices }),
     ...licenseApiV4({ accounts, credentials: services.caches.licenseApiCredentials, clock, products, devices, licenseCheck, consumption, idempotency }),
-    ...webApiV3({ accounts, clock, activations, activationTokens, webhooks }),
+    ...webApiV3({ accounts, clock, devices, meterAttributeIncrements, activationTokens, webhooks }),
   ];
 }

@@ -42,9 +42,9 @@ async function seedFaultLicense(services: Services, spec: { limit: number; bulk:
     ],
   });
   const hw = await services.devices.activate(accountId, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
-  const { device } = await services.activations.create(
+  const { device } = await services.devices.activateByKey(
     { accountId: null },
-    { productId: String(product.id), key: license.key!, accountId: '', fingerprint: `fp-faults-${randomBytes(4).toString('hex')}-`.padEnd(64, 'x'), details: { os: 'linux', hostname: 'h1' } },
+    { productId: product.id, key: license.key!, fingerprint: `fp-faults-${randomBytes(4).toString('hex')}-`.padEnd(64, 'x'), details: { os: 'linux', hostname: 'h1' } },
   );
   const publicKeyPem = (await services.accounts.signingKey(accountId)).publicKeyPem;
   return {

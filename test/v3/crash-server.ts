@@ -18,9 +18,9 @@ if (process.env.CRASH_SEED === '1') {
   const license = await seedV3License(server.services, accountId, productId);
   const activationIds: string[] = [];
   for (let i = 0; i < 4; i += 1) {
-    const { device } = await server.services.activations.create(
+    const { device } = await server.services.devices.activateByKey(
       { accountId: null },
-      { productId: String(productId), key: license.key!, accountId: '', fingerprint: fingerprint(`crash-${i}`), details: { os: 'linux', hostname: `h${i}` } },
+      { productId, key: license.key!, fingerprint: fingerprint(`crash-${i}`), details: { os: 'linux', hostname: `h${i}` } },
     );
     activationIds.push(device.activationId);
   }

@@ -37,7 +37,7 @@ describe('Web API v3: meter attribute increments of a known activation', () => {
 
   it('counts a repeated increment exactly, with the uses of that activation', async () => {
     const { license, warm, cold } = await warmAndCold();
-    const reads = vi.spyOn(t.services.activations, 'get');
+    const reads = vi.spyOn(t.services.devices, 'findActivation');
     const results = await Promise.all(Array.from({ length: 20 }, () => increment(warm)));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(reads).not.toHaveBeenCalled(); // the warm activation's increments read nothing first

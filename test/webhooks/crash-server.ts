@@ -29,9 +29,9 @@ if (process.env.CRASH_SEED === '1') {
   const accountId = (await server.services.accounts.authenticateAccessToken(process.env.BOOTSTRAP_V3_ACCESS_TOKEN!)).account.id;
   const { productId } = await seedV3Product(server.services, accountId);
   const license = await seedV3License(server.services, accountId, productId);
-  const { device } = await server.services.activations.create(
+  const { device } = await server.services.devices.activateByKey(
     { accountId: null },
-    { productId: String(productId), key: license.key!, accountId: '', fingerprint: fingerprint('crash'), details: { os: 'linux', hostname: 'h' } },
+    { productId, key: license.key!, fingerprint: fingerprint('crash'), details: { os: 'linux', hostname: 'h' } },
   );
   seed = { licenseId: license.id, activationId: device.activationId, key: license.key, productId, accountId };
 }

@@ -3,11 +3,10 @@ import type { components } from '../../../generated/schema.js';
 import { ApiError } from '../api-error.js';
 import { requireAuth } from './auth.js';
 import type { WebApiDeps } from './router.js';
+import { idOf } from './mappers.js';
 
 type AccountMe = components['schemas']['V3AccountMe'];
 type Jwks = components['schemas']['V3Jwks'];
-
-const NUMERIC_ID = /^[0-9]{1,16}$/;
 
 /** `/v3/accounts/me` and `/v3/accounts/{accountId}/jwks`. */
 export function accountsRoutes(services: Pick<WebApiDeps, 'accounts'>): Router {
@@ -18,8 +17,8 @@ export function accountsRoutes(services: Pick<WebApiDeps, 'accounts'>): Router {
     res.json(answer);
   });
   router.get('/accounts/:accountId/jwks', async (req, res) => {
-    const id = String(req.params.accountId);
-    const keys = NUMERIC_ID.test(id) ? await services.accounts.publicJwks(Number(id)) : [];
+    const id = idOf(String(req.params.accountId));
+    const keys = id !== null ? await services.accounts.publicJwks(id) : [];
     if (keys.length === 0) throw new ApiError(404, 'not_found', 'Account not found');
     res.json({ keys } as unknown as Jwks);
   });

@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
-import type { ActivationDetailsInput } from '../../domain/activations.js';
 import { callerOf, clientIp, requestIdOf, requireAuth } from './auth.js';
-import { toV3Activation } from './mappers.js';
+import { activationToken } from './activation-token.js';
+import { activationDetailsOf, credentialsOf, idOf, toV3Activation } from './mappers.js';
 import type { WebApiDeps } from './router.js';
 
 type CreateBody = components['schemas']['V3CreateActivationRequest'];
@@ -10,41 +10,19 @@ type UpdateBody = components['schemas']['V3UpdateActivationRequest'];
 type TokenBody = components['schemas']['V3ActivationToken'];
 type ListQuery = NonNullable<operations['listActivations']['parameters']['query']>;
 
-function detailsOf(body: CreateBody | UpdateBody, ipAddress: string | undefined): ActivationDetailsInput {
-  return {
-    os: body.os,
-    osVersion: body.osVersion,
-    hostname: body.hostname,
-    vmName: body.vmName,
-    container: body.container,
-    userHash: body.userHash,
-    releaseVersion: body.releaseVersion,
-    releaseChannel: body.releaseChannel,
-    releasePlatform: body.releasePlatform,
-    releasePublishedAt: body.releasePublishedAt === undefined ? undefined : new Date(body.releasePublishedAt),
-    userId: body.userId,
-    deviceId: body.deviceId,
-    ipAddress,
-    leaseDuration: body.leaseDuration,
-    metadata: body.metadata?.map((m) => ({ key: m.key, value: m.value })),
-  };
-}
-
 /** `/v3/activations`: create, read, list, update, delete. */
-export function activationsRoutes(services: Pick<WebApiDeps, 'activations' | 'activationTokens' | 'clock'>): Router {
+export function activationsRoutes(services: Pick<WebApiDeps, 'devices' | 'activationTokens' | 'clock'>): Router {
   const router = Router();
 
   router.post('/activations', async (req, res) => {
     const caller = callerOf(res, 'activation:write');
     const body = req.body as CreateBody;
-    const activation = await services.activations.create(caller, {
-      productId: body.productId,
-      key: body.key,
-      accountId: body.accountId,
+    const activation = await services.devices.activateByKey(caller, {
+      ...credentialsOf(body),
       fingerprint: body.fingerprint,
-      details: detailsOf(body, clientIp(req)),
+      details: activationDetailsOf(body, clientIp(req)),
     });
-    const answer: TokenBody = { activationToken: await services.activationTokens.issue(activation.device, activation.license) };
+    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, activation) };
     res.status(201).json(answer);
   });
 
@@ -53,36 +31,36 @@ export function activationsRoutes(services: Pick<WebApiDeps, 'activations' | 'ac
     const query = req.query as unknown as ListQuery;
     const limit = Number(query.limit ?? 10);
     const page = Number(query.page ?? 1);
-    const activations = await services.activations.list(auth.accountId, query.licenseId, (page - 1) * limit, limit);
+    // A license id that cannot be an id names no license: none of its activations.
+    const licenseId = query.licenseId === undefined ? undefined : idOf(query.licenseId);
+    const activations = licenseId === null ? [] : await services.devices.listActivations(auth.accountId, licenseId === undefined ? {} : { licenseId }, (page - 1) * limit, limit);
     const now = services.clock.now();
     res.json(activations.map((a) => toV3Activation(a, now)));
   });
 
   router.get('/activations/:id', async (req, res) => {
     const auth = requireAuth(res, 'activation:read');
-    const activation = await services.activations.get({ accountId: auth.accountId }, String(req.params.id));
+    const activation = await services.devices.findActivation({ accountId: auth.accountId }, String(req.params.id));
     res.json(toV3Activation(activation, services.clock.now()));
   });
 
   router.patch('/activations/:id', async (req, res) => {
     const caller = callerOf(res, 'activation:write');
     const body = req.body as UpdateBody;
-    const activation = await services.activations.update(caller, String(req.params.id), {
-      productId: body.productId,
-      key: body.key,
-      accountId: body.accountId,
+    const activation = await services.devices.updateActivation(caller, String(req.params.id), {
+      ...credentialsOf(body),
       fingerprint: body.fingerprint,
-      details: detailsOf(body, clientIp(req)),
-      meterAttributes: (body.meterAttributes ?? []).map((m) => ({ name: m.name, amount: m.usesIncrement })),
+      details: activationDetailsOf(body, clientIp(req)),
+      usesChanges: (body.meterAttributes ?? []).map((m) => ({ name: m.name, amount: m.usesIncrement })),
       requestId: requestIdOf(res),
     });
-    const answer: TokenBody = { activationToken: await services.activationTokens.issue(activation.device, activation.license) };
+    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, activation) };
     res.json(answer);
   });
 
   router.delete('/activations/:id', async (req, res) => {
     const caller = callerOf(res, 'activation:write');
-    await services.activations.delete(caller, String(req.params.id));
+    await services.devices.deactivateActivation(caller, String(req.params.id));
     res.status(204).end();
   });
 

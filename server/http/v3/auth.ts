@@ -1,8 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Caller } from '../../domain/activations.js';
+import type { Caller } from '../../domain/devices.js';
 import { DomainError } from '../../domain/errors.js';
 import type { AccountService } from '../../domain/accounts.js';
 import { ApiError } from '../api-error.js';
+import { toV3Scopes } from './mappers.js';
 
 export interface V3Auth {
   accountId: number;
@@ -27,8 +28,8 @@ export function v3Authentication(accounts: Pick<AccountService, 'authenticateAcc
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError(401, 'authentication_failed', 'Authorization must be "Bearer <access token>"');
     try {
-      const { account, scopes } = await accounts.authenticateAccessToken(token);
-      res.locals.v3Auth = { accountId: account.id, accountName: account.name, scopes } satisfies V3Auth;
+      const { account, permissions } = await accounts.authenticateAccessToken(token);
+      res.locals.v3Auth = { accountId: account.id, accountName: account.name, scopes: toV3Scopes(permissions) } satisfies V3Auth;
     } catch (err) {
       if (err instanceof DomainError && err.code === 'unauthenticated') throw new ApiError(401, 'authentication_failed', 'Invalid access token');
       throw err;

@@ -1,6 +1,7 @@
 import type { DomainError } from '../../domain/errors.js';
 import { ApiError } from '../api-error.js';
 import { answerOf, domainErrorTranslator, type DomainErrorTable } from '../domain-errors.js';
+import { v3FieldOf } from './mappers.js';
 
 /** Every domain error as the Web API v3 answers it: status and code (lower_snake here; rendered UPPER_SNAKE). */
 const V3_ERRORS: DomainErrorTable = {
@@ -39,7 +40,8 @@ const V3_ERRORS: DomainErrorTable = {
 /** The error's v3 answer; a validation error's message names the field (`body.<field> ...`) when the error says which. */
 export function toV3ApiError(err: DomainError): ApiError {
   const [status, code] = answerOf(V3_ERRORS, err);
-  const field = typeof err.details.field === 'string' ? `body.${err.details.field} ` : '';
+  const wireField = v3FieldOf(err.details.field);
+  const field = wireField !== undefined ? `body.${wireField} ` : '';
   return new ApiError(status, code, code === 'validation_failed' ? `${field}${err.message}`.trim() : err.message);
 }
 

@@ -1,12 +1,79 @@
 import { createHash } from 'node:crypto';
 import type { components } from '../../../generated/schema.js';
 import { activationExpiry } from '../../domain/activation-tokens.js';
-import type { Activation } from '../../domain/activations.js';
+import { Permission } from '../../domain/accounts.js';
+import type { Activation, ActivationDetails, LicenseKeyCredentials } from '../../domain/devices.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/ports.js';
 import { meterAttributesOf, type MeterAttributeView } from '../../domain/meter-attributes.js';
 
 export type V3Activation = components['schemas']['V3Activation'];
 export type V3MeterAttributeUses = components['schemas']['V3MeterAttributeUses'];
+type CreateActivationBody = components['schemas']['V3CreateActivationRequest'];
+type UpdateActivationBody = components['schemas']['V3UpdateActivationRequest'];
+
+const NUMERIC_ID = /^[0-9]{1,16}$/;
+
+/** The number a v3 id (a decimal string) names; null when the string cannot be an id (it then names nothing). */
+export function idOf(wire: string): number | null {
+  return NUMERIC_ID.test(wire) ? Number(wire) : null;
+}
+
+/** An id a request may leave out: absent or "" is not given (undefined). */
+export function optionalIdOf(wire: string | undefined): number | null | undefined {
+  return wire === undefined || wire === '' ? undefined : idOf(wire);
+}
+
+/** The license a create or update request names: product id, key and (unless "") account id. */
+export function credentialsOf(body: Pick<CreateActivationBody, 'productId' | 'key' | 'accountId'>): LicenseKeyCredentials {
+  return { productId: idOf(body.productId), key: body.key, accountId: optionalIdOf(body.accountId) };
+}
+
+/** The machine details a create or update request reports; a lease duration of -1 or 0 means no lease end. */
+export function activationDetailsOf(body: CreateActivationBody | UpdateActivationBody, ipAddress: string | undefined): ActivationDetails {
+  return {
+    os: body.os,
+    osVersion: body.osVersion,
+    hostname: body.hostname,
+    vmName: body.vmName,
+    container: body.container,
+    userHash: body.userHash,
+    releaseVersion: body.releaseVersion,
+    releaseChannel: body.releaseChannel,
+    releasePlatform: body.releasePlatform,
+    releasePublishedAt: body.releasePublishedAt === undefined ? undefined : new Date(body.releasePublishedAt),
+    userId: body.userId,
+    deviceId: body.deviceId,
+    ipAddress,
+    leaseDuration: body.leaseDuration === undefined ? undefined : body.leaseDuration > 0 ? body.leaseDuration : null,
+    metadata: body.metadata?.map((m) => ({ key: m.key, value: m.value })),
+  };
+}
+
+/** The request field (under `body.`) each domain input field is sent as, for validation messages. */
+const V3_FIELD_OF: Record<string, string> = {
+  amount: 'increment',
+  changes: 'meterAttributes',
+  url: 'url',
+};
+
+/** The v3 request field a domain error's `details.field` names, or undefined when it names none. */
+export function v3FieldOf(domainField: unknown): string | undefined {
+  return typeof domainField === 'string' ? (V3_FIELD_OF[domainField] ?? domainField) : undefined;
+}
+
+/** The Web API v3 scope of each permission: what `GET /v3/accounts/me` lists and what routes require. */
+const V3_SCOPE_OF: Record<Permission, string> = {
+  [Permission.readActivations]: 'activation:read',
+  [Permission.writeActivations]: 'activation:write',
+  [Permission.readLicenses]: 'license:read',
+  [Permission.readWebhooks]: 'webhook:read',
+  [Permission.writeWebhooks]: 'webhook:write',
+  [Permission.readAccount]: 'account:read',
+};
+
+export function toV3Scopes(permissions: readonly Permission[]): string[] {
+  return permissions.map((p) => V3_SCOPE_OF[p]);
+}
 
 function iso(date: Date | null | undefined): string | null {
   return date ? date.toISOString() : null;
@@ -59,8 +126,17 @@ export function toV3Activation({ device, license }: Activation, now: Date): V3Ac
   };
 }
 
+/** Allowed uses as the Web API v3 shows them: -1 for unlimited (a meter without a ceiling). */
+export function v3AllowedUses(ceiling: number | null): number {
+  return ceiling ?? -1;
+}
+
+/**
+ * The answer to a meter attribute increment. `view` may also be an answer stored for an
+ * Idempotency-Key before unlimited was null in the domain (it then held -1, shown as is).
+ */
 export function toV3MeterAttributeUses(view: MeterAttributeView): V3MeterAttributeUses {
-  return { name: view.name, uses: view.uses, licenseAllowedUses: view.allowedUses, licenseTotalUses: view.totalUses, licenseGrossUses: view.grossUses };
+  return { name: view.name, uses: view.uses, licenseAllowedUses: v3AllowedUses(view.allowedUses), licenseTotalUses: view.totalUses, licenseGrossUses: view.grossUses };
 }
 
 /** A webhook subscription (with its secret only when just created or rotated). */

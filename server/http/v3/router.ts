@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import type { MountedApi } from '../../app.js';
 import type { AccountService } from '../../domain/accounts.js';
-import type { ActivationTokenIssuer } from '../../domain/activation-tokens.js';
-import type { ActivationService } from '../../domain/activations.js';
+import type { ActivationTokenSigner } from '../../domain/activation-tokens.js';
 import type { Clock } from '../../domain/clock.js';
+import type { DeviceService } from '../../domain/devices.js';
+import type { MeterAttributeIncrements } from '../../domain/meter-attribute-increments.js';
 import type { WebhookService } from '../../domain/webhooks.js';
 import { accountsRoutes, wellKnownRoutes } from './accounts.js';
 import { activationsRoutes } from './activations.js';
@@ -16,8 +17,9 @@ import { webhooksRoutes } from './webhooks.js';
 export interface WebApiDeps {
   accounts: Pick<AccountService, 'authenticateAccessToken' | 'publicJwks'>;
   clock: Clock;
-  activations: Pick<ActivationService, 'create' | 'get' | 'list' | 'update' | 'delete' | 'incrementMeterAttribute'>;
-  activationTokens: Pick<ActivationTokenIssuer, 'issue'>;
+  devices: Pick<DeviceService, 'activateByKey' | 'findActivation' | 'listActivations' | 'updateActivation' | 'deactivateActivation'>;
+  meterAttributeIncrements: Pick<MeterAttributeIncrements, 'increment'>;
+  activationTokens: Pick<ActivationTokenSigner, 'sign'>;
   webhooks: Pick<WebhookService, 'create' | 'list' | 'get' | 'update' | 'delete' | 'rotateSecret' | 'listDeliveries' | 'redeliver'>;
 }
 

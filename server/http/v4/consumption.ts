@@ -4,7 +4,7 @@ import { requestFingerprint, type IdempotentAttempt } from '../../domain/idempot
 import type { LicenseLocator } from '../../domain/ports.js';
 import { idempotencyKeyOf } from '../idempotency-key.js';
 import { accountOf } from './auth.js';
-import { consumptionEventOf, featureConsumptionView, licenseConsumptionView, licenseIdOf, licenseLocatorOf } from './mappers.js';
+import { ledgerEventOf, featureConsumptionView, licenseConsumptionView, licenseIdOf, licenseLocatorOf } from './mappers.js';
 import { respondSigned } from './response-signing.js';
 import type { LicenseApiDeps } from './router.js';
 
@@ -54,7 +54,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
           ...(allowOverages === false ? { allowOverages: false } : {}),
           ...(body.max_overages !== undefined && body.max_overages > 0 ? { maxOverages: body.max_overages } : {}),
         },
-        event: consumptionEventOf(body.event),
+        event: ledgerEventOf(body.event),
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,
@@ -76,7 +76,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
         negatives: 'policy',
-        event: consumptionEventOf(body.event),
+        event: ledgerEventOf(body.event),
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,

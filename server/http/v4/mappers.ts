@@ -1,9 +1,8 @@
 import type { components } from '../../../generated/schema.js';
-import type { ConsumeInput } from '../../domain/consumption.js';
 import type { MeterState } from '../../domain/meter.js';
 import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
 import { ApiError } from '../api-error.js';
-import type { License, LicenseFeature, Product } from '../../domain/types.js';
+import { LedgerEvent, type License, type LicenseFeature, type Product } from '../../domain/types.js';
 import { isExpired } from '../../domain/license-rules.js';
 
 type Schemas = components['schemas'];
@@ -11,6 +10,11 @@ export type V4AddConsumptionResponse = Schemas['V4AddConsumptionResponse'];
 export type V4FeatureConsumption = Schemas['V4FeatureConsumption'];
 export type V4License = Schemas['V4License'];
 export type V4LicenseFeature = Schemas['V4LicenseFeature'];
+
+/** The ledger event a consumption request's `event` list records: an offline sync when it names one, else a consumption. */
+export function ledgerEventOf(event: Schemas['V4AddConsumptionRequest']['event']): LedgerEvent {
+  return event?.includes('offline_floating_consumptions_sync') ? LedgerEvent.offlineConsumption : LedgerEvent.consumption;
+}
 
 /** The policy and state fields every License API meter shows (`max_consumptions` plural, as the SDKs parse it). */
 function meterFields(meter: MeterState) {
@@ -147,9 +151,4 @@ export function deviceDetailsOf(body: Schemas['V4ActivateLicenseRequest']): Devi
     ...(body.app_ver !== undefined ? { appVersion: body.app_ver } : {}),
     ...(body.variables !== undefined ? { metadata: Object.entries(body.variables).map(([key, value]) => ({ key, value })) } : {}),
   };
-}
-
-/** The ledger event of a consumption request's `event`. */
-export function consumptionEventOf(event: Schemas['V4AddConsumptionRequest']['event']): ConsumeInput['event'] {
-  return event?.includes('offline_floating_consumptions_sync') ? 'offline_floating_consumptions_sync' : 'consumption_add';
 }

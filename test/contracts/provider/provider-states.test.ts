@@ -70,7 +70,7 @@ describe('provider states and request filter', () => {
       licenseId: expect.stringMatching(/^\d+$/),
       activationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    const { device, license } = await server.services.activations.get({ accountId: accountId() }, String(values?.activationId));
+    const { device, license } = await server.services.devices.findActivation({ accountId: accountId() }, String(values?.activationId));
     expect({ os: device.os, hostname: device.hostname, licenseId: String(license.id) }).toEqual({ os: 'linux', hostname: 'build-01', licenseId: values?.licenseId });
     expect(license.features.find((f) => f.code === 'api-calls')?.ceiling).toBe(2);
   });

@@ -171,12 +171,12 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
     [STATE.v3License]: async (params) => (await seedV3License(params)).values,
     [STATE.v3Activation]: async (params) => {
       const { account, values } = await seedV3License(params);
-      const { device } = await services().activations.create(
+      const { device } = await services().devices.activateByKey(
         { accountId: account.id },
         {
-          productId: values.productId,
+          productId: Number(values.productId),
           key: param<string>(params, 'key', 'string'),
-          accountId: values.accountId,
+          accountId: Number(values.accountId),
           fingerprint: param<string>(params, 'fingerprint', 'string'),
           details: { os: param<string>(params, 'os', 'string', 'linux'), hostname: param<string>(params, 'hostname', 'string', 'build-01'), userHash: 'pact-user' },
         },

@@ -28,9 +28,9 @@ export async function seedV3Activation(services: Services, accountId: number) {
   const product = await services.products.createProduct(accountId, { name: 'App', shortCode: `app-${randomBytes(3).toString('hex')}` });
   await services.products.addFeature(accountId, product.id, { code: 'api-calls', name: 'API calls', featureType: 'consumption', maxConsumption: 150 });
   const license = await services.licenses.createLicense(accountId, { productId: product.id, type: 'perpetual', maxActivations: 5, features: [{ code: 'api-calls', max: 150 }] });
-  const { device } = await services.activations.create(
+  const { device } = await services.devices.activateByKey(
     { accountId: null },
-    { productId: String(product.id), key: license.key!, accountId: '', fingerprint: fingerprint(randomUUID()), details: { os: 'linux', hostname: 'h1' } },
+    { productId: product.id, key: license.key!, fingerprint: fingerprint(randomUUID()), details: { os: 'linux', hostname: 'h1' } },
   );
   return { license, activationId: device.activationId };
 }

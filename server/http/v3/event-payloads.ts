@@ -1,18 +1,14 @@
-import type { components } from '../../generated/schema.js';
-import type { BuiltEvent, EventIntent, EventPayloads, EventState } from '../domain/events.js';
-import type { MeterState } from '../domain/meter.js';
-import { isMeterAttribute } from '../domain/meter-attributes.js';
-import type { License } from '../domain/types.js';
-import { toV3Activation } from '../http/v3/mappers.js';
+import type { components } from '../../../generated/schema.js';
+import type { BuiltEvent, EventIntent, EventPayloads, EventState } from '../../domain/events.js';
+import type { MeterState } from '../../domain/meter.js';
+import { isMeterAttribute } from '../../domain/meter-attributes.js';
+import type { License } from '../../domain/types.js';
+import { toV3Activation, v3AllowedUses } from './mappers.js';
 
 type Schemas = components['schemas'];
 
-function allowed(meter: MeterState): number {
-  return meter.ceiling === null ? -1 : meter.ceiling;
-}
-
 function meterUses(name: string | null, meter: MeterState): Schemas['V3WebhookMeterUses'] {
-  return { name, allowedUses: allowed(meter), totalUses: meter.total, grossUses: meter.gross };
+  return { name, allowedUses: v3AllowedUses(meter.ceiling), totalUses: meter.total, grossUses: meter.gross };
 }
 
 export function toWebhookLicense(license: License): Schemas['V3WebhookLicense'] {
@@ -37,8 +33,11 @@ function licenseSubject(licenseId: number): string {
 }
 
 /**
- * Webhook payloads (`data`) in the Web API v3 shapes: the full activation object of seeds 000/001 for
- * activation events, and the license, consumption and limit objects of the spec's `webhooks:` section.
+ * Webhook payloads (`data`) in the Web API v3 shapes of the spec's `webhooks:` section: the full
+ * activation object (as `GET /v3/activations/{id}` answers it) for activation events, and the license,
+ * consumption and limit objects. The domain records events through the EventPayloads port; the
+ * composition root (server/services.ts) hands it this builder, so webhook delivery (server/webhooks/)
+ * only sends what is stored and depends on no dialect.
  */
 export const v3EventPayloads: EventPayloads = {
   build(intent: EventIntent, state: EventState): BuiltEvent[] {
@@ -65,7 +64,7 @@ export const v3EventPayloads: EventPayloads = {
           meterAttribute: intent.featureCode,
           amount: intent.amount,
           totalUses: meter.total,
-          allowedUses: allowed(meter),
+          allowedUses: v3AllowedUses(meter.ceiling),
           grossUses: meter.gross,
         };
         const events: BuiltEvent[] = [{ idSuffix: '', type: 'consumption.added', subject: licenseSubject(license.id), data: consumption }];
