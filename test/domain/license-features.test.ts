@@ -57,11 +57,11 @@ describe('license features and meter settings', () => {
     expect(applyMeterSettings(daily, { reset: false }, LATER).resetAt).toBeNull();
   });
 
-  it('refuses an invalid policy, naming the field', () => {
-    expect(fieldOf(() => applyMeterSettings(meter(), { max: -1 }, NOW))).toBe('invalid_input:max_consumption');
-    expect(fieldOf(() => applyMeterSettings(meter(), { max: 1.5 }, NOW))).toBe('invalid_input:max_consumption');
-    expect(fieldOf(() => applyMeterSettings(meter(), { maxOverages: -2 }, NOW))).toBe('invalid_input:max_overages');
-    expect(fieldOf(() => applyMeterSettings(meter(), { reset: true }, NOW))).toBe('invalid_input:consumption_period');
+  it('refuses an invalid policy, naming the field (in domain terms)', () => {
+    expect(fieldOf(() => applyMeterSettings(meter(), { max: -1 }, NOW))).toBe('invalid_input:max');
+    expect(fieldOf(() => applyMeterSettings(meter(), { max: 1.5 }, NOW))).toBe('invalid_input:max');
+    expect(fieldOf(() => applyMeterSettings(meter(), { maxOverages: -2 }, NOW))).toBe('invalid_input:maxOverages');
+    expect(fieldOf(() => applyMeterSettings(meter(), { reset: true }, NOW))).toBe('invalid_input:period');
     expect(fieldOf(() => validatePolicy({ ...EMPTY_METER, max: 0 }))).toBe('ok');
   });
 
