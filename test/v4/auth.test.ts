@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAuthorization, parseHttpDate, requestSignature } from '../../server/http/v4/auth.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { licenseFor, startLicenseApiServer } from './fixtures.js';
 import { signedAuthorization, V4Client } from './signed-fetch.js';
 
 describe('License API v4 request signing (unit)', () => {
@@ -45,8 +45,7 @@ describe('License API v4 authentication (HTTP)', () => {
   let query: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    client = await clientFor(t);
+    ({ t, client } = await startLicenseApiServer());
     const { ids } = await licenseFor(t);
     query = ids;
   });
