@@ -7,7 +7,7 @@ import { ceilingOf, type MeterState } from '../../server/domain/meter.js';
 import { meterRefusal } from '../../server/domain/license-rules.js';
 import type { MeterChange } from '../../server/domain/ports.js';
 import type { License, LicenseFeature } from '../../server/domain/types.js';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
 
 /**
  * The counter rules exist twice by necessity: as a MongoDB filter that the database evaluates in the

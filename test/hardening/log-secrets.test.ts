@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
 import { signedAuthorization } from '../v4/signed-fetch.js';
 import { claimsOf, fingerprint } from '../v3/support.js';
 import { send, v4Headers } from './support/wire.js';

@@ -3,7 +3,7 @@ import { openDatabase, type Database } from '../../server/db/connection.js';
 import type { Clock } from '../../server/domain/clock.js';
 import { createLogger } from '../../server/logger.js';
 import { createServices, type Services } from '../../server/services.js';
-import { startTestDatabase } from './database.js';
+import { startTestDatabase } from '../../server/db/embedded/test/database.js';
 import { buildAccount, buildProduct } from './fixtures.js';
 
 export interface TestDomain {

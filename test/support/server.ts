@@ -5,7 +5,7 @@ import type { AccountCredentials } from '../../server/domain/accounts.js';
 import type { Account } from '../../server/domain/types.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
-import { startTestDatabase } from './database.js';
+import { startTestDatabase } from '../../server/db/embedded/test/database.js';
 import { buildAccount } from './fixtures.js';
 
 export interface TestServer {
