@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../server/paths.js';
 
 /** Runs `generate:check` in a scratch copy of the project so the real tree is never touched. */
-// Each check runs the whole pipeline (lint, bundle, types, docs): slow on a loaded 2-core machine.
+// A check runs the whole pipeline (lint, bundle, types, docs) unless node_modules/.cache/generate holds a
+// generation of the same inputs: the hand-edit case reuses it, the spec-edit case must generate.
 describe('npm run generate:check', { timeout: 180_000 }, () => {
   let scratch: string;
   const check = () => spawnSync(process.execPath, ['scripts/generate.mjs', '--check'], { cwd: scratch, encoding: 'utf8' });
