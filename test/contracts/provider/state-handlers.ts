@@ -8,11 +8,14 @@ import type { AccountCredentials } from '../../../server/domain/accounts.js';
 import type { Account } from '../../../server/domain/types.js';
 import { buildAccount, buildLicense, buildProduct, buildV3Activation, consumptionFeature } from '../../support/fixtures.js';
 import type { TestServer } from '../../support/server.js';
+import type { AccountPool } from './account-pool.js';
 import { STATE, type StateName, type StateParams } from '../support/provider-states.js';
 
 /** What the current interaction runs as; set by every state handler. */
 export interface ProviderContext {
   server: TestServer;
+  /** Where fresh accounts come from (made ahead of time); without one, each state creates its own. */
+  accounts?: AccountPool;
   current?: { account: Account; credentials: AccountCredentials };
 }
 
@@ -39,7 +42,7 @@ function setDatabaseReachable(server: TestServer, reachable: boolean): void {
 async function reset(ctx: ProviderContext): Promise<{ account: Account; credentials: AccountCredentials }> {
   setDatabaseReachable(ctx.server, true);
   await Promise.all(Object.values(ctx.server.server.db.models).map((model) => model.deleteMany({})));
-  const created = await buildAccount(ctx.server.services, 'pact-provider-account');
+  const created = ctx.accounts ? await ctx.accounts.take(ctx.server.server.db.models) : await buildAccount(ctx.server.services, 'pact-provider-account');
   ctx.current = created;
   return created;
 }
