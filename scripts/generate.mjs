@@ -85,6 +85,10 @@ async function freshGeneration() {
       mkdirSync(dirname(cached), { recursive: true });
       cpSync(tmp, partial, { recursive: true });
       renameSync(partial, cached);
+      // Only the newest few generations are kept.
+      const entries = readdirSync(dirname(cached)).map((name) => join(dirname(cached), name));
+      const byAge = entries.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+      for (const old of byAge.slice(4)) rmSync(old, { recursive: true, force: true });
     } catch {
       rmSync(partial, { recursive: true, force: true });
     }
