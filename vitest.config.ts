@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Three projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
- * `default` (everything but the contracts), then `contracts-consumer` (the client against the Pact
+ * `default` (everything but the contracts, and the engine's tests in server/db/embedded/test/), then `contracts-consumer` (the client against the Pact
  * mock server; writes the pact files in contracts/), then `contracts-provider` (verifies them
  * against the real server, and checks that every operation of the spec has interactions).
  */
@@ -19,7 +19,14 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { ...shared, name: 'default', sequence: { groupOrder: 0 }, include: ['test/**/*.test.ts'], exclude: ['test/contracts/**', '**/node_modules/**'] },
+        test: {
+          ...shared,
+          name: 'default',
+          sequence: { groupOrder: 0 },
+          // The app's suites in test/, and the embedded engine's own tests beside it (server/db/embedded/test/).
+          include: ['test/**/*.test.ts', 'server/db/embedded/test/**/*.test.ts'],
+          exclude: ['test/contracts/**', '**/node_modules/**'],
+        },
       },
       {
         test: {

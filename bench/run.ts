@@ -12,11 +12,12 @@
  * bench/profiles/), BENCH_WRITE=0 (do not touch BENCHMARKS.md), MONGODB_URI (use a real MongoDB;
  * a fresh database is used and dropped).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signLicenseApiRequest } from '../client/license-api-signature.js';
 import { fixedAmount, measure, type LoadRequest, type LoadResult } from './load.js';
 import { cpuSecondsOf, ensureBuilt, freePort, root, rssOf, startApiServer, startCeilingServer, startEmbeddedDb, type Child } from './processes.js';
 import { machineLine, table, writeBenchmarksMd, type Row } from './report.js';
@@ -35,11 +36,10 @@ const log = (text: string) => console.error(`[bench ${((Date.now() - started) / 
 
 // ---- requests -------------------------------------------------------------------------------
 
-/** Headers of a signed License API request; a signature depends only on the Date header. */
+/** Headers of a signed License API request (signed by the typed client); a signature depends only on the Date header. */
 function signedHeaders(data: BenchData): Record<string, string> {
-  const date = new Date().toUTCString();
-  const signature = createHmac('sha256', data.credentials.sharedKey).update(`licenseSpring\ndate: ${date}`, 'utf8').digest('base64');
-  return { date, authorization: `algorithm="hmac-sha256",headers="date",signature="${signature}",apikey="${data.credentials.licenseApiKey}"`, accept: 'application/json' };
+  const signed = signLicenseApiRequest({ apiKey: data.credentials.licenseApiKey, sharedKey: data.credentials.sharedKey });
+  return { date: signed.Date, authorization: signed.Authorization, accept: 'application/json' };
 }
 
 function addFeatureConsumption(data: BenchData, licenses: BenchLicense[], headers = signedHeaders(data)): LoadRequest[] {

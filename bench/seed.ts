@@ -1,6 +1,6 @@
 /**
  * Seeds the benchmark's data straight into the server's database from the bench process (same
- * SECRETS_KEY): one account through the domain services, then licenses (each with one active seat
+ * SECRETS_KEY): one account and product through the tests' fixture builder (the domain services), then licenses (each with one active seat
  * and its device) and ledger entries built with the domain's builders and bulk-inserted in batches.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,6 +11,7 @@ import { applyMeterSettings, EMPTY_METER, newLicenseFeature } from '../server/do
 import type { Device, License, Product, ProductFeature } from '../server/domain/types.js';
 import { createLogger } from '../server/logger.js';
 import { createServices, type Services } from '../server/services.js';
+import { buildAccount, buildProduct, consumptionFeature } from '../test/support/fixtures.js';
 
 export const FEATURE = 'api-calls';
 /** High enough never to be hit during a run. */
@@ -38,9 +39,9 @@ export interface BenchData {
 export async function openBenchData(uri: string, dbName: string, secretsKey: string): Promise<BenchData> {
   const db = await openDatabase({ uri, dbName, logger: createLogger('warn') });
   const services = createServices(db, { secretsKey });
-  const { account, credentials } = await services.accounts.createAccount({ name: 'bench' });
-  const product = await services.products.createProduct(account.id, { name: 'Bench app', shortCode: 'bench' });
-  const feature = await services.products.addFeature(account.id, product.id, { code: FEATURE, name: 'API calls', featureType: 'consumption', maxConsumption: FEATURE_MAX });
+  const { account, credentials } = await buildAccount(services, 'bench');
+  const product = await buildProduct(services, account.id, { name: 'Bench app', shortCode: 'bench', features: [consumptionFeature(FEATURE, FEATURE_MAX, 'API calls')] });
+  const feature = product.features[0]!;
   return { db, services, accountId: account.id, product, feature, credentials: { licenseApiKey: credentials.licenseApiKey, sharedKey: credentials.sharedKey }, licenses: [] };
 }
 

@@ -2,8 +2,13 @@
 // Lints and bundles the hand-authored spec in openapi/ and generates everything in generated/.
 //   node scripts/generate.mjs          regenerate generated/
 //   node scripts/generate.mjs --check  fail when generated/ differs from a fresh generation
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, mkdirSync, existsSync, statSync } from 'node:fs';
+// A fresh generation is kept in node_modules/.cache/generate/<hash of every input>/ and reused while
+// no input changed (the spec, redocly.yaml, these scripts, the installed packages' versions, the
+// Node version), so a check after a hand edit of generated/ still compares against a real
+// generation; --no-cache (or GENERATE_NO_CACHE=1) generates afresh.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,24 +18,38 @@ const check = process.argv.includes('--check');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' };
 
+/** Runs one tool; resolves to null, or to its output and a failure line when it failed. */
 function run(cmd, args) {
-  try {
-    execFileSync(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    process.stderr.write(String(err.stdout ?? '') + String(err.stderr ?? ''));
-    console.error(`generate: ${[cmd, ...args].map((a) => relative(root, a) || a).join(' ')} failed`);
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { cwd: root, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve(err ? { output: String(stdout ?? '') + String(stderr ?? ''), failed: `generate: ${[cmd, ...args].map((a) => relative(root, a) || a).join(' ')} failed` } : null);
+    });
+    child.stdin?.end();
+  });
+}
+
+/** Runs independent tools at once; reports the first failure in the order given (as if they had run one after the other) and exits. */
+async function runAll(...runs) {
+  for (const result of await Promise.all(runs)) {
+    if (!result) continue;
+    process.stderr.write(result.output);
+    console.error(result.failed);
     process.exit(1);
   }
 }
 
-function generateInto(outDir) {
+async function generateInto(outDir) {
   mkdirSync(outDir, { recursive: true });
-  run(bin('redocly'), ['lint', 'openapi/openapi.yaml', '--format=stylish', '--max-problems=200']);
-  run(bin('redocly'), ['bundle', 'openapi/openapi.yaml', '-o', join(outDir, 'openapi.yaml')]);
-  run(bin('redocly'), ['bundle', 'openapi/openapi.yaml', '--ext', 'json', '-o', join(outDir, 'openapi.json')]);
-  run(bin('openapi-typescript'), [join(outDir, 'openapi.yaml'), '-o', join(outDir, 'schema.d.ts')]);
+  await runAll(
+    run(bin('redocly'), ['lint', 'openapi/openapi.yaml', '--format=stylish', '--max-problems=200']),
+    run(bin('redocly'), ['bundle', 'openapi/openapi.yaml', '-o', join(outDir, 'openapi.yaml')]),
+    run(bin('redocly'), ['bundle', 'openapi/openapi.yaml', '--ext', 'json', '-o', join(outDir, 'openapi.json')]),
+  );
   const docsScript = join(root, 'scripts', 'build-docs.mjs');
-  if (existsSync(docsScript)) run(process.execPath, [docsScript, join(outDir, 'openapi.yaml'), join(outDir, 'docs', 'index.html')]);
+  await runAll(
+    run(bin('openapi-typescript'), [join(outDir, 'openapi.yaml'), '-o', join(outDir, 'schema.d.ts')]),
+    existsSync(docsScript) ? run(process.execPath, [docsScript, join(outDir, 'openapi.yaml'), join(outDir, 'docs', 'index.html')]) : null,
+  );
 }
 
 function listFiles(dir, base = dir) {
@@ -41,13 +60,57 @@ function listFiles(dir, base = dir) {
   });
 }
 
+/** A hash of everything the generation reads: same hash, same output. */
+function inputsHash() {
+  const hash = createHash('sha256').update(process.version);
+  const files = [...listFiles(join(root, 'openapi')).map((f) => join('openapi', f)), 'redocly.yaml', 'node_modules/.package-lock.json', 'scripts/generate.mjs', 'scripts/build-docs.mjs'];
+  for (const file of files.sort()) {
+    const full = join(root, file);
+    hash.update(`\0${file}\0`).update(existsSync(full) ? readFileSync(full) : '');
+  }
+  return hash.digest('hex');
+}
+
+/** A directory holding a fresh generation of the current inputs: the cached one, or a new one (then cached). */
+async function freshGeneration() {
+  const useCache = !process.argv.includes('--no-cache') && process.env.GENERATE_NO_CACHE !== '1' && existsSync(join(root, 'node_modules'));
+  const cached = join(root, 'node_modules', '.cache', 'generate', inputsHash());
+  if (useCache && existsSync(cached)) return { dir: cached, done() {} };
+  const tmp = mkdtempSync(join(tmpdir(), 'generated-'));
+  await generateInto(tmp);
+  if (useCache) {
+    // Copied in under a temporary name and renamed, so a half-written cache entry is never used.
+    const partial = `${cached}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(cached), { recursive: true });
+      cpSync(tmp, partial, { recursive: true });
+      renameSync(partial, cached);
+      // Only the newest few generations are kept.
+      const entries = readdirSync(dirname(cached)).map((name) => join(dirname(cached), name));
+      const byAge = entries.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+      for (const old of byAge.slice(4)) rmSync(old, { recursive: true, force: true });
+    } catch {
+      rmSync(partial, { recursive: true, force: true });
+    }
+  }
+  return { dir: tmp, done: () => rmSync(tmp, { recursive: true, force: true }) };
+}
+
 if (!check) {
-  generateInto(join(root, 'generated'));
+  const fresh = await freshGeneration();
+  try {
+    for (const name of listFiles(fresh.dir)) {
+      mkdirSync(dirname(join(root, 'generated', name)), { recursive: true });
+      cpSync(join(fresh.dir, name), join(root, 'generated', name));
+    }
+  } finally {
+    fresh.done();
+  }
   console.log('generate: generated/ is up to date');
 } else {
-  const tmp = mkdtempSync(join(tmpdir(), 'generated-'));
+  const fresh = await freshGeneration();
+  const tmp = fresh.dir;
   try {
-    generateInto(tmp);
     const committed = join(root, 'generated');
     const names = new Set([...listFiles(tmp), ...listFiles(committed)]);
     const stale = [...names].sort().filter((name) => {
@@ -61,6 +124,6 @@ if (!check) {
     }
     console.log('generate:check: generated/ matches the spec');
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    fresh.done();
   }
 }

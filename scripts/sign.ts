@@ -2,8 +2,8 @@
 //   npm run sign -- --api-key <license api key> --shared-key <shared key> [--url http://localhost:3000]
 //                   [--path 'check_license?product=demo&license_key=K&hardware_id=H'] [--data '<json body>']
 // The keys may also come from LICENSE_API_KEY and LICENSE_SHARED_KEY. A POST is printed when --data is given.
-import { createHmac } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { signLicenseApiRequest } from '../client/license-api-signature.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,9 +24,7 @@ if (values.help || !apiKey || !sharedKey) {
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const date = new Date().toUTCString();
-const signature = createHmac('sha256', sharedKey).update(`licenseSpring\ndate: ${date}`, 'utf8').digest('base64');
-const authorization = `algorithm="hmac-sha256",headers="date",signature="${signature}",apikey="${apiKey}"`;
+const { Date: date, Authorization: authorization } = signLicenseApiRequest({ apiKey, sharedKey });
 const url = `${values.url.replace(/\/+$/, '')}/api/v4/${values.path.replace(/^\/+/, '').replace(/^api\/v4\//, '')}`;
 
 console.log(`Date: ${date}`);

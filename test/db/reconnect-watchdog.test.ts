@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../server/db/connection.js';
 import { createLogger } from '../../server/logger.js';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@ import { fromLicense } from '../../server/db/license-document.js';
 import type { MeterState } from '../../server/domain/meter.js';
 import { meterChangeFilter, meterChangeUpdate, meterRefusal } from '../../server/domain/license-rules.js';
 import type { LicenseFeature } from '../../server/domain/types.js';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
 import { changeArb, licenseArb, meterChangeOf, PAST } from './license-arbitraries.js';
 
 /**

@@ -10,7 +10,8 @@
  *   not have been applied, so it is retried with the same key and body.
  */
 import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
-import { authorizationHeader, hmacSignature, verifySignature } from '../v4/signed-fetch.js';
+import { signLicenseApiRequest } from '../../client/license-api-signature.js';
+import { verifySignature } from '../v4/signed-fetch.js';
 import type { SeedInfo } from './processes.js';
 
 export type WorkloadName = 'v4-feature' | 'v4-license' | 'v3-meter';
@@ -69,8 +70,7 @@ async function post(url: string, headers: Record<string, string>, body: unknown)
 }
 
 function v4Headers(seed: SeedInfo, key: string): Record<string, string> {
-  const date = new Date().toUTCString();
-  return { Date: date, Authorization: authorizationHeader(seed.credentials.licenseApiKey, hmacSignature(seed.credentials.sharedKey, date)), 'Idempotency-Key': key };
+  return { ...signLicenseApiRequest({ apiKey: seed.credentials.licenseApiKey, sharedKey: seed.credentials.sharedKey }), 'Idempotency-Key': key };
 }
 
 export function workloads(seed: SeedInfo, limit: number): Workload[] {

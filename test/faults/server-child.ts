@@ -8,11 +8,11 @@
  * `{url, dbUri, dbName, seed?}` once it listens: `dbUri` is the engine's URI (the in-process engine's
  * own socket when MONGODB_URI is unset), so the test can read the database directly.
  */
-import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer } from '../../server/server.js';
 import type { Services } from '../../server/services.js';
+import { buildAccount, buildLicense, buildProduct, buildV3Activation, consumptionFeature, fingerprint, uniqueSuffix } from '../support/fixtures.js';
 
 const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' });
 const server = await startServer({ config, logger: createLogger('silent'), print: () => undefined });
@@ -24,28 +24,33 @@ const server = await startServer({ config, logger: createLogger('silent'), print
  * (License API) and one Web API v3 activation.
  */
 async function seedFaultLicense(services: Services, spec: { limit: number; bulk: number }) {
-  const { account, credentials } = await services.accounts.createAccount({ name: `faults-${randomBytes(3).toString('hex')}` });
+  const { account, credentials } = await buildAccount(services, `faults-${uniqueSuffix()}`);
   const accountId = account.id;
-  const product = await services.products.createProduct(accountId, { name: 'Faults', shortCode: `faults-${randomBytes(4).toString('hex')}` });
-  for (const [code, max] of [['api-calls', spec.limit], ['meter', spec.limit], ['bulk', spec.bulk]] as const) {
-    await services.products.addFeature(accountId, product.id, { code, name: code, featureType: 'consumption', maxConsumption: max });
-  }
-  const license = await services.licenses.createLicense(accountId, {
-    productId: product.id,
-    type: 'consumption',
-    maxActivations: 5,
-    consumption: { max: spec.limit },
-    features: [
-      { code: 'api-calls', max: spec.limit },
-      { code: 'meter', max: spec.limit },
-      { code: 'bulk', max: spec.bulk },
-    ],
+  const product = await buildProduct(services, accountId, {
+    name: 'Faults',
+    codePrefix: 'faults',
+    features: [consumptionFeature('api-calls', spec.limit), consumptionFeature('meter', spec.limit), consumptionFeature('bulk', spec.bulk)],
   });
-  const hw = await services.devices.activate(accountId, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
-  const { device } = await services.devices.activateByKey(
-    { accountId: null },
-    { productId: product.id, key: license.key!, fingerprint: `fp-faults-${randomBytes(4).toString('hex')}-`.padEnd(64, 'x'), details: { os: 'linux', hostname: 'h1' } },
+  const {
+    license,
+    devices: [hwDevice],
+  } = await buildLicense(
+    services,
+    accountId,
+    {
+      productId: product.id,
+      type: 'consumption',
+      maxActivations: 5,
+      consumption: { max: spec.limit },
+      features: [
+        { code: 'api-calls', max: spec.limit },
+        { code: 'meter', max: spec.limit },
+        { code: 'bulk', max: spec.bulk },
+      ],
+    },
+    ['hw-1'],
   );
+  const { device } = await buildV3Activation(services, { productId: product.id, key: license.key!, fingerprint: fingerprint(`faults-${uniqueSuffix(4)}`) });
   const publicKeyPem = (await services.accounts.signingKey(accountId)).publicKeyPem;
   return {
     accountId,
@@ -54,7 +59,7 @@ async function seedFaultLicense(services: Services, spec: { limit: number; bulk:
     licenseId: license.id,
     licenseKey: license.key!,
     product: product.shortCode,
-    hwDeviceId: hw.device.id,
+    hwDeviceId: hwDevice!.id,
     activationId: device.activationId,
     activationDeviceId: device.id,
   };

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
-import { authorizationHeader, hmacSignature } from '../v4/signed-fetch.js';
+import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
+import { signedAuthorization } from '../v4/signed-fetch.js';
 import { claimsOf, fingerprint } from '../v3/support.js';
 import { send, v4Headers } from './support/wire.js';
 
@@ -85,7 +85,7 @@ describe('secrets never appear in logs', () => {
     expect((await send(url, 'GET', '/api/v1/account/', { headers: { Authorization: `Bearer ${credentials.managementApiKey}` } })).status).toBe(401);
     expect((await send(url, 'GET', '/v3/accounts/me', { headers: { Authorization: `Bearer ${credentials.sharedKey}` } })).status).toBe(401);
     const date = new Date().toUTCString();
-    expect((await send(url, 'GET', `/api/v4/check_license?${check}`, { headers: { Date: date, Authorization: authorizationHeader(credentials.licenseApiKey, hmacSignature('wrong', date)) } })).status).toBe(400);
+    expect((await send(url, 'GET', `/api/v4/check_license?${check}`, { headers: { Date: date, Authorization: signedAuthorization(credentials.licenseApiKey, 'wrong', date) } })).status).toBe(400);
     expect((await send(url, 'POST', '/api/v1/products/', { headers: v1, body: `{"product_name": "${credentials.sharedKey}"` })).status).toBe(400);
     expect((await send(url, 'POST', '/api/v1/products/', { headers: v1, body: { product_name: credentials.sharedKey, bogus: credentials.v3AccessToken } })).status).toBe(400);
 

@@ -3,7 +3,8 @@ import { openDatabase, type Database } from '../../server/db/connection.js';
 import type { Clock } from '../../server/domain/clock.js';
 import { createLogger } from '../../server/logger.js';
 import { createServices, type Services } from '../../server/services.js';
-import { startTestDatabase } from './database.js';
+import { startTestDatabase } from '../../server/db/embedded/test/database.js';
+import { buildAccount, buildProduct } from './fixtures.js';
 
 export interface TestDomain {
   db: Database;
@@ -29,11 +30,8 @@ export async function startTestDomain(options: { clock?: Clock } = {}): Promise<
   };
 }
 
-/** An account with a product that has an activation feature and a consumption feature. */
-export async function seedAccountWithProduct(services: Services, name = `acct-${randomBytes(3).toString('hex')}`) {
-  const { account, credentials } = await services.accounts.createAccount({ name });
-  const product = await services.products.createProduct(account.id, { name: 'Demo product', shortCode: `demo-${randomBytes(3).toString('hex')}` });
-  await services.products.addFeature(account.id, product.id, { code: 'export', name: 'Export', featureType: 'activation' });
-  await services.products.addFeature(account.id, product.id, { code: 'api-calls', name: 'API calls', featureType: 'consumption', maxConsumption: 100 });
-  return { account, credentials, product: await services.products.getProduct(account.id, product.id) };
+/** An account with the demo product (activation feature `export`, consumption feature `api-calls`, max 100). */
+export async function seedAccountWithProduct(services: Services, name?: string) {
+  const { account, credentials } = await buildAccount(services, name);
+  return { account, credentials, product: await buildProduct(services, account.id) };
 }

@@ -5,7 +5,8 @@ import type { AccountCredentials } from '../../server/domain/accounts.js';
 import type { Account } from '../../server/domain/types.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
-import { startTestDatabase } from './database.js';
+import { startTestDatabase } from '../../server/db/embedded/test/database.js';
+import { buildAccount } from './fixtures.js';
 
 export interface TestServer {
   baseUrl: string;
@@ -40,7 +41,7 @@ export async function startTestServer(options: { clock?: Clock; env?: Record<str
     ...options.env,
   });
   const server = await startServer({ config, logger: createLogger(config.logLevel), print: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });
-  const createAccount = (name = `acct-${randomBytes(4).toString('hex')}`) => server.services.accounts.createAccount({ name });
+  const createAccount = (name?: string) => buildAccount(server.services, name);
   const { account, credentials } = await createAccount();
   return {
     baseUrl: server.url,

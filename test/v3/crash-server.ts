@@ -7,7 +7,8 @@
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer } from '../../server/server.js';
-import { fingerprint, seedV3License, seedV3Product } from './support.js';
+import { buildV3Activation, fingerprint } from '../support/fixtures.js';
+import { seedV3License, seedV3Product } from './support.js';
 
 const config = loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', BOOTSTRAP_ACCOUNT_NAME: 'crash-test' });
 const server = await startServer({ config, logger: createLogger('silent'), print: () => undefined });
@@ -18,10 +19,7 @@ if (process.env.CRASH_SEED === '1') {
   const license = await seedV3License(server.services, accountId, productId);
   const activationIds: string[] = [];
   for (let i = 0; i < 4; i += 1) {
-    const { device } = await server.services.devices.activateByKey(
-      { accountId: null },
-      { productId, key: license.key!, fingerprint: fingerprint(`crash-${i}`), details: { os: 'linux', hostname: `h${i}` } },
-    );
+    const { device } = await buildV3Activation(server.services, { productId, key: license.key!, fingerprint: fingerprint(`crash-${i}`), details: { os: 'linux', hostname: `h${i}` } });
     activationIds.push(device.activationId);
   }
   seed = { accountId, licenseId: license.id, activationIds };

@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { EVENT_TYPES } from '../../server/domain/events.js';
 import type { NewLicenseInput } from '../../server/domain/licenses.js';
 import type { Services } from '../../server/services.js';
+import { activationFeature, buildLicense, buildProduct, consumptionFeature, fingerprint } from '../support/fixtures.js';
 import type { TestServer } from '../support/server.js';
 
-/** A machine fingerprint (64..1024 characters). */
-export function fingerprint(label = randomBytes(4).toString('hex')): string {
-  return `fp-${label}-`.padEnd(64, 'x');
-}
+/** A machine fingerprint: the fixture builder's, re-exported for the v3 tests. */
+export { fingerprint };
 
 export interface V3Product {
   productId: number;
@@ -15,16 +13,22 @@ export interface V3Product {
 
 /** A product with meter attributes `api-calls` (max 150), `unlimited-calls`, `floating-calls` (floating, max 100) and a non-meter feature. */
 export async function seedV3Product(services: Services, accountId: number): Promise<V3Product> {
-  const product = await services.products.createProduct(accountId, { name: 'App', shortCode: `app-${randomBytes(3).toString('hex')}` });
-  await services.products.addFeature(accountId, product.id, { code: 'export', name: 'Export', featureType: 'activation' });
-  await services.products.addFeature(accountId, product.id, { code: 'api-calls', name: 'API calls', featureType: 'consumption', maxConsumption: 150 });
-  await services.products.addFeature(accountId, product.id, { code: 'unlimited-calls', name: 'Unlimited calls', featureType: 'consumption' });
-  await services.products.addFeature(accountId, product.id, { code: 'floating-calls', name: 'Floating calls', featureType: 'consumption', maxConsumption: 100 });
+  const product = await buildProduct(services, accountId, {
+    name: 'App',
+    codePrefix: 'app',
+    features: [
+      activationFeature('export', 'Export'),
+      consumptionFeature('api-calls', 150, 'API calls'),
+      consumptionFeature('unlimited-calls', undefined, 'Unlimited calls'),
+      consumptionFeature('floating-calls', 100, 'Floating calls'),
+    ],
+  });
   return { productId: product.id };
 }
 
+/** A perpetual license (5 seats) with the four features of seedV3Product's product, metadata `{tier: 'pro'}`. */
 export async function seedV3License(services: Services, accountId: number, productId: number, extra: Partial<NewLicenseInput> = {}) {
-  return services.licenses.createLicense(accountId, {
+  const { license } = await buildLicense(services, accountId, {
     productId,
     type: 'perpetual',
     maxActivations: 5,
@@ -37,6 +41,7 @@ export async function seedV3License(services: Services, accountId: number, produ
     metadata: { tier: 'pro' },
     ...extra,
   });
+  return license;
 }
 
 export interface Client {

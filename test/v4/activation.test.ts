@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, expectError, licenseFor, productFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { expectError, licenseFor, productFor, startLicenseApiServer } from './fixtures.js';
 import type { V4Client, V4Response } from './signed-fetch.js';
 
 describe('License API v4 activation, check and deactivation', () => {
@@ -8,8 +8,7 @@ describe('License API v4 activation, check and deactivation', () => {
   let client: V4Client;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    client = await clientFor(t);
+    ({ t, client } = await startLicenseApiServer());
   });
   afterAll(async () => t?.stop());
 

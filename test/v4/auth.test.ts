@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAuthorization, parseHttpDate, requestSignature } from '../../server/http/v4/auth.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
-import { authorizationHeader, hmacSignature, V4Client } from './signed-fetch.js';
+import type { TestServer } from '../support/server.js';
+import { licenseFor, startLicenseApiServer } from './fixtures.js';
+import { signedAuthorization, V4Client } from './signed-fetch.js';
 
 describe('License API v4 request signing (unit)', () => {
   it('signs "licenseSpring\\ndate: <Date>" with HMAC-SHA256 of the shared key (fixed vector)', () => {
@@ -45,8 +45,7 @@ describe('License API v4 authentication (HTTP)', () => {
   let query: Record<string, string>;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    client = await clientFor(t);
+    ({ t, client } = await startLicenseApiServer());
     const { ids } = await licenseFor(t);
     query = ids;
   });
@@ -71,7 +70,7 @@ describe('License API v4 authentication (HTTP)', () => {
     expectError(await client.get('check_license', query, { authorization: `Api-Key ${t.credentials.licenseApiKey}` }), 400, 'authorization_invalid_headers');
     const date = 'not a date';
     expectError(
-      await client.get('check_license', query, { date, authorization: authorizationHeader(t.credentials.licenseApiKey, hmacSignature(t.credentials.sharedKey, date)) }),
+      await client.get('check_license', query, { date, authorization: signedAuthorization(t.credentials.licenseApiKey, t.credentials.sharedKey, date) }),
       400,
       'authorization_invalid_headers',
     );
@@ -86,13 +85,13 @@ describe('License API v4 authentication (HTTP)', () => {
   it('signature_mismatch with a wrong shared key or a signature over another date', async () => {
     const date = new Date().toUTCString();
     const other = new Date(Date.now() - 1000).toUTCString();
-    expectError(await client.get('check_license', query, { date, authorization: authorizationHeader(t.credentials.licenseApiKey, hmacSignature('wrong-shared-key', date)) }), 400, 'signature_mismatch');
-    expectError(await client.get('check_license', query, { date, authorization: authorizationHeader(t.credentials.licenseApiKey, hmacSignature(t.credentials.sharedKey, other)) }), 400, 'signature_mismatch');
+    expectError(await client.get('check_license', query, { date, authorization: signedAuthorization(t.credentials.licenseApiKey, 'wrong-shared-key', date) }), 400, 'signature_mismatch');
+    expectError(await client.get('check_license', query, { date, authorization: signedAuthorization(t.credentials.licenseApiKey, t.credentials.sharedKey, other) }), 400, 'signature_mismatch');
   });
 
   it('401 unknown_api_key for an api key no account has', async () => {
     const date = new Date().toUTCString();
-    expectError(await client.get('check_license', query, { date, authorization: authorizationHeader('00000000-0000-4000-8000-000000000000', hmacSignature(t.credentials.sharedKey, date)) }), 401, 'unknown_api_key');
+    expectError(await client.get('check_license', query, { date, authorization: signedAuthorization('00000000-0000-4000-8000-000000000000', t.credentials.sharedKey, date) }), 401, 'unknown_api_key');
   });
 
   it("another account's license is not found with this account's keys", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { licenseFor, startLicenseApiServer } from './fixtures.js';
 import type { V4Client, V4Response } from './signed-fetch.js';
 
 /** Many parallel HTTP requests against one limit: the exact number accepted and the exact final value. */
@@ -9,8 +9,7 @@ describe('License API v4 concurrency', () => {
   let client: V4Client;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    client = await clientFor(t);
+    ({ t, client } = await startLicenseApiServer());
   });
   afterAll(async () => t?.stop());
 

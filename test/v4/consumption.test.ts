@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, expectError, licenseFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { expectError, licenseFor, startLicenseApiServer } from './fixtures.js';
 import type { V4Client } from './signed-fetch.js';
 
 describe('License API v4 consumption', () => {
@@ -8,8 +8,7 @@ describe('License API v4 consumption', () => {
   let client: V4Client;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    client = await clientFor(t);
+    ({ t, client } = await startLicenseApiServer());
   });
   afterAll(async () => t?.stop());
 

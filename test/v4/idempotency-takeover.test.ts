@@ -2,8 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { IdempotencyRepository } from '../../server/db/idempotency-repository.js';
 import { ManualClock } from '../support/clock.js';
 import { requestFingerprint } from '../../server/domain/idempotency.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { licenseFor, startLicenseApiServer } from './fixtures.js';
 import type { V4Client } from './signed-fetch.js';
 
 /**
@@ -19,8 +19,7 @@ describe('License API v4: a retry that takes over a crashed request counts once'
   const clock = new ManualClock(new Date('2026-03-10T10:00:00Z'));
 
   beforeAll(async () => {
-    t = await startTestServer({ clock, env: { IDEMPOTENCY_LOCK_MS: '30000', OUTBOX_REPAIR_INTERVAL_MS: '0' } });
-    client = await clientFor(t, clock);
+    ({ t, client } = await startLicenseApiServer({ clock, env: { IDEMPOTENCY_LOCK_MS: '30000', OUTBOX_REPAIR_INTERVAL_MS: '0' } }));
   });
   afterAll(async () => t?.stop());
   afterEach(() => vi.restoreAllMocks());

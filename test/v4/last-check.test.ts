@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LicensesRepository } from '../../server/db/licenses-repository.js';
 import { ManualClock } from '../support/clock.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { licenseFor, startLicenseApiServer } from './fixtures.js';
 import type { V4Client } from './signed-fetch.js';
 
 /**
@@ -16,8 +16,7 @@ describe('check_license and last_check', () => {
   let client: V4Client;
 
   beforeAll(async () => {
-    t = await startTestServer({ clock });
-    client = await clientFor(t, clock);
+    ({ t, client } = await startLicenseApiServer({ clock }));
   });
   afterAll(async () => t?.stop());
 

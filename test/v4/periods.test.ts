@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../support/clock.js';
 import type { ConsumptionPeriod } from '../../server/domain/periods.js';
-import { startTestServer, type TestServer } from '../support/server.js';
-import { clientFor, licenseFor } from './fixtures.js';
+import type { TestServer } from '../support/server.js';
+import { licenseFor, startLicenseApiServer } from './fixtures.js';
 import type { V4Client } from './signed-fetch.js';
 
 /**
@@ -15,8 +15,7 @@ describe('License API v4 periodic consumption reset', () => {
   let client: V4Client;
 
   beforeAll(async () => {
-    t = await startTestServer({ clock });
-    client = await clientFor(t, clock);
+    ({ t, client } = await startLicenseApiServer({ clock }));
   });
   afterAll(async () => t?.stop());
 

@@ -1,9 +1,11 @@
-import { createHmac, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { signLicenseApiRequest } from '../../client/license-api-signature.js';
 import type { Clock } from '../../server/domain/clock.js';
 
 /**
- * A tiny License API v4 client for tests: signs requests exactly as the vendor's clients do
- * (independently of the server's code) and verifies the `LicenseSignature` of every 2xx response.
+ * A tiny License API v4 client for tests: signs requests with the typed client's signing function
+ * (`client/license-api-signature.ts`, not the server's code) and verifies the `LicenseSignature` of
+ * every 2xx response.
  */
 export interface V4Response {
   status: number;
@@ -23,12 +25,9 @@ export interface V4RequestOptions {
   authorization?: string | null;
 }
 
-export function hmacSignature(sharedKey: string, date: string): string {
-  return createHmac('sha256', sharedKey).update(`licenseSpring\ndate: ${date}`).digest('base64');
-}
-
-export function authorizationHeader(apiKey: string, signature: string): string {
-  return `algorithm="hmac-sha256",headers="date",signature="${signature}",apikey="${apiKey}"`;
+/** The `Authorization` header the client signs for `date` with this key pair (right or wrong). */
+export function signedAuthorization(apiKey: string, sharedKey: string, date: string): string {
+  return signLicenseApiRequest({ apiKey, sharedKey }, date).Authorization;
 }
 
 export function verifySignature(publicKey: KeyObject, data: string, signatureBase64: string): boolean {
@@ -53,7 +52,7 @@ export class V4Client {
   async request(method: 'GET' | 'POST', path: string, options: V4RequestOptions = {}): Promise<V4Response> {
     const date = options.date === undefined ? this.clock.now().toUTCString() : typeof options.date === 'string' ? options.date : options.date.toUTCString();
     const headers: Record<string, string> = { Accept: 'application/json', Date: date, ...options.headers };
-    const authorization = options.authorization === undefined ? authorizationHeader(this.credentials.licenseApiKey, hmacSignature(this.credentials.sharedKey, date)) : options.authorization;
+    const authorization = options.authorization === undefined ? signedAuthorization(this.credentials.licenseApiKey, this.credentials.sharedKey, date) : options.authorization;
     if (authorization !== null) headers.Authorization = authorization;
     let url = `${this.baseUrl}/api/v4/${path}`;
     if (options.query) {

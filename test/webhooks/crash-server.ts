@@ -8,7 +8,8 @@
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer } from '../../server/server.js';
-import { fingerprint, seedV3License, seedV3Product } from '../v3/support.js';
+import { buildV3Activation, fingerprint } from '../support/fixtures.js';
+import { seedV3License, seedV3Product } from '../v3/support.js';
 
 const noSettle = process.env.CRASH_NO_SETTLE === '1';
 const config = loadConfig({
@@ -29,10 +30,7 @@ if (process.env.CRASH_SEED === '1') {
   const accountId = (await server.services.accounts.authenticateAccessToken(process.env.BOOTSTRAP_V3_ACCESS_TOKEN!)).account.id;
   const { productId } = await seedV3Product(server.services, accountId);
   const license = await seedV3License(server.services, accountId, productId);
-  const { device } = await server.services.devices.activateByKey(
-    { accountId: null },
-    { productId, key: license.key!, fingerprint: fingerprint('crash'), details: { os: 'linux', hostname: 'h' } },
-  );
+  const { device } = await buildV3Activation(server.services, { productId, key: license.key!, fingerprint: fingerprint('crash'), details: { os: 'linux', hostname: 'h' } });
   seed = { licenseId: license.id, activationId: device.activationId, key: license.key, productId, accountId };
 }
 process.stdout.write(`${JSON.stringify({ url: server.url, ...seed })}\n`);

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { Verifier } from '@pact-foundation/pact';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { PROVIDER } from '../support/pact-setup.js';
+import { AccountPool } from './account-pool.js';
 import { credentialsRequestFilter } from './request-filter.js';
 import { createStateHandlers, loudStateHandlers, type ProviderContext, type StateFailure } from './state-handlers.js';
 import { pactSource } from './verifier-options.js';
@@ -31,10 +33,15 @@ function unknownStateGuard(known: Set<string>, failures: StateFailure[]): Reques
   };
 }
 
-/** The real server (embedded engine, response validation on) wired for Pact verification. */
+/**
+ * The real server (embedded engine, response validation on) wired for Pact verification, with a pool
+ * of fresh accounts created ahead of time (the same SECRETS_KEY seals their secrets).
+ */
 export async function startProviderHarness(): Promise<ProviderHarness> {
-  const server: TestServer = await startTestServer();
-  const ctx: ProviderContext = { server };
+  const secretsKey = randomBytes(32).toString('base64');
+  const server: TestServer = await startTestServer({ env: { SECRETS_KEY: secretsKey } });
+  const accounts = await AccountPool.open(server.server.db.uri, server.server.db.connection.name, secretsKey);
+  const ctx: ProviderContext = { server, accounts };
   return {
     ctx,
     async verify(options = {}) {
@@ -62,6 +69,9 @@ export async function startProviderHarness(): Promise<ProviderHarness> {
       }
       if (verificationError) throw verificationError;
     },
-    stop: () => server.stop(),
+    async stop() {
+      await accounts.close();
+      await server.stop();
+    },
   };
 }

@@ -6,12 +6,16 @@
  */
 import type { AccountCredentials } from '../../../server/domain/accounts.js';
 import type { Account } from '../../../server/domain/types.js';
+import { buildAccount, buildLicense, buildProduct, buildV3Activation, consumptionFeature } from '../../support/fixtures.js';
 import type { TestServer } from '../../support/server.js';
+import type { AccountPool } from './account-pool.js';
 import { STATE, type StateName, type StateParams } from '../support/provider-states.js';
 
 /** What the current interaction runs as; set by every state handler. */
 export interface ProviderContext {
   server: TestServer;
+  /** Where fresh accounts come from (made ahead of time); without one, each state creates its own. */
+  accounts?: AccountPool;
   current?: { account: Account; credentials: AccountCredentials };
 }
 
@@ -38,18 +42,13 @@ function setDatabaseReachable(server: TestServer, reachable: boolean): void {
 async function reset(ctx: ProviderContext): Promise<{ account: Account; credentials: AccountCredentials }> {
   setDatabaseReachable(ctx.server, true);
   await Promise.all(Object.values(ctx.server.server.db.models).map((model) => model.deleteMany({})));
-  const created = await ctx.server.services.accounts.createAccount({ name: 'pact-provider-account' });
+  const created = ctx.accounts ? await ctx.accounts.take(ctx.server.server.db.models) : await buildAccount(ctx.server.services, 'pact-provider-account');
   ctx.current = created;
   return created;
 }
 
-async function seedProduct(ctx: ProviderContext, accountId: number, shortCode: string, feature?: { code: string; max: number }) {
-  const { products } = ctx.server.services;
-  const product = await products.createProduct(accountId, { name: `Product ${shortCode}`, shortCode });
-  if (feature) {
-    await products.addFeature(accountId, product.id, { code: feature.code, name: feature.code, featureType: 'consumption', maxConsumption: feature.max });
-  }
-  return product;
+function seedProduct(ctx: ProviderContext, accountId: number, shortCode: string, feature?: { code: string; max: number }) {
+  return buildProduct(ctx.server.services, accountId, { name: `Product ${shortCode}`, shortCode, features: feature ? [consumptionFeature(feature.code, feature.max)] : [] });
 }
 
 /** One handler per state in `STATE` (the type makes a missing one a compile error). */
@@ -158,29 +157,25 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
     [STATE.licenseActivatedOnDevice]: async (params) => {
       const { account } = await reset(ctx);
       const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
-      const license = await services().licenses.createLicense(account.id, {
-        productId: product.id,
-        key: param<string>(params, 'key', 'string'),
-        type: 'perpetual',
-        maxActivations: 5,
-        features: [],
-      });
-      const { device } = await services().devices.activate(account.id, { license: { licenseId: license.id }, hardwareId: param<string>(params, 'hardwareId', 'string') });
-      return { licenseId: license.id, productId: product.id, deviceId: device.id };
+      const {
+        license,
+        devices: [device],
+      } = await buildLicense(services(), account.id, { productId: product.id, key: param<string>(params, 'key', 'string'), type: 'perpetual', maxActivations: 5, features: [] }, [
+        param<string>(params, 'hardwareId', 'string'),
+      ]);
+      return { licenseId: license.id, productId: product.id, deviceId: device!.id };
     },
     [STATE.v3License]: async (params) => (await seedV3License(params)).values,
     [STATE.v3Activation]: async (params) => {
-      const { account, values } = await seedV3License(params);
-      const { device } = await services().devices.activateByKey(
-        { accountId: account.id },
-        {
-          productId: Number(values.productId),
-          key: param<string>(params, 'key', 'string'),
-          accountId: Number(values.accountId),
-          fingerprint: param<string>(params, 'fingerprint', 'string'),
-          details: { os: param<string>(params, 'os', 'string', 'linux'), hostname: param<string>(params, 'hostname', 'string', 'build-01'), userHash: 'pact-user' },
-        },
-      );
+      const { account, license, values } = await seedV3License(params);
+      const { device } = await buildV3Activation(services(), {
+        callerAccountId: account.id,
+        bodyAccountId: Number(values.accountId),
+        productId: license.productId,
+        key: param<string>(params, 'key', 'string'),
+        fingerprint: param<string>(params, 'fingerprint', 'string'),
+        details: { os: param<string>(params, 'os', 'string', 'linux'), hostname: param<string>(params, 'hostname', 'string', 'build-01'), userHash: 'pact-user' },
+      });
       return { ...values, activationId: device.activationId };
     },
     [STATE.webhookSubscription]: async (params) => {
@@ -193,7 +188,7 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       // Paused, so the provider's dispatcher leaves the delivery alone while the interaction runs.
       const { subscription } = await services().webhooks.create(account.id, { url: param<string>(params, 'url', 'string'), events: [param<string>(params, 'event', 'string')], active: false });
       const product = await seedProduct(ctx, account.id, 'pact-webhooks');
-      const license = await services().licenses.createLicense(account.id, { productId: product.id, type: 'perpetual', maxActivations: 1, features: [] });
+      const { license } = await buildLicense(services(), account.id, { productId: product.id, type: 'perpetual', maxActivations: 1, features: [] });
       await services().webhooks.update(account.id, subscription.id, { active: true });
       await services().licenseAdmin.setEnabled(account.id, license.id, false);
       await services().webhooks.update(account.id, subscription.id, { active: false });

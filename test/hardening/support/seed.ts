@@ -1,22 +1,19 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Services } from '../../../server/services.js';
-import { fingerprint } from '../../v3/support.js';
+import { buildLicense, buildProduct, buildV3Activation, consumptionFeature, fingerprint } from '../../support/fixtures.js';
 
 /**
  * A consumption license for the License API: product with a consumption feature `api-calls`
  * (`max`), license with the same feature limit, and device `hw-1` activated on it.
  */
 export async function seedV4License(services: Services, accountId: number, max: number) {
-  const product = await services.products.createProduct(accountId, { name: 'Load product', shortCode: `load-${randomBytes(4).toString('hex')}` });
-  await services.products.addFeature(accountId, product.id, { code: 'api-calls', name: 'API calls', featureType: 'consumption', maxConsumption: max });
-  const license = await services.licenses.createLicense(accountId, {
-    productId: product.id,
-    type: 'consumption',
-    maxActivations: 5,
-    consumption: { max },
-    features: [{ code: 'api-calls', max }],
-  });
-  await services.devices.activate(accountId, { license: { licenseId: license.id }, hardwareId: 'hw-1' });
+  const product = await buildProduct(services, accountId, { name: 'Load product', codePrefix: 'load', features: [consumptionFeature('api-calls', max, 'API calls')] });
+  const { license } = await buildLicense(
+    services,
+    accountId,
+    { productId: product.id, type: 'consumption', maxActivations: 5, consumption: { max }, features: [{ code: 'api-calls', max }] },
+    ['hw-1'],
+  );
   return {
     license,
     body: (extra: Record<string, unknown> = {}) => ({ license_key: license.key!, product: product.shortCode, hardware_id: 'hw-1', feature: 'api-calls', consumptions: 1, ...extra }),
@@ -25,13 +22,9 @@ export async function seedV4License(services: Services, accountId: number, max: 
 
 /** A Web API v3 license with meter attribute `api-calls` (max 150) and one activation. */
 export async function seedV3Activation(services: Services, accountId: number) {
-  const product = await services.products.createProduct(accountId, { name: 'App', shortCode: `app-${randomBytes(3).toString('hex')}` });
-  await services.products.addFeature(accountId, product.id, { code: 'api-calls', name: 'API calls', featureType: 'consumption', maxConsumption: 150 });
-  const license = await services.licenses.createLicense(accountId, { productId: product.id, type: 'perpetual', maxActivations: 5, features: [{ code: 'api-calls', max: 150 }] });
-  const { device } = await services.devices.activateByKey(
-    { accountId: null },
-    { productId: product.id, key: license.key!, fingerprint: fingerprint(randomUUID()), details: { os: 'linux', hostname: 'h1' } },
-  );
+  const product = await buildProduct(services, accountId, { name: 'App', codePrefix: 'app', features: [consumptionFeature('api-calls', 150, 'API calls')] });
+  const { license } = await buildLicense(services, accountId, { productId: product.id, type: 'perpetual', maxActivations: 5, features: [{ code: 'api-calls', max: 150 }] });
+  const { device } = await buildV3Activation(services, { productId: product.id, key: license.key!, fingerprint: fingerprint(randomUUID()) });
   return { license, activationId: device.activationId };
 }
 

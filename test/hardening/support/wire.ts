@@ -1,5 +1,5 @@
 import type { AccountCredentials } from '../../../server/domain/accounts.js';
-import { authorizationHeader, hmacSignature } from '../../v4/signed-fetch.js';
+import { signLicenseApiRequest } from '../../../client/license-api-signature.js';
 
 export interface RawResponse {
   status: number;
@@ -32,8 +32,7 @@ export async function send(baseUrl: string, method: string, path: string, option
 
 /** Signed License API headers for `now` (or a given date). */
 export function v4Headers(credentials: Pick<AccountCredentials, 'licenseApiKey' | 'sharedKey'>, date = new Date()): Record<string, string> {
-  const value = date.toUTCString();
-  return { Date: value, Authorization: authorizationHeader(credentials.licenseApiKey, hmacSignature(credentials.sharedKey, value)) };
+  return { ...signLicenseApiRequest({ apiKey: credentials.licenseApiKey, sharedKey: credentials.sharedKey }, date.toUTCString()) };
 }
 
 /** The credentials each dialect expects, as headers. */

@@ -1,7 +1,7 @@
 /** Shared per-file setup: one test database and one driver client. */
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../../support/database.js';
+import { startTestDatabase, type TestDatabase } from '../database.js';
 
 export interface Harness {
   tdb: TestDatabase;

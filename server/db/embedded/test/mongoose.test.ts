@@ -1,6 +1,6 @@
 import mongoose, { Schema, type Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestDatabase, type TestDatabase } from './database.js';
 
 interface License {
   key: string;

@@ -13,10 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/db/embedded/index.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../index.js';
 
-const CLI = fileURLToPath(new URL('../../server/db/embedded/cli.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
 const J = { writeConcern: { w: 'majority' as const, j: true } };
 
 interface Doc {

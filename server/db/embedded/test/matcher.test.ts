@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
-import { compileQuery } from '../../server/db/embedded/query/mingo.js';
+import { compileQuery } from '../query/mingo.js';
 
 const scalar = fc.oneof(
   fc.integer({ min: -3, max: 3 }),

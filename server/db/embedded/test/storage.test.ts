@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ObjectId } from 'bson';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Catalog } from '../../server/db/embedded/storage/catalog.js';
-import { Persistence } from '../../server/db/embedded/storage/persistence.js';
-import { TtlMonitor } from '../../server/db/embedded/storage/ttl.js';
+import { Catalog } from '../storage/catalog.js';
+import { Persistence } from '../storage/persistence.js';
+import { TtlMonitor } from '../storage/ttl.js';
 
 describe.skipIf(!!process.env.MONGODB_URI)('engine storage (engine only)', () => {
   const dirs: string[] = [];

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo } from '../../server/db/embedded/index.js';
-import { Catalog } from '../../server/db/embedded/storage/catalog.js';
-import { Persistence } from '../../server/db/embedded/storage/persistence.js';
+import { startEmbeddedMongo } from '../index.js';
+import { Catalog } from '../storage/catalog.js';
+import { Persistence } from '../storage/persistence.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const INDEX = fileURLToPath(new URL('../../server/db/embedded/index.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
+const INDEX = fileURLToPath(new URL('../index.ts', import.meta.url));
 
 function procState(pid: number): string | undefined {
   try {

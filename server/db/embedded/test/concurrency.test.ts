@@ -1,6 +1,6 @@
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestDatabase, type TestDatabase } from './database.js';
 
 describe('single-document atomicity under concurrency', () => {
   let tdb: TestDatabase;

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repairDataDir, startEmbeddedMongo } from '../../server/db/embedded/index.js';
+import { repairDataDir, startEmbeddedMongo } from '../index.js';
 
-const CLI = fileURLToPath(new URL('../../server/db/embedded/cli.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
 const TOTAL = 300;
 
 async function hashes(dir: string): Promise<Record<string, string>> {

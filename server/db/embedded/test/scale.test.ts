@@ -5,8 +5,8 @@
  */
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo, type EmbeddedMongo } from '../../server/db/embedded/index.js';
-import { plannerStats } from '../../server/db/embedded/query/planner.js';
+import { startEmbeddedMongo, type EmbeddedMongo } from '../index.js';
+import { plannerStats } from '../query/planner.js';
 
 describe.skipIf(!!process.env.MONGODB_URI)('cost does not grow with data (engine only)', () => {
   let engine: EmbeddedMongo;

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { deserialize, serialize, type Document } from 'bson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDatabase, type TestDatabase } from '../../support/database.js';
+import { startTestDatabase, type TestDatabase } from '../database.js';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { startEmbeddedMongo } from '../../server/db/embedded/index.js';
+import { startEmbeddedMongo } from '../index.js';
 
 export interface TestDatabase {
   uri: string;
