@@ -1,11 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
- * `default` (everything but the contracts, and the engine's tests in server/db/embedded/test/), then `contracts-consumer` (the client against the Pact
- * mock server; writes the pact files in contracts/), then `contracts-provider` (verifies them
- * against the real server, and checks that every operation of the spec has interactions).
+ * Four projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
+ * `default` (the app's suites in test/ and the engine's own tests in server/db/embedded/test/, two
+ * files at a time: most of them wait on sockets and child processes), then `load` (the suites that
+ * load the machine on purpose: crashes, races and fault injection, one file at a time so none of them
+ * shares the CPU), then `contracts-consumer` (the client against the Pact mock server; writes the pact
+ * files in contracts/), then `contracts-provider` (verifies them against the real server, and checks
+ * that every operation of the spec has interactions).
  */
+const LOAD_SUITES = [
+  'test/faults/**/*.test.ts',
+  'test/webhooks/dispatchers.test.ts',
+  'test/webhooks/crash.test.ts',
+  'test/v4/concurrency.test.ts',
+  'test/v3/crash.test.ts',
+  'test/hardening/server-processes.test.ts',
+  'test/hardening/database-outage.test.ts',
+  'test/domain/consumption.test.ts',
+  'test/domain/outbox-settler.test.ts',
+  'server/db/embedded/test/crash.test.ts',
+  'server/db/embedded/test/concurrency.test.ts',
+];
 const shared = {
   environment: 'node' as const,
   pool: 'forks' as const,
@@ -25,14 +41,24 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
           // The app's suites in test/, and the embedded engine's own tests beside it (server/db/embedded/test/).
           include: ['test/**/*.test.ts', 'server/db/embedded/test/**/*.test.ts'],
-          exclude: ['test/contracts/**', '**/node_modules/**'],
+          exclude: ['test/contracts/**', '**/node_modules/**', ...LOAD_SUITES],
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'load',
+          sequence: { groupOrder: 1 },
+          include: LOAD_SUITES,
+          fileParallelism: false,
         },
       },
       {
         test: {
           ...shared,
           name: 'contracts-consumer',
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           include: ['test/contracts/consumer/**/*.test.ts'],
           globalSetup: ['test/contracts/consumer/global-setup.ts'],
           // One pact file shared by every consumer test file: write it from one file at a time.
@@ -43,7 +69,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'contracts-provider',
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           include: ['test/contracts/provider/**/*.test.ts', 'test/contracts/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,

@@ -16,6 +16,7 @@ export type DomainErrorCode =
   | 'product_code_taken'
   | 'product_feature_not_found'
   | 'product_feature_code_taken'
+  | 'feature_listed_twice'
   | 'license_not_found'
   | 'license_key_taken'
   | 'license_disabled'

@@ -2,7 +2,7 @@ import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
-import { applyMeterSettings, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
+import { applyMeterSettings, assertListedOnce, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
 import { LedgerEvent, type License, type LicenseType } from './types.js';
 import type { FeatureUpsert, LedgerMove, LicenseAdminPort, LicenseFieldChanges, LicensesPort, MeterFieldChanges } from './ports.js';
@@ -116,17 +116,15 @@ export class LicenseAdminService {
    * atomic write: a concurrent consumption on a feature that stays is neither lost nor counted twice.
    */
   async updateFeatures(accountId: number, licenseId: number, settings: LicenseFeatureSettings[], requestId?: string): Promise<License> {
+    assertListedOnce(settings);
     const now = this.clock.now();
     const license = await this.current(accountId, licenseId);
     const product = await this.products.getProduct(accountId, license.productId);
-    const seen = new Set<string>();
     const upserts: FeatureUpsert[] = settings.map((s) => {
       const pf = product.features.find((f) => f.code === s.code);
       if (!pf) {
         throw new DomainError('product_feature_not_found', `"${s.code}" is not a feature of product ${product.shortCode}`, { field: 'features', code: s.code });
       }
-      if (seen.has(s.code)) throw new DomainError('invalid_input', `Feature "${s.code}" is listed more than once`, { field: 'features' });
-      seen.add(s.code);
       if (s.total !== undefined && (!Number.isSafeInteger(s.total) || s.total < 0)) {
         throw new DomainError('invalid_input', 'total_consumptions must be a whole number of at least 0', { field: 'total' });
       }

@@ -109,6 +109,15 @@ export function applyMeterSettingsExpression(old: QueryDocument | string, change
   };
 }
 
+/** A license lists each product feature at most once: throws `feature_listed_twice` naming the first repeated code. */
+export function assertListedOnce(settings: ReadonlyArray<{ code: string }>): void {
+  const seen = new Set<string>();
+  for (const { code } of settings) {
+    if (seen.has(code)) throw new DomainError('feature_listed_twice', `Feature "${code}" is listed more than once`, { field: 'features', code });
+    seen.add(code);
+  }
+}
+
 export function validatePolicy(policy: MeterPolicy): void {
   if (!Number.isSafeInteger(policy.max) || policy.max < 0) throw new DomainError('invalid_input', 'max consumptions must be a whole number of at least 0', { field: 'max' });
   if (!Number.isSafeInteger(policy.maxOverages) || policy.maxOverages < 0) throw new DomainError('invalid_input', 'max overages must be a whole number of at least 0', { field: 'maxOverages' });

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import { newLicenseKey, newNumericId } from './ids.js';
-import { applyMeterSettings, EMPTY_METER, newLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
+import { applyMeterSettings, assertListedOnce, EMPTY_METER, newLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
 import { hashPassword } from './passwords.js';
 import type { License, LicenseType, LicenseUser } from './types.js';
@@ -45,6 +45,7 @@ export class LicenseService {
 
   async createLicense(accountId: number, input: NewLicenseInput): Promise<License> {
     const now = this.clock.now();
+    if (input.features) assertListedOnce(input.features);
     const product = await this.products.getProduct(accountId, input.productId);
     const userBased = (input.users?.length ?? 0) > 0;
     const key = userBased ? (input.key ?? null) : (input.key ?? newLicenseKey());
@@ -55,12 +56,9 @@ export class LicenseService {
       throw new DomainError('invalid_input', 'max_activations must be a whole number of at least 0', { field: 'maxActivations' });
     }
     const featureSettings = input.features ?? product.features.map((f) => ({ code: f.code }));
-    const seen = new Set<string>();
     const features = featureSettings.map((settings) => {
       const pf = product.features.find((f) => f.code === settings.code);
       if (!pf) throw new DomainError('feature_not_on_license', `"${settings.code}" is not a feature of product ${product.shortCode}`, { field: 'features', code: settings.code });
-      if (seen.has(settings.code)) throw new DomainError('invalid_input', `Feature "${settings.code}" is listed twice`, { field: 'features' });
-      seen.add(settings.code);
       return newLicenseFeature(pf, settings, now);
     });
     const users: LicenseUser[] = await Promise.all(

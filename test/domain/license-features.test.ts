@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../server/domain/errors.js';
-import { applyMeterSettings, EMPTY_METER, newLicenseFeature, updatedLicenseFeature, validatePolicy } from '../../server/domain/license-features.js';
+import { applyMeterSettings, assertListedOnce, EMPTY_METER, newLicenseFeature, updatedLicenseFeature, validatePolicy } from '../../server/domain/license-features.js';
 import type { MeterState } from '../../server/domain/meter.js';
 import type { ProductFeature } from '../../server/domain/types.js';
 
@@ -63,6 +63,13 @@ describe('license features and meter settings', () => {
     expect(fieldOf(() => applyMeterSettings(meter(), { maxOverages: -2 }, NOW))).toBe('invalid_input:maxOverages');
     expect(fieldOf(() => applyMeterSettings(meter(), { reset: true }, NOW))).toBe('invalid_input:period');
     expect(fieldOf(() => validatePolicy({ ...EMPTY_METER, max: 0 }))).toBe('ok');
+  });
+
+  it('a license lists each feature at most once: the first repeated code is named', () => {
+    expect(fieldOf(() => assertListedOnce([{ code: 'a' }, { code: 'b' }]))).toBe('ok');
+    expect(fieldOf(() => assertListedOnce([]))).toBe('ok');
+    expect(fieldOf(() => assertListedOnce([{ code: 'a' }, { code: 'b' }, { code: 'b' }, { code: 'a' }]))).toBe('feature_listed_twice:features');
+    expect(() => assertListedOnce([{ code: 'a' }, { code: 'b' }, { code: 'b' }])).toThrow(expect.objectContaining({ details: expect.objectContaining({ code: 'b' }) }));
   });
 
   it('newLicenseFeature starts from the product feature defaults, with the given settings on top', () => {

@@ -22,6 +22,7 @@ const ANSWERS: Record<DomainErrorCode, { v1: Answer; v3: Answer; v4: Answer }> =
   product_code_taken: { v1: [409, 'short_code_taken'], v3: [409, 'conflict'], v4: [409, 'short_code_taken'] },
   product_feature_not_found: { v1: [400, 'unknown_product_feature'], v3: [404, 'meter_attribute_not_found'], v4: [400, 'unsupported_product_feature'] },
   product_feature_code_taken: { v1: [409, 'feature_code_taken'], v3: [409, 'conflict'], v4: [409, 'feature_code_taken'] },
+  feature_listed_twice: { v1: [400, 'duplicate_product_feature'], v3: [400, 'validation_failed'], v4: [400, 'validation_failed'] },
   license_not_found: { v1: [404, 'license_not_found'], v3: [400, 'invalid_license_key'], v4: [400, 'license_not_found'] },
   license_key_taken: { v1: [409, 'license_key_taken'], v3: [409, 'conflict'], v4: [409, 'license_key_taken'] },
   license_disabled: { v1: [400, 'license_not_enabled'], v3: [400, 'revoked_license'], v4: [400, 'license_not_enabled'] },

@@ -14,6 +14,7 @@ const V1_ERRORS: DomainErrorTable = {
   product_code_taken: [409, 'short_code_taken'],
   product_feature_not_found: [400, 'unknown_product_feature'],
   product_feature_code_taken: [409, 'feature_code_taken'],
+  feature_listed_twice: [400, 'duplicate_product_feature'],
   license_not_found: [404, 'license_not_found'],
   license_key_taken: [409, 'license_key_taken'],
   license_disabled: [400, 'license_not_enabled'],

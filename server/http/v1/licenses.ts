@@ -1,20 +1,11 @@
 import { Router, type Request } from 'express';
 import type { License, Product } from '../../domain/types.js';
 import { DomainError } from '../../domain/errors.js';
-import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { invalidProductReference } from './errors.js';
 import { pageOf, paginated } from './pagination.js';
-import { featureSettingsFromWire, licenseSettingsFromWire, toV1License, type Body, type V1LicenseFeatureSettings } from './mappers.js';
+import { featureSettingsFromWire, licenseSettingsFromWire, toV1License, type Body } from './mappers.js';
 import type { ManagementApiDeps } from './router.js';
-
-function rejectDuplicateCodes(entries: V1LicenseFeatureSettings[] | undefined): void {
-  const seen = new Set<string>();
-  for (const e of entries ?? []) {
-    if (seen.has(e.product_feature)) throw new ApiError(400, 'duplicate_product_feature', `product_features: "${e.product_feature}" is listed more than once`);
-    seen.add(e.product_feature);
-  }
-}
 
 const idOf = (req: Request): number => Number(req.params.id);
 
@@ -43,7 +34,6 @@ export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'produ
   router.post('/licenses/', async (req, res) => {
     const body = req.body as Body<'createV1License'>;
     const accountId = accountOf(res).id;
-    rejectDuplicateCodes(body.product_features);
     const license = await services.licenses
       .createLicense(accountId, {
         ...licenseSettingsFromWire(body),
@@ -107,7 +97,6 @@ export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'produ
   router.post('/licenses/:id/update_features/', async (req, res) => {
     const body = req.body as Body<'updateV1LicenseFeatures'>;
     const accountId = accountOf(res).id;
-    rejectDuplicateCodes(body.product_features);
     const license = await services.licenseAdmin.updateFeatures(
       accountId,
       idOf(req),

@@ -16,6 +16,7 @@ const V3_ERRORS: DomainErrorTable = {
   // Product features are meter attributes in this dialect.
   product_feature_not_found: [404, 'meter_attribute_not_found'],
   product_feature_code_taken: [409, 'conflict'],
+  feature_listed_twice: [400, 'validation_failed'],
   license_not_found: [400, 'invalid_license_key'],
   license_key_taken: [409, 'conflict'],
   license_disabled: [400, 'revoked_license'],

@@ -20,6 +20,7 @@ const V4_ERRORS: DomainErrorTable = {
   product_code_taken: [409, 'short_code_taken'],
   product_feature_not_found: [400, 'unsupported_product_feature'],
   product_feature_code_taken: [409, 'feature_code_taken'],
+  feature_listed_twice: [400, 'validation_failed'],
   license_not_found: [400, 'license_not_found'],
   license_key_taken: [409, 'license_key_taken'],
   license_disabled: [400, 'license_not_enabled', 'The license is not enabled'],
