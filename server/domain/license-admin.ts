@@ -4,6 +4,7 @@ import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { applyMeterSettings, assertListedOnce, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
+import type { LicenseSettingsInput } from './licenses.js';
 import { LedgerEvent, type License, type LicenseType } from './types.js';
 import type { FeatureUpsert, LedgerMove, LicenseAdminPort, LicenseFieldChanges, LicensesPort, MeterFieldChanges } from './ports.js';
 
@@ -14,19 +15,10 @@ export interface LicenseListFilter {
 }
 
 /** Changes to a license's settings; anything left out stays as it is. Counters are not set here. */
-export interface LicenseChanges {
+export interface LicenseChanges extends LicenseSettingsInput {
   type?: LicenseType | undefined;
-  enabled?: boolean | undefined;
-  isTrial?: boolean | undefined;
-  validUntil?: Date | null | undefined;
   maxActivations?: number | undefined;
   consumption?: Omit<MeterSettings, 'total'> | undefined;
-  metadata?: Record<string, unknown> | undefined;
-  isFloating?: boolean | undefined;
-  isFloatingCloud?: boolean | undefined;
-  floatingUsers?: number | undefined;
-  floatingTimeout?: number | null | undefined;
-  preventVm?: boolean | undefined;
 }
 
 function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

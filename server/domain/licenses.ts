@@ -14,25 +14,29 @@ export interface NewLicenseUserInput {
   lastName?: string | undefined;
 }
 
-export interface NewLicenseInput {
-  productId: number;
-  /** Omitted: a key is generated (unless `users` makes the license user-based). */
-  key?: string | null | undefined;
-  users?: NewLicenseUserInput[] | undefined;
-  type: LicenseType;
-  maxActivations: number;
+/** A license's settings that are neither its identity nor its counters (given when issuing it, changed later). */
+export interface LicenseSettingsInput {
   enabled?: boolean | undefined;
   isTrial?: boolean | undefined;
   validUntil?: Date | null | undefined;
-  consumption?: MeterSettings | undefined;
-  /** Omitted: every feature of the product with its defaults. */
-  features?: LicenseFeatureSettings[] | undefined;
   metadata?: Record<string, unknown> | undefined;
   isFloating?: boolean | undefined;
   isFloatingCloud?: boolean | undefined;
   floatingUsers?: number | undefined;
   floatingTimeout?: number | null | undefined;
   preventVm?: boolean | undefined;
+}
+
+export interface NewLicenseInput extends LicenseSettingsInput {
+  productId: number;
+  /** Omitted: a key is generated (unless `users` makes the license user-based). */
+  key?: string | null | undefined;
+  users?: NewLicenseUserInput[] | undefined;
+  type: LicenseType;
+  maxActivations: number;
+  consumption?: MeterSettings | undefined;
+  /** Omitted: every feature of the product with its defaults. */
+  features?: LicenseFeatureSettings[] | undefined;
 }
 
 /** Issuing and reading licenses. */
