@@ -1,12 +1,11 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { locateLicense, meterOf, meterRefusal, retryOnConflict, RETRY, seatOf } from './license-rules.js';
+import { locateLicense, meterOf, meterRefusal, resetDuePeriod, retryOnConflict, RETRY, seatOf } from './license-rules.js';
 import type { Clock } from './clock.js';
 import { IDEMPOTENCY_RETENTION_MS } from './idempotency.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
 import { missingSeatError } from './seat-errors.js';
-import { periodEnd } from './periods.js';
 import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
 import type { LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, ProductLookup, SeatLocator } from './ports.js';
@@ -284,8 +283,7 @@ export class ConsumptionService {
       case 'feature_expired':
         throw new DomainError('feature_expired', 'The license feature has expired');
       case 'period_due': {
-        const next = meter!.period ? periodEnd(meter!.period, now) : null;
-        if (next) await this.meters.resetPeriod(license.accountId, license.id, input.target, { resetAt: meter!.resetAt!, total: meter!.total }, next, now);
+        await resetDuePeriod(this.meters, license, input.target, meter!, now);
         return RETRY;
       }
       case 'negative_not_allowed':

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from './errors.js';
 import { ledgerOutboxEntry, ledgerOutboxEntryExpression, outboxAppendExpression } from './ledger-entries.js';
 import { isPeriodDue, periodNotDueFilter, type MeterState } from './meter.js';
+import { periodEnd } from './periods.js';
 import { hasPassed, literal, notPassedFilter, type QueryDocument } from './query-forms.js';
 import type { EventOutboxEntry } from './events.js';
 import type { FloatingUses, LedgerTemplate, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, MultiFeatureChange, ProductLookup, SeatLocator } from './ports.js';
@@ -416,4 +417,20 @@ export async function retryOnConflict<T>(attempt: (n: number) => Promise<T | typ
     if (outcome !== RETRY) return outcome as T;
   }
   throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
+}
+
+/**
+ * Starts the next period of a meter whose period has ended (a `period_due` refusal): total back to 0
+ * and the next reset one period after `now`, through the repository's guarded reset (of concurrent
+ * callers exactly one resets). The caller then tries its change again.
+ */
+export async function resetDuePeriod(
+  meters: Pick<LicenseMetersPort, 'resetPeriod'>,
+  license: Pick<License, 'accountId' | 'id'>,
+  target: MeterTarget,
+  meter: Pick<MeterState, 'period' | 'resetAt' | 'total'>,
+  now: Date,
+): Promise<void> {
+  if (!meter.period || meter.resetAt === null) return;
+  await meters.resetPeriod(license.accountId, license.id, target, { resetAt: meter.resetAt, total: meter.total }, periodEnd(meter.period, now), now);
 }

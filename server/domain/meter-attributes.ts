@@ -1,11 +1,10 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { meterRefusal, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
+import { meterRefusal, resetDuePeriod, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
-import { currentTotal } from './meter.js';
-import { periodEnd } from './periods.js';
+import { currentTotal, isPeriodDue } from './meter.js';
 import { LedgerEvent, type License, type LicenseFeature } from './types.js';
 import type { LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports.js';
 
@@ -36,7 +35,7 @@ export function findMeterAttribute(license: License, idOrName: string): LicenseF
 }
 
 export function meterAttributeView(feature: LicenseFeature, deviceId: number | null, now: Date): MeterAttributeView {
-  const periodOver = feature.resetAt !== null && feature.resetAt.getTime() <= now.getTime();
+  const periodOver = isPeriodDue(feature, now);
   return {
     id: feature.id,
     name: feature.code,
@@ -166,10 +165,7 @@ export class MeterAttributeUses {
     if (attribute?.refusal === 'meter_missing') throw new DomainError('feature_not_on_license', `Meter attribute "${attribute.c.name}" not found`, { code: attribute.c.name });
     if (attribute) throw new DomainError('feature_expired', `Meter attribute "${attribute.c.name}" has expired`);
     const due = judged.filter((j) => j.refusal === 'period_due');
-    for (const { feature } of due) {
-      const next = feature!.period ? periodEnd(feature!.period, now) : null;
-      if (next) await this.meters.resetPeriod(license.accountId, license.id, { scope: 'feature', code: feature!.code }, { resetAt: feature!.resetAt!, total: feature!.total }, next, now);
-    }
+    for (const { feature } of due) await resetDuePeriod(this.meters, license, { scope: 'feature', code: feature!.code }, feature!, now);
     if (due.length > 0) return;
     const limit = first('below_zero', 'limit_reached');
     if (limit?.refusal === 'below_zero') throw new DomainError('consumption_below_zero', `The decrement would take the uses of "${limit.c.name}" below 0`, { code: limit.c.name });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../server/domain/errors.js';
 import { EMPTY_METER } from '../../server/domain/license-features.js';
-import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, retryOnConflict, RETRY, seatOf, usabilityOf } from '../../server/domain/license-rules.js';
+import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, resetDuePeriod, retryOnConflict, RETRY, seatOf, usabilityOf } from '../../server/domain/license-rules.js';
+import { periodEnd } from '../../server/domain/periods.js';
 import type { MeterState } from '../../server/domain/meter.js';
 import type { License } from '../../server/domain/types.js';
 import { errorCodeOf, featureArb, licenseWith } from './license-arbitraries.js';
@@ -113,5 +114,17 @@ describe('license rules', () => {
     expect(await codeOf(locateLicense(meters, products, 7, { productCode: 'p', key: 'NOPE' }))).toBe('license_not_found');
     expect(await codeOf(locateLicense(meters, products, 7, { productCode: 'q', key: 'NOPE' }))).toBe('product_not_found');
     expect(await codeOf(locateLicense(meters, products, 7, { productCode: 'q', username: 'u@example.com' }))).toBe('product_not_found');
+  });
+
+  it('resetDuePeriod: one guarded reset to the next period end after now, from the total as read; none without a period', async () => {
+    const calls: unknown[][] = [];
+    const meters = { resetPeriod: async (...args: unknown[]) => (calls.push(args), true) };
+    const now = new Date('2026-03-31T23:59:59Z');
+    const resetAt = new Date('2026-03-01T00:00:00Z');
+    await resetDuePeriod(meters, { accountId: 7, id: 9 }, { scope: 'feature', code: 'a' }, { period: 'monthly', resetAt, total: 42 }, now);
+    expect(calls).toEqual([[7, 9, { scope: 'feature', code: 'a' }, { resetAt, total: 42 }, periodEnd('monthly', now), now]]);
+    await resetDuePeriod(meters, { accountId: 7, id: 9 }, { scope: 'license' }, { period: null, resetAt, total: 1 }, now);
+    await resetDuePeriod(meters, { accountId: 7, id: 9 }, { scope: 'license' }, { period: 'daily', resetAt: null, total: 1 }, now);
+    expect(calls).toHaveLength(1);
   });
 });
