@@ -20,7 +20,7 @@ import { IdempotencyService } from './domain/idempotency.js';
 import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
-import { ProductService } from './domain/products.js';
+import { ProductService, type ProductDetails } from './domain/products.js';
 import { SecretBox } from './domain/secrets.js';
 import type { UnsealedSigningKey } from './domain/signing-keys.js';
 import { TtlCache } from './domain/ttl-cache.js';
@@ -73,6 +73,8 @@ export function createCaches() {
     featureLicenses: new TtlCache<string, number>({ maxEntries: 50_000, ttlMs: 60_000 }),
     /** Web API v3 meter-attribute increments' shortcut: meter target by activation and attribute. */
     meterTargets: new TtlCache<string, MeterTarget>({ maxEntries: 50_000, ttlMs: 60_000 }),
+    /** Product details a license check shows, by account and short code: a rename shows in other processes within 10 s. */
+    productDetails: new TtlCache<string, ProductDetails | null>({ maxEntries: 10_000, ttlMs: 10_000 }),
   };
 }
 
@@ -87,7 +89,7 @@ export function createServices(db: Database, options: ServicesOptions) {
   const metersRepo = new LicenseMetersRepository(db.models);
   const ledger = new LedgerRepository(db.models);
   const licensesRepo = new LicensesRepository(db.models);
-  const products = new ProductService(productsRepo, clock);
+  const products = new ProductService(productsRepo, clock, caches.productDetails);
   const productLookup = { productExists: (accountId: number, shortCode: string) => products.productExists(accountId, shortCode) };
   const accounts = new AccountService(new AccountsRepository(db.models), box, clock, caches.signingKeys);
   const devicesRepo = new DevicesRepository(db.models);

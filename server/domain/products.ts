@@ -4,6 +4,10 @@ import { newNumericId } from './ids.js';
 import type { ConsumptionPeriod } from './periods.js';
 import type { FeatureType, Product, ProductFeature } from './types.js';
 import type { ProductsPort } from './ports.js';
+import type { TtlCache } from './ttl-cache.js';
+
+/** What a license shows of its product: none of it changes but the name. */
+export type ProductDetails = Pick<Product, 'id' | 'name' | 'shortCode'>;
 
 export interface NewProductInput {
   name: string;
@@ -27,6 +31,8 @@ export class ProductService {
   constructor(
     private readonly repo: ProductsPort,
     private readonly clock: Clock,
+    /** Product details by account and short code (for license checks; a rename is dropped here at once, other processes see it within the cache's TTL). */
+    private readonly details?: TtlCache<string, ProductDetails | null>,
   ) {}
 
   async createProduct(accountId: number, input: NewProductInput): Promise<Product> {
@@ -51,6 +57,22 @@ export class ProductService {
     return this.repo.findByShortCode(accountId, shortCode);
   }
 
+  /** The id, name and short code of the account's product with this short code (cached; see `details`), or null. */
+  async productDetails(accountId: number, shortCode: string): Promise<ProductDetails | null> {
+    const load = async () => {
+      const product = await this.repo.findByShortCode(accountId, shortCode);
+      return product ? { id: product.id, name: product.name, shortCode: product.shortCode } : null;
+    };
+    if (!this.details) return load();
+    const key = `${accountId}\u0000${shortCode}`;
+    const hit = this.details.get(key);
+    if (hit) return hit;
+    const found = await load();
+    // A product not found is not remembered: it may be created any moment.
+    if (found) this.details.set(key, found);
+    return found;
+  }
+
   async listProducts(accountId: number, skip: number, limit: number): Promise<{ items: Product[]; count: number }> {
     return this.repo.list(accountId, skip, limit);
   }
@@ -58,6 +80,7 @@ export class ProductService {
   async updateProduct(accountId: number, productId: number, changes: { name?: string }): Promise<Product> {
     const updated = await this.repo.update(accountId, productId, changes, this.clock.now());
     if (!updated) throw new DomainError('product_not_found', 'Product not found');
+    this.details?.delete(`${accountId}\u0000${updated.shortCode}`);
     return updated;
   }
 

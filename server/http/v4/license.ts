@@ -22,7 +22,7 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
   async function licenseResponse(res: Response, license: License, ids: { hardwareId: string; deviceId: number; identity: string; username?: string | undefined }) {
     const account = accountOf(res);
     const now = services.clock.now();
-    const product = await services.products.findByShortCode(account.id, license.productCode);
+    const product = await services.products.productDetails(account.id, license.productCode);
     if (!product) throw new DomainError('product_not_found', 'Provided product was not found');
     const key = await services.accounts.signingKey(account.id);
     const body = licenseView({

@@ -20,7 +20,7 @@ export interface LicenseApiDeps {
   /** License API key lookups (see cachedCredentials). */
   credentials: TtlCache<string, LicenseApiCredential>;
   clock: Clock;
-  products: Pick<ProductService, 'findByShortCode'>;
+  products: Pick<ProductService, 'productDetails'>;
   devices: Pick<DeviceService, 'activate' | 'deactivate'>;
   licenseCheck: Pick<LicenseCheckService, 'locate' | 'check'>;
   consumption: Pick<ConsumptionService, 'consume' | 'consumeFeature'>;
