@@ -74,7 +74,7 @@ export function createCaches() {
     /** Web API v3 meter-attribute increments' shortcut: meter target by activation and attribute. */
     meterTargets: new TtlCache<string, MeterTarget>({ maxEntries: 50_000, ttlMs: 60_000 }),
     /** Product details a license check shows, by account and short code: a rename shows in other processes within 10 s. */
-    productDetails: new TtlCache<string, ProductDetails | null>({ maxEntries: 10_000, ttlMs: 10_000 }),
+    productDetails: new TtlCache<string, ProductDetails>({ maxEntries: 10_000, ttlMs: 10_000 }),
   };
 }
 

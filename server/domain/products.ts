@@ -32,7 +32,7 @@ export class ProductService {
     private readonly repo: ProductsPort,
     private readonly clock: Clock,
     /** Product details by account and short code (for license checks; a rename is dropped here at once, other processes see it within the cache's TTL). */
-    private readonly details?: TtlCache<string, ProductDetails | null>,
+    private readonly details?: TtlCache<string, ProductDetails>,
   ) {}
 
   async createProduct(accountId: number, input: NewProductInput): Promise<Product> {

@@ -35,7 +35,7 @@ describe('product details for license checks', () => {
   it('reads a product once for many checks, sees a rename at once, and does not remember a product that is not there', async () => {
     const { port, reads } = productsInMemory([{ ...product }]);
     let ms = 0;
-    const cache = new TtlCache<string, ProductDetails | null>({ maxEntries: 10, ttlMs: 10_000, now: () => ms });
+    const cache = new TtlCache<string, ProductDetails>({ maxEntries: 10, ttlMs: 10_000, now: () => ms });
     const products = new ProductService(port, new ManualClock(at), cache);
     for (let i = 0; i < 50; i += 1) expect(await products.productDetails(1, 'app')).toEqual({ id: 11, name: 'App', shortCode: 'app' });
     expect(reads.byShortCode).toBe(1);
