@@ -39,7 +39,7 @@ export class ActivationSeatsRepository implements ActivationSeatsPort {
     if (Object.keys(unset).length > 0) update.$unset = unset;
     const doc = await this.models.License.findOneAndUpdate(filter, update, {
       returnDocument: 'after',
-      projection: { recentOps: 0 },
+      
       strict: false,
     }).lean<LicenseDocument>();
     return doc ? { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;

@@ -102,7 +102,7 @@ export class DevicesRepository implements DevicesPort {
         $inc: { timesActivated: 1 },
         $set: { updatedAt: now, timeActivated: now },
       },
-      { returnDocument: 'after', projection: { outbox: 0, recentOps: 0 } },
+      { returnDocument: 'after', projection: { outbox: 0 } },
     ).lean<LicenseDocument>();
     return doc ? toLicense(doc) : null;
   }

@@ -38,7 +38,8 @@ export class IdempotencyRepository implements IdempotencyPort {
 
   /**
    * Claims the key for a request. Wins when no live record exists, or when the record expired or its
-   * holder's lock lapsed (a crashed request) — each case decided by one guarded write.
+   * holder's lock lapsed (a crashed request) — each case decided by one guarded write. A lock lapses
+   * on the database's clock (`$$NOW`), the clock that also ends the deadlines of its holder's writes.
    */
   async claim(accountId: number, key: string, requestHash: string, now: Date, lockedUntil: Date, expiresAt: Date): Promise<ClaimOutcome> {
     const _id = recordId(accountId, key);
@@ -57,8 +58,11 @@ export class IdempotencyRepository implements IdempotencyPort {
       if (res.modifiedCount === 1) return { claimed: true };
       return this.current(accountId, key);
     }
-    if (doc.completedAt === null && doc.requestHash === requestHash && doc.lockedUntil !== null && doc.lockedUntil.getTime() <= now.getTime()) {
-      const res = await this.models.IdempotencyRecord.updateOne({ _id, completedAt: null, lockedUntil: doc.lockedUntil }, { $set: { lockedUntil } });
+    if (doc.completedAt === null && doc.requestHash === requestHash && doc.lockedUntil !== null && doc.lockedUntil.getTime() <= Date.now()) {
+      const res = await this.models.IdempotencyRecord.collection.updateOne(
+        { _id, completedAt: null, lockedUntil: doc.lockedUntil, $expr: { $lte: ['$lockedUntil', '$$NOW'] } } as never,
+        { $set: { lockedUntil } },
+      );
       if (res.modifiedCount === 1) return { claimed: true, takenOver: toRecord(doc, key) };
       return this.current(accountId, key);
     }
@@ -82,6 +86,10 @@ export class IdempotencyRepository implements IdempotencyPort {
       { _id: recordId(accountId, key), requestHash, completedAt: null },
       { $set: { status: response.status, body: response.body, completedAt: now, lockedUntil: null } },
     );
+  }
+
+  async holdUntil(accountId: number, key: string, requestHash: string, lockedUntil: Date): Promise<void> {
+    await this.models.IdempotencyRecord.updateOne({ _id: recordId(accountId, key), requestHash, completedAt: null, lockedUntil: { $gt: lockedUntil } }, { $set: { lockedUntil } });
   }
 
   /** Frees a key whose request failed (nothing stored), so the request can be retried with it. */

@@ -19,7 +19,7 @@ export class LicenseAdminRepository implements LicenseAdminPort {
   private async applyPipeline(accountId: number, licenseId: number, stages: object[]): Promise<LicenseDocument | null> {
     const doc = await this.models.License.collection.findOneAndUpdate({ _id: licenseId, accountId } as never, stages as never, {
       returnDocument: 'after',
-      projection: { recentOps: 0 },
+      
     });
     return (doc as LicenseDocument | null) ?? null;
   }

@@ -2,11 +2,10 @@ import type { License, LicenseFeature, Seat } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
 import type { AnyOutboxEntry } from '../domain/ports.js';
 
-/** A stored license: the domain fields (`_id` for `id`), its outbox and the idempotency keys it recently applied. */
+/** A stored license: the domain fields (`_id` for `id`) and its outbox. */
 export interface LicenseDocument extends Omit<License, 'id'> {
   _id: number;
   outbox?: AnyOutboxEntry[];
-  recentOps?: Array<{ key: string; at: Date }>;
 }
 
 function meter(doc: MeterState): MeterState {
@@ -79,8 +78,8 @@ export function toLicense(doc: LicenseDocument): License {
   };
 }
 
-/** A domain license as a new document (for inserts): an empty outbox and no recent idempotency keys. */
+/** A domain license as a new document (for inserts): an empty outbox. */
 export function fromLicense(license: License): LicenseDocument {
   const { id, ...rest } = license;
-  return { _id: id, ...rest, outbox: [], recentOps: [] };
+  return { _id: id, ...rest, outbox: [] };
 }

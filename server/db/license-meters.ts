@@ -9,8 +9,8 @@ function withPending(doc: LicenseDocument): LicenseWithPending {
   return { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) };
 }
 
-/** What a write returns: the document without its recent idempotency keys (the outbox is needed to complete the ledger entries). */
-const AFTER_WRITE = { recentOps: 0 } as const;
+/** What a write returns: the whole document for now (the outbox is needed to complete the ledger entries). */
+const AFTER_WRITE = {} as const;
 
 /**
  * The atomic counter operations on license documents: each executes the filter and update that
@@ -43,10 +43,10 @@ export class LicenseMetersRepository implements LicenseMetersPort {
     return doc ? withPending(doc) : null;
   }
 
-  /** The license as stored (for explaining why a guard failed), with its recent idempotency keys and pending ledger entries. */
-  async find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[]; pending: OutboxEntry[] }) | null> {
+  /** The license as stored (for explaining why a guard failed), with its pending ledger entries. */
+  async find(accountId: number, locator: LicenseLocator): Promise<(License & { pending: OutboxEntry[] }) | null> {
     const doc = (await this.models.License.collection.findOne(licenseLocatorFilter(accountId, locator) as never)) as LicenseDocument | null;
-    return doc ? { ...toLicense(doc), recentOpKeys: (doc.recentOps ?? []).map((o) => o.key), pending: pendingLedgerEntries(doc.outbox) } : null;
+    return doc ? { ...toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;
   }
 
   /** Starts a new period on a meter whose period has ended (see periodResetWrite); true when this call reset it. */

@@ -18,14 +18,14 @@ export class LicensesRepository implements LicensesPort {
   }
 
   async findById(accountId: number, id: number): Promise<License | null> {
-    const doc = await this.models.License.findOne({ _id: id, accountId }, { outbox: 0, recentOps: 0 }).lean<LicenseDocument>();
+    const doc = await this.models.License.findOne({ _id: id, accountId }, { outbox: 0 }).lean<LicenseDocument>();
     return doc ? toLicense(doc) : null;
   }
 
   /** The license with this key on this product (any account, or only `accountId`'s). */
   async findByProductAndKey(productId: number, key: string, accountId?: number): Promise<License | null> {
     const filter: FilterQuery = { productId, key, ...(accountId !== undefined ? { accountId } : {}) };
-    const doc = await this.models.License.findOne(filter, { outbox: 0, recentOps: 0 }).lean<LicenseDocument>();
+    const doc = await this.models.License.findOne(filter, { outbox: 0 }).lean<LicenseDocument>();
     return doc ? toLicense(doc) : null;
   }
 
@@ -41,7 +41,7 @@ export class LicensesRepository implements LicensesPort {
   async list(accountId: number, filter: FilterQuery, skip: number, limit: number): Promise<{ items: License[]; count: number }> {
     const query = { ...filter, accountId };
     const [docs, count] = await Promise.all([
-      this.models.License.find(query, { outbox: 0, recentOps: 0 }).sort({ createdAt: 1, _id: 1 }).skip(skip).limit(limit).lean<LicenseDocument[]>(),
+      this.models.License.find(query, { outbox: 0 }).sort({ createdAt: 1, _id: 1 }).skip(skip).limit(limit).lean<LicenseDocument[]>(),
       this.models.License.countDocuments(query),
     ]);
     return { items: docs.map(toLicense), count };

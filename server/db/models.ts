@@ -155,8 +155,6 @@ const licenseSchema = schema(
     lastCheck: { type: Date, default: null },
     /** Records written with a state change and moved to their collections right after (see server/domain/outbox-settler.ts). */
     outbox: { type: [Mixed], default: [] },
-    /** Idempotency keys of the consumptions applied to this license recently (bounded). */
-    recentOps: { type: [schema({ key: String, at: Date }, sub)], default: [] },
     createdAt: Date,
     updatedAt: Date,
   },

@@ -46,7 +46,7 @@ export class OutboxRepository implements OutboxPort {
     });
     type Owner = { _id: number; licenseId?: number; outbox?: AnyOutboxEntry[] };
     const licenseDocs = (kind: AnyOutboxEntry['kind']) =>
-      this.models.License.collection.find({ 'outbox.kind': kind, outbox: older } as never, { projection: { recentOps: 0 }, limit }).toArray() as unknown as Promise<LicenseDocument[]>;
+      this.models.License.collection.find({ 'outbox.kind': kind, outbox: older } as never, { limit }).toArray() as unknown as Promise<LicenseDocument[]>;
     const licenses = new Map<number, LicenseDocument>();
     for (const doc of [...(await licenseDocs('ledger')), ...(await licenseDocs('event'))]) licenses.set(doc._id, doc);
     const devices = await this.models.Device.find({ 'outbox.kind': 'event', outbox: older }, { outbox: 1, licenseId: 1 }).limit(limit).lean<Owner[]>();

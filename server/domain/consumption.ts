@@ -1,7 +1,6 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
 import { locateLicense, meterOf, meterRefusal, resetDuePeriod, retryOnConflict, RETRY, seatOf } from './license-rules.js';
 import type { Clock } from './clock.js';
-import { IDEMPOTENCY_RETENTION_MS } from './idempotency.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
@@ -41,6 +40,8 @@ export interface ConsumeInput {
    * change is then looked for first and, if the earlier attempt made it, its result is returned.
    */
   idempotencyResumedSince?: Date | undefined;
+  /** The deadline of each counter write (from the Idempotency-Key claim held; see IdempotentAttempt.writeDeadline). */
+  writeDeadline?: (() => Date) | undefined;
   /** Events raised by the change besides `consumption.added` (recorded in the same write). */
   alsoRaise?: EventIntent[] | undefined;
 }
@@ -209,7 +210,7 @@ export class ConsumptionService {
         ...(deviceId !== null ? { deviceUses: deviceId } : {}),
         ...(input.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
         ...(input.overageCap ? { overageCap: input.overageCap } : {}),
-        ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
+        ...(input.writeDeadline ? { deadline: input.writeDeadline() } : {}),
       };
       const applied = await this.meters.apply(change);
       if (applied) {
@@ -243,7 +244,7 @@ export class ConsumptionService {
     const sameMeter = target.scope === 'license' ? entry.scope === 'license' : entry.scope === 'feature' && entry.featureCode === target.code;
     if (!sameMeter) return null;
     const asOf = (m: MeterState): MeterState => (entry.totalAfter === null ? m : { ...m, total: entry.totalAfter, resetAt: entry.periodResetAt ?? m.resetAt });
-    const { recentOpKeys: _keys, pending: _pending, ...plain } = license;
+    const { pending: _pending, ...plain } = license;
     const then: License =
       target.scope === 'license'
         ? { ...plain, consumption: asOf(plain.consumption) }
@@ -259,15 +260,12 @@ export class ConsumptionService {
     const license = await locateLicense(this.meters, this.products, input.accountId, input.license);
     // The stored seat's device, for the per-device floor (the update names the device it read or was given).
     const seated = change.deviceUses === undefined && input.trackDeviceUses ? { ...change, deviceUses: seatOf(license, input.seat)?.deviceId } : change;
-    const refusal = meterRefusal(license, license.recentOpKeys, seated);
+    const refusal = meterRefusal(license, seated);
     const meter = meterOf(license, input.target);
     switch (refusal) {
-      case 'already_applied': {
-        const since = input.idempotencyResumedSince ?? new Date(now.getTime() - IDEMPOTENCY_RETENTION_MS);
-        const earlier = await this.appliedResult(input, input.idempotencyKey!, since, license);
-        if (earlier) return earlier;
-        return { license, meter: meter!, deviceId: seatOf(license, input.seat)?.deviceId ?? null, replayed: true };
-      }
+      case 'deadline_passed':
+        // Nothing was written: the request may be sent again with its Idempotency-Key.
+        throw new DomainError('concurrent_modification', 'The change could not be made in time; retry the request');
       case 'license_disabled':
         throw new DomainError('license_disabled', 'The license is not enabled');
       case 'license_expired':

@@ -24,6 +24,8 @@ export interface IdempotencyOptions {
   retentionMs?: number;
   /** How long a running request's claim is honoured before another may take the key over (default 30 s). */
   lockMs?: number;
+  /** How long after it is handed out a write deadline ends (default 5 s, at most half of lockMs). */
+  writeWindowMs?: number;
   /** How long a concurrent retry waits for the running request before giving up (default 20 s). */
   waitMs?: number;
   pollMs?: number;
@@ -32,8 +34,14 @@ export interface IdempotencyOptions {
 /** How long a completed key answers with its response, unless configured otherwise. */
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** What a request running under an Idempotency-Key is told about earlier attempts. */
+/** What a request running under an Idempotency-Key is told about earlier attempts, and the deadline of its writes. */
 export interface IdempotentAttempt {
+  /**
+   * The deadline for a counter write this request makes now (`MeterChange.deadline`): the write must
+   * apply before it on the database's clock. The claim's lock outlasts every deadline handed out, so
+   * a request that takes the claim over knows that no write of this one can still land.
+   */
+  writeDeadline?: () => Date;
   /**
    * Set when this attempt took over the claim of an earlier one that never finished (it may have made
    * its change before its process died): when the key was first claimed. The operation must then find
@@ -60,20 +68,30 @@ function canonicalJson(value: unknown): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The time the fences are measured in: physical time (the database compares with its own clock, `$$NOW`), never a business clock. */
+const physicalNow = (): number => Date.now();
+
 /**
  * Idempotency keys (per account, kept 24 h): the first request with a key runs and its successful
  * response is stored; every retry with the same key and fingerprint gets that response back without
  * running again, also while the first is still running (retries in this process wait on it directly,
  * retries elsewhere poll the store). The same key with another fingerprint is `idempotency_key_reused`.
- * A failed request stores nothing and frees the key. A claim whose holder crashed is taken over after
- * `lockMs`; the operation is then told so (`resumedSince`) and must find out whether the crashed
- * attempt made its change (consumption looks for the key's ledger entry, written in the same atomic
- * write as the counter) and answer that change's result instead of making it again.
+ * A request refused by the domain (a DomainError: nothing was written) stores nothing and frees the
+ * key. A claim whose holder crashed, or failed in a way that leaves its write in doubt (a database
+ * error), is taken over once its lock has passed on the database's clock: the lock of a failed request
+ * is cut to just after the last write deadline it used, so its retry can take over within seconds. The
+ * operation is then told so (`resumedSince`) and must find out whether the earlier attempt made its
+ * change (consumption looks for the key's ledger entry, written in the same atomic write as the
+ * counter) and answer that change's result instead of making it again. Its writes carry deadlines
+ * (`writeDeadline`), so no write of the earlier attempt can land after the takeover.
  */
 export class IdempotencyService {
   private readonly inflight = new Map<string, { fingerprint: string; outcome: Promise<IdempotentOutcome> }>();
   private readonly retentionMs: number;
   private readonly lockMs: number;
+  private readonly writeWindowMs: number;
+  /** How long a lock outlasts the deadlines handed out under it (clocks of several database nodes). */
+  private readonly marginMs: number;
   private readonly waitMs: number;
   private readonly pollMs: number;
 
@@ -84,6 +102,8 @@ export class IdempotencyService {
   ) {
     this.retentionMs = options.retentionMs ?? IDEMPOTENCY_RETENTION_MS;
     this.lockMs = options.lockMs ?? 30_000;
+    this.writeWindowMs = Math.min(options.writeWindowMs ?? 5_000, this.lockMs / 2);
+    this.marginMs = Math.min(1_000, this.lockMs / 10);
     this.waitMs = options.waitMs ?? 20_000;
     this.pollMs = options.pollMs ?? 25;
   }
@@ -110,21 +130,24 @@ export class IdempotencyService {
     const started = Date.now();
     for (;;) {
       const now = this.clock.now();
-      const claim = await this.repo.claim(
-        accountId,
-        key,
-        fingerprint,
-        now,
-        new Date(now.getTime() + this.lockMs),
-        new Date(now.getTime() + this.retentionMs),
-      );
+      const lockedUntil = physicalNow() + this.lockMs;
+      const claim = await this.repo.claim(accountId, key, fingerprint, now, new Date(lockedUntil), new Date(now.getTime() + this.retentionMs));
       if (claim.claimed) {
         let response: ExecutedResponse;
-        const attempt: IdempotentAttempt = claim.takenOver ? { resumedSince: new Date(claim.takenOver.expiresAt.getTime() - this.retentionMs) } : {};
+        let lastDeadline: number | null = null;
+        const writeDeadline = (): Date => {
+          const deadline = Math.min(physicalNow() + this.writeWindowMs, lockedUntil - this.marginMs);
+          lastDeadline = Math.max(lastDeadline ?? deadline, deadline);
+          return new Date(deadline);
+        };
+        const attempt: IdempotentAttempt = { writeDeadline, ...(claim.takenOver ? { resumedSince: new Date(claim.takenOver.expiresAt.getTime() - this.retentionMs) } : {}) };
         try {
           response = await execute(attempt);
         } catch (err) {
-          await this.repo.release(accountId, key, fingerprint);
+          // A domain refusal wrote nothing: the key is free. Any other failure may have written: the
+          // claim stays, locked until no write made under it can still land, and is then taken over.
+          if (err instanceof DomainError || lastDeadline === null) await this.repo.release(accountId, key, fingerprint);
+          else await this.repo.holdUntil(accountId, key, fingerprint, new Date(lastDeadline + this.marginMs)).catch(() => undefined);
           throw err;
         }
         await this.repo.complete(accountId, key, fingerprint, { status: response.status, body: response.body }, this.clock.now());

@@ -42,7 +42,7 @@ export class LicenseCheckService {
   /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
   async locate(accountId: number, locator: LicenseLocator, licenseId?: number): Promise<License> {
     const found = await locateLicense(this.meters, this.products, accountId, locator, licenseId);
-    const { recentOpKeys: _keys, ...license } = found;
+    const { pending: _pending, ...license } = found;
     return license;
   }
 

@@ -52,7 +52,7 @@ export function assertUsable(license: Pick<License, 'enabled' | 'validUntil'>, n
  * `period_due`: the meter's period has ended (it is reset, then the change is tried again).
  */
 export type MeterRefusal =
-  | 'already_applied'
+  | 'deadline_passed'
   | 'license_disabled'
   | 'license_expired'
   | 'seat_missing'
@@ -139,14 +139,15 @@ function withinLimitExpression(change: Pick<MeterChange, 'target' | 'amount' | '
 export type MeterRuleInput = Omit<MeterChange, 'accountId' | 'license' | 'outbox' | 'events'>;
 
 /**
- * The TypeScript form of the counter rules: the first rule `change` breaks on `license` (as stored,
- * with the idempotency keys it recently applied), or null when the guarded update accepts it. The
+ * The TypeScript form of the counter rules: the first rule `change` breaks on `license` (as stored),
+ * or null when the guarded update accepts it (`deadline_passed` is judged on the clock of `now` here,
+ * on the database's clock by the filter). The
  * query form of the same rules is `meterChangeFilter` (below), which the database evaluates atomically;
  * `test/domain/license-rules.property.test.ts` generates licenses and changes and checks that the two
  * agree on every one.
  */
-export function meterRefusal(license: License, recentOpKeys: readonly string[], change: MeterRuleInput): MeterRefusal | null {
-  if (change.idempotencyKey !== undefined && recentOpKeys.includes(change.idempotencyKey)) return 'already_applied';
+export function meterRefusal(license: License, change: MeterRuleInput): MeterRefusal | null {
+  if (change.deadline !== undefined && change.now.getTime() >= change.deadline.getTime()) return 'deadline_passed';
   const usability = usabilityOf(license, change.now);
   if (usability === 'disabled') return 'license_disabled';
   if (usability === 'expired') return 'license_expired';
@@ -192,7 +193,12 @@ function prefixKeys(o: QueryDocument, prefix: string): QueryDocument {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v]));
 }
 
-/** The query form of `meterRefusal(license, recentOps, change) === null`: the filter of the guarded update. */
+/** The query form of "the write is made before `deadline`", on the database's clock. */
+export function beforeDeadlineExpression(deadline: Date): QueryDocument {
+  return { $lt: ['$$NOW', deadline] };
+}
+
+/** The query form of `meterRefusal(license, change) === null`: the filter of the guarded update. */
 export function meterChangeFilter(change: MeterChange): QueryDocument {
   const { now } = change;
   const and: QueryDocument[] = [];
@@ -208,18 +214,14 @@ export function meterChangeFilter(change: MeterChange): QueryDocument {
     filter.features = { $elemMatch: { code: change.target.code, ...meterConditions(change, now) } };
     and.push(featureNotExpiredFilter(change.target.code, now));
   }
-  if (change.idempotencyKey !== undefined) filter['recentOps.key'] = { $ne: change.idempotencyKey };
-  const expr = withinLimitExpression(change);
-  if (expr) filter.$expr = expr;
+  const exprs = [withinLimitExpression(change), change.deadline !== undefined ? beforeDeadlineExpression(change.deadline) : undefined].filter((e) => e !== undefined);
+  if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
   return { ...filter, ...usableLicenseFilter(now, and) };
 }
 
-/** How many recently applied idempotency keys a license keeps (the guard `recentOps.key` looks at them). */
-export const RECENT_OPS_KEPT = 1000;
-
 /**
  * The update of the guarded write: the change as one `$inc` (total, gross by the increase, the
- * device's own uses), its ledger entry and events pushed to the outbox, its idempotency key kept.
+ * device's own uses), its ledger entry and events pushed to the outbox.
  */
 export function meterChangeUpdate(change: MeterChange): { update: QueryDocument; arrayFilters?: QueryDocument[] } {
   const gross = Math.max(change.amount, 0);
@@ -229,9 +231,6 @@ export function meterChangeUpdate(change: MeterChange): { update: QueryDocument;
       : { 'features.$[m].total': change.amount, 'features.$[m].gross': gross };
   if (change.target.scope === 'feature' && change.deviceUses !== undefined) inc[`features.$[m].uses.${change.deviceUses}`] = change.amount;
   const push: Record<string, unknown> = { outbox: { $each: [change.outbox, ...(change.events ?? [])] } };
-  if (change.idempotencyKey !== undefined) {
-    push.recentOps = { $each: [{ key: change.idempotencyKey, at: change.now }], $slice: -RECENT_OPS_KEPT };
-  }
   return {
     update: { $inc: inc, $set: { updatedAt: change.now }, $push: push },
     ...(change.target.scope === 'feature' ? { arrayFilters: [{ 'm.code': change.target.code }] } : {}),
@@ -259,7 +258,7 @@ function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['change
  * applies exactly when every entry is null.
  */
 export function multiFeatureRefusals(license: License, multi: MultiFeatureChange): Array<MeterRefusal | 'feature_moved' | null> {
-  return multi.changes.map((c) => meterRefusal(license, [], singleChangeOf(multi, c)) ?? (license.features[c.index]?.code === c.code ? null : 'feature_moved'));
+  return multi.changes.map((c) => meterRefusal(license, singleChangeOf(multi, c)) ?? (license.features[c.index]?.code === c.code ? null : 'feature_moved'));
 }
 
 /** The filter of the one guarded update of a multi-feature change: every change's guards, and each feature at its index. */

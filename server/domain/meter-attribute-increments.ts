@@ -112,6 +112,7 @@ export class MeterAttributeIncrements {
       requestId: input.requestId,
       idempotencyKey: input.idempotency?.key,
       idempotencyResumedSince: attempt.resumedSince,
+      writeDeadline: attempt.writeDeadline,
       alsoRaise: [{ type: 'activation.updated', accountId: target.accountId, activationId: input.activationId }],
     });
     const after = result.license.features.find((f) => f.code === target.code)!;

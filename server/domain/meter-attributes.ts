@@ -145,7 +145,7 @@ export class MeterAttributeUses {
     const judged = changes.map((c) => {
       const feature = findMeterAttribute(license, c.name);
       const refusal: MeterRefusal | null = feature
-        ? meterRefusal(license, [], { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat: { activationId: input.activationId }, deviceUses: input.deviceId, negatives: 'floor-only' })
+        ? meterRefusal(license, { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat: { activationId: input.activationId }, deviceUses: input.deviceId, negatives: 'floor-only' })
         : 'meter_missing';
       return { c, feature, refusal };
     });

@@ -35,8 +35,12 @@ export interface MeterChange {
   requireConsumptionLicense?: boolean;
   /** Tighten (never loosen) the overage allowance for this call. */
   overageCap?: { allowOverages?: boolean | undefined; maxOverages?: number | undefined } | undefined;
-  /** Applied at most once per license (kept among the license's recent operations). */
-  idempotencyKey?: string | undefined;
+  /**
+   * The write applies only before this moment on the database's clock (`$$NOW`): the fence of a
+   * request holding an Idempotency-Key claim (see domain/idempotency.ts), so that once its claim may
+   * be taken over, none of its writes can still land.
+   */
+  deadline?: Date | undefined;
   outbox: OutboxEntry;
   /** Event intents recorded in the same write (see domain/event-outbox.ts). */
   events?: EventOutboxEntry[] | undefined;
@@ -328,7 +332,7 @@ export interface ProductLookup {
 export interface LicenseMetersPort {
   apply(change: MeterChange): Promise<LicenseWithPending | null>;
   applyMany(multi: MultiFeatureChange): Promise<LicenseWithPending | null>;
-  find(accountId: number, locator: LicenseLocator): Promise<(License & { recentOpKeys: string[]; pending: OutboxEntry[] }) | null>;
+  find(accountId: number, locator: LicenseLocator): Promise<(License & { pending: OutboxEntry[] }) | null>;
   resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<boolean>;
 }
 
@@ -379,6 +383,8 @@ export interface IdempotencyPort {
   find(accountId: number, key: string): Promise<IdempotencyRecord | null>;
   complete(accountId: number, key: string, requestHash: string, response: { status: number; body: string }, now: Date): Promise<void>;
   release(accountId: number, key: string, requestHash: string): Promise<void>;
+  /** Keeps a running request's claim, locked until `lockedUntil` (sooner than its lock): then another request may take it over. */
+  holdUntil(accountId: number, key: string, requestHash: string, lockedUntil: Date): Promise<void>;
 }
 
 export interface WebhookSubscriptionsPort {

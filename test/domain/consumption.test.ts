@@ -104,23 +104,29 @@ describe('consumption (domain)', () => {
     expect(await codeOf(feature)).toBe('negative_consumption_not_allowed');
   });
 
-  it('counts an idempotency key once', async () => {
+  it('counts an idempotency key once: 50 concurrent runs under one key, through the idempotency service', async () => {
     const { account, license } = await licensed([{ code: 'api-calls', max: 100 }]);
     const results = await Promise.all(
       Array.from({ length: 50 }, () =>
-        t.services.consumption.consume({
-          accountId: account.id,
-          license: { licenseId: license.id },
-          target: { scope: 'feature', code: 'api-calls' },
-          seat: { hardwareId: 'hw-1' },
-          amount: 2,
-          negatives: 'policy',
-          event: 'consumption_add',
-          idempotencyKey: 'retry-1',
+        t.services.idempotency.run(account.id, 'retry-1', 'same-request', async (attempt) => {
+          const r = await t.services.consumption.consume({
+            accountId: account.id,
+            license: { licenseId: license.id },
+            target: { scope: 'feature', code: 'api-calls' },
+            seat: { hardwareId: 'hw-1' },
+            amount: 2,
+            negatives: 'policy',
+            event: 'consumption_add',
+            idempotencyKey: 'retry-1',
+            idempotencyResumedSince: attempt.resumedSince,
+            writeDeadline: attempt.writeDeadline,
+          });
+          return { status: 200, body: JSON.stringify({ total: r.meter.total }), replayed: r.replayed };
         }),
       ),
     );
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.body))).toEqual(new Set(['{"total":2}']));
     expect((await t.services.licenses.getLicense(account.id, license.id)).features[0]!.total).toBe(2);
   });
 

@@ -112,7 +112,6 @@ export const licenseArb = fc
     featureB: fc.option(featureArb('b'), { nil: undefined }),
     seat1: fc.option(fc.boolean(), { nil: undefined }),
     seat2: fc.option(fc.boolean(), { nil: undefined }),
-    recent: fc.subarray(['k1', 'k2']),
   })
   .map((l) => {
     const seats = [
@@ -128,7 +127,7 @@ export const licenseArb = fc
       features: [l.featureA, ...(l.featureB ? [l.featureB] : [])],
       seats,
     });
-    return { license, recent: l.recent };
+    return { license };
   });
 
 export const changeArb = fc
@@ -140,7 +139,8 @@ export const changeArb = fc
     negatives: fc.constantFrom<MeterChange['negatives']>('policy', 'floor-only'),
     requireConsumptionLicense: fc.boolean(),
     overageCap: fc.constantFrom<MeterChange['overageCap']>(undefined, { allowOverages: false }, { maxOverages: 1 }, { maxOverages: 2 }, { allowOverages: true, maxOverages: 0 }),
-    idempotencyKey: fc.constantFrom<string | undefined>(undefined, 'k1', 'k3'),
+    // A deadline passed on every clock, one far ahead, or none.
+    deadline: fc.constantFrom<Date | undefined>(undefined, new Date('2026-01-01T00:00:00Z'), new Date('2099-01-01T00:00:00Z')),
   })
   .map((c) => ({
     ...c,
@@ -162,6 +162,6 @@ export function meterChangeOf(license: License, c: typeof changeArb extends fc.A
     ...(c.deviceUses !== undefined ? { deviceUses: c.deviceUses } : {}),
     ...(c.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
     ...(c.overageCap ? { overageCap: c.overageCap } : {}),
-    ...(c.idempotencyKey !== undefined ? { idempotencyKey: c.idempotencyKey } : {}),
+    ...(c.deadline !== undefined ? { deadline: c.deadline } : {}),
   };
 }

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MongoNetworkError } from 'mongodb';
 import { IdempotencyRepository } from '../../server/db/idempotency-repository.js';
+import { LicenseMetersRepository } from '../../server/db/license-meters.js';
 import { ManualClock } from '../support/clock.js';
 import { requestFingerprint } from '../../server/domain/idempotency.js';
 import type { TestServer } from '../support/server.js';
@@ -9,8 +11,8 @@ import type { V4Client } from './signed-fetch.js';
 /**
  * A request whose process died after its counter write (before it stored its response) is retried
  * with its Idempotency-Key once its claim's lock has lapsed. Whether it was applied is read from its
- * ledger entry (in the license's outbox, or already in the ledger), never from how many other keys
- * the license has seen since: the retry answers 200 with the meter as that change left it, and the
+ * ledger entry (in the license's outbox, or already in the ledger; the license keeps no list of
+ * keys): the retry answers 200 with the meter as that change left it, and the
  * counter does not move.
  */
 describe('License API v4: a retry that takes over a crashed request counts once', () => {
@@ -43,9 +45,6 @@ describe('License API v4: a retry that takes over a crashed request counts once'
     return result.meter.total;
   }
 
-  /** Forgets the license's recent keys, as 1,000 other keyed consumptions since would have. */
-  const forgetRecentKeys = (licenseId: number) => t.server.db.models.License.collection.updateOne({ _id: licenseId } as never, { $set: { recentOps: [] } });
-
   const featureTotal = async (licenseId: number) => (await t.services.licenses.getLicense(t.account.id, licenseId)).features.find((f) => f.code === 'api-calls')!.total;
 
   for (const where of ['the ledger', 'the outbox (the crash came before the move)'] as const) {
@@ -62,7 +61,6 @@ describe('License API v4: a retry that takes over a crashed request counts once'
       expect(other.body.total_consumptions).toBe(5);
       const pending = await t.server.db.models.License.collection.findOne({ _id: license.id } as never, { projection: { outbox: 1 } });
       expect(((pending as { outbox?: unknown[] } | null)?.outbox ?? []).length).toBe(inOutbox ? 2 : 0);
-      await forgetRecentKeys(license.id);
 
       // Within the lock the claim is still the crashed request's: the retry is told to come back.
       clock.advance(31_000);
@@ -101,5 +99,65 @@ describe('License API v4: a retry that takes over a crashed request counts once'
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
     expect(retry.body.total_consumptions).toBe(4);
     expect(await featureTotal(license.id)).toBe(4);
+  });
+});
+
+/**
+ * The fence of a claim: every counter write made under an Idempotency-Key carries a deadline on the
+ * database's clock that ends before the claim's lock, so once a retry may take the claim over, no
+ * write of the earlier attempt can still land; and a request that failed after its write may have
+ * landed keeps its claim until then, so its retry finds that write instead of counting again.
+ */
+describe('License API v4: writes under an Idempotency-Key are fenced by a deadline', () => {
+  let t: TestServer;
+  let client: V4Client;
+
+  beforeAll(async () => {
+    ({ t, client } = await startLicenseApiServer({ env: { IDEMPOTENCY_LOCK_MS: '4000', OUTBOX_REPAIR_INTERVAL_MS: '0' } }));
+  });
+  afterAll(async () => t?.stop());
+  afterEach(() => vi.restoreAllMocks());
+
+  const featureTotal = async (licenseId: number) => (await t.services.licenses.getLicense(t.account.id, licenseId)).features.find((f) => f.code === 'api-calls')!.total;
+
+  it('refuses a write that reaches the database after its deadline, and counts nothing', async () => {
+    const { license, ids } = await licenseFor(t);
+    const consume = (deadline: Date) =>
+      t.services.consumption.consume({
+        accountId: t.account.id,
+        license: { licenseId: license.id },
+        target: { scope: 'feature', code: 'api-calls' },
+        amount: 3,
+        seat: { hardwareId: ids.hardware_id },
+        negatives: 'policy',
+        event: 'consumption_add',
+        idempotencyKey: 'late-writer',
+        writeDeadline: () => deadline,
+      });
+    await expect(consume(new Date(Date.now() - 1))).rejects.toMatchObject({ code: 'concurrent_modification' });
+    expect(await featureTotal(license.id)).toBe(0);
+    expect((await consume(new Date(Date.now() + 5_000))).meter.total).toBe(3);
+  });
+
+  it('a database error after the write keeps the claim until its deadline has passed; the retry answers that write, counted once', async () => {
+    const { license, ids } = await licenseFor(t);
+    const body = { ...ids, feature: 'api-calls', consumptions: 3 };
+    // The write lands, then the connection fails before its answer arrives.
+    const apply = LicenseMetersRepository.prototype.apply;
+    vi.spyOn(LicenseMetersRepository.prototype, 'apply').mockImplementationOnce(async function (this: LicenseMetersRepository, change) {
+      await apply.call(this, change);
+      throw new MongoNetworkError('connection reset after the write');
+    });
+    const first = await client.post('add_feature_consumption', body, { headers: { 'Idempotency-Key': 'in-doubt' } });
+    expect(first.status).toBe(503);
+    expect(await featureTotal(license.id)).toBe(3);
+    const started = Date.now();
+    const retry = await client.post('add_feature_consumption', body, { headers: { 'Idempotency-Key': 'in-doubt' } });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.total_consumptions).toBe(3);
+    // It waited for the claim (held until the write's deadline passed: lock 4 s, so within about 2.5 s).
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(await featureTotal(license.id)).toBe(3);
   });
 });

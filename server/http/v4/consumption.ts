@@ -58,6 +58,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,
+        writeDeadline: attempt.writeDeadline,
       });
       return { view: licenseConsumptionView(result.license.id, result.meter), replayed: result.replayed };
     });
@@ -80,6 +81,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,
+        writeDeadline: attempt.writeDeadline,
       });
       const updated = result.license.features.find((f) => f.code === body.feature)!;
       return { view: featureConsumptionView(updated), replayed: result.replayed };
