@@ -10,7 +10,7 @@ export interface OutboxRepairOptions {
 
 /**
  * The repair job: moves ledger entries and events that a crash (or a failed move) left in license and
- * device outboxes. It runs on its own, whether or not this process runs the webhook dispatcher, so
+ * device outboxes, and finishes seat changes a crash left between their writes. It runs on its own, whether or not this process runs the webhook dispatcher, so
  * the ledger catches up with the counters after any crash. Any number of processes may run it: moves
  * are idempotent (entries keep their ids).
  */
@@ -25,6 +25,8 @@ export class OutboxRepairJob {
     private readonly options: OutboxRepairOptions,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** Seat changes a crash left between their writes (see DeviceService.repairSeatChanges). */
+    private readonly seats?: { repairSeatChanges(olderThan: Date): Promise<number> },
   ) {}
 
   start(): void {
@@ -33,9 +35,11 @@ export class OutboxRepairJob {
     this.schedule(0);
   }
 
-  /** One pass now; resolves with how many entries it moved. */
+  /** One pass now; resolves with how many entries it moved (and seat changes it finished). */
   async runOnce(): Promise<number> {
-    return this.outbox.repair(new Date(this.now().getTime() - this.options.afterMs));
+    const olderThan = new Date(this.now().getTime() - this.options.afterMs);
+    const seats = this.seats ? await this.seats.repairSeatChanges(olderThan) : 0;
+    return seats + (await this.outbox.repair(olderThan));
   }
 
   async stop(): Promise<void> {

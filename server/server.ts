@@ -69,7 +69,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       options: { ...DEFAULT_DISPATCHER_OPTIONS, ...delivery, allowPrivateTargets: config.webhooksAllowPrivateTargets },
     });
     if (dispatcherEnabled) dispatcher.start();
-    const repair = new OutboxRepairJob(services.eventOutbox, config.outboxRepair, logger, () => services.clock.now());
+    const repair = new OutboxRepairJob(services.eventOutbox, config.outboxRepair, logger, () => services.clock.now(), services.devices);
     repair.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -1,26 +1,52 @@
 import type { EventOutboxEntry } from '../domain/events.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
 import { ledgerOutboxEntry, pendingLedgerEntries } from '../domain/ledger-entries.js';
+import { beforeDeadlineExpression, usableLicenseFilter } from '../domain/license-rules.js';
 import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
-import type { ActivationSeatsPort, FloatingUses } from '../domain/ports.js';
-import type { LicenseWithPending } from '../domain/ports.js';
+import type { ActivationSeatsPort, AnyOutboxEntry, FloatingUses, LicenseWithPending, SeatOutboxEntry } from '../domain/ports.js';
+import type { License, SeatChange } from '../domain/types.js';
+
+/** The seat entry of a change, pushed into the license's outbox by the write that makes it. */
+function seatEntry(change: SeatChange, deviceId: number, now: Date): SeatOutboxEntry {
+  return { id: change.id, kind: 'seat', at: now, deviceId, op: change.op };
+}
 
 /**
- * Releasing an activation's seat together with its floating meter uses: one atomic update pulls the
- * seat, lowers the activation count, and takes each floating feature's uses by this device out of the
- * feature's total (gross untouched). Guarded by the uses as read, so a concurrent change makes it
- * match nothing and the caller re-reads and retries.
+ * The license side of seat changes: one guarded write each. Taking a seat checks the limit
+ * (`timesActivated < maxActivations`) and the license's usability; releasing lowers the count, raises
+ * the seat epoch and takes each floating feature's uses by this device out of the feature's total
+ * (gross untouched), guarded by the uses as read, so a concurrent change makes it match nothing and
+ * the caller re-reads and retries. Both apply only before the change's deadline (database clock) and
+ * push the change's `seat` entry into the outbox, which stays until the device document has followed.
  */
 export class ActivationSeatsRepository implements ActivationSeatsPort {
   constructor(private readonly models: Models) {}
 
-  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events: EventOutboxEntry[] = []): Promise<LicenseWithPending | null> {
+  async take(accountId: number, licenseId: number, deviceId: number, change: SeatChange, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
+    const doc = (await this.models.License.collection.findOneAndUpdate(
+      {
+        _id: licenseId,
+        accountId,
+        ...usableLicenseFilter(now),
+        $expr: { $and: [{ $lt: ['$timesActivated', '$maxActivations'] }, beforeDeadlineExpression(change.deadline)] },
+      } as never,
+      {
+        $push: { outbox: { $each: [seatEntry(change, deviceId, now), ...events] } },
+        $inc: { timesActivated: 1 },
+        $set: { updatedAt: now, timeActivated: now, lastActivatedDeviceId: deviceId },
+      } as never,
+      { returnDocument: 'after', projection: { outbox: 0 } },
+    )) as LicenseDocument | null;
+    return doc ? toLicense(doc) : null;
+  }
+
+  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], change: SeatChange, now: Date, events: EventOutboxEntry[] = []): Promise<LicenseWithPending | null> {
     const guards: FilterQuery[] = floating.map((f) => ({
       features: { $elemMatch: { code: f.code, [`uses.${deviceId}`]: f.uses === 0 ? { $in: [0, null] } : f.uses } },
     }));
-    const filter: FilterQuery = { _id: licenseId, accountId, 'seats.deviceId': deviceId, ...(guards.length > 0 ? { $and: guards } : {}) };
-    const inc: Record<string, number> = { timesActivated: -1 };
+    const filter: FilterQuery = { _id: licenseId, accountId, $expr: beforeDeadlineExpression(change.deadline), ...(guards.length > 0 ? { $and: guards } : {}) };
+    const inc: Record<string, number> = { timesActivated: -1, seatEpoch: 1 };
     const unset: Record<string, ''> = {};
     for (const f of floating) {
       filter[`features.${f.index}.code`] = f.code;
@@ -34,14 +60,33 @@ export class ActivationSeatsRepository implements ActivationSeatsPort {
       .map((f) =>
         ledgerOutboxEntry({ accountId, licenseId, scope: 'feature', featureCode: f.code, deviceId, amount: -f.uses, event: 'release', requestId: null, idempotencyKey: null, at: now }),
       );
-    const update: Record<string, unknown> = { $pull: { seats: { deviceId } }, $inc: inc, $set: { updatedAt: now } };
-    if (events.length + ledger.length > 0) update.$push = { outbox: { $each: [...ledger, ...events] } };
+    const update: Record<string, unknown> = { $push: { outbox: { $each: [seatEntry(change, deviceId, now), ...ledger, ...events] } }, $inc: inc, $set: { updatedAt: now } };
     if (Object.keys(unset).length > 0) update.$unset = unset;
-    const doc = await this.models.License.findOneAndUpdate(filter, update, {
-      returnDocument: 'after',
-      
-      strict: false,
-    }).lean<LicenseDocument>();
+    const doc = (await this.models.License.collection.findOneAndUpdate(filter as never, update as never, { returnDocument: 'after' })) as LicenseDocument | null;
     return doc ? { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;
+  }
+
+  async raiseSeatEpoch(accountId: number, licenseId: number, now: Date): Promise<void> {
+    await this.models.License.collection.updateOne({ _id: licenseId, accountId } as never, { $inc: { seatEpoch: 1 }, $set: { updatedAt: now } } as never);
+  }
+
+  async hasSeatEntry(licenseId: number, changeId: string): Promise<boolean> {
+    const doc = await this.models.License.collection.findOne({ _id: licenseId, outbox: { $elemMatch: { kind: 'seat', id: changeId } } } as never, { projection: { _id: 1 } });
+    return doc !== null;
+  }
+
+  async removeSeatEntry(licenseId: number, changeId: string): Promise<void> {
+    await this.models.License.collection.updateOne({ _id: licenseId } as never, { $pull: { outbox: { kind: 'seat', id: changeId } } } as never);
+  }
+
+  async strandedSeatEntries(olderThan: Date, limit: number): Promise<Array<SeatOutboxEntry & { licenseId: number; accountId: number }>> {
+    const docs = (await this.models.License.collection
+      .find({ 'outbox.kind': 'seat' } as never, { projection: { accountId: 1, outbox: 1 }, limit })
+      .toArray()) as unknown as Array<{ _id: number; accountId: number; outbox?: AnyOutboxEntry[] }>;
+    return docs.flatMap((d) =>
+      (d.outbox ?? [])
+        .filter((e): e is SeatOutboxEntry => e.kind === 'seat' && new Date(e.at).getTime() < olderThan.getTime())
+        .map((e) => ({ ...e, licenseId: d._id, accountId: d.accountId })),
+    );
   }
 }

@@ -1,11 +1,7 @@
 import type { EventOutboxEntry } from '../domain/events.js';
-import type { Device, Seat } from '../domain/types.js';
-import { toLicense, type LicenseDocument } from './license-document.js';
-import { licenseLocatorFilter, usableLicenseFilter } from '../domain/license-rules.js';
+import type { Device, SeatChange } from '../domain/types.js';
 import type { Models } from './models.js';
-import type { License } from '../domain/types.js';
 import type { DeviceDetails, DevicesPort } from '../domain/ports.js';
-import type { LicenseLocator } from '../domain/ports.js';
 
 interface DeviceDocument extends Omit<Device, 'id'> {
   _id: number;
@@ -14,12 +10,13 @@ interface DeviceDocument extends Omit<Device, 'id'> {
 
 export function toDevice(doc: DeviceDocument): Device {
   const { _id, outbox: _outbox, ...rest } = doc;
-  return { id: _id, ...rest, metadata: rest.metadata ?? [] };
+  return { id: _id, ...rest, seatChange: rest.seatChange ?? null, metadata: rest.metadata ?? [] };
 }
 
 /**
- * Devices (activations). A device's details live in its own document; whether it holds a seat on its
- * license is the license document's `seats` list, changed atomically together with `timesActivated`.
+ * Devices (activations): a device's details and whether it holds a seat on its license (`active`),
+ * changed through seat changes (`seatChange`) together with the license's `timesActivated` (see
+ * domain/devices.ts).
  */
 export class DevicesRepository implements DevicesPort {
   constructor(private readonly models: Models) {}
@@ -38,7 +35,7 @@ export class DevicesRepository implements DevicesPort {
     try {
       const doc = await this.models.Device.findOneAndUpdate(
         { licenseId: base.licenseId, hardwareId: base.hardwareId },
-        { $setOnInsert: { _id: ids.id, activationId: ids.activationId, ...base, active: false, blacklisted: false, metadata: [], createdAt: now, updatedAt: now } },
+        { $setOnInsert: { _id: ids.id, activationId: ids.activationId, ...base, active: false, blacklisted: false, seatChange: null, metadata: [], createdAt: now, updatedAt: now } },
         { upsert: true, returnDocument: 'after' },
       ).lean<DeviceDocument>();
       return toDevice(doc!);
@@ -85,36 +82,33 @@ export class DevicesRepository implements DevicesPort {
     return { items: docs.map(toDevice), count };
   }
 
-  /**
-   * Gives the device a seat if the license is usable and has a free one: one atomic update whose
-   * filter checks the limit (`$size` of seats below maxActivations) and that the device has no seat yet.
-   */
-  async takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
-    const doc = await this.models.License.findOneAndUpdate(
-      {
-        ...licenseLocatorFilter(accountId, locator),
-        ...usableLicenseFilter(now),
-        'seats.hardwareId': { $ne: seat.hardwareId },
-        $expr: { $lt: [{ $size: '$seats' }, '$maxActivations'] },
-      },
-      {
-        $push: { seats: seat, ...(events.length > 0 ? { outbox: { $each: events } } : {}) },
-        $inc: { timesActivated: 1 },
-        $set: { updatedAt: now, timeActivated: now },
-      },
-      { returnDocument: 'after', projection: { outbox: 0 } },
-    ).lean<LicenseDocument>();
-    return doc ? toLicense(doc) : null;
+  /** Sets the device's blacklisted flag (the seat service raises the license's seat epoch after it). */
+  async setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null> {
+    return this.update(accountId, deviceId, { blacklisted }, now);
   }
 
-  /** Sets the blacklisted flag on the device's seat (enforced) and on the device document. */
-  async setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null> {
-    const device = await this.findById(accountId, deviceId);
-    if (!device) return null;
-    await this.models.License.updateOne(
-      { _id: device.licenseId, accountId, 'seats.deviceId': deviceId },
-      { $set: { 'seats.$.blacklisted': blacklisted, updatedAt: now } },
+  async beginSeatChange(accountId: number, deviceId: number, change: SeatChange): Promise<Device | null> {
+    const state = change.op === 'take' ? { active: false, blacklisted: false } : { active: true };
+    const doc = await this.models.Device.collection.findOneAndUpdate(
+      { _id: deviceId, accountId, ...state, seatChange: null } as never,
+      { $set: { seatChange: change } } as never,
+      { returnDocument: 'after', projection: { outbox: 0 } },
     );
-    return this.update(accountId, deviceId, { blacklisted }, now);
+    return doc ? toDevice(doc as unknown as DeviceDocument) : null;
+  }
+
+  async endSeatChange(accountId: number, deviceId: number, changeId: string, active: boolean | undefined, now: Date, details: DeviceDetails = {}): Promise<Device | null> {
+    const set: Record<string, unknown> = { ...details, seatChange: null, updatedAt: now };
+    if (active !== undefined) set.active = active;
+    const doc = await this.models.Device.collection.findOneAndUpdate({ _id: deviceId, accountId, 'seatChange.id': changeId } as never, { $set: set } as never, {
+      returnDocument: 'after',
+      projection: { outbox: 0 },
+    });
+    return doc ? toDevice(doc as unknown as DeviceDocument) : null;
+  }
+
+  async staleSeatChanges(before: Date, limit: number): Promise<Device[]> {
+    const docs = await this.models.Device.collection.find({ 'seatChange.deadline': { $lt: before } } as never, { projection: { outbox: 0 }, limit }).toArray();
+    return (docs as unknown as DeviceDocument[]).map(toDevice);
   }
 }

@@ -1,4 +1,4 @@
-import type { License, LicenseFeature, Seat } from '../domain/types.js';
+import type { License, LicenseFeature } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
 import type { AnyOutboxEntry } from '../domain/ports.js';
 
@@ -42,10 +42,6 @@ function feature(doc: LicenseFeature): LicenseFeature {
   };
 }
 
-function seat(doc: Seat): Seat {
-  return { deviceId: doc.deviceId, activationId: doc.activationId, hardwareId: doc.hardwareId, blacklisted: doc.blacklisted ?? false, activatedAt: doc.activatedAt };
-}
-
 /** The domain license of a stored (lean) document, with defaults for the fields a document may lack. */
 export function toLicense(doc: LicenseDocument): License {
   return {
@@ -62,8 +58,9 @@ export function toLicense(doc: LicenseDocument): License {
     maxActivations: doc.maxActivations,
     timesActivated: doc.timesActivated ?? 0,
     consumption: meter(doc.consumption),
+    seatEpoch: doc.seatEpoch ?? 0,
+    lastActivatedDeviceId: doc.lastActivatedDeviceId ?? null,
     features: (doc.features ?? []).map(feature),
-    seats: (doc.seats ?? []).map(seat),
     isFloating: doc.isFloating ?? false,
     isFloatingCloud: doc.isFloatingCloud ?? false,
     floatingUsers: doc.floatingUsers ?? 0,

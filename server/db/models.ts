@@ -2,7 +2,8 @@ import { Schema, type Connection, type Model, type SchemaDefinition, type Schema
 
 /**
  * Mongoose schemas and indexes of every collection. Each counter lives inside one document (the
- * license) so that it changes through one atomic guarded update. Repositories in this folder are the
+ * license) so that it changes through one atomic guarded update; what grows (seats, ledger entries,
+ * idempotency keys) has its own collection, so that document stays small (README, Database). Repositories in this folder are the
  * only code that touches these models; they return plain objects (`lean()`).
  */
 
@@ -102,17 +103,6 @@ const licenseFeatureSchema = schema(
   sub,
 );
 
-const seatSchema = schema(
-  {
-    deviceId: { type: Number, required: true },
-    activationId: { type: String, required: true },
-    hardwareId: { type: String, required: true },
-    blacklisted: { type: Boolean, default: false },
-    activatedAt: Date,
-  },
-  sub,
-);
-
 const licenseUserSchema = schema(
   {
     id: Number,
@@ -140,10 +130,13 @@ const licenseSchema = schema(
     isTrial: { type: Boolean, default: false },
     validUntil: { type: Date, default: null },
     maxActivations: { type: Number, default: 1 },
+    /** Seats held (active devices); a seat is taken with `$inc` guarded by `timesActivated < maxActivations`. */
     timesActivated: { type: Number, default: 0 },
+    /** Raised by every write that takes a seat away; writes through a seat are guarded by it. */
+    seatEpoch: { type: Number, default: 0 },
+    lastActivatedDeviceId: { type: Number, default: null },
     consumption: schema(meterFields, sub),
     features: [licenseFeatureSchema],
-    seats: [seatSchema],
     isFloating: { type: Boolean, default: false },
     isFloatingCloud: { type: Boolean, default: false },
     floatingUsers: { type: Number, default: 0 },
@@ -163,7 +156,6 @@ const licenseSchema = schema(
 licenseSchema.index({ accountId: 1, productCode: 1, key: 1 });
 licenseSchema.index({ accountId: 1, 'users.email': 1 });
 licenseSchema.index({ accountId: 1, productId: 1 });
-licenseSchema.index({ 'seats.activationId': 1 });
 licenseSchema.index({ productId: 1, key: 1 });
 // Finds the documents with entries left in their outbox by equality on the entry kind (few documents
 // have any: entries are moved right after the write), for the repair step.
@@ -179,6 +171,8 @@ const deviceSchema = schema(
     hardwareId: { type: String, required: true },
     active: { type: Boolean, default: false },
     blacklisted: { type: Boolean, default: false },
+    /** A seat change in flight (see domain/devices.ts): `{ id, op, deadline }`, or null. */
+    seatChange: { type: Mixed, default: null },
     os: { type: String, default: null },
     osVersion: { type: String, default: null },
     hostname: { type: String, default: null },
@@ -208,6 +202,8 @@ deviceSchema.index({ 'outbox.kind': 1 }, { sparse: true });
 deviceSchema.index({ activationId: 1 }, { unique: true });
 deviceSchema.index({ licenseId: 1, hardwareId: 1 }, { unique: true });
 deviceSchema.index({ accountId: 1, licenseId: 1 });
+// The seat changes in flight, for the repair of those a crash left behind (few devices have one).
+deviceSchema.index({ 'seatChange.deadline': 1 }, { sparse: true });
 
 const ledgerSchema = schema(
   {

@@ -1,13 +1,12 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { locateLicense, meterOf, meterRefusal, resetDuePeriod, retryOnConflict, RETRY, seatOf } from './license-rules.js';
+import { locateLicense, meterOf, meterRefusal, resetDuePeriod, resolveSeat, retryOnConflict, RETRY } from './license-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
 import { DomainError } from './errors.js';
-import { missingSeatError } from './seat-errors.js';
 import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
-import type { LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, ProductLookup, SeatLocator } from './ports.js';
+import type { DevicesPort, HeldSeat, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, ProductLookup, SeatLocator } from './ports.js';
 import type { TtlCache } from './ttl-cache.js';
 
 export type { ProductLookup } from './ports.js';
@@ -22,10 +21,10 @@ export interface ConsumeInput {
   /** Count the change in this device's own uses too (v3 meter attributes). Requires `seat`. */
   trackDeviceUses?: boolean;
   /**
-   * The id of the device that `seat` names, when the caller knows it (no read before the update;
-   * the guarded update still requires its seat to be held).
+   * The seat `seat` names, when the caller read it before (no read before the update; the guarded
+   * update still requires that no seat of the license was taken away since: see HeldSeat).
    */
-  deviceId?: number | undefined;
+  heldSeat?: HeldSeat | undefined;
   /** That device as the caller read it, if it did: event payloads about it are built from it. */
   device?: Device | undefined;
   negatives: 'policy' | 'floor-only';
@@ -52,6 +51,8 @@ export interface ConsumeResult {
   meter: MeterState;
   /** The device whose seat was used, if any. */
   deviceId: number | null;
+  /** The seat the change was made through, as the write relied on it (null: none, or a replayed change). */
+  seat: HeldSeat | null;
   /** True when the idempotency key had already been applied: nothing was counted this time. */
   replayed: boolean;
 }
@@ -108,6 +109,12 @@ export async function consumeThrough<Target, Read, Result>(shortcut: Shortcut<Ta
 }
 
 /** A consumption of one consumption feature of the license a client names (see consumeFeature). */
+/** What consumeFeature's shortcut keeps of a request's target: the license and the seat it is made through. */
+export interface FeatureTarget {
+  licenseId: number;
+  seat: HeldSeat | null;
+}
+
 export type FeatureConsumeInput = Omit<ConsumeInput, 'license' | 'target'> & {
   license: LicenseLocator;
   /** The license's id when the request pins one: another license is `license_not_found`. */
@@ -127,8 +134,15 @@ export class ConsumptionService {
     private readonly clock: Clock,
     private readonly events: EventOutbox,
     private readonly appliedKeys: AppliedKeyLookup,
-    /** License ids by (account, product, license key, consumption feature), for consumeFeature's shortcut. */
-    private readonly featureLicenses: TtlCache<string, number>,
+    /** License ids and seats by (account, product, license key, consumption feature, seat), for consumeFeature's shortcut. */
+    private readonly featureLicenses: TtlCache<string, FeatureTarget>,
+    private readonly devices: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId'>,
+    /**
+     * Seats as read (see HeldSeat) by (account, license locator, seat locator), so that a repeated
+     * consumption through a seat makes no read before its guarded update: the update's seat-epoch
+     * guard refuses it if any seat of the license was taken away since the seat was read.
+     */
+    private readonly heldSeats: TtlCache<string, HeldSeat>,
   ) {}
 
   /**
@@ -140,20 +154,27 @@ export class ConsumptionService {
   async consumeFeature(input: FeatureConsumeInput): Promise<ConsumeResult> {
     const { license: locator, licenseId: pinned, feature, ...rest } = input;
     const named: ConsumeInput = { ...rest, license: locator, target: { scope: 'feature', code: feature } };
-    return consumeThrough(
+    const seatKey = input.seat === undefined ? '' : 'hardwareId' in input.seat ? `h:${input.seat.hardwareId}` : `a:${input.seat.activationId}`;
+    const key = 'key' in locator ? [input.accountId, locator.productCode, locator.key, feature, seatKey].join('\u0000') : undefined;
+    return consumeThrough<FeatureTarget, undefined, ConsumeResult>(
       {
         cache: this.featureLicenses,
-        key: 'key' in locator ? [input.accountId, locator.productCode, locator.key, feature].join('\u0000') : undefined,
-        fits: (licenseId) => pinned === undefined || pinned === licenseId,
+        key,
+        fits: (known) => pinned === undefined || pinned === known.licenseId,
         resolve: async () => {
           const license = await locateLicense(this.meters, this.products, input.accountId, locator, pinned);
           const found = license.features.find((f) => f.code === feature);
           if (!found) throw new DomainError('feature_not_on_license', `The license has no feature "${feature}"`, { code: feature });
           if (found.featureType !== 'consumption') throw new DomainError('feature_not_on_license', `Feature "${feature}" is not a consumption feature`, { code: feature });
-          return { target: license.id };
+          return { target: { licenseId: license.id, seat: input.seat ? await resolveSeat(this.devices, license, input.seat) : null } };
         },
       },
-      (licenseId) => this.consume({ ...named, license: { licenseId } }),
+      async (target) => {
+        const result = await this.consume({ ...named, license: { licenseId: target.licenseId }, ...(target.seat ? { heldSeat: target.seat } : {}) });
+        // A seat read again during the change (another seat of the license was taken away) is kept for the next request.
+        if (key !== undefined && result.seat && result.seat.seatEpoch !== target.seat?.seatEpoch) this.featureLicenses.set(key, { licenseId: target.licenseId, seat: result.seat });
+        return result;
+      },
     );
   }
 
@@ -162,16 +183,15 @@ export class ConsumptionService {
       const earlier = await this.appliedResult(input, input.idempotencyKey, input.idempotencyResumedSince);
       if (earlier) return earlier;
     }
-    let deviceId: number | null = null;
-    if (input.trackDeviceUses && input.deviceId !== undefined) {
-      deviceId = input.deviceId;
-    } else if (input.trackDeviceUses) {
-      const current = await locateLicense(this.meters, this.products, input.accountId, input.license);
-      deviceId = seatOf(current, input.seat)?.deviceId ?? null;
-      if (deviceId === null) throw new DomainError('device_not_found', 'No active device matches on this license');
-    }
+    const seatKey = input.seat && !input.heldSeat ? JSON.stringify([input.accountId, input.license, input.seat]) : undefined;
+    let held: HeldSeat | undefined = input.heldSeat ?? (seatKey === undefined ? undefined : this.heldSeats.get(seatKey));
+    if (input.seat && !held) held = await this.readSeat(seatKey, input.seat, await locateLicense(this.meters, this.products, input.accountId, input.license));
+    const reseat = async (license: License) => {
+      held = await this.readSeat(seatKey, input.seat!, license);
+    };
     return retryOnConflict(async () => {
       const now = this.clock.now();
+      const deviceId = held?.deviceId ?? null;
       const outbox: OutboxEntry = ledgerOutboxEntry({
         accountId: input.accountId,
         licenseId: 'licenseId' in input.license ? input.license.licenseId : 0,
@@ -183,7 +203,6 @@ export class ConsumptionService {
         requestId: input.requestId ?? null,
         idempotencyKey: input.idempotencyKey ?? null,
         at: now,
-        seat: input.seat ?? null,
       });
       const intents: EventIntent[] = [
         {
@@ -192,7 +211,7 @@ export class ConsumptionService {
           scope: input.target.scope,
           featureCode: input.target.scope === 'feature' ? input.target.code : null,
           amount: input.amount,
-          seat: input.seat ?? null,
+          seat: held ? { activationId: held.activationId } : null,
         },
         ...(input.alsoRaise ?? []),
       ];
@@ -206,8 +225,8 @@ export class ConsumptionService {
         negatives: input.negatives,
         outbox,
         events,
-        ...(input.seat ? { seat: input.seat } : {}),
-        ...(deviceId !== null ? { deviceUses: deviceId } : {}),
+        ...(held ? { seat: held } : {}),
+        ...(held && input.trackDeviceUses ? { deviceUses: held.deviceId } : {}),
         ...(input.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
         ...(input.overageCap ? { overageCap: input.overageCap } : {}),
         ...(input.writeDeadline ? { deadline: input.writeDeadline() } : {}),
@@ -218,12 +237,23 @@ export class ConsumptionService {
         const meter = meterOf(updated, input.target)!;
         // This write's entry and every one still pending before it, completed from the state the write left.
         const ledger = completeLedgerEntries(updated, applied.pending);
-        const own = ledger.find((m) => m.entry.id === outbox.id);
         await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, ledger);
-        return { license: updated, meter, deviceId: own?.entry.ledger.deviceId ?? deviceId, replayed: false };
+        return { license: updated, meter, deviceId, seat: held ?? null, replayed: false };
       }
-      return this.explainRejection(input, change);
+      return this.explainRejection(input, change, reseat);
     });
+  }
+
+  /** The seat as read now on `license` (read before it), kept under `key` when given; a refused seat is forgotten. */
+  private async readSeat(key: string | undefined, locator: SeatLocator, license: License): Promise<HeldSeat> {
+    try {
+      const seat = await resolveSeat(this.devices, license, locator);
+      if (key !== undefined) this.heldSeats.set(key, seat);
+      return seat;
+    } catch (err) {
+      if (key !== undefined) this.heldSeats.delete(key);
+      throw err;
+    }
   }
 
   /**
@@ -251,16 +281,14 @@ export class ConsumptionService {
         : { ...plain, features: plain.features.map((f) => (f.code === target.code ? { ...f, ...asOf(f) } : f)) };
     const meter = meterOf(then, target);
     if (!meter) return null;
-    return { license: then, meter, deviceId: entry.deviceId, replayed: true };
+    return { license: then, meter, deviceId: entry.deviceId, seat: null, replayed: true };
   }
 
   /** Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, a replayed idempotency key, or RETRY. */
-  private async explainRejection(input: ConsumeInput, change: MeterChange): Promise<ConsumeResult | typeof RETRY> {
+  private async explainRejection(input: ConsumeInput, change: MeterChange, reseat: (license: License) => Promise<void>): Promise<ConsumeResult | typeof RETRY> {
     const now = change.now;
     const license = await locateLicense(this.meters, this.products, input.accountId, input.license);
-    // The stored seat's device, for the per-device floor (the update names the device it read or was given).
-    const seated = change.deviceUses === undefined && input.trackDeviceUses ? { ...change, deviceUses: seatOf(license, input.seat)?.deviceId } : change;
-    const refusal = meterRefusal(license, seated);
+    const refusal = meterRefusal(license, change);
     const meter = meterOf(license, input.target);
     switch (refusal) {
       case 'deadline_passed':
@@ -270,10 +298,10 @@ export class ConsumptionService {
         throw new DomainError('license_disabled', 'The license is not enabled');
       case 'license_expired':
         throw new DomainError('license_expired', 'The license has expired');
-      case 'seat_missing':
-        throw missingSeatError(license);
-      case 'device_blacklisted':
-        throw new DomainError('device_blacklisted', 'This device is blacklisted');
+      case 'seat_changed':
+        // A seat of the license was taken away since the seat was read: read it again (throws when it was this one).
+        await reseat(license);
+        return RETRY;
       case 'license_not_consumption':
         throw new DomainError('license_not_consumption', 'The license needs to be of consumption type');
       case 'meter_missing':

@@ -5,7 +5,8 @@ import { missingSeatError } from './seat-errors.js';
 import { newActivationId, newNumericId } from './ids.js';
 import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
-import type { Device, License } from './types.js';
+import { randomUUID } from 'node:crypto';
+import type { Device, License, SeatChange } from './types.js';
 import type { ActivationSeatsPort, DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort, LicensesPort } from './ports.js';
 import { completeLedgerEntries } from './ledger-entries.js';
 import { assertUsable, floatingUsesOf, locateLicense, retryOnConflict, RETRY } from './license-rules.js';
@@ -61,6 +62,18 @@ export interface Activation {
   license: License;
 }
 
+/** How long the license write of a seat change may take to reach the database (its deadline, database clock). */
+export const SEAT_CHANGE_WINDOW_MS = 5_000;
+/** How long after its deadline a seat change in flight is taken as left behind by a crash (clocks of several nodes). */
+export const SEAT_CHANGE_MARGIN_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A new seat change, its deadline in physical time (the database compares it with its own clock). */
+function newSeatChange(op: SeatChange['op']): SeatChange {
+  return { id: randomUUID(), op, deadline: new Date(Date.now() + SEAT_CHANGE_WINDOW_MS) };
+}
+
 /** Latest lease end a Date can show in every format (9999-12-31T23:59:59Z). */
 const LATEST_LEASE_END = Date.UTC(9999, 11, 31, 23, 59, 59);
 
@@ -87,6 +100,12 @@ export interface ActivationResult {
 /**
  * The seats of licenses, for every dialect: binding devices to licenses (activations) within each
  * license's activation limit, finding, updating, deactivating and blacklisting them.
+ *
+ * A seat is a device document that is `active`; the license counts them in `timesActivated`. A seat
+ * change is three writes (README, Database): the device takes a `seatChange` (so concurrent changes
+ * of one device count once), the guarded license write takes or releases the seat before the change's
+ * deadline and keeps a `seat` entry in its outbox, then the device follows and the entry is removed.
+ * `repairSeatChanges` finishes or drops what a crash left between them.
  */
 export class DeviceService {
   constructor(
@@ -125,33 +144,97 @@ export class DeviceService {
       () => ({ id: newNumericId(), activationId: newActivationId() }),
       now,
     );
-    if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
-    const locator = { licenseId: license.id };
+    const details = deviceDetailsOf(input.details ?? {}, now);
     const created = this.events.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
-    let alreadyActive = false;
-    license = await retryOnConflict(async () => {
-      if (license.seats.some((s) => s.hardwareId === input.hardwareId)) {
-        alreadyActive = true;
-        return license;
+    const taken = await retryOnConflict<Device | null>(async () => {
+      if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+      if (device.active) return null;
+      const change = newSeatChange('take');
+      const claimed = await this.devices.beginSeatChange(accountId, device.id, change);
+      if (!claimed) {
+        device = await this.settledDevice(accountId, device.id);
+        return RETRY;
       }
-      const seat = { deviceId: device.id, activationId: device.activationId, hardwareId: input.hardwareId, blacklisted: false, activatedAt: now };
-      const updated = await this.devices.takeSeat(accountId, locator, seat, now, created ? [created] : []);
-      if (updated) return updated;
-      const current = await this.meters.find(accountId, locator);
-      if (!current) throw new DomainError('license_not_found', 'License not found');
-      this.assertUsable(current);
-      if (!current.seats.some((s) => s.hardwareId === input.hardwareId) && current.seats.length >= current.maxActivations) {
-        throw new DomainError('activation_limit_reached', 'The license has reached its maximum number of activations', { maxActivations: current.maxActivations });
+      const updated = await this.seats.take(accountId, license.id, device.id, change, now, [created]);
+      if (!updated) {
+        await this.devices.endSeatChange(accountId, device.id, change.id, undefined, now);
+        const current = await this.meters.find(accountId, { licenseId: license.id });
+        if (!current) throw new DomainError('license_not_found', 'License not found');
+        this.assertUsable(current);
+        if (current.timesActivated >= current.maxActivations) {
+          throw new DomainError('activation_limit_reached', 'The license has reached its maximum number of activations', { maxActivations: current.maxActivations });
+        }
+        license = current;
+        device = claimed;
+        return RETRY;
       }
-      license = current;
-      return RETRY;
+      license = updated;
+      const active = await this.devices.endSeatChange(accountId, device.id, change.id, true, now, { ...details, lastSyncedAt: now });
+      await this.seats.removeSeatEntry(license.id, change.id);
+      return active ?? { ...claimed, active: true, seatChange: null };
     });
+    const alreadyActive = taken === null;
+    if (taken) {
+      device = taken;
+      await this.events.settle({ licenseId: license.id }, license.id, [created], { license, device });
+      return { license, device, alreadyActive };
+    }
     // A repeated activation changes only the device document: its `activation.updated` goes into the device's outbox.
-    const updatedEvent = alreadyActive ? this.events.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now) : undefined;
-    device = (await this.devices.update(accountId, device.id, { ...deviceDetailsOf(input.details ?? {}, now), active: true, lastSyncedAt: now }, now, updatedEvent ? [updatedEvent] : [])) ?? device;
-    if (created && !alreadyActive) await this.events.settle({ licenseId: license.id }, license.id, [created], { license, device });
-    if (updatedEvent) await this.events.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
+    const updatedEvent = this.events.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now);
+    device = (await this.devices.update(accountId, device.id, { ...details, lastSyncedAt: now }, now, [updatedEvent])) ?? device;
+    const current = await this.meters.find(accountId, { licenseId: license.id });
+    if (current) license = current;
+    await this.events.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
     return { license, device, alreadyActive };
+  }
+
+  /**
+   * The device once no other seat change of it is in flight: waits for a running one to end, and
+   * finishes or drops one left behind (its deadline passed: see finishSeatChange).
+   */
+  private async settledDevice(accountId: number, deviceId: number): Promise<Device> {
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const device = await this.devices.findById(accountId, deviceId);
+      if (!device) throw new DomainError('device_not_found', 'Device not found');
+      if (!device.seatChange) return device;
+      if (device.seatChange.deadline.getTime() + SEAT_CHANGE_MARGIN_MS < Date.now()) await this.finishSeatChange(device, device.seatChange);
+      else await sleep(wait);
+    }
+  }
+
+  /**
+   * Finishes a seat change whose deadline has passed: if its license write applied (its `seat` entry is
+   * in the license's outbox) the device follows, else (it never applied, and no longer can) the change
+   * is dropped. Then the entry is removed.
+   */
+  private async finishSeatChange(device: Device, change: SeatChange): Promise<void> {
+    const now = this.clock.now();
+    const applied = await this.seats.hasSeatEntry(device.licenseId, change.id);
+    await this.devices.endSeatChange(device.accountId, device.id, change.id, applied ? change.op === 'take' : undefined, now);
+    if (applied) await this.seats.removeSeatEntry(device.licenseId, change.id);
+  }
+
+  /**
+   * The repair of seat changes a crash left between their writes: devices whose change's deadline
+   * passed (finished or dropped, see finishSeatChange), and `seat` entries older than `olderThan` whose
+   * device already followed (removed). Returns how many it repaired.
+   */
+  async repairSeatChanges(olderThan: Date, limit = 200): Promise<number> {
+    let repaired = 0;
+    for (const device of await this.devices.staleSeatChanges(new Date(Date.now() - SEAT_CHANGE_MARGIN_MS), limit)) {
+      if (device.seatChange) await this.finishSeatChange(device, device.seatChange);
+      repaired += 1;
+    }
+    for (const entry of await this.seats.strandedSeatEntries(olderThan, limit)) {
+      const device = await this.devices.findById(entry.accountId, entry.deviceId);
+      if (device?.seatChange?.id === entry.id) {
+        await this.finishSeatChange(device, device.seatChange);
+      } else {
+        await this.seats.removeSeatEntry(entry.licenseId, entry.id);
+      }
+      repaired += 1;
+    }
+    return repaired;
   }
 
   /** The license a client names by product id and key (within the caller's account when it has one). */
@@ -172,8 +255,9 @@ export class DeviceService {
   async findActivation(caller: Caller, activationId: string): Promise<Activation> {
     const device = await this.devices.findByActivationId(activationId);
     if (!device || (caller.accountId !== null && device.accountId !== caller.accountId)) throw new DomainError('not_found', 'Activation not found');
+    if (!device.active) throw new DomainError('not_found', 'Activation not found');
     const license = await this.meters.find(device.accountId, { licenseId: device.licenseId });
-    if (!license || !license.seats.some((s) => s.deviceId === device.id)) throw new DomainError('not_found', 'Activation not found');
+    if (!license) throw new DomainError('not_found', 'Activation not found');
     return { device, license };
   }
 
@@ -187,7 +271,7 @@ export class DeviceService {
     }
     return items.flatMap((device) => {
       const license = licenses.get(device.licenseId);
-      return license && license.seats.some((s) => s.deviceId === device.id) ? [{ device, license }] : [];
+      return license ? [{ device, license }] : [];
     });
   }
 
@@ -244,18 +328,32 @@ export class DeviceService {
   /**
    * Frees the device's seat, for every dialect (License API deactivation, Web API v3 activation
    * deletion): uses of floating meters (the feature or the license floats) go back to the license total,
-   * recorded as `release` ledger entries; other uses stay counted; gross never changes. One guarded
-   * write (it fails when the uses changed since they were read), retried with a fresh read.
+   * recorded as `release` ledger entries; other uses stay counted; gross never changes. A seat change
+   * (see the class comment) whose license write is guarded by the uses as read, retried with a fresh
+   * read when they changed.
    */
   async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
     const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: device.activationId });
+    let current: Device = device;
     return retryOnConflict(async () => {
       const now = this.clock.now();
-      const current = await this.meters.find(accountId, { licenseId: device.licenseId });
-      if (!current || !current.seats.some((s) => s.deviceId === device.id)) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
-      const result = await this.seats.release(accountId, current.id, device.id, floatingUsesOf(current, device.id), now, [deleted]);
-      if (!result) return RETRY;
-      const updated = (await this.devices.update(accountId, device.id, { active: false }, now)) ?? device;
+      if (!current.active) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+      const change = newSeatChange('release');
+      const claimed = await this.devices.beginSeatChange(accountId, current.id, change);
+      if (!claimed) {
+        current = await this.settledDevice(accountId, current.id);
+        return RETRY;
+      }
+      const license = await this.meters.find(accountId, { licenseId: current.licenseId });
+      if (!license) throw new DomainError('license_not_found', 'License not found');
+      const result = await this.seats.release(accountId, license.id, current.id, floatingUsesOf(license, current.id), change, now, [deleted]);
+      if (!result) {
+        await this.devices.endSeatChange(accountId, current.id, change.id, undefined, now);
+        current = claimed;
+        return RETRY;
+      }
+      const updated = (await this.devices.endSeatChange(accountId, current.id, change.id, false, now)) ?? { ...claimed, active: false, seatChange: null };
+      await this.seats.removeSeatEntry(result.license.id, change.id);
       await this.events.settle({ licenseId: result.license.id }, result.license.id, [deleted], { license: result.license, device: updated }, completeLedgerEntries(result.license, result.pending));
       return { license: result.license, device: updated };
     });
@@ -271,9 +369,12 @@ export class DeviceService {
     return this.devices.list(accountId, filter.licenseId !== undefined ? { licenseId: filter.licenseId } : {}, skip, limit);
   }
 
+  /** Sets the device's blacklisted flag; blacklisting takes its seat away from writes through it (the seat epoch is raised after the flag is set). */
   async setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean): Promise<Device> {
-    const device = await this.devices.setBlacklisted(accountId, deviceId, blacklisted, this.clock.now());
+    const now = this.clock.now();
+    const device = await this.devices.setBlacklisted(accountId, deviceId, blacklisted, now);
     if (!device) throw new DomainError('device_not_found', 'Device not found');
+    if (blacklisted) await this.seats.raiseSeatEpoch(accountId, device.licenseId, now);
     return device;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOutboxEntry } from './events.js';
 import { LedgerEvent, type LedgerEntry, type License } from './types.js';
-import type { LedgerMove, LedgerTemplate, OutboxEntry, SeatLocator } from './ports.js';
+import type { LedgerMove, LedgerTemplate, OutboxEntry } from './ports.js';
 import { literal, type QueryDocument } from './query-forms.js';
 
 /**
@@ -14,10 +14,9 @@ function outboxEntryShape<V>(id: V, at: Date, ledger: Record<Exclude<keyof Outbo
 }
 
 /** A new ledger outbox entry for a change about to be written (the resulting total is filled in when it is moved). */
-export function ledgerOutboxEntry(fields: Omit<LedgerEntry, 'id' | 'totalAfter' | 'periodResetAt'> & { periodResetAt?: Date | null; seat?: SeatLocator | null }): OutboxEntry {
-  const { seat, periodResetAt, ...rest } = fields;
-  const entry = outboxEntryShape<unknown>(randomUUID(), fields.at, { ...rest, periodResetAt: periodResetAt ?? null }) as OutboxEntry;
-  return { ...entry, ...(seat && rest.deviceId === null ? { seat } : {}) };
+export function ledgerOutboxEntry(fields: Omit<LedgerEntry, 'id' | 'totalAfter' | 'periodResetAt'> & { periodResetAt?: Date | null }): OutboxEntry {
+  const { periodResetAt, ...rest } = fields;
+  return outboxEntryShape<unknown>(randomUUID(), fields.at, { ...rest, periodResetAt: periodResetAt ?? null }) as OutboxEntry;
 }
 
 /**
@@ -87,7 +86,7 @@ export function completeLedgerEntries(license: License, pending: readonly Outbox
     const entry = pending[i]!;
     const state = stateOf(entry);
     const isPeriodReset = entry.ledger.event === LedgerEvent.periodReset;
-    const deviceId = entry.ledger.deviceId ?? seatDevice(license, entry.seat);
+    const deviceId = entry.ledger.deviceId;
     const completed: OutboxEntry = {
       ...entry,
       ledger: {
@@ -102,12 +101,6 @@ export function completeLedgerEntries(license: License, pending: readonly Outbox
     if (isPeriodReset) state.resetAt = entry.ledger.periodResetAt;
   }
   return moves.reverse();
-}
-
-function seatDevice(license: License, seat: SeatLocator | null | undefined): number | null {
-  if (!seat) return null;
-  const found = license.seats.find((s) => ('hardwareId' in seat ? s.hardwareId === seat.hardwareId : s.activationId === seat.activationId));
-  return found?.deviceId ?? null;
 }
 
 /** The ledger entries of an outbox (as stored in a license document), in the order they were written. */

@@ -2,9 +2,10 @@ import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import { missingSeatError } from './seat-errors.js';
 import { currentTotal, isPeriodDue, resetAtFor, type MeterState } from './meter.js';
-import type { License, Seat } from './types.js';
+import type { Device, License } from './types.js';
+import type { DevicesPort } from './ports.js';
 import type { LicenseLocator, LicenseMetersPort, ProductLookup } from './ports.js';
-import { assertUsable, locateLicense } from './license-rules.js';
+import { assertUsable, heldSeatRefusal, locateLicense } from './license-rules.js';
 
 /** A meter as it reads at `now`: a period that has ended shows a total of 0 and the next reset time. */
 export function meterAsOf<M extends MeterState>(meter: M, now: Date): M {
@@ -37,6 +38,7 @@ export class LicenseCheckService {
     private readonly products: ProductLookup,
     private readonly clock: Clock,
     private readonly checks: LastCheckRecorder,
+    private readonly devices: Pick<DevicesPort, 'findByHardwareId'>,
   ) {}
 
   /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
@@ -51,17 +53,19 @@ export class LicenseCheckService {
    * as 0), recorded as the license's last check (to the minute). Errors: disabled, expired, no seat
    * for the device, blacklisted device.
    */
-  async check(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; seat: Seat }> {
+  async check(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; seat: Device }> {
     const license = await this.locate(accountId, locator, licenseId);
     const now = this.clock.now();
     assertUsable(license, now);
-    const seat = license.seats.find((s) => s.hardwareId === hardwareId);
-    if (!seat) throw missingSeatError(license);
-    if (seat.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    const seat = await this.devices.findByHardwareId(license.id, hardwareId);
+    const refusal = heldSeatRefusal(seat, license.id);
+    if (refusal === 'seat_missing') throw missingSeatError(license);
+    if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    const device = seat!;
     if (license.lastCheck === null || now.getTime() - license.lastCheck.getTime() >= LAST_CHECK_RESOLUTION_MS) {
       await this.checks.markChecked(license.id, now);
-      return { license: licenseAsOf({ ...license, lastCheck: now }, now), seat };
+      return { license: licenseAsOf({ ...license, lastCheck: now }, now), seat: device };
     }
-    return { license: licenseAsOf(license, now), seat };
+    return { license: licenseAsOf(license, now), seat: device };
   }
 }

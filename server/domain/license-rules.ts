@@ -15,8 +15,9 @@ import { isPeriodDue, periodNotDueFilter, type MeterState } from './meter.js';
 import { periodEnd } from './periods.js';
 import { hasPassed, literal, notPassedFilter, type QueryDocument } from './query-forms.js';
 import type { EventOutboxEntry } from './events.js';
-import type { FloatingUses, LedgerTemplate, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, MultiFeatureChange, ProductLookup, SeatLocator } from './ports.js';
-import type { License, LicenseFeature, Seat } from './types.js';
+import { missingSeatError } from './seat-errors.js';
+import type { DevicesPort, FloatingUses, HeldSeat, LedgerTemplate, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, MultiFeatureChange, ProductLookup, SeatLocator } from './ports.js';
+import type { Device, License, LicenseFeature } from './types.js';
 
 export type LicenseUsability = 'usable' | 'disabled' | 'expired';
 
@@ -55,8 +56,7 @@ export type MeterRefusal =
   | 'deadline_passed'
   | 'license_disabled'
   | 'license_expired'
-  | 'seat_missing'
-  | 'device_blacklisted'
+  | 'seat_changed'
   | 'license_not_consumption'
   | 'meter_missing'
   | 'feature_expired'
@@ -89,15 +89,37 @@ export function featureNotExpiredFilter(code: string, now: Date): QueryDocument 
   return { features: { $elemMatch: { code, ...notPassedFilter('expiryDate', now) } } };
 }
 
-export function seatOf(license: License, seat: SeatLocator | undefined): Seat | undefined {
-  if (!seat) return undefined;
-  return license.seats.find((s) => ('hardwareId' in seat ? s.hardwareId === seat.hardwareId : s.activationId === seat.activationId));
+/**
+ * Whether a device holds a usable seat on the license (null) or why not: it must be the license's,
+ * active (holding a seat) and not blacklisted. Read before a write through the seat; the write then
+ * relies on it through the seat epoch (seatFilter).
+ */
+export function heldSeatRefusal(device: Pick<Device, 'licenseId' | 'active' | 'blacklisted'> | null, licenseId: number): 'seat_missing' | 'device_blacklisted' | null {
+  if (!device || device.licenseId !== licenseId || !device.active) return 'seat_missing';
+  if (device.blacklisted) return 'device_blacklisted';
+  return null;
 }
 
-/** The query form of "`seatOf(license, seat)` exists and is not blacklisted". */
-export function seatFilter(seat: SeatLocator): QueryDocument {
-  const match = 'hardwareId' in seat ? { hardwareId: seat.hardwareId } : { activationId: seat.activationId };
-  return { seats: { $elemMatch: { ...match, blacklisted: false } } };
+/**
+ * The seat a request names on the license, as a write relies on it (see HeldSeat): `license` must be
+ * read before the device, so that its seat epoch is no newer than what the device read shows. Throws
+ * `license_inactive` / `device_not_found` (missingSeatError) or `device_blacklisted`.
+ */
+export async function resolveSeat(
+  devices: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId'>,
+  license: Pick<License, 'id' | 'seatEpoch' | 'timeActivated'>,
+  locator: SeatLocator,
+): Promise<HeldSeat> {
+  const device = 'hardwareId' in locator ? await devices.findByHardwareId(license.id, locator.hardwareId) : await devices.findByActivationId(locator.activationId);
+  const refusal = heldSeatRefusal(device, license.id);
+  if (refusal === 'seat_missing') throw missingSeatError(license);
+  if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This device is blacklisted');
+  return { deviceId: device!.id, activationId: device!.activationId, seatEpoch: license.seatEpoch };
+}
+
+/** The query form of "no seat of the license was taken away since `seat` was read" (`license.seatEpoch === seat.seatEpoch`). */
+export function seatFilter(seat: HeldSeat): QueryDocument {
+  return { seatEpoch: seat.seatEpoch };
 }
 
 /** Whether `next` passes the meter's ceiling or the call's (tightening) overage cap. */
@@ -151,11 +173,7 @@ export function meterRefusal(license: License, change: MeterRuleInput): MeterRef
   const usability = usabilityOf(license, change.now);
   if (usability === 'disabled') return 'license_disabled';
   if (usability === 'expired') return 'license_expired';
-  if (change.seat) {
-    const seat = seatOf(license, change.seat);
-    if (!seat) return 'seat_missing';
-    if (seat.blacklisted) return 'device_blacklisted';
-  }
+  if (change.seat && license.seatEpoch !== change.seat.seatEpoch) return 'seat_changed';
   if (change.target.scope === 'license' && change.requireConsumptionLicense && license.type !== 'consumption') return 'license_not_consumption';
   const meter = meterOf(license, change.target);
   if (!meter) return 'meter_missing';

@@ -1,12 +1,12 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { meterRefusal, resetDuePeriod, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
+import { assertUsable, heldSeatRefusal, meterRefusal, resetDuePeriod, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { currentTotal, isPeriodDue } from './meter.js';
 import { LedgerEvent, type License, type LicenseFeature } from './types.js';
-import type { LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports.js';
+import type { DevicesPort, HeldSeat, LicenseMetersPort, MultiFeatureChange, OutboxEntry } from './ports.js';
 
 /**
  * Meter attributes are a license's consumption features seen from the activation side: the name is
@@ -78,7 +78,18 @@ export class MeterAttributeUses {
     private readonly meters: LicenseMetersPort,
     private readonly clock: Clock,
     private readonly events: EventOutbox,
+    private readonly devices: Pick<DevicesPort, 'findByActivationId'>,
   ) {}
+
+  /** The activation's seat as the write relies on it, read after `license` (see HeldSeat); the license's own refusals come first. */
+  private async heldSeat(license: License, activationId: string, now: Date): Promise<HeldSeat> {
+    const device = await this.devices.findByActivationId(activationId);
+    const refusal = heldSeatRefusal(device, license.id);
+    if (refusal !== null) assertUsable(license, now);
+    if (refusal === 'seat_missing') throw new DomainError('device_not_found', 'The activation no longer exists');
+    if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This activation is blacklisted');
+    return { deviceId: device!.id, activationId, seatEpoch: license.seatEpoch };
+  }
 
   async change(input: ChangeUsesInput): Promise<License> {
     const seen = new Set<string>();
@@ -96,13 +107,14 @@ export class MeterAttributeUses {
         if (!findMeterAttribute(current, c.name)) throw new DomainError('feature_not_on_license', `Meter attribute "${c.name}" not found`, { code: c.name });
       }
       if (changes.length === 0) return current;
+      const seat = await this.heldSeat(current, input.activationId, now);
       const consumptionEvents = changes.map((c) =>
         this.events.entry({ type: 'consumption.added', accountId: input.accountId, scope: 'feature', featureCode: findMeterAttribute(current, c.name)!.code, amount: c.amount, seat: { activationId: input.activationId } }, now),
       );
       const multi: MultiFeatureChange = {
         accountId: input.accountId,
         licenseId: input.licenseId,
-        seat: { activationId: input.activationId },
+        seat,
         deviceUses: input.deviceId,
         negatives: 'floor-only',
         now,
@@ -118,7 +130,7 @@ export class MeterAttributeUses {
         await this.events.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated }, completeLedgerEntries(updated, applied.pending));
         return updated;
       }
-      await this.explainRejection(input, changes, now);
+      await this.explainRejection(input, changes, seat, now);
       return RETRY;
     });
   }
@@ -139,27 +151,26 @@ export class MeterAttributeUses {
   }
 
   /** Throws the reason the guarded update matched nothing (meterRefusal, change by change); returns when it is worth retrying. */
-  private async explainRejection(input: ChangeUsesInput, changes: UsesChange[], now: Date): Promise<void> {
+  private async explainRejection(input: ChangeUsesInput, changes: UsesChange[], seat: HeldSeat, now: Date): Promise<void> {
     const license = await this.meters.find(input.accountId, { licenseId: input.licenseId });
     if (!license) throw new DomainError('license_not_found', 'License not found');
     const judged = changes.map((c) => {
       const feature = findMeterAttribute(license, c.name);
       const refusal: MeterRefusal | null = feature
-        ? meterRefusal(license, { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat: { activationId: input.activationId }, deviceUses: input.deviceId, negatives: 'floor-only' })
+        ? meterRefusal(license, { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat, deviceUses: input.deviceId, negatives: 'floor-only' })
         : 'meter_missing';
       return { c, feature, refusal };
     });
     const first = (...reasons: MeterRefusal[]) => judged.find((j) => j.refusal !== null && reasons.includes(j.refusal));
     // The license and the activation first, then each attribute, then the limits, as the API reports them.
-    switch (first('license_disabled', 'license_expired', 'seat_missing', 'device_blacklisted')?.refusal) {
+    switch (first('license_disabled', 'license_expired', 'seat_changed')?.refusal) {
       case 'license_disabled':
         throw new DomainError('license_disabled', 'The license is not enabled');
       case 'license_expired':
         throw new DomainError('license_expired', 'The license has expired');
-      case 'seat_missing':
-        throw new DomainError('device_not_found', 'The activation no longer exists');
-      case 'device_blacklisted':
-        throw new DomainError('device_blacklisted', 'This activation is blacklisted');
+      case 'seat_changed':
+        // A seat of the license was taken away since it was read: the retry reads the seat again.
+        return;
     }
     const attribute = first('meter_missing', 'feature_expired');
     if (attribute?.refusal === 'meter_missing') throw new DomainError('feature_not_on_license', `Meter attribute "${attribute.c.name}" not found`, { code: attribute.c.name });

@@ -4,7 +4,7 @@
  * `server/db/`, `server/http/` or `server/webhooks/` (checked by `npm run lint`, .dependency-cruiser.cjs).
  */
 import type { EventOutboxEntry, RecordedEvent } from './events.js';
-import type { Account, Device, LedgerEntry, License, LicenseFeature, Product, ProductFeature, Seat } from './types.js';
+import type { Account, Device, LedgerEntry, License, LicenseFeature, Product, ProductFeature, SeatChange } from './types.js';
 
 // ---- Data exchanged with persistence ----
 
@@ -16,6 +16,17 @@ export type LicenseLocator =
 
 export type SeatLocator = { hardwareId: string } | { activationId: string };
 
+/**
+ * A seat as a write relies on it: the device read as holding it (active, not blacklisted), and the
+ * license's `seatEpoch` read before that device. The write is guarded by the epoch: if any seat of the
+ * license was taken away since, it matches nothing and the seat is read again.
+ */
+export interface HeldSeat {
+  deviceId: number;
+  activationId: string;
+  seatEpoch: number;
+}
+
 export type MeterTarget = { scope: 'license' } | { scope: 'feature'; code: string };
 
 /** One guarded change to one counter. Every condition is in the filter; the change is one `$inc`. */
@@ -25,8 +36,8 @@ export interface MeterChange {
   target: MeterTarget;
   amount: number;
   now: Date;
-  /** The device must hold an active, non-blacklisted seat on the license. */
-  seat?: SeatLocator;
+  /** The seat the change is made through (it must still be held: see HeldSeat). */
+  seat?: HeldSeat;
   /** Also count the change in this device's own uses of the feature (Web API v3 meter attributes). */
   deviceUses?: number;
   /** `policy`: a negative amount needs the meter's allowNegative; `floor-only`: decrements are always allowed down to 0. */
@@ -54,8 +65,8 @@ export interface MeterChange {
 export interface MultiFeatureChange {
   accountId: number;
   licenseId: number;
-  /** The activation's seat (must be held and not blacklisted). */
-  seat: SeatLocator;
+  /** The activation's seat (must still be held). */
+  seat: HeldSeat;
   /** The device whose own uses change too. */
   deviceUses: number;
   /**
@@ -88,12 +99,19 @@ export interface OutboxEntry {
    * from the license as the write left it.
    */
   ledger: Omit<LedgerEntry, 'totalAfter'>;
-  /** The seat the change was made through, when its device id was not known before the write. */
-  seat?: SeatLocator | null;
 }
 
-/** Any entry of a document's outbox: a ledger entry, or an event intent (see domain/event-outbox.ts). */
-export type AnyOutboxEntry = OutboxEntry | EventOutboxEntry;
+/** The license write of a seat change (see SeatChange), kept in the license's outbox until the device has followed. */
+export interface SeatOutboxEntry {
+  id: string;
+  kind: 'seat';
+  at: Date;
+  deviceId: number;
+  op: SeatChange['op'];
+}
+
+/** Any entry of a document's outbox: a ledger entry, an event intent (see domain/event-outbox.ts), or a seat change. */
+export type AnyOutboxEntry = OutboxEntry | EventOutboxEntry | SeatOutboxEntry;
 
 /** A ledger outbox entry of a license to move into the ledger, with the total it resulted in (null when unknown). */
 export interface LedgerMove {
@@ -350,12 +368,32 @@ export interface DevicesPort {
   findByActivationId(activationId: string): Promise<Device | null>;
   findByHardwareId(licenseId: number, hardwareId: string): Promise<Device | null>;
   list(accountId: number, filter: Record<string, unknown>, skip: number, limit: number): Promise<{ items: Device[]; count: number }>;
-  takeSeat(accountId: number, locator: LicenseLocator, seat: Seat, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
   setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null>;
+  /**
+   * Starts a seat change on the device: `take` needs it inactive and not blacklisted, `release` needs
+   * it active; either needs no other change in flight. Null when those do not hold.
+   */
+  beginSeatChange(accountId: number, deviceId: number, change: SeatChange): Promise<Device | null>;
+  /** Ends the device's seat change `changeId`: `active` is its seat as the change left it (undefined: unchanged). Null when the change is not the device's. */
+  endSeatChange(accountId: number, deviceId: number, changeId: string, active: boolean | undefined, now: Date, details?: DeviceDetails): Promise<Device | null>;
+  /** Devices whose seat change's deadline passed before `before` (left by a crash). */
+  staleSeatChanges(before: Date, limit: number): Promise<Device[]>;
 }
 
+/** The license side of seat changes (see SeatChange): each one guarded write on the license document. */
 export interface ActivationSeatsPort {
-  release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], now: Date, events?: EventOutboxEntry[]): Promise<LicenseWithPending | null>;
+  /** Takes a seat for the device if the license is usable and `timesActivated < maxActivations`, before `change.deadline`. */
+  take(accountId: number, licenseId: number, deviceId: number, change: SeatChange, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
+  /** Gives the device's seat back with its floating uses (guarded by them as read), before `change.deadline`; raises the seat epoch. */
+  release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], change: SeatChange, now: Date, events?: EventOutboxEntry[]): Promise<LicenseWithPending | null>;
+  /** Raises the license's seat epoch (a seat was taken away without a release: blacklisting). */
+  raiseSeatEpoch(accountId: number, licenseId: number, now: Date): Promise<void>;
+  /** Whether the license's outbox holds the seat entry of change `changeId` (its license write applied and the device has not followed yet). */
+  hasSeatEntry(licenseId: number, changeId: string): Promise<boolean>;
+  /** Removes the seat entry of a change once the device followed it. */
+  removeSeatEntry(licenseId: number, changeId: string): Promise<void>;
+  /** Seat entries written before `olderThan` and still in license outboxes (the device may not have followed). */
+  strandedSeatEntries(olderThan: Date, limit: number): Promise<Array<SeatOutboxEntry & { licenseId: number; accountId: number }>>;
 }
 
 export interface LedgerPort {

@@ -57,12 +57,15 @@ export interface LicenseFeature extends MeterState {
 }
 
 /** A device bound to a license: the license document's own list is the truth for limits and checks. */
-export interface Seat {
-  deviceId: number;
-  activationId: string;
-  hardwareId: string;
-  blacklisted: boolean;
-  activatedAt: Date;
+/**
+ * A change of a device's seat in flight (see DeviceService): taken by the device document before the
+ * license write that takes or releases the seat, dropped after it. Its id is that of the `seat` entry
+ * the license write puts in the license's outbox; the license write applies only before `deadline`.
+ */
+export interface SeatChange {
+  id: string;
+  op: 'take' | 'release';
+  deadline: Date;
 }
 
 export interface LicenseUser {
@@ -91,10 +94,14 @@ export interface License {
   /** End of validity (time-limited and subscription licenses), or null. */
   validUntil: Date | null;
   maxActivations: number;
+  /** Seats held: the number of its devices that are active (guarded by `< maxActivations` when a seat is taken). */
   timesActivated: number;
+  /** Raised by every write that takes a seat away (deactivation, blacklisting); a consumption through a seat is guarded by it. */
+  seatEpoch: number;
+  /** The device that took a seat last, or null. */
+  lastActivatedDeviceId: number | null;
   consumption: MeterState;
   features: LicenseFeature[];
-  seats: Seat[];
   isFloating: boolean;
   isFloatingCloud: boolean;
   floatingUsers: number;
@@ -116,8 +123,11 @@ export interface Device {
   licenseId: number;
   productId: number;
   hardwareId: string;
+  /** Holds a seat on its license. */
   active: boolean;
   blacklisted: boolean;
+  /** A seat change in flight, or null. */
+  seatChange: SeatChange | null;
   os: string | null;
   osVersion: string | null;
   hostname: string | null;

@@ -86,7 +86,8 @@ export function licenseWith(fields: Partial<License>): License {
     timesActivated: 0,
     consumption: { ...EMPTY_METER },
     features: [],
-    seats: [],
+    seatEpoch: 0,
+    lastActivatedDeviceId: null,
     isFloating: false,
     isFloatingCloud: false,
     floatingUsers: 0,
@@ -110,22 +111,18 @@ export const licenseArb = fc
     consumption: meterArb,
     featureA: featureArb('a'),
     featureB: fc.option(featureArb('b'), { nil: undefined }),
-    seat1: fc.option(fc.boolean(), { nil: undefined }),
-    seat2: fc.option(fc.boolean(), { nil: undefined }),
+    seats: fc.integer({ min: 0, max: 2 }),
+    seatEpoch: fc.integer({ min: 0, max: 1 }),
   })
   .map((l) => {
-    const seats = [
-      ...(l.seat1 !== undefined ? [{ deviceId: 1, activationId: 'act-1', hardwareId: 'hw-1', blacklisted: l.seat1, activatedAt: PAST }] : []),
-      ...(l.seat2 !== undefined ? [{ deviceId: 2, activationId: 'act-2', hardwareId: 'hw-2', blacklisted: l.seat2, activatedAt: PAST }] : []),
-    ];
     const license = licenseWith({
       type: l.type,
       enabled: l.enabled,
       validUntil: l.validUntil,
-      timesActivated: seats.length,
+      timesActivated: l.seats,
+      seatEpoch: l.seatEpoch,
       consumption: l.consumption,
       features: [l.featureA, ...(l.featureB ? [l.featureB] : [])],
-      seats,
     });
     return { license };
   });
@@ -134,7 +131,8 @@ export const changeArb = fc
   .record({
     target: fc.constantFrom<MeterChange['target']>({ scope: 'license' }, { scope: 'feature', code: 'a' }, { scope: 'feature', code: 'b' }),
     amount: fc.integer({ min: -4, max: 4 }),
-    seat: fc.constantFrom<MeterChange['seat'] | undefined>(undefined, { hardwareId: 'hw-1' }, { hardwareId: 'hw-3' }, { activationId: 'act-2' }),
+    // A seat read at seat epoch 0 or 1 (the license's epoch may have moved on since).
+    seat: fc.constantFrom<MeterChange['seat'] | undefined>(undefined, { deviceId: 1, activationId: 'act-1', seatEpoch: 0 }, { deviceId: 2, activationId: 'act-2', seatEpoch: 1 }),
     deviceUses: fc.constantFrom<number | undefined>(undefined, 1, 2),
     negatives: fc.constantFrom<MeterChange['negatives']>('policy', 'floor-only'),
     requireConsumptionLicense: fc.boolean(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../server/domain/errors.js';
 import { EMPTY_METER } from '../../server/domain/license-features.js';
-import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, resetDuePeriod, retryOnConflict, RETRY, seatOf, usabilityOf } from '../../server/domain/license-rules.js';
+import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, resetDuePeriod, retryOnConflict, RETRY, heldSeatRefusal, usabilityOf } from '../../server/domain/license-rules.js';
 import { periodEnd } from '../../server/domain/periods.js';
 import type { MeterState } from '../../server/domain/meter.js';
 import type { License } from '../../server/domain/types.js';
@@ -13,10 +13,7 @@ const [feature] = fc.sample(featureArb('a'), { numRuns: 1, seed: 1 });
 const license = (l: Partial<License> = {}): License =>
   licenseWith({
     features: [feature!],
-    seats: [
-      { deviceId: 1, activationId: 'act-1', hardwareId: 'hw-1', blacklisted: false, activatedAt: VALID_UNTIL },
-      { deviceId: 2, activationId: 'act-2', hardwareId: 'hw-2', blacklisted: true, activatedAt: VALID_UNTIL },
-    ],
+    timesActivated: 2,
     ...l,
   });
 const codeOf = errorCodeOf;
@@ -37,13 +34,14 @@ describe('license rules', () => {
     expect(await codeOf(() => assertUsable(license(), VALID_UNTIL))).toBe('ok');
   });
 
-  it('seatOf finds the seat by hardware id or by activation id, blacklisted or not', () => {
-    const l = license();
-    expect(seatOf(l, { hardwareId: 'hw-1' })?.deviceId).toBe(1);
-    expect(seatOf(l, { activationId: 'act-2' })?.deviceId).toBe(2);
-    expect(seatOf(l, { hardwareId: 'act-1' })).toBeUndefined();
-    expect(seatOf(l, { activationId: 'hw-1' })).toBeUndefined();
-    expect(seatOf(l, undefined)).toBeUndefined();
+  it('heldSeatRefusal: a seat is an active device of this license; a blacklisted one is refused as such', () => {
+    const device = { licenseId: 7, active: true, blacklisted: false };
+    expect(heldSeatRefusal(device, 7)).toBeNull();
+    expect(heldSeatRefusal(null, 7)).toBe('seat_missing');
+    expect(heldSeatRefusal(device, 8)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, active: false }, 7)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, active: false, blacklisted: true }, 7)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, blacklisted: true }, 7)).toBe('device_blacklisted');
   });
 
   it('exceedsLimit: passing the ceiling, or a cap that tightens the overage allowance', () => {

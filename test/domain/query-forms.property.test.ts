@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { fromLicense } from '../../server/db/license-document.js';
 import { ledgerOutboxEntry, ledgerOutboxEntryExpression } from '../../server/domain/ledger-entries.js';
 import { applyMeterSettings, applyMeterSettingsExpression, type MeterSettings } from '../../server/domain/license-features.js';
-import { meterChangeFilter, meterRefusal, multiFeatureChangeFilter, multiFeatureRefusals, seatFilter, seatOf, usabilityOf, usableLicenseFilter } from '../../server/domain/license-rules.js';
+import { meterChangeFilter, meterRefusal, multiFeatureChangeFilter, multiFeatureRefusals, seatFilter, usabilityOf, usableLicenseFilter } from '../../server/domain/license-rules.js';
 import { ceilingExpression, ceilingOf, resetAtExpression, resetAtFor, type MeterPolicy, type MeterState } from '../../server/domain/meter.js';
 import { CONSUMPTION_PERIODS } from '../../server/domain/periods.js';
-import type { LedgerTemplate, MeterFieldChanges, MultiFeatureChange, SeatLocator } from '../../server/domain/ports.js';
+import type { LedgerTemplate, MeterFieldChanges, MultiFeatureChange, HeldSeat } from '../../server/domain/ports.js';
 import type { QueryDocument } from '../../server/domain/query-forms.js';
 import type { LedgerEntry, License } from '../../server/domain/types.js';
 import { changeArb, licenseArb, meterChangeOf, NOW, policyFields, when } from './license-arbitraries.js';
@@ -111,12 +111,11 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
     );
   });
 
-  it('seatFilter matches exactly the licenses where seatOf finds a seat that is not blacklisted', () => {
-    const seatArb = fc.constantFrom<SeatLocator>({ hardwareId: 'hw-1' }, { hardwareId: 'hw-2' }, { hardwareId: 'hw-3' }, { activationId: 'act-1' }, { activationId: 'act-2' });
+  it('seatFilter matches exactly the licenses whose seat epoch is still the one the seat was read at', () => {
+    const seatArb = fc.constantFrom<HeldSeat>({ deviceId: 1, activationId: 'act-1', seatEpoch: 0 }, { deviceId: 1, activationId: 'act-1', seatEpoch: 1 }, { deviceId: 2, activationId: 'act-2', seatEpoch: 2 });
     fc.assert(
       fc.property(licenseArb, seatArb, ({ license }, seat) => {
-        const found = seatOf(license, seat);
-        expect(matches(seatFilter(seat), license)).toBe(found !== undefined && !found.blacklisted);
+        expect(matches(seatFilter(seat), license)).toBe(license.seatEpoch === seat.seatEpoch);
       }),
       { numRuns: 200 },
     );
@@ -141,7 +140,7 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
       fc.tuple(...codes.map((code) => fc.record({ code: fc.constant(code), amount: fc.integer({ min: -4, max: 4 }).filter((n) => n !== 0) }))),
     );
     const multiArb = fc.record({
-      seat: fc.constantFrom<SeatLocator>({ activationId: 'act-1' }, { activationId: 'act-2' }, { activationId: 'act-3' }),
+      seat: fc.constantFrom<HeldSeat>({ deviceId: 1, activationId: 'act-1', seatEpoch: 0 }, { deviceId: 2, activationId: 'act-2', seatEpoch: 1 }),
       // Most licenses usable, so that the generated changes reach the feature rules.
       usable: fc.constantFrom(true, true, true, false),
       // The positions as read are distinct; mostly the stored ones, sometimes swapped (the features changed since they were read).

@@ -166,7 +166,8 @@ describe('authentication attacks', () => {
       const inc = await send(t.baseUrl, 'POST', '/v3/activations/meter-attributes/api-calls', { headers, body: { increment: 1, activationId: theirs.activationId, accountId: '' } });
       expect(inc.status).toBe(404);
       const license = await t.services.licenses.getLicense(other.account.id, theirs.license.id);
-      expect(license.seats).toHaveLength(1);
+      expect(license.timesActivated).toBe(1);
+      expect(await t.services.devices.listActivations(other.account.id, { licenseId: license.id }, 0, 10)).toHaveLength(1);
       expect(license.features[0]!.total).toBe(0);
     });
   });

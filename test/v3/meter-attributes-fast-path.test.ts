@@ -71,8 +71,8 @@ describe('Web API v3: meter attribute increments of a known activation', () => {
     expect(await total(disabled.license.id)).toBe(2);
 
     const blacklisted = await warmAndCold();
-    for (const seat of (await t.services.licenses.getLicense(t.account.id, blacklisted.license.id)).seats) {
-      await t.services.devices.setBlacklisted(t.account.id, seat.deviceId, true);
+    for (const { device } of await t.services.devices.listActivations(t.account.id, { licenseId: blacklisted.license.id }, 0, 10)) {
+      await t.services.devices.setBlacklisted(t.account.id, device.id, true);
     }
     const [w3, c3] = [await increment(blacklisted.warm), await increment(blacklisted.cold)];
     expect(w3).toEqual(c3);

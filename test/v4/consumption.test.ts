@@ -88,8 +88,8 @@ describe('License API v4 consumption', () => {
     expect((await t.services.licenses.getLicense(t.account.id, neverActivated.license.id)).consumption.total).toBe(0);
 
     const blacklisted = await licenseFor(t);
-    const device = (await t.services.licenses.getLicense(t.account.id, blacklisted.license.id)).seats[0]!;
-    await t.services.devices.setBlacklisted(t.account.id, device.deviceId, true);
+    const [seat] = await t.services.devices.listActivations(t.account.id, { licenseId: blacklisted.license.id }, 0, 10);
+    await t.services.devices.setBlacklisted(t.account.id, seat!.device.id, true);
     expectError(await client.post('add_consumption', blacklisted.ids), 'blacklisted');
 
     const { License } = t.server.db.models;

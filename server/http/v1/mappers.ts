@@ -113,7 +113,6 @@ function statusOf(license: License, now: Date): V1License['status'] {
 
 /** The full license object (every license endpoint answers with it). */
 export function toV1License(license: License, product: Product | null, now: Date): V1License {
-  const seats = [...license.seats].sort((a, b) => a.activatedAt.getTime() - b.activatedAt.getTime());
   const c = license.consumption;
   return {
     id: license.id,
@@ -136,8 +135,8 @@ export function toV1License(license: License, product: Product | null, now: Date
       updated_at: iso(u.updatedAt),
     })),
     order_store_id: null,
-    active_up_to_date_devices: seats.length,
-    total_active_devices: seats.length,
+    active_up_to_date_devices: license.timesActivated,
+    total_active_devices: license.timesActivated,
     product: { id: license.productId, product_name: product?.name ?? license.productCode },
     created_at: iso(license.createdAt),
     updated_at: iso(license.updatedAt),
@@ -183,7 +182,7 @@ export function toV1License(license: License, product: Product | null, now: Date
     order: null,
     order_item: null,
     disabled_user: null,
-    last_activation_device: seats.at(-1)?.deviceId ?? null,
+    last_activation_device: license.lastActivatedDeviceId,
   };
 }
 

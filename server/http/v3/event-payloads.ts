@@ -20,7 +20,7 @@ export function toWebhookLicense(license: License): Schemas['V3WebhookLicense'] 
     enabled: license.enabled,
     validUntil: license.validUntil ? license.validUntil.toISOString() : null,
     maxActivations: license.maxActivations,
-    activations: license.seats.length,
+    activations: license.timesActivated,
     consumption: meterUses(null, license.consumption),
     meterAttributes: license.features.filter(isMeterAttribute).map((f) => meterUses(f.code, f)),
     metadata: license.metadata,
@@ -56,8 +56,8 @@ export const v3EventPayloads: EventPayloads = {
         const meter = intent.scope === 'license' ? license.consumption : license.features.find((f) => f.code === intent.featureCode);
         if (!meter) return [];
         const seat = intent.seat;
-        const activationId =
-          seat === null ? null : 'activationId' in seat ? seat.activationId : (license.seats.find((s) => s.hardwareId === seat.hardwareId)?.activationId ?? null);
+        // Consumptions record the seat by its activation id (entries written before by hardware id name none).
+        const activationId = seat !== null && 'activationId' in seat ? seat.activationId : null;
         const consumption: Schemas['V3WebhookConsumption'] = {
           licenseId: String(license.id),
           activationId,

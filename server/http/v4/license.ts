@@ -62,7 +62,7 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
     const query = req.query as unknown as CheckQuery;
     const accountId = accountOf(res).id;
     const { license, seat } = await services.licenseCheck.check(accountId, licenseLocatorOf(query), query.hardware_id, licenseIdOf(query));
-    await licenseResponse(res, license, { hardwareId: query.hardware_id, deviceId: seat.deviceId, identity: identityOf(query), username: query.username });
+    await licenseResponse(res, license, { hardwareId: query.hardware_id, deviceId: seat.id, identity: identityOf(query), username: query.username });
   });
 
   return router;

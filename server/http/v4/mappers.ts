@@ -81,7 +81,7 @@ export function licenseView(ctx: LicenseViewContext): V4License {
     license_key: license.key,
     ...(ctx.username !== undefined ? { username: ctx.username } : {}),
     license_type: license.type,
-    license_active: license.timeActivated !== null || license.seats.length > 0,
+    license_active: license.timeActivated !== null || license.timesActivated > 0,
     license_enabled: license.enabled,
     is_trial: license.isTrial,
     is_expired: isExpired(license, ctx.now),

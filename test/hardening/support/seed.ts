@@ -35,6 +35,6 @@ export async function countersOf(services: Services, accountId: number, licenseI
     consumption: { total: l.consumption.total, gross: l.consumption.gross },
     features: l.features.map((f) => ({ code: f.code, total: f.total, gross: f.gross, uses: f.uses })),
     timesActivated: l.timesActivated,
-    seats: l.seats.length,
+    seats: (await services.devices.listActivations(accountId, { licenseId }, 0, 10_000)).length,
   };
 }
