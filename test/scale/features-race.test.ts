@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLicense, buildProduct, consumptionFeature } from '../support/fixtures.js';
 import type { TestServer } from '../support/server.js';
 import { startLicenseApiServer } from '../v4/fixtures.js';
 import type { V4Client } from '../v4/signed-fetch.js';
-import { featureTotals, managementLicense, tally } from './support.js';
+import { featureCodes, featureTotals, licenseWithFeatures, managementLicense, tally } from './support.js';
 
-/** `f-001` … `f-200`. */
-const CODES = Array.from({ length: 200 }, (_, i) => `f-${String(i + 1).padStart(3, '0')}`);
+const CODES = featureCodes(200);
 const RACED = CODES[136]!;
 
 /** A license with 200 consumption features: a limit stays exact on one of them, and the 199 others keep their totals. */
@@ -20,9 +18,7 @@ describe('a license with 200 features', () => {
   afterAll(async () => t?.stop());
 
   it('120 parallel add_feature_consumption of 1 on the 137th (limit 100): exactly 100 accepted, the other 199 unchanged', async () => {
-    const product = await buildProduct(t.services, t.account.id, { features: CODES.map((code) => consumptionFeature(code, 1_000)) });
-    const { license } = await buildLicense(t.services, t.account.id, { productId: product.id, type: 'consumption', maxActivations: 5, features: CODES.map((code) => (code === RACED ? { code, max: 100 } : { code })) }, ['hw-1']);
-    const ids = { product: product.shortCode, license_key: license.key!, hardware_id: 'hw-1' };
+    const { license, ids } = await licenseWithFeatures(t, CODES, { [RACED]: { max: 100 } });
     // Every other feature starts with its own total (its number: f-005 has 5), 20 requests at a time.
     const others = CODES.filter((code) => code !== RACED);
     for (let i = 0; i < others.length; i += 20) {

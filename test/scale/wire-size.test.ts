@@ -1,11 +1,11 @@
 import { calculateObjectSize } from 'bson';
 import type { CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLicense, buildProduct, consumptionFeature } from '../support/fixtures.js';
 import { seedSeats } from '../support/seats.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, licenseFor } from '../v4/fixtures.js';
 import type { V4Client } from '../v4/signed-fetch.js';
+import { featureCodes, licenseWithFeatures } from './support.js';
 
 interface Traffic {
   /** BSON bytes of every command the server sent and every reply it received, summed. */
@@ -66,10 +66,9 @@ describe('the database traffic of one add_feature_consumption', () => {
     const [seat] = await seedSeats(t.server.db, site.license, 5_000);
     traffic.seats = await trafficOf({ ...site.ids, hardware_id: seat!.hardwareId }, 'api-calls');
 
-    const codes = Array.from({ length: 200 }, (_, i) => `f-${String(i + 1).padStart(3, '0')}`);
-    const product = await buildProduct(t.services, t.account.id, { features: codes.map((code) => consumptionFeature(code, 1_000)) });
-    const { license } = await buildLicense(t.services, t.account.id, { productId: product.id, type: 'consumption', maxActivations: 5 }, ['hw-1']);
-    traffic.features = await trafficOf({ product: product.shortCode, license_key: license.key!, hardware_id: 'hw-1' }, codes[136]!);
+    const codes = featureCodes(200);
+    const many = await licenseWithFeatures(t, codes);
+    traffic.features = await trafficOf(many.ids, codes[136]!);
 
     for (const [name, { bytes, commands }] of Object.entries(traffic)) {
       console.log(`${name}: ${bytes} bytes in ${commands.length} commands: ${commands.map((c) => `${c.name} ${c.collection} ${c.sent}+${c.received}`).join(', ')}`);
