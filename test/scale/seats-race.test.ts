@@ -80,4 +80,24 @@ describe('a license with 5,000 seats', () => {
     const acceptedDevices = consumers.filter((_, i) => responses[i]!.status === 200).map((s) => s.deviceId);
     expect(ledger.map((e) => e.deviceId).sort()).toEqual(acceptedDevices.sort());
   }, SLOW_MS);
+
+  it('120 parallel Web API v3 meter attribute increments of 1 from 12 of its activations against 100 allowed uses: exactly 100 accepted', async () => {
+    const { license, seats } = await siteLicense(5_000);
+    const activations = seats.slice(0, 12).map((s) => s.activationId);
+    const increment = (activationId: string) => call({ baseUrl: t.baseUrl }, 'POST', '/v3/activations/meter-attributes/api-calls', { increment: 1, activationId, accountId: '' });
+    const responses = await Promise.all(Array.from({ length: 120 }, (_, i) => increment(activations[i % 12]!)));
+    expect(tally(responses)).toEqual({ '200': 100, '400 METER_ATTRIBUTE_USES_LIMIT_REACHED': 20 });
+    expect(responses.filter((r) => r.status === 200).map((r) => r.body.licenseTotalUses).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+
+    // Each activation's own uses are the increments it had accepted, and they add up to the license total.
+    const bearer = { baseUrl: t.baseUrl, token: t.credentials.v3AccessToken };
+    for (const [n, activationId] of activations.entries()) {
+      const accepted = responses.filter((r, i) => i % 12 === n && r.status === 200).length;
+      const res = await call(bearer, 'GET', `/v3/activations/${activationId}`);
+      expect(res.body.meterAttributes.find((m: { name: string }) => m.name === 'api-calls').uses).toBe(accepted);
+    }
+    expect(featureTotals(await managementLicense(t, license.id))).toEqual({ 'api-calls': 100 });
+    const ledger = await t.services.ledger.entriesFor(t.account.id, license.id);
+    expect(ledger.map((e) => e.amount)).toEqual(Array.from({ length: 100 }, () => 1));
+  }, SLOW_MS);
 });
