@@ -11,6 +11,7 @@ import { defineConfig } from 'vitest/config';
  */
 const LOAD_SUITES = [
   'test/faults/**/*.test.ts',
+  'test/scale/*-race.test.ts',
   'test/webhooks/dispatchers.test.ts',
   'test/webhooks/crash.test.ts',
   'test/v4/concurrency.test.ts',

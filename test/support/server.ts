@@ -23,14 +23,17 @@ export interface TestServer {
 /**
  * The real server (same wiring as `npm start`) on a free loopback port, on a fresh database (the
  * embedded engine, or MONGODB_URI), with response validation on and one account ready.
+ * `monitorCommands`: the server's database client emits the driver's command monitoring events
+ * (`commandStarted`, `commandSucceeded`, on `t.server.db.connection.getClient()`).
  */
-export async function startTestServer(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; monitorCommands?: boolean } = {}): Promise<TestServer> {
   const testDb = await startTestDatabase();
+  const uri = options.monitorCommands ? `${testDb.uri}${testDb.uri.includes('?') ? '&' : '?'}monitorCommands=true` : testDb.uri;
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
-    MONGODB_URI: testDb.uri,
+    MONGODB_URI: uri,
     MONGODB_DB_NAME: testDb.dbName,
     SECRETS_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
