@@ -9,8 +9,17 @@ function withPending(doc: LicenseDocument): LicenseWithPending {
   return { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) };
 }
 
-/** What a write returns: the whole document for now (the outbox is needed to complete the ledger entries). */
-const AFTER_WRITE = {} as const;
+/** The license fields a counter write returns besides the meter it changed (and the outbox, to complete its ledger entries). */
+const LICENSE_FIELDS = ['accountId', 'productId', 'productCode', 'key', 'type', 'enabled', 'isTrial', 'validUntil', 'maxActivations', 'timesActivated', 'seatEpoch', 'consumption', 'outbox', 'timeActivated', 'lastCheck', 'createdAt', 'updatedAt'];
+
+/**
+ * What a counter write returns: the license without the features it did not change (and without its
+ * users), so the reply does not grow with the license's features.
+ */
+function afterWrite(target: MeterTarget): Record<string, unknown> {
+  const fields = Object.fromEntries(LICENSE_FIELDS.map((f) => [f, 1]));
+  return target.scope === 'license' ? fields : { ...fields, features: { $elemMatch: { code: target.code } } };
+}
 
 /**
  * The atomic counter operations on license documents: each executes the filter and update that
@@ -26,17 +35,16 @@ export class LicenseMetersRepository implements LicenseMetersPort {
     // is measurable per request on this hot path and changes nothing here.
     const doc = (await this.models.License.collection.findOneAndUpdate(meterChangeFilter(change) as never, update as never, {
       returnDocument: 'after',
-      projection: AFTER_WRITE,
+      projection: afterWrite(change.target),
       ...(arrayFilters ? { arrayFilters } : {}),
     })) as LicenseDocument | null;
-    return doc ? withPending(doc) : null;
+    return doc ? { ...withPending(doc), narrowed: true } : null;
   }
 
   /** Applies every change of `multi` if every guard holds (one atomic update); null when a guard failed. */
   async applyMany(multi: MultiFeatureChange): Promise<LicenseWithPending | null> {
     const doc = await this.models.License.findOneAndUpdate(multiFeatureChangeFilter(multi), multiFeatureChangeUpdate(multi), {
       returnDocument: 'after',
-      projection: AFTER_WRITE,
       lean: true,
       strict: false,
     }).lean<LicenseDocument>();

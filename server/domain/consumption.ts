@@ -63,6 +63,11 @@ export interface AppliedKeyLookup {
   findByIdempotencyKey(accountId: number, key: string, since: Date): Promise<LedgerEntry | null>;
 }
 
+/** Whether a ledger outbox entry records a change of the counter `target`. */
+function isEntryOf(entry: OutboxEntry, target: MeterTarget): boolean {
+  return target.scope === 'license' ? entry.ledger.scope === 'license' : entry.ledger.scope === 'feature' && entry.ledger.featureCode === target.code;
+}
+
 /** How far back a key's ledger entry may be dated before its claim (clocks of several servers). */
 const CLOCK_SLACK_MS = 5 * 60_000;
 
@@ -235,9 +240,10 @@ export class ConsumptionService {
       if (applied) {
         const updated = applied.license;
         const meter = meterOf(updated, input.target)!;
-        // This write's entry and every one still pending before it, completed from the state the write left.
-        const ledger = completeLedgerEntries(updated, applied.pending);
-        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device }, ledger);
+        // This write's entry and every one of its counter still pending before it, completed from the
+        // state the write left (the write returned only this counter; others are moved by their own writers).
+        const ledger = completeLedgerEntries(updated, applied.pending.filter((e) => isEntryOf(e, input.target)));
+        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device, ...(applied.narrowed ? { narrowed: true } : {}) }, ledger);
         return { license: updated, meter, deviceId, seat: held ?? null, replayed: false };
       }
       return this.explainRejection(input, change, reseat);

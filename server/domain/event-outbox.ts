@@ -31,7 +31,7 @@ export class EventOutbox {
    * collections, building payloads from the state after the change. Never throws: the state change
    * has happened, and `repair` retries later.
    */
-  settle(owner: OutboxOwner, licenseId: number, entries: EventOutboxEntry[], state: { license?: License | null; device?: Device | null } = {}, ledger: LedgerMove[] = []): Promise<void> {
+  settle(owner: OutboxOwner, licenseId: number, entries: EventOutboxEntry[], state: { license?: License | null; device?: Device | null; narrowed?: boolean } = {}, ledger: LedgerMove[] = []): Promise<void> {
     return this.settler.settle({ owner, licenseId, events: entries, ledger, state });
   }
 

@@ -16,8 +16,12 @@ export interface SettleJob {
   licenseId: number;
   ledger: LedgerMove[];
   events: EventOutboxEntry[];
-  /** The state the write returned (event payloads are built from it); looked up when missing. */
-  state: { license?: License | null | undefined; device?: Device | null | undefined };
+  /**
+   * The state the write returned (event payloads are built from it); looked up when missing. With
+   * `narrowed`, the license holds only the meter the write changed: payloads of consumptions (which
+   * show that meter) use it, others are built from the license looked up.
+   */
+  state: { license?: License | null | undefined; device?: Device | null | undefined; narrowed?: boolean | undefined };
 }
 
 /** Who wants which event (from one read of the subscriptions of some accounts). */
@@ -147,7 +151,8 @@ export class OutboxSettler {
     for (const { job, entry } of intents) {
       const intent = entry.event;
       if (!subscribers.anyFor(intent.accountId)) continue;
-      const license = job.state.license ?? (await memo(licenses, job.licenseId, () => this.deps.lookup.license(intent.accountId, job.licenseId)));
+      const returned = job.state.narrowed && intent.type !== 'consumption.added' ? undefined : job.state.license;
+      const license = returned ?? (await memo(licenses, job.licenseId, () => this.deps.lookup.license(intent.accountId, job.licenseId)));
       let device = job.state.device ?? null;
       if ('activationId' in intent && device?.activationId !== intent.activationId) {
         device = await memo(devices, intent.activationId, () => this.deps.lookup.deviceByActivationId(intent.activationId));

@@ -86,6 +86,11 @@ export interface MultiFeatureChange {
 export interface LicenseWithPending {
   license: License;
   pending: OutboxEntry[];
+  /**
+   * Set by a counter write that returned only what its answer needs: `license.features` then holds
+   * only the feature it changed (none for a license-level change), and `license.users` is empty.
+   */
+  narrowed?: boolean;
 }
 
 /** A ledger entry waiting in a license document's outbox, written in the same atomic update as the counter change it records. */

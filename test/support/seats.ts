@@ -24,17 +24,13 @@ export async function seedSeats(db: Pick<Database, 'models'>, license: Pick<Lice
   const seats: SeededSeat[] = Array.from({ length: count }, (_, i) => ({ deviceId: newNumericId(), activationId: newActivationId(), hardwareId: `${prefix}-${i}` }));
   const { Device, License: Licenses } = db.models;
   const updated = await Licenses.collection.updateOne(
-    { _id: license.id, accountId: license.accountId, $expr: { $lte: [{ $add: [{ $size: '$seats' }, count] }, '$maxActivations'] } } as never,
-    {
-      $push: { seats: { $each: seats.map((s) => ({ ...s, blacklisted: false, activatedAt: now })) } },
-      $inc: { timesActivated: count },
-      $set: { timeActivated: now, updatedAt: now },
-    } as never,
+    { _id: license.id, accountId: license.accountId, $expr: { $lte: [{ $add: ['$timesActivated', count] }, '$maxActivations'] } } as never,
+    { $inc: { timesActivated: count }, $set: { timeActivated: now, updatedAt: now, lastActivatedDeviceId: seats.at(-1)?.deviceId ?? null } } as never,
   );
   if (updated.matchedCount !== 1) throw new Error(`seedSeats: license ${license.id} has fewer than ${count} free seats`);
   // One device as the model builds it (every field with its default), copied for each seat: the
   // driver's insertMany then takes thousands at once without mongoose building each document.
-  const template = new Device({ accountId: license.accountId, licenseId: license.id, productId: license.productId, active: true, blacklisted: false, createdAt: now, updatedAt: now, lastSyncedAt: now }).toObject();
+  const template = new Device({ accountId: license.accountId, licenseId: license.id, productId: license.productId, active: true, blacklisted: false, seatChange: null, createdAt: now, updatedAt: now, lastSyncedAt: now }).toObject();
   await Device.collection.insertMany(
     seats.map((s) => ({ ...template, _id: s.deviceId, activationId: s.activationId, hardwareId: s.hardwareId, metadata: [] })) as never[],
     { ordered: false },
