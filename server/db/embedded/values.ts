@@ -156,6 +156,57 @@ export function queryView<T>(v: T): T {
   return (view === NO_VIEW ? v : view) as T;
 }
 
+/**
+ * Caches the query view of `next`, a new version of the stored document `prev` that shares its
+ * unchanged sub-trees (see `applyUpdate`), reusing `prev`'s cached view of every shared sub-tree:
+ * only the objects and arrays on the changed paths are converted, so the view of a large document
+ * after a small change costs in proportion to the change (plus one pass over the arrays on those
+ * paths). Does nothing when `prev` has no cached view (then `queryView(next)` computes one when
+ * it is first needed).
+ */
+export function inheritQueryView(prev: Doc, next: Doc): void {
+  const cached = viewCache.get(prev);
+  if (cached === undefined || viewCache.has(next)) return;
+  const view = deriveView(prev, cached === NO_VIEW ? prev : cached, next);
+  viewCache.set(next, view === next ? NO_VIEW : view);
+  if (view !== next) rawOfView.set(view as object, next);
+}
+
+/** The view of `next` given the value `prev` at the same path and `prevView`, the view of `prev`. */
+function deriveView(prev: unknown, prevView: unknown, next: unknown): unknown {
+  if (next === prev) return prevView;
+  if (Array.isArray(next) && Array.isArray(prev) && Array.isArray(prevView)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < next.length; i++) {
+      const el = next[i];
+      const v = i >= prev.length ? toQueryValue(el) : el === prev[i] ? prevView[i] : deriveView(prev[i], prevView[i], el);
+      if (out) out.push(v);
+      else if (v !== el) {
+        out = next.slice(0, i);
+        out.push(v);
+      }
+    }
+    return out ?? next;
+  }
+  if (isPlainObject(next) && isPlainObject(prev) && isPlainObject(prevView)) {
+    let out: Doc | undefined;
+    const keys = Object.keys(next);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const el = next[k];
+      const v = Object.prototype.hasOwnProperty.call(prev, k) ? deriveView(prev[k], prevView[k], el) : toQueryValue(el);
+      if (out) out[k] = v;
+      else if (v !== el) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = next[keys[j]!];
+        out[k] = v;
+      }
+    }
+    return out ?? next;
+  }
+  return toQueryValue(next);
+}
+
 /** The stored document a cached query view was made from (or the value itself). */
 export function rawOf<T>(v: T): T {
   if (v === null || typeof v !== 'object') return v;
@@ -327,7 +378,7 @@ export function exactEqual(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!exactEqual(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !exactEqual(a[i], b[i])) return false;
     return true;
   }
   if (Array.isArray(b)) return false;

@@ -76,6 +76,12 @@ export class Catalog {
       case 'put':
         this.replayCollection(change.db, change.coll).restorePut(change.doc);
         break;
+      case 'upd': {
+        const coll = this.getCollection(change.db, change.coll);
+        if (!coll) fail(ErrorCodes.BadValue, `journal delta for a collection that does not exist: ${change.db}.${change.coll}`);
+        coll.restoreUpdate(change.id, change.d);
+        break;
+      }
       case 'del':
         this.getCollection(change.db, change.coll)?.restoreDelete(change.id);
         break;

@@ -6,11 +6,16 @@
  */
 import { Binary, UUID } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
-import { keyString, type Doc } from '../values.js';
+import { inheritPositionalMatch } from '../query/positional.js';
+import { inheritQueryView, keyString, type Doc } from '../values.js';
+import { applyDelta, type DeltaChange } from './delta.js';
 import { Index, duplicateKeyError, normalizeIndexSpec, sameIndexOptions, type IndexSpec } from './indexes.js';
 
 export type ChangeOp =
-  | { op: 'put'; db: string; coll: string; doc: Doc }
+  /** `prev`: the version `doc` replaces (never journaled itself; the journal may write a delta from it). */
+  | { op: 'put'; db: string; coll: string; doc: Doc; prev?: Doc }
+  /** Journal only: the changes (`delta.ts`) that turn the stored document with this `_id` into its next version. */
+  | { op: 'upd'; db: string; coll: string; id: unknown; d: DeltaChange[] }
   | { op: 'del'; db: string; coll: string; id: unknown }
   | { op: 'createColl'; db: string; coll: string; options: Doc; uuid: Binary }
   | { op: 'dropColl'; db: string; coll: string }
@@ -82,7 +87,9 @@ export class Collection {
       i++;
     }
     this.docs.set(idKey, next);
-    this.emit({ op: 'put', db: this.db, coll: this.name, doc: next });
+    inheritQueryView(old, next);
+    inheritPositionalMatch(old, next);
+    this.emit({ op: 'put', db: this.db, coll: this.name, doc: next, prev: old });
   }
 
   remove(doc: Doc): void {
@@ -102,6 +109,13 @@ export class Collection {
       ix.add(doc, ix.entries(doc));
     }
     this.docs.set(idKey, doc);
+  }
+
+  /** Used by journal replay: applies a delta to the stored document with this `_id`; throws when there is none. */
+  restoreUpdate(id: unknown, changes: DeltaChange[]): void {
+    const old = this.docs.get(keyString(id));
+    if (!old) fail(ErrorCodes.BadValue, `journal delta for a document that does not exist: ${this.ns} _id ${keyString(id)}`);
+    this.restorePut(applyDelta(old, changes));
   }
 
   restoreDelete(id: unknown): void {

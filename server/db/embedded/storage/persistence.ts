@@ -23,6 +23,7 @@ import type { Durability, Logger } from '../server.js';
 import type { Doc } from '../values.js';
 import { Catalog } from './catalog.js';
 import type { ChangeOp } from './collection.js';
+import { diffDocuments } from './delta.js';
 import {
   SNAPSHOT,
   SNAPSHOT_TMP,
@@ -89,6 +90,18 @@ function newBatch(): Batch {
   });
   promise.catch(() => undefined); // a batch nobody waits for (w:1 writes) must not be an unhandled rejection
   return { promise, resolve, reject };
+}
+
+/**
+ * What the journal holds for a change: a new version of a document as the delta from the version it
+ * replaces when there is one of at most MAX_DELTA_CHANGES changes (so a small change to a large
+ * document journals a few bytes), else the whole document.
+ */
+export function journalRecord(change: ChangeOp): Doc {
+  if (change.op !== 'put') return change as unknown as Doc;
+  const { db, coll, doc, prev } = change;
+  const d = prev && diffDocuments(prev, doc);
+  return d ? { op: 'upd', db, coll, id: doc._id, d } : { op: 'put', db, coll, doc };
 }
 
 function errnoOf(err: unknown): string | undefined {
@@ -212,7 +225,7 @@ export class Persistence implements Durability {
       this.needsReload = true;
       return;
     }
-    const rec = encodeRecord(change as unknown as Doc);
+    const rec = encodeRecord(journalRecord(change));
     this.pending.push(rec);
     this.unsnapshotted += rec.length;
     this.batch ??= newBatch();

@@ -1,7 +1,10 @@
 /**
  * Applies MongoDB update documents: operator updates ($set, $inc, $push, ... with `$`, `$[]` and
  * `$[id]` positional paths), replacement documents and aggregation-pipeline updates.
- * Works on a deep copy and returns the new document; the stored document is never touched.
+ * Returns the new document; the stored document is never touched. Operator updates copy only the
+ * objects and arrays on the paths they change (the new version shares every untouched sub-tree
+ * with the old one, which is safe because stored documents are never mutated), so a small change
+ * to a large document costs in proportion to the change, not to the document.
  */
 import { Timestamp } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
@@ -152,12 +155,24 @@ class OpRunner {
   readonly doc: Doc;
   private positional = new Map<string, number>();
   private arrayFilterQueries: Map<string, Matcher> | undefined;
+  /** The objects and arrays this update made (copies of the original's): the only ones it may mutate. */
+  private readonly own = new Set<object>();
 
   constructor(
     private readonly original: Doc,
     private readonly ctx: UpdateContext,
   ) {
-    this.doc = cloneValue(original);
+    this.doc = { ...original };
+    this.own.add(this.doc);
+  }
+
+  /** `child` itself when this update made it, else a shallow copy of it put in its place under `node`. */
+  private owned(node: Doc | unknown[], key: string | number, child: Doc | unknown[]): Doc | unknown[] {
+    if (this.own.has(child)) return child;
+    const copy = Array.isArray(child) ? child.slice() : { ...child };
+    this.own.add(copy);
+    setAt(node, key, copy);
+    return copy;
   }
 
   private arrayFilter(id: string): Matcher {
@@ -343,11 +358,16 @@ class OpRunner {
     let child = (node as Record<string | number, unknown>)[key];
     if (child === undefined) {
       if (!create) return;
-      child = {};
-      setAt(node, key, child);
+      const created: Doc = {};
+      this.own.add(created);
+      setAt(node, key, created);
+      child = created;
     } else if (child === null || typeof child !== 'object' || (!Array.isArray(child) && !isPlainObject(child))) {
       if (!create) return;
       fail(ErrorCodes.PathNotViable, `Cannot create field '${parts[i + 1]}' in element {${String(key)}: ${formatValue(child)}}`);
+    } else {
+      // `node` is this update's own copy (the root is); copy the child before going below it.
+      child = this.owned(node, key, child as Doc | unknown[]);
     }
     const origChild = orig !== null && typeof orig === 'object' ? (orig as Record<string | number, unknown>)[key] : undefined;
     this.walk(child as Doc | unknown[], origChild, parts, i + 1, create, out);
