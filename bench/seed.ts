@@ -1,7 +1,10 @@
 /**
  * Seeds the benchmark's data straight into the server's database from the bench process (same
- * SECRETS_KEY): one account and product through the tests' fixture builder (the domain services), then licenses (each with one active seat
- * and its device) and ledger entries built with the domain's builders and bulk-inserted in batches.
+ * SECRETS_KEY): one account and product through the tests' fixture builder (the domain services),
+ * then licenses and ledger entries built with the domain's builders and bulk-inserted in batches.
+ * A license is plain (one active seat, one feature) or of a larger shape (many seats, many features,
+ * many applied idempotency keys); seats are written only by `seatDocuments` and applied keys only by
+ * `appliedKeyDocuments`, the two places that know how the data model stores them.
  */
 import { randomUUID } from 'node:crypto';
 import { calculateObjectSize } from 'bson';
@@ -38,7 +41,8 @@ export interface BenchData {
 }
 
 export async function openBenchData(uri: string, dbName: string, secretsKey: string): Promise<BenchData> {
-  const db = await openDatabase({ uri, dbName, logger: createLogger('warn') });
+  // Generous timeouts: the engine can be busy for seconds with a large bulk insert or a large document.
+  const db = await openDatabase({ uri, dbName, logger: createLogger('warn'), serverSelectionTimeoutMs: 60_000, connectTimeoutMs: 60_000 });
   const services = createServices(db, { secretsKey });
   const { account, credentials } = await buildAccount(services, 'bench');
   const product = await buildProduct(services, account.id, { name: 'Bench app', shortCode: 'bench', features: [consumptionFeature(FEATURE, FEATURE_MAX, 'API calls')] });
