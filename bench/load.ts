@@ -3,13 +3,15 @@
  * over a list of precomputed requests. Each connection starts at a different place in the list so
  * that requests spread over the list from the first second.
  */
-import autocannon from 'autocannon';
+import autocannon, { type Request as AutocannonRequest } from 'autocannon';
 
 export interface LoadRequest {
   method: 'GET' | 'POST';
   path: string;
   headers: Record<string, string>;
   body?: string;
+  /** Called by autocannon before each send of this request (e.g. a fresh header per request). */
+  setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
 }
 
 export interface LoadOptions {

@@ -15,6 +15,8 @@ export interface Row {
   cpu: string;
   /** Whether ratios to the ceilings make sense (not for the ceilings themselves). */
   ratios: boolean;
+  /** req/s of the floor server doing the least this scenario must do (floor (c), or check_license's own floor). */
+  floor?: number;
 }
 
 const START = '<!-- bench:results:start -->';
@@ -30,14 +32,14 @@ export function machineLine(): string {
 
 export function table(rows: Row[], ceilingA: number, ceilingB: number): string {
   const lines = [
-    '| Scenario | req/s | p50 ms | p90 ms | p99 ms | non-2xx + errors | server RSS MB | db RSS MB | CPU cores server / db / load gen | ÷ ceiling (a) | ÷ ceiling (b) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Scenario | req/s | p50 ms | p90 ms | p99 ms | non-2xx + errors | server RSS MB | db RSS MB | CPU cores server / db / load gen | ÷ ceiling (a) | ÷ ceiling (b) | ÷ its floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.scenario} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.errors} | ${mb(r.serverRssBytes)} | ${r.dbRssBytes === null ? '-' : mb(r.dbRssBytes)} | ${r.cpu} | ${
         r.ratios ? pct(r.requestsPerSecond / ceilingA) : '-'
-      } | ${r.ratios ? pct(r.requestsPerSecond / ceilingB) : '-'} |`,
+      } | ${r.ratios ? pct(r.requestsPerSecond / ceilingB) : '-'} | ${r.floor ? pct(r.requestsPerSecond / r.floor) : '-'} |`,
     );
   }
   return lines.join('\n');
