@@ -149,10 +149,12 @@ function withinLimitExpression(change: Pick<MeterChange, 'target' | 'amount' | '
   }
   const all = conditions.length === 1 ? conditions[0]! : { $and: conditions };
   if (change.target.scope === 'license') return all;
+  // The feature found by the position of its code among the codes (every feature has one, and codes
+  // are distinct): one scan of strings, not an expression evaluated per feature as `$filter` is.
   return {
     $let: {
-      vars: { m: { $arrayElemAt: [{ $filter: { input: '$features', as: 'f', cond: { $eq: ['$$f.code', change.target.code] } } }, 0] } },
-      in: all,
+      vars: { i: { $indexOfArray: ['$features.code', literal(change.target.code)] } },
+      in: { $and: [{ $gte: ['$$i', 0] }, { $let: { vars: { m: { $arrayElemAt: ['$features', '$$i'] } }, in: all } }] },
     },
   };
 }
