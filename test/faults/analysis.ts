@@ -44,7 +44,6 @@ interface LicenseDoc {
   consumption: MeterDoc;
   features: MeterDoc[];
   outbox?: Array<{ kind: string; ledger?: LedgerDoc }>;
-  recentOps?: Array<{ key: string }>;
 }
 
 export interface DbState {
@@ -127,9 +126,9 @@ function describeAttempt(a: Attempt): string {
   return `#${a.n} [${a.phase}] t=${a.t} ms ${what}${body} (${a.ms} ms)`;
 }
 
-export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = [], context: { idempotency?: string | undefined; inRecentOps?: boolean } = {}): string {
+export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = [], context: { idempotency?: string | undefined } = {}): string {
   const ledger = ledgerEntries.map((e) => `ledger ${e._id} amount ${e.amount} totalAfter ${e.totalAfter}`).join('; ');
-  const extra = `${context.idempotency ? ` idempotency-record-before-replay=${context.idempotency}` : ''}${context.inRecentOps !== undefined ? ` in-license-recentOps=${context.inRecentOps}` : ''}`;
+  const extra = context.idempotency ? ` idempotency-record-before-replay=${context.idempotency}` : '';
   return `  ${rec.key} final=${rec.final ?? 'none'}${extra} ledger=${ledgerEntries.length}${ledger ? ` (${ledger})` : ''}\n${rec.attempts.map((a) => `      ${describeAttempt(a)}`).join('\n')}`;
 }
 
@@ -256,13 +255,12 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
     `lost ${numbers.lostUnits}, extra ${numbers.extraUnits}, doubled keys ${doubled.length}, counted-refused ${countedRefused.length}, replay body changed ${bodyChanged.length}, replay not marked ${notMarkedReplayed.length}, 200-then-4xx ${laterNon200.length}, totals recorded twice ${repeatedTotals.length} | ` +
     `violations ${violations.length}`;
 
-  const recentOps = new Set((db.license.recentOps ?? []).map((o) => o.key));
   const lines: string[] = [];
   for (const v of violations) {
     lines.push(`VIOLATION ${scenario} ${w.name}: ${v.invariant}: ${v.detail}`);
     for (const k of v.keys.slice(0, 8)) {
       const rec = byKey.get(k);
-      lines.push(rec ? describeKey(rec, entriesByKey.get(k) ?? [], { idempotency: idempotency.get(k), inRecentOps: recentOps.has(k) }) : `  ${k} (not a key of this workload) ledger ${JSON.stringify(entriesByKey.get(k))}`);
+      lines.push(rec ? describeKey(rec, entriesByKey.get(k) ?? [], { idempotency: idempotency.get(k) }) : `  ${k} (not a key of this workload) ledger ${JSON.stringify(entriesByKey.get(k))}`);
     }
     if (v.keys.length > 8) lines.push(`  ... and ${v.keys.length - 8} more keys (full report in the JSON file)`);
   }

@@ -156,7 +156,7 @@ export async function runDeployment(deployment: Deployment): Promise<Run> {
     results: [...results.values()].map((r) => ({ ...r, diagnosis: undefined })),
     keys: [...load.keys.values()].map((r) => ({ ...r, idempotencyBeforeReplay: idempotency.get(r.key) })),
     ledger: db.ledger,
-    license: { consumption: db.license.consumption, features: db.license.features, outbox: db.license.outbox, recentOps: db.license.recentOps?.length },
+    license: { consumption: db.license.consumption, features: db.license.features, outbox: db.license.outbox },
   });
   return { deployment, workloads: ws, load, db, kills, plannedKills: plan.length, log, results, reportFile };
 }
