@@ -21,7 +21,6 @@ import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService, type ProductDetails } from './domain/products.js';
-import type { FeatureTarget } from './domain/consumption.js';
 import type { HeldSeat } from './domain/ports.js';
 import { SecretBox } from './domain/secrets.js';
 import type { UnsealedSigningKey } from './domain/signing-keys.js';
@@ -72,7 +71,7 @@ export function createCaches() {
     /** Accounts' unsealed active signing keys. */
     signingKeys: new TtlCache<number, UnsealedSigningKey>({ maxEntries: 10_000, ttlMs: 10 * 60_000 }),
     /** License API feature consumptions' shortcut: license id by account, product, license key and feature. */
-    featureLicenses: new TtlCache<string, FeatureTarget>({ maxEntries: 50_000, ttlMs: 60_000 }),
+    featureLicenses: new TtlCache<string, number>({ maxEntries: 50_000, ttlMs: 60_000 }),
     /** Seats as read by consumptions through a seat (guarded by the license's seat epoch, so never stale in effect). */
     heldSeats: new TtlCache<string, HeldSeat>({ maxEntries: 50_000, ttlMs: 60_000 }),
     /** Web API v3 meter-attribute increments' shortcut: meter target by activation and attribute. */
@@ -130,7 +129,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
     /** Changes of one meter attribute's uses by one activation. */
-    meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency, meterTargets: caches.meterTargets, seats: devicesRepo }),
+    meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency, meterTargets: caches.meterTargets }),
     /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */
     activationTokens: new ActivationTokenSigner(accounts, clock),
     /** Where domain events (activation.updated, ...) are recorded for webhook delivery. */

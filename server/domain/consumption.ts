@@ -20,11 +20,6 @@ export interface ConsumeInput {
   seat?: SeatLocator;
   /** Count the change in this device's own uses too (v3 meter attributes). Requires `seat`. */
   trackDeviceUses?: boolean;
-  /**
-   * The seat `seat` names, when the caller read it before (no read before the update; the guarded
-   * update still requires that no seat of the license was taken away since: see HeldSeat).
-   */
-  heldSeat?: HeldSeat | undefined;
   /** That device as the caller read it, if it did: event payloads about it are built from it. */
   device?: Device | undefined;
   negatives: 'policy' | 'floor-only';
@@ -51,8 +46,6 @@ export interface ConsumeResult {
   meter: MeterState;
   /** The device whose seat was used, if any. */
   deviceId: number | null;
-  /** The seat the change was made through, as the write relied on it (null: none, or a replayed change). */
-  seat: HeldSeat | null;
   /** True when the idempotency key had already been applied: nothing was counted this time. */
   replayed: boolean;
 }
@@ -114,12 +107,6 @@ export async function consumeThrough<Target, Read, Result>(shortcut: Shortcut<Ta
 }
 
 /** A consumption of one consumption feature of the license a client names (see consumeFeature). */
-/** What consumeFeature's shortcut keeps of a request's target: the license and the seat it is made through. */
-export interface FeatureTarget {
-  licenseId: number;
-  seat: HeldSeat | null;
-}
-
 export type FeatureConsumeInput = Omit<ConsumeInput, 'license' | 'target'> & {
   license: LicenseLocator;
   /** The license's id when the request pins one: another license is `license_not_found`. */
@@ -139,8 +126,8 @@ export class ConsumptionService {
     private readonly clock: Clock,
     private readonly events: EventOutbox,
     private readonly appliedKeys: AppliedKeyLookup,
-    /** License ids and seats by (account, product, license key, consumption feature, seat), for consumeFeature's shortcut. */
-    private readonly featureLicenses: TtlCache<string, FeatureTarget>,
+    /** License ids by (account, product, license key, consumption feature), for consumeFeature's shortcut. */
+    private readonly featureLicenses: TtlCache<string, number>,
     private readonly devices: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId'>,
     /**
      * Seats as read (see HeldSeat) by (account, license locator, seat locator), so that a repeated
@@ -159,27 +146,20 @@ export class ConsumptionService {
   async consumeFeature(input: FeatureConsumeInput): Promise<ConsumeResult> {
     const { license: locator, licenseId: pinned, feature, ...rest } = input;
     const named: ConsumeInput = { ...rest, license: locator, target: { scope: 'feature', code: feature } };
-    const seatKey = input.seat === undefined ? '' : 'hardwareId' in input.seat ? `h:${input.seat.hardwareId}` : `a:${input.seat.activationId}`;
-    const key = 'key' in locator ? [input.accountId, locator.productCode, locator.key, feature, seatKey].join('\u0000') : undefined;
-    return consumeThrough<FeatureTarget, undefined, ConsumeResult>(
+    return consumeThrough(
       {
         cache: this.featureLicenses,
-        key,
-        fits: (known) => pinned === undefined || pinned === known.licenseId,
+        key: 'key' in locator ? [input.accountId, locator.productCode, locator.key, feature].join('\u0000') : undefined,
+        fits: (licenseId) => pinned === undefined || pinned === licenseId,
         resolve: async () => {
           const license = await locateLicense(this.meters, this.products, input.accountId, locator, pinned);
           const found = license.features.find((f) => f.code === feature);
           if (!found) throw new DomainError('feature_not_on_license', `The license has no feature "${feature}"`, { code: feature });
           if (found.featureType !== 'consumption') throw new DomainError('feature_not_on_license', `Feature "${feature}" is not a consumption feature`, { code: feature });
-          return { target: { licenseId: license.id, seat: input.seat ? await resolveSeat(this.devices, license, input.seat) : null } };
+          return { target: license.id };
         },
       },
-      async (target) => {
-        const result = await this.consume({ ...named, license: { licenseId: target.licenseId }, ...(target.seat ? { heldSeat: target.seat } : {}) });
-        // A seat read again during the change (another seat of the license was taken away) is kept for the next request.
-        if (key !== undefined && result.seat && result.seat.seatEpoch !== target.seat?.seatEpoch) this.featureLicenses.set(key, { licenseId: target.licenseId, seat: result.seat });
-        return result;
-      },
+      (licenseId) => this.consume({ ...named, license: { licenseId } }),
     );
   }
 
@@ -188,11 +168,11 @@ export class ConsumptionService {
       const earlier = await this.appliedResult(input, input.idempotencyKey, input.idempotencyResumedSince);
       if (earlier) return earlier;
     }
-    const seatKey = input.seat && !input.heldSeat ? JSON.stringify([input.accountId, input.license, input.seat]) : undefined;
-    let held: HeldSeat | undefined = input.heldSeat ?? (seatKey === undefined ? undefined : this.heldSeats.get(seatKey));
-    if (input.seat && !held) held = await this.readSeat(seatKey, input.seat, await locateLicense(this.meters, this.products, input.accountId, input.license));
+    const seatKey = input.seat ? JSON.stringify([input.accountId, input.license, input.seat]) : undefined;
+    let held: HeldSeat | undefined = seatKey === undefined ? undefined : this.heldSeats.get(seatKey);
+    if (input.seat && !held) held = await this.readSeat(seatKey!, input.seat, await locateLicense(this.meters, this.products, input.accountId, input.license));
     const reseat = async (license: License) => {
-      held = await this.readSeat(seatKey, input.seat!, license);
+      held = await this.readSeat(seatKey!, input.seat!, license);
     };
     return retryOnConflict(async () => {
       const now = this.clock.now();
@@ -244,20 +224,20 @@ export class ConsumptionService {
         // state the write left (the write returned only this counter; others are moved by their own writers).
         const ledger = completeLedgerEntries(updated, applied.pending.filter((e) => isEntryOf(e, input.target)));
         await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device, ...(applied.narrowed ? { narrowed: true } : {}) }, ledger);
-        return { license: updated, meter, deviceId, seat: held ?? null, replayed: false };
+        return { license: updated, meter, deviceId, replayed: false };
       }
       return this.explainRejection(input, change, reseat);
     });
   }
 
-  /** The seat as read now on `license` (read before it), kept under `key` when given; a refused seat is forgotten. */
-  private async readSeat(key: string | undefined, locator: SeatLocator, license: License): Promise<HeldSeat> {
+  /** The seat as read now on `license` (read before it), kept under `key`; a refused seat is forgotten. */
+  private async readSeat(key: string, locator: SeatLocator, license: License): Promise<HeldSeat> {
     try {
       const seat = await resolveSeat(this.devices, license, locator);
-      if (key !== undefined) this.heldSeats.set(key, seat);
+      this.heldSeats.set(key, seat);
       return seat;
     } catch (err) {
-      if (key !== undefined) this.heldSeats.delete(key);
+      this.heldSeats.delete(key);
       throw err;
     }
   }
@@ -287,7 +267,7 @@ export class ConsumptionService {
         : { ...plain, features: plain.features.map((f) => (f.code === target.code ? { ...f, ...asOf(f) } : f)) };
     const meter = meterOf(then, target);
     if (!meter) return null;
-    return { license: then, meter, deviceId: entry.deviceId, seat: null, replayed: true };
+    return { license: then, meter, deviceId: entry.deviceId, replayed: true };
   }
 
   /** Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, a replayed idempotency key, or RETRY. */

@@ -182,8 +182,6 @@ export class DeviceService {
     // A repeated activation changes only the device document: its `activation.updated` goes into the device's outbox.
     const updatedEvent = this.events.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now);
     device = (await this.devices.update(accountId, device.id, { ...details, lastSyncedAt: now }, now, [updatedEvent])) ?? device;
-    const current = await this.meters.find(accountId, { licenseId: license.id });
-    if (current) license = current;
     await this.events.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
     return { license, device, alreadyActive };
   }

@@ -5,8 +5,6 @@ import type { IdempotencyService, IdempotentAttempt } from './idempotency.js';
 import { DomainError } from './errors.js';
 import { findMeterAttribute, meterAttributeView, type MeterAttributeView } from './meter-attributes.js';
 import { LedgerEvent, type Device } from './types.js';
-import { resolveSeat } from './license-rules.js';
-import type { DevicesPort, HeldSeat } from './ports.js';
 import type { TtlCache } from './ttl-cache.js';
 
 /**
@@ -20,8 +18,6 @@ export interface MeterTarget {
   licenseId: number;
   deviceId: number;
   code: string;
-  /** The activation's seat as read (see HeldSeat); read again when a seat of the license was taken away since. */
-  seat: HeldSeat;
 }
 
 export interface IncrementInput {
@@ -54,8 +50,6 @@ export class MeterAttributeIncrements {
       idempotency?: IdempotencyService | undefined;
       /** Meter targets by (activation id, attribute), for the increments' shortcut (see consumeThrough). */
       meterTargets: TtlCache<string, MeterTarget>;
-      /** Where seats are read (after their license: see resolveSeat). */
-      seats: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId'>;
     },
   ) {}
 
@@ -76,8 +70,7 @@ export class MeterAttributeIncrements {
           if (!Number.isSafeInteger(input.amount)) throw new DomainError('invalid_input', 'The amount is too large', { field: 'amount' });
           const feature = findMeterAttribute(license, input.attribute);
           if (!feature) throw new DomainError('feature_not_on_license', `Meter attribute "${input.attribute}" not found`);
-          const seat = await resolveSeat(this.deps.seats, license, { activationId: input.activationId });
-          return { target: { accountId: device.accountId, productId: device.productId, licenseId: license.id, deviceId: device.id, code: feature.code, seat }, read: device };
+          return { target: { accountId: device.accountId, productId: device.productId, licenseId: license.id, deviceId: device.id, code: feature.code }, read: device };
         },
       },
       (target, device) => this.incrementOnce(input, target, device),
@@ -111,7 +104,6 @@ export class MeterAttributeIncrements {
       target: { scope: 'feature', code: target.code },
       seat: { activationId: input.activationId },
       trackDeviceUses: true,
-      heldSeat: target.seat,
       device,
       amount: input.amount,
       negatives: 'floor-only',
@@ -122,8 +114,6 @@ export class MeterAttributeIncrements {
       writeDeadline: attempt.writeDeadline,
       alsoRaise: [{ type: 'activation.updated', accountId: target.accountId, activationId: input.activationId }],
     });
-    // A seat read again during the change (another seat of the license was taken away) is kept for the next increment.
-    if (result.seat && result.seat.seatEpoch !== target.seat.seatEpoch) this.deps.meterTargets.set(`${input.activationId}\u0000${input.attribute}`, { ...target, seat: result.seat });
     const after = result.license.features.find((f) => f.code === target.code)!;
     return { attribute: meterAttributeView(after, target.deviceId, this.deps.clock.now()), replayed: result.replayed };
   }
