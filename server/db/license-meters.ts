@@ -10,15 +10,16 @@ function withPending(doc: LicenseDocument): LicenseWithPending {
 }
 
 /** The license fields a counter write returns besides the meter it changed (and the outbox, to complete its ledger entries). */
-const LICENSE_FIELDS = ['accountId', 'productId', 'productCode', 'key', 'type', 'enabled', 'isTrial', 'validUntil', 'maxActivations', 'timesActivated', 'seatEpoch', 'consumption', 'outbox', 'timeActivated', 'lastCheck', 'createdAt', 'updatedAt'];
+const LICENSE_FIELDS: Record<string, 1> = Object.fromEntries(
+  ['accountId', 'productId', 'productCode', 'key', 'type', 'enabled', 'isTrial', 'validUntil', 'maxActivations', 'timesActivated', 'seatEpoch', 'consumption', 'outbox', 'timeActivated', 'lastCheck', 'createdAt', 'updatedAt'].map((f) => [f, 1]),
+);
 
 /**
  * What a counter write returns: the license without the features it did not change (and without its
  * users), so the reply does not grow with the license's features.
  */
 function afterWrite(target: MeterTarget): Record<string, unknown> {
-  const fields = Object.fromEntries(LICENSE_FIELDS.map((f) => [f, 1]));
-  return target.scope === 'license' ? fields : { ...fields, features: { $elemMatch: { code: target.code } } };
+  return target.scope === 'license' ? LICENSE_FIELDS : { ...LICENSE_FIELDS, features: { $elemMatch: { code: target.code } } };
 }
 
 /**
