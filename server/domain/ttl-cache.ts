@@ -14,6 +14,8 @@ export interface TtlCacheOptions {
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+  /** Loads in progress (getOrLoad), so concurrent misses of one key share one load. */
+  private readonly loading = new Map<K, Promise<V>>();
   private readonly now: () => number;
 
   constructor(private readonly options: TtlCacheOptions) {
@@ -36,6 +38,7 @@ export class TtlCache<K, V> {
   }
 
   set(key: K, value: V): void {
+    this.loading.delete(key);
     this.entries.delete(key);
     while (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();
@@ -45,16 +48,39 @@ export class TtlCache<K, V> {
     this.entries.set(key, { value, expiresAt: this.now() + this.options.ttlMs });
   }
 
+  /** Forgets the entry, and a load of it in progress: what that load returns is not stored. */
   delete(key: K): void {
+    this.loading.delete(key);
     this.entries.delete(key);
   }
 
-  /** The cached value, or the one `load` gives (stored; a failed load stores nothing). */
-  async getOrLoad(key: K, load: () => Promise<V>): Promise<V> {
+  /**
+   * The cached value, or the one `load` gives (stored; a failed load stores nothing). Concurrent
+   * misses of one key wait for the same load. A load that a `delete` or `set` of its key overtook
+   * still answers its callers, but is not stored: it may have read what the change replaced.
+   */
+  getOrLoad(key: K, load: () => Promise<V>): Promise<V> {
     const hit = this.get(key);
-    if (hit !== undefined) return hit;
-    const value = await load();
-    this.set(key, value);
-    return value;
+    if (hit !== undefined) return Promise.resolve(hit);
+    const inFlight = this.loading.get(key);
+    if (inFlight) return inFlight;
+    let loaded: Promise<V>;
+    try {
+      loaded = load();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.loading.set(key, loaded);
+    const current = () => this.loading.get(key) === loaded;
+    return loaded.then(
+      (value) => {
+        if (current()) this.set(key, value);
+        return value;
+      },
+      (err: unknown) => {
+        if (current()) this.loading.delete(key);
+        throw err;
+      },
+    );
   }
 }

@@ -52,6 +52,47 @@ describe('TtlCache', () => {
     expect(cache.get('b')).toBeUndefined();
   });
 
+  it('getOrLoad shares one load between concurrent misses of a key, and a failed load with all of them', async () => {
+    const cache = new TtlCache<string, number>({ maxEntries: 10, ttlMs: 1_000, now: () => 0 });
+    let loads = 0;
+    let finish!: (v: number) => void;
+    const load = () => {
+      loads += 1;
+      return new Promise<number>((resolve) => (finish = resolve));
+    };
+    const waiting = Array.from({ length: 32 }, () => cache.getOrLoad('a', load));
+    expect(loads).toBe(1);
+    finish(5);
+    expect(await Promise.all(waiting)).toEqual(Array(32).fill(5));
+    expect(cache.get('a')).toBe(5);
+
+    let fail!: (e: Error) => void;
+    const failing = Array.from({ length: 3 }, () => cache.getOrLoad('b', () => new Promise<number>((_, reject) => ((loads += 1), (fail = reject)))));
+    fail(new Error('down'));
+    for (const p of failing) await expect(p).rejects.toThrow('down');
+    expect(loads).toBe(2);
+    expect(await cache.getOrLoad('b', async () => ((loads += 1), 8))).toBe(8); // the next miss loads again
+    expect(loads).toBe(3);
+  });
+
+  it('getOrLoad does not store what a load overtaken by delete or set returns', async () => {
+    const cache = new TtlCache<string, number>({ maxEntries: 10, ttlMs: 1_000, now: () => 0 });
+    let finish!: (v: number) => void;
+    const stale = cache.getOrLoad('a', () => new Promise<number>((resolve) => (finish = resolve)));
+    cache.delete('a'); // e.g. the license changed while it was being read
+    const fresh = cache.getOrLoad('a', async () => 2); // a miss after the change loads anew
+    finish(1);
+    expect(await stale).toBe(1);
+    expect(await fresh).toBe(2);
+    expect(cache.get('a')).toBe(2);
+
+    const overtaken = cache.getOrLoad('c', () => new Promise<number>((resolve) => (finish = resolve)));
+    cache.set('c', 3);
+    finish(4);
+    expect(await overtaken).toBe(4);
+    expect(cache.get('c')).toBe(3);
+  });
+
   it('refuses limits that could never hold an entry', () => {
     expect(() => new TtlCache({ maxEntries: 0, ttlMs: 1 })).toThrow();
     expect(() => new TtlCache({ maxEntries: 1, ttlMs: 0 })).toThrow();
