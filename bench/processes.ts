@@ -127,8 +127,8 @@ export async function startApiServer(options: ServerOptions): Promise<Child> {
 }
 
 /** A ceiling or floor server (bench/ceiling-*.ts, bench/floor.ts) as its own process, with `env` added to its environment. */
-export async function startCeilingServer(script: string, port: number, env: Record<string, string> = {}): Promise<Child> {
-  const child = spawnChild(script, ['--import', 'tsx', script], { ...env, PORT: String(port) });
+export async function startCeilingServer(script: string, port: number, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
+  const child = spawnChild(script, [...nodeArgs, '--import', 'tsx', script], { ...env, PORT: String(port) });
   await waitForHttp(`http://127.0.0.1:${port}/healthz`, child);
   return child;
 }

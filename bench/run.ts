@@ -13,12 +13,12 @@
  * server, default 12: V8 keeps optimising for longer than 3 s on 2 busy cores), BENCH_OPEN_LOOP_RATES
  * (req/s, default 200,400,800), BENCH_OPEN_LOOP_SECONDS (default 10), BENCH_GROWTH_DURATION (s measured
  * per growth row, default 6), BENCH_LEDGER_SIZES (entries of the ledger growth rows, default
- * 1000000,5000000), BENCH_PROFILE=1 (writes a --cpu-prof profile of the server under scenario 2 to
- * bench/profiles/), BENCH_WRITE=0 (do not touch BENCHMARKS.md), MONGODB_URI (use a real MongoDB;
+ * 1000000,5000000), BENCH_PROFILE=1 (writes --cpu-prof profiles of floor (c) and of the server under
+ * scenario 2, and of the engine over both, to bench/profiles/), BENCH_WRITE=0 (do not touch BENCHMARKS.md), MONGODB_URI (use a real MongoDB;
  * fresh databases are used and dropped).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -334,12 +334,15 @@ async function main(): Promise<void> {
     // Floor (c): the same stack, HMAC check and signing with exactly one database operation.
     const portC = await freePort();
     const urlC = `http://127.0.0.1:${portC}`;
-    const floor = await startCeilingServer('bench/floor.ts', portC, { MONGODB_URI: uri, MONGODB_DB_NAME: dbName, SECRETS_KEY: secretsKey, NODE_ENV: 'production' });
+    // The floor runs under tsx, whose loader thread writes a profile of its own: one directory, default names.
+    const floorProfile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'profiles', 'floor')}`] : [];
+    const floor = await startCeilingServer('bench/floor.ts', portC, { MONGODB_URI: uri, MONGODB_DB_NAME: dbName, SECRETS_KEY: secretsKey, NODE_ENV: 'production' }, floorProfile);
     children.push(floor);
     const c = await run('floor (c)', urlC, addFeatureConsumption(data, s2Licenses), floor, dbChild, WARMUP + SERVER_WARMUP);
     rows.push(row('(c) floor: stack (b) + HMAC check + one guarded findOneAndUpdate + RSA signature', c, false));
-    const c5 = await run('floor of check_license', urlC, checkLicense(data, s2Licenses), floor, dbChild);
-    rows.push(row('(c5) floor of 5: stack (b) + HMAC check + one license read + RSA signatures', c5, false));
+    // A profile of the floor holds only consumptions, to set beside the server's under scenario 2.
+    const c5 = PROFILE ? null : await run('floor of check_license', urlC, checkLicense(data, s2Licenses), floor, dbChild);
+    if (c5) rows.push(row('(c5) floor of 5: stack (b) + HMAC check + one license read + RSA signatures', c5, false));
     if (!PROFILE) openLoops.push(...(await openLoopSeries('(c) floor', urlC, addFeatureConsumption(data, s2Licenses))));
     await floor.stop();
 
@@ -366,6 +369,9 @@ async function main(): Promise<void> {
     if (PROFILE) {
       await server.stop();
       await dbChild?.stop();
+      // What each profiled process answered over its life (warm-up included), for per-request costs.
+      const answered = { floor: c.warmupOk + c.ok, server: s2.warmupOk + s2.ok };
+      writeFileSync(join(profileDir, 'answered.json'), `${JSON.stringify(answered)}\n`);
       log(`CPU profiles of the server (and the embedded engine) under scenario 2 written to ${profileDir}`);
       return;
     }
@@ -390,7 +396,7 @@ async function main(): Promise<void> {
     const s4 = await run('scenario 4', url, meterAttributes(s2Licenses), server, dbChild);
     rows.push(row('4. v3 meter-attributes increment, 1,000 activations', s4));
     const s5 = await run('scenario 5', url, checkLicense(data, s2Licenses), server, dbChild);
-    rows.push(row('5. check_license, 1,000 licenses', s5, true, c5.requestsPerSecond));
+    rows.push(row('5. check_license, 1,000 licenses', s5, true, c5!.requestsPerSecond));
 
     // Scenario 6: more licenses, and a 1M-entry ledger.
     let t = Date.now();
@@ -463,7 +469,7 @@ async function main(): Promise<void> {
 
     const growth = await measureGrowth({ serverEnv, port, url, dbName, secretsKey, children });
 
-    const generated = summary(rows, a.requestsPerSecond, b.requestsPerSecond, { s2, s3, s5, s6a, s6b, c, c5, cluster, correct, pass, checkState, hotAnswered, hotState, ledgerCount, durability, openLoops, growth });
+    const generated = summary(rows, a.requestsPerSecond, b.requestsPerSecond, { s2, s3, s5, s6a, s6b, c, c5: c5!, cluster, correct, pass, checkState, hotAnswered, hotState, ledgerCount, durability, openLoops, growth });
     console.log(`\n${generated}\n`);
     if (process.env.BENCH_WRITE !== '0') {
       writeBenchmarksMd(join(root, 'BENCHMARKS.md'), generated);
