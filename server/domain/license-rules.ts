@@ -231,8 +231,9 @@ export function meterChangeFilter(change: MeterChange): QueryDocument {
       else filter[`consumption.${key}`] = value;
     }
   } else {
-    filter.features = { $elemMatch: { code: change.target.code, ...meterConditions(change, now) } };
-    and.push(featureNotExpiredFilter(change.target.code, now));
+    // One $elemMatch for the feature's conditions and its expiry (codes are unique on a license), so
+    // the features are scanned once.
+    filter.features = { $elemMatch: { code: change.target.code, $and: [meterConditions(change, now), notPassedFilter('expiryDate', now)] } };
   }
   const exprs = [withinLimitExpression(change), change.deadline !== undefined ? beforeDeadlineExpression(change.deadline) : undefined].filter((e) => e !== undefined);
   if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
