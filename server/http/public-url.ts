@@ -10,7 +10,7 @@ const PORT = /^\d{1,5}$/;
 /**
  * Whether `value` is a syntactically valid `Host` header: a host name, an IPv4 address or a
  * bracketed IPv6 address, optionally followed by `:port` (1 to 65535). Nothing else (no spaces,
- * percent signs, paths, credentials or unbalanced brackets).
+ * percent signs, paths, credentials or unbalanced brackets), and only what makes a valid URL host.
  */
 export function isValidHost(value: string): boolean {
   let host = value;
@@ -31,7 +31,9 @@ export function isValidHost(value: string): boolean {
     }
     if (host.length > 253 || !REG_NAME.test(host)) return false;
   }
-  return port === undefined || (PORT.test(port) && Number(port) >= 1 && Number(port) <= 65535);
+  if (port !== undefined && !(PORT.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return false;
+  // A name the URL standard reads as a bad IPv4 address (`1.2.3.4.5`, `999.1.1.1`) makes no URL either.
+  return URL.canParse(`http://${value}/`);
 }
 
 function invalidHost(message: string): ApiError {

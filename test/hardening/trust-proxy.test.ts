@@ -5,6 +5,7 @@
  * changes nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildProduct } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { send } from './support/wire.js';
 
@@ -37,5 +38,21 @@ describe('TRUST_PROXY and per-IP rate limits', () => {
     const third = await from('203.0.113.3');
     expect(third.status).toBe(429);
     expect(third.body).toEqual({ code: 'RATE_LIMITED', message: 'Too many requests from this client address; retry after the time in Retry-After' });
+  });
+
+  it('a trusted proxy\'s X-Forwarded-Host and -Proto make the links, and are validated like Host', async () => {
+    t = await startTestServer({ env: { TRUST_PROXY: 'loopback' } });
+    for (let i = 0; i < 2; i += 1) await buildProduct(t.services, t.account.id, { features: [] });
+    const list = (headers: Record<string, string>) =>
+      send(t!.baseUrl, 'GET', '/api/v1/products/?page_size=1', { headers: { Authorization: `Api-Key ${t!.credentials.managementApiKey}`, ...headers } });
+    const forwarded = await list({ 'X-Forwarded-Host': 'licensing.example.com', 'X-Forwarded-Proto': 'https' });
+    expect(forwarded.status).toBe(200);
+    expect(forwarded.body.next).toBe('https://licensing.example.com/api/v1/products/?page_size=1&page=2');
+    // A scheme other than http or https is not written into a link.
+    expect((await list({ 'X-Forwarded-Host': 'licensing.example.com', 'X-Forwarded-Proto': 'javascript' })).body.next).toBe('http://licensing.example.com/api/v1/products/?page_size=1&page=2');
+    expect(await list({ 'X-Forwarded-Host': 'a b' })).toMatchObject({
+      status: 400,
+      body: { status: 400, code: 'invalid_host', message: 'The X-Forwarded-Host header must be a valid host name or address, with an optional port' },
+    });
   });
 });
