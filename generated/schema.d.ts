@@ -229,7 +229,9 @@ export interface paths {
         };
         /**
          * An account's public keys
-         * @description The public keys that verify the account's activation tokens (public; no token needed).
+         * @description The public keys that verify the account's activation tokens (public; no token needed). This
+         *     URL is the tokens' issuer (`iss` = `<public base URL>/v3/accounts/{accountId}`) followed by
+         *     `/jwks`: verify a token with this key set and require `iss` and `aud` (the product id).
          */
         get: operations["getAccountJwks"];
         put?: never;
@@ -385,7 +387,10 @@ export interface paths {
         };
         /**
          * Every account's public keys
-         * @description The JSON Web Key Set of every account's active signing keys; activation tokens name theirs by `kid`.
+         * @description The JSON Web Key Set of every account's active signing keys; activation tokens name theirs by
+         *     `kid`. A token that verifies against this set was issued by *some* account of this server:
+         *     a verifier using it must also require `iss` (the account's issuer URL) and `aud` (the product
+         *     id). Prefer the account's own set, `GET /v3/accounts/{accountId}/jwks`.
          */
         get: operations["getJwks"];
         put?: never;
@@ -1383,13 +1388,20 @@ export interface components {
             deviceChallengeSignature?: string;
         };
         /**
-         * @description A signed activation token (RS256 JWT) carrying the activation and license state for offline verification.
+         * @description A signed activation token (RS256 JWT) carrying the activation and license state for offline
+         *     verification. It proves that the account named by `iss` issued it for the product named by
+         *     `aud`, about the activation named by `sub`, at `iat`: registered claims `iss` (the account's
+         *     issuer URL, `<public base URL>/v3/accounts/<accountId>`), `aud` (the product id), `sub` (the
+         *     activation id, also `aid`), `iat`, and `exp` (= `eat`, absent when unlimited). Verify the
+         *     signature with the key set at the issuer followed by `/jwks`, **and** require `iss` and `aud`:
+         *     another account can issue a token with the same license key and fingerprint, but never with
+         *     this account's issuer or product id.
          * @example {
          *       "activationToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhaWQiOiIuLi4ifQ.c2lnbmF0dXJl"
          *     }
          */
         V3ActivationToken: {
-            /** @description The JWT; verify it with the account's public key from `/.well-known/jwks.json` (by `kid`). */
+            /** @description The JWT; verify it with the account's key set (`GET /v3/accounts/{accountId}/jwks`, by `kid`), requiring `iss` = the account's issuer URL and `aud` = the product id. */
             activationToken: string;
         };
         /**

@@ -2,11 +2,12 @@ import express, { type Express, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
-import type { RateLimitConfig } from './config.js';
+import type { RateLimitConfig, TrustProxy } from './config.js';
 import type { Logger } from './logger.js';
 import { bundledSpecJsonPath } from './paths.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
 import { jsonBodyLimits } from './http/json-body-limits.js';
+import { hostHeaderCheck } from './http/public-url.js';
 import { rateLimits } from './http/rate-limits.js';
 import { requestContext } from './http/request-context.js';
 import { strictIntegerParameters } from './http/strict-integers.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   bodyLimit?: string;
   /** Per-IP and per-credential request limits (absent: no limits). */
   rateLimit?: RateLimitConfig;
+  /** Express's `trust proxy` (TRUST_PROXY; absent: off, the socket's address is the client's). */
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -41,12 +44,15 @@ export function createApp(deps: AppDeps): Express {
   const specText = readFileSync(bundledSpecJsonPath, 'utf8');
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Which proxies' X-Forwarded-For/-Proto/-Host are believed: `req.ip` (rate limits) is the client's
+  // behind them. Off by default: the socket's peer is the client.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestContext(deps.logger));
   // Security headers on every response (an API answers JSON only: nothing may be framed, sniffed or
   // loaded by it); `/docs` replaces the Content-Security-Policy with its own.
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   if (deps.rateLimit) for (const handler of rateLimits(deps.rateLimit)) app.use(handler);
+  app.use(hostHeaderCheck());
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
   app.use(jsonBodyLimits());
   app.use(

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * Configuration from the environment, validated once at start-up. A bad value stops the process
  * with a message naming the variable and what it accepts.
@@ -55,6 +57,15 @@ export interface Config {
     afterMs: number;
   };
   rateLimit: RateLimitConfig;
+  /**
+   * PUBLIC_BASE_URL: the absolute http(s) URL clients reach the server at (no trailing slash, no
+   * query, fragment or credentials). Every absolute URL the API writes starts with it: pagination
+   * links and activation token issuers. Unset: issuers use `http://localhost:<port>`, links the
+   * request's (validated) Host.
+   */
+  publicBaseUrl: string | undefined;
+  /** TRUST_PROXY: Express's `trust proxy` (false = the socket's address is the client's). */
+  trustProxy: TrustProxy;
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -70,6 +81,9 @@ export interface RateLimitConfig {
   perIp: number;
   perKey: number;
 }
+
+/** Which proxies' `X-Forwarded-*` headers are believed: none, the nearest N hops, or these addresses, ranges and names. */
+export type TrustProxy = false | number | string[];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -115,6 +129,50 @@ function writeConcern(env: Env): Config['dbWriteConcern'] {
   else if (/^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= 50) w = Number(raw);
   else throw new ConfigError(`DB_WRITE_CONCERN must be "majority" or a number of nodes from 1 to 50, got "${raw}"`);
   return { w, j: boolean(env, 'DB_WRITE_JOURNAL', true) };
+}
+
+function publicBaseUrl(env: Env): string | undefined {
+  const raw = nonEmpty(env, 'PUBLIC_BASE_URL');
+  if (raw === undefined) return undefined;
+  const expected = 'PUBLIC_BASE_URL must be an absolute http:// or https:// URL without query, fragment or credentials (e.g. https://licensing.example.com)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${expected}, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError(`${expected}, got "${raw}"`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Names Express's `trust proxy` accepts for well-known ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = nonEmpty(env, 'TRUST_PROXY');
+  if (raw === undefined || raw === 'false') return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = integer(env, 'TRUST_PROXY', 0, 0, 100);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !isProxyAddress(entry))) {
+    throw new ConfigError(
+      `TRUST_PROXY must be a number of proxy hops (0 to 100) or a comma-separated list of IP addresses, CIDR ranges (10.0.0.0/8) and the names ${PROXY_RANGE_NAMES.join(', ')}; "true" is refused because it would let any client choose its address; got "${raw}"`,
+    );
+  }
+  return entries;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -168,6 +226,8 @@ export function loadConfig(env: Env = process.env): Config {
       perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 0, 10_000_000),
       perKey: integer(env, 'RATE_LIMIT_PER_KEY', 6_000, 0, 10_000_000),
     },
+    publicBaseUrl: publicBaseUrl(env),
+    trustProxy: trustProxy(env),
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),

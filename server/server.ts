@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/connection.js';
 import type { Clock } from './domain/clock.js';
 import { buildApis } from './http/apis.js';
+import { PublicUrls } from './http/public-url.js';
 import type { Logger } from './logger.js';
 import { resolveSecretsKey } from './secrets-key.js';
 import { createServices, type Services } from './services.js';
@@ -46,17 +47,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.clock ? { clock: options.clock } : {}),
     });
     await bootstrapAccounts(config, services, logger, options.print ?? ((text) => process.stderr.write(`${text}\n`)));
+    // Without PUBLIC_BASE_URL, token issuers are http://localhost:<the port listened on>.
+    let listeningPort = config.port;
+    const urls = new PublicUrls(config.publicBaseUrl, () => `http://localhost:${listeningPort}`);
     const app = createApp({
       logger,
       validateResponses: config.validateResponses,
       checkReadiness: async () => (await db.ping()) && (await db.acceptsWrites()),
       rateLimit: config.rateLimit,
-      apis: buildApis(services),
+      trustProxy: config.trustProxy,
+      apis: buildApis(services, urls),
     });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.port, config.host, () => resolve(s));
       s.once('error', reject);
     });
+    listeningPort = (server.address() as AddressInfo).port;
     server.keepAliveTimeout = 65_000;
     const { enabled: dispatcherEnabled, ...delivery } = config.webhookDelivery;
     const dispatcher = new WebhookDispatcher({

@@ -1,3 +1,4 @@
+import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.js';
 
@@ -25,9 +26,38 @@ describe('loadConfig', () => {
     [{ MONGODB_URI: 'postgres://x' }, /MONGODB_URI must start with mongodb:\/\//],
     [{ SECRETS_KEY: 'c2hvcnQ=' }, /SECRETS_KEY must be the base64 encoding of exactly 32 random bytes/],
     [{ WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'maybe' }, /WEBHOOKS_ALLOW_PRIVATE_TARGETS must be true or false/],
+    [{ PUBLIC_BASE_URL: 'licensing.example.com' }, /PUBLIC_BASE_URL must be an absolute http:\/\/ or https:\/\/ URL without query, fragment or credentials/],
+    [{ PUBLIC_BASE_URL: 'ftp://licensing.example.com' }, /PUBLIC_BASE_URL must be an absolute/],
+    [{ PUBLIC_BASE_URL: 'https://licensing.example.com/?a=1' }, /PUBLIC_BASE_URL must be an absolute/],
+    [{ PUBLIC_BASE_URL: 'https://licensing.example.com/#top' }, /PUBLIC_BASE_URL must be an absolute/],
+    [{ PUBLIC_BASE_URL: 'https://user:pw@licensing.example.com' }, /PUBLIC_BASE_URL must be an absolute/],
+    [{ PUBLIC_BASE_URL: 'https://exa mple.com' }, /PUBLIC_BASE_URL must be an absolute/],
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY must be a number of proxy hops \(0 to 100\) or a comma-separated list of IP addresses, CIDR ranges/],
+    [{ TRUST_PROXY: '101' }, /TRUST_PROXY must be an integer from 0 to 100/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY must be a number of proxy hops/],
+    [{ TRUST_PROXY: 'loopback,proxy.example' }, /TRUST_PROXY must be a number of proxy hops/],
+    [{ TRUST_PROXY: '10.0.0.1,' }, /TRUST_PROXY must be a number of proxy hops/],
+    [{ TRUST_PROXY: '-1' }, /TRUST_PROXY must be a number of proxy hops/],
   ])('rejects %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads PUBLIC_BASE_URL as an origin with an optional path, without a trailing slash', () => {
+    expect(loadConfig({}).publicBaseUrl).toBeUndefined();
+    expect(loadConfig({ PUBLIC_BASE_URL: 'https://Licensing.Example.com/' }).publicBaseUrl).toBe('https://licensing.example.com');
+    expect(loadConfig({ PUBLIC_BASE_URL: 'http://10.0.0.5:8080/licensing//' }).publicBaseUrl).toBe('http://10.0.0.5:8080/licensing');
+  });
+
+  it('reads TRUST_PROXY as off, a hop count or a list that Express accepts', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    const list = loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,192.168.1.7, fd00::/8, ::1, uniquelocal, linklocal' }).trustProxy;
+    expect(list).toEqual(['loopback', '10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1', 'uniquelocal', 'linklocal']);
+    // Express compiles the value when it is set: every accepted form must compile.
+    expect(() => express().set('trust proxy', list)).not.toThrow();
   });
 
   it('keeps the embedded engine in memory on request', () => {

@@ -20,17 +20,21 @@ describe('Web API v3: activations, tokens and keys', () => {
   const newLicense = (extra = {}) => seedV3License(t.services, t.account.id, productId, extra);
   const disable = (licenseId: number, set: Record<string, unknown>) => t.server.db.models.License.updateOne({ _id: licenseId }, { $set: set });
 
-  it('activates with the license key and returns a token that verifies against the published JWKS', async () => {
+  it('activates with the license key and returns a token that verifies against the account\'s JWKS, issuer and audience', async () => {
     const license = await newLicense();
     const fp = fingerprint('token');
     const res = await call(client, 'POST', '/v3/activations', activationBody(license, fp, { accountId: '', metadata: [{ key: 'seat', value: '1' }] }));
     expect(res.status).toBe(201);
     const token = res.body.activationToken as string;
-    const jwks = createRemoteJWKSet(new URL(`${t.baseUrl}/.well-known/jwks.json`));
-    const { payload, protectedHeader } = await jwtVerify(token, jwks, { algorithms: ['RS256'] });
+    const issuer = `http://localhost:${new URL(t.baseUrl).port}/v3/accounts/${t.account.id}`;
+    const jwks = createRemoteJWKSet(new URL(`${t.baseUrl}/v3/accounts/${t.account.id}/jwks`));
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, { algorithms: ['RS256'], issuer, audience: String(productId) });
     const signingKey = await t.services.accounts.signingKey(t.account.id);
     expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: signingKey.kid });
     expect(payload).toEqual({
+      iss: issuer,
+      aud: String(productId),
+      sub: payload.aid,
       aid: expect.stringMatching(/^[0-9a-f-]{36}$/),
       lid: String(license.id),
       pid: String(productId),
@@ -65,11 +69,12 @@ describe('Web API v3: activations, tokens and keys', () => {
     expect(await call(client, 'GET', '/v3/accounts/999/jwks')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
   });
 
-  it('puts the license expiry in eat', async () => {
+  it('puts the license expiry in eat and exp', async () => {
     const validUntil = new Date(Date.now() + 86_400_000);
     const license = await newLicense({ type: 'time-limited', validUntil });
     const res = await call(client, 'POST', '/v3/activations', activationBody(license, fingerprint()));
     expect(claimsOf(res.body.activationToken).eat).toBe(Math.floor(validUntil.getTime() / 1000));
+    expect(claimsOf(res.body.activationToken).exp).toBe(Math.floor(validUntil.getTime() / 1000));
   });
 
   it('holds the activation limit; the same fingerprint reuses its activation', async () => {

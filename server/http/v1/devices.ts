@@ -5,7 +5,7 @@ import { toV1Device } from './mappers.js';
 import type { ManagementApiDeps } from './router.js';
 
 /** Devices (activations): listing and blacklisting. */
-export function deviceRoutes(services: Pick<ManagementApiDeps, 'devices'>): Router {
+export function deviceRoutes(services: Pick<ManagementApiDeps, 'devices' | 'links'>): Router {
   const router = Router();
 
   router.get('/devices/', async (req, res) => {
@@ -17,7 +17,7 @@ export function deviceRoutes(services: Pick<ManagementApiDeps, 'devices'>): Rout
       page.skip,
       page.pageSize,
     );
-    res.json(paginated(req, page, count, items.map(toV1Device)));
+    res.json(paginated(req, services.links, page, count, items.map(toV1Device)));
   });
 
   for (const [action, blacklisted] of [['blacklist', true], ['unblacklist', false]] as const) {

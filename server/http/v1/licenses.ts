@@ -10,7 +10,7 @@ import type { ManagementApiDeps } from './router.js';
 const idOf = (req: Request): number => Number(req.params.id);
 
 /** Licenses, including `update_features`. Every endpoint answers with the full license object. */
-export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'products' | 'licenses' | 'licenseAdmin'>): Router {
+export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'products' | 'licenses' | 'licenseAdmin' | 'links'>): Router {
   const router = Router();
 
   /** License objects with their products (each product read once). */
@@ -63,7 +63,7 @@ export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'produ
       page.skip,
       page.pageSize,
     );
-    res.json(paginated(req, page, count, await render(accountId, items)));
+    res.json(paginated(req, services.links, page, count, await render(accountId, items)));
   });
 
   router.get('/licenses/:id/', async (req, res) => {

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { PublicUrls } from '../public-url.js';
 
 export interface Page {
   page: number;
@@ -15,19 +16,27 @@ export function pageOf(req: Request): Page {
   return { page, pageSize, skip: (page - 1) * pageSize };
 }
 
-function pageUrl(req: Request, page: number): string {
-  const url = new URL(req.originalUrl, `${req.protocol}://${req.get('host') ?? 'localhost'}`);
+/** Where pagination links start (PUBLIC_BASE_URL, or the request's validated Host). */
+export type PageLinks = Pick<PublicUrls, 'linkBase'>;
+
+function pageUrl(base: string, req: Request, page: number): string {
+  // The request's path is appended to the base (never resolved against it), so a path such as
+  // `//other.example/` stays a path of this server.
+  const url = new URL(`${base}${req.originalUrl}`);
   url.searchParams.set('page', String(page));
   return url.toString();
 }
 
 /** The paginated list envelope: `{count, next, previous, results}` with absolute page URLs. */
-export function paginated<T>(req: Request, page: Page, count: number, results: T[]) {
+export function paginated<T>(req: Request, links: PageLinks, page: Page, count: number, results: T[]) {
   const lastPage = Math.max(1, Math.ceil(count / page.pageSize));
+  const hasNext = page.page < lastPage;
+  const hasPrevious = page.page > 1;
+  const base = hasNext || hasPrevious ? links.linkBase(req) : '';
   return {
     count,
-    next: page.page < lastPage ? pageUrl(req, page.page + 1) : null,
-    previous: page.page > 1 ? pageUrl(req, Math.min(page.page - 1, lastPage)) : null,
+    next: hasNext ? pageUrl(base, req, page.page + 1) : null,
+    previous: hasPrevious ? pageUrl(base, req, Math.min(page.page - 1, lastPage)) : null,
     results,
   };
 }

@@ -8,7 +8,7 @@ import { periodFromWire, toV1Product, toV1ProductFeature, type Body } from './ma
 import type { ManagementApiDeps } from './router.js';
 
 /** Products and product features. */
-export function productRoutes(services: Pick<ManagementApiDeps, 'products'>): Router {
+export function productRoutes(services: Pick<ManagementApiDeps, 'products' | 'links'>): Router {
   const router = Router();
 
   router.post('/products/', async (req, res) => {
@@ -20,7 +20,7 @@ export function productRoutes(services: Pick<ManagementApiDeps, 'products'>): Ro
   router.get('/products/', async (req, res) => {
     const page = pageOf(req);
     const { items, count } = await services.products.listProducts(accountOf(res).id, page.skip, page.pageSize);
-    res.json(paginated(req, page, count, items.map(toV1Product)));
+    res.json(paginated(req, services.links, page, count, items.map(toV1Product)));
   });
 
   router.get('/products/:id/', async (req, res) => {
@@ -68,7 +68,7 @@ export function productRoutes(services: Pick<ManagementApiDeps, 'products'>): Ro
     });
     const features = product?.features ?? [];
     const results = features.slice(page.skip, page.skip + page.pageSize).map((f) => toV1ProductFeature(productId, f));
-    res.json(paginated(req, page, features.length, results));
+    res.json(paginated(req, services.links, page, features.length, results));
   });
 
   return router;

@@ -11,6 +11,7 @@ import { requireManagementKey } from './auth.js';
 import { deviceRoutes } from './devices.js';
 import { v1DomainErrors } from './errors.js';
 import { licenseRoutes } from './licenses.js';
+import type { PageLinks } from './pagination.js';
 import { productRoutes } from './products.js';
 
 /** What the Management API uses of the domain (server/http/apis.ts picks it out of the services). */
@@ -21,6 +22,8 @@ export interface ManagementApiDeps {
   licenses: Pick<LicenseService, 'createLicense' | 'getLicense'>;
   licenseAdmin: Pick<LicenseAdminService, 'listLicenses' | 'updateLicense' | 'setEnabled' | 'resetConsumption' | 'updateFeatures'>;
   devices: Pick<DeviceService, 'listDevices' | 'setBlacklisted'>;
+  /** Where the absolute pagination links start. */
+  links: PageLinks;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ActivationTokenSigner } from '../../domain/activation-tokens.js';
 import { activationExpiry } from '../../domain/activation-tokens.js';
 import { meterAttributesOf } from '../../domain/meter-attributes.js';
 import type { Device, License } from '../../domain/types.js';
+import type { PublicUrls } from '../public-url.js';
 import { v3AllowedUses } from './mappers.js';
 
 /** Seconds a client's clock may be off before it distrusts the token (`aco`). */
@@ -20,6 +21,8 @@ export interface ActivationTokenClaims {
   fp: string;
   /** Expiry (seconds since epoch): the earlier of the lease end and the license expiry; absent when unlimited. */
   eat?: number;
+  /** The same expiry as the JWT registered claim, so standard verifiers refuse an expired token. */
+  exp?: number;
   /** Allowed clock offset in seconds. */
   aco: number;
   /** License meter attributes (allowed uses -1 when unlimited). */
@@ -45,7 +48,7 @@ export function activationTokenClaims(device: Device, license: License, now: Dat
     pid: String(license.productId),
     key: license.key,
     fp: device.hardwareId,
-    ...(expiry ? { eat: Math.floor(expiry.getTime() / 1000) } : {}),
+    ...(expiry ? { eat: Math.floor(expiry.getTime() / 1000), exp: Math.floor(expiry.getTime() / 1000) } : {}),
     aco: ALLOWED_CLOCK_OFFSET_SECONDS,
     lma: attributes.map((a) => ({ name: a.name, allowedUses: v3AllowedUses(a.allowedUses), totalUses: a.totalUses, grossUses: a.grossUses })),
     ama: attributes.map((a) => ({ name: a.name, uses: a.uses })),
@@ -54,7 +57,22 @@ export function activationTokenClaims(device: Device, license: License, now: Dat
   };
 }
 
-/** The activation token of an activation, signed with its license account's key. */
-export function activationToken(signer: Pick<ActivationTokenSigner, 'sign'>, { device, license }: { device: Device; license: License }): Promise<string> {
-  return signer.sign(license.accountId, (now) => ({ ...activationTokenClaims(device, license, now) }));
+/**
+ * The issuer URL of an account's activation tokens: `<public base URL>/v3/accounts/<accountId>`,
+ * so the account's key set is at the issuer followed by `/jwks`.
+ */
+export function accountIssuer(issuerBase: string, accountId: number): string {
+  return `${issuerBase}/v3/accounts/${accountId}`;
+}
+
+/** Where activation token issuers start (PUBLIC_BASE_URL, or a fixed fallback: never a request's Host). */
+export type TokenIssuers = Pick<PublicUrls, 'issuerBase'>;
+
+/**
+ * The activation token of an activation, signed with its license account's key: issued by the
+ * account (`iss`), for the product (`aud` = product id), about the activation (`sub` = activation id).
+ */
+export function activationToken(signer: Pick<ActivationTokenSigner, 'sign'>, issuers: TokenIssuers, { device, license }: { device: Device; license: License }): Promise<string> {
+  const parties = { issuer: accountIssuer(issuers.issuerBase(), license.accountId), audience: String(license.productId), subject: device.activationId };
+  return signer.sign(license.accountId, parties, (now) => ({ ...activationTokenClaims(device, license, now) }));
 }

@@ -11,7 +11,7 @@ type TokenBody = components['schemas']['V3ActivationToken'];
 type ListQuery = NonNullable<operations['listActivations']['parameters']['query']>;
 
 /** `/v3/activations`: create, read, list, update, delete. */
-export function activationsRoutes(services: Pick<WebApiDeps, 'devices' | 'activationTokens' | 'clock'>): Router {
+export function activationsRoutes(services: Pick<WebApiDeps, 'devices' | 'activationTokens' | 'issuers' | 'clock'>): Router {
   const router = Router();
 
   router.post('/activations', async (req, res) => {
@@ -22,7 +22,7 @@ export function activationsRoutes(services: Pick<WebApiDeps, 'devices' | 'activa
       fingerprint: body.fingerprint,
       details: activationDetailsOf(body, clientIp(req)),
     });
-    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, activation) };
+    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, services.issuers, activation) };
     res.status(201).json(answer);
   });
 
@@ -54,7 +54,7 @@ export function activationsRoutes(services: Pick<WebApiDeps, 'devices' | 'activa
       usesChanges: (body.meterAttributes ?? []).map((m) => ({ name: m.name, amount: m.usesIncrement })),
       requestId: requestIdOf(res),
     });
-    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, activation) };
+    const answer: TokenBody = { activationToken: await activationToken(services.activationTokens, services.issuers, activation) };
     res.json(answer);
   });
 

@@ -7,6 +7,7 @@ import type { DeviceService } from '../../domain/devices.js';
 import type { MeterAttributeIncrements } from '../../domain/meter-attribute-increments.js';
 import type { WebhookService } from '../../domain/webhooks.js';
 import { accountsRoutes, wellKnownRoutes } from './accounts.js';
+import type { TokenIssuers } from './activation-token.js';
 import { activationsRoutes } from './activations.js';
 import { v3Authentication } from './auth.js';
 import { v3DomainErrors } from './errors.js';
@@ -20,6 +21,8 @@ export interface WebApiDeps {
   devices: Pick<DeviceService, 'activateByKey' | 'findActivation' | 'listActivations' | 'updateActivation' | 'deactivateActivation'>;
   meterAttributeIncrements: Pick<MeterAttributeIncrements, 'increment'>;
   activationTokens: Pick<ActivationTokenSigner, 'sign'>;
+  /** Where activation token issuers start. */
+  issuers: TokenIssuers;
   webhooks: Pick<WebhookService, 'create' | 'list' | 'get' | 'update' | 'delete' | 'rotateSecret' | 'listDeliveries' | 'redeliver'>;
 }
 
