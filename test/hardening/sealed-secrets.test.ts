@@ -231,7 +231,7 @@ describe('sealed secrets: the key lives in DATA_DIR and must open the stored sec
     await (await expectListening({ DATA_DIR: dataDir })).stop();
   });
 
-  it('MONGODB_URI + SECRETS_KEY: a database from before the canary is checked against a sealed secret, then gets its canary', async () => {
+  it('MONGODB_URI + SECRETS_KEY: a database from before the canary is checked against a sealed secret, then gets its canary; a cluster refuses too', async () => {
     const testDb = await startTestDatabase();
     try {
       const key = newKey();
@@ -255,6 +255,8 @@ describe('sealed secrets: the key lives in DATA_DIR and must open the stored sec
         await client.close();
       }
       expect(await expectRefused({ ...env, SECRETS_KEY: newKey() })).toContain('Configuration error: SECRETS_KEY does not open the secrets sealed in this database (its canary, sealed with the key in use at its first start, does not open).');
+      // In cluster mode the primary exits with the refusing worker's code instead of replacing it forever.
+      expect(await expectRefused({ ...env, SECRETS_KEY: newKey(), WEB_CONCURRENCY: '2' })).toContain('Configuration error: SECRETS_KEY does not open the secrets sealed in this database');
     } finally {
       await testDb.stop();
     }
