@@ -67,6 +67,19 @@ export function chooseSecretsKey(config: Config): SecretsKeyChoice {
   return { key: newKey(), origin: 'new', file };
 }
 
+/** Makes a new or moved directory entry durable (before the canary that relies on it is written). */
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not supported on every platform
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Writes `key` to `file` (0600, fsynced) unless the file exists; returns the key the file holds. */
 function writeKeyFile(file: string, key: string): string {
   let fd: number;
@@ -82,6 +95,7 @@ function writeKeyFile(file: string, key: string): string {
   } finally {
     closeSync(fd);
   }
+  fsyncDirectory(dirname(file));
   return key;
 }
 
@@ -92,9 +106,17 @@ function moveKeyFile(from: string, to: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     copyFileSync(from, to);
+    const fd = openSync(to, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     unlinkSync(from);
   }
   chmodSync(to, 0o600);
+  fsyncDirectory(dirname(to));
+  fsyncDirectory(dirname(from));
 }
 
 function mismatchMessage(choice: SecretsKeyChoice, against: 'canary' | 'secret'): string {
