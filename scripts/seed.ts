@@ -8,15 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { openDatabase } from '../server/db/connection.js';
 import { createLogger } from '../server/logger.js';
-import { resolveSecretsKey } from '../server/secrets-key.js';
+import { chooseSecretsKey, settleSecretsKey } from '../server/secrets-key.js';
 import { createServices } from '../server/services.js';
 
 async function seed(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const secretsKey = resolveSecretsKey(config);
+  const keyChoice = chooseSecretsKey(config);
   const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger });
   try {
+    const secretsKey = await settleSecretsKey(keyChoice, db, logger);
     const services = createServices(db, { secretsKey });
     const account = await services.accounts.findAccount(config.bootstrap.accountName);
     if (!account) {

@@ -8,7 +8,7 @@ import type { Clock } from './domain/clock.js';
 import { buildApis } from './http/apis.js';
 import { PublicUrls } from './http/public-url.js';
 import type { Logger } from './logger.js';
-import { resolveSecretsKey } from './secrets-key.js';
+import { chooseSecretsKey, settleSecretsKey } from './secrets-key.js';
 import { createServices, type Services } from './services.js';
 import { OutboxRepairJob } from './outbox-repair.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -36,9 +36,11 @@ export interface StartOptions {
 /** Opens the database, wires the services and the app, and listens. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
-  const secretsKey = resolveSecretsKey(config);
+  const keyChoice = chooseSecretsKey(config);
   const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs, reconnectWatchdogMs: config.dbReconnectWatchdogMs, writeConcern: config.dbWriteConcern });
   try {
+    // Refuses to start (SecretsKeyMismatch, exit code 2) when the key does not open the stored secrets.
+    const secretsKey = await settleSecretsKey(keyChoice, db, logger);
     const services = createServices(db, {
       secretsKey,
       allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,

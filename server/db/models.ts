@@ -313,6 +313,9 @@ webhookDeliverySchema.index({ subscriptionId: 1, createdAt: -1 });
 // A finished delivery (delivered, failed or cancelled) is kept 30 days; a pending one (completedAt null) until it finishes.
 webhookDeliverySchema.index({ completedAt: 1 }, { expireAfterSeconds: WEBHOOK_RETENTION_SECONDS });
 
+/** Settings of the deployment, one document each (`secrets-canary`: the canary sealed with the secrets key, see domain/sealing-key.ts). */
+const settingSchema = schema({ _id: String, value: { type: Mixed, required: true }, createdAt: { type: Date, required: true } }, { versionKey: false, minimize: false });
+
 /** Models are used untyped here; repositories map lean documents to the domain's types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyModel = Model<any>;
@@ -328,6 +331,7 @@ export interface Models {
   Counter: AnyModel;
   WebhookSubscription: AnyModel;
   WebhookDelivery: AnyModel;
+  Setting: AnyModel;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -344,5 +348,6 @@ export function registerModels(connection: Connection): Models {
     Counter: model('Counter', counterSchema, 'counters'),
     WebhookSubscription: model('WebhookSubscription', webhookSubscriptionSchema, 'webhook_subscriptions'),
     WebhookDelivery: model('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
+    Setting: model('Setting', settingSchema, 'settings'),
   };
 }

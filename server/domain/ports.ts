@@ -324,6 +324,16 @@ export interface AccountsPort {
   allActivePublicKeys(): Promise<Array<{ accountId: number; key: StoredSigningKey }>>;
 }
 
+/** What the start-up check of the sealing key reads and writes (see domain/sealing-key.ts). */
+export interface SealingKeyPort {
+  /** The sealed canary, or null while none was written. */
+  findCanary(): Promise<string | null>;
+  /** Stores `sealed` as the canary unless one is stored already; returns the canary stored. */
+  insertCanary(sealed: string, now: Date): Promise<string>;
+  /** Any one secret the database holds sealed (a shared key, a signing key, a webhook secret), or null when it holds none. */
+  anySealedSecret(): Promise<string | null>;
+}
+
 export interface ProductsPort {
   insert(product: Product): Promise<Product | null>;
   findById(accountId: number, id: number): Promise<Product | null>;

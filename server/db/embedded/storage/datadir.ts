@@ -3,7 +3,7 @@
  * journal and snapshot files. Loading only reads; it never modifies a file.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
@@ -29,6 +29,41 @@ export function journalName(gen: number): string {
 export function parseJournalName(name: string): number | undefined {
   const m = /^journal-(\d+)\.log$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Data files are private to the engine's user, as MongoDB's are: files 0600, directories 0700. */
+export const FILE_MODE = 0o600;
+export const DIR_MODE = 0o700;
+
+/**
+ * Creates `dir` (0700) when it is missing, then takes the group and other permission bits off the
+ * directory and off everything below it (files become 0600 at most, directories 0700 at most), so
+ * that files written by an older version or copied in with wider modes are private from now on.
+ * Symbolic links are left alone (never followed).
+ */
+export async function makePrivate(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  await narrowMode(dir);
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isSymbolicLink()) continue;
+      await narrowMode(full);
+      if (entry.isDirectory()) await walk(full);
+    }
+  };
+  await walk(dir);
+}
+
+async function narrowMode(file: string): Promise<void> {
+  let mode: number;
+  try {
+    mode = (await lstat(file)).mode & 0o7777;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if ((mode & 0o077) !== 0) await chmod(file, mode & ~0o077);
 }
 
 export function fsyncDir(dir: string): void {
@@ -247,7 +282,7 @@ export async function writeFully(fh: FileHandle, buf: Buffer, position: number):
 export async function writeFileAtomically(dir: string, tmpName: string, finalName: string, chunks: Buffer[], beforeWrite?: () => void): Promise<void> {
   const tmp = path.join(dir, tmpName);
   try {
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', FILE_MODE);
     try {
       let pos = 0;
       for (const chunk of chunks) {

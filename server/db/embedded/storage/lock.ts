@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LOCK } from './datadir.js';
+import { FILE_MODE, LOCK } from './datadir.js';
 
 interface Holder {
   pid: number;
@@ -82,7 +82,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
   let previous: string | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
-      const fh = await open(file, 'wx');
+      const fh = await open(file, 'wx', FILE_MODE);
       try {
         await fh.writeFile(content);
       } finally {
@@ -114,7 +114,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
       } catch {
         return;
       }
-      if (restore && previous !== undefined) await writeFile(file, previous);
+      if (restore && previous !== undefined) await writeFile(file, previous, { mode: FILE_MODE });
       else await rm(file, { force: true });
     },
   };

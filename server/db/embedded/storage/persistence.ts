@@ -25,12 +25,14 @@ import { Catalog } from './catalog.js';
 import type { ChangeOp } from './collection.js';
 import { diffDocuments } from './delta.js';
 import {
+  DIR_MODE,
   SNAPSHOT,
   SNAPSHOT_TMP,
   createJournal,
   encodeSnapshot,
   journalName,
   loadDataDir,
+  makePrivate,
   parseJournalName,
   writeFileAtomically,
   writeFully,
@@ -169,11 +171,12 @@ export class Persistence implements Durability {
    * file was modified.
    */
   static async open(dir: string, catalog: Catalog, logger?: Logger, options: PersistenceOptions = {}): Promise<Persistence> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
     const lock = await acquireLock(dir);
     const started = Date.now();
     let loaded: LoadResult;
     try {
+      await makePrivate(dir);
       loaded = await loadDataDir(dir, catalog);
     } catch (err) {
       await lock.release(true).catch(() => undefined);

@@ -9,12 +9,14 @@ import path from 'node:path';
 import type { Logger } from '../server.js';
 import { Catalog } from './catalog.js';
 import {
+  DIR_MODE,
   SNAPSHOT,
   SNAPSHOT_TMP,
   applyChange,
   encodeSnapshot,
   fsyncDir,
   journalName,
+  makePrivate,
   parseJournalName,
   writeFileAtomically,
 } from './datadir.js';
@@ -68,6 +70,7 @@ async function preserve(src: string, dst: string): Promise<void> {
 export async function repairDataDir(dir: string, options: { logger?: Logger } = {}): Promise<RepairReport> {
   const lock = await acquireLock(dir);
   try {
+    await makePrivate(dir);
     const names = await readdir(dir);
     const catalog = new Catalog();
     const files: RepairFileReport[] = [];
@@ -115,7 +118,7 @@ export async function repairDataDir(dir: string, options: { logger?: Logger } = 
     await writeFileAtomically(dir, `${newSnapshot}.tmp`, newSnapshot, encodeSnapshot(catalog, generation));
     await writeFileAtomically(dir, `${journalName(generation)}.tmp`, journalName(generation), [encodeFileHeader('journal', generation)]);
     // 2. Keep the originals (hard links, so the directory stays startable throughout).
-    await mkdir(damagedDir);
+    await mkdir(damagedDir, { mode: DIR_MODE });
     const originals = names.filter((n) => n === SNAPSHOT || n === SNAPSHOT_TMP || parseJournalName(n) !== undefined || /^journal-\d+\.log\.tmp$/.test(n));
     for (const name of originals) await preserve(path.join(dir, name), path.join(damagedDir, name));
     fsyncDir(damagedDir);
