@@ -21,7 +21,7 @@ export async function bootstrapAccounts(config: Config, services: Services, logg
   }
   if ((await services.accounts.countAccounts()) > 0) return;
   const { account, credentials } = await services.accounts.createAccount({ name: 'demo' });
-  const base = `http://localhost:${config.port}`;
+  const base = config.publicBaseUrl ?? `http://localhost:${config.port}`;
   print(
     [
       '',
