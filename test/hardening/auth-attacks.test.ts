@@ -117,6 +117,19 @@ describe('authentication attacks', () => {
       expect(res.body).toEqual({ status: 401, code: 'unknown_api_key', message: expect.any(String) });
     });
 
+    it('one Date + signature pair is honoured on every operation within the window (vendor clients send it twice in a second); the Idempotency-Key stops a replayed consumption', async () => {
+      const seeded = await seedV4License(t.services, t.account.id, 100);
+      const captured = v4Headers(t.credentials);
+      // Captured on a check, used on consumptions: the signature covers only the Date.
+      expect((await send(t.baseUrl, 'GET', `/api/v4/check_license?${new URLSearchParams({ product: seeded.body().product, hardware_id: 'hw-1', license_key: seeded.license.key! })}`, { headers: captured })).status).toBe(200);
+      for (let i = 0; i < 2; i += 1) expect((await send(t.baseUrl, 'POST', '/api/v4/add_feature_consumption', { headers: captured, body: seeded.body({ consumptions: 3 }) })).status).toBe(200);
+      const key = { ...captured, 'Idempotency-Key': randomUUID() };
+      for (let i = 0; i < 3; i += 1) expect((await send(t.baseUrl, 'POST', '/api/v4/add_feature_consumption', { headers: key, body: seeded.body({ consumptions: 5 }) })).status).toBe(200);
+      const changed = await send(t.baseUrl, 'POST', '/api/v4/add_feature_consumption', { headers: key, body: seeded.body({ consumptions: 50 }) });
+      expect([changed.status, changed.body.code]).toEqual([409, 'idempotency_key_reused']);
+      expect((await t.services.licenses.getLicense(t.account.id, seeded.license.id)).features.map((f) => [f.code, f.total])).toEqual([['api-calls', 3 + 3 + 5]]);
+    });
+
     it('a request replayed with a Date 16 minutes old (or ahead) answers 400 date_header_diff, even with a valid signature', async () => {
       for (const offset of [-16 * 60_000, 16 * 60_000]) {
         const res = await send(t.baseUrl, 'GET', path, { headers: v4Headers(t.credentials, new Date(Date.now() + offset)) });
