@@ -259,8 +259,16 @@ export interface paths {
         /**
          * Create a webhook subscription
          * @description Subscribes a URL to events of the account. The answer carries the signing `secret` (only now).
-         *     The URL must be http or https and must not resolve to a private, loopback or link-local address
-         *     (unless the server runs with `WEBHOOKS_ALLOW_PRIVATE_TARGETS=true`): `INVALID_WEBHOOK_URL` otherwise.
+         *     The URL must be http or https, without credentials, and its host (an address literal, or every
+         *     address its name resolves to) must be a public unicast address: private, loopback, link-local,
+         *     shared (`100.64.0.0/10`), unspecified (`0.0.0.0/8`, `::`), broadcast, multicast, documentation
+         *     (`192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24`, `2001:db8::/32`), benchmarking
+         *     (`198.18.0.0/15`), unique-local and reserved addresses and IPv6 outside `2000::/3` are refused. An
+         *     IPv6 address that embeds an IPv4 address (`::a.b.c.d`, `::ffff:a.b.c.d`, `::ffff:0:a.b.c.d`,
+         *     `64:ff9b::a.b.c.d`, 6to4 `2002::/16`) is judged as that IPv4 address; Teredo (`2001::/32`) and
+         *     `64:ff9b:1::/48` are refused. The same rule is applied again to the name's addresses each time a
+         *     delivery connects. Unless the server runs with `WEBHOOKS_ALLOW_PRIVATE_TARGETS=true`:
+         *     `INVALID_WEBHOOK_URL` otherwise.
          *     Needs a Bearer token with the `webhook:write` scope.
          */
         post: operations["createWebhook"];
@@ -1714,7 +1722,7 @@ export interface components {
          *     }
          */
         V3CreateWebhookRequest: {
-            /** @description Where to POST deliveries; http or https, and not a private, loopback or link-local address. */
+            /** @description Where to POST deliveries; http or https, on a public unicast address (see `createWebhook` for what is refused). */
             url: string;
             /** @description The events to deliver. */
             events: components["schemas"]["V3WebhookEventType"][];
@@ -1729,7 +1737,7 @@ export interface components {
          *     }
          */
         V3UpdateWebhookRequest: {
-            /** @description Where to POST deliveries; http or https, and not a private, loopback or link-local address. */
+            /** @description Where to POST deliveries; http or https, on a public unicast address (see `createWebhook` for what is refused). */
             url?: string;
             /** @description The events to deliver. */
             events?: components["schemas"]["V3WebhookEventType"][];

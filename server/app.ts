@@ -6,12 +6,13 @@ import type { RateLimitConfig, TrustProxy } from './config.js';
 import type { Logger } from './logger.js';
 import { bundledSpecJsonPath } from './paths.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
-import { jsonBodyLimits } from './http/json-body-limits.js';
+import { BODY_LIMIT_BYTES, declaredBodyLimit, jsonBodyLimits } from './http/json-body-limits.js';
 import { hostHeaderCheck } from './http/public-url.js';
 import { rateLimits } from './http/rate-limits.js';
 import { requestContext } from './http/request-context.js';
 import { strictIntegerParameters } from './http/strict-integers.js';
 import { serviceRoutes } from './http/service-routes.js';
+import { singleAuthorization } from './http/single-authorization.js';
 
 /** A dialect's router and the path it is mounted at. */
 export interface MountedApi {
@@ -27,8 +28,8 @@ export interface AppDeps {
   validateResponses: boolean;
   /** The dialects' routers, mounted after request validation. */
   apis?: MountedApi[];
-  /** Largest accepted request body. */
-  bodyLimit?: string;
+  /** Largest accepted request body, in bytes (default BODY_LIMIT_BYTES). */
+  bodyLimit?: number;
   /** Per-IP and per-credential request limits (absent: no limits). */
   rateLimit?: RateLimitConfig;
   /** Express's `trust proxy` (TRUST_PROXY; absent: off, the socket's address is the client's). */
@@ -51,9 +52,11 @@ export function createApp(deps: AppDeps): Express {
   // Security headers on every response (an API answers JSON only: nothing may be framed, sniffed or
   // loaded by it); `/docs` replaces the Content-Security-Policy with its own.
   app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
+  app.use(singleAuthorization());
   if (deps.rateLimit) for (const handler of rateLimits(deps.rateLimit)) app.use(handler);
   app.use(hostHeaderCheck());
-  app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+  app.use(declaredBodyLimit(deps.bodyLimit ?? BODY_LIMIT_BYTES));
+  app.use(express.json({ limit: deps.bodyLimit ?? BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
   app.use(jsonBodyLimits());
   app.use(
     OpenApiValidator.middleware({

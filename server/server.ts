@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { bootstrapAccounts } from './bootstrap.js';
@@ -25,12 +25,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Socket timeouts of the HTTP server: a request must deliver its headers within 20 s and be fully
+ * received within 30 s (Node's defaults, 60 s and 300 s, let slow clients hold sockets for
+ * minutes); an exceeded one is answered `408` and its connection closed. Connections are checked
+ * every second.
+ */
+export const HTTP_TIMEOUTS = { headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, checkIntervalMs: 1_000 };
+
 export interface StartOptions {
   config: Config;
   logger: Logger;
   clock?: Clock;
   /** Where to print one-time output such as demo credentials. */
   print?: (text: string) => void;
+  /** Overrides of HTTP_TIMEOUTS (tests). */
+  httpTimeouts?: Partial<typeof HTTP_TIMEOUTS>;
 }
 
 /** Opens the database, wires the services and the app, and listens. */
@@ -60,9 +70,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       trustProxy: config.trustProxy,
       apis: buildApis(services, urls),
     });
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.port, config.host, () => resolve(s));
-      s.once('error', reject);
+    const timeouts = { ...HTTP_TIMEOUTS, ...options.httpTimeouts };
+    const server: Server = createServer(
+      { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, connectionsCheckingInterval: timeouts.checkIntervalMs },
+      app,
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
     });
     listeningPort = (server.address() as AddressInfo).port;
     server.keepAliveTimeout = 65_000;

@@ -1,6 +1,27 @@
 import type { RequestHandler } from 'express';
 import { ApiError } from './api-error.js';
 
+/** Largest accepted request body, in bytes (100 kB). */
+export const BODY_LIMIT_BYTES = 100 * 1024;
+
+/**
+ * 413 `payload_too_large` as soon as the headers declare (`Content-Length`) a body over
+ * `limitBytes`, before any of it is read, and the connection is closed after the answer: a client
+ * cannot hold the socket by announcing a huge body and sending it slowly, or not at all. Bodies
+ * without a length (chunked) are cut off by the JSON parser when they pass the limit.
+ */
+export function declaredBodyLimit(limitBytes = BODY_LIMIT_BYTES): RequestHandler {
+  return (req, res, next) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limitBytes) {
+      res.setHeader('Connection', 'close');
+      next(new ApiError(413, 'payload_too_large', 'The request body is too large'));
+      return;
+    }
+    next();
+  };
+}
+
 /** Deepest accepted nesting of objects and arrays in a JSON request body (no operation needs more than a few). */
 export const MAX_JSON_DEPTH = 32;
 

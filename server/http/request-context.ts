@@ -5,8 +5,21 @@ import type { Logger } from '../logger.js';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * Path segments that are credentials: a Web API v3 activation id alone authorizes changing and
+ * deleting its activation (`/v3/activations/{id}`; `meter-attributes` is a fixed segment, not an
+ * id). Matched without regard to case and repeated slashes, as routing matches them.
+ */
+const CREDENTIAL_IN_PATH = /^(\/+v3\/+activations\/+)(?!meter-attributes(?:\/|$))[^/]+/i;
+
+/** The path as logged: credential segments read `[redacted]`. */
+export function loggedPath(path: string): string {
+  return path.replace(CREDENTIAL_IN_PATH, '$1[redacted]');
+}
+
+/**
  * Gives every request an id (the caller's `X-Request-Id` when it is sane, a new UUID otherwise),
- * echoes it, and logs one line per request: method, path, status, duration. Never headers or bodies.
+ * echoes it, and logs one line per request: method, path (credentials redacted), status, duration.
+ * Never headers, bodies or the query string.
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -15,9 +28,9 @@ export function requestContext(logger: Logger): RequestHandler {
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
-    // The full path as received (routers mounted at a base path rewrite req.path); never the query
-    // string, which may carry a license key.
-    const path = req.path;
+    // The full path as received (routers mounted at a base path rewrite req.path), credentials
+    // redacted; never the query string, which may carry a license key or a hardware id.
+    const path = loggedPath(req.path);
     res.on('finish', () => {
       if (!logger.isLevelEnabled('info')) return;
       logger.info(

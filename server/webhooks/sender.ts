@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { guardedLookup, isPrivateAddress } from './targets.js';
+import { guardedLookup, isPrivateAddress, type ResolveAll } from './targets.js';
 
 export interface SendResult {
   statusCode: number | null;
@@ -12,6 +12,8 @@ export interface SendResult {
 export interface SendOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** How target hostnames are resolved (default: the system resolver). */
+  resolveAll?: ResolveAll;
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -22,6 +24,8 @@ export function postJson(url: string, body: string, headers: Record<string, stri
   const elapsed = () => Number((process.hrtime.bigint() - started) / 1_000_000n);
   return new Promise((resolve) => {
     let settled = false;
+    // Declared before `done`: the checks below may settle before the request (and its timer) exists.
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
     const done = (result: Omit<SendResult, 'latencyMs'>) => {
       if (settled) return;
       settled = true;
@@ -47,7 +51,7 @@ export function postJson(url: string, body: string, headers: Record<string, stri
       {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'metered-licensing-webhooks/1' },
-        lookup: guardedLookup(options.allowPrivateTargets),
+        lookup: guardedLookup(options.allowPrivateTargets, options.resolveAll),
         agent: false,
       },
       (res) => {
@@ -65,7 +69,7 @@ export function postJson(url: string, body: string, headers: Record<string, stri
         res.on('error', finish);
       },
     );
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       req.destroy(new Error(`timed out after ${options.timeoutMs} ms`));
     }, options.timeoutMs);
     req.on('error', (err) => done({ statusCode: null, error: err.message.slice(0, 200) }));

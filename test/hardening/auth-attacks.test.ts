@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { signedAuthorization } from '../v4/signed-fetch.js';
 import { seedV3Activation, seedV4License } from './support/seed.js';
-import { credentialHeaders, send, v4Headers } from './support/wire.js';
+import { credentialHeaders, isDialectError, rawExchange, send, v4Headers, type Dialect } from './support/wire.js';
 
 describe('authentication attacks', () => {
   let t: TestServer;
@@ -19,6 +19,32 @@ describe('authentication attacks', () => {
   });
   afterAll(async () => {
     await t?.stop();
+  });
+
+  describe('two Authorization headers', () => {
+    const cases: Array<{ dialect: Dialect; path: string; code: string }> = [
+      { dialect: 'v1', path: '/api/v1/account/', code: 'duplicate_authorization_header' },
+      { dialect: 'v4', path: '/api/v4/check_license?product=p&hardware_id=h&license_key=k', code: 'authorization_invalid_headers' },
+      { dialect: 'v3', path: '/v3/accounts/me', code: 'duplicate_authorization_header' },
+      { dialect: 'service', path: '/healthz', code: 'duplicate_authorization_header' },
+    ];
+    it.each(cases)('$dialect: answer 400 $code in the dialect body, whichever credential comes first', async ({ dialect, path, code }) => {
+      const mine = credentialHeaders(dialect === 'service' ? 'v3' : dialect, t.credentials);
+      const theirs = credentialHeaders(dialect === 'service' ? 'v3' : dialect, other.credentials);
+      const extra = Object.entries(mine).filter(([name]) => name.toLowerCase() !== 'authorization');
+      for (const [first, second] of [
+        [mine.Authorization, theirs.Authorization],
+        [mine.Authorization, mine.Authorization],
+      ]) {
+        const request = [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...extra.map(([n, v]) => `${n}: ${v}`), `Authorization: ${first}`, `authorization: ${second}`].join('\r\n');
+        const res = await rawExchange(t.baseUrl, `${request}\r\n\r\n`);
+        expect(res.status, res.text).toBe(400);
+        expect(isDialectError(dialect, 400, res.body, code), res.text).toBe(true);
+      }
+      // One header passes authentication (v4 then answers unknown_product for the made-up product).
+      const single = await send(t.baseUrl, 'GET', path, { headers: mine });
+      expect([single.status, single.body?.code]).toEqual(dialect === 'v4' ? [400, 'unknown_product'] : [200, undefined]);
+    });
   });
 
   describe('Management API v1', () => {
@@ -89,6 +115,19 @@ describe('authentication attacks', () => {
       const res = await send(t.baseUrl, 'GET', path, { headers: { Date: date, Authorization: signedAuthorization(randomUUID(), t.credentials.sharedKey, date) } });
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ status: 401, code: 'unknown_api_key', message: expect.any(String) });
+    });
+
+    it('one Date + signature pair is honoured on every operation within the window (vendor clients send it twice in a second); the Idempotency-Key stops a replayed consumption', async () => {
+      const seeded = await seedV4License(t.services, t.account.id, 100);
+      const captured = v4Headers(t.credentials);
+      // Captured on a check, used on consumptions: the signature covers only the Date.
+      expect((await send(t.baseUrl, 'GET', `/api/v4/check_license?${new URLSearchParams({ product: seeded.body().product, hardware_id: 'hw-1', license_key: seeded.license.key! })}`, { headers: captured })).status).toBe(200);
+      for (let i = 0; i < 2; i += 1) expect((await send(t.baseUrl, 'POST', '/api/v4/add_feature_consumption', { headers: captured, body: seeded.body({ consumptions: 3 }) })).status).toBe(200);
+      const key = { ...captured, 'Idempotency-Key': randomUUID() };
+      for (let i = 0; i < 3; i += 1) expect((await send(t.baseUrl, 'POST', '/api/v4/add_feature_consumption', { headers: key, body: seeded.body({ consumptions: 5 }) })).status).toBe(200);
+      const changed = await send(t.baseUrl, 'POST', '/api/v4/add_feature_consumption', { headers: key, body: seeded.body({ consumptions: 50 }) });
+      expect([changed.status, changed.body.code]).toEqual([409, 'idempotency_key_reused']);
+      expect((await t.services.licenses.getLicense(t.account.id, seeded.license.id)).features.map((f) => [f.code, f.total])).toEqual([['api-calls', 3 + 3 + 5]]);
     });
 
     it('a request replayed with a Date 16 minutes old (or ahead) answers 400 date_header_diff, even with a valid signature', async () => {

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import spec from '../../generated/openapi.json' with { type: 'json' };
 import { startTestServer, type TestServer } from '../support/server.js';
-import { credentialHeaders, isDialectError, send, type Dialect } from './support/wire.js';
+import { HTTP_TIMEOUTS } from '../../server/server.js';
+import { credentialHeaders, isDialectError, rawExchange, send, type Dialect } from './support/wire.js';
 
 const bigString = 'x'.repeat(110 * 1024);
 const nested = (depth: number): unknown => {
@@ -35,6 +36,15 @@ describe('limits: body size, JSON depth, security headers', () => {
     const res = await send(t.baseUrl, 'POST', path, { body: { product_name: bigString }, headers: credentialHeaders(dialect, t.credentials) });
     expect(res.status).toBe(413);
     expect(isDialectError(dialect, 413, res.body, 'payload_too_large'), res.text).toBe(true);
+  });
+
+  it.each(posts)('$dialect: a declared Content-Length over 100 kB answers 413 at once, before any body byte arrives, and closes the connection', async ({ dialect, path }) => {
+    const headers = { ...credentialHeaders(dialect, t.credentials), 'Content-Type': 'application/json', 'Content-Length': '10000000000' };
+    const request = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
+    const res = await rawExchange(t.baseUrl, `${request}\r\n\r\n`, 5_000);
+    expect({ status: res.status, closedByServer: res.closedByServer }).toEqual({ status: 413, closedByServer: true });
+    expect(isDialectError(dialect, 413, res.body, 'payload_too_large'), res.text).toBe(true);
+    expect(res.ms).toBeLessThan(2_000);
   });
 
   it.each(posts)('$dialect: JSON nested deeper than 32 levels answers 400 json_too_deep; 32 levels reach validation', async ({ dialect, path }) => {
@@ -157,5 +167,34 @@ describe('limits: the spec documents them', () => {
   it('every operation that reads or writes the database documents 503', () => {
     const static_ = new Set(['/healthz', '/openapi.json', '/openapi.yaml', '/docs']);
     for (const { op } of operations.filter(({ path }) => !static_.has(path))) expect(op.responses['503'], op.operationId).toBeDefined();
+  });
+});
+
+describe('limits: slow requests', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ httpTimeouts: { headersTimeoutMs: 500, requestTimeoutMs: 1_000, checkIntervalMs: 100 } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('the documented socket timeouts: headers within 20 s, the whole request within 30 s, checked every second', () => {
+    expect(HTTP_TIMEOUTS).toEqual({ headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, checkIntervalMs: 1_000 });
+  });
+
+  it('a body that stops arriving is answered 408 and its socket closed once the request timeout passes', async () => {
+    const head = ['POST /api/v1/products/ HTTP/1.1', 'Host: 127.0.0.1', 'Content-Type: application/json', 'Content-Length: 40', `Authorization: Api-Key ${t.credentials.managementApiKey}`].join('\r\n');
+    const res = await rawExchange(t.baseUrl, `${head}\r\n\r\n{"product_`, 5_000);
+    expect({ status: res.status, closedByServer: res.closedByServer }).toEqual({ status: 408, closedByServer: true });
+    expect(res.ms).toBeGreaterThanOrEqual(900);
+    expect(res.ms).toBeLessThan(2_500);
+  });
+
+  it('headers that stop arriving are answered 408 and the socket closed once the headers timeout passes', async () => {
+    const res = await rawExchange(t.baseUrl, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 5_000);
+    expect({ status: res.status, closedByServer: res.closedByServer }).toEqual({ status: 408, closedByServer: true });
+    expect(res.ms).toBeGreaterThanOrEqual(400);
+    expect(res.ms).toBeLessThan(2_000);
   });
 });

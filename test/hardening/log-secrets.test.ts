@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
+import { loggedPath } from '../../server/http/request-context.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
 import { signedAuthorization } from '../v4/signed-fetch.js';
@@ -73,6 +74,8 @@ describe('secrets never appear in logs', () => {
     expect(activation.status, activation.text).toBe(201);
     secrets.activationToken = activation.body.activationToken;
     const activationId = claimsOf(activation.body.activationToken).aid as string;
+    // The activation id alone authorizes meter changes and DELETE: a credential in the path.
+    secrets.activationId = activationId;
     const bearer = { Authorization: `Bearer ${credentials.v3AccessToken}` };
     { const r = await send(url, 'POST', '/v3/activations/meter-attributes/api-calls', { headers: bearer, body: { increment: 1, activationId, accountId: '' } }); expect(r.status, r.text).toBe(200); }
     expect((await send(url, 'GET', `/v3/activations/${activationId}`, { headers: bearer })).status).toBe(200);
@@ -89,12 +92,26 @@ describe('secrets never appear in logs', () => {
     expect((await send(url, 'POST', '/api/v1/products/', { headers: v1, body: `{"product_name": "${credentials.sharedKey}"` })).status).toBe(400);
     expect((await send(url, 'POST', '/api/v1/products/', { headers: v1, body: { product_name: credentials.sharedKey, bogus: credentials.v3AccessToken } })).status).toBe(400);
 
+    expect((await send(url, 'DELETE', `/v3/activations/${activationId}`)).status).toBe(204);
+
     const log = lines.join('');
-    expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBe(18);
+    expect(lines.filter((l) => l.includes('"msg":"request"')).length).toBe(19);
     expect(log).toContain('"path":"/api/v4/add_consumption"');
+    expect(lines.filter((l) => l.includes('"path":"/v3/activations/[redacted]"')).map((l) => JSON.parse(l).method)).toEqual(['GET', 'DELETE']);
     for (const [name, secret] of Object.entries(secrets)) {
       expect(secret.length, name).toBeGreaterThan(8);
       expect(log.includes(secret), `${name} appears in the logs`).toBe(false);
     }
+  });
+
+  it('redacts the activation id however the path is spelled, and nothing else', () => {
+    expect(['/v3/activations/a1', '/V3/Activations/a1/', '//v3//activations/a1', '/v3/activations/meter-attributes/api-calls', '/v3/activations', '/v3/webhooks/w1'].map(loggedPath)).toEqual([
+      '/v3/activations/[redacted]',
+      '/V3/Activations/[redacted]/',
+      '//v3//activations/[redacted]',
+      '/v3/activations/meter-attributes/api-calls',
+      '/v3/activations',
+      '/v3/webhooks/w1',
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import type { Clock } from '../../server/domain/clock.js';
 import type { AccountCredentials } from '../../server/domain/accounts.js';
 import type { Account } from '../../server/domain/types.js';
 import { createLogger } from '../../server/logger.js';
-import { startServer, type RunningServer } from '../../server/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../server/server.js';
 import { startTestDatabase } from '../../server/db/embedded/test/database.js';
 import { buildAccount } from './fixtures.js';
 
@@ -26,7 +26,7 @@ export interface TestServer {
  * `monitorCommands`: the server's database client emits the driver's command monitoring events
  * (`commandStarted`, `commandSucceeded`, on `t.server.db.connection.getClient()`).
  */
-export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; monitorCommands?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(options: { clock?: Clock; env?: Record<string, string>; monitorCommands?: boolean; httpTimeouts?: StartOptions['httpTimeouts'] } = {}): Promise<TestServer> {
   const testDb = await startTestDatabase();
   const uri = options.monitorCommands ? `${testDb.uri}${testDb.uri.includes('?') ? '&' : '?'}monitorCommands=true` : testDb.uri;
   const config = loadConfig({
@@ -43,7 +43,7 @@ export async function startTestServer(options: { clock?: Clock; env?: Record<str
     RATE_LIMIT_PER_KEY: '0',
     ...options.env,
   });
-  const server = await startServer({ config, logger: createLogger(config.logLevel), print: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });
+  const server = await startServer({ config, logger: createLogger(config.logLevel), print: () => undefined, ...(options.clock ? { clock: options.clock } : {}), ...(options.httpTimeouts ? { httpTimeouts: options.httpTimeouts } : {}) });
   const createAccount = (name?: string) => buildAccount(server.services, name);
   const { account, credentials } = await createAccount();
   return {

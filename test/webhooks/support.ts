@@ -1,3 +1,4 @@
+import type { LookupAddress } from 'node:dns';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { validateExamples } from '../docs/examples.js';
@@ -76,3 +77,45 @@ export const fastDelivery = {
   WEBHOOKS_RETRY_MAX_DELAY_MS: '200',
   WEBHOOKS_REPAIR_AFTER_MS: '2000',
 };
+
+/**
+ * Every address form a webhook may not reach, as a DNS answer gives it (webhooks.test.ts puts
+ * the same addresses in URLs).
+ */
+export const REFUSED_ADDRESSES: LookupAddress[] = [
+  ['127.0.0.1', 4],
+  ['10.1.2.3', 4],
+  ['172.16.0.1', 4],
+  ['192.168.1.1', 4],
+  ['169.254.169.254', 4],
+  ['0.1.2.3', 4], // 0.0.0.0/8
+  ['100.64.0.1', 4], // shared (carrier-grade NAT)
+  ['198.18.0.1', 4], // benchmarking
+  ['192.0.0.8', 4], // IETF protocol assignments
+  ['192.0.2.1', 4], // documentation
+  ['198.51.100.7', 4],
+  ['203.0.113.9', 4],
+  ['224.0.0.1', 4], // multicast
+  ['240.0.0.1', 4], // reserved
+  ['255.255.255.255', 4],
+  ['::', 6],
+  ['::1', 6],
+  ['::127.0.0.1', 6], // IPv4-compatible (::/96)
+  ['::ffff:127.0.0.1', 6], // IPv4-mapped
+  ['::ffff:10.0.0.1', 6],
+  ['::ffff:0:127.0.0.1', 6], // IPv4-translated
+  ['64:ff9b::127.0.0.1', 6], // NAT64 well-known prefix
+  ['64:ff9b::a9fe:a9fe', 6], // NAT64 of 169.254.169.254
+  ['64:ff9b:1::808:808', 6], // NAT64 local-use prefix
+  ['2002:7f00:1::1', 6], // 6to4 of 127.0.0.1
+  ['2002:c0a8:101::1', 6], // 6to4 of 192.168.1.1
+  ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 6], // Teredo
+  ['2001:db8::1', 6], // documentation
+  ['fc00::1', 6], // unique local
+  ['fe80::1', 6], // link-local
+  ['fec0::1', 6], // site-local (deprecated)
+  ['ff02::1', 6], // multicast
+  ['100::1', 6], // discard
+  ['4000::1', 6], // outside 2000::/3
+].map(([address, family]) => ({ address: address as string, family: family as number }));
+

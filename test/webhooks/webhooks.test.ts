@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { activate, activationBody, call, fingerprint, seedV3License, seedV3Product, type Client } from '../v3/support.js';
-import { fastDelivery, payloadViolations, startReceiver, type Received, type Receiver } from './support.js';
+import { fastDelivery, payloadViolations, REFUSED_ADDRESSES, startReceiver, type Received, type Receiver } from './support.js';
 
 const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
 
@@ -240,6 +240,31 @@ describe('webhooks: target safety', () => {
     expect((await call(client, 'GET', '/v3/webhooks')).body).toEqual([]);
     // A public address literal is accepted (no request is made at subscription time).
     expect((await call(client, 'POST', '/v3/webhooks', { url: 'https://93.184.215.14/hook', events: ['activation.updated'] })).status).toBe(201);
+  });
+
+  it('refuses every non-public address form at save time, on create and on update, and accepts public ones (embedded included)', async () => {
+    const client = { baseUrl: t.baseUrl, token: t.credentials.v3AccessToken };
+    const before = (await call(client, 'GET', '/v3/webhooks')).body as unknown[];
+    const accepted = await call(client, 'POST', '/v3/webhooks', { url: 'https://93.184.215.14/accepted', events: ['activation.updated'] });
+    expect(accepted.status).toBe(201);
+    const id = (accepted.body as { id: string }).id;
+    for (const { address, family } of REFUSED_ADDRESSES) {
+      const url = `https://${family === 6 ? `[${address}]` : address}/hook`;
+      const created = await call(client, 'POST', '/v3/webhooks', { url, events: ['activation.updated'] });
+      const updated = await call(client, 'PATCH', `/v3/webhooks/${id}`, { url });
+      expect({ url, created: [created.status, created.body.code], updated: [updated.status, updated.body.code] }).toEqual({
+        url,
+        created: [400, 'INVALID_WEBHOOK_URL'],
+        updated: [400, 'INVALID_WEBHOOK_URL'],
+      });
+    }
+    const list = (await call(client, 'GET', '/v3/webhooks')).body as Array<{ id: string; url: string }>;
+    expect(list).toHaveLength(before.length + 1);
+    expect(list.find((w) => w.id === id)?.url).toBe('https://93.184.215.14/accepted');
+    for (const url of ['https://[::ffff:93.184.215.14]/hook', 'https://[64:ff9b::808:808]/hook', 'https://[2002:808:808::1]/hook', 'https://[2606:4700::1111]/hook']) {
+      const res = await call(client, 'POST', '/v3/webhooks', { url, events: ['activation.updated'] });
+      expect({ url, status: res.status }).toEqual({ url, status: 201 });
+    }
   });
 });
 

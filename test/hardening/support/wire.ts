@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { AccountCredentials } from '../../../server/domain/accounts.js';
 import { signLicenseApiRequest } from '../../../client/license-api-signature.js';
 
@@ -65,4 +66,50 @@ export function isDialectError(dialect: Dialect, status: number, body: unknown, 
     return Object.keys(b).length === 3 && b.status === status && /^[a-z0-9_]+$/.test(b.code) && (code === undefined || b.code === code);
   }
   return Object.keys(b).length === 2 && /^[A-Z0-9_]+$/.test(b.code) && (code === undefined || b.code === code.toUpperCase());
+}
+
+export interface RawExchange {
+  /** Status of the first response (0 if none came). */
+  status: number;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  /** Milliseconds from sending to the end of the exchange. */
+  ms: number;
+  /** The server closed the connection (rather than the wait running out). */
+  closedByServer: boolean;
+}
+
+/**
+ * Writes `request` verbatim on a plain TCP socket (so header lines can be repeated, lengths
+ * announced and never honoured) and sends nothing more; waits until the server closes the
+ * connection or `waitMs` passes, and reads the response.
+ */
+export function rawExchange(baseUrl: string, request: string, waitMs = 5_000): Promise<RawExchange> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(request));
+    const finish = (closedByServer: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', payload = ''] = text.split('\r\n\r\n', 2);
+      let body: unknown;
+      try {
+        body = payload ? JSON.parse(payload) : undefined;
+      } catch {
+        body = undefined;
+      }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), text, body, ms: Date.now() - started, closedByServer });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => finish(true));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
