@@ -44,6 +44,8 @@ export interface KeyRecord {
   op?: 'activate' | 'release' | undefined;
   /** A release: the activation key whose machine it deactivates. */
   of?: string | undefined;
+  /** A release sent by the client of an abandoned activation instead of a retry (its machine may or may not hold a seat). */
+  cleanup?: boolean | undefined;
   /** A release: what the request names (the hardware id, or the Web API v3 activation id). */
   target?: string | undefined;
   /** An activation whose machine a release key was made for. */
@@ -82,8 +84,8 @@ export interface Workload {
   send(baseUrl: string, rec: KeyRecord): Promise<RawAnswer>;
   /** Signature check of a 2xx (v4), or undefined when the dialect signs nothing. */
   verify?(answer: RawAnswer): boolean;
-  /** A key to send once `rec` has its first 2xx `a` (inserted right after it), or none. */
-  followUp?(rec: KeyRecord, a: Attempt): Pick<KeyRecord, 'key' | 'op' | 'of' | 'target'> | undefined;
+  /** A key to send once `rec` has its first 2xx `a` or was abandoned after `a` (inserted right after it), or none. */
+  followUp?(rec: KeyRecord, a: Attempt): Pick<KeyRecord, 'key' | 'op' | 'of' | 'target' | 'cleanup'> | undefined;
   /** Whether the client of `rec` gives up after the attempt `a` without a definitive answer (never retried). */
   abandons?(rec: KeyRecord, a: Attempt): boolean;
   /** Whether the replay pass sends `rec` again (default: every key answered 2xx). */
@@ -133,6 +135,9 @@ export interface SeatPlan {
   maxAbandoned: number;
 }
 
+/** Whether the client of every second abandoned activation deactivates its machine instead (it can name it: the License API). */
+type Cleanup = ((rec: KeyRecord) => string) | undefined;
+
 /** No HTTP answer although the request was sent (not a refused connection), or a 5xx: a crash cut it off on its way. */
 function cutOff(a: Attempt): boolean {
   return a.cls === 'unknown' && (a.status >= 500 || (a.status === 0 && !/ECONNREFUSED/.test(a.error ?? '')));
@@ -140,8 +145,10 @@ function cutOff(a: Attempt): boolean {
 
 /**
  * A seat workload: activations of distinct machines, some deactivated again right after their 200,
- * and every other activation a crash cut off abandoned (its client never comes back, so only the
- * repair job can finish or drop what it left), up to `maxAbandoned`.
+ * and every other activation a crash cut off abandoned, up to `maxAbandoned`: its client never
+ * retries it, so only the repair job can finish or drop what it left; with `cleanup`, every second
+ * abandoning client deactivates its machine instead (the machine must then hold no seat, whatever the
+ * cut-off activation had done).
  */
 function seatWorkload(
   base: Pick<Workload, 'name' | 'description' | 'limit' | 'limitCodes' | 'verify'>,
@@ -149,6 +156,7 @@ function seatWorkload(
   activate: (baseUrl: string, rec: KeyRecord) => Promise<RawAnswer>,
   release: (baseUrl: string, rec: KeyRecord) => Promise<RawAnswer>,
   targetOf: (rec: KeyRecord, a: Attempt) => string | undefined,
+  cleanup: Cleanup = undefined,
 ): Workload {
   let cutOffs = 0;
   let abandoned = 0;
@@ -160,7 +168,9 @@ function seatWorkload(
     paced: true,
     send: (baseUrl, rec) => (rec.op === 'release' ? release(baseUrl, rec) : activate(baseUrl, rec)),
     followUp: (rec, a) => {
-      if (rec.op !== 'activate' || rec.index >= plan.releaseBelow || rec.index % plan.releaseEvery !== 1) return undefined;
+      if (rec.op !== 'activate') return undefined;
+      if (rec.final === 'abandoned') return cleanup && abandoned % 2 === 0 ? { key: `${rec.key}-cleanup`, op: 'release', of: rec.key, target: cleanup(rec), cleanup: true } : undefined;
+      if (rec.index >= plan.releaseBelow || rec.index % plan.releaseEvery !== 1) return undefined;
       const target = targetOf(rec, a);
       return target === undefined ? undefined : { key: `${rec.key}-release`, op: 'release', of: rec.key, target };
     },
@@ -228,6 +238,7 @@ export function workloads(seed: SeedInfo, limit: number, seats: { limit: number;
       seats.plan,
       (base, rec) => post(`${base}/api/v4/activate_license`, v4Signed(seed), { ...v4Seat, hardware_id: rec.key, hostname: 'faults' }),
       (base, rec) => post(`${base}/api/v4/deactivate_license`, v4Signed(seed), { ...v4Seat, hardware_id: rec.target }),
+      (rec) => rec.key,
       (rec) => rec.key,
     ),
     seatWorkload(
@@ -436,11 +447,11 @@ export class Load {
       else if (rec.attempts.length >= this.options.maxAttempts) rec.final = 'undetermined';
       else rec.nextAt = Date.now() + this.options.retryDelayMs + Math.floor(Math.random() * this.options.retryDelayMs);
       if (rec.final && !w.paced) this.settledUnpaced += 1;
-      if (a.cls === 'ok') this.addFollowUp(w, rec, a);
+      if (rec.final === 'ok' || rec.final === 'abandoned') this.addFollowUp(w, rec, a);
     }
   }
 
-  /** The key the workload sends after `rec`'s first 2xx, placed right after it (so it goes before keys never sent). */
+  /** The key the workload sends after `rec`'s first 2xx (or its abandonment), placed right after it (so it goes before keys never sent). */
   private addFollowUp(w: Workload, rec: KeyRecord, a: Attempt) {
     const next = w.followUp?.(rec, a);
     if (!next) return;
