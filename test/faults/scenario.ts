@@ -81,6 +81,9 @@ function killPlan(deployment: Deployment): KillStep[] {
 
 /** Every wait of a run ends by this much after the run started (the hook's own timeout is longer). */
 const RUN_BUDGET_MS = 85_000;
+/** The wait for seat changes to settle lasts at least SEAT_SETTLE_MIN_MS and ends at most SEAT_SETTLE_SLACK_MS after the run's budget (the hook allows 25 s more). */
+const SEAT_SETTLE_MIN_MS = 2_000;
+const SEAT_SETTLE_SLACK_MS = 12_000;
 
 async function until(check: () => boolean, timeoutMs: number, runDeadline: number): Promise<boolean> {
   const deadline = Math.min(Date.now() + timeoutMs, runDeadline);
@@ -163,7 +166,9 @@ export async function runDeployment(deployment: Deployment): Promise<Run> {
     { workload: 'v4-seat' as const, licenseId: seed.seatLicenses.v4.licenseId },
     { workload: 'v3-seat' as const, licenseId: seed.seatLicenses.v3.licenseId },
   ];
-  const db = await readDatabase(deployment, seed.licenseId, seatLicenses);
+  // Long enough for the repair job to finish a change cut off just before (its deadline, margin and
+  // interval), within the hook's time left after the run's budget.
+  const db = await readDatabase(deployment, seed.licenseId, seatLicenses, 10_000, Math.max(SEAT_SETTLE_MIN_MS, Math.min(15_000, runDeadline + SEAT_SETTLE_SLACK_MS - Date.now())));
   const seatsSettled = [...db.seats.values()].every((s) => s.seatEntries === 0 && s.seatChanges === 0);
   log.push(`${at()} outbox ${db.outboxLedgerEntries === 0 ? 'drained' : 'NOT drained'} after ${db.drainMs} ms; seat changes ${seatsSettled ? 'settled' : 'NOT settled'} after ${db.seatsSettledMs} ms`);
   const scenario = `${mode}`;
