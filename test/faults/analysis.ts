@@ -187,6 +187,17 @@ export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = [], con
   return `  ${rec.key} final=${rec.final ?? 'none'}${extra} ledger=${ledgerEntries.length}${ledger ? ` (${ledger})` : ''}\n${rec.attempts.map((a) => `      ${describeAttempt(a)}`).join('\n')}`;
 }
 
+/** The invariants checked and the violations found, and `check` to record one. */
+function checker() {
+  const checks: ScenarioResult['checks'] = [];
+  const violations: Violation[] = [];
+  const check = (invariant: string, held: boolean, detail: string, keys: string[] = []) => {
+    checks.push({ invariant, held, detail });
+    if (!held) violations.push({ invariant, detail, keys });
+  };
+  return { checks, violations, check };
+}
+
 /** Checks every exactly-once invariant of one workload of one run. */
 export function analyse(scenario: string, w: Workload, load: Load, db: DbState, seed: { activationDeviceId: number }, kills: number, idempotency: IdempotencySnapshot = new Map()): ScenarioResult {
   if (w.kind === 'seat') return analyseSeats(scenario, w, load, db, kills);
@@ -249,12 +260,7 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
   const maxAnsweredTotal = Math.max(0, ...bodyTotals.map((b) => (w.name === 'v3-meter' ? b.licenseTotalUses : b.total_consumptions) ?? 0));
   const activationUses = w.name === 'v3-meter' ? (meter.uses?.[String(seed.activationDeviceId)] ?? 0) : undefined;
 
-  const checks: ScenarioResult['checks'] = [];
-  const violations: Violation[] = [];
-  const check = (invariant: string, held: boolean, detail: string, keys: string[] = []) => {
-    checks.push({ invariant, held, detail });
-    if (!held) violations.push({ invariant, detail, keys });
-  };
+  const { checks, violations, check } = checker();
   check('outbox drained (no ledger entry left in the license outbox)', db.outboxLedgerEntries === 0, `${db.outboxLedgerEntries} ledger entries still in the outbox after ${db.drainMs} ms`);
   check('every key got a definitive answer (harness bound)', undetermined.length === 0, `${undetermined.length} keys undetermined after the retries`, undetermined.map((r) => r.key));
   check('stored total = distinct keys answered 200', stored === ok.length, `stored ${stored}, distinct 200s ${ok.length} (difference ${stored - ok.length})`);
@@ -402,12 +408,7 @@ export function analyseSeats(scenario: string, w: Workload, load: Load, db: DbSt
   const loadAttempts = records.flatMap((r) => r.attempts.filter((a) => a.phase !== 'replay'));
   const replayAttempts = records.reduce((n, r) => n + r.attempts.filter((a) => a.phase === 'replay').length, 0);
 
-  const checks: ScenarioResult['checks'] = [];
-  const violations: Violation[] = [];
-  const check = (invariant: string, held: boolean, detail: string, keys: string[] = []) => {
-    checks.push({ invariant, held, detail });
-    if (!held) violations.push({ invariant, detail, keys });
-  };
+  const { checks, violations, check } = checker();
   check('every key got a definitive answer, abandoned ones apart (harness bound)', undetermined.length === 0, `${undetermined.length} keys undetermined after the retries`, undetermined.map((r) => r.key));
   check('no seat entry left in the license outbox', state.seatEntries === 0, `${state.seatEntries} seat entries after ${db.seatsSettledMs} ms`);
   const changed = state.devices.filter((d) => d.seatChange);
