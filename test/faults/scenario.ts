@@ -46,9 +46,9 @@ const LIMIT = 150;
 const KEYS_PER_WORKLOAD = 225; // 1.5 × the limit
 const CONCURRENCY = 8; // per workload: 24 requests in flight
 const BULK = 1_010; // more keys than a bounded window of the last 1,000 applied keys holds
-const SEAT_LIMIT = 30;
-/** Per seat workload: 50 machines for 30 seats, every third of the first 24 answered 200 deactivated again (up to 8). */
-const SEAT_PLAN: SeatPlan = { keys: 50, concurrency: 3, releaseEvery: 3, releaseBelow: 24, maxAbandoned: 4 };
+const SEAT_LIMIT = 24;
+/** Per seat workload: 40 machines for 24 seats, every third of the first 18 answered 200 deactivated again (up to 6). */
+const SEAT_PLAN: SeatPlan = { keys: 40, concurrency: 2, releaseEvery: 3, releaseBelow: 18, maxAbandoned: 4 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface KillStep {
