@@ -308,8 +308,10 @@ export class DeviceService {
     return { device: updated, license: current };
   }
 
-  /** Deactivates an activation (see deactivateDevice). */
+  /** Deactivates an activation (see deactivateDevice); a seat change of it in flight ends first. */
   async deactivateActivation(caller: Caller, activationId: string): Promise<Activation> {
+    const pending = await this.devices.findByActivationId(activationId);
+    if (pending?.seatChange && (caller.accountId === null || pending.accountId === caller.accountId)) await this.settledDevice(pending.accountId, pending.id);
     const { device, license } = await this.findActivation(caller, activationId);
     return this.deactivateDevice(license.accountId, device);
   }
@@ -328,13 +330,16 @@ export class DeviceService {
    * deletion): uses of floating meters (the feature or the license floats) go back to the license total,
    * recorded as `release` ledger entries; other uses stay counted; gross never changes. A seat change
    * (see the class comment) whose license write is guarded by the uses as read, retried with a fresh
-   * read when they changed.
+   * read when they changed. A device that is not active but has a seat change in flight (an activation
+   * under way, or one a crash cut off after its license write) is answered only once that change has
+   * ended: otherwise `device_not_found` could be answered for a machine that then holds a seat.
    */
   async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
     const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: device.activationId });
     let current: Device = device;
     return retryOnConflict(async () => {
       const now = this.clock.now();
+      if (!current.active && current.seatChange) current = await this.settledDevice(accountId, current.id);
       if (!current.active) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
       const change = newSeatChange('release');
       const claimed = await this.devices.beginSeatChange(accountId, current.id, change);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActivationSeatsRepository } from '../../server/db/activation-seats.js';
 import { DevicesRepository } from '../../server/db/devices-repository.js';
+import { SEAT_CHANGE_MARGIN_MS } from '../../server/domain/devices.js';
 import { newActivationId, newNumericId } from '../../server/domain/ids.js';
 import type { SeatChange } from '../../server/domain/types.js';
 import { errorCodeOf } from './license-arbitraries.js';
@@ -36,6 +37,10 @@ describe('seat changes (domain)', () => {
 
   const active = async (accountId: number, licenseId: number) => (await t.services.devices.listActivations(accountId, { licenseId }, 0, 100)).length;
   const seatCount = async (accountId: number, licenseId: number) => (await t.services.licenses.getLicense(accountId, licenseId)).timesActivated;
+  const pastMargin = async (change: SeatChange) => {
+    const wait = change.deadline.getTime() + SEAT_CHANGE_MARGIN_MS + 50 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
   const expired = (op: SeatChange['op']): SeatChange => ({ id: `change-${op}-${newNumericId()}`, op, deadline: new Date(Date.now() - 5_000) });
 
   it('20 parallel activations of one device take one seat', async () => {
@@ -100,6 +105,40 @@ describe('seat changes (domain)', () => {
     expect(await errorCodeOf(t.services.devices.deactivateDevice(accountId, device))).toBe('device_not_found');
     expect(await active(accountId, l.id)).toBe(0);
     expect(await seats.hasSeatEntry(l.id, change.id)).toBe(false);
+  });
+
+  it('a deactivation while an activation cut off by a crash is still in flight waits for it: the machine ends without a seat', async () => {
+    const { accountId, license: l } = await license(2);
+    const device = await newDevice(accountId, l.id, l.productId, 'cut-off-take');
+    // The crashed activation: the device claimed the change and the license took the seat; the device never followed.
+    const change: SeatChange = { id: `change-take-${newNumericId()}`, op: 'take', deadline: new Date(Date.now() + 300) };
+    expect(await devices.beginSeatChange(accountId, device.id, change)).not.toBeNull();
+    expect(await seats.take(accountId, l.id, device.id, change, new Date())).not.toBeNull();
+    // Its client gives up and deactivates the machine instead: answered, the machine holds no seat, whatever the repair does later.
+    const answer = await errorCodeOf(t.services.devices.deactivate(accountId, { licenseId: l.id }, 'cut-off-take'));
+    expect(['ok', 'device_not_found']).toContain(answer);
+    // The repair job's next pass, once the change's deadline and margin have passed.
+    await pastMargin(change);
+    await t.services.devices.repairSeatChanges(new Date());
+    expect(await active(accountId, l.id)).toBe(0);
+    expect(await seatCount(accountId, l.id)).toBe(0);
+  });
+
+  it('a Web API v3 deletion while a re-activation cut off by a crash is still in flight waits for it', async () => {
+    const { accountId, license: l } = await license(2);
+    const { device } = await t.services.devices.activate(accountId, { license: { licenseId: l.id }, hardwareId: 'cut-off-again' });
+    await t.services.devices.deactivateDevice(accountId, device);
+    // The machine activates again (same activation id); the request crashes after the license took the seat.
+    const change: SeatChange = { id: `change-take-${newNumericId()}`, op: 'take', deadline: new Date(Date.now() + 300) };
+    expect(await devices.beginSeatChange(accountId, device.id, change)).not.toBeNull();
+    expect(await seats.take(accountId, l.id, device.id, change, new Date())).not.toBeNull();
+    const answer = await errorCodeOf(t.services.devices.deactivateActivation({ accountId: null }, device.activationId));
+    expect(['ok', 'not_found']).toContain(answer);
+    // The repair job's next pass, once the change's deadline and margin have passed.
+    await pastMargin(change);
+    await t.services.devices.repairSeatChanges(new Date());
+    expect(await active(accountId, l.id)).toBe(0);
+    expect(await seatCount(accountId, l.id)).toBe(0);
   });
 
   it('a consumption through a seat that was taken away since it was read is refused', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Deployment } from './deployment.js';
-import type { Attempt, KeyRecord, Load, Workload, WorkloadName } from './load.js';
+import { seatFingerprint, type Attempt, type KeyRecord, type Load, type Workload, type WorkloadName } from './load.js';
 
 /**
  * Response fields left out when a replay's body is compared with the key's first 200. None: the v4
@@ -46,16 +46,57 @@ interface LicenseDoc {
   outbox?: Array<{ kind: string; ledger?: LedgerDoc }>;
 }
 
+interface SeatLicenseDoc {
+  _id: number;
+  timesActivated?: number;
+  maxActivations: number;
+  seatEpoch?: number;
+  outbox?: Array<{ kind: string; id: string; deviceId?: number; op?: string; at?: Date }>;
+}
+
+export interface DeviceDoc {
+  _id: number;
+  licenseId: number;
+  hardwareId: string;
+  activationId: string;
+  active: boolean;
+  seatChange?: { id: string; op: string; deadline: Date } | null;
+}
+
+/** A seat workload's license and its devices, as stored. */
+export interface SeatDbState {
+  license: SeatLicenseDoc;
+  devices: DeviceDoc[];
+  /** `seat` entries in the license's outbox and devices with a `seatChange` when the wait ended (both 0 when settled). */
+  seatEntries: number;
+  seatChanges: number;
+}
+
 export interface DbState {
   license: LicenseDoc;
   ledger: LedgerDoc[];
   /** Ledger entries still in the license's outbox when the wait ended (0 when drained). */
   outboxLedgerEntries: number;
   drainMs: number;
+  /** Per seat workload. */
+  seats: Map<WorkloadName, SeatDbState>;
+  /** How long until no seat change was left in flight (or the wait ended). */
+  seatsSettledMs: number;
 }
 
-/** Waits (≤ `timeoutMs`, polling) until the license's outbox holds no ledger entry, then reads it and its ledger. */
-export async function readDatabase(deployment: Deployment, licenseId: number, timeoutMs = 10_000): Promise<DbState> {
+/**
+ * Waits (≤ `timeoutMs`, polling) until the license's outbox holds no ledger entry, then reads it and its
+ * ledger; and (≤ `seatTimeoutMs`, long enough for the repair job to finish a seat change whose
+ * deadline has passed) until no seat license holds a `seat` outbox entry and none of their devices a
+ * `seatChange`, then reads those licenses and devices.
+ */
+export async function readDatabase(
+  deployment: Deployment,
+  licenseId: number,
+  seatLicenses: ReadonlyArray<{ workload: WorkloadName; licenseId: number }> = [],
+  timeoutMs = 10_000,
+  seatTimeoutMs = 15_000,
+): Promise<DbState> {
   const { client, dbName } = await deployment.client();
   try {
     const db = client.db(dbName);
@@ -68,8 +109,22 @@ export async function readDatabase(deployment: Deployment, licenseId: number, ti
       if (pending === 0 || Date.now() - started > timeoutMs) break;
       await sleep(100);
     }
+    const drainMs = Date.now() - started;
     const ledger = await db.collection<LedgerDoc>('ledger').find({ licenseId }).toArray();
-    return { license, ledger, outboxLedgerEntries: (license.outbox ?? []).filter((e) => e.kind === 'ledger').length, drainMs: Date.now() - started };
+    const seats = new Map<WorkloadName, SeatDbState>();
+    for (;;) {
+      for (const s of seatLicenses) {
+        const seatLicense = await db.collection<SeatLicenseDoc>('licenses').findOne({ _id: s.licenseId });
+        if (!seatLicense) throw new Error(`license ${s.licenseId} not found in ${dbName}`);
+        const devices = await db.collection<DeviceDoc>('devices').find({ licenseId: s.licenseId }).toArray();
+        const seatEntries = (seatLicense.outbox ?? []).filter((e) => e.kind === 'seat').length;
+        seats.set(s.workload, { license: seatLicense, devices, seatEntries, seatChanges: devices.filter((d) => d.seatChange).length });
+      }
+      const settled = [...seats.values()].every((s) => s.seatEntries === 0 && s.seatChanges === 0);
+      if (settled || Date.now() - started > seatTimeoutMs) break;
+      await sleep(200);
+    }
+    return { license, ledger, outboxLedgerEntries: (license.outbox ?? []).filter((e) => e.kind === 'ledger').length, drainMs, seats, seatsSettledMs: Date.now() - started };
   } finally {
     await client.close();
   }
@@ -132,8 +187,20 @@ export function describeKey(rec: KeyRecord, ledgerEntries: LedgerDoc[] = [], con
   return `  ${rec.key} final=${rec.final ?? 'none'}${extra} ledger=${ledgerEntries.length}${ledger ? ` (${ledger})` : ''}\n${rec.attempts.map((a) => `      ${describeAttempt(a)}`).join('\n')}`;
 }
 
+/** The invariants checked and the violations found, and `check` to record one. */
+function checker() {
+  const checks: ScenarioResult['checks'] = [];
+  const violations: Violation[] = [];
+  const check = (invariant: string, held: boolean, detail: string, keys: string[] = []) => {
+    checks.push({ invariant, held, detail });
+    if (!held) violations.push({ invariant, detail, keys });
+  };
+  return { checks, violations, check };
+}
+
 /** Checks every exactly-once invariant of one workload of one run. */
 export function analyse(scenario: string, w: Workload, load: Load, db: DbState, seed: { activationDeviceId: number }, kills: number, idempotency: IdempotencySnapshot = new Map()): ScenarioResult {
+  if (w.kind === 'seat') return analyseSeats(scenario, w, load, db, kills);
   const records = load.recordsOf(w.name);
   const byKey = new Map(records.map((r) => [r.key, r]));
   const scope = w.name === 'v4-license' ? { scope: 'license', featureCode: null } : { scope: 'feature', featureCode: w.name === 'v4-feature' ? 'api-calls' : 'meter' };
@@ -193,12 +260,7 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
   const maxAnsweredTotal = Math.max(0, ...bodyTotals.map((b) => (w.name === 'v3-meter' ? b.licenseTotalUses : b.total_consumptions) ?? 0));
   const activationUses = w.name === 'v3-meter' ? (meter.uses?.[String(seed.activationDeviceId)] ?? 0) : undefined;
 
-  const checks: ScenarioResult['checks'] = [];
-  const violations: Violation[] = [];
-  const check = (invariant: string, held: boolean, detail: string, keys: string[] = []) => {
-    checks.push({ invariant, held, detail });
-    if (!held) violations.push({ invariant, detail, keys });
-  };
+  const { checks, violations, check } = checker();
   check('outbox drained (no ledger entry left in the license outbox)', db.outboxLedgerEntries === 0, `${db.outboxLedgerEntries} ledger entries still in the outbox after ${db.drainMs} ms`);
   check('every key got a definitive answer (harness bound)', undetermined.length === 0, `${undetermined.length} keys undetermined after the retries`, undetermined.map((r) => r.key));
   check('stored total = distinct keys answered 200', stored === ok.length, `stored ${stored}, distinct 200s ${ok.length} (difference ${stored - ok.length})`);
@@ -261,6 +323,187 @@ export function analyse(scenario: string, w: Workload, load: Load, db: DbState, 
     for (const k of v.keys.slice(0, 8)) {
       const rec = byKey.get(k);
       lines.push(rec ? describeKey(rec, entriesByKey.get(k) ?? [], { idempotency: idempotency.get(k) }) : `  ${k} (not a key of this workload) ledger ${JSON.stringify(entriesByKey.get(k))}`);
+    }
+    if (v.keys.length > 8) lines.push(`  ... and ${v.keys.length - 8} more keys (full report in the JSON file)`);
+  }
+  return { scenario, workload: w.name, numbers, violations, checks, summary, diagnosis: lines.join('\n') };
+}
+
+/**
+ * Checks the seat invariants of one seat workload of one run against its license and devices as
+ * stored: the live-seat count equals the active devices and never passes the limit; nothing is left
+ * between the writes of a seat change (no `seat` outbox entry, no device `seatChange`: the retries and
+ * the repair job finished or dropped every change a crash cut off); every activation answered 200
+ * holds its seat unless its machine was deactivated afterwards; nothing refused holds one; a retried
+ * activation that had been applied answers 200, never a limit refusal; a repeated activation of a
+ * machine holding a seat answers 200 with the limit full.
+ */
+export function analyseSeats(scenario: string, w: Workload, load: Load, db: DbState, kills: number): ScenarioResult {
+  const state = db.seats.get(w.name);
+  if (!state) throw new Error(`no seat license read for ${w.name}`);
+  const records = load.recordsOf(w.name);
+  const byKey = new Map(records.map((r) => [r.key, r]));
+  const activations = records.filter((r) => r.op === 'activate');
+  const releases = records.filter((r) => r.op === 'release');
+  const hardwareIdOf = (r: KeyRecord) => (w.name === 'v3-seat' ? seatFingerprint(r.key) : r.key);
+  const deviceByHardwareId = new Map(state.devices.map((d) => [d.hardwareId, d]));
+  const deviceOf = (r: KeyRecord) => deviceByHardwareId.get(hardwareIdOf(r));
+  const isActive = (r: KeyRecord) => deviceOf(r)?.active === true;
+  const own = new Set(activations.map(hardwareIdOf));
+  const activeDevices = state.devices.filter((d) => d.active);
+  const foreignActive = activeDevices.filter((d) => !own.has(d.hardwareId));
+  const timesActivated = state.license.timesActivated ?? 0;
+  const seatEpoch = state.license.seatEpoch ?? 0;
+  const refusedIndex = (r: KeyRecord) => r.attempts.findIndex((a) => a.cls === 'refused');
+  const lostBefore = (r: KeyRecord, i: number) => r.attempts.slice(0, i).some((a) => a.cls === 'unknown');
+
+  // A release answered 200, or "no such active device" after an attempt whose answer was lost (that
+  // attempt released it, or, for the cleanup of an abandoned activation, the machine held no seat).
+  const releaseNotFound = (a: Attempt) => (w.name === 'v4-seat' ? a.code === 'device_not_found' : a.status === 404);
+  const releaseOutcome = (r: KeyRecord): 'released' | 'released, answer lost' | 'held no seat' | 'refused' | 'undetermined' => {
+    if (r.final === 'ok') return 'released';
+    if (r.final !== 'refused') return 'undetermined';
+    const i = refusedIndex(r);
+    if (!releaseNotFound(r.attempts[i]!)) return 'refused';
+    if (lostBefore(r, i)) return 'released, answer lost';
+    return r.cleanup ? 'held no seat' : 'refused';
+  };
+  const released = releases.filter((r) => releaseOutcome(r).startsWith('released'));
+  // Deactivations whose answer is definitive: their machine holds no seat afterwards.
+  const releasedMachines = new Set(releases.filter((r) => releaseOutcome(r) !== 'refused' && releaseOutcome(r) !== 'undetermined').map((r) => r.of!));
+  const releaseRefused = releases.filter((r) => releaseOutcome(r) === 'refused');
+  // A cleanup answered "no such device" after a lost answer: whether that attempt released a seat is unknown.
+  const ambiguousReleases = released.filter((r) => r.cleanup && releaseOutcome(r) === 'released, answer lost');
+  const cleanups = releases.filter((r) => r.cleanup);
+
+  const ok = activations.filter((r) => r.attempts.some((a) => a.cls === 'ok'));
+  const holding = ok.filter((r) => r.releasedBy === undefined);
+  const holdingInactive = holding.filter((r) => !isActive(r));
+  const releasedActive = activations.filter((r) => releasedMachines.has(r.key) && isActive(r));
+  const refused = activations.filter((r) => r.final === 'refused');
+  const refusedAt = (r: KeyRecord) => r.attempts[refusedIndex(r)]!;
+  const limitRefusals = refused.filter((r) => w.limitCodes.includes(refusedAt(r).code ?? ''));
+  const otherRefusals = refused.filter((r) => !w.limitCodes.includes(refusedAt(r).code ?? ''));
+  // Refused, and no later attempt answered 200: its machine must hold no seat.
+  const refusedActive = refused.filter((r) => isActive(r) && !r.attempts.slice(refusedIndex(r) + 1).some((a) => a.cls === 'ok'));
+  const retried = activations.filter((r) => r.final !== 'abandoned' && r.attempts.some((a) => a.cls === 'unknown'));
+  const retriedOk = retried.filter((r) => r.final === 'ok');
+  // Retried after a lost answer, refused although the machine holds its seat: an earlier attempt was applied and the retry was refused.
+  const retriedAppliedRefused = retried.filter((r) => r.final === 'refused' && isActive(r));
+  const abandoned = activations.filter((r) => r.final === 'abandoned');
+  const undetermined = records.filter((r) => r.final === undefined || r.final === 'undetermined');
+  // Machines the answers say nothing definitive about (their activation or their deactivation undetermined): either state is possible.
+  const openMachines = activations.filter((r) => undetermined.includes(r) || (r.releasedBy !== undefined && undetermined.some((u) => u.key === r.releasedBy)));
+  const openActive = openMachines.filter(isActive);
+  // Abandoned and not deactivated by a cleanup: may hold a seat (what the repair job made of it).
+  const abandonedActive = abandoned.filter((r) => !releasedMachines.has(r.key) && !openMachines.includes(r) && isActive(r));
+  const laterNon200: string[] = [];
+  for (const r of ok) {
+    const first = r.attempts.findIndex((a) => a.cls === 'ok');
+    if (r.attempts.slice(first + 1).some((a) => a.cls === 'refused')) laterNon200.push(r.key);
+  }
+  const okBodies = activations.flatMap((r) => r.attempts.filter((a) => a.cls === 'ok').map((a) => a.body as { times_activated?: number } | undefined));
+  const maxAnswered = Math.max(0, ...okBodies.map((b) => b?.times_activated ?? 0));
+  const badSignature = w.verify ? records.filter((r) => r.attempts.some((a) => a.cls === 'ok' && a.signatureOk === false)).map((r) => r.key) : [];
+  const loadAttempts = records.flatMap((r) => r.attempts.filter((a) => a.phase !== 'replay'));
+  const replayAttempts = records.reduce((n, r) => n + r.attempts.filter((a) => a.phase === 'replay').length, 0);
+
+  const { checks, violations, check } = checker();
+  check('every key got a definitive answer, abandoned ones apart (harness bound)', undetermined.length === 0, `${undetermined.length} keys undetermined after the retries`, undetermined.map((r) => r.key));
+  check('no seat entry left in the license outbox', state.seatEntries === 0, `${state.seatEntries} seat entries after ${db.seatsSettledMs} ms`);
+  const changed = state.devices.filter((d) => d.seatChange);
+  check(
+    'no device left with a seat change in flight',
+    changed.length === 0,
+    `${changed.length} devices with a seatChange after ${db.seatsSettledMs} ms`,
+    changed.map((d) => activations.find((r) => hardwareIdOf(r) === d.hardwareId)?.key ?? `(device ${d._id})`),
+  );
+  check('the license counts exactly its active devices (timesActivated = devices with active: true)', timesActivated === activeDevices.length, `timesActivated ${timesActivated}, active devices ${activeDevices.length}`);
+  check(
+    'the limit held (timesActivated, active devices, every answered times_activated <= maxActivations)',
+    timesActivated <= w.limit && activeDevices.length <= w.limit && maxAnswered <= w.limit && state.license.maxActivations === w.limit,
+    `timesActivated ${timesActivated}, active ${activeDevices.length}, max answered ${maxAnswered}, maxActivations ${state.license.maxActivations}, limit ${w.limit}`,
+  );
+  check(
+    'machines holding a seat = activations answered 200 not deactivated + abandoned (or undetermined) ones that hold a seat',
+    activeDevices.length === holding.length + abandonedActive.length + openActive.length,
+    `active ${activeDevices.length}, answered 200 and not deactivated ${holding.length}, abandoned holding a seat ${abandonedActive.length}, undetermined holding a seat ${openActive.length}`,
+  );
+  check('every activation answered 200 whose machine was not deactivated holds its seat', holdingInactive.length === 0, `${holdingInactive.length} machines answered 200 are not active`, holdingInactive.map((r) => r.key));
+  check(
+    'every machine deactivated holds no seat (a deactivation answered 200, or device_not_found, never leaves its machine active)',
+    releasedActive.length === 0,
+    `${releasedActive.length} machines deactivated are active (${releasedActive.filter((r) => r.final === 'abandoned').length} of them deactivated by the client of their abandoned activation)`,
+    releasedActive.map((r) => r.key),
+  );
+  check(
+    'seatEpoch = deactivations applied (each raised it once)',
+    seatEpoch >= released.length - ambiguousReleases.length && seatEpoch <= released.length,
+    `seatEpoch ${seatEpoch}, deactivations applied ${released.length}${ambiguousReleases.length > 0 ? ` (${ambiguousReleases.length} of them perhaps without a seat to release)` : ''}`,
+  );
+  check('no refused activation holds a seat', refusedActive.length === 0, `${refusedActive.length} machines refused are active`, refusedActive.map((r) => r.key));
+  check(
+    'a retried activation whose earlier attempt was applied answers 200, never a refusal',
+    retriedAppliedRefused.length === 0,
+    `${retriedAppliedRefused.length} of ${retried.length} retried activations refused although their machine holds a seat (${retriedOk.length} retried ones answered 200)`,
+    retriedAppliedRefused.map((r) => r.key),
+  );
+  check('a key answered 200 answers 200 on every later attempt (a repeated activation counts nothing, with the limit full)', laterNon200.length === 0, `${laterNon200.length} keys answered 200 and later a 4xx`, laterNon200);
+  check(
+    'a deactivation of a machine answered 200 is never refused (unless an earlier attempt of it was applied)',
+    releaseRefused.length === 0,
+    `${releaseRefused.length} of ${releases.length - cleanups.length} deactivations refused`,
+    releaseRefused.map((r) => r.of!),
+  );
+  check('every active device is a machine of this workload', foreignActive.length === 0, `${foreignActive.length} active devices that no key activated`);
+  check(
+    'the limit was reached, and every refusal is a limit refusal (more machines offered than seats)',
+    limitRefusals.length > 0 && otherRefusals.length === 0,
+    `limit refusals ${limitRefusals.length}, other refusals ${otherRefusals.length} (${[...new Set(otherRefusals.map((r) => refusedAt(r).code ?? refusedAt(r).status))].join(', ')})`,
+    otherRefusals.map((r) => r.key),
+  );
+  if (w.verify) check('every v4 2xx carries a valid LicenseSignature', badSignature.length === 0, `${badSignature.length} keys with an invalid signature`, badSignature);
+
+  const numbers = {
+    keys: activations.length,
+    ok: ok.length,
+    refusedLimit: limitRefusals.length,
+    refusedOther: otherRefusals.length,
+    undetermined: undetermined.length,
+    abandoned: abandoned.length,
+    abandonedActive: abandonedActive.length,
+    releases: releases.length,
+    cleanups: cleanups.length,
+    released: released.length,
+    releasedAnswerLost: released.filter((r) => releaseOutcome(r) === 'released, answer lost').length,
+    retried: retried.length,
+    retriedOk: retriedOk.length,
+    unknownAttempts: loadAttempts.filter((a) => a.cls === 'unknown').length,
+    busyAttempts: loadAttempts.filter((a) => a.cls === 'busy').length,
+    replayAttempts,
+    kills,
+    timesActivated,
+    activeDevices: activeDevices.length,
+    seatEpoch,
+    seatsSettledMs: db.seatsSettledMs,
+  };
+  const summary =
+    `[faults] ${scenario} ${w.name}: machines ${numbers.keys}, 200s ${numbers.ok}, refusals ${refused.length} (limit ${limitRefusals.length}, other ${otherRefusals.length}), ` +
+    `undetermined ${numbers.undetermined}, abandoned ${numbers.abandoned} (${numbers.abandonedActive} hold a seat), retried ${numbers.retried} (${numbers.retriedOk} answered 200; unknown ${numbers.unknownAttempts}, busy ${numbers.busyAttempts}), ` +
+    `deactivations ${numbers.releases} (${numbers.released} applied, ${numbers.releasedAnswerLost} with the answer lost; ${numbers.cleanups} by the client of an abandoned activation), replays ${replayAttempts}, kills ${kills} | ` +
+    `timesActivated ${timesActivated}, active devices ${activeDevices.length}, seatEpoch ${seatEpoch}, limit ${w.limit}, seat changes settled after ${db.seatsSettledMs} ms | violations ${violations.length}`;
+  const lines: string[] = [];
+  for (const v of violations) {
+    lines.push(`VIOLATION ${scenario} ${w.name}: ${v.invariant}: ${v.detail}`);
+    for (const k of v.keys.slice(0, 8)) {
+      const rec = byKey.get(k);
+      const device = rec ? deviceOf(rec) : undefined;
+      const stored = device ? `device ${device._id} active=${device.active} seatChange=${JSON.stringify(device.seatChange ?? null)}` : 'no device';
+      const release = rec?.releasedBy ? byKey.get(rec.releasedBy) : undefined;
+      lines.push(rec ? `${describeKey(rec)}
+      stored: ${stored}${release ? `
+    release:
+${describeKey(release)}` : ''}` : `  ${k}`);
     }
     if (v.keys.length > 8) lines.push(`  ... and ${v.keys.length - 8} more keys (full report in the JSON file)`);
   }

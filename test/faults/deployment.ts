@@ -61,7 +61,7 @@ export class Deployment {
     this.events.push(`t=${Date.now() - this.t0} ms ${what}`);
   }
 
-  async start(seed: { limit: number; bulk: number }): Promise<SeedInfo> {
+  async start(seed: { limit: number; bulk: number; seats: number }): Promise<SeedInfo> {
     this.t0 = Date.now();
     if (this.mode === 'in-process') {
       this.serverEnv = { ...FAULT_SERVER_ENV, DATA_DIR: this.dataDir };

@@ -80,6 +80,14 @@ export async function startEngine(dataDir: string, port = 0): Promise<EngineChil
   return { ...started, uri, port: Number(new URL(uri).port) };
 }
 
+/** A license of a seat workload: no device at first, `maxActivations` = the seat limit. */
+export interface SeatLicenseInfo {
+  licenseId: number;
+  licenseKey: string;
+  /** The product's id (decimal string, as the Web API v3 names it). */
+  productId: string;
+}
+
 export interface SeedInfo {
   accountId: number;
   credentials: { licenseApiKey: string; sharedKey: string };
@@ -90,6 +98,7 @@ export interface SeedInfo {
   hwDeviceId: number;
   activationId: string;
   activationDeviceId: number;
+  seatLicenses: { v4: SeatLicenseInfo; v3: SeatLicenseInfo };
 }
 
 export interface ServerChild extends Child {

@@ -8,19 +8,29 @@
  * original body (`Idempotent-Replayed: true`), never a refusal.
  *
  * Per deployment (engine in-process as `npm start` runs it; engine as its own process with
- * MONGODB_URI), three workloads run at once against one license, each at its limit with more keys
- * than the limit, every request with its own Idempotency-Key and amount 1:
+ * MONGODB_URI), three counter workloads run at once against one license, each at its limit with more
+ * keys than the limit, every request with its own Idempotency-Key and amount 1:
  *   v4-feature  add_feature_consumption on feature `api-calls` (max LIMIT, no overages)
  *   v4-license  add_consumption on the consumption license (max_consumptions LIMIT)
  *   v3-meter    POST /v3/activations/meter-attributes/meter on the activation (limit LIMIT)
+ * and, alongside, two seat workloads, each on a license of its own with max activations SEAT_LIMIT
+ * and more machines than seats (offered in step with the counter workloads, so the same kills cut
+ * seat changes off between their writes):
+ *   v4-seat     activate_license of distinct hardware ids, some deactivated again (deactivate_license)
+ *   v3-seat     POST /v3/activations of distinct fingerprints, some deleted again (DELETE /v3/activations/{id})
+ * A machine is its own key: a repeated activation of a machine holding a seat answers 200 and counts
+ * nothing, so a retry is the same request again. Every other activation a crash cut off is abandoned
+ * by its client (never retried): what it left between its writes only the repair job finishes.
  * Mid-load, parts are SIGKILLed and restarted (same data dir; the engine on the same port). Keys
  * whose answer did not arrive or was a 5xx are retried with the same key and body until they get a
  * definitive 2xx/4xx. Between the last crash and the retries of the keys it cut off, other traffic
  * on the same license (BULK requests on feature `bulk`, each with its own key) runs, as it would on a
  * busy license: in-process with the load paused (the retries then find room under the limit), in
  * the separate deployment alongside the keys not sent yet (the limit is full when the retries come).
- * Then every key answered 200 is sent once more (each must replay its first 200), the license's
- * outbox is waited for, and the database is read directly with the `mongodb` driver.
+ * Then every key answered 200 is sent once more (each must replay its first 200; an activation whose
+ * machine was not deactivated must answer 200 again), the license's outbox and the seat changes are
+ * waited for (the repair job finishes what abandoned activations left), and the database is read
+ * directly with the `mongodb` driver.
  *
  * One `it` per workload (a scenario = deployment × workload) with one soft assertion per invariant;
  * a failure prints the keys concerned with every attempt's answer, and the full record is written
@@ -30,12 +40,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, readDatabase, readIdempotency, writeReport, type DbState, type ScenarioResult } from './analysis.js';
 import { Deployment, type DeploymentMode, type KillTarget } from './deployment.js';
-import { bulkTraffic, Load, workloads, type Workload } from './load.js';
+import { bulkTraffic, Load, workloads, type SeatPlan, type Workload, type WorkloadName } from './load.js';
 
 const LIMIT = 150;
 const KEYS_PER_WORKLOAD = 225; // 1.5 × the limit
 const CONCURRENCY = 8; // per workload: 24 requests in flight
 const BULK = 1_010; // more keys than a bounded window of the last 1,000 applied keys holds
+const SEAT_LIMIT = 24;
+/** Per seat workload: 40 machines for 24 seats, every third of the first 18 answered 200 deactivated again (up to 6). */
+const SEAT_PLAN: SeatPlan = { keys: 40, concurrency: 2, releaseEvery: 3, releaseBelow: 18, maxAbandoned: 4 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface KillStep {
@@ -68,6 +81,9 @@ function killPlan(deployment: Deployment): KillStep[] {
 
 /** Every wait of a run ends by this much after the run started (the hook's own timeout is longer). */
 const RUN_BUDGET_MS = 85_000;
+/** The wait for seat changes to settle lasts at least SEAT_SETTLE_MIN_MS and ends at most SEAT_SETTLE_SLACK_MS after the run's budget (the hook allows 25 s more). */
+const SEAT_SETTLE_MIN_MS = 2_000;
+const SEAT_SETTLE_SLACK_MS = 12_000;
 
 async function until(check: () => boolean, timeoutMs: number, runDeadline: number): Promise<boolean> {
   const deadline = Math.min(Date.now() + timeoutMs, runDeadline);
@@ -101,8 +117,8 @@ export async function runDeployment(deployment: Deployment): Promise<Run> {
   const log: string[] = [];
   const started = Date.now();
   const runDeadline = started + RUN_BUDGET_MS;
-  const seed = await deployment.start({ limit: LIMIT, bulk: 1_000_000 });
-  const ws = workloads(seed, LIMIT);
+  const seed = await deployment.start({ limit: LIMIT, bulk: 1_000_000, seats: SEAT_LIMIT });
+  const ws = workloads(seed, LIMIT, { limit: SEAT_LIMIT, plan: SEAT_PLAN });
   const load = new Load(ws, () => deployment.url, { keysPerWorkload: KEYS_PER_WORKLOAD, concurrency: CONCURRENCY, maxAttempts: 40, retryDelayMs: 100 }, deployment.t0);
   const at = () => `t=${Date.now() - deployment.t0} ms`;
   load.start(RUN_BUDGET_MS - 10_000);
@@ -114,10 +130,11 @@ export async function runDeployment(deployment: Deployment): Promise<Run> {
       log.push(`kill ${i + 1} (${step.target}) skipped: settled ${load.settledFraction().toFixed(2)}`);
       continue;
     }
-    const inflight = [...load.keys.values()].filter((r) => r.inflight).length;
+    const inflight = [...load.keys.values()].filter((r) => r.inflight);
+    const perWorkload = ws.map((w) => `${w.name} ${inflight.filter((r) => r.workload === w.name).length}`).join(', ');
     await deployment.kill(step.target, () => load.pause());
     kills += 1;
-    log.push(`${at()} kill ${i + 1}: SIGKILL ${step.target} at settled ${load.settledFraction().toFixed(2)} with ${inflight} requests in flight; back`);
+    log.push(`${at()} kill ${i + 1}: SIGKILL ${step.target} at settled ${load.settledFraction().toFixed(2)} with ${inflight.length} requests in flight (${perWorkload}); back`);
     load.phase = `after-kill-${i + 1}`;
     if (step.bulk) {
       // The retries of the keys cut off by this crash wait until the other traffic is done. With
@@ -139,13 +156,21 @@ export async function runDeployment(deployment: Deployment): Promise<Run> {
   await until(() => load.done(), 45_000, runDeadline);
   load.stop();
   await load.finished();
-  const okKeys = [...load.keys.values()].filter((r) => r.attempts.some((a) => a.cls === 'ok')).map((r) => r.key);
+  const counterNames = new Set(ws.filter((w) => w.kind === 'counter').map((w) => w.name));
+  const okKeys = [...load.keys.values()].filter((r) => counterNames.has(r.workload) && r.attempts.some((a) => a.cls === 'ok')).map((r) => r.key);
   const idempotency = await readIdempotency(deployment, seed.accountId, okKeys);
   log.push(`${at()} replay of every key answered 200 (idempotency records before: ${JSON.stringify(countValues(idempotency))})`);
   await load.replayAll(24);
   log.push(`${at()} reading the database`);
-  const db = await readDatabase(deployment, seed.licenseId);
-  log.push(`${at()} outbox ${db.outboxLedgerEntries === 0 ? 'drained' : 'NOT drained'} after ${db.drainMs} ms`);
+  const seatLicenses = [
+    { workload: 'v4-seat' as const, licenseId: seed.seatLicenses.v4.licenseId },
+    { workload: 'v3-seat' as const, licenseId: seed.seatLicenses.v3.licenseId },
+  ];
+  // Long enough for the repair job to finish a change cut off just before (its deadline, margin and
+  // interval), within the hook's time left after the run's budget.
+  const db = await readDatabase(deployment, seed.licenseId, seatLicenses, 10_000, Math.max(SEAT_SETTLE_MIN_MS, Math.min(15_000, runDeadline + SEAT_SETTLE_SLACK_MS - Date.now())));
+  const seatsSettled = [...db.seats.values()].every((s) => s.seatEntries === 0 && s.seatChanges === 0);
+  log.push(`${at()} outbox ${db.outboxLedgerEntries === 0 ? 'drained' : 'NOT drained'} after ${db.drainMs} ms; seat changes ${seatsSettled ? 'settled' : 'NOT settled'} after ${db.seatsSettledMs} ms`);
   const scenario = `${mode}`;
   const results = new Map(ws.map((w) => [w.name, analyse(scenario, w, load, db, seed, kills, idempotency)]));
   log.push(`${mode}: ${((Date.now() - started) / 1000).toFixed(1)} s, events: ${deployment.events.join(' | ')}`);
@@ -157,11 +182,23 @@ export async function runDeployment(deployment: Deployment): Promise<Run> {
     keys: [...load.keys.values()].map((r) => ({ ...r, idempotencyBeforeReplay: idempotency.get(r.key) })),
     ledger: db.ledger,
     license: { consumption: db.license.consumption, features: db.license.features, outbox: db.license.outbox },
+    seats: Object.fromEntries(db.seats),
   });
   return { deployment, workloads: ws, load, db, kills, plannedKills: plan.length, log, results, reportFile };
 }
 
 export const MODES: readonly DeploymentMode[] = ['in-process', 'separate'];
+
+const WORKLOADS: readonly WorkloadName[] = ['v4-feature', 'v4-license', 'v3-meter', 'v4-seat', 'v3-seat'];
+const COUNTER_TITLE = 'every 200 counted exactly once, nothing else counted, the limit held, replays answer the original';
+const SEAT_TITLE = 'seats counted exactly (timesActivated = active devices <= limit), nothing left mid-change, every 200 holds its seat unless deactivated, nothing refused holds one';
+const TITLES: Record<WorkloadName, string> = {
+  'v4-feature': `v4-feature: ${COUNTER_TITLE}`,
+  'v4-license': `v4-license: ${COUNTER_TITLE}`,
+  'v3-meter': `v3-meter: ${COUNTER_TITLE}`,
+  'v4-seat': `v4-seat: ${SEAT_TITLE}`,
+  'v3-seat': `v3-seat: ${SEAT_TITLE}`,
+};
 
 function title(mode: DeploymentMode): string {
   if (mode === 'in-process') return 'engine in the server process, DATA_DIR (as `npm start` runs)';
@@ -199,8 +236,8 @@ export function describeExactlyOnce(): void {
 
   for (const mode of MODES) {
     describe(`faults: exactly-once counting under SIGKILL (${title(mode)})`, () => {
-      for (const workload of ['v4-feature', 'v4-license', 'v3-meter'] as const) {
-        it(`${workload}: every 200 counted exactly once, nothing else counted, the limit held, replays answer the original`, () => {
+      for (const workload of WORKLOADS) {
+        it(TITLES[workload], () => {
           const { run, failure } = runs.get(mode) ?? { failure: new Error('the run did not finish') };
           if (failure || !run) throw failure;
           const result = run.results.get(workload)!;
