@@ -121,7 +121,7 @@ async function legacyDataDir(dataDir: string, key: string): Promise<{ management
 }
 
 // Each test starts the server up to four times (a few seconds each on a busy machine).
-describe('sealed secrets: the key lives in DATA_DIR and must open the stored secrets', { timeout: 240_000 }, () => {
+describe.concurrent('sealed secrets: the key lives in DATA_DIR and must open the stored secrets', { timeout: 240_000 }, () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'sealed-secrets-'));
   afterAll(() => {
     for (const child of running) child.kill('SIGKILL');
