@@ -6,6 +6,9 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { call } from '../v3/support.js';
 import { startReceiver, type Receiver } from './support.js';
 
+/** Events of the two-dispatcher test: 10 subjects, every 7th first attempt failing (~11 attempts a second here). */
+const EVENTS = 250;
+
 describe('webhook dispatchers', () => {
   let t: TestServer;
   let receiver: Receiver;
@@ -32,7 +35,7 @@ describe('webhook dispatchers', () => {
     });
   }
 
-  it('two dispatchers on one database deliver each of 500 events exactly once, in order per subject', async () => {
+  it(`two dispatchers on one database deliver each of ${EVENTS} events exactly once, in order per subject`, async () => {
     const client = { baseUrl: t.baseUrl, token: t.credentials.v3AccessToken };
     expect((await call(client, 'POST', '/v3/webhooks', { url: receiver.url, events: ['license.updated'] })).status).toBe(201);
     // Every 7th first attempt fails, so retries interleave with first attempts.
@@ -49,9 +52,9 @@ describe('webhook dispatchers', () => {
     };
     const createdAt = t.services.clock.now();
     // Recorded but not fanned out yet: the dispatchers' maintenance fans them out.
-    const first = await t.services.events.reserveSeqs(500);
-    const events = Array.from({ length: 500 }, (_, n) => ({ id: randomUUID(), accountId: t.account.id, type: 'license.updated', subject: `license:${n % 10}`, data: { n, lane: n % 10 }, createdAt, seq: first + n, fannedOut: false }));
-    expect(await t.services.events.insertMany(events)).toHaveLength(500);
+    const first = await t.services.events.reserveSeqs(EVENTS);
+    const events = Array.from({ length: EVENTS }, (_, n) => ({ id: randomUUID(), accountId: t.account.id, type: 'license.updated', subject: `license:${n % 10}`, data: { n, lane: n % 10 }, createdAt, seq: first + n, fannedOut: false }));
+    expect(await t.services.events.insertMany(events)).toHaveLength(EVENTS);
     const ids = events.map((e) => e.id);
     const a = dispatcher();
     const b = dispatcher();
@@ -59,14 +62,14 @@ describe('webhook dispatchers', () => {
     b.start();
     try {
       // A liveness bound, not a speed target (about 11 attempts per second on the embedded engine here).
-      await receiver.waitFor(() => succeeded.size >= 500, 100_000);
+      await receiver.waitFor(() => succeeded.size >= EVENTS, 100_000);
       await new Promise((r) => setTimeout(r, 200));
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
     const perId = new Map<string, number>();
     for (const r of receiver.received) perId.set(String(r.headers['webhook-id']), (perId.get(String(r.headers['webhook-id'])) ?? 0) + 1);
-    expect(perId.size).toBe(500);
+    expect(perId.size).toBe(EVENTS);
     expect([...perId.keys()].sort()).toEqual([...ids].sort());
     for (const [id, count] of perId) {
       const n = receiver.received.find((r) => r.headers['webhook-id'] === id)!.body.data.n as number;
@@ -77,10 +80,10 @@ describe('webhook dispatchers', () => {
       const ns = receiver.received.filter((r) => r.body.data.lane === lane).map((r) => r.body.data.n as number);
       const successful = ns.filter((n, i) => !(n % 7 === 0 && ns.indexOf(n) === i));
       expect(successful).toEqual([...successful].sort((x, y) => x - y));
-      expect(new Set(successful).size).toBe(50);
+      expect(new Set(successful).size).toBe(EVENTS / 10);
     }
     const deliveries = await t.services.webhookDeliveries.list(t.account.id, (await t.services.webhooks.list(t.account.id))[0]!.id, 1000);
-    expect(deliveries).toHaveLength(500);
+    expect(deliveries).toHaveLength(EVENTS);
     expect(deliveries.filter((d) => d.status !== 'delivered' || d.attemptCount !== d.attempts.length)).toEqual([]);
   }, 130_000);
 
