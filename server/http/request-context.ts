@@ -18,8 +18,9 @@ export function loggedPath(path: string): string {
 
 /**
  * Gives every request an id (the caller's `X-Request-Id` when it is sane, a new UUID otherwise),
- * echoes it, and logs one line per request: method, path (credentials redacted), status, duration.
- * Never headers, bodies or the query string.
+ * echoes it, and logs one line per request: method, path (credentials redacted), status, duration
+ * and the client's address (`req.ip`: behind a proxy trusted by TRUST_PROXY, the address it
+ * forwards). Never headers, bodies or the query string.
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -34,7 +35,7 @@ export function requestContext(logger: Logger): RequestHandler {
     res.on('finish', () => {
       if (!logger.isLevelEnabled('info')) return;
       logger.info(
-        { requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        { requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.ip },
         'request',
       );
     });
