@@ -1,6 +1,7 @@
 import { isIPv6 } from 'node:net';
 import type { Request, RequestHandler } from 'express';
 import { ApiError } from './api-error.js';
+import { headerLines } from './raw-headers.js';
 
 /** One DNS label (letters, digits, hyphens inside, underscores tolerated), as a host name is made of. */
 const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
@@ -48,9 +49,7 @@ function invalidHost(message: string): ApiError {
  */
 export function hostHeaderCheck(): RequestHandler {
   return (req, _res, next) => {
-    let hostLines = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'host') hostLines += 1;
-    if (hostLines > 1) return next(invalidHost('The Host header must be sent once'));
+    if (headerLines(req, 'host') > 1) return next(invalidHost('The Host header must be sent once'));
     const host = req.headers.host;
     if (host !== undefined && !isValidHost(host)) return next(invalidHost('The Host header must be a valid host name or address, with an optional port'));
     const effective = req.host;

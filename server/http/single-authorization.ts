@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { ApiError } from './api-error.js';
+import { headerLines } from './raw-headers.js';
 import { dialectOf } from './dialect.js';
 
 /**
@@ -10,9 +11,7 @@ import { dialectOf } from './dialect.js';
  */
 export function singleAuthorization(): RequestHandler {
   return (req, _res, next) => {
-    let count = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') count += 1;
-    if (count <= 1) return next();
+    if (headerLines(req, 'authorization') <= 1) return next();
     const code = dialectOf(req.path) === 'v4' ? 'authorization_invalid_headers' : 'duplicate_authorization_header';
     next(new ApiError(400, code, 'The request carries more than one Authorization header'));
   };
