@@ -140,7 +140,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     webhooks,
     webhookSubscriptions,
     webhookDeliveries,
-    licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock, licensesRepo, devicesRepo),
+    licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock, licensesRepo, devices),
     idempotency,
     caches,
   };

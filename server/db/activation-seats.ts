@@ -2,9 +2,10 @@ import type { EventOutboxEntry } from '../domain/events.js';
 import { toLicense, type LicenseDocument } from './license-document.js';
 import { ledgerOutboxEntry, pendingLedgerEntries } from '../domain/ledger-entries.js';
 import { beforeDeadlineExpression, usableLicenseFilter } from '../domain/license-rules.js';
+import { seatLimitExpression } from '../domain/seat-rules.js';
 import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
-import type { ActivationSeatsPort, AnyOutboxEntry, FloatingUses, LicenseWithPending, SeatOutboxEntry } from '../domain/ports.js';
+import type { ActivationSeatsPort, AnyOutboxEntry, FloatingUses, LicenseWithPending, ReplacedSeat, SeatOutboxEntry } from '../domain/ports.js';
 import type { License, SeatChange } from '../domain/types.js';
 
 /** The seat entry of a change, pushed into the license's outbox by the write that makes it. */
@@ -23,30 +24,50 @@ function seatEntry(change: SeatChange, deviceId: number, now: Date): SeatOutboxE
 export class ActivationSeatsRepository implements ActivationSeatsPort {
   constructor(private readonly models: Models) {}
 
-  async take(accountId: number, licenseId: number, deviceId: number, change: SeatChange, now: Date, events: EventOutboxEntry[] = []): Promise<License | null> {
+  async take(accountId: number, licenseId: number, deviceId: number, change: SeatChange, now: Date, events: EventOutboxEntry[] = [], replacing?: ReplacedSeat): Promise<LicenseWithPending | null> {
+    const taken = seatEntry(change, deviceId, now);
+    if (replacing) {
+      // The expired seat's place goes to the new device in this one write: the count stays, the seat
+      // epoch rises (a seat was taken away), the old device's floating uses go back.
+      const freed = this.releaseParts(accountId, licenseId, replacing.deviceId, replacing.floating, replacing.change, now);
+      const filter: FilterQuery = { ...freed.filter, ...usableLicenseFilter(now), $expr: { $and: [beforeDeadlineExpression(change.deadline), beforeDeadlineExpression(replacing.change.deadline)] } };
+      const update: Record<string, unknown> = {
+        $push: { outbox: { $each: [taken, ...freed.push, ...events] } },
+        $inc: { seatEpoch: 1, ...freed.inc },
+        $set: { updatedAt: now, timeActivated: now, lastActivatedDeviceId: deviceId },
+      };
+      if (Object.keys(freed.unset).length > 0) update.$unset = freed.unset;
+      const doc = (await this.models.License.collection.findOneAndUpdate(filter as never, update as never, { returnDocument: 'after' })) as LicenseDocument | null;
+      return doc ? { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;
+    }
     const doc = (await this.models.License.collection.findOneAndUpdate(
       {
         _id: licenseId,
         accountId,
         ...usableLicenseFilter(now),
-        $expr: { $and: [{ $lt: ['$timesActivated', '$maxActivations'] }, beforeDeadlineExpression(change.deadline)] },
+        $expr: { $and: [{ $lt: ['$timesActivated', seatLimitExpression()] }, beforeDeadlineExpression(change.deadline)] },
       } as never,
       {
-        $push: { outbox: { $each: [seatEntry(change, deviceId, now), ...events] } },
+        $push: { outbox: { $each: [taken, ...events] } },
         $inc: { timesActivated: 1 },
         $set: { updatedAt: now, timeActivated: now, lastActivatedDeviceId: deviceId },
       } as never,
       { returnDocument: 'after', projection: { outbox: 0 } },
     )) as LicenseDocument | null;
-    return doc ? toLicense(doc) : null;
+    return doc ? { license: toLicense(doc), pending: [] } : null;
   }
 
-  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], change: SeatChange, now: Date, events: EventOutboxEntry[] = []): Promise<LicenseWithPending | null> {
+  /**
+   * The parts of a write that gives a device's seat back: the guard on its floating uses as read, the
+   * `$inc`/`$unset` taking them out of each feature's total, and the outbox entries (the seat entry and
+   * a `release` ledger entry per use given back).
+   */
+  private releaseParts(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], change: SeatChange, now: Date) {
     const guards: FilterQuery[] = floating.map((f) => ({
       features: { $elemMatch: { code: f.code, [`uses.${deviceId}`]: f.uses === 0 ? { $in: [0, null] } : f.uses } },
     }));
-    const filter: FilterQuery = { _id: licenseId, accountId, $expr: beforeDeadlineExpression(change.deadline), ...(guards.length > 0 ? { $and: guards } : {}) };
-    const inc: Record<string, number> = { timesActivated: -1, seatEpoch: 1 };
+    const filter: FilterQuery = { _id: licenseId, accountId, ...(guards.length > 0 ? { $and: guards } : {}) };
+    const inc: Record<string, number> = {};
     const unset: Record<string, ''> = {};
     for (const f of floating) {
       filter[`features.${f.index}.code`] = f.code;
@@ -60,8 +81,14 @@ export class ActivationSeatsRepository implements ActivationSeatsPort {
       .map((f) =>
         ledgerOutboxEntry({ accountId, licenseId, scope: 'feature', featureCode: f.code, deviceId, amount: -f.uses, event: 'release', requestId: null, idempotencyKey: null, at: now }),
       );
-    const update: Record<string, unknown> = { $push: { outbox: { $each: [seatEntry(change, deviceId, now), ...ledger, ...events] } }, $inc: inc, $set: { updatedAt: now } };
-    if (Object.keys(unset).length > 0) update.$unset = unset;
+    return { filter, inc, unset, push: [seatEntry(change, deviceId, now), ...ledger] };
+  }
+
+  async release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], change: SeatChange, now: Date, events: EventOutboxEntry[] = []): Promise<LicenseWithPending | null> {
+    const freed = this.releaseParts(accountId, licenseId, deviceId, floating, change, now);
+    const filter: FilterQuery = { ...freed.filter, $expr: beforeDeadlineExpression(change.deadline) };
+    const update: Record<string, unknown> = { $push: { outbox: { $each: [...freed.push, ...events] } }, $inc: { timesActivated: -1, seatEpoch: 1, ...freed.inc }, $set: { updatedAt: now } };
+    if (Object.keys(freed.unset).length > 0) update.$unset = freed.unset;
     const doc = (await this.models.License.collection.findOneAndUpdate(filter as never, update as never, { returnDocument: 'after' })) as LicenseDocument | null;
     return doc ? { license: toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;
   }

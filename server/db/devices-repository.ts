@@ -2,6 +2,7 @@ import type { EventOutboxEntry } from '../domain/events.js';
 import type { Device, SeatChange } from '../domain/types.js';
 import type { Models } from './models.js';
 import type { DeviceDetails, DevicesPort } from '../domain/ports.js';
+import { expiredSeatFilter, liveSeatFilter } from '../domain/seat-rules.js';
 
 interface DeviceDocument extends Omit<Device, 'id'> {
   _id: number;
@@ -10,7 +11,7 @@ interface DeviceDocument extends Omit<Device, 'id'> {
 
 export function toDevice(doc: DeviceDocument): Device {
   const { _id, outbox: _outbox, ...rest } = doc;
-  return { id: _id, ...rest, seatChange: rest.seatChange ?? null, metadata: rest.metadata ?? [] };
+  return { id: _id, ...rest, seatChange: rest.seatChange ?? null, metadata: rest.metadata ?? [], leaseExpiresAt: rest.leaseExpiresAt ?? null, borrowedUntil: rest.borrowedUntil ?? null };
 }
 
 /**
@@ -87,8 +88,8 @@ export class DevicesRepository implements DevicesPort {
     return this.update(accountId, deviceId, { blacklisted }, now);
   }
 
-  async beginSeatChange(accountId: number, deviceId: number, change: SeatChange): Promise<Device | null> {
-    const state = change.op === 'take' ? { active: false, blacklisted: false } : { active: true };
+  async beginSeatChange(accountId: number, deviceId: number, change: SeatChange, expiredAt?: Date): Promise<Device | null> {
+    const state = change.op === 'take' ? { active: false, blacklisted: false } : { active: true, ...(expiredAt !== undefined ? { leaseExpiresAt: expiredAt } : {}) };
     const doc = await this.models.Device.collection.findOneAndUpdate(
       { _id: deviceId, accountId, ...state, seatChange: null } as never,
       { $set: { seatChange: change } } as never,
@@ -110,5 +111,30 @@ export class DevicesRepository implements DevicesPort {
   async staleSeatChanges(before: Date, limit: number): Promise<Device[]> {
     const docs = await this.models.Device.collection.find({ 'seatChange.deadline': { $lt: before } } as never, { projection: { outbox: 0 }, limit }).toArray();
     return (docs as unknown as DeviceDocument[]).map(toDevice);
+  }
+
+  async findExpiredSeat(licenseId: number, now: Date): Promise<Device | null> {
+    const doc = await this.models.Device.collection.findOne(expiredSeatFilter(now, licenseId) as never, { sort: { leaseExpiresAt: 1 }, projection: { outbox: 0 } });
+    return doc ? toDevice(doc as unknown as DeviceDocument) : null;
+  }
+
+  async expiredSeats(now: Date, limit: number): Promise<Device[]> {
+    const docs = await this.models.Device.collection.find(expiredSeatFilter(now) as never, { projection: { outbox: 0 }, limit }).toArray();
+    return (docs as unknown as DeviceDocument[]).map(toDevice);
+  }
+
+  async countLiveSeats(licenseId: number, now: Date): Promise<number> {
+    return this.models.Device.collection.countDocuments({ licenseId, ...liveSeatFilter(now) } as never);
+  }
+
+  async renewSeat(accountId: number, deviceId: number, leaseAsRead: Date | null, details: DeviceDetails, now: Date, events: EventOutboxEntry[] = []): Promise<Device | null> {
+    const update: Record<string, unknown> = { $set: { ...details, updatedAt: now } };
+    if (events.length > 0) update.$push = { outbox: { $each: events } };
+    const doc = await this.models.Device.collection.findOneAndUpdate(
+      { _id: deviceId, accountId, active: true, seatChange: null, leaseExpiresAt: leaseAsRead } as never,
+      update as never,
+      { returnDocument: 'after', projection: { outbox: 0 } },
+    );
+    return doc ? toDevice(doc as unknown as DeviceDocument) : null;
   }
 }

@@ -65,6 +65,8 @@ export function toLicense(doc: LicenseDocument): License {
     isFloatingCloud: doc.isFloatingCloud ?? false,
     floatingUsers: doc.floatingUsers ?? 0,
     floatingTimeout: doc.floatingTimeout ?? null,
+    canBorrow: doc.canBorrow ?? false,
+    maxBorrowTime: doc.maxBorrowTime ?? 0,
     preventVm: doc.preventVm ?? false,
     metadata: doc.metadata ?? {},
     timeActivated: doc.timeActivated ?? null,

@@ -141,6 +141,8 @@ const licenseSchema = schema(
     isFloatingCloud: { type: Boolean, default: false },
     floatingUsers: { type: Number, default: 0 },
     floatingTimeout: { type: Number, default: null },
+    canBorrow: { type: Boolean, default: false },
+    maxBorrowTime: { type: Number, default: 0 },
     preventVm: { type: Boolean, default: false },
     metadata: { type: Mixed, default: () => ({}) },
     timeActivated: { type: Date, default: null },
@@ -189,6 +191,7 @@ const deviceSchema = schema(
     ipAddress: { type: String, default: null },
     leaseDuration: { type: Number, default: null },
     leaseExpiresAt: { type: Date, default: null },
+    borrowedUntil: { type: Date, default: null },
     metadata: { type: [schema({ key: String, value: String }, sub)], default: [] },
     createdAt: Date,
     updatedAt: Date,
@@ -202,6 +205,10 @@ deviceSchema.index({ 'outbox.kind': 1 }, { sparse: true });
 deviceSchema.index({ activationId: 1 }, { unique: true });
 deviceSchema.index({ licenseId: 1, hardwareId: 1 }, { unique: true });
 deviceSchema.index({ accountId: 1, licenseId: 1 });
+// The leased seats of a license by their end, for taking the place of an expired one (see
+// DeviceService.activate) and counting live ones; and of every license, for the sweep.
+deviceSchema.index({ licenseId: 1, leaseExpiresAt: 1 });
+deviceSchema.index({ leaseExpiresAt: 1 });
 // The seat changes in flight, for the repair of those a crash left behind (few devices have one).
 deviceSchema.index({ 'seatChange.deadline': 1 }, { sparse: true });
 

@@ -8,6 +8,7 @@ import type { MeterState } from './meter.js';
 import type { Device, LedgerEntry, License } from './types.js';
 import type { DevicesPort, HeldSeat, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, OutboxEntry, ProductLookup, SeatLocator } from './ports.js';
 import type { TtlCache } from './ttl-cache.js';
+import { hasPassed } from './query-forms.js';
 
 export type { ProductLookup } from './ports.js';
 
@@ -170,6 +171,8 @@ export class ConsumptionService {
     }
     const seatKey = input.seat ? JSON.stringify([input.accountId, input.license, input.seat]) : undefined;
     let held: HeldSeat | undefined = seatKey === undefined ? undefined : this.heldSeats.get(seatKey);
+    // A seat read before is relied on until its lease end as read (a renewal since is read again then).
+    if (held && hasPassed(held.leaseExpiresAt, this.clock.now())) held = undefined;
     if (input.seat && !held) held = await this.readSeat(seatKey!, input.seat, await locateLicense(this.meters, this.products, input.accountId, input.license));
     const reseat = async (license: License) => {
       held = await this.readSeat(seatKey!, input.seat!, license);
@@ -233,7 +236,7 @@ export class ConsumptionService {
   /** The seat as read now on `license` (read before it), kept under `key`; a refused seat is forgotten. */
   private async readSeat(key: string, locator: SeatLocator, license: License): Promise<HeldSeat> {
     try {
-      const seat = await resolveSeat(this.devices, license, locator);
+      const seat = await resolveSeat(this.devices, license, locator, this.clock.now());
       this.heldSeats.set(key, seat);
       return seat;
     } catch (err) {

@@ -7,9 +7,11 @@ import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
 import { randomUUID } from 'node:crypto';
 import type { Device, License, SeatChange } from './types.js';
-import type { ActivationSeatsPort, DeviceDetails, DevicesPort, LicenseLocator, LicenseMetersPort, LicensesPort } from './ports.js';
+import type { ActivationSeatsPort, DeviceDetails, DevicesPort, LicenseLocator, OutboxEntry, LicenseMetersPort, LicensesPort } from './ports.js';
 import { completeLedgerEntries } from './ledger-entries.js';
-import { assertUsable, floatingUsesOf, locateLicense, retryOnConflict, RETRY } from './license-rules.js';
+import { assertUsable, floatingUsesOf, heldSeatRefusal, locateLicense, MAX_ATTEMPTS, retryOnConflict, RETRY } from './license-rules.js';
+import { borrowEndOf, isSeatLive, leaseOf, liveSeatFilter, seatLimitError, seatLimitOf } from './seat-rules.js';
+import type { EventOutboxEntry } from './events.js';
 import type { MeterAttributeUses, UsesChange } from './meter-attributes.js';
 
 /** Who calls: an account (authenticated by its credentials), or a client that no account vouches for (what it names authenticates it). */
@@ -74,21 +76,24 @@ function newSeatChange(op: SeatChange['op']): SeatChange {
   return { id: randomUUID(), op, deadline: new Date(Date.now() + SEAT_CHANGE_WINDOW_MS) };
 }
 
-/** Latest lease end a Date can show in every format (9999-12-31T23:59:59Z). */
-const LATEST_LEASE_END = Date.UTC(9999, 11, 31, 23, 59, 59);
-
-/** The device fields that reported details set: the given ones, and the lease end a lease duration gives. */
-export function deviceDetailsOf(input: ActivationDetails, now: Date): DeviceDetails {
+/** The device fields that reported details set (the given ones; the lease is leaseOf's, see seat-rules.ts). */
+export function deviceDetailsOf(input: ActivationDetails): DeviceDetails {
   const details: DeviceDetails = {};
   for (const [name, value] of Object.entries(input)) {
     if (value !== undefined && name !== 'leaseDuration') (details as Record<string, unknown>)[name] = value;
   }
-  if (input.leaseDuration !== undefined) {
-    details.leaseDuration = input.leaseDuration;
-    details.leaseExpiresAt = input.leaseDuration === null ? null : new Date(Math.min(now.getTime() + input.leaseDuration * 1000, LATEST_LEASE_END));
-  }
   return details;
 }
+
+/** The seat a take gives another device's place (see DeviceService.takeSeat). */
+interface Reclaimed {
+  device: Device;
+  change: SeatChange;
+  deleted: EventOutboxEntry;
+}
+
+/** How many expired seats one take looks at before it gives up and retries from the start. */
+const MAX_RECLAIMS = 20;
 
 export interface ActivationResult {
   license: License;
@@ -135,7 +140,10 @@ export class DeviceService {
     assertUsable(license, this.clock.now());
   }
 
-  /** Activates a device on a license. Re-activating a device that holds a seat is idempotent. */
+  /**
+   * Activates a device on a license: takes a seat (in the place of an expired one when the license is
+   * full, see takeSeat), leased per leaseOf. Re-activating a device that holds a seat renews it.
+   */
   async activate(accountId: number, input: ActivateInput): Promise<ActivationResult> {
     let license = await this.usableLicense(accountId, input.license, input.password);
     const now = this.clock.now();
@@ -144,9 +152,10 @@ export class DeviceService {
       () => ({ id: newNumericId(), activationId: newActivationId() }),
       now,
     );
-    const details = deviceDetailsOf(input.details ?? {}, now);
+    const details = deviceDetailsOf(input.details ?? {});
+    const requested = input.details?.leaseDuration;
     const created = this.events.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
-    const taken = await retryOnConflict<Device | null>(async () => {
+    const taken = await retryOnConflict<{ device: Device; reclaimed: Reclaimed | null; pending: OutboxEntry[] } | null>(async () => {
       if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
       if (device.active) return null;
       const change = newSeatChange('take');
@@ -155,35 +164,157 @@ export class DeviceService {
         device = await this.settledDevice(accountId, device.id);
         return RETRY;
       }
-      const updated = await this.seats.take(accountId, license.id, device.id, change, now, [created]);
-      if (!updated) {
+      let result: Awaited<ReturnType<DeviceService['takeSeat']>>;
+      try {
+        result = await this.takeSeat(accountId, license, claimed, change, [created]);
+      } catch (err) {
         await this.devices.endSeatChange(accountId, device.id, change.id, undefined, now);
-        const current = await this.meters.find(accountId, { licenseId: license.id });
-        if (!current) throw new DomainError('license_not_found', 'License not found');
-        this.assertUsable(current);
-        if (current.timesActivated >= current.maxActivations) {
-          throw new DomainError('activation_limit_reached', 'The license has reached its maximum number of activations', { maxActivations: current.maxActivations });
-        }
-        license = current;
+        throw err;
+      }
+      if (!result) {
+        await this.devices.endSeatChange(accountId, device.id, change.id, undefined, now);
+        license = (await this.meters.find(accountId, { licenseId: license.id })) ?? license;
         device = claimed;
         return RETRY;
       }
-      license = updated;
-      const active = await this.devices.endSeatChange(accountId, device.id, change.id, true, now, { ...details, lastSyncedAt: now });
+      license = result.license;
+      const lease = leaseOf(license, { ...claimed, borrowedUntil: null }, requested, now);
+      const active = await this.devices.endSeatChange(accountId, device.id, change.id, true, now, { ...details, ...lease, borrowedUntil: null, lastSyncedAt: now });
       await this.seats.removeSeatEntry(license.id, change.id);
-      return active ?? { ...claimed, active: true, seatChange: null };
+      if (result.reclaimed) {
+        const { device: old, change: release } = result.reclaimed;
+        await this.devices.endSeatChange(accountId, old.id, release.id, false, now, { borrowedUntil: null });
+        await this.seats.removeSeatEntry(license.id, release.id);
+      }
+      return { device: active ?? { ...claimed, active: true, seatChange: null, ...lease }, reclaimed: result.reclaimed, pending: result.pending };
     });
-    const alreadyActive = taken === null;
     if (taken) {
-      device = taken;
-      await this.events.settle({ licenseId: license.id }, license.id, [created], { license, device });
-      return { license, device, alreadyActive };
+      device = taken.device;
+      const entries = taken.reclaimed ? [created, taken.reclaimed.deleted] : [created];
+      await this.events.settle({ licenseId: license.id }, license.id, entries, { license, device }, completeLedgerEntries(license, taken.pending));
+      return { license, device, alreadyActive: false };
     }
-    // A repeated activation changes only the device document: its `activation.updated` goes into the device's outbox.
+    // A repeated activation renews the seat on the device document: its `activation.updated` goes into the device's outbox.
     const updatedEvent = this.events.entry({ type: 'activation.updated', accountId, activationId: device.activationId }, now);
-    device = (await this.devices.update(accountId, device.id, { ...details, lastSyncedAt: now }, now, [updatedEvent])) ?? device;
-    await this.events.settle({ deviceId: device.id }, license.id, [updatedEvent], { license, device });
-    return { license, device, alreadyActive };
+    const renewed = await this.renewSeat(accountId, license, device, requested, details, [updatedEvent]);
+    if (!renewed) return this.activate(accountId, input);
+    await this.events.settle({ deviceId: renewed.id }, license.id, [updatedEvent], { license, device: renewed });
+    return { license, device: renewed, alreadyActive: true };
+  }
+
+  /**
+   * The license write of a take: a free seat (`timesActivated < seatLimitOf`), or, when the license is
+   * full, the place of an expired seat (expiredSeatFilter), released in the same write: its device
+   * takes a release change guarded by its lease end as read (a renewal in between makes it match
+   * nothing, and the next expired seat is tried). Null when the write lost a race (the caller retries);
+   * throws the limit error when the license is full of live seats.
+   */
+  private async takeSeat(accountId: number, license: License, claimed: Device, change: SeatChange, events: EventOutboxEntry[]): Promise<{ license: License; pending: OutboxEntry[]; reclaimed: Reclaimed | null } | null> {
+    const now = this.clock.now();
+    const taken = await this.seats.take(accountId, license.id, claimed.id, change, now, events);
+    if (taken) return { ...taken, reclaimed: null };
+    for (let n = 0; n < MAX_RECLAIMS; n += 1) {
+      const current = await this.meters.find(accountId, { licenseId: license.id });
+      if (!current) throw new DomainError('license_not_found', 'License not found');
+      this.assertUsable(current);
+      if (current.timesActivated < seatLimitOf(current)) return null;
+      const expired = await this.devices.findExpiredSeat(license.id, now);
+      if (!expired) throw seatLimitError(current);
+      const release = newSeatChange('release');
+      const old = await this.devices.beginSeatChange(accountId, expired.id, release, expired.leaseExpiresAt!);
+      if (!old) continue;
+      const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: old.activationId }, now);
+      const swapped = await this.seats.take(accountId, license.id, claimed.id, change, now, [...events, deleted], { deviceId: old.id, change: release, floating: floatingUsesOf(current, old.id) });
+      if (swapped) return { ...swapped, reclaimed: { device: old, change: release, deleted } };
+      await this.devices.endSeatChange(accountId, old.id, release.id, undefined, now);
+      return null;
+    }
+    return null;
+  }
+
+  /**
+   * Renews the seat the device holds (a repeated activation, a check, a sync): its lease per leaseOf
+   * from now, and `details`. Guarded by the lease end as read, so it never races a reclaim into a live
+   * seat beyond the limit (a seat still counted may be renewed even after its end). `borrowedUntil`:
+   * the borrow this renewal starts. Null when the device no longer holds the seat.
+   */
+  private async renewSeat(
+    accountId: number,
+    license: License,
+    device: Device,
+    requested: number | null | undefined,
+    details: DeviceDetails,
+    events: EventOutboxEntry[] = [],
+    borrowedUntil?: Date,
+  ): Promise<Device | null> {
+    let current = device;
+    return retryOnConflict(async () => {
+      if (!current.active) return null;
+      if (current.seatChange) {
+        current = await this.settledDevice(accountId, current.id);
+        return RETRY;
+      }
+      const now = this.clock.now();
+      const lease = leaseOf(license, borrowedUntil ? { ...current, borrowedUntil } : current, requested, now);
+      const borrow = borrowedUntil ? { borrowedUntil } : {};
+      const renewed = await this.devices.renewSeat(accountId, current.id, current.leaseExpiresAt, { ...details, ...lease, ...borrow, lastSyncedAt: now }, now, events);
+      if (renewed) return renewed;
+      const fresh = await this.devices.findById(accountId, current.id);
+      if (!fresh) return null;
+      current = fresh;
+      return RETRY;
+    });
+  }
+
+  /**
+   * A License API check of the device's seat. On a floating-cloud license it takes a seat when the
+   * device holds none (its seat was released, or given to another device after it expired) and
+   * renews the one it holds; on any other license the device must hold a live seat
+   * (`license_inactive` / `device_not_found` / `device_blacklisted`). Returns the license after it.
+   */
+  async checkIn(accountId: number, license: License, hardwareId: string): Promise<{ license: License; device: Device }> {
+    const now = this.clock.now();
+    const device = await this.devices.findByHardwareId(license.id, hardwareId);
+    if (device?.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
+    if (!license.isFloatingCloud) {
+      if (heldSeatRefusal(device, license.id, now) !== null) throw missingSeatError(license);
+      return { license, device: device! };
+    }
+    if (device?.active || device?.seatChange) {
+      const renewed = await this.renewSeat(accountId, license, device, undefined, {});
+      if (renewed) return { license, device: renewed };
+    }
+    const result = await this.activate(accountId, { license: { licenseId: license.id }, hardwareId });
+    return { license: result.license, device: result.device };
+  }
+
+  /**
+   * Borrows the device's floating seat until `until` (null: as long as the license allows; see
+   * borrowEndOf): takes the seat first when it holds none, then holds it until the borrow ends
+   * (leaseOf never ends a lease before it).
+   */
+  async borrow(accountId: number, locator: LicenseLocator, hardwareId: string, until: Date | null, licenseId?: number): Promise<{ license: License; device: Device }> {
+    const license = await locateLicense(this.meters, this.products, accountId, locator, licenseId);
+    this.assertUsable(license);
+    const end = borrowEndOf(license, until, this.clock.now());
+    for (let n = 0; n < MAX_ATTEMPTS; n += 1) {
+      const held = await this.checkIn(accountId, license, hardwareId);
+      const borrowed = await this.renewSeat(accountId, held.license, held.device, undefined, {}, [], end);
+      if (borrowed) return { license: held.license, device: borrowed };
+    }
+    throw new DomainError('concurrent_modification', 'The seat changed concurrently too often; retry the request');
+  }
+
+  /** Gives the device's floating seat back (License API `floating/release`); `license_not_floating` on other licenses. */
+  async releaseFloating(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; device: Device }> {
+    const license = await locateLicense(this.meters, this.products, accountId, locator, licenseId);
+    if (!license.isFloatingCloud) throw new DomainError('license_not_floating', 'The license is not a floating cloud license');
+    return this.deactivate(accountId, { licenseId: license.id }, hardwareId);
+  }
+
+  /** How many of the license's seats are live now (`floating_in_use_devices`). */
+  async liveSeats(license: License): Promise<number> {
+    return this.devices.countLiveSeats(license.id, this.clock.now());
   }
 
   /**
@@ -223,6 +354,7 @@ export class DeviceService {
       if (device.seatChange) await this.finishSeatChange(device, device.seatChange);
       repaired += 1;
     }
+    repaired += await this.reclaimExpiredSeats(limit);
     for (const entry of await this.seats.strandedSeatEntries(olderThan, limit)) {
       const device = await this.devices.findById(entry.accountId, entry.deviceId);
       if (device?.seatChange?.id === entry.id) {
@@ -254,6 +386,11 @@ export class DeviceService {
     const device = await this.devices.findByActivationId(activationId);
     if (!device || (caller.accountId !== null && device.accountId !== caller.accountId)) throw new DomainError('not_found', 'Activation not found');
     if (!device.active) throw new DomainError('not_found', 'Activation not found');
+    if (!isSeatLive(device, this.clock.now())) {
+      // Its lease ended: it no longer exists for the client, and its seat is given back now.
+      if (!device.seatChange) await this.reclaimExpiredSeat(device);
+      throw new DomainError('not_found', 'Activation not found');
+    }
     const license = await this.meters.find(device.accountId, { licenseId: device.licenseId });
     if (!license) throw new DomainError('not_found', 'Activation not found');
     return { device, license };
@@ -261,7 +398,7 @@ export class DeviceService {
 
   /** The account's activations, oldest first, optionally of one license. */
   async listActivations(accountId: number, filter: { licenseId?: number }, skip: number, limit: number): Promise<Activation[]> {
-    const { items } = await this.devices.list(accountId, { active: true, ...(filter.licenseId !== undefined ? { licenseId: filter.licenseId } : {}) }, skip, limit);
+    const { items } = await this.devices.list(accountId, { ...liveSeatFilter(this.clock.now()), ...(filter.licenseId !== undefined ? { licenseId: filter.licenseId } : {}) }, skip, limit);
     const licenses = new Map<number, License>();
     for (const id of new Set(items.map((d) => d.licenseId))) {
       const license = await this.meters.find(accountId, { licenseId: id });
@@ -301,9 +438,10 @@ export class DeviceService {
         ...(onLicense ? { events: [event] } : {}),
       });
     }
-    const now = this.clock.now();
     const deviceEvents = onLicense ? [] : [event];
-    const updated = (await this.devices.update(license.accountId, device.id, { ...deviceDetailsOf(input.details, now), lastSyncedAt: now }, now, deviceEvents)) ?? device;
+    // The sync renews the lease (leaseOf); a seat given back meanwhile is gone for the client.
+    const updated = await this.renewSeat(license.accountId, license, device, input.details.leaseDuration, deviceDetailsOf(input.details), deviceEvents);
+    if (!updated) throw new DomainError('not_found', 'Activation not found');
     await this.events.settle(onLicense ? { licenseId: license.id } : { deviceId: device.id }, license.id, [event], { license: current, device: updated });
     return { device: updated, license: current };
   }
@@ -335,15 +473,46 @@ export class DeviceService {
    * ended: otherwise `device_not_found` could be answered for a machine that then holds a seat.
    */
   async deactivateDevice(accountId: number, device: Device): Promise<{ license: License; device: Device }> {
+    return (await this.releaseSeat(accountId, device))!;
+  }
+
+  /**
+   * Gives back the seat of a device whose lease ended (see seat-rules.ts), guarded by its lease end
+   * as read: a renewal or another reclaim first makes it give back nothing (false). Raises
+   * `activation.deleted`, as a deactivation does.
+   */
+  async reclaimExpiredSeat(device: Device): Promise<boolean> {
+    if (device.leaseExpiresAt === null || isSeatLive(device, this.clock.now())) return false;
+    return (await this.releaseSeat(device.accountId, device, device.leaseExpiresAt)) !== null;
+  }
+
+  /**
+   * The sweep: gives back seats whose lease ended (reclaimExpiredSeat) so their events are raised and
+   * the counts are tidy. Correctness does not depend on it: a take reclaims expired seats itself.
+   */
+  async reclaimExpiredSeats(limit = 200): Promise<number> {
+    let reclaimed = 0;
+    for (const device of await this.devices.expiredSeats(this.clock.now(), limit)) {
+      if (await this.reclaimExpiredSeat(device)) reclaimed += 1;
+    }
+    return reclaimed;
+  }
+
+  /** The release of deactivateDevice; with `expiredAt`, only of a seat whose lease end is still that one (else null). */
+  private async releaseSeat(accountId: number, device: Device, expiredAt?: Date): Promise<{ license: License; device: Device } | null> {
     const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: device.activationId });
     let current: Device = device;
     return retryOnConflict(async () => {
       const now = this.clock.now();
-      if (!current.active && current.seatChange) current = await this.settledDevice(accountId, current.id);
-      if (!current.active) throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+      if (!current.active && current.seatChange && expiredAt === undefined) current = await this.settledDevice(accountId, current.id);
+      if (!current.active) {
+        if (expiredAt !== undefined) return null;
+        throw new DomainError('device_not_found', 'An active device matching the hardware_id not found');
+      }
       const change = newSeatChange('release');
-      const claimed = await this.devices.beginSeatChange(accountId, current.id, change);
+      const claimed = await this.devices.beginSeatChange(accountId, current.id, change, expiredAt);
       if (!claimed) {
+        if (expiredAt !== undefined) return null;
         current = await this.settledDevice(accountId, current.id);
         return RETRY;
       }
@@ -355,7 +524,7 @@ export class DeviceService {
         current = claimed;
         return RETRY;
       }
-      const updated = (await this.devices.endSeatChange(accountId, current.id, change.id, false, now)) ?? { ...claimed, active: false, seatChange: null };
+      const updated = (await this.devices.endSeatChange(accountId, current.id, change.id, false, now, { borrowedUntil: null })) ?? { ...claimed, active: false, seatChange: null };
       await this.seats.removeSeatEntry(result.license.id, change.id);
       await this.events.settle({ licenseId: result.license.id }, result.license.id, [deleted], { license: result.license, device: updated }, completeLedgerEntries(result.license, result.pending));
       return { license: result.license, device: updated };

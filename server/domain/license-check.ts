@@ -1,11 +1,8 @@
 import type { Clock } from './clock.js';
-import { DomainError } from './errors.js';
-import { missingSeatError } from './seat-errors.js';
 import { currentTotal, isPeriodDue, resetAtFor, type MeterState } from './meter.js';
 import type { Device, License } from './types.js';
-import type { DevicesPort } from './ports.js';
 import type { LicenseLocator, LicenseMetersPort, ProductLookup } from './ports.js';
-import { assertUsable, heldSeatRefusal, locateLicense } from './license-rules.js';
+import { assertUsable, locateLicense } from './license-rules.js';
 
 /** A meter as it reads at `now`: a period that has ended shows a total of 0 and the next reset time. */
 export function meterAsOf<M extends MeterState>(meter: M, now: Date): M {
@@ -38,7 +35,8 @@ export class LicenseCheckService {
     private readonly products: ProductLookup,
     private readonly clock: Clock,
     private readonly checks: LastCheckRecorder,
-    private readonly devices: Pick<DevicesPort, 'findByHardwareId'>,
+    /** The device's seat: taken or renewed on a floating-cloud license, required elsewhere (DeviceService.checkIn). */
+    private readonly seats: { checkIn(accountId: number, license: License, hardwareId: string): Promise<{ license: License; device: Device }> },
   ) {}
 
   /** The license a client names; `product_not_found` / `license_not_found` when there is none. */
@@ -50,18 +48,15 @@ export class LicenseCheckService {
 
   /**
    * The license's current state for a device active on it (consumption as of now, due resets read
-   * as 0), recorded as the license's last check (to the minute). Errors: disabled, expired, no seat
-   * for the device, blacklisted device.
+   * as 0), recorded as the license's last check (to the minute); on a floating-cloud license the check
+   * takes or renews the device's seat. Errors: disabled, expired, no seat for the device (no floating
+   * seat free), blacklisted device.
    */
   async check(accountId: number, locator: LicenseLocator, hardwareId: string, licenseId?: number): Promise<{ license: License; seat: Device }> {
-    const license = await this.locate(accountId, locator, licenseId);
+    const located = await this.locate(accountId, locator, licenseId);
     const now = this.clock.now();
-    assertUsable(license, now);
-    const seat = await this.devices.findByHardwareId(license.id, hardwareId);
-    const refusal = heldSeatRefusal(seat, license.id);
-    if (refusal === 'seat_missing') throw missingSeatError(license);
-    if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This device is blacklisted');
-    const device = seat!;
+    assertUsable(located, now);
+    const { license, device } = await this.seats.checkIn(accountId, located, hardwareId);
     if (license.lastCheck === null || now.getTime() - license.lastCheck.getTime() >= LAST_CHECK_RESOLUTION_MS) {
       await this.checks.markChecked(license.id, now);
       return { license: licenseAsOf({ ...license, lastCheck: now }, now), seat: device };

@@ -16,6 +16,7 @@ import { periodEnd } from './periods.js';
 import { hasPassed, literal, notPassedFilter, type QueryDocument } from './query-forms.js';
 import type { EventOutboxEntry } from './events.js';
 import { missingSeatError } from './seat-errors.js';
+import { isSeatLive } from './seat-rules.js';
 import type { DevicesPort, FloatingUses, HeldSeat, LedgerTemplate, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, MultiFeatureChange, ProductLookup, SeatLocator } from './ports.js';
 import type { Device, License, LicenseFeature } from './types.js';
 
@@ -91,11 +92,11 @@ export function featureNotExpiredFilter(code: string, now: Date): QueryDocument 
 
 /**
  * Whether a device holds a usable seat on the license (null) or why not: it must be the license's,
- * active (holding a seat) and not blacklisted. Read before a write through the seat; the write then
- * relies on it through the seat epoch (seatFilter).
+ * hold a live seat (active, lease not ended: isSeatLive) and not be blacklisted. Read before a write
+ * through the seat; the write then relies on it through the seat epoch (seatFilter).
  */
-export function heldSeatRefusal(device: Pick<Device, 'licenseId' | 'active' | 'blacklisted'> | null, licenseId: number): 'seat_missing' | 'device_blacklisted' | null {
-  if (!device || device.licenseId !== licenseId || !device.active) return 'seat_missing';
+export function heldSeatRefusal(device: Pick<Device, 'licenseId' | 'active' | 'blacklisted' | 'leaseExpiresAt'> | null, licenseId: number, now: Date): 'seat_missing' | 'device_blacklisted' | null {
+  if (!device || device.licenseId !== licenseId || !isSeatLive(device, now)) return 'seat_missing';
   if (device.blacklisted) return 'device_blacklisted';
   return null;
 }
@@ -109,12 +110,13 @@ export async function resolveSeat(
   devices: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId'>,
   license: Pick<License, 'id' | 'seatEpoch' | 'timeActivated'>,
   locator: SeatLocator,
+  now: Date,
 ): Promise<HeldSeat> {
   const device = 'hardwareId' in locator ? await devices.findByHardwareId(license.id, locator.hardwareId) : await devices.findByActivationId(locator.activationId);
-  const refusal = heldSeatRefusal(device, license.id);
+  const refusal = heldSeatRefusal(device, license.id, now);
   if (refusal === 'seat_missing') throw missingSeatError(license);
   if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This device is blacklisted');
-  return { deviceId: device!.id, activationId: device!.activationId, seatEpoch: license.seatEpoch };
+  return { deviceId: device!.id, activationId: device!.activationId, seatEpoch: license.seatEpoch, leaseExpiresAt: device!.leaseExpiresAt };
 }
 
 /** The query form of "no seat of the license was taken away since `seat` was read" (`license.seatEpoch === seat.seatEpoch`). */

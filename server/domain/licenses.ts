@@ -24,6 +24,8 @@ export interface LicenseSettingsInput {
   isFloatingCloud?: boolean | undefined;
   floatingUsers?: number | undefined;
   floatingTimeout?: number | null | undefined;
+  canBorrow?: boolean | undefined;
+  maxBorrowTime?: number | undefined;
   preventVm?: boolean | undefined;
 }
 
@@ -98,6 +100,8 @@ export class LicenseService {
       isFloatingCloud: input.isFloatingCloud ?? false,
       floatingUsers: input.floatingUsers ?? 0,
       floatingTimeout: input.floatingTimeout ?? null,
+      canBorrow: input.canBorrow ?? false,
+      maxBorrowTime: input.maxBorrowTime ?? 0,
       preventVm: input.preventVm ?? false,
       metadata: input.metadata ?? {},
       timeActivated: null,

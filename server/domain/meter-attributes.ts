@@ -84,11 +84,11 @@ export class MeterAttributeUses {
   /** The activation's seat as the write relies on it, read after `license` (see HeldSeat); the license's own refusals come first. */
   private async heldSeat(license: License, activationId: string, now: Date): Promise<HeldSeat> {
     const device = await this.devices.findByActivationId(activationId);
-    const refusal = heldSeatRefusal(device, license.id);
+    const refusal = heldSeatRefusal(device, license.id, now);
     if (refusal !== null) assertUsable(license, now);
     if (refusal === 'seat_missing') throw new DomainError('device_not_found', 'The activation no longer exists');
     if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This activation is blacklisted');
-    return { deviceId: device!.id, activationId, seatEpoch: license.seatEpoch };
+    return { deviceId: device!.id, activationId, seatEpoch: license.seatEpoch, leaseExpiresAt: device!.leaseExpiresAt };
   }
 
   async change(input: ChangeUsesInput): Promise<License> {

@@ -25,6 +25,8 @@ export interface HeldSeat {
   deviceId: number;
   activationId: string;
   seatEpoch: number;
+  /** The seat's lease end as read: a seat read before is used only until then (then read again: isSeatLive). */
+  leaseExpiresAt: Date | null;
 }
 
 export type MeterTarget = { scope: 'license' } | { scope: 'feature'; code: string };
@@ -219,6 +221,8 @@ export type LicenseFieldChanges = Partial<
     | 'isFloatingCloud'
     | 'floatingUsers'
     | 'floatingTimeout'
+    | 'canBorrow'
+    | 'maxBorrowTime'
     | 'preventVm'
     | 'metadata'
     | 'timeDisabled'
@@ -386,19 +390,44 @@ export interface DevicesPort {
   setBlacklisted(accountId: number, deviceId: number, blacklisted: boolean, now: Date): Promise<Device | null>;
   /**
    * Starts a seat change on the device: `take` needs it inactive and not blacklisted, `release` needs
-   * it active; either needs no other change in flight. Null when those do not hold.
+   * it active; either needs no other change in flight. `expiredAt`: a release that reclaims an
+   * expired seat, only while the lease end is still this one (no renewal since it was read). Null when
+   * those do not hold.
    */
-  beginSeatChange(accountId: number, deviceId: number, change: SeatChange): Promise<Device | null>;
+  beginSeatChange(accountId: number, deviceId: number, change: SeatChange, expiredAt?: Date): Promise<Device | null>;
   /** Ends the device's seat change `changeId`: `active` is its seat as the change left it (undefined: unchanged). Null when the change is not the device's. */
   endSeatChange(accountId: number, deviceId: number, changeId: string, active: boolean | undefined, now: Date, details?: DeviceDetails): Promise<Device | null>;
   /** Devices whose seat change's deadline passed before `before` (left by a crash). */
   staleSeatChanges(before: Date, limit: number): Promise<Device[]>;
+  /** A seat of the license that expired at `now` and that nobody is changing (expiredSeatFilter), the earliest expired first; null when none. */
+  findExpiredSeat(licenseId: number, now: Date): Promise<Device | null>;
+  /** Expired seats of any license (expiredSeatFilter), for the sweep. */
+  expiredSeats(now: Date, limit: number): Promise<Device[]>;
+  /** How many of the license's seats are live at `now` (liveSeatFilter). */
+  countLiveSeats(licenseId: number, now: Date): Promise<number>;
+  /**
+   * Renews the device's seat: sets `details` (its new lease) if it still holds the seat with no seat
+   * change in flight and its lease end is still `leaseAsRead` (a reclaim, or another renewal, in
+   * between makes it match nothing: null). `events` go into the device's outbox.
+   */
+  renewSeat(accountId: number, deviceId: number, leaseAsRead: Date | null, details: DeviceDetails, now: Date, events?: EventOutboxEntry[]): Promise<Device | null>;
+}
+
+/** An expired seat whose place a take gives to another device: its device, its release change and its floating uses as read. */
+export interface ReplacedSeat {
+  deviceId: number;
+  change: SeatChange;
+  floating: FloatingUses[];
 }
 
 /** The license side of seat changes (see SeatChange): each one guarded write on the license document. */
 export interface ActivationSeatsPort {
-  /** Takes a seat for the device if the license is usable and `timesActivated < maxActivations`, before `change.deadline`. */
-  take(accountId: number, licenseId: number, deviceId: number, change: SeatChange, now: Date, events?: EventOutboxEntry[]): Promise<License | null>;
+  /**
+   * Takes a seat for the device if the license is usable and `timesActivated < seatLimitOf(license)`,
+   * before `change.deadline`; or, with `replacing`, in the place of that expired seat (released in the
+   * same write, guarded by its floating uses as read; the count stays).
+   */
+  take(accountId: number, licenseId: number, deviceId: number, change: SeatChange, now: Date, events?: EventOutboxEntry[], replacing?: ReplacedSeat): Promise<LicenseWithPending | null>;
   /** Gives the device's seat back with its floating uses (guarded by them as read), before `change.deadline`; raises the seat epoch. */
   release(accountId: number, licenseId: number, deviceId: number, floating: FloatingUses[], change: SeatChange, now: Date, events?: EventOutboxEntry[]): Promise<LicenseWithPending | null>;
   /** Raises the license's seat epoch (a seat was taken away without a release: blacklisting). */

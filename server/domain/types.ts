@@ -104,8 +104,14 @@ export interface License {
   features: LicenseFeature[];
   isFloating: boolean;
   isFloatingCloud: boolean;
+  /** Concurrent seats of a floating-cloud license (see seatLimitOf). */
   floatingUsers: number;
+  /** Minutes a floating seat stays live after the device's last activation or check (null or 0: no timeout). */
   floatingTimeout: number | null;
+  /** Devices may borrow their floating seat (hold it past the timeout, see borrowEndOf). */
+  canBorrow: boolean;
+  /** The longest borrow, in hours from the moment of borrowing. */
+  maxBorrowTime: number;
   preventVm: boolean;
   metadata: Record<string, unknown>;
   timeActivated: Date | null;
@@ -142,8 +148,12 @@ export interface Device {
   userId: string | null;
   deviceId: string | null;
   ipAddress: string | null;
+  /** Seconds of lease the client last asked for (Web API v3 `leaseDuration`), or null. */
   leaseDuration: number | null;
+  /** When the device's seat stops being live unless renewed (null: never; see isSeatLive). */
   leaseExpiresAt: Date | null;
+  /** The end of the device's borrow of its floating seat, or null (the lease lasts at least until then). */
+  borrowedUntil: Date | null;
   metadata: Array<{ key: string; value: string }>;
   createdAt: Date;
   updatedAt: Date;

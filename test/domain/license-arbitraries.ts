@@ -92,6 +92,8 @@ export function licenseWith(fields: Partial<License>): License {
     isFloatingCloud: false,
     floatingUsers: 0,
     floatingTimeout: null,
+    canBorrow: false,
+    maxBorrowTime: 0,
     preventVm: false,
     metadata: {},
     timeActivated: PAST,
@@ -132,7 +134,7 @@ export const changeArb = fc
     target: fc.constantFrom<MeterChange['target']>({ scope: 'license' }, { scope: 'feature', code: 'a' }, { scope: 'feature', code: 'b' }),
     amount: fc.integer({ min: -4, max: 4 }),
     // A seat read at seat epoch 0 or 1 (the license's epoch may have moved on since).
-    seat: fc.constantFrom<MeterChange['seat'] | undefined>(undefined, { deviceId: 1, activationId: 'act-1', seatEpoch: 0 }, { deviceId: 2, activationId: 'act-2', seatEpoch: 1 }),
+    seat: fc.constantFrom<MeterChange['seat'] | undefined>(undefined, { deviceId: 1, activationId: 'act-1', seatEpoch: 0, leaseExpiresAt: null }, { deviceId: 2, activationId: 'act-2', seatEpoch: 1, leaseExpiresAt: null }),
     deviceUses: fc.constantFrom<number | undefined>(undefined, 1, 2),
     negatives: fc.constantFrom<MeterChange['negatives']>('policy', 'floor-only'),
     requireConsumptionLicense: fc.boolean(),

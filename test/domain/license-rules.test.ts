@@ -34,14 +34,18 @@ describe('license rules', () => {
     expect(await codeOf(() => assertUsable(license(), VALID_UNTIL))).toBe('ok');
   });
 
-  it('heldSeatRefusal: a seat is an active device of this license; a blacklisted one is refused as such', () => {
-    const device = { licenseId: 7, active: true, blacklisted: false };
-    expect(heldSeatRefusal(device, 7)).toBeNull();
-    expect(heldSeatRefusal(null, 7)).toBe('seat_missing');
-    expect(heldSeatRefusal(device, 8)).toBe('seat_missing');
-    expect(heldSeatRefusal({ ...device, active: false }, 7)).toBe('seat_missing');
-    expect(heldSeatRefusal({ ...device, active: false, blacklisted: true }, 7)).toBe('seat_missing');
-    expect(heldSeatRefusal({ ...device, blacklisted: true }, 7)).toBe('device_blacklisted');
+  it('heldSeatRefusal: a seat is a live active device of this license; a blacklisted one is refused as such', () => {
+    const device = { licenseId: 7, active: true, blacklisted: false, leaseExpiresAt: null };
+    const now = new Date('2026-12-01T12:00:00Z');
+    expect(heldSeatRefusal(device, 7, now)).toBeNull();
+    expect(heldSeatRefusal({ ...device, leaseExpiresAt: new Date('2026-12-01T12:00:01Z') }, 7, now)).toBeNull();
+    expect(heldSeatRefusal({ ...device, leaseExpiresAt: now }, 7, now)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, leaseExpiresAt: new Date('2026-12-01T11:00:00Z') }, 7, now)).toBe('seat_missing');
+    expect(heldSeatRefusal(null, 7, now)).toBe('seat_missing');
+    expect(heldSeatRefusal(device, 8, now)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, active: false }, 7, now)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, active: false, blacklisted: true }, 7, now)).toBe('seat_missing');
+    expect(heldSeatRefusal({ ...device, blacklisted: true }, 7, now)).toBe('device_blacklisted');
   });
 
   it('exceedsLimit: passing the ceiling, or a cap that tightens the overage allowance', () => {

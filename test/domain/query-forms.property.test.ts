@@ -112,7 +112,7 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
   });
 
   it('seatFilter matches exactly the licenses whose seat epoch is still the one the seat was read at', () => {
-    const seatArb = fc.constantFrom<HeldSeat>({ deviceId: 1, activationId: 'act-1', seatEpoch: 0 }, { deviceId: 1, activationId: 'act-1', seatEpoch: 1 }, { deviceId: 2, activationId: 'act-2', seatEpoch: 2 });
+    const seatArb = fc.constantFrom<HeldSeat>({ deviceId: 1, activationId: 'act-1', seatEpoch: 0, leaseExpiresAt: null }, { deviceId: 1, activationId: 'act-1', seatEpoch: 1, leaseExpiresAt: null }, { deviceId: 2, activationId: 'act-2', seatEpoch: 2, leaseExpiresAt: null });
     fc.assert(
       fc.property(licenseArb, seatArb, ({ license }, seat) => {
         expect(matches(seatFilter(seat), license)).toBe(license.seatEpoch === seat.seatEpoch);
@@ -140,7 +140,7 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
       fc.tuple(...codes.map((code) => fc.record({ code: fc.constant(code), amount: fc.integer({ min: -4, max: 4 }).filter((n) => n !== 0) }))),
     );
     const multiArb = fc.record({
-      seat: fc.constantFrom<HeldSeat>({ deviceId: 1, activationId: 'act-1', seatEpoch: 0 }, { deviceId: 2, activationId: 'act-2', seatEpoch: 1 }),
+      seat: fc.constantFrom<HeldSeat>({ deviceId: 1, activationId: 'act-1', seatEpoch: 0, leaseExpiresAt: null }, { deviceId: 2, activationId: 'act-2', seatEpoch: 1, leaseExpiresAt: null }),
       // Most licenses usable, so that the generated changes reach the feature rules.
       usable: fc.constantFrom(true, true, true, false),
       // The positions as read are distinct; mostly the stored ones, sometimes swapped (the features changed since they were read).

@@ -28,6 +28,10 @@ const V1_ERRORS: DomainErrorTable = {
   // Activations are devices in this dialect.
   activation_not_found: [404, 'device_not_found'],
   activation_limit_reached: [400, 'license_activation_limit_reached'],
+  floating_seat_unavailable: [400, 'floating_not_available'],
+  license_not_floating: [400, 'license_not_floating'],
+  borrow_not_allowed: [400, 'license_borrow_not_allowed'],
+  borrow_until_invalid: [400, 'borrow_until_not_valid'],
   fingerprint_mismatch: [404, 'device_not_found'],
   consumption_limit_reached: (err) => [400, err.details.scope === 'license' ? 'license_not_enough_consumptions' : 'feature_not_enough_consumptions'],
   negative_consumption_not_allowed: [400, 'negative_consumptions_not_allowed'],

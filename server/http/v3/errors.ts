@@ -29,6 +29,11 @@ const V3_ERRORS: DomainErrorTable = {
   device_blacklisted: [400, 'activation_blacklisted'],
   activation_not_found: [404, 'not_found'],
   activation_limit_reached: [400, 'activation_limit_reached'],
+  // A floating license's seats are its activations in this dialect.
+  floating_seat_unavailable: [400, 'activation_limit_reached'],
+  license_not_floating: [400, 'validation_failed'],
+  borrow_not_allowed: [400, 'validation_failed'],
+  borrow_until_invalid: [400, 'validation_failed'],
   fingerprint_mismatch: [400, 'machine_fingerprint_mismatch'],
   consumption_limit_reached: [400, 'meter_attribute_uses_limit_reached'],
   negative_consumption_not_allowed: [400, 'meter_attribute_uses_below_zero'],

@@ -34,6 +34,10 @@ const V4_ERRORS: DomainErrorTable = {
   // Activations are devices named by hardware_id in this dialect.
   activation_not_found: DEVICE_NOT_FOUND,
   activation_limit_reached: [400, 'license_activation_limit_reached', 'The license has reached its maximum number of activations'],
+  floating_seat_unavailable: [400, 'floating_not_available', 'No floating slot is available for this license'],
+  license_not_floating: [400, 'license_not_floating', 'The license is not a floating cloud license'],
+  borrow_not_allowed: [400, 'license_borrow_not_allowed', 'Borrowing is not allowed for this license'],
+  borrow_until_invalid: [400, 'borrow_until_not_valid'],
   fingerprint_mismatch: DEVICE_NOT_FOUND,
   consumption_limit_reached: (err) => [400, err.details.scope === 'license' ? 'license_not_enough_consumptions' : 'feature_not_enough_consumptions', 'Not enough consumptions left'],
   negative_consumption_not_allowed: [400, 'negative_consumptions_not_allowed', 'Negative consumptions not allowed'],
