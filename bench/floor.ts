@@ -84,7 +84,7 @@ router.get('/check_license', async (req, res) => {
   if (!product) throw new ApiError(404, 'product_not_found', 'Provided product was not found');
   const key = await services.accounts.signingKey(account.id);
   const licenseSignature = await signText(key.privateKey, licenseSignatureInput(query.hardware_id, identityOf(query), license.validUntil));
-  await sendSigned(res, key.privateKey, licenseView({ license: licenseAsOf(license, now), product, hardwareId: query.hardware_id, deviceId: 0, now, licenseSignature }));
+  await sendSigned(res, key.privateKey, licenseView({ license: licenseAsOf(license, now), product, hardwareId: query.hardware_id, device: { id: 0, borrowedUntil: null }, floatingInUse: 0, now, licenseSignature }));
 });
 
 const app = createApp({ logger, validateResponses: false, checkReadiness: () => db.ping(), apis: [{ basePath: '/api/v4', router }] });

@@ -115,7 +115,7 @@ export interface paths {
         };
         /**
          * List activations
-         * @description The account's current activations, oldest first, optionally of one license. Needs a Bearer token.
+         * @description The account's current activations, oldest first, optionally of one license (an activation whose lease has ended is not current and is not listed). Needs a Bearer token.
          */
         get: operations["listActivations"];
         put?: never;
@@ -127,6 +127,14 @@ export interface paths {
          *     Bearer token, the license must belong to the token's account. Activating again from the same
          *     fingerprint returns the existing activation (no second activation is counted).
          *     Triggers `activation.created`.
+         *
+         *     Leases (hosted floating licenses): with `leaseDuration` > 0 the activation holds its seat until
+         *     `leaseExpiresAt` = now + `leaseDuration` unless renewed by an update; 0 or -1 (or no
+         *     `leaseDuration`) means no lease end. Only live activations (no lease end, or one in the future)
+         *     count toward `allowedActivations`: `ACTIVATION_LIMIT_REACHED` answers only when that many live
+         *     activations exist. An activation whose lease has ended gives its place to the next machine in the
+         *     same atomic write that creates the new one (no sweep needed); its floating meter attribute uses
+         *     return to the license total as for a deleted activation, and `activation.deleted` is raised for it.
          */
         post: operations["createActivation"];
         delete?: never;
@@ -147,7 +155,7 @@ export interface paths {
         };
         /**
          * Get an activation
-         * @description The activation with its meter attribute uses. Needs a Bearer token of the activation's account.
+         * @description The activation with its meter attribute uses. Needs a Bearer token of the activation's account. An activation whose lease has ended (`leaseExpiresAt` in the past) answers 404 `NOT_FOUND`, as a deleted one.
          */
         get: operations["getActivation"];
         put?: never;
@@ -158,6 +166,7 @@ export interface paths {
          *     license is floating) return to the license total; other uses stay counted. Gross uses never
          *     decrease. Client-side calls may come without a token (the unguessable activation id authenticates
          *     them); with a Bearer token the activation must belong to its account. Triggers `activation.deleted`.
+         *     An activation whose lease has ended answers 404 `NOT_FOUND`: its seat was already given back.
          */
         delete: operations["deleteActivation"];
         options?: never;
@@ -170,6 +179,13 @@ export interface paths {
          *     zero, none is applied and nothing else changes. Client-side calls need no access token: the
          *     license `key` and `productId` must be those of the activation's license. The `fingerprint` must be
          *     the activation's. Returns a fresh activation token. Triggers `activation.updated`.
+         *
+         *     Leases: the update is the client's periodic sync and renews a lease. With `leaseDuration` > 0,
+         *     `leaseExpiresAt` becomes now + `leaseDuration`; 0 or -1 removes the lease end. Without
+         *     `leaseDuration` the lease is renewed by the license's `floating_timeout` minutes when the license
+         *     is floating cloud and has one, else by the last requested `leaseDuration`; an activation without a
+         *     lease keeps none. An activation whose lease has already ended answers 404 `NOT_FOUND` (it no longer
+         *     holds a seat; activate again to take one).
          */
         patch: operations["updateActivation"];
         trace?: never;
@@ -192,6 +208,8 @@ export interface paths {
          *     only ever grow. The unguessable `activationId` authenticates client-side calls; a Bearer token, when
          *     sent, must be of the activation's account. Triggers `activation.updated`. Send an
          *     `Idempotency-Key` to retry safely: a key is counted exactly once, whatever crashed meanwhile.
+         *     An activation whose lease has ended (`leaseExpiresAt` in the past) answers 404 `NOT_FOUND` and
+         *     nothing is counted.
          */
         post: operations["incrementActivationMeterAttribute"];
         delete?: never;
@@ -427,6 +445,18 @@ export interface paths {
          *     blacklisted devices (`blacklisted`), disabled licenses (`license_not_enabled`) and expired ones
          *     (`license_expired`). Answers the license as the device sees it, features and consumption state
          *     included, with `license_signature`.
+         *
+         *     **Floating cloud licenses** (`is_floating_cloud: true`): the device also takes a floating slot, or
+         *     renews the one it holds, in the same atomic write. Concurrent devices are limited by
+         *     `floating_users` instead of `max_activations`; a slot counts while it is live, i.e. until
+         *     `floating_timeout` minutes after the device's last `activate_license` / `check_license` (null or 0:
+         *     no timeout) or, when borrowed, until `borrowed_until`. An expired slot stops counting and its place
+         *     is given to the next device that asks (no sweep needed). `floating_not_available` when every slot
+         *     is held by a live seat of another device. The vendor documents that activation and check take a
+         *     slot on floating cloud licenses; the exact timing and reclaim rules above are this server's.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
+         *     `blacklisted`, `license_activation_limit_reached`, `floating_not_available`.
          */
         post: operations["activateLicense"];
         delete?: never;
@@ -469,7 +499,16 @@ export interface paths {
          * @description Answers the license's current state for a device that is active on it: enabled, validity, features
          *     and consumption (a consumption period that has ended reads as 0). Errors: `unknown_product`,
          *     `license_not_found`, `license_not_enabled`, `license_expired`, `device_not_found` (the device holds
-         *     no activation), `blacklisted`. Reads only; nothing changes.
+         *     no activation), `blacklisted`, `floating_not_available`. On other licenses it reads only; nothing
+         *     changes.
+         *
+         *     **Floating cloud licenses** (`is_floating_cloud: true`): a check takes or renews the device's
+         *     floating slot (vendor: checking a floating cloud license assigns the device a slot). The slot then
+         *     stays live `floating_timeout` minutes from this check (null or 0: no timeout); a borrowed slot stays
+         *     live until `borrowed_until`, and a check never shortens a borrow. A device whose slot expired and
+         *     was given to another device takes a free slot again, or gets `floating_not_available` (400) when all
+         *     `floating_users` slots are held by live seats. The answer carries `floating_in_use_devices`,
+         *     `is_borrowed`, `borrowed_until`, `can_borrow` and `max_borrow_time`.
          */
         get: operations["checkLicense"];
         put?: never;
@@ -528,6 +567,68 @@ export interface paths {
          *     `unsupported_product_feature`.
          */
         post: operations["addFeatureConsumption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/floating/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a floating license slot
+         * @description Gives the device's floating slot on a floating cloud license (`license_key` or `username`) back to
+         *     the pool, so another device can take it at once; a borrowed slot is released too (its borrow
+         *     ends). Answers the JSON string `""`: the vendor documents an empty string as the success answer.
+         *     The device stays activated: its next `check_license` takes a slot again if one is free.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_floating` (the license is not
+         *     floating cloud; **our choice**: the vendor documents no code for this case), `device_not_found` (the
+         *     device holds no live slot on the license: never activated, deactivated, already released, or its
+         *     slot expired; as `deactivate_license`).
+         */
+        post: operations["releaseFloatingLicense"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/floating/borrow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Borrow a floating license slot
+         * @description Holds the device's floating slot on a floating cloud license until `borrowed_until` (vendor: a
+         *     borrow keeps the slot for offline use; `null` borrows for `max_borrow_time` hours from now). While
+         *     borrowed, the slot is live whatever the license's `floating_timeout`, and a later `check_license`
+         *     does not shorten it (our choice: a check renews the timeout, which only matters again after the
+         *     borrow ends). A new borrow replaces the end of an earlier one (our choice). `release` ends a borrow early.
+         *
+         *     The device must be activated on the license (`device_not_found` otherwise). When it holds no live
+         *     slot (its slot expired or was released) the borrow first takes a free one, in the same atomic write
+         *     (`floating_not_available` when all `floating_users` slots are held by live seats of other devices).
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
+         *     `blacklisted`, `device_not_found`, `license_borrow_not_allowed` (the license's `can_borrow` is false,
+         *     or it is not floating cloud), `borrow_until_not_valid` (`borrowed_until` is not in the future, or
+         *     later than now + `max_borrow_time` hours), `floating_not_available`. Answers the vendor's borrow
+         *     body: `license_id`, `device_id`, `borrowed_until`, `max_borrow_time`.
+         */
+        post: operations["borrowFloatingLicense"];
         delete?: never;
         options?: never;
         head?: never;
@@ -661,7 +762,7 @@ export interface paths {
         head?: never;
         /**
          * Update a license
-         * @description Changes license settings (type, activation limit, validity, license-level consumption rules, floating settings, metadata). Changed limits apply atomically to the stored counter, so concurrent consumptions are never lost. Use `update_features` for features and `reset_consumption` for counters.
+         * @description Changes license settings (type, activation limit, validity, license-level consumption rules, floating settings (`is_floating_cloud`, `floating_users`, `floating_timeout`, `can_borrow`, `max_borrow_time`), metadata). A lower `floating_users` takes no live slot away; devices beyond it get `floating_not_available` until enough slots have been released or expired. Changed limits apply atomically to the stored counter, so concurrent consumptions are never lost. Use `update_features` for features and `reset_consumption` for counters.
          */
         patch: operations["updateV1License"];
         trace?: never;
@@ -787,7 +888,7 @@ export interface paths {
         };
         /**
          * List devices
-         * @description The account's devices, oldest first, optionally only those of one license (a license id that is not the account's gives an empty list).
+         * @description The account's devices, oldest first, optionally only those of one license (a license id that is not the account's gives an empty list). Each device shows its floating seat as of now (`floating_in_use`, `lease_expires_at`, `borrowed_until`); an expired seat reads as not in use even before another device reclaims it.
          */
         get: operations["listV1Devices"];
         put?: never;
@@ -925,7 +1026,7 @@ export interface webhooks {
         put?: never;
         /**
          * An activation was deleted
-         * @description A device released its seat: Web API v3 `DELETE /v3/activations/{id}`, License API v4 `deactivate_license`.
+         * @description A device released its seat: Web API v3 `DELETE /v3/activations/{id}`, License API v4 `deactivate_license`; or a Web API v3 activation's lease ended (`leaseExpiresAt` passed without a renewing update). An expired activation is reported once, by the write that reclaims it (lazily: at the latest when its seat is needed by another machine, so the event may come well after `leaseExpiresAt`); its floating meter attribute uses return to the license total as for a deleted activation. The payload's `data.leaseExpiresAt` tells the two apart: a time in the past for an expired lease.
          *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
          */
         post: operations["deleteActivationEvent"];
@@ -1282,7 +1383,10 @@ export interface components {
             meterAttributes: components["schemas"]["V3ActivationMeterAttribute"][];
             /**
              * Format: date-time
-             * @description When the lease ends; null for an unlimited lease.
+             * @description When the activation's lease ends (set from `leaseDuration`, renewed by updates); null for an
+             *     activation without a lease end. Once it has passed, the activation no longer holds a seat: it
+             *     stops counting toward `allowedActivations`, answers 404 `NOT_FOUND`, and is reported by
+             *     `activation.deleted`.
              */
             leaseExpiresAt: string | null;
             /** @description The license's organization; null when unknown. */
@@ -1380,7 +1484,10 @@ export interface components {
             userId?: string;
             /**
              * Format: int64
-             * @description Lease duration of the activation in seconds in case of hosted floating license. Set to 0 or -1 for unlimited.
+             * @description Lease of the activation in seconds (hosted floating licenses; vendor field). Greater than 0: the
+             *     activation's seat ends `leaseDuration` seconds from now (`leaseExpiresAt`) unless renewed; 0 or -1:
+             *     no lease end. Left out: no lease end. An activation whose lease has ended no longer counts toward
+             *     the license's `allowedActivations` and answers 404 `NOT_FOUND`.
              */
             leaseDuration?: number;
             /** @description List of metadata key/value pairs (replaces the activation's metadata). */
@@ -1499,7 +1606,11 @@ export interface components {
             userId?: string;
             /**
              * Format: int64
-             * @description Lease duration of the activation in seconds in case of hosted floating license. Set to 0 or -1 for unlimited.
+             * @description Lease of the activation in seconds (hosted floating licenses; vendor field). Greater than 0:
+             *     `leaseExpiresAt` becomes now + `leaseDuration`; 0 or -1: the lease no longer ends. Left out, the
+             *     update renews the lease (the client's periodic sync): by the license's `floating_timeout` minutes
+             *     when the license is floating cloud and has one (set with the Management API), else by the last
+             *     `leaseDuration` the activation asked for; an activation without a lease keeps none (our choice).
              */
             leaseDuration?: number;
             /** @description List of metadata key/value pairs (replaces the activation's metadata). */
@@ -2009,6 +2120,11 @@ export interface components {
          *       "is_floating_cloud": false,
          *       "floating_users": 0,
          *       "floating_timeout": null,
+         *       "floating_in_use_devices": 0,
+         *       "is_borrowed": false,
+         *       "borrowed_until": null,
+         *       "can_borrow": false,
+         *       "max_borrow_time": 0,
          *       "prevent_vm": false,
          *       "metadata": {},
          *       "product_features": [
@@ -2090,12 +2206,36 @@ export interface components {
             consumption_period: components["schemas"]["V4ConsumptionPeriod"];
             /** @description The license is floating. */
             is_floating: boolean;
-            /** @description The license is floating in the cloud. */
+            /**
+             * @description The license is floating in the cloud: this server counts its concurrent devices against
+             *     `floating_users` (not `max_activations`), and `activate_license` / `check_license` take or renew
+             *     the calling device's floating slot.
+             */
             is_floating_cloud: boolean;
-            /** @description Concurrent users of a floating license. */
+            /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users: number;
-            /** @description Minutes before a floating seat is released, or null. */
+            /**
+             * @description Minutes a floating slot stays valid after the device's last `activate_license` or `check_license`;
+             *     null or 0: the slot has no timeout (it is held until released).
+             */
             floating_timeout: number | null;
+            /**
+             * @description Devices holding a live floating slot on the license now, the calling device included (vendor
+             *     field). Expired slots are not counted. 0 for licenses that are not floating cloud.
+             */
+            floating_in_use_devices: number;
+            /** @description The calling device's slot is borrowed (`borrowed_until` is in the future) (vendor field). */
+            is_borrowed: boolean;
+            /**
+             * Format: date-time
+             * @description End of the calling device's borrow period (ISO 8601, UTC), or null when the device's slot is
+             *     not borrowed (vendor field).
+             */
+            borrowed_until: string | null;
+            /** @description The license allows borrowing a floating slot (`POST /api/v4/floating/borrow`) (vendor field). */
+            can_borrow: boolean;
+            /** @description Longest borrow period the license allows, in hours from the time of the borrow request (vendor field). */
+            max_borrow_time: number;
             /** @description Activation on virtual machines is not allowed. */
             prevent_vm: boolean;
             /** @description Free-form metadata of the license. */
@@ -2316,6 +2456,89 @@ export interface components {
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
             consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+        };
+        /**
+         * @description Names the device whose floating slot on a floating cloud license is given back (`license_key` for
+         *     key-based products, `username` for user-based ones). The same identifiers as a deactivation.
+         * @example {
+         *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e"
+         *     }
+         */
+        V4ReleaseFloatingLicenseRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description Accepted for compatibility with user-based clients; not needed to release a slot. */
+            password?: string;
+            /** @description The hardware id of the device giving its slot back. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /** @description The calling SDK's version. */
+            sdk_ver?: string;
+        } & (unknown | unknown);
+        /**
+         * @description Always the empty string (the vendor documents an empty string as the success answer).
+         * @enum {string}
+         */
+        V4FloatingReleaseResult: "";
+        /**
+         * @description Borrows the device's floating slot on a floating cloud license until `borrowed_until`, e.g. for
+         *     offline use (`license_key` for key-based products, `username` for user-based ones).
+         * @example {
+         *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "borrowed_until": "2026-03-12T18:00:00Z"
+         *     }
+         */
+        V4BorrowFloatingLicenseRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description Accepted for compatibility with user-based clients; not needed to borrow. */
+            password?: string;
+            /** @description The hardware id of the borrowing device. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            /**
+             * Format: date-time
+             * @description When the borrow ends (ISO 8601 date-time; UTC recommended). It must lie in the future and no later
+             *     than now + the license's `max_borrow_time` hours, else `borrow_until_not_valid`. null borrows for
+             *     the longest period allowed: now + `max_borrow_time` hours (vendor behaviour).
+             */
+            borrowed_until: string | null;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /** @description The calling SDK's version. */
+            sdk_ver?: string;
+        } & (unknown | unknown);
+        /**
+         * @description The borrowed slot (the vendor's documented answer to a borrow).
+         * @example {
+         *       "license_id": 1699349720166390,
+         *       "device_id": 1699349796909409,
+         *       "borrowed_until": "2026-03-12T18:00:00Z",
+         *       "max_borrow_time": 72
+         *     }
+         */
+        V4FloatingBorrowResult: {
+            /** @description The license id. */
+            license_id: number;
+            /** @description The id of the borrowing device's activation. */
+            device_id: number;
+            /**
+             * Format: date-time
+             * @description When the borrow ends (ISO 8601, UTC); the slot stays live until then, whatever the license's `floating_timeout`.
+             */
+            borrowed_until: string;
+            /** @description The license's longest borrow period, in hours. */
+            max_borrow_time: number;
         };
         /**
          * @description A product of the account.
@@ -2582,7 +2805,7 @@ export interface components {
             /** @description Product display name. */
             product_name: string;
         };
-        /** @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers, borrowing) are present with neutral values. */
+        /** @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers) are present with neutral values. */
         V1License: {
             /** @description License id. */
             id: number;
@@ -2591,7 +2814,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "inactive" | "disabled" | "expired";
-            /** @description Devices currently holding a floating slot (always 0 here). */
+            /**
+             * @description Devices holding a live floating slot on the license now (floating cloud licenses; 0 otherwise).
+             *     A slot whose `floating_timeout` passed without a check, and whose borrow (if any) has ended, no
+             *     longer counts, even before another device reclaims it.
+             */
             floating_in_use_devices: number;
             /** @description The customer the license was issued to; null (customers are not modelled by this server). */
             customer: Record<string, never> | null;
@@ -2686,9 +2913,9 @@ export interface components {
             trial_days: number;
             /** @description Floating license. */
             is_floating: boolean;
-            /** @description Floating cloud license. */
+            /** @description Floating cloud license; its concurrent devices are limited by `floating_users` instead of `max_activations`. */
             is_floating_cloud: boolean;
-            /** @description Concurrent floating users. */
+            /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users: number;
             /** @description Vendor note (always null here). */
             note: string | null;
@@ -2696,15 +2923,15 @@ export interface components {
             max_license_users: number;
             /** @description Device transfers made (always 0 here). */
             transfer_count: number;
-            /** @description Floating lease timeout in minutes, or null. */
+            /** @description Minutes a floating slot stays live after the device's last activation or check; null (or 0) for no timeout. */
             floating_timeout: number | null;
             /** @description Device transfers allowed (0 = none; not modelled). */
             max_transfers: number;
             /** @description Air-gapped license (not modelled; always false). */
             is_air_gapped: boolean;
-            /** @description Floating borrowing allowed (not modelled; always false). */
+            /** @description Devices may borrow their floating slot (License API `POST /api/v4/floating/borrow`); false by default. */
             can_borrow: boolean;
-            /** @description Longest borrow in hours (always 0 here). */
+            /** @description Longest borrow period in hours from the borrow request (default 0). */
             max_borrow_time: number;
             /** @description Bundle license (not modelled; always false). */
             is_bundle: boolean;
@@ -2823,12 +3050,16 @@ export interface components {
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
             is_floating?: boolean;
-            /** @description Floating cloud license. */
+            /** @description Floating cloud license (concurrent devices limited by `floating_users` instead of `max_activations`). */
             is_floating_cloud?: boolean;
-            /** @description Concurrent floating users. */
+            /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users?: number;
-            /** @description Floating lease timeout in minutes, or null. */
+            /** @description Minutes a floating slot stays live after the device's last activation or check, or null for no timeout. */
             floating_timeout?: number | null;
+            /** @description Allow devices to borrow their floating slot (License API `POST /api/v4/floating/borrow`). Default false. */
+            can_borrow?: boolean;
+            /** @description Longest borrow period in hours (a borrow may end at most this long after its request). Default 0. */
+            max_borrow_time?: number;
             /** @description Refuse activation on virtual machines. */
             prevent_vm?: boolean;
             /** @description The license's features (each product feature code at most once), as in `update_features`. */
@@ -2875,12 +3106,16 @@ export interface components {
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
             is_floating?: boolean;
-            /** @description Floating cloud license. */
+            /** @description Floating cloud license (concurrent devices limited by `floating_users` instead of `max_activations`). */
             is_floating_cloud?: boolean;
-            /** @description Concurrent floating users. */
+            /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users?: number;
-            /** @description Floating lease timeout in minutes, or null. */
+            /** @description Minutes a floating slot stays live after the device's last activation or check, or null for no timeout. */
             floating_timeout?: number | null;
+            /** @description Allow devices to borrow their floating slot (License API `POST /api/v4/floating/borrow`). Default false. */
+            can_borrow?: boolean;
+            /** @description Longest borrow period in hours (a borrow may end at most this long after its request). Default 0. */
+            max_borrow_time?: number;
             /** @description Refuse activation on virtual machines. */
             prevent_vm?: boolean;
         };
@@ -2921,6 +3156,9 @@ export interface components {
          *       "created_at": "2026-03-10T10:00:00.000Z",
          *       "updated_at": "2026-03-10T10:00:00.000Z",
          *       "last_check": null,
+         *       "floating_in_use": false,
+         *       "lease_expires_at": null,
+         *       "borrowed_until": null,
          *       "metadata": {}
          *     }
          */
@@ -2964,6 +3202,23 @@ export interface components {
              * @description Last sync or check, or null.
              */
             last_check: string | null;
+            /**
+             * @description The device holds a live floating slot on a floating cloud license: it is active and its slot has
+             *     neither timed out nor, if borrowed, reached `borrowed_until`. Always false on other licenses.
+             */
+            floating_in_use: boolean;
+            /**
+             * Format: date-time
+             * @description When the device's floating slot times out unless it checks again (last activation or check +
+             *     the license's `floating_timeout`); null when the license is not floating cloud, has no timeout,
+             *     or the device holds no slot. A borrow keeps the slot live past this time until `borrowed_until`.
+             */
+            lease_expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description End of the device's borrow of its floating slot, or null when it has not borrowed (or the borrow was released).
+             */
+            borrowed_until: string | null;
             metadata: components["schemas"]["V1Metadata"];
         };
         /** @description One page of devices. */
@@ -3060,7 +3315,8 @@ export interface components {
         };
         /**
          * @description Payload of the `activation.updated` webhook event (sent after an activation update, a meter
-         *     attribute increment, or a re-activation of an active device). `data` is the full activation after the change.
+         *     attribute increment, or a re-activation of an active device). `data` is the full activation after
+         *     the change; `leaseExpiresAt` is the renewed lease end when the update renewed a lease.
          * @example {
          *       "event": "activation.updated",
          *       "data": {
@@ -3122,7 +3378,9 @@ export interface components {
             triggeredAt: string;
         };
         /**
-         * @description Payload of the `activation.deleted` webhook event (a device released its seat, in any dialect). `data` is the activation as it was when deleted.
+         * @description Payload of the `activation.deleted` webhook event (a device released its seat, in any dialect, or
+         *     an activation's lease ended). `data` is the activation as it was when deleted; for an expired lease
+         *     its `leaseExpiresAt` is the (past) time the lease ended.
          * @example {
          *       "event": "activation.deleted",
          *       "data": {
@@ -3593,7 +3851,7 @@ export interface components {
                 "application/json": components["schemas"]["WebApiError"];
             };
         };
-        /** @description No such object in the caller's account (another account's objects answer 404 too). */
+        /** @description No such object in the caller's account (another account's objects answer 404 too), or an activation whose lease has ended. */
         V3NotFound: {
             headers: {
                 [name: string]: unknown;
@@ -3636,7 +3894,9 @@ export interface components {
          *     `license_not_consumption`, `unsupported_product_feature`, `license_feature_expired`,
          *     `device_not_found` (activated, but not on this device), `blacklisted`,
          *     `license_activation_limit_reached`, `license_not_enough_consumptions`,
-         *     `feature_not_enough_consumptions`, `negative_consumptions_not_allowed`.
+         *     `feature_not_enough_consumptions`, `negative_consumptions_not_allowed`. Floating: `floating_not_available`
+         *     (all floating slots are held by live seats), `license_not_floating` (release on a license that is not
+         *     floating cloud; our code), `license_borrow_not_allowed`, `borrow_until_not_valid`.
          */
         V4BadRequest: {
             headers: {
@@ -4204,19 +4464,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "os": "windows",
-                 *       "osVersion": "10.0",
-                 *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
-                 *       "hostname": "build-3",
-                 *       "userHash": "5f4dcc3b5aa765d61d8327deb882cf99",
-                 *       "productId": "1002003004005006",
-                 *       "accountId": "",
-                 *       "key": "ABCD-EFGH-JKLM-NPQR",
-                 *       "releaseVersion": "1.4.2"
-                 *     }
-                 */
                 "application/json": components["schemas"]["V3CreateActivationRequest"];
             };
         };
@@ -4353,41 +4600,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "os": "windows",
-                 *       "osVersion": "string",
-                 *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
-                 *       "vmName": "string",
-                 *       "container": true,
-                 *       "hostname": "string",
-                 *       "userHash": "string",
-                 *       "productId": "1002003004005006",
-                 *       "accountId": "1001002003004005",
-                 *       "releaseVersion": "1.0.0",
-                 *       "releaseChannel": "string",
-                 *       "releasePlatform": "string",
-                 *       "releasePublishedAt": "2019-08-24T14:15:22Z",
-                 *       "key": "string",
-                 *       "userId": "string",
-                 *       "leaseDuration": -1,
-                 *       "metadata": [
-                 *         {
-                 *           "key": "string",
-                 *           "value": "string"
-                 *         }
-                 *       ],
-                 *       "meterAttributes": [
-                 *         {
-                 *           "name": "string",
-                 *           "usesIncrement": 0
-                 *         }
-                 *       ],
-                 *       "deviceId": "4de4adb9-21ee-47e3-aeb4-8cf8ed6c109a",
-                 *       "deviceChallenge": "string",
-                 *       "deviceChallengeSignature": "string"
-                 *     }
-                 */
                 "application/json": components["schemas"]["V3UpdateActivationRequest"];
             };
         };
@@ -5022,6 +5234,11 @@ export interface operations {
                      *       "is_floating_cloud": false,
                      *       "floating_users": 0,
                      *       "floating_timeout": null,
+                     *       "floating_in_use_devices": 0,
+                     *       "is_borrowed": false,
+                     *       "borrowed_until": null,
+                     *       "can_borrow": false,
+                     *       "max_borrow_time": 0,
                      *       "prevent_vm": false,
                      *       "metadata": {},
                      *       "product_features": [
@@ -5166,65 +5383,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": 1699349720166389,
-                     *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
-                     *       "license_type": "consumption",
-                     *       "license_active": true,
-                     *       "license_enabled": true,
-                     *       "is_trial": false,
-                     *       "is_expired": false,
-                     *       "validity_period": null,
-                     *       "max_activations": 3,
-                     *       "times_activated": 1,
-                     *       "max_consumptions": 100,
-                     *       "total_consumptions": 3,
-                     *       "allow_unlimited_consumptions": false,
-                     *       "allow_negative_consumptions": false,
-                     *       "allow_overages": false,
-                     *       "max_overages": 0,
-                     *       "reset_consumption": false,
-                     *       "consumption_period": null,
-                     *       "is_floating": false,
-                     *       "is_floating_cloud": false,
-                     *       "floating_users": 0,
-                     *       "floating_timeout": null,
-                     *       "prevent_vm": false,
-                     *       "metadata": {},
-                     *       "product_features": [
-                     *         {
-                     *           "id": 1699349720166555,
-                     *           "code": "api-calls",
-                     *           "name": "API calls",
-                     *           "feature_type": "consumption",
-                     *           "expiry_date": null,
-                     *           "metadata": {},
-                     *           "max_consumption": 250,
-                     *           "total_consumptions": 17,
-                     *           "allow_unlimited_consumptions": false,
-                     *           "allow_negative_consumptions": false,
-                     *           "allow_overages": false,
-                     *           "max_overages": 0,
-                     *           "reset_consumption": true,
-                     *           "consumption_period": "monthly",
-                     *           "is_floating": false,
-                     *           "is_floating_cloud": false,
-                     *           "floating_users": 0,
-                     *           "floating_timeout": null
-                     *         }
-                     *       ],
-                     *       "product_details": {
-                     *         "product_id": 1683881296184003,
-                     *         "product_name": "Demo product",
-                     *         "short_code": "demo",
-                     *         "authorization_method": "license-key"
-                     *       },
-                     *       "device_id": 1699349796909409,
-                     *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-                     *       "license_signature": "Zm9vYmFy..."
-                     *     }
-                     */
                     "application/json": components["schemas"]["V4License"];
                 };
             };
@@ -5384,6 +5542,96 @@ export interface operations {
             400: components["responses"]["V4BadRequest"];
             401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    releaseFloatingLicense: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4ReleaseFloatingLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description The slot is free again. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example  */
+                    "application/json": components["schemas"]["V4FloatingReleaseResult"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    borrowFloatingLicense: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V4BorrowFloatingLicenseRequest"];
+            };
+        };
+        responses: {
+            /** @description The slot is borrowed until `borrowed_until`. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "license_id": 1699349720166390,
+                     *       "device_id": 1699349796909409,
+                     *       "borrowed_until": "2026-03-12T18:00:00Z",
+                     *       "max_borrow_time": 72
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4FloatingBorrowResult"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5850,12 +6098,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "max_activations": 10,
-                 *       "max_consumptions": 500
-                 *     }
-                 */
                 "application/json": components["schemas"]["V1UpdateLicenseRequest"];
             };
         };
@@ -6053,7 +6295,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "count": 1,
+                     *       "count": 2,
                      *       "next": null,
                      *       "previous": null,
                      *       "results": [
@@ -6073,6 +6315,30 @@ export interface operations {
                      *           "created_at": "2026-03-10T10:00:00.000Z",
                      *           "updated_at": "2026-03-10T10:00:00.000Z",
                      *           "last_check": null,
+                     *           "floating_in_use": false,
+                     *           "lease_expires_at": null,
+                     *           "borrowed_until": null,
+                     *           "metadata": {}
+                     *         },
+                     *         {
+                     *           "id": 1605023917126042,
+                     *           "license": 1593781720493301,
+                     *           "product": 1584723961091234,
+                     *           "hardware_id": "8a2d51f0-hw",
+                     *           "active": true,
+                     *           "blacklisted": false,
+                     *           "os": "windows",
+                     *           "os_version": "11",
+                     *           "hostname": "laptop-7",
+                     *           "vm_name": null,
+                     *           "ip": null,
+                     *           "app_ver": "2.1.0",
+                     *           "created_at": "2026-03-11T08:00:00.000Z",
+                     *           "updated_at": "2026-03-11T09:30:00.000Z",
+                     *           "last_check": "2026-03-11T09:30:00.000Z",
+                     *           "floating_in_use": true,
+                     *           "lease_expires_at": "2026-03-11T10:00:00.000Z",
+                     *           "borrowed_until": "2026-03-12T18:00:00.000Z",
                      *           "metadata": {}
                      *         }
                      *       ]
@@ -6126,6 +6392,9 @@ export interface operations {
                      *       "created_at": "2026-03-10T10:00:00.000Z",
                      *       "updated_at": "2026-03-10T10:05:00.000Z",
                      *       "last_check": null,
+                     *       "floating_in_use": false,
+                     *       "lease_expires_at": null,
+                     *       "borrowed_until": null,
                      *       "metadata": {}
                      *     }
                      */
@@ -6177,6 +6446,9 @@ export interface operations {
                      *       "created_at": "2026-03-10T10:00:00.000Z",
                      *       "updated_at": "2026-03-10T10:05:00.000Z",
                      *       "last_check": null,
+                     *       "floating_in_use": false,
+                     *       "lease_expires_at": null,
+                     *       "borrowed_until": null,
                      *       "metadata": {}
                      *     }
                      */
@@ -6448,54 +6720,6 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "event": "activation.deleted",
-                 *       "data": {
-                 *         "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
-                 *         "createdAt": "2026-03-10T10:00:00Z",
-                 *         "updatedAt": "2026-03-10T10:05:00Z",
-                 *         "os": "windows",
-                 *         "osVersion": "10.0",
-                 *         "hostname": "build-3",
-                 *         "location": {
-                 *           "ipAddress": "203.0.113.7",
-                 *           "countryCode": null,
-                 *           "countryName": null,
-                 *           "regionCode": null,
-                 *           "regionName": null,
-                 *           "city": null,
-                 *           "zipCode": null,
-                 *           "timeZone": null,
-                 *           "latitude": null,
-                 *           "longitude": null
-                 *         },
-                 *         "vmName": null,
-                 *         "container": false,
-                 *         "appVersion": null,
-                 *         "releaseVersion": "1.4.2",
-                 *         "releaseChannel": "stable",
-                 *         "releasePlatform": "windows-x64",
-                 *         "offline": false,
-                 *         "productId": "1002003004005006",
-                 *         "expiresAt": null,
-                 *         "licenseId": "1005006007008009",
-                 *         "lastSyncedAt": "2026-03-10T10:05:00Z",
-                 *         "meterAttributes": [
-                 *           {
-                 *             "name": "api-calls",
-                 *             "uses": 12
-                 *           }
-                 *         ],
-                 *         "leaseExpiresAt": null,
-                 *         "organization": null,
-                 *         "userId": null,
-                 *         "user": null,
-                 *         "metadata": []
-                 *       },
-                 *       "triggeredAt": "2026-03-10T10:05:00Z"
-                 *     }
-                 */
                 "application/json": components["schemas"]["V3ActivationDeletedEvent"];
             };
         };

@@ -10,7 +10,7 @@ import type { ManagementApiDeps } from './router.js';
 const idOf = (req: Request): number => Number(req.params.id);
 
 /** Licenses, including `update_features`. Every endpoint answers with the full license object. */
-export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'products' | 'licenses' | 'licenseAdmin' | 'links'>): Router {
+export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'products' | 'licenses' | 'licenseAdmin' | 'links' | 'devices'>): Router {
   const router = Router();
 
   /** License objects with their products (each product read once). */
@@ -27,7 +27,8 @@ export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'produ
       );
     }
     const now = services.clock.now();
-    return licenses.map((l) => toV1License(l, products.get(l.productId) ?? null, now));
+    const inUse = await Promise.all(licenses.map((l) => (l.isFloatingCloud ? services.devices.liveSeats(l) : 0)));
+    return licenses.map((l, i) => toV1License(l, products.get(l.productId) ?? null, now, inUse[i]!));
   }
   const one = async (accountId: number, license: License) => (await render(accountId, [license]))[0]!;
 

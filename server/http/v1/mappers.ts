@@ -1,5 +1,6 @@
 import type { components, operations } from '../../../generated/schema.js';
 import type { LicenseFeatureSettings, MeterSettings } from '../../domain/license-features.js';
+import { isBorrowed, isSeatLive } from '../../domain/seat-rules.js';
 import { currentTotal } from '../../domain/meter.js';
 import { parseConsumptionPeriod, type ConsumptionPeriod } from '../../domain/periods.js';
 import type { Device, License, LicenseFeature, Product, ProductFeature } from '../../domain/types.js';
@@ -112,12 +113,12 @@ function statusOf(license: License, now: Date): V1License['status'] {
 }
 
 /** The full license object (every license endpoint answers with it). */
-export function toV1License(license: License, product: Product | null, now: Date): V1License {
+export function toV1License(license: License, product: Product | null, now: Date, floatingInUse: number): V1License {
   const c = license.consumption;
   return {
     id: license.id,
     status: statusOf(license, now),
-    floating_in_use_devices: 0,
+    floating_in_use_devices: floatingInUse,
     customer: null,
     product_features: license.features.map((f) => toV1LicenseFeature(license, product, f, now)),
     product_custom_fields: [],
@@ -173,10 +174,10 @@ export function toV1License(license: License, product: Product | null, now: Date
     max_license_users: 0,
     transfer_count: 0,
     floating_timeout: license.floatingTimeout,
+    can_borrow: license.canBorrow,
+    max_borrow_time: license.maxBorrowTime,
     max_transfers: 0,
     is_air_gapped: false,
-    can_borrow: false,
-    max_borrow_time: 0,
     is_bundle: false,
     metadata: license.metadata,
     order: null,
@@ -186,7 +187,8 @@ export function toV1License(license: License, product: Product | null, now: Date
   };
 }
 
-export function toV1Device(d: Device): V1Device {
+/** A device as the Management API lists it; `floatingLicense`: its license is floating cloud. */
+export function toV1Device(d: Device, now: Date, floatingLicense: boolean): V1Device {
   return {
     id: d.id,
     license: d.licenseId,
@@ -203,6 +205,9 @@ export function toV1Device(d: Device): V1Device {
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
     last_check: isoOrNull(d.lastSyncedAt),
+    floating_in_use: floatingLicense && isSeatLive(d, now),
+    lease_expires_at: isoOrNull(d.leaseExpiresAt),
+    borrowed_until: isBorrowed(d, now) ? isoOrNull(d.borrowedUntil) : null,
     metadata: Object.fromEntries(d.metadata.map((m) => [m.key, m.value])),
   };
 }
@@ -263,6 +268,8 @@ export function licenseSettingsFromWire(body: Body<'createV1License'> | Body<'up
     isFloatingCloud: body.is_floating_cloud,
     floatingUsers: body.floating_users,
     floatingTimeout: body.floating_timeout,
+    canBorrow: body.can_borrow,
+    maxBorrowTime: body.max_borrow_time,
     preventVm: body.prevent_vm,
   };
 }

@@ -21,7 +21,7 @@ export interface ManagementApiDeps {
   products: Pick<ProductService, 'createProduct' | 'listProducts' | 'getProduct' | 'updateProduct' | 'addFeature'>;
   licenses: Pick<LicenseService, 'createLicense' | 'getLicense'>;
   licenseAdmin: Pick<LicenseAdminService, 'listLicenses' | 'updateLicense' | 'setEnabled' | 'resetConsumption' | 'updateFeatures'>;
-  devices: Pick<DeviceService, 'listDevices' | 'setBlacklisted'>;
+  devices: Pick<DeviceService, 'listDevices' | 'setBlacklisted' | 'liveSeats'>;
   /** Where the absolute pagination links start. */
   links: PageLinks;
 }

@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import type { components, operations } from '../../../generated/schema.js';
 import { DomainError } from '../../domain/errors.js';
 import { licenseAsOf } from '../../domain/license-check.js';
-import type { License } from '../../domain/types.js';
+import type { Device, License } from '../../domain/types.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
@@ -13,13 +13,15 @@ type Schemas = components['schemas'];
 type ActivateBody = Schemas['V4ActivateLicenseRequest'];
 type DeactivateBody = Schemas['V4DeactivateLicenseRequest'];
 type CheckQuery = operations['checkLicense']['parameters']['query'];
+type ReleaseBody = Schemas['V4ReleaseFloatingLicenseRequest'];
+type BorrowBody = Schemas['V4BorrowFloatingLicenseRequest'];
 
-/** `activate_license`, `deactivate_license`, `check_license`: a license as one device holds it. */
+/** `activate_license`, `deactivate_license`, `check_license`, `floating/release`, `floating/borrow`: a license as one device holds it. */
 export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock' | 'products' | 'devices' | 'licenseCheck'>): Router {
   const router = Router();
 
   /** The signed license object for the device, with its `license_signature`. */
-  async function licenseResponse(res: Response, license: License, ids: { hardwareId: string; deviceId: number; identity: string; username?: string | undefined }) {
+  async function licenseResponse(res: Response, license: License, ids: { hardwareId: string; device: Device; identity: string; username?: string | undefined }) {
     const account = accountOf(res);
     const now = services.clock.now();
     const product = await services.products.productDetails(account.id, license.productCode);
@@ -29,7 +31,8 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
       license: licenseAsOf(license, now),
       product,
       hardwareId: ids.hardwareId,
-      deviceId: ids.deviceId,
+      device: ids.device,
+      floatingInUse: license.isFloatingCloud ? await services.devices.liveSeats(license) : 0,
       username: ids.username,
       now,
       licenseSignature: await signText(key.privateKey, licenseSignatureInput(ids.hardwareId, ids.identity, license.validUntil)),
@@ -47,7 +50,7 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
     const licenseId = licenseIdOf(body);
     if (licenseId !== undefined) await services.licenseCheck.locate(accountId, locator, licenseId);
     const result = await services.devices.activate(accountId, { license: locator, password: body.password, hardwareId: body.hardware_id, details: deviceDetailsOf(body) });
-    await licenseResponse(res, result.license, { hardwareId: body.hardware_id, deviceId: result.device.id, identity: identityOf(body), username: body.username });
+    await licenseResponse(res, result.license, { hardwareId: body.hardware_id, device: result.device, identity: identityOf(body), username: body.username });
   });
 
   router.post('/deactivate_license', async (req, res) => {
@@ -62,7 +65,22 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
     const query = req.query as unknown as CheckQuery;
     const accountId = accountOf(res).id;
     const { license, seat } = await services.licenseCheck.check(accountId, licenseLocatorOf(query), query.hardware_id, licenseIdOf(query));
-    await licenseResponse(res, license, { hardwareId: query.hardware_id, deviceId: seat.id, identity: identityOf(query), username: query.username });
+    await licenseResponse(res, license, { hardwareId: query.hardware_id, device: seat, identity: identityOf(query), username: query.username });
+  });
+
+  router.post('/floating/release', async (req, res) => {
+    const body = req.body as ReleaseBody;
+    await services.devices.releaseFloating(accountOf(res).id, licenseLocatorOf(body), body.hardware_id, licenseIdOf(body));
+    const answer: Schemas['V4FloatingReleaseResult'] = '';
+    await respondSigned(services.accounts, res, answer);
+  });
+
+  router.post('/floating/borrow', async (req, res) => {
+    const body = req.body as BorrowBody;
+    const until = body.borrowed_until === null ? null : new Date(body.borrowed_until);
+    const { license, device } = await services.devices.borrow(accountOf(res).id, licenseLocatorOf(body), body.hardware_id, until, licenseIdOf(body));
+    const answer: Schemas['V4FloatingBorrowResult'] = { license_id: license.id, device_id: device.id, borrowed_until: device.borrowedUntil!.toISOString(), max_borrow_time: license.maxBorrowTime };
+    await respondSigned(services.accounts, res, answer);
   });
 
   return router;

@@ -2,7 +2,8 @@ import type { components } from '../../../generated/schema.js';
 import type { MeterState } from '../../domain/meter.js';
 import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
 import { ApiError } from '../api-error.js';
-import { LedgerEvent, type License, type LicenseFeature, type Product } from '../../domain/types.js';
+import { LedgerEvent, type Device, type License, type LicenseFeature, type Product } from '../../domain/types.js';
+import { isBorrowed } from '../../domain/seat-rules.js';
 import { isExpired } from '../../domain/license-rules.js';
 
 type Schemas = components['schemas'];
@@ -66,7 +67,10 @@ export interface LicenseViewContext {
   license: License;
   product: Pick<Product, 'id' | 'name' | 'shortCode'>;
   hardwareId: string;
-  deviceId: number;
+  /** The calling device (its seat: borrow state). */
+  device: Pick<Device, 'id' | 'borrowedUntil'>;
+  /** Live seats of the license (floating-cloud licenses; 0 on others). */
+  floatingInUse: number;
   /** The license user the request named (user-based licenses). */
   username?: string | undefined;
   now: Date;
@@ -93,6 +97,11 @@ export function licenseView(ctx: LicenseViewContext): V4License {
     is_floating_cloud: license.isFloatingCloud,
     floating_users: license.floatingUsers,
     floating_timeout: license.floatingTimeout,
+    floating_in_use_devices: ctx.floatingInUse,
+    is_borrowed: isBorrowed(ctx.device, ctx.now),
+    borrowed_until: ctx.device.borrowedUntil && isBorrowed(ctx.device, ctx.now) ? ctx.device.borrowedUntil.toISOString() : null,
+    can_borrow: license.canBorrow,
+    max_borrow_time: license.maxBorrowTime,
     prevent_vm: license.preventVm,
     metadata: license.metadata,
     product_features: license.features.map(licenseFeatureView),
@@ -102,7 +111,7 @@ export function licenseView(ctx: LicenseViewContext): V4License {
       short_code: product.shortCode,
       authorization_method: license.key === null ? 'user' : 'license-key',
     },
-    device_id: ctx.deviceId,
+    device_id: ctx.device.id,
     hardware_id: ctx.hardwareId,
     license_signature: ctx.licenseSignature,
   };

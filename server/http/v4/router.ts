@@ -21,7 +21,7 @@ export interface LicenseApiDeps {
   credentials: TtlCache<string, LicenseApiCredential>;
   clock: Clock;
   products: Pick<ProductService, 'productDetails'>;
-  devices: Pick<DeviceService, 'activate' | 'deactivate'>;
+  devices: Pick<DeviceService, 'activate' | 'deactivate' | 'releaseFloating' | 'borrow' | 'liveSeats'>;
   licenseCheck: Pick<LicenseCheckService, 'locate' | 'check'>;
   consumption: Pick<ConsumptionService, 'consume' | 'consumeFeature'>;
   idempotency: Pick<IdempotencyService, 'run'>;
