@@ -6,7 +6,7 @@ import { seatLimitExpression } from '../domain/seat-rules.js';
 import type { Models } from './models.js';
 import type { FilterQuery } from './query-types.js';
 import type { ActivationSeatsPort, AnyOutboxEntry, FloatingUses, LicenseWithPending, ReplacedSeat, SeatOutboxEntry } from '../domain/ports.js';
-import type { License, SeatChange } from '../domain/types.js';
+import type { SeatChange } from '../domain/types.js';
 
 /** The seat entry of a change, pushed into the license's outbox by the write that makes it. */
 function seatEntry(change: SeatChange, deviceId: number, now: Date): SeatOutboxEntry {
