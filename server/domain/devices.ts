@@ -339,7 +339,10 @@ export class DeviceService {
   private async finishSeatChange(device: Device, change: SeatChange): Promise<void> {
     const now = this.clock.now();
     const applied = await this.seats.hasSeatEntry(device.licenseId, change.id);
-    await this.devices.endSeatChange(device.accountId, device.id, change.id, applied ? change.op === 'take' : undefined, now);
+    // A take that applied gets its lease as the request would have given it (from now, by the license's and the device's setting).
+    const license = applied && change.op === 'take' ? await this.meters.find(device.accountId, { licenseId: device.licenseId }) : null;
+    const details: DeviceDetails = license ? { ...leaseOf(license, { ...device, borrowedUntil: null }, undefined, now), borrowedUntil: null } : change.op === 'release' && applied ? { borrowedUntil: null } : {};
+    await this.devices.endSeatChange(device.accountId, device.id, change.id, applied ? change.op === 'take' : undefined, now, details);
     if (applied) await this.seats.removeSeatEntry(device.licenseId, change.id);
   }
 
