@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewLicenseInput } from '../../server/domain/licenses.js';
+import { ManualClock } from '../support/clock.js';
+import type { TestServer } from '../support/server.js';
+import { expectError, licenseFor, startLicenseApiServer } from './fixtures.js';
+import type { V4Client } from './signed-fetch.js';
+
+const MINUTE = 60_000;
+
+/**
+ * License API v4 floating cloud licenses over HTTP (responses validated against the spec by the test
+ * server): activate/check take or renew a slot for `floating_timeout` minutes, `floating_not_available`
+ * when every slot is live, `floating/release` and `floating/borrow` with their errors, and the
+ * Management API's view of live use. The server's clock (and the Date headers) are moved by hand.
+ */
+describe('License API v4: floating cloud licenses', () => {
+  const clock = new ManualClock(new Date('2026-08-03T09:00:00Z'));
+  let t: TestServer;
+  let client: V4Client;
+
+  beforeAll(async () => {
+    ({ t, client } = await startLicenseApiServer({ clock }));
+  });
+  afterAll(async () => t?.stop());
+
+  const floating = (input: Partial<NewLicenseInput> = {}) => licenseFor(t, { type: 'perpetual', maxActivations: 1, isFloatingCloud: true, floatingUsers: 2, floatingTimeout: 10, ...input }, []);
+  const v1 = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${t.baseUrl}/api/v1/${path}`, { ...init, headers: { authorization: `Api-Key ${t.credentials.managementApiKey}`, 'content-type': 'application/json', ...init.headers } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { results?: Array<Record<string, unknown>> } };
+  };
+
+  it('activate and check take or renew a slot up to floating_users; the next device gets floating_not_available until one is released or times out', async () => {
+    clock.set('2026-08-03T09:00:00Z');
+    const { ids, license } = await floating();
+    const a = await client.post('activate_license', { ...ids, hardware_id: 'hw-a' });
+    expect(a.status).toBe(200);
+    expect(a.body).toMatchObject({ is_floating_cloud: true, floating_users: 2, floating_timeout: 10, floating_in_use_devices: 1, is_borrowed: false, borrowed_until: null, can_borrow: false, max_borrow_time: 0 });
+    expect((await client.post('activate_license', { ...ids, hardware_id: 'hw-b' })).body).toMatchObject({ floating_in_use_devices: 2 });
+    expectError(await client.post('activate_license', { ...ids, hardware_id: 'hw-c' }), 'floating_not_available');
+    expectError(await client.get('check_license', { ...ids, hardware_id: 'hw-c' }), 'floating_not_available');
+
+    const release = await client.post('floating/release', { ...ids, hardware_id: 'hw-b' });
+    expect(release.status).toBe(200);
+    expect(release.text).toBe('""');
+    expectError(await client.post('floating/release', { ...ids, hardware_id: 'hw-b' }), 'device_not_found');
+    // A check from a device without a slot takes the free one.
+    expect((await client.get('check_license', { ...ids, hardware_id: 'hw-c' })).body).toMatchObject({ floating_in_use_devices: 2 });
+
+    // a keeps checking in; c does not: after the timeout c's slot goes to b.
+    clock.advance(6 * MINUTE);
+    expect((await client.get('check_license', { ...ids, hardware_id: 'hw-a' })).status).toBe(200);
+    clock.advance(5 * MINUTE);
+    expect((await client.get('check_license', { ...ids, hardware_id: 'hw-b' })).body).toMatchObject({ floating_in_use_devices: 2 });
+    expectError(await client.get('check_license', { ...ids, hardware_id: 'hw-c' }), 'floating_not_available');
+
+    const managed = await v1(`licenses/${license.id}/`);
+    expect(managed.body).toMatchObject({ floating_in_use_devices: 2, times_activated: 2 });
+    const devices = (await v1(`devices/?license=${license.id}`)).body.results!;
+    const byHw = Object.fromEntries(devices.map((d) => [d.hardware_id, d]));
+    expect(byHw['hw-a']).toMatchObject({ active: true, floating_in_use: true, lease_expires_at: '2026-08-03T09:16:00.000Z', borrowed_until: null });
+    expect(byHw['hw-b']).toMatchObject({ active: true, floating_in_use: true, lease_expires_at: '2026-08-03T09:21:00.000Z' });
+    expect(byHw['hw-c']).toMatchObject({ active: false, floating_in_use: false });
+  });
+
+  it('borrow: license_borrow_not_allowed, borrow_until_not_valid, then a borrowed slot that outlives the timeout until it is released', async () => {
+    clock.set('2026-08-03T12:00:00Z');
+    const closed = await floating();
+    expect((await client.post('activate_license', { ...closed.ids, hardware_id: 'hw-a' })).status).toBe(200);
+    expectError(await client.post('floating/borrow', { ...closed.ids, hardware_id: 'hw-a', borrowed_until: null }), 'license_borrow_not_allowed');
+
+    const { ids, license } = await floating({ floatingUsers: 1, canBorrow: true, maxBorrowTime: 48 });
+    expect((await client.post('activate_license', { ...ids, hardware_id: 'hw-a' })).status).toBe(200);
+    for (const until of ['2026-08-05T12:00:01Z', '2026-08-03T11:59:59Z']) {
+      expectError(await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: until }), 'borrow_until_not_valid');
+    }
+    expect((await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: 'tomorrow' })).status).toBe(400);
+    const borrowed = await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: '2026-08-04T12:00:00Z' });
+    expect(borrowed.status).toBe(200);
+    expect(borrowed.body).toEqual({ license_id: license.id, device_id: expect.any(Number), borrowed_until: '2026-08-04T12:00:00.000Z', max_borrow_time: 48 });
+
+    clock.set('2026-08-03T18:00:00Z');
+    expectError(await client.post('activate_license', { ...ids, hardware_id: 'hw-b' }), 'floating_not_available');
+    expect((await client.get('check_license', { ...ids, hardware_id: 'hw-a' })).body).toMatchObject({ is_borrowed: true, borrowed_until: '2026-08-04T12:00:00.000Z', can_borrow: true, max_borrow_time: 48 });
+    expect((await client.post('floating/release', { ...ids, hardware_id: 'hw-a' })).text).toBe('""');
+    expect((await client.post('activate_license', { ...ids, hardware_id: 'hw-b' })).body).toMatchObject({ floating_in_use_devices: 1, is_borrowed: false });
+  });
+
+  it('release refuses a license that is not floating cloud; the Management API sets the borrow policy', async () => {
+    clock.set('2026-08-03T13:00:00Z');
+    const { ids, license } = await licenseFor(t, { type: 'perpetual', maxActivations: 2 }, ['hw-1']);
+    expectError(await client.post('floating/release', ids), 'license_not_floating');
+    expectError(await client.post('floating/borrow', { ...ids, borrowed_until: null }), 'license_borrow_not_allowed');
+    const updated = await v1(`licenses/${license.id}/`, { method: 'PATCH', body: JSON.stringify({ is_floating_cloud: true, floating_users: 3, floating_timeout: 5, can_borrow: true, max_borrow_time: 12 }) });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ is_floating_cloud: true, floating_users: 3, floating_timeout: 5, can_borrow: true, max_borrow_time: 12 });
+    expect((await v1(`licenses/${license.id}/`, { method: 'PATCH', body: JSON.stringify({ max_borrow_time: -1 }) })).status).toBe(400);
+    const borrowed = await client.post('floating/borrow', { ...ids, borrowed_until: null });
+    expect(borrowed.body).toMatchObject({ borrowed_until: '2026-08-04T01:00:00.000Z', max_borrow_time: 12 });
+  });
+});
