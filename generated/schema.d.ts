@@ -618,12 +618,12 @@ export interface paths {
          *     does not shorten it (our choice: a check renews the timeout, which only matters again after the
          *     borrow ends). A new borrow replaces the end of an earlier one (our choice). `release` ends a borrow early.
          *
-         *     The device must be activated on the license (`device_not_found` otherwise). When it holds no live
-         *     slot (its slot expired or was released) the borrow first takes a free one, in the same atomic write
+         *     When the device holds no live slot (it never activated, released its slot, or its slot expired and
+         *     went to another device) the borrow first takes a free one, as `check_license` does, then holds it
          *     (`floating_not_available` when all `floating_users` slots are held by live seats of other devices).
          *
          *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
-         *     `blacklisted`, `device_not_found`, `license_borrow_not_allowed` (the license's `can_borrow` is false,
+         *     `blacklisted`, `license_borrow_not_allowed` (the license's `can_borrow` is false,
          *     or it is not floating cloud), `borrow_until_not_valid` (`borrowed_until` is not in the future, or
          *     later than now + `max_borrow_time` hours), `floating_not_available`. Answers the vendor's borrow
          *     body: `license_id`, `device_id`, `borrowed_until`, `max_borrow_time`.
