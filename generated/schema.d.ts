@@ -2487,6 +2487,16 @@ export interface components {
          */
         V4FloatingReleaseResult: "";
         /**
+         * @description When the borrow ends: an ISO 8601 timestamp in UTC, with the date and an optional time, as the
+         *     vendor documents it (`2026-03-12T18:00:00Z`, `2026-03-12T18:00:00.000Z`, `2026-03-12 18:00:00`,
+         *     `2026-03-12 18:00`, `2026-03-12`); a timestamp without an offset is UTC, a date alone is its
+         *     midnight UTC. It must lie in the future and no later than now + `max_borrow_time` hours, else
+         *     `borrow_until_not_valid`. `null` borrows for the longest period allowed: now + `max_borrow_time`
+         *     hours (vendor behaviour). Anything else (`tomorrow`, `2026-13-01`) is 400 `validation_failed`.
+         * @example 2026-03-12T18:00:00Z
+         */
+        V4BorrowedUntil: string | null;
+        /**
          * @description Borrows the device's floating slot on a floating cloud license until `borrowed_until`, e.g. for
          *     offline use (`license_key` for key-based products, `username` for user-based ones).
          * @example {
@@ -2507,13 +2517,7 @@ export interface components {
             hardware_id: string;
             /** @description The product's short code. */
             product: string;
-            /**
-             * Format: date-time
-             * @description When the borrow ends (ISO 8601 date-time; UTC recommended). It must lie in the future and no later
-             *     than now + the license's `max_borrow_time` hours, else `borrow_until_not_valid`. null borrows for
-             *     the longest period allowed: now + `max_borrow_time` hours (vendor behaviour).
-             */
-            borrowed_until: string | null;
+            borrowed_until: components["schemas"]["V4BorrowedUntil"];
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;

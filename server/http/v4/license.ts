@@ -5,7 +5,7 @@ import { licenseAsOf } from '../../domain/license-check.js';
 import type { Device, License } from '../../domain/types.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
-import { deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
+import { borrowedUntilOf, deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
 import { licenseSignatureInput, respondSigned, sendSigned, signText } from './response-signing.js';
 import type { LicenseApiDeps } from './router.js';
 
@@ -77,7 +77,7 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
 
   router.post('/floating/borrow', async (req, res) => {
     const body = req.body as BorrowBody;
-    const until = body.borrowed_until === null ? null : new Date(body.borrowed_until);
+    const until = borrowedUntilOf(body.borrowed_until);
     const { license, device } = await services.devices.borrow(accountOf(res).id, licenseLocatorOf(body), body.hardware_id, until, licenseIdOf(body));
     const answer: Schemas['V4FloatingBorrowResult'] = { license_id: license.id, device_id: device.id, borrowed_until: device.borrowedUntil!.toISOString(), max_borrow_time: license.maxBorrowTime };
     await respondSigned(services.accounts, res, answer);

@@ -161,3 +161,20 @@ export function deviceDetailsOf(body: Schemas['V4ActivateLicenseRequest']): Devi
     ...(body.variables !== undefined ? { metadata: Object.entries(body.variables).map(([key, value]) => ({ key, value })) } : {}),
   };
 }
+
+/**
+ * The end of a borrow as the request gives it (V4BorrowedUntil): an ISO 8601 timestamp whose missing
+ * offset means UTC, a date alone its midnight UTC; null for "as long as allowed".
+ */
+export function borrowedUntilOf(wire: string | null): Date | null {
+  if (wire === null) return null;
+  let text = wire.replace(' ', 'T');
+  if (!text.includes('T')) text += 'T00:00:00';
+  if (!/(Z|[+-]\d{2}:?\d{2})$/.test(text)) text += 'Z';
+  const at = new Date(text);
+  const [year, month, day] = wire.slice(0, 10).split('-').map(Number);
+  if (Number.isNaN(at.getTime()) || month! < 1 || month! > 12 || day! < 1 || day! > 31 || year! < 1) {
+    throw new ApiError(400, 'validation_failed', `borrowed_until is not a valid timestamp: ${JSON.stringify(wire.slice(0, 40))}`);
+  }
+  return at;
+}
