@@ -135,6 +135,9 @@ export interface paths {
          *     activations exist. An activation whose lease has ended gives its place to the next machine in the
          *     same atomic write that creates the new one (no sweep needed); its floating meter attribute uses
          *     return to the license total as for a deleted activation, and `activation.deleted` is raised for it.
+         *     On a floating cloud license (set through the Management API: `is_floating_cloud`,
+         *     `floating_users`, `floating_timeout`) the limit is `floating_users`, shared with License API v4
+         *     devices, and an activation without `leaseDuration` is leased for `floating_timeout` minutes.
          */
         post: operations["createActivation"];
         delete?: never;
@@ -587,7 +590,8 @@ export interface paths {
          * @description Gives the device's floating slot on a floating cloud license (`license_key` or `username`) back to
          *     the pool, so another device can take it at once; a borrowed slot is released too (its borrow
          *     ends). Answers the JSON string `""`: the vendor documents an empty string as the success answer.
-         *     The device stays activated: its next `check_license` takes a slot again if one is free.
+         *     The device's record stays: its next `check_license` takes a slot again if one is free (until then
+         *     the Management API lists it with `active: false`, `floating_in_use: false`).
          *
          *     Errors: `unknown_product`, `license_not_found`, `license_not_floating` (the license is not
          *     floating cloud; **our choice**: the vendor documents no code for this case), `device_not_found` (the
@@ -3213,9 +3217,11 @@ export interface components {
             floating_in_use: boolean;
             /**
              * Format: date-time
-             * @description When the device's floating slot times out unless it checks again (last activation or check +
-             *     the license's `floating_timeout`); null when the license is not floating cloud, has no timeout,
-             *     or the device holds no slot. A borrow keeps the slot live past this time until `borrowed_until`.
+             * @description When the device's seat stops being live unless it checks in again: the last activation or check +
+             *     the license's `floating_timeout` on a floating cloud license, or the Web API v3 lease end; while
+             *     borrowed, at least `borrowed_until`. Null when the seat has no end. After the seat is given back
+             *     (released, deactivated, or reclaimed once expired) it keeps the end the seat last had;
+             *     `floating_in_use` / `active` tell whether the device holds a seat now.
              */
             lease_expires_at: string | null;
             /**
