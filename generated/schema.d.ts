@@ -639,6 +639,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/check_license_feature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check a license feature from a device
+         * @description Answers a license feature for a device that holds a live seat on the license (vendor: the device
+         *     is connected to the feature). On a **floating cloud feature** (`is_floating_cloud: true` on the
+         *     license feature) the check takes or renews one of the feature's `floating_users` slots for the
+         *     device: it stays live `floating_timeout` minutes from this check (null or 0: no timeout), or until
+         *     `borrowed_until` when borrowed (a check never shortens a borrow). A slot whose time has passed stops
+         *     counting and goes to the next device that checks. When every slot is held by live slots of other
+         *     devices: `floating_not_available`. On other features the check reads only.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
+         *     `license_not_active` (never activated on any device), `device_not_found` (the device holds no live
+         *     seat on the license), `blacklisted`, `invalid_license_feature_code` (the license has no feature with
+         *     this code), `floating_not_available`. Answers the license feature's fields with `license_id` and,
+         *     on floating cloud features, `floating_in_use_devices` (vendor fields).
+         */
+        get: operations["checkLicenseFeature"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/floating/feature_release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a floating feature slot
+         * @description Gives the device's slot of a floating cloud license feature back, so another device can take it at
+         *     once; a borrowed slot is released too. Answers the JSON string `""` (the vendor documents the same
+         *     empty string as for a license release). The device keeps its seat on the license.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `invalid_license_feature_code` (no feature with this
+         *     code on the license), `feature_not_floating` (the feature is not floating cloud),
+         *     `floating_feature_device_not_in_use` (the device holds no live slot of the feature; **our
+         *     choice** of code for this case, after the vendor's floating-server API).
+         */
+        post: operations["releaseFloatingFeature"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/floating/feature_borrow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Borrow a floating feature slot
+         * @description Holds the device's slot of a floating cloud license feature until `borrowed_until` (`null`: now +
+         *     `max_borrow_time` hours), taking a free slot first when the device holds none (as
+         *     `check_license_feature` does). While borrowed the slot is live whatever the feature's
+         *     `floating_timeout`. **Our choice**: borrowing a feature follows the license's `can_borrow` and
+         *     `max_borrow_time` (the vendor keeps a `max_borrow_time` per license feature; this server does not
+         *     model one yet). The device must hold a live seat on the license.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
+         *     `license_not_active`, `device_not_found`, `blacklisted`, `invalid_license_feature_code`,
+         *     `feature_not_floating`, `license_borrow_not_allowed` (the license's `can_borrow` is false),
+         *     `borrow_until_not_valid`, `floating_not_available`. Answers `license_id`, `device_id`,
+         *     `borrowed_until` and `max_borrow_time`, as a license borrow does.
+         */
+        post: operations["borrowFloatingFeature"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products/": {
         parameters: {
             query?: never;
@@ -2548,6 +2638,139 @@ export interface components {
             /** @description The license's longest borrow period, in hours. */
             max_borrow_time: number;
         };
+        /**
+         * @description The license feature a `check_license_feature` names, with its consumption state as of now (a period
+         *     that has ended reads as 0), the license's id and, on a floating feature, how many devices hold one of
+         *     its floating slots now (vendor fields: the vendor's answer is the license feature's fields plus
+         *     `license_id` and, on floating features only, `floating_in_use_devices`).
+         * @example {
+         *       "license_id": 1699349720166390,
+         *       "floating_in_use_devices": 1,
+         *       "id": 1699349720166555,
+         *       "code": "render",
+         *       "name": "Render",
+         *       "feature_type": "consumption",
+         *       "expiry_date": null,
+         *       "metadata": {},
+         *       "max_consumption": 250,
+         *       "total_consumptions": 17,
+         *       "allow_unlimited_consumptions": false,
+         *       "allow_negative_consumptions": false,
+         *       "allow_overages": false,
+         *       "max_overages": 0,
+         *       "reset_consumption": true,
+         *       "consumption_period": "monthly",
+         *       "is_floating": false,
+         *       "is_floating_cloud": true,
+         *       "floating_users": 5,
+         *       "floating_timeout": 30
+         *     }
+         */
+        V4LicenseFeatureCheck: {
+            /** @description The license's id. */
+            license_id: number;
+            /** @description Devices holding a live floating slot of this feature now (only on floating cloud features). */
+            floating_in_use_devices?: number;
+            /** @description The license feature's id. */
+            id: number;
+            /** @description The feature's code. */
+            code: string;
+            /** @description The feature's name. */
+            name: string;
+            /**
+             * @description `activation` (on/off) or `consumption` (metered).
+             * @enum {string}
+             */
+            feature_type: "activation" | "consumption";
+            /**
+             * Format: date-time
+             * @description When the feature stops working on this license, or null.
+             */
+            expiry_date: string | null;
+            /** @description Free-form metadata of the license feature. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description Consumptions allowed per period (before overages). */
+            max_consumption: number;
+            /** @description Consumptions in the current period. */
+            total_consumptions: number;
+            /** @description No limit applies. */
+            allow_unlimited_consumptions: boolean;
+            /** @description Negative consumptions (decrements, down to 0) are accepted. */
+            allow_negative_consumptions: boolean;
+            /** @description Consumptions may go beyond `max_consumption` by up to `max_overages`. */
+            allow_overages: boolean;
+            /** @description Overages allowed beyond `max_consumption`; with `allow_overages`, 0 means unlimited overages. */
+            max_overages: number;
+            /** @description The total returns to 0 at the start of each `consumption_period`. */
+            reset_consumption: boolean;
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The feature is floating. */
+            is_floating: boolean;
+            /** @description The feature is floating in the cloud. */
+            is_floating_cloud: boolean;
+            /** @description Concurrent users of a floating feature. */
+            floating_users: number;
+            /** @description Minutes before a floating feature's seat is released, or null. */
+            floating_timeout: number | null;
+        };
+        /**
+         * @description Names the device whose floating slot of a license feature is given back (`license_key` for key-based
+         *     products, `username` for user-based ones) and the feature by its code.
+         * @example {
+         *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "feature": "render"
+         *     }
+         */
+        V4ReleaseFloatingFeatureRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description Accepted for compatibility with user-based clients; not needed to release a slot. */
+            password?: string;
+            /** @description The hardware id of the device giving the feature's slot back. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            /** @description The feature's code. */
+            feature: string;
+            license_id?: components["schemas"]["V4LicenseId"];
+            /** @description The calling SDK's version. */
+            sdk_ver?: string;
+        } & (unknown | unknown);
+        /**
+         * @description Borrows the device's floating slot of a license feature until `borrowed_until` (`license_key` for
+         *     key-based products, `username` for user-based ones).
+         * @example {
+         *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+         *       "product": "demo",
+         *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+         *       "feature": "render",
+         *       "borrowed_until": "2026-03-12T18:00:00Z"
+         *     }
+         */
+        V4BorrowFloatingFeatureRequest: {
+            /** @description The license key (key-based products). */
+            license_key?: string;
+            /** @description The license user's username (email) (user-based products). */
+            username?: string;
+            /** @description Accepted for compatibility with user-based clients; not needed to borrow. */
+            password?: string;
+            /** @description The hardware id of the borrowing device. */
+            hardware_id: string;
+            /** @description The product's short code. */
+            product: string;
+            /** @description The feature's code. */
+            feature: string;
+            borrowed_until: components["schemas"]["V4BorrowedUntil"];
+            license_id?: components["schemas"]["V4LicenseId"];
+            /** @description The calling SDK's version. */
+            sdk_ver?: string;
+        } & (unknown | unknown);
         /**
          * @description A product of the account.
          * @example {
@@ -5623,6 +5846,180 @@ export interface operations {
         };
         responses: {
             /** @description The slot is borrowed until `borrowed_until`. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "license_id": 1699349720166390,
+                     *       "device_id": 1699349796909409,
+                     *       "borrowed_until": "2026-03-12T18:00:00Z",
+                     *       "max_borrow_time": 72
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4FloatingBorrowResult"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    checkLicenseFeature: {
+        parameters: {
+            query: {
+                /** @description The product's short code. */
+                product: string;
+                /** @description The device's hardware id. */
+                hardware_id: string;
+                /** @description The feature's code. */
+                feature: string;
+                /** @description The license key (key-based products). Exactly one of `license_key` and `username`. */
+                license_key?: string;
+                /** @description The license user's username (user-based products). Exactly one of `license_key` and `username`. */
+                username?: string;
+                /** @description Only answer for the license with this id. */
+                license_id?: string;
+                /** @description Accepted for client compatibility, SDK version. */
+                sdk_ver?: string;
+                /** @description Accepted for client compatibility, MAC address. */
+                mac_address?: string;
+            };
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license feature as the device sees it. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "license_id": 1699349720166390,
+                     *       "floating_in_use_devices": 1,
+                     *       "id": 1699349720166556,
+                     *       "code": "render",
+                     *       "name": "Render",
+                     *       "feature_type": "activation",
+                     *       "expiry_date": null,
+                     *       "metadata": {},
+                     *       "max_consumption": 0,
+                     *       "total_consumptions": 0,
+                     *       "allow_unlimited_consumptions": false,
+                     *       "allow_negative_consumptions": false,
+                     *       "allow_overages": false,
+                     *       "max_overages": 0,
+                     *       "reset_consumption": false,
+                     *       "consumption_period": null,
+                     *       "is_floating": false,
+                     *       "is_floating_cloud": true,
+                     *       "floating_users": 5,
+                     *       "floating_timeout": 30
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4LicenseFeatureCheck"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    releaseFloatingFeature: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                 *       "feature": "render"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4ReleaseFloatingFeatureRequest"];
+            };
+        };
+        responses: {
+            /** @description The feature's slot is free again. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example  */
+                    "application/json": components["schemas"]["V4FloatingReleaseResult"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    borrowFloatingFeature: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
+                 *       "product": "demo",
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                 *       "feature": "render",
+                 *       "borrowed_until": "2026-03-12T18:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4BorrowFloatingFeatureRequest"];
+            };
+        };
+        responses: {
+            /** @description The feature's slot is borrowed until `borrowed_until`. */
             200: {
                 headers: {
                     LicenseSignature: components["headers"]["V4LicenseSignature"];

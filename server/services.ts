@@ -16,6 +16,8 @@ import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
 import { DeviceService } from './domain/devices.js';
+import { FeatureSlotService } from './domain/feature-slots.js';
+import { FeatureSlotsRepository } from './db/feature-slots-repository.js';
 import { IdempotencyService } from './domain/idempotency.js';
 import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseAdminService } from './domain/license-admin.js';
@@ -115,7 +117,8 @@ export function createServices(db: Database, options: ServicesOptions) {
   });
   const eventOutbox = new EventOutbox(settler, clock);
   const activationSeats = new ActivationSeatsRepository(db.models);
-  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox, devicesRepo));
+  const featureSlotsRepo = new FeatureSlotsRepository(db.models);
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox, devicesRepo), featureSlotsRepo);
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger, caches.featureLicenses, devicesRepo, caches.heldSeats);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
@@ -141,6 +144,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     webhookSubscriptions,
     webhookDeliveries,
     licenseCheck: new LicenseCheckService(metersRepo, productLookup, clock, licensesRepo, devices),
+    /** Floating license features' slots (License API check_license_feature, floating/feature_*). */
+    featureSlots: new FeatureSlotService(featureSlotsRepo, metersRepo, productLookup, devicesRepo, clock),
     idempotency,
     caches,
   };

@@ -320,6 +320,28 @@ webhookDeliverySchema.index({ subscriptionId: 1, createdAt: -1 });
 // A finished delivery (delivered, failed or cancelled) is kept 30 days; a pending one (completedAt null) until it finishes.
 webhookDeliverySchema.index({ completedAt: 1 }, { expireAfterSeconds: WEBHOOK_RETENTION_SECONDS });
 
+/**
+ * The slots of floating license features (see domain/feature-slots.ts): one document per slot,
+ * `_id` `<licenseId>:<featureCode>:<slot>`, so a slot number has one holder; a device holds at most
+ * one slot of a feature (unique index).
+ */
+const featureSlotSchema = schema(
+  {
+    _id: String,
+    accountId: { type: Number, required: true },
+    licenseId: { type: Number, required: true },
+    featureCode: { type: String, required: true },
+    slot: { type: Number, required: true },
+    deviceId: { type: Number, required: true },
+    leaseExpiresAt: { type: Date, default: null },
+    borrowedUntil: { type: Date, default: null },
+    updatedAt: Date,
+  },
+  { versionKey: false, minimize: false },
+);
+featureSlotSchema.index({ licenseId: 1, featureCode: 1, deviceId: 1 }, { unique: true });
+featureSlotSchema.index({ licenseId: 1, deviceId: 1 });
+
 /** Settings of the deployment, one document each (`secrets-canary`: the canary sealed with the secrets key, see domain/sealing-key.ts). */
 const settingSchema = schema({ _id: String, value: { type: Mixed, required: true }, createdAt: { type: Date, required: true } }, { versionKey: false, minimize: false });
 
@@ -339,6 +361,7 @@ export interface Models {
   WebhookSubscription: AnyModel;
   WebhookDelivery: AnyModel;
   Setting: AnyModel;
+  FeatureSlot: AnyModel;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -356,5 +379,6 @@ export function registerModels(connection: Connection): Models {
     WebhookSubscription: model('WebhookSubscription', webhookSubscriptionSchema, 'webhook_subscriptions'),
     WebhookDelivery: model('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
     Setting: model('Setting', settingSchema, 'settings'),
+    FeatureSlot: model('FeatureSlot', featureSlotSchema, 'feature_slots'),
   };
 }

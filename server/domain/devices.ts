@@ -12,6 +12,7 @@ import { completeLedgerEntries } from './ledger-entries.js';
 import { assertUsable, floatingUsesOf, heldSeatRefusal, locateLicense, MAX_ATTEMPTS, retryOnConflict, RETRY } from './license-rules.js';
 import { borrowEndOf, isSeatLive, leaseOf, liveSeatFilter, seatLimitError, seatLimitOf } from './seat-rules.js';
 import type { EventOutboxEntry } from './events.js';
+import type { FeatureSlotsPort } from './feature-slots.js';
 import type { MeterAttributeUses, UsesChange } from './meter-attributes.js';
 
 /** Who calls: an account (authenticated by its credentials), or a client that no account vouches for (what it names authenticates it). */
@@ -122,6 +123,8 @@ export class DeviceService {
     private readonly events: EventOutbox,
     private readonly licenses: Pick<LicensesPort, 'findByProductAndKey'>,
     private readonly meterUses: MeterAttributeUses,
+    /** The device's slots of floating features go when its seat goes. */
+    private readonly featureSlots?: Pick<FeatureSlotsPort, 'releaseAll'>,
   ) {}
 
   private async usableLicense(accountId: number, locator: LicenseLocator, password: string | undefined): Promise<License> {
@@ -185,6 +188,7 @@ export class DeviceService {
         const { device: old, change: release } = result.reclaimed;
         await this.devices.endSeatChange(accountId, old.id, release.id, false, now, { borrowedUntil: null });
         await this.seats.removeSeatEntry(license.id, release.id);
+        await this.featureSlots?.releaseAll(license.id, old.id);
       }
       return { device: active ?? { ...claimed, active: true, seatChange: null, ...lease }, reclaimed: result.reclaimed, pending: result.pending };
     });
@@ -529,6 +533,7 @@ export class DeviceService {
       }
       const updated = (await this.devices.endSeatChange(accountId, current.id, change.id, false, now, { borrowedUntil: null })) ?? { ...claimed, active: false, seatChange: null };
       await this.seats.removeSeatEntry(result.license.id, change.id);
+      await this.featureSlots?.releaseAll(result.license.id, current.id);
       await this.events.settle({ licenseId: result.license.id }, result.license.id, [deleted], { license: result.license, device: updated }, completeLedgerEntries(result.license, result.pending));
       return { license: result.license, device: updated };
     });

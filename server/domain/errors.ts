@@ -33,6 +33,8 @@ export type DomainErrorCode =
   | 'license_not_floating'
   | 'borrow_not_allowed'
   | 'borrow_until_invalid'
+  | 'feature_not_floating'
+  | 'feature_slot_not_held'
   | 'fingerprint_mismatch'
   | 'consumption_limit_reached'
   | 'negative_consumption_not_allowed'

@@ -14,7 +14,7 @@
  */
 import { DomainError } from './errors.js';
 import { hasPassed, notPassedFilter, type QueryDocument } from './query-forms.js';
-import type { Device, License } from './types.js';
+import type { Device, License, LicenseFeature } from './types.js';
 
 /**
  * How many devices may hold a seat at once: `floatingUsers` on a floating-cloud license (concurrent
@@ -81,6 +81,16 @@ export function leaseOf(license: Pick<License, 'isFloatingCloud' | 'floatingTime
   const borrowed = device?.borrowedUntil ?? null;
   if (end !== null && borrowed !== null && borrowed.getTime() > end.getTime()) end = borrowed;
   return requested !== undefined ? { leaseDuration: requested, leaseExpiresAt: end } : { leaseExpiresAt: end };
+}
+
+/**
+ * The lease a take or renewal gives a slot of a floating feature: the feature's `floatingTimeout`
+ * minutes from now (null or 0: no end), at least until `borrowedUntil` when borrowed.
+ */
+export function featureLeaseOf(feature: Pick<LicenseFeature, 'floatingTimeout'>, borrowedUntil: Date | null, now: Date): Date | null {
+  if (!feature.floatingTimeout) return null;
+  const end = after(now, feature.floatingTimeout * 60_000);
+  return borrowedUntil !== null && borrowedUntil.getTime() > end.getTime() ? borrowedUntil : end;
 }
 
 /** Whether the device is borrowing its seat at `now`. */

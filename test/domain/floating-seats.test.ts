@@ -7,6 +7,7 @@ import type { SeatChange } from '../../server/domain/types.js';
 import { ManualClock } from '../support/clock.js';
 import { seedAccountWithProduct, startTestDomain, type TestDomain } from '../support/domain.js';
 import { errorCodeOf } from './license-arbitraries.js';
+import { seedSeats } from '../support/seats.js';
 
 const MINUTE = 60_000;
 
@@ -210,5 +211,69 @@ describe('floating seats (domain)', () => {
     // The new device's seat has the lease its take would have given it: live for the timeout from the repair.
     expect(await devices.findById(accountId, fresh.id)).toMatchObject({ active: true, seatChange: null, leaseExpiresAt: new Date(clock.now().getTime() + MINUTE) });
     expect((await state(accountId, license.id)).timesActivated).toBe(1);
+  });
+
+  describe('floating feature slots', () => {
+    async function featureLicense(floatingUsers: number, floatingTimeout: number | null) {
+      const { account, product } = await seedAccountWithProduct(t.services);
+      const license = await t.services.licenses.createLicense(account.id, {
+        productId: product.id,
+        type: 'perpetual',
+        maxActivations: 100,
+        features: [{ code: 'export', isFloatingCloud: true, floatingUsers, floatingTimeout }, { code: 'api-calls' }],
+      });
+      return { accountId: account.id, license, seats: await seedSeats(t.db, license, 60, `fs-${license.id}`) };
+    }
+    const checkFeature = (accountId: number, licenseId: number, hardwareId: string, code = 'export') => t.services.featureSlots.check(accountId, { licenseId }, hardwareId, code);
+    const slotHolders = async (licenseId: number) => (await t.db.models.FeatureSlot.find({ licenseId }).lean<Array<{ deviceId: number; slot: number }>>()).length;
+
+    it('50 devices race for 10 slots of a floating feature: exactly 10 win; after the timeout 10 others, exactly', async () => {
+      clock.set('2026-06-02T10:00:00Z');
+      const { accountId, license, seats } = await featureLicense(10, 1);
+      const first = await Promise.all(seats.slice(0, 50).map((s) => errorCodeOf(checkFeature(accountId, license.id, s.hardwareId))));
+      expect(tally(first)).toEqual({ ok: 10, floating_seat_unavailable: 40 });
+      expect(await slotHolders(license.id)).toBe(10);
+      expect(await t.services.featureSlots.inUse(license.id, 'export')).toBe(10);
+      // The winners check again (renewals, nothing counted twice); the others are still refused.
+      const again = await Promise.all(seats.slice(0, 50).map((s) => errorCodeOf(checkFeature(accountId, license.id, s.hardwareId))));
+      expect(again).toEqual(first);
+
+      clock.advance(MINUTE + 1);
+      expect(await t.services.featureSlots.inUse(license.id, 'export')).toBe(0);
+      const second = await Promise.all(seats.slice(10, 60).map((s) => errorCodeOf(checkFeature(accountId, license.id, s.hardwareId))));
+      expect(tally(second)).toEqual({ ok: 10, floating_seat_unavailable: 40 });
+      expect(await slotHolders(license.id)).toBe(10);
+      expect(await t.services.featureSlots.inUse(license.id, 'export')).toBe(10);
+    });
+
+    it('release, borrow and the refusals of a feature slot; a deactivated device gives its slots back', async () => {
+      clock.set('2026-06-02T12:00:00Z');
+      const { accountId, license, seats } = await featureLicense(1, 10);
+      const [a, b] = [seats[0]!.hardwareId, seats[1]!.hardwareId];
+      const release = (hw: string, code = 'export') => t.services.featureSlots.release(accountId, { licenseId: license.id }, hw, code);
+      const borrow = (hw: string, until: Date | null) => t.services.featureSlots.borrow(accountId, { licenseId: license.id }, hw, 'export', until);
+      expect(await errorCodeOf(checkFeature(accountId, license.id, a, 'nope'))).toBe('feature_not_on_license');
+      expect(await errorCodeOf(checkFeature(accountId, license.id, 'never-activated'))).toBe('device_not_found');
+      expect((await checkFeature(accountId, license.id, a, 'api-calls')).slot).toBeNull();
+      expect(await errorCodeOf(release(a, 'api-calls'))).toBe('feature_not_floating');
+      expect((await checkFeature(accountId, license.id, a)).slot).toMatchObject({ slot: 0, leaseExpiresAt: new Date('2026-06-02T12:10:00Z') });
+      expect(await errorCodeOf(checkFeature(accountId, license.id, b))).toBe('floating_seat_unavailable');
+      await release(a);
+      expect(await errorCodeOf(release(a))).toBe('feature_slot_not_held');
+      expect((await checkFeature(accountId, license.id, b)).slot).toMatchObject({ slot: 0 });
+
+      // Borrowing follows the license's policy.
+      expect(await errorCodeOf(borrow(b, null))).toBe('borrow_not_allowed');
+      await t.services.licenseAdmin.updateLicense(accountId, license.id, { canBorrow: true, maxBorrowTime: 8 });
+      expect(await errorCodeOf(borrow(b, new Date('2026-06-02T20:00:01Z')))).toBe('borrow_until_invalid');
+      expect((await borrow(b, null)).slot).toMatchObject({ borrowedUntil: new Date('2026-06-02T20:00:00Z'), leaseExpiresAt: new Date('2026-06-02T20:00:00Z') });
+      clock.set('2026-06-02T19:00:00Z');
+      expect(await errorCodeOf(checkFeature(accountId, license.id, a))).toBe('floating_seat_unavailable');
+      expect((await checkFeature(accountId, license.id, b)).slot).toMatchObject({ leaseExpiresAt: new Date('2026-06-02T20:00:00Z') });
+
+      // Deactivating b gives its slot back: a takes it at once.
+      await t.services.devices.deactivate(accountId, { licenseId: license.id }, b);
+      expect((await checkFeature(accountId, license.id, a)).slot).toMatchObject({ slot: 0, borrowedUntil: null });
+    });
   });
 });

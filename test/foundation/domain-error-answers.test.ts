@@ -39,6 +39,8 @@ const ANSWERS: Record<DomainErrorCode, { v1: Answer; v3: Answer; v4: Answer }> =
   license_not_floating: { v1: [400, 'license_not_floating'], v3: [400, 'validation_failed'], v4: [400, 'license_not_floating'] },
   borrow_not_allowed: { v1: [400, 'license_borrow_not_allowed'], v3: [400, 'validation_failed'], v4: [400, 'license_borrow_not_allowed'] },
   borrow_until_invalid: { v1: [400, 'borrow_until_not_valid'], v3: [400, 'validation_failed'], v4: [400, 'borrow_until_not_valid'] },
+  feature_not_floating: { v1: [400, 'feature_not_floating'], v3: [400, 'validation_failed'], v4: [400, 'feature_not_floating'] },
+  feature_slot_not_held: { v1: [400, 'floating_feature_device_not_in_use'], v3: [404, 'not_found'], v4: [400, 'floating_feature_device_not_in_use'] },
   fingerprint_mismatch: { v1: [404, 'device_not_found'], v3: [400, 'machine_fingerprint_mismatch'], v4: [400, 'device_not_found'] },
   consumption_limit_reached: { v1: [400, 'feature_not_enough_consumptions'], v3: [400, 'meter_attribute_uses_limit_reached'], v4: [400, 'feature_not_enough_consumptions'] },
   negative_consumption_not_allowed: { v1: [400, 'negative_consumptions_not_allowed'], v3: [400, 'meter_attribute_uses_below_zero'], v4: [400, 'negative_consumptions_not_allowed'] },

@@ -101,4 +101,34 @@ describe('License API v4: floating cloud licenses', () => {
     const borrowed = await client.post('floating/borrow', { ...ids, borrowed_until: null });
     expect(borrowed.body).toMatchObject({ borrowed_until: '2026-08-04T01:00:00.000Z', max_borrow_time: 12 });
   });
+
+  it('floating features: check_license_feature takes a slot, release and borrow it, with the vendor error codes', async () => {
+    clock.set('2026-08-03T14:00:00Z');
+    const features = [{ code: 'export', isFloatingCloud: true, floatingUsers: 1, floatingTimeout: 30 }, { code: 'api-calls' }];
+    const { ids, license } = await licenseFor(t, { type: 'perpetual', maxActivations: 3, canBorrow: true, maxBorrowTime: 2, features }, ['hw-1', 'hw-2']);
+    const check = (hw: string, feature = 'export') => client.get('check_license_feature', { ...ids, hardware_id: hw, feature });
+    const first = await check('hw-1');
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ license_id: license.id, code: 'export', is_floating_cloud: true, floating_users: 1, floating_timeout: 30, floating_in_use_devices: 1 });
+    const plain = await check('hw-1', 'api-calls');
+    expect(plain.body).toMatchObject({ license_id: license.id, code: 'api-calls', is_floating_cloud: false });
+    expect(plain.body).not.toHaveProperty('floating_in_use_devices');
+    expectError(await check('hw-2'), 'floating_not_available');
+    expectError(await check('hw-1', 'unknown-feature'), 'invalid_license_feature_code');
+    expectError(await check('hw-9'), 'device_not_found');
+
+    const release = (hw: string, feature = 'export') => client.post('floating/feature_release', { ...ids, hardware_id: hw, feature });
+    expectError(await release('hw-1', 'api-calls'), 'feature_not_floating');
+    expect((await release('hw-1')).text).toBe('""');
+    expectError(await release('hw-1'), 'floating_feature_device_not_in_use');
+
+    const borrow = (hw: string, until: string | null) => client.post('floating/feature_borrow', { ...ids, hardware_id: hw, feature: 'export', borrowed_until: until });
+    expectError(await borrow('hw-2', '2026-08-03T16:00:01Z'), 'borrow_until_not_valid');
+    const borrowed = await borrow('hw-2', '2026-08-03 15:30');
+    expect(borrowed.body).toMatchObject({ license_id: license.id, borrowed_until: '2026-08-03T15:30:00.000Z', max_borrow_time: 2 });
+    clock.set('2026-08-03T15:00:00Z');
+    expectError(await check('hw-1'), 'floating_not_available');
+    clock.set('2026-08-03T15:30:00Z');
+    expect((await check('hw-1')).body).toMatchObject({ floating_in_use_devices: 1 });
+  });
 });

@@ -32,6 +32,8 @@ const V1_ERRORS: DomainErrorTable = {
   license_not_floating: [400, 'license_not_floating'],
   borrow_not_allowed: [400, 'license_borrow_not_allowed'],
   borrow_until_invalid: [400, 'borrow_until_not_valid'],
+  feature_not_floating: [400, 'feature_not_floating'],
+  feature_slot_not_held: [400, 'floating_feature_device_not_in_use'],
   fingerprint_mismatch: [404, 'device_not_found'],
   consumption_limit_reached: (err) => [400, err.details.scope === 'license' ? 'license_not_enough_consumptions' : 'feature_not_enough_consumptions'],
   negative_consumption_not_allowed: [400, 'negative_consumptions_not_allowed'],

@@ -34,6 +34,8 @@ const V3_ERRORS: DomainErrorTable = {
   license_not_floating: [400, 'validation_failed'],
   borrow_not_allowed: [400, 'validation_failed'],
   borrow_until_invalid: [400, 'validation_failed'],
+  feature_not_floating: [400, 'validation_failed'],
+  feature_slot_not_held: [404, 'not_found'],
   fingerprint_mismatch: [400, 'machine_fingerprint_mismatch'],
   consumption_limit_reached: [400, 'meter_attribute_uses_limit_reached'],
   negative_consumption_not_allowed: [400, 'meter_attribute_uses_below_zero'],

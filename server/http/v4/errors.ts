@@ -27,7 +27,8 @@ const V4_ERRORS: DomainErrorTable = {
   license_inactive: [400, 'license_not_active', 'The license is not active'],
   license_expired: [400, 'license_expired', 'The license has expired'],
   license_not_consumption: [400, 'license_not_consumption', 'The license needs to be of consumption type'],
-  feature_not_on_license: [400, 'unsupported_product_feature'],
+  // A feature a check or a floating call names: the vendor's code for those; consumption calls keep theirs.
+  feature_not_on_license: (err) => [400, err.details.check ? 'invalid_license_feature_code' : 'unsupported_product_feature'],
   feature_expired: [400, 'license_feature_expired', 'The license feature has expired'],
   device_not_found: DEVICE_NOT_FOUND,
   device_blacklisted: [400, 'blacklisted', 'This device is blacklisted'],
@@ -38,6 +39,8 @@ const V4_ERRORS: DomainErrorTable = {
   license_not_floating: [400, 'license_not_floating', 'The license is not a floating cloud license'],
   borrow_not_allowed: [400, 'license_borrow_not_allowed', 'Borrowing is not allowed for this license'],
   borrow_until_invalid: [400, 'borrow_until_not_valid'],
+  feature_not_floating: [400, 'feature_not_floating', 'License feature is not a floating cloud feature'],
+  feature_slot_not_held: [400, 'floating_feature_device_not_in_use', 'The device does not hold a floating slot of this feature'],
   fingerprint_mismatch: DEVICE_NOT_FOUND,
   consumption_limit_reached: (err) => [400, err.details.scope === 'license' ? 'license_not_enough_consumptions' : 'feature_not_enough_consumptions', 'Not enough consumptions left'],
   negative_consumption_not_allowed: [400, 'negative_consumptions_not_allowed', 'Negative consumptions not allowed'],

@@ -39,7 +39,8 @@ export function featureConsumptionView(feature: LicenseFeature): V4FeatureConsum
   return { id: feature.id, code: feature.code, name: feature.name, ...meterFields(feature) };
 }
 
-function licenseFeatureView(f: LicenseFeature): V4LicenseFeature {
+/** A license feature as a device sees it (with its meter as of now: see meterAsOf). */
+export function licenseFeatureView(f: LicenseFeature): V4LicenseFeature {
   return {
     id: f.id,
     code: f.code,

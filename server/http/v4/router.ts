@@ -13,6 +13,8 @@ import { consumptionRoutes } from './consumption.js';
 import type { LicenseApiCredential } from './credential-cache.js';
 import { v4DomainErrors } from './errors.js';
 import { licenseRoutes } from './license.js';
+import { floatingFeatureRoutes } from './floating-features.js';
+import type { FeatureSlotService } from '../../domain/feature-slots.js';
 
 /** What the License API uses of the domain (server/http/apis.ts picks it out of the services). */
 export interface LicenseApiDeps {
@@ -23,6 +25,7 @@ export interface LicenseApiDeps {
   products: Pick<ProductService, 'productDetails'>;
   devices: Pick<DeviceService, 'activate' | 'deactivate' | 'releaseFloating' | 'borrow' | 'liveSeats'>;
   licenseCheck: Pick<LicenseCheckService, 'locate' | 'check'>;
+  featureSlots: Pick<FeatureSlotService, 'check' | 'release' | 'borrow'>;
   consumption: Pick<ConsumptionService, 'consume' | 'consumeFeature'>;
   idempotency: Pick<IdempotencyService, 'run'>;
 }
@@ -39,6 +42,7 @@ export function licenseApiV4(deps: LicenseApiDeps): MountedApi[] {
   router.use(licenseApiAuth(deps));
   router.use(licenseRoutes(deps));
   router.use(consumptionRoutes(deps));
+  router.use(floatingFeatureRoutes(deps));
   router.use(v4DomainErrors);
   return [{ basePath: '/api/v4', router }];
 }
