@@ -72,11 +72,14 @@ describe('createLicensingClient', () => {
     // Type-checked by \`npm run typecheck\`: no \`params.header\` is needed for the required Date header.
     await client.GET('/api/v4/check_license', { params: { query: { product: 'p', hardware_id: 'hw', license_key: 'K' } } });
     await client.POST('/api/v4/add_consumption', { body: { product: 'p', hardware_id: 'hw', license_key: 'K', consumptions: 1 } });
+    await client.POST('/api/v4/floating/release', { body: { product: 'p', hardware_id: 'hw', license_key: 'K' } });
+    await client.POST('/api/v4/floating/borrow', { body: { product: 'p', hardware_id: 'hw', license_key: 'K', borrowed_until: null } });
     for (const request of requests) {
       expect(request.headers.get('Date')).toBe('Tue, 04 Mar 2025 10:15:30 GMT');
       expect(request.headers.get('Authorization')).toContain(`signature="${licenseApiSignature('shared', 'Tue, 04 Mar 2025 10:15:30 GMT')}"`);
     }
-    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/api/v4/check_license', '/api/v4/add_consumption']);
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/api/v4/check_license', '/api/v4/add_consumption', '/api/v4/floating/release', '/api/v4/floating/borrow']);
+    expect(await requests[3]?.json()).toEqual({ product: 'p', hardware_id: 'hw', license_key: 'K', borrowed_until: null });
   });
 
   it('unwrap throws a typed error with the status, code and message of the body', async () => {

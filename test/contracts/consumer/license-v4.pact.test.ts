@@ -7,7 +7,7 @@
 import { MatchersV3 } from '@pact-foundation/pact';
 import { describe, expect, it } from 'vitest';
 import { createLicensingClient, unwrap } from '../../../client/index.js';
-import { base64, jsonResponseHeaders, licenseApiAuthHeaders, licenseApiError, licenseKey, signedJsonResponseHeaders } from '../support/matchers.js';
+import { base64, fromState, isoDateTime, jsonResponseHeaders, licenseApiAuthHeaders, licenseApiError, licenseKey, signedJsonResponseHeaders } from '../support/matchers.js';
 import { DEFAULT_PRODUCT, states } from '../support/provider-states.js';
 import { clientFor, createPact, expectApiError, settleAfterResponse } from './pact.js';
 
@@ -270,6 +270,150 @@ describe('License API v4 (consumer)', () => {
             ),
           );
           expect(err).toMatchObject({ status: 400, code: 'feature_not_enough_consumptions' });
+        });
+    });
+  });
+
+  describe('releaseFloatingLicense', () => {
+    const release = (mockUrl: string, hardwareId: string) =>
+      clientFor(mockUrl).POST('/api/v4/floating/release', { params: { header: dateHeader() }, body: { license_key: KEY, product, hardware_id: hardwareId } });
+
+    it('gives the device’s floating slot back', async () => {
+      const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('releaseFloatingLicense: a device holding a floating slot')
+        .withRequest('POST', '/api/v4/floating/release', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID }))
+        // The body is the JSON string ""; jsonBody() would store a bare string as raw text.
+        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).body('application/json', Buffer.from(JSON.stringify(''))))
+        .executeTest(async (mock) => {
+          const result = await release(mock.url, HARDWARE_ID);
+          expect(result.response.status).toBe(200);
+          expect(result.response.headers.get('LicenseSignature')).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+          expect(unwrap(result)).toBe('');
+        });
+    });
+
+    it('400 license_not_floating for a license that is not floating cloud', async () => {
+      const { name, params } = states.licenseActivatedOnDevice({ key: KEY, hardwareId: HARDWARE_ID });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('releaseFloatingLicense: a license that is not floating cloud')
+        .withRequest('POST', '/api/v4/floating/release', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID }))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'license_not_floating')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await release(mock.url, HARDWARE_ID)));
+          expect(err).toMatchObject({ status: 400, code: 'license_not_floating', dialect: 'v4' });
+        });
+    });
+
+    it('400 device_not_found for a device that holds no slot', async () => {
+      const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('releaseFloatingLicense: a device that holds no floating slot')
+        .withRequest('POST', '/api/v4/floating/release', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: 'hw-unknown' }))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'device_not_found')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await release(mock.url, 'hw-unknown')));
+          expect(err).toMatchObject({ status: 400, code: 'device_not_found' });
+        });
+    });
+  });
+
+  describe('borrowFloatingLicense', () => {
+    /** What the state handler answers for `${borrowedUntil}` (one hour after the state's setup); any date-time does here. */
+    const BORROWED_UNTIL = '2025-03-04T11:15:30.000Z';
+    const borrow = (mockUrl: string, borrowedUntil: string | null) =>
+      clientFor(mockUrl).POST('/api/v4/floating/borrow', { params: { header: dateHeader() }, body: { license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: borrowedUntil } });
+    const borrowed = (borrowedUntil = BORROWED_UNTIL) => ({
+      license_id: integer(1000000000000001),
+      device_id: integer(1000000000000004),
+      borrowed_until: isoDateTime(borrowedUntil),
+      max_borrow_time: integer(24),
+    });
+
+    it('holds the device’s slot until borrowed_until', async () => {
+      const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID, maxBorrowTime: 24 });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('borrowFloatingLicense: a borrow within max_borrow_time')
+        .withRequest('POST', '/api/v4/floating/borrow', (req) =>
+          req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: fromState('${borrowedUntil}', BORROWED_UNTIL) }),
+        )
+        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(borrowed()))
+        .executeTest(async (mock) => {
+          const result = await borrow(mock.url, BORROWED_UNTIL);
+          expect(result.response.headers.get('LicenseSignature')).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
+          expect(unwrap(result)).toEqual({ license_id: 1000000000000001, device_id: 1000000000000004, borrowed_until: BORROWED_UNTIL, max_borrow_time: 24 });
+        });
+    });
+
+    it('borrowed_until null borrows for max_borrow_time hours', async () => {
+      const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID, maxBorrowTime: 24 });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('borrowFloatingLicense: a borrow for as long as allowed')
+        .withRequest('POST', '/api/v4/floating/borrow', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: null }))
+        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(borrowed('2025-03-05T10:15:30.000Z')))
+        .executeTest(async (mock) => {
+          const data = unwrap(await borrow(mock.url, null));
+          expect(data).toMatchObject({ borrowed_until: '2025-03-05T10:15:30.000Z', max_borrow_time: 24 });
+        });
+    });
+
+    it('400 license_borrow_not_allowed when the license’s can_borrow is false', async () => {
+      const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID, canBorrow: false });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('borrowFloatingLicense: a license that does not allow borrowing')
+        .withRequest('POST', '/api/v4/floating/borrow', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: null }))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'license_borrow_not_allowed')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await borrow(mock.url, null)));
+          expect(err).toMatchObject({ status: 400, code: 'license_borrow_not_allowed', dialect: 'v4' });
+        });
+    });
+
+    // Fixed dates: one always in the past, one always later than now + max_borrow_time (24 hours).
+    for (const [label, until] of [
+      ['in the past', '2020-01-01T00:00:00.000Z'],
+      ['later than now + max_borrow_time', '2999-01-01T00:00:00.000Z'],
+    ] as const) {
+      it(`400 borrow_until_not_valid for a borrowed_until ${label}`, async () => {
+        const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID, maxBorrowTime: 24 });
+        await pact
+          .addInteraction()
+          .given(name, params)
+          .uponReceiving(`borrowFloatingLicense: borrowed_until ${label}`)
+          .withRequest('POST', '/api/v4/floating/borrow', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: until }))
+          .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'borrow_until_not_valid')))
+          .executeTest(async (mock) => {
+            const err = await expectApiError(async () => unwrap(await borrow(mock.url, until)));
+            expect(err).toMatchObject({ status: 400, code: 'borrow_until_not_valid' });
+          });
+      });
+    }
+
+    it('400 floating_not_available when another device holds the only slot', async () => {
+      const { name, params } = states.floatingLicenseTakenByOther({ key: KEY, hardwareId: HARDWARE_ID, holder: 'hw-pact-2' });
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving('borrowFloatingLicense: every floating slot held by another device')
+        .withRequest('POST', '/api/v4/floating/borrow', (req) =>
+          req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: fromState('${borrowedUntil}', BORROWED_UNTIL) }),
+        )
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'floating_not_available')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await borrow(mock.url, BORROWED_UNTIL)));
+          expect(err).toMatchObject({ status: 400, code: 'floating_not_available' });
         });
     });
   });

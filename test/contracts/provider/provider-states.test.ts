@@ -62,6 +62,39 @@ describe('provider states and request filter', () => {
     expect(withoutDevice?.deviceId).toBeUndefined();
   });
 
+  it('a floating cloud license with borrowing as asked, whose slot the device holds, and a valid borrowed_until', async () => {
+    const before = Date.now();
+    const values = await run(states.floatingLicenseOnDevice({ key: 'KEY-6', hardwareId: 'hw-f1', floatingUsers: 3, floatingTimeout: 15, canBorrow: false, maxBorrowTime: 12 }));
+    const license = await server.services.licenses.getLicense(accountId(), Number(values?.licenseId));
+    expect({ key: license.key, isFloatingCloud: license.isFloatingCloud, floatingUsers: license.floatingUsers, floatingTimeout: license.floatingTimeout, canBorrow: license.canBorrow, maxBorrowTime: license.maxBorrowTime }).toEqual({
+      key: 'KEY-6',
+      isFloatingCloud: true,
+      floatingUsers: 3,
+      floatingTimeout: 15,
+      canBorrow: false,
+      maxBorrowTime: 12,
+    });
+    const device = await server.services.devices.getDevice(accountId(), Number(values?.deviceId));
+    expect({ hardwareId: device.hardwareId, active: device.active, licenseId: device.licenseId }).toEqual({ hardwareId: 'hw-f1', active: true, licenseId: values?.licenseId });
+    expect(await server.services.devices.liveSeats(license)).toBe(1);
+    const until = Date.parse(String(values?.borrowedUntil));
+    expect(until - before).toBeGreaterThanOrEqual(3_600_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(3_600_000);
+    expect(values?.borrowedUntil).toBe(new Date(until).toISOString());
+  });
+
+  it('a floating cloud license whose only slot another device holds: the device released its own', async () => {
+    const values = await run(states.floatingLicenseTakenByOther({ key: 'KEY-7', hardwareId: 'hw-f1', holder: 'hw-f2' }));
+    const license = await server.services.licenses.getLicense(accountId(), Number(values?.licenseId));
+    expect({ floatingUsers: license.floatingUsers, canBorrow: license.canBorrow }).toEqual({ floatingUsers: 1, canBorrow: true });
+    const { items: devices } = await server.services.devices.listDevices(accountId(), { licenseId: license.id }, 0, 10);
+    expect(devices.map((d) => ({ id: d.id, hardwareId: d.hardwareId, active: d.active }))).toEqual([
+      { id: values?.deviceId, hardwareId: 'hw-f1', active: false },
+      { id: expect.any(Number), hardwareId: 'hw-f2', active: true },
+    ]);
+    expect(await server.services.devices.liveSeats(license)).toBe(1);
+  });
+
   it('v3 states return string ids and an activation that reported its machine details', async () => {
     const values = await run(states.v3Activation({ key: 'KEY-5', code: 'api-calls', remaining: 2, fingerprint: 'fp-'.padEnd(64, 'x') }));
     expect(values).toEqual({

@@ -62,6 +62,35 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
     return { deviceId: device.id };
   }
 
+  /** A floating cloud license of `floatingUsers` slots, borrowing as the state asks, with its product. */
+  async function seedFloatingLicense(params: StateParams, floating: { floatingUsers: number; floatingTimeout: number; canBorrow: boolean; maxBorrowTime: number }) {
+    const { account } = await reset(ctx);
+    const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
+    const license = await services().licenses.createLicense(account.id, {
+      productId: product.id,
+      key: param<string>(params, 'key', 'string'),
+      type: 'perpetual',
+      maxActivations: 5,
+      features: [],
+      isFloatingCloud: true,
+      ...floating,
+    });
+    if (!license.isFloatingCloud || license.floatingUsers !== floating.floatingUsers || license.canBorrow !== floating.canBorrow) {
+      throw new Error(`the license was not created floating as asked: ${JSON.stringify({ isFloatingCloud: license.isFloatingCloud, floatingUsers: license.floatingUsers, canBorrow: license.canBorrow })}`);
+    }
+    return { account, product, license };
+  }
+
+  /** Activates `hardwareId` on the license, failing loudly unless it then holds a live floating seat. */
+  async function takeSeat(accountId: number, licenseId: number, hardwareId: string) {
+    const { device } = await services().devices.activate(accountId, { license: { licenseId }, hardwareId });
+    if (!device.active) throw new Error(`device ${hardwareId} holds no seat after its activation`);
+    return device;
+  }
+
+  /** A valid `borrowed_until` for the interaction that follows the state: one hour from now. */
+  const borrowedUntil = () => new Date(services().clock.now().getTime() + 3_600_000).toISOString();
+
   /** A v3 license with one meter attribute; ids as strings (v3 carries every id as a string). */
   async function seedV3License(params: StateParams) {
     const { account } = await reset(ctx);
@@ -164,6 +193,25 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
         param<string>(params, 'hardwareId', 'string'),
       ]);
       return { licenseId: license.id, productId: product.id, deviceId: device!.id };
+    },
+    [STATE.floatingLicenseOnDevice]: async (params) => {
+      const { account, product, license } = await seedFloatingLicense(params, {
+        floatingUsers: param<number>(params, 'floatingUsers', 'number'),
+        floatingTimeout: param<number>(params, 'floatingTimeout', 'number', 30),
+        canBorrow: param<boolean>(params, 'canBorrow', 'boolean', true),
+        maxBorrowTime: param<number>(params, 'maxBorrowTime', 'number', 24),
+      });
+      const device = await takeSeat(account.id, license.id, param<string>(params, 'hardwareId', 'string'));
+      return { licenseId: license.id, productId: product.id, deviceId: device.id, borrowedUntil: borrowedUntil() };
+    },
+    [STATE.floatingLicenseTakenByOther]: async (params) => {
+      const { account, product, license } = await seedFloatingLicense(params, { floatingUsers: 1, floatingTimeout: 30, canBorrow: true, maxBorrowTime: 24 });
+      const hardwareId = param<string>(params, 'hardwareId', 'string');
+      const device = await takeSeat(account.id, license.id, hardwareId);
+      await services().devices.releaseFloating(account.id, { licenseId: license.id }, hardwareId);
+      await takeSeat(account.id, license.id, param<string>(params, 'holder', 'string'));
+      if ((await services().devices.liveSeats(license)) !== 1) throw new Error('the only floating slot is not held by exactly one device');
+      return { licenseId: license.id, productId: product.id, deviceId: device.id, borrowedUntil: borrowedUntil() };
     },
     [STATE.v3License]: async (params) => (await seedV3License(params)).values,
     [STATE.v3Activation]: async (params) => {

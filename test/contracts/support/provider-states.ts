@@ -20,6 +20,8 @@ export const STATE = {
   licenseWithFeatureConsumptions: 'a license with key {key} and feature {code} with {remaining} consumptions left',
   licenseWithConsumptions: 'a consumption license with key {key} with {remaining} consumptions left',
   licenseActivatedOnDevice: 'a license with key {key} activated on device {hardwareId}',
+  floatingLicenseOnDevice: 'a floating cloud license with key {key} for {floatingUsers} users, activated on device {hardwareId}',
+  floatingLicenseTakenByOther: 'a floating cloud license with key {key} whose only slot device {holder} holds, device {hardwareId} released its slot',
   v3License: 'a license with key {key} and meter attribute {code} with {remaining} uses left',
   v3Activation: 'a license with key {key} and meter attribute {code} with {remaining} uses left, activated on machine {fingerprint}',
   webhookSubscription: 'a webhook subscription to {url} for {event}',
@@ -60,6 +62,34 @@ export const states = {
   licenseActivatedOnDevice: (p: { key: string; hardwareId: string; product?: string }): ProviderState => ({
     name: STATE.licenseActivatedOnDevice,
     params: { key: p.key, hardwareId: p.hardwareId, product: p.product ?? DEFAULT_PRODUCT },
+  }),
+  /**
+   * A floating cloud license (`is_floating_cloud`) of `{floatingUsers}` slots, `floating_timeout`
+   * `{floatingTimeout}` minutes, borrowing allowed (`{canBorrow}`, default true) for up to
+   * `{maxBorrowTime}` hours (default 24), whose slot device `{hardwareId}` holds. Returns
+   * `{ licenseId, productId, deviceId }` and `borrowedUntil`: an ISO time one hour from the state's
+   * setup, a valid `borrowed_until` for `fromProviderState('${borrowedUntil}', ...)`.
+   */
+  floatingLicenseOnDevice: (p: { key: string; hardwareId: string; floatingUsers?: number; floatingTimeout?: number; canBorrow?: boolean; maxBorrowTime?: number; product?: string }): ProviderState => ({
+    name: STATE.floatingLicenseOnDevice,
+    params: {
+      key: p.key,
+      hardwareId: p.hardwareId,
+      floatingUsers: p.floatingUsers ?? 2,
+      floatingTimeout: p.floatingTimeout ?? 30,
+      canBorrow: p.canBorrow ?? true,
+      maxBorrowTime: p.maxBorrowTime ?? 24,
+      product: p.product ?? DEFAULT_PRODUCT,
+    },
+  }),
+  /**
+   * A floating cloud license of one slot (borrowing allowed for 24 hours): device `{hardwareId}` was
+   * activated and released its slot, then device `{holder}` took it, so `{hardwareId}` finds none
+   * free. Returns `{ licenseId, productId, deviceId }` (the id of `{hardwareId}`) and `borrowedUntil` as above.
+   */
+  floatingLicenseTakenByOther: (p: { key: string; hardwareId: string; holder: string; product?: string }): ProviderState => ({
+    name: STATE.floatingLicenseTakenByOther,
+    params: { key: p.key, hardwareId: p.hardwareId, holder: p.holder, product: p.product ?? DEFAULT_PRODUCT },
   }),
   /**
    * Web API v3: a license `{key}` whose meter attribute (consumption feature) `{code}` has `{remaining}`
