@@ -55,7 +55,7 @@ const operations: Operation[] = Object.entries(spec.paths as Record<string, Json
         method: method.toUpperCase(),
         path,
         params: [...(item.parameters ?? []), ...(op.parameters ?? [])].map(resolve) as Param[],
-        body: media ? { schema: resolve(media.schema), example: media.example } : undefined,
+        body: media ? { schema: resolve(media.schema), example: media.example ?? (Object.values(media.examples ?? {})[0] as Json)?.value } : undefined,
       };
     }),
 );
@@ -141,6 +141,7 @@ describe('fuzzing every operation of the spec', () => {
     realBodyRefs = { v4: v4Refs, v3: v3Refs, v1: { product: v4.license.productId } };
     realQuery = {
       checkLicense: { product: v4Refs.product, hardware_id: 'hw-1', license_key: v4Refs.license_key },
+      checkLicenseFeature: { product: v4Refs.product, hardware_id: 'hw-1', license_key: v4Refs.license_key, feature: 'api-calls' },
       listV1ProductFeatures: { product: String(v4.license.productId) },
     };
   });
