@@ -8,7 +8,7 @@ import { MatchersV3 } from '@pact-foundation/pact';
 import { describe, expect, it } from 'vitest';
 import { createLicensingClient, unwrap } from '../../../client/index.js';
 import { base64, fromState, isoDateTime, jsonResponseHeaders, licenseApiAuthHeaders, licenseApiError, licenseKey, signedJsonResponseHeaders } from '../support/matchers.js';
-import { DEFAULT_PRODUCT, states } from '../support/provider-states.js';
+import { DEFAULT_PRODUCT, states, type ProviderState } from '../support/provider-states.js';
 import { clientFor, createPact, expectApiError, settleAfterResponse } from './pact.js';
 
 const { like, integer, boolean, eachLike } = MatchersV3;
@@ -64,6 +64,27 @@ const v4License = () => ({
   hardware_id: like(HARDWARE_ID),
   license_signature: base64(),
 });
+
+/** What the floating states answer for `${borrowedUntil}` (one hour after the state's setup); any date-time does here. */
+const BORROWED_UNTIL = '2025-03-04T11:15:30.000Z';
+/** `borrowed_until` a null borrow (max_borrow_time 24 hours) answers, in the examples. */
+const BORROWED_FOR_MAX = '2025-03-05T10:15:30.000Z';
+/** Fixed invalid `borrowed_until`s: one always in the past, one always later than now + max_borrow_time (24 hours). */
+const INVALID_BORROWS = [
+  ['in the past', '2020-01-01T00:00:00.000Z'],
+  ['later than now + max_borrow_time', '2999-01-01T00:00:00.000Z'],
+] as const;
+
+/** The answer of a license or feature borrow (max_borrow_time 24 hours). */
+const borrowed = (borrowedUntil = BORROWED_UNTIL) => ({
+  license_id: integer(1000000000000001),
+  device_id: integer(1000000000000004),
+  borrowed_until: isoDateTime(borrowedUntil),
+  max_borrow_time: integer(24),
+});
+
+/** A floating release's answer: the JSON string ""; jsonBody() would store a bare string as raw text. */
+const releasedBody = () => Buffer.from(JSON.stringify(''));
 
 describe('License API v4 (consumer)', () => {
   const pact = createPact();
@@ -285,8 +306,7 @@ describe('License API v4 (consumer)', () => {
         .given(name, params)
         .uponReceiving('releaseFloatingLicense: a device holding a floating slot')
         .withRequest('POST', '/api/v4/floating/release', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID }))
-        // The body is the JSON string ""; jsonBody() would store a bare string as raw text.
-        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).body('application/json', Buffer.from(JSON.stringify(''))))
+        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).body('application/json', releasedBody()))
         .executeTest(async (mock) => {
           const result = await release(mock.url, HARDWARE_ID);
           expect(result.response.status).toBe(200);
@@ -325,16 +345,8 @@ describe('License API v4 (consumer)', () => {
   });
 
   describe('borrowFloatingLicense', () => {
-    /** What the state handler answers for `${borrowedUntil}` (one hour after the state's setup); any date-time does here. */
-    const BORROWED_UNTIL = '2025-03-04T11:15:30.000Z';
     const borrow = (mockUrl: string, borrowedUntil: string | null) =>
       clientFor(mockUrl).POST('/api/v4/floating/borrow', { params: { header: dateHeader() }, body: { license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: borrowedUntil } });
-    const borrowed = (borrowedUntil = BORROWED_UNTIL) => ({
-      license_id: integer(1000000000000001),
-      device_id: integer(1000000000000004),
-      borrowed_until: isoDateTime(borrowedUntil),
-      max_borrow_time: integer(24),
-    });
 
     it('holds the device’s slot until borrowed_until', async () => {
       const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID, maxBorrowTime: 24 });
@@ -360,10 +372,10 @@ describe('License API v4 (consumer)', () => {
         .given(name, params)
         .uponReceiving('borrowFloatingLicense: a borrow for as long as allowed')
         .withRequest('POST', '/api/v4/floating/borrow', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, borrowed_until: null }))
-        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(borrowed('2025-03-05T10:15:30.000Z')))
+        .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(borrowed(BORROWED_FOR_MAX)))
         .executeTest(async (mock) => {
           const data = unwrap(await borrow(mock.url, null));
-          expect(data).toMatchObject({ borrowed_until: '2025-03-05T10:15:30.000Z', max_borrow_time: 24 });
+          expect(data).toMatchObject({ borrowed_until: BORROWED_FOR_MAX, max_borrow_time: 24 });
         });
     });
 
@@ -381,11 +393,7 @@ describe('License API v4 (consumer)', () => {
         });
     });
 
-    // Fixed dates: one always in the past, one always later than now + max_borrow_time (24 hours).
-    for (const [label, until] of [
-      ['in the past', '2020-01-01T00:00:00.000Z'],
-      ['later than now + max_borrow_time', '2999-01-01T00:00:00.000Z'],
-    ] as const) {
+    for (const [label, until] of INVALID_BORROWS) {
       it(`400 borrow_until_not_valid for a borrowed_until ${label}`, async () => {
         const { name, params } = states.floatingLicenseOnDevice({ key: KEY, hardwareId: HARDWARE_ID, maxBorrowTime: 24 });
         await pact
@@ -415,6 +423,174 @@ describe('License API v4 (consumer)', () => {
           const err = await expectApiError(async () => unwrap(await borrow(mock.url, BORROWED_UNTIL)));
           expect(err).toMatchObject({ status: 400, code: 'floating_not_available' });
         });
+    });
+  });
+
+  describe('floating license features', () => {
+    const FLOATING = 'render';
+    const PLAIN = 'export';
+    const OTHER_DEVICE = 'hw-pact-2';
+    /** A license with floating feature `render` (1 slot, 30 minutes) and plain feature `export`, the device on a seat. */
+    const featureState = (p: { holder?: string; canBorrow?: boolean } = {}) => states.floatingFeatureOnDevice({ key: KEY, hardwareId: HARDWARE_ID, code: FLOATING, plainCode: PLAIN, maxBorrowTime: 24, ...p });
+
+    interface FeatureArgs {
+      hardwareId?: string;
+      feature?: string;
+      /** borrow only; `BORROWED_UNTIL` travels as the state's `${borrowedUntil}`. */
+      borrowedUntil?: string | null;
+    }
+    interface RequestDeclaration {
+      query(query: Record<string, string>): unknown;
+      jsonBody(body: unknown): unknown;
+    }
+    interface FeatureOperation {
+      method: 'GET' | 'POST';
+      path: string;
+      declare(req: RequestDeclaration, args: FeatureArgs): unknown;
+      /** The real client's call, unwrapped (throws a LicensingApiError on an error answer). */
+      call(mockUrl: string, args: FeatureArgs): Promise<unknown>;
+    }
+    const fields = (a: FeatureArgs) => ({ license_key: KEY, product, hardware_id: a.hardwareId ?? HARDWARE_ID, feature: a.feature ?? FLOATING });
+    const borrowFields = (a: FeatureArgs) => ({ ...fields(a), borrowed_until: a.borrowedUntil ?? null });
+
+    const check: FeatureOperation = {
+      method: 'GET',
+      path: '/api/v4/check_license_feature',
+      declare: (req, a) => req.query(fields(a)),
+      call: async (url, a) => unwrap(await clientFor(url).GET('/api/v4/check_license_feature', { params: { header: dateHeader(), query: fields(a) } })),
+    };
+    const release: FeatureOperation = {
+      method: 'POST',
+      path: '/api/v4/floating/feature_release',
+      declare: (req, a) => req.jsonBody(fields(a)),
+      call: async (url, a) => unwrap(await clientFor(url).POST('/api/v4/floating/feature_release', { params: { header: dateHeader() }, body: fields(a) })),
+    };
+    const borrow: FeatureOperation = {
+      method: 'POST',
+      path: '/api/v4/floating/feature_borrow',
+      declare: (req, a) => req.jsonBody({ ...borrowFields(a), ...(a.borrowedUntil === BORROWED_UNTIL ? { borrowed_until: fromState('${borrowedUntil}', BORROWED_UNTIL) } : {}) }),
+      call: async (url, a) => unwrap(await clientFor(url).POST('/api/v4/floating/feature_borrow', { params: { header: dateHeader() }, body: borrowFields(a) })),
+    };
+
+    const interaction = (op: FeatureOperation, state: ProviderState, description: string, args: FeatureArgs) =>
+      pact
+        .addInteraction()
+        .given(state.name, state.params)
+        .uponReceiving(description)
+        .withRequest(op.method, op.path, (req) => {
+          op.declare(req.headers(licenseApiAuthHeaders()), args);
+        });
+
+    /** `op` with `args` in `state` answers 400 `code`, which the client throws as a v4 LicensingApiError. */
+    const expectRefusal = (op: FeatureOperation, state: ProviderState, description: string, args: FeatureArgs, code: string) =>
+      interaction(op, state, description, args)
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, code)))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(() => op.call(mock.url, args));
+          expect(err).toMatchObject({ status: 400, code, dialect: 'v4' });
+        });
+
+    /** The license feature fields a check answers, as far as the client relies on them. */
+    const featureFields = (code: string, floating: boolean) => ({
+      license_id: integer(1000000000000001),
+      id: integer(1000000000000003),
+      code,
+      name: like(code),
+      feature_type: like('activation'),
+      max_consumption: integer(0),
+      total_consumptions: integer(0),
+      is_floating_cloud: floating,
+      floating_users: integer(floating ? 1 : 0),
+    });
+
+    describe('checkLicenseFeature', () => {
+      it('takes a free slot of a floating feature: floating_in_use_devices 1', async () => {
+        await interaction(check, featureState(), 'checkLicenseFeature: a floating feature with a free slot', {})
+          .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody({ ...featureFields(FLOATING, true), floating_timeout: integer(30), floating_in_use_devices: 1 }))
+          .executeTest(async (mock) => {
+            expect(await check.call(mock.url, {})).toEqual({
+              license_id: 1000000000000001,
+              id: 1000000000000003,
+              code: FLOATING,
+              name: FLOATING,
+              feature_type: 'activation',
+              max_consumption: 0,
+              total_consumptions: 0,
+              is_floating_cloud: true,
+              floating_users: 1,
+              floating_timeout: 30,
+              floating_in_use_devices: 1,
+            });
+          });
+      });
+
+      it('reads a feature that is not floating', async () => {
+        await interaction(check, featureState(), 'checkLicenseFeature: a feature that is not floating', { feature: PLAIN })
+          .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(featureFields(PLAIN, false)))
+          .executeTest(async (mock) => {
+            expect(await check.call(mock.url, { feature: PLAIN })).toMatchObject({ code: PLAIN, is_floating_cloud: false, floating_users: 0 });
+          });
+      });
+
+      it('400 invalid_license_feature_code for a feature the license does not have', () =>
+        expectRefusal(check, featureState(), 'checkLicenseFeature: a feature code the license does not have', { feature: 'no-such-feature' }, 'invalid_license_feature_code'));
+
+      it('400 device_not_found for a device without a seat', () =>
+        expectRefusal(check, featureState(), 'checkLicenseFeature: a device that holds no seat', { hardwareId: 'hw-unknown' }, 'device_not_found'));
+
+      it('400 floating_not_available when another device holds the only slot', () =>
+        expectRefusal(check, featureState({ holder: OTHER_DEVICE }), 'checkLicenseFeature: every slot of the feature held by another device', {}, 'floating_not_available'));
+    });
+
+    describe('releaseFloatingFeature', () => {
+      it('gives the device’s slot of the feature back', async () => {
+        await interaction(release, featureState({ holder: HARDWARE_ID }), 'releaseFloatingFeature: a device holding a slot of the feature', {})
+          .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).body('application/json', releasedBody()))
+          .executeTest(async (mock) => {
+            expect(await release.call(mock.url, {})).toBe('');
+          });
+      });
+
+      it('400 feature_not_floating for a feature that is not floating', () =>
+        expectRefusal(release, featureState({ holder: HARDWARE_ID }), 'releaseFloatingFeature: a feature that is not floating', { feature: PLAIN }, 'feature_not_floating'));
+
+      it('400 floating_feature_device_not_in_use for a device that holds no slot of the feature', () =>
+        expectRefusal(release, featureState({ holder: OTHER_DEVICE }), 'releaseFloatingFeature: a device that holds no slot of the feature', {}, 'floating_feature_device_not_in_use'));
+
+      it('400 invalid_license_feature_code for a feature the license does not have', () =>
+        expectRefusal(release, featureState(), 'releaseFloatingFeature: a feature code the license does not have', { feature: 'no-such-feature' }, 'invalid_license_feature_code'));
+    });
+
+    describe('borrowFloatingFeature', () => {
+      it('takes a free slot and holds it until borrowed_until', async () => {
+        await interaction(borrow, featureState(), 'borrowFloatingFeature: a borrow within max_borrow_time', { borrowedUntil: BORROWED_UNTIL })
+          .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(borrowed()))
+          .executeTest(async (mock) => {
+            expect(await borrow.call(mock.url, { borrowedUntil: BORROWED_UNTIL })).toEqual({ license_id: 1000000000000001, device_id: 1000000000000004, borrowed_until: BORROWED_UNTIL, max_borrow_time: 24 });
+          });
+      });
+
+      it('borrowed_until null borrows the device’s slot for max_borrow_time hours', async () => {
+        await interaction(borrow, featureState({ holder: HARDWARE_ID }), 'borrowFloatingFeature: a borrow of the held slot for as long as allowed', { borrowedUntil: null })
+          .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).jsonBody(borrowed(BORROWED_FOR_MAX)))
+          .executeTest(async (mock) => {
+            expect(await borrow.call(mock.url, { borrowedUntil: null })).toMatchObject({ borrowed_until: BORROWED_FOR_MAX, max_borrow_time: 24 });
+          });
+      });
+
+      it('400 license_borrow_not_allowed when the license’s can_borrow is false', () =>
+        expectRefusal(borrow, featureState({ canBorrow: false }), 'borrowFloatingFeature: a license that does not allow borrowing', { borrowedUntil: null }, 'license_borrow_not_allowed'));
+
+      for (const [label, until] of INVALID_BORROWS) {
+        it(`400 borrow_until_not_valid for a borrowed_until ${label}`, () =>
+          expectRefusal(borrow, featureState(), `borrowFloatingFeature: borrowed_until ${label}`, { borrowedUntil: until }, 'borrow_until_not_valid'));
+      }
+
+      it('400 floating_not_available when another device holds the only slot', () =>
+        expectRefusal(borrow, featureState({ holder: OTHER_DEVICE }), 'borrowFloatingFeature: every slot of the feature held by another device', { borrowedUntil: BORROWED_UNTIL }, 'floating_not_available'));
+
+      it('400 feature_not_floating for a feature that is not floating', () =>
+        expectRefusal(borrow, featureState(), 'borrowFloatingFeature: a feature that is not floating', { feature: PLAIN, borrowedUntil: null }, 'feature_not_floating'));
     });
   });
 });

@@ -95,6 +95,32 @@ describe('provider states and request filter', () => {
     expect(await server.services.devices.liveSeats(license)).toBe(1);
   });
 
+  it('a license with a floating cloud feature and a plain one, the device on a seat, a slot held as asked', async () => {
+    const base = { key: 'KEY-8', hardwareId: 'hw-f1', code: 'render', plainCode: 'export' };
+    const values = await run(states.floatingFeatureOnDevice({ ...base, floatingUsers: 2, floatingTimeout: 15, canBorrow: false, maxBorrowTime: 12 }));
+    const license = await server.services.licenses.getLicense(accountId(), Number(values?.licenseId));
+    expect({ key: license.key, isFloatingCloud: license.isFloatingCloud, canBorrow: license.canBorrow, maxBorrowTime: license.maxBorrowTime }).toEqual({ key: 'KEY-8', isFloatingCloud: false, canBorrow: false, maxBorrowTime: 12 });
+    expect(license.features.map((f) => ({ code: f.code, isFloatingCloud: f.isFloatingCloud, floatingUsers: f.floatingUsers, floatingTimeout: f.floatingTimeout }))).toEqual([
+      { code: 'render', isFloatingCloud: true, floatingUsers: 2, floatingTimeout: 15 },
+      { code: 'export', isFloatingCloud: false, floatingUsers: 0, floatingTimeout: null },
+    ]);
+    const device = await server.services.devices.getDevice(accountId(), Number(values?.deviceId));
+    expect({ hardwareId: device.hardwareId, active: device.active, licenseId: device.licenseId }).toEqual({ hardwareId: 'hw-f1', active: true, licenseId: values?.licenseId });
+    expect(await server.services.featureSlots.inUse(license.id, 'render')).toBe(0);
+    expect(Date.parse(String(values?.borrowedUntil)) - Date.now()).toBeGreaterThan(3_500_000);
+
+    const own = await run(states.floatingFeatureOnDevice({ ...base, holder: 'hw-f1' }));
+    expect(await server.services.featureSlots.inUse(Number(own?.licenseId), 'render')).toBe(1);
+    await expect(server.services.featureSlots.release(accountId(), { licenseId: Number(own?.licenseId) }, 'hw-f1', 'render')).resolves.toBeUndefined();
+
+    const other = await run(states.floatingFeatureOnDevice({ ...base, holder: 'hw-f2' }));
+    const otherLicense = await server.services.licenses.getLicense(accountId(), Number(other?.licenseId));
+    expect(otherLicense.features[0]?.floatingUsers).toBe(1);
+    expect(await server.services.devices.liveSeats(otherLicense)).toBe(2);
+    await expect(server.services.featureSlots.check(accountId(), { licenseId: otherLicense.id }, 'hw-f1', 'render')).rejects.toMatchObject({ code: 'floating_seat_unavailable' });
+    await expect(handlers[STATE.floatingFeatureOnDevice]({ key: 'KEY-9', hardwareId: 'hw-f1', code: 'render' })).rejects.toThrow('"plainCode" must be a string');
+  });
+
   it('v3 states return string ids and an activation that reported its machine details', async () => {
     const values = await run(states.v3Activation({ key: 'KEY-5', code: 'api-calls', remaining: 2, fingerprint: 'fp-'.padEnd(64, 'x') }));
     expect(values).toEqual({

@@ -6,7 +6,7 @@
  */
 import type { AccountCredentials } from '../../../server/domain/accounts.js';
 import type { Account } from '../../../server/domain/types.js';
-import { buildAccount, buildLicense, buildProduct, buildV3Activation, consumptionFeature } from '../../support/fixtures.js';
+import { activationFeature, buildAccount, buildLicense, buildProduct, buildV3Activation, consumptionFeature } from '../../support/fixtures.js';
 import type { TestServer } from '../../support/server.js';
 import type { AccountPool } from './account-pool.js';
 import { STATE, type StateName, type StateParams } from '../support/provider-states.js';
@@ -211,6 +211,35 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       await services().devices.releaseFloating(account.id, { licenseId: license.id }, hardwareId);
       await takeSeat(account.id, license.id, param<string>(params, 'holder', 'string'));
       if ((await services().devices.liveSeats(license)) !== 1) throw new Error('the only floating slot is not held by exactly one device');
+      return { licenseId: license.id, productId: product.id, deviceId: device.id, borrowedUntil: borrowedUntil() };
+    },
+    [STATE.floatingFeatureOnDevice]: async (params) => {
+      const { account } = await reset(ctx);
+      const [code, plainCode] = [param<string>(params, 'code', 'string'), param<string>(params, 'plainCode', 'string')];
+      const floating = { code, isFloatingCloud: true, floatingUsers: param<number>(params, 'floatingUsers', 'number'), floatingTimeout: param<number>(params, 'floatingTimeout', 'number') };
+      const shortCode = param<string>(params, 'product', 'string');
+      const product = await buildProduct(services(), account.id, { name: `Product ${shortCode}`, shortCode, features: [activationFeature(code), activationFeature(plainCode)] });
+      const license = await services().licenses.createLicense(account.id, {
+        productId: product.id,
+        key: param<string>(params, 'key', 'string'),
+        type: 'perpetual',
+        maxActivations: 5,
+        canBorrow: param<boolean>(params, 'canBorrow', 'boolean'),
+        maxBorrowTime: param<number>(params, 'maxBorrowTime', 'number'),
+        features: [floating, { code: plainCode }],
+      });
+      const seeded = license.features.find((f) => f.code === code);
+      if (!seeded?.isFloatingCloud || seeded.floatingUsers !== floating.floatingUsers || seeded.floatingTimeout !== floating.floatingTimeout) {
+        throw new Error(`the license feature ${code} was not created floating as asked: ${JSON.stringify(seeded)}`);
+      }
+      const hardwareId = param<string>(params, 'hardwareId', 'string');
+      const device = await takeSeat(account.id, license.id, hardwareId);
+      if (params.holder !== undefined) {
+        const holder = param<string>(params, 'holder', 'string');
+        const holderDevice = holder === hardwareId ? device : await takeSeat(account.id, license.id, holder);
+        const { slot } = await services().featureSlots.check(account.id, { licenseId: license.id }, holder, code);
+        if (slot?.deviceId !== holderDevice.id || (await services().featureSlots.inUse(license.id, code)) !== 1) throw new Error(`device ${holder} holds no slot of ${code}, or not the only one`);
+      }
       return { licenseId: license.id, productId: product.id, deviceId: device.id, borrowedUntil: borrowedUntil() };
     },
     [STATE.v3License]: async (params) => (await seedV3License(params)).values,

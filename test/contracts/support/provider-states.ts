@@ -22,6 +22,7 @@ export const STATE = {
   licenseActivatedOnDevice: 'a license with key {key} activated on device {hardwareId}',
   floatingLicenseOnDevice: 'a floating cloud license with key {key} for {floatingUsers} users, activated on device {hardwareId}',
   floatingLicenseTakenByOther: 'a floating cloud license with key {key} whose only slot device {holder} holds, device {hardwareId} released its slot',
+  floatingFeatureOnDevice: 'a license with key {key} and floating cloud feature {code} for {floatingUsers} users, activated on device {hardwareId}',
   v3License: 'a license with key {key} and meter attribute {code} with {remaining} uses left',
   v3Activation: 'a license with key {key} and meter attribute {code} with {remaining} uses left, activated on machine {fingerprint}',
   webhookSubscription: 'a webhook subscription to {url} for {event}',
@@ -90,6 +91,41 @@ export const states = {
   floatingLicenseTakenByOther: (p: { key: string; hardwareId: string; holder: string; product?: string }): ProviderState => ({
     name: STATE.floatingLicenseTakenByOther,
     params: { key: p.key, hardwareId: p.hardwareId, holder: p.holder, product: p.product ?? DEFAULT_PRODUCT },
+  }),
+  /**
+   * A license (not floating itself; borrowing allowed (`{canBorrow}`, default true) for up to
+   * `{maxBorrowTime}` hours, default 24) with two activation features: `{code}`, floating cloud with
+   * `{floatingUsers}` slots (default 1) and `floating_timeout` `{floatingTimeout}` minutes (default 30),
+   * and `{plainCode}`, not floating. Device `{hardwareId}` holds a seat on the license; when `{holder}`
+   * is given, that device (`{hardwareId}` itself, or another one activated for it) holds a slot of
+   * `{code}`, taken by a feature check. Returns `{ licenseId, productId, deviceId }` (of `{hardwareId}`)
+   * and `borrowedUntil` as for `floatingLicenseOnDevice`.
+   */
+  floatingFeatureOnDevice: (p: {
+    key: string;
+    hardwareId: string;
+    code: string;
+    plainCode: string;
+    holder?: string;
+    floatingUsers?: number;
+    floatingTimeout?: number;
+    canBorrow?: boolean;
+    maxBorrowTime?: number;
+    product?: string;
+  }): ProviderState => ({
+    name: STATE.floatingFeatureOnDevice,
+    params: {
+      key: p.key,
+      hardwareId: p.hardwareId,
+      code: p.code,
+      plainCode: p.plainCode,
+      ...(p.holder !== undefined ? { holder: p.holder } : {}),
+      floatingUsers: p.floatingUsers ?? 1,
+      floatingTimeout: p.floatingTimeout ?? 30,
+      canBorrow: p.canBorrow ?? true,
+      maxBorrowTime: p.maxBorrowTime ?? 24,
+      product: p.product ?? DEFAULT_PRODUCT,
+    },
   }),
   /**
    * Web API v3: a license `{key}` whose meter attribute (consumption feature) `{code}` has `{remaining}`
