@@ -595,8 +595,9 @@ export interface paths {
          *
          *     Errors: `unknown_product`, `license_not_found`, `license_not_floating` (the license is not
          *     floating cloud; **our choice**: the vendor documents no code for this case), `device_not_found` (the
-         *     device holds no live slot on the license: never activated, deactivated, already released, or its
-         *     slot expired; as `deactivate_license`).
+         *     device holds no slot on the license: never activated, deactivated, already released, or its
+         *     expired slot already went to another device; as `deactivate_license`). A slot that expired and that
+         *     no other device has taken yet is given back and answered as released.
          */
         post: operations["releaseFloatingLicense"];
         delete?: never;
@@ -688,7 +689,8 @@ export interface paths {
          *
          *     Errors: `unknown_product`, `license_not_found`, `invalid_license_feature_code` (no feature with this
          *     code on the license), `feature_not_floating` (the feature is not floating cloud),
-         *     `floating_feature_device_not_in_use` (the device holds no live slot of the feature; **our
+         *     `floating_feature_device_not_in_use` (the device holds no slot of the feature: a slot that expired
+         *     and that no other device has taken yet is given back and answered as released; **our
          *     choice** of code for this case, after the vendor's floating-server API).
          */
         post: operations["releaseFloatingFeature"];
