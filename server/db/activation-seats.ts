@@ -30,7 +30,9 @@ export class ActivationSeatsRepository implements ActivationSeatsPort {
       // The expired seat's place goes to the new device in this one write: the count stays, the seat
       // epoch rises (a seat was taken away), the old device's floating uses go back.
       const freed = this.releaseParts(accountId, licenseId, replacing.deviceId, replacing.floating, replacing.change, now);
-      const filter: FilterQuery = { ...freed.filter, ...usableLicenseFilter(now), $expr: { $and: [beforeDeadlineExpression(change.deadline), beforeDeadlineExpression(replacing.change.deadline)] } };
+      // The usability conditions join the release's guards in one `$and`.
+      const { $and: guards, ...rest } = freed.filter as FilterQuery & { $and?: FilterQuery[] };
+      const filter: FilterQuery = { ...rest, ...usableLicenseFilter(now, guards ?? []), $expr: { $and: [beforeDeadlineExpression(change.deadline), beforeDeadlineExpression(replacing.change.deadline)] } };
       const update: Record<string, unknown> = {
         $push: { outbox: { $each: [taken, ...freed.push, ...events] } },
         $inc: { seatEpoch: 1, ...freed.inc },

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActivationSeatsRepository } from '../../server/db/activation-seats.js';
+import { DevicesRepository } from '../../server/db/devices-repository.js';
+import { newActivationId, newNumericId } from '../../server/domain/ids.js';
+import type { SeatChange } from '../../server/domain/types.js';
 import { ManualClock } from '../support/clock.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { activationBody, call, claimsOf, fingerprint, seedV3License, seedV3Product, subscribeToAllEvents, type Client } from './support.js';
@@ -94,5 +98,37 @@ describe('Web API v3: activation leases', () => {
     expect(await patch(license, fps[1]!, b)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     expect((await call(admin, 'GET', `/v3/activations?licenseId=${license.id}`)).body).toHaveLength(2);
     expect(await deletedEvents(b)).toHaveLength(1);
+  });
+
+  it('an expired activation\'s floating meter attribute uses go back to the license total when its place is taken, guarded by the uses as read', async () => {
+    clock.set('2026-07-01T12:00:00Z');
+    const license = await seedV3License(t.services, t.account.id, productId, { maxActivations: 1 });
+    const [fpA, fpB] = [fingerprint('uses-a'), fingerprint('uses-b')];
+    const a = await activationId(license, fpA, { leaseDuration: 5 });
+    const increment = (id: string, amount: number) => call(client, 'POST', '/v3/activations/meter-attributes/floating-calls', { increment: amount, activationId: id, accountId: '' });
+    expect((await increment(a, 7)).status).toBe(200);
+    clock.advance(5_000);
+
+    // A swap guarded by stale uses (3, where 7 are held) matches nothing and changes nothing.
+    const seats = new ActivationSeatsRepository(t.server.db.models);
+    const devices = new DevicesRepository(t.server.db.models);
+    const old = (await devices.findByActivationId(a))!;
+    const fresh = await devices.upsert({ accountId: t.account.id, licenseId: license.id, productId: license.productId, hardwareId: 'stale-guard' }, () => ({ id: newNumericId(), activationId: newActivationId() }), clock.now());
+    const change = (op: SeatChange['op']): SeatChange => ({ id: `${op}-${newNumericId()}`, op, deadline: new Date(Date.now() + 5_000) });
+    const index = (await t.services.licenses.getLicense(t.account.id, license.id)).features.findIndex((f) => f.code === 'floating-calls');
+    expect(await seats.take(t.account.id, license.id, fresh.id, change('take'), clock.now(), [], { deviceId: old.id, change: change('release'), floating: [{ code: 'floating-calls', index, uses: 3 }] })).toBeNull();
+    const before = await t.services.licenses.getLicense(t.account.id, license.id);
+    expect(before.features[index]).toMatchObject({ total: 7, uses: { [String(old.id)]: 7 } });
+    expect(before.timesActivated).toBe(1);
+
+    await activationId(license, fpB);
+    const after = await t.services.licenses.getLicense(t.account.id, license.id);
+    expect(after.features[index]!.total).toBe(0);
+    expect(after.features[index]!.uses[String(old.id)]).toBeUndefined();
+    const ledger = await t.server.db.models.LedgerEntry.find({ licenseId: license.id, featureCode: 'floating-calls' }).sort({ at: 1 }).lean<Array<{ amount: number; event: string }>>();
+    expect(ledger.map((e) => [e.event, e.amount])).toEqual([
+      ['meter_increment', 7],
+      ['release', -7],
+    ]);
   });
 });
