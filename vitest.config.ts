@@ -18,6 +18,7 @@ const LOAD_SUITES = [
   'test/v3/meter-attributes.test.ts',
   'test/v3/meter-attributes-idempotency.test.ts',
   'test/v3/crash.test.ts',
+  'test/v3/lease-crash.test.ts',
   'test/hardening/server-processes.test.ts',
   'test/hardening/database-outage.test.ts',
   'test/domain/consumption.test.ts',

@@ -1,8 +1,10 @@
 /**
  * The real server in a child process, for the crash-consistency test: `tsx test/v3/crash-server.ts`.
  * Database from the environment (DATA_DIR for the embedded engine, or MONGODB_URI + MONGODB_DB_NAME).
- * With CRASH_SEED=1 it first creates a product, a license and 4 activations. Prints one JSON line
- * `{url, accountId?, licenseId?, activationIds?}` to stdout once it listens.
+ * With CRASH_SEED=1 it first creates a product, a license and 4 activations; with CRASH_SEED=leases a
+ * product and a license of 3 seats (no activations). Prints one JSON line
+ * `{url, db: {uri, name}, accountId?, licenseId?, activationIds?, key?, productId?}` to stdout once it
+ * listens (`db`: where the database is, for reading it directly).
  */
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
@@ -23,5 +25,11 @@ if (process.env.CRASH_SEED === '1') {
     activationIds.push(device.activationId);
   }
   seed = { accountId, licenseId: license.id, activationIds };
+} else if (process.env.CRASH_SEED === 'leases') {
+  const accountId = (await server.services.accounts.authenticateAccessToken(process.env.BOOTSTRAP_V3_ACCESS_TOKEN!)).account.id;
+  const { productId } = await seedV3Product(server.services, accountId);
+  const license = await seedV3License(server.services, accountId, productId, { maxActivations: 3 });
+  seed = { accountId, licenseId: license.id, key: license.key, productId };
 }
-process.stdout.write(`${JSON.stringify({ url: server.url, ...seed })}\n`);
+const db = { uri: server.db.uri, name: server.db.connection.name };
+process.stdout.write(`${JSON.stringify({ url: server.url, db, ...seed })}\n`);

@@ -1,56 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call } from './support.js';
-import { killHard } from '../support/child-process.js';
+import { crashDatabase, killHard, startServerChild } from '../support/child-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const script = path.join(root, 'test/v3/crash-server.ts');
 
-interface Started {
-  child: ChildProcess;
-  info: { url: string; accountId?: number; licenseId?: number; activationIds?: string[] };
+interface Info {
+  url: string;
+  accountId?: number;
+  licenseId?: number;
+  activationIds?: string[];
 }
 
-function startChild(env: Record<string, string>): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    // `node --import tsx` (not the tsx wrapper, which forks): the killed pid is the server itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => resolve({ child, info: JSON.parse(line) as Started['info'] }));
-    child.once('exit', (code) => reject(new Error(`server exited early (${code}): ${stderr.slice(-2000)}`)));
-  });
-}
+const startChild = (env: Record<string, string>) => startServerChild<Info>(script, root, env);
 
 describe('Web API v3: crash consistency', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'v3-crash-'));
-  const dbName = `crash_${randomBytes(6).toString('hex')}`;
-  const token = `v3at_${randomBytes(24).toString('base64url')}`;
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    SECRETS_KEY: randomBytes(32).toString('base64'),
-    BOOTSTRAP_V3_ACCESS_TOKEN: token,
-    ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MONGODB_DB_NAME: dbName } : { DATA_DIR: dataDir }),
-  };
+  const { env, token, cleanup } = crashDatabase('v3-crash');
   const children: ChildProcess[] = [];
 
   afterAll(async () => {
     for (const child of children) await killHard(child);
-    rmSync(dataDir, { recursive: true, force: true });
-    if (process.env.MONGODB_URI) {
-      const client = new MongoClient(process.env.MONGODB_URI);
-      await client.connect();
-      await client.db(dbName).dropDatabase();
-      await client.close();
-    }
+    await cleanup();
   });
 
   it('keeps per-activation uses summing to the license total when the server is killed mid-stream', async () => {

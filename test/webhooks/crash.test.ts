@@ -1,16 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MongoClient } from 'mongodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { activationBody, call, fingerprint } from '../v3/support.js';
 import { payloadViolations, startReceiver, type Receiver } from './support.js';
-import { killHard } from '../support/child-process.js';
+import { crashDatabase, killHard } from '../support/child-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const script = path.join(root, 'test/webhooks/crash-server.ts');
@@ -39,28 +35,14 @@ function startChild(env: Record<string, string>): Promise<{ child: ChildProcess;
 }
 
 describe('webhooks: crash consistency', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'webhooks-crash-'));
-  const dbName = `whcrash_${randomBytes(6).toString('hex')}`;
-  const token = `v3at_${randomBytes(24).toString('base64url')}`;
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    SECRETS_KEY: randomBytes(32).toString('base64'),
-    BOOTSTRAP_V3_ACCESS_TOKEN: token,
-    ...(process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MONGODB_DB_NAME: dbName } : { DATA_DIR: dataDir }),
-  };
+  const { env, token, cleanup } = crashDatabase('webhooks-crash');
   const children: ChildProcess[] = [];
   let receiver: Receiver | undefined;
 
   afterAll(async () => {
     for (const child of children) await killHard(child);
     await receiver?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (process.env.MONGODB_URI) {
-      const client = new MongoClient(process.env.MONGODB_URI);
-      await client.connect();
-      await client.db(dbName).dropDatabase();
-      await client.close();
-    }
+    await cleanup();
   });
 
   it('delivers the events of changes made just before a SIGKILL once the server is back', async () => {
