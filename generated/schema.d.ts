@@ -4720,6 +4720,7 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            409: components["responses"]["V3Conflict"];
             429: components["responses"]["V3TooManyRequests"];
             503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
@@ -4818,6 +4819,7 @@ export interface operations {
             };
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            409: components["responses"]["V3Conflict"];
             429: components["responses"]["V3TooManyRequests"];
             503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];
@@ -4856,6 +4858,7 @@ export interface operations {
             400: components["responses"]["V3BadRequest"];
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
+            409: components["responses"]["V3Conflict"];
             429: components["responses"]["V3TooManyRequests"];
             503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];

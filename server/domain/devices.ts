@@ -73,8 +73,8 @@ export const SEAT_CHANGE_MARGIN_MS = 1_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A new seat change, its deadline in physical time (the database compares it with its own clock). */
-function newSeatChange(op: SeatChange['op']): SeatChange {
-  return { id: randomUUID(), op, deadline: new Date(Date.now() + SEAT_CHANGE_WINDOW_MS) };
+function newSeatChange(op: SeatChange['op'], leaseDuration?: number | null): SeatChange {
+  return { id: randomUUID(), op, deadline: new Date(Date.now() + SEAT_CHANGE_WINDOW_MS), ...(leaseDuration !== undefined ? { leaseDuration } : {}) };
 }
 
 /** The device fields that reported details set (the given ones; the lease is leaseOf's, see seat-rules.ts). */
@@ -161,7 +161,7 @@ export class DeviceService {
     const taken = await retryOnConflict<{ device: Device; reclaimed: Reclaimed | null; pending: OutboxEntry[] } | null>(async () => {
       if (device.blacklisted) throw new DomainError('device_blacklisted', 'This device is blacklisted');
       if (device.active) return null;
-      const change = newSeatChange('take');
+      const change = newSeatChange('take', requested);
       const claimed = await this.devices.beginSeatChange(accountId, device.id, change);
       if (!claimed) {
         device = await this.settledDevice(accountId, device.id);
@@ -345,7 +345,7 @@ export class DeviceService {
     const applied = await this.seats.hasSeatEntry(device.licenseId, change.id);
     // A take that applied gets its lease as the request would have given it (from now, by the license's and the device's setting).
     const license = applied && change.op === 'take' ? await this.meters.find(device.accountId, { licenseId: device.licenseId }) : null;
-    const details: DeviceDetails = license ? { ...leaseOf(license, { ...device, borrowedUntil: null }, undefined, now), borrowedUntil: null } : change.op === 'release' && applied ? { borrowedUntil: null } : {};
+    const details: DeviceDetails = license ? { ...leaseOf(license, { ...device, borrowedUntil: null }, change.leaseDuration, now), borrowedUntil: null } : change.op === 'release' && applied ? { borrowedUntil: null } : {};
     await this.devices.endSeatChange(device.accountId, device.id, change.id, applied ? change.op === 'take' : undefined, now, details);
     if (applied) await this.seats.removeSeatEntry(device.licenseId, change.id);
   }

@@ -66,6 +66,8 @@ export interface SeatChange {
   id: string;
   op: 'take' | 'release';
   deadline: Date;
+  /** A take's requested lease (seconds, null: none; absent: not asked), for the repair to lease the seat as the request would have. */
+  leaseDuration?: number | null;
 }
 
 export interface LicenseUser {

@@ -191,6 +191,20 @@ describe('floating seats (domain)', () => {
     expect(await errorCodeOf(t.services.devices.borrow(account.id, { licenseId: plain.id }, 'hw-1', null))).toBe('borrow_not_allowed');
   });
 
+  it('a crash after a take\'s license write: the repaired seat gets the lease the request asked for', async () => {
+    clock.set('2026-06-01T16:00:00Z');
+    const { account, product } = await seedAccountWithProduct(t.services);
+    const license = await t.services.licenses.createLicense(account.id, { productId: product.id, type: 'perpetual', maxActivations: 2 });
+    const seats = new ActivationSeatsRepository(t.db.models);
+    const device = await devices.upsert({ accountId: account.id, licenseId: license.id, productId: license.productId, hardwareId: 'cut-take' }, () => ({ id: newNumericId(), activationId: newActivationId() }), clock.now());
+    const change: SeatChange = { id: `take-${newNumericId()}`, op: 'take', deadline: new Date(Date.now() + 5_000), leaseDuration: 30 };
+    expect(await devices.beginSeatChange(account.id, device.id, change)).not.toBeNull();
+    expect(await seats.take(account.id, license.id, device.id, change, clock.now())).not.toBeNull();
+    await t.db.models.Device.updateOne({ _id: device.id }, { $set: { 'seatChange.deadline': new Date(Date.now() - 10_000) } });
+    await t.services.devices.repairSeatChanges(new Date());
+    expect(await devices.findById(account.id, device.id)).toMatchObject({ active: true, seatChange: null, leaseExpiresAt: new Date('2026-06-01T16:00:30Z') });
+  });
+
   it('a crash after the write that gave an expired seat to a new device: the repair finishes both devices', async () => {
     clock.set('2026-06-01T15:00:00Z');
     const { accountId, license } = await floatingLicense({ floatingUsers: 1, floatingTimeout: 1 });
