@@ -23,9 +23,13 @@ export function createPact(): PactV4 {
  * 3 with ~75 interactions on 2 shared cores). A short pause after each response makes that rare.
  */
 const MOCK_SERVER_SETTLE_MS = 50;
+
+/** The pause of settleAfterResponse, for a test that calls the mock server without the client. */
+export const mockServerSettled = () => new Promise((resolve) => setTimeout(resolve, MOCK_SERVER_SETTLE_MS));
+
 export const settleAfterResponse: Middleware = {
   async onResponse({ response }) {
-    await new Promise((resolve) => setTimeout(resolve, MOCK_SERVER_SETTLE_MS));
+    await mockServerSettled();
     return response;
   },
 };

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LicensingApiError, unwrap } from '../../../client/index.js';
 import { accessTokenHeaders, fromState, isoDateTime, jsonResponseHeaders, webApiError } from '../support/matchers.js';
 import { states } from '../support/provider-states.js';
-import { clientFor, createPact } from './pact.js';
+import { clientFor, createPact, mockServerSettled } from './pact.js';
 
 const { like, regex, eachLike, integer } = MatchersV3;
 
@@ -105,6 +105,8 @@ describe('webhook subscriptions (consumer)', () => {
       .willRespondWith(401, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('AUTHENTICATION_FAILED', 'Invalid access token')))
       .executeTest(async (mock) => {
         const res = await fetch(`${mock.url}/v3/webhooks`, { headers: { Authorization: 'Bearer not-a-token' } });
+        // Without the client, so without its settle middleware: the same pause (see settleAfterResponse).
+        await mockServerSettled();
         expect(res.status).toBe(401);
       });
   });
