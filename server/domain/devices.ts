@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Device, License, SeatChange } from './types.js';
 import type { ActivationSeatsPort, DeviceDetails, DevicesPort, LicenseLocator, OutboxEntry, LicenseMetersPort, LicensesPort } from './ports.js';
 import { completeLedgerEntries } from './ledger-entries.js';
-import { assertUsable, floatingUsesOf, heldSeatRefusal, locateLicense, MAX_ATTEMPTS, retryOnConflict, RETRY } from './license-rules.js';
+import { assertUsable, floatingUsesOf, heldSeatRefusal, locateLicense, retryOnConflict, RETRY } from './license-rules.js';
 import { borrowEndOf, isSeatLive, leaseOf, liveSeatFilter, seatLimitError, seatLimitOf } from './seat-rules.js';
 import type { EventOutboxEntry } from './events.js';
 import type { FeatureSlotsPort } from './feature-slots.js';
@@ -186,9 +186,7 @@ export class DeviceService {
       await this.seats.removeSeatEntry(license.id, change.id);
       if (result.reclaimed) {
         const { device: old, change: release } = result.reclaimed;
-        await this.devices.endSeatChange(accountId, old.id, release.id, false, now, { borrowedUntil: null });
-        await this.seats.removeSeatEntry(license.id, release.id);
-        await this.featureSlots?.releaseAll(license.id, old.id);
+        await this.endRelease(accountId, license.id, old.id, release.id, now);
       }
       return { device: active ?? { ...claimed, active: true, seatChange: null, ...lease }, reclaimed: result.reclaimed, pending: result.pending };
     });
@@ -301,12 +299,11 @@ export class DeviceService {
     const license = await locateLicense(this.meters, this.products, accountId, locator, licenseId);
     this.assertUsable(license);
     const end = borrowEndOf(license, until, this.clock.now());
-    for (let n = 0; n < MAX_ATTEMPTS; n += 1) {
+    return retryOnConflict(async () => {
       const held = await this.checkIn(accountId, license, hardwareId);
       const borrowed = await this.renewSeat(accountId, held.license, held.device, undefined, {}, [], end);
-      if (borrowed) return { license: held.license, device: borrowed };
-    }
-    throw new DomainError('concurrent_modification', 'The seat changed concurrently too often; retry the request');
+      return borrowed ? { license: held.license, device: borrowed } : RETRY;
+    });
   }
 
   /** Gives the device's floating seat back (License API `floating/release`); `license_not_floating` on other licenses. */
@@ -344,10 +341,26 @@ export class DeviceService {
     const now = this.clock.now();
     const applied = await this.seats.hasSeatEntry(device.licenseId, change.id);
     // A take that applied gets its lease as the request would have given it (from now, by the license's and the device's setting).
-    const license = applied && change.op === 'take' ? await this.meters.find(device.accountId, { licenseId: device.licenseId }) : null;
-    const details: DeviceDetails = license ? { ...leaseOf(license, { ...device, borrowedUntil: null }, change.leaseDuration, now), borrowedUntil: null } : change.op === 'release' && applied ? { borrowedUntil: null } : {};
-    await this.devices.endSeatChange(device.accountId, device.id, change.id, applied ? change.op === 'take' : undefined, now, details);
+    if (applied && change.op === 'release') {
+      await this.endRelease(device.accountId, device.licenseId, device.id, change.id, now);
+      return;
+    }
+    const license = applied ? await this.meters.find(device.accountId, { licenseId: device.licenseId }) : null;
+    const details: DeviceDetails = license ? { ...leaseOf(license, { ...device, borrowedUntil: null }, change.leaseDuration, now), borrowedUntil: null } : {};
+    await this.devices.endSeatChange(device.accountId, device.id, change.id, applied ? true : undefined, now, details);
     if (applied) await this.seats.removeSeatEntry(device.licenseId, change.id);
+  }
+
+  /**
+   * The device's side of a release whose license write applied, for every path (deactivation, a seat
+   * handed to another device, the repair): the device follows (inactive, borrow ended), the `seat`
+   * entry goes, and so do its slots of floating features. Returns the device after it.
+   */
+  private async endRelease(accountId: number, licenseId: number, deviceId: number, changeId: string, now: Date): Promise<Device | null> {
+    const device = await this.devices.endSeatChange(accountId, deviceId, changeId, false, now, { borrowedUntil: null });
+    await this.seats.removeSeatEntry(licenseId, changeId);
+    await this.featureSlots?.releaseAll(licenseId, deviceId);
+    return device;
   }
 
   /**
@@ -531,9 +544,7 @@ export class DeviceService {
         current = claimed;
         return RETRY;
       }
-      const updated = (await this.devices.endSeatChange(accountId, current.id, change.id, false, now, { borrowedUntil: null })) ?? { ...claimed, active: false, seatChange: null };
-      await this.seats.removeSeatEntry(result.license.id, change.id);
-      await this.featureSlots?.releaseAll(result.license.id, current.id);
+      const updated = (await this.endRelease(accountId, result.license.id, current.id, change.id, now)) ?? { ...claimed, active: false, seatChange: null };
       await this.events.settle({ licenseId: result.license.id }, result.license.id, [deleted], { license: result.license, device: updated }, completeLedgerEntries(result.license, result.pending));
       return { license: result.license, device: updated };
     });

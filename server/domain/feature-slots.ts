@@ -47,6 +47,13 @@ export interface FeatureSlotsPort {
   releaseAll(licenseId: number, deviceId: number): Promise<void>;
 }
 
+/** The license's feature `code`; `feature_not_on_license` (a check's: the License API's invalid feature code) when it has none. */
+function featureOf(license: License, code: string): LicenseFeature {
+  const feature = license.features.find((f) => f.code === code);
+  if (!feature) throw new DomainError('feature_not_on_license', `License feature code: ${code} is invalid or not assigned to the license`, { check: true });
+  return feature;
+}
+
 /** How often a take that lost a race to another device's write is tried again. */
 const MAX_TRIES = 20;
 
@@ -84,8 +91,7 @@ export class FeatureSlotService {
     const refusal = heldSeatRefusal(device, license.id, now);
     if (refusal === 'seat_missing') throw missingSeatError(license);
     if (refusal === 'device_blacklisted') throw new DomainError('device_blacklisted', 'This device is blacklisted');
-    const feature = license.features.find((f) => f.code === code);
-    if (!feature) throw new DomainError('feature_not_on_license', `License feature code: ${code} is invalid or not assigned to the license`, { check: true });
+    const feature = featureOf(license, code);
     return { license, feature, device: device!, now };
   }
 
@@ -108,8 +114,7 @@ export class FeatureSlotService {
   /** Gives the device's slot of the feature back. */
   async release(accountId: number, locator: LicenseLocator, hardwareId: string, code: string, licenseId?: number): Promise<void> {
     const license = await locateLicense(this.meters, this.products, accountId, locator, licenseId);
-    const feature = license.features.find((f) => f.code === code);
-    if (!feature) throw new DomainError('feature_not_on_license', `License feature code: ${code} is invalid or not assigned to the license`, { check: true });
+    const feature = featureOf(license, code);
     if (!feature.isFloatingCloud) throw new DomainError('feature_not_floating', 'License feature is not a floating cloud feature');
     const device = await this.devices.findByHardwareId(license.id, hardwareId);
     const released = device ? await this.slots.release(license.id, code, device.id) : false;
