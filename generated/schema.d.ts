@@ -443,7 +443,7 @@ export interface paths {
          * Activate a license on a device
          * @description Binds the device (`hardware_id`) to the license named by `license_key` (key-based products) or
          *     `username` + `password` (user-based products), within the license's `max_activations` (one atomic
-         *     guarded update: `license_activation_limit_reached` when all activations are taken). A device that is
+         *     guarded update: `license_activated_max_times` when all activations are taken). A device that is
          *     already active on the license activates again idempotently (nothing counted). Refused for
          *     blacklisted devices (`blacklisted`), disabled licenses (`license_not_enabled`) and expired ones
          *     (`license_expired`). Answers the license as the device sees it, features and consumption state
@@ -459,7 +459,12 @@ export interface paths {
          *     slot on floating cloud licenses; the exact timing and reclaim rules above are this server's.
          *
          *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
-         *     `blacklisted`, `license_activation_limit_reached`, `floating_not_available`.
+         *     `blacklisted`, `license_activated_max_times`, `floating_not_available`.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["activateLicense"];
         delete?: never;
@@ -482,6 +487,13 @@ export interface paths {
          * @description Frees the device's activation on the license (`license_key` or `username`), so another device can
          *     use it. Answers the JSON string `"license_deactivated"`. `device_not_found` when the device holds no
          *     activation on the license.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `device_not_found`.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["deactivateLicense"];
         delete?: never;
@@ -512,6 +524,11 @@ export interface paths {
          *     was given to another device takes a free slot again, or gets `floating_not_available` (400) when all
          *     `floating_users` slots are held by live seats. The answer carries `floating_in_use_devices`,
          *     `is_borrowed`, `borrowed_until`, `can_borrow` and `max_borrow_time`.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         get: operations["checkLicense"];
         put?: never;
@@ -542,6 +559,15 @@ export interface paths {
          *     0 first (midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January). Every accepted
          *     call is appended to the consumption ledger. `max_overages` / `allow_overages` in the request only
          *     tighten the license's overage policy for this call. Send an `Idempotency-Key` to retry safely.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
+         *     `license_not_active`, `device_not_found`, `license_not_consumption`, `license_not_enough_consumptions`,
+         *     `negative_consumptions_not_allowed`; 409 `idempotency_key_reused`, `concurrent_modification`.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["addConsumption"];
         delete?: never;
@@ -568,6 +594,16 @@ export interface paths {
          *     changes, never below 0, lazy periodic reset, a ledger entry per accepted call, and safe retries
          *     with `Idempotency-Key`. An unknown feature, or one that is not a consumption feature, answers
          *     `unsupported_product_feature`.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `license_not_enabled`, `license_expired`,
+         *     `license_not_active`, `device_not_found`, `unsupported_product_feature`, `license_feature_expired`,
+         *     `feature_not_enough_consumptions`, `negative_consumptions_not_allowed`; 409 `idempotency_key_reused`,
+         *     `concurrent_modification`.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["addFeatureConsumption"];
         delete?: never;
@@ -598,6 +634,11 @@ export interface paths {
          *     device holds no slot on the license: never activated, deactivated, already released, or its
          *     expired slot already went to another device; as `deactivate_license`). A slot that expired and that
          *     no other device has taken yet is given back and answered as released.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["releaseFloatingLicense"];
         delete?: never;
@@ -632,6 +673,11 @@ export interface paths {
          *     or it is not floating cloud), `borrow_until_not_valid` (`borrowed_until` is not in the future, or
          *     later than now + `max_borrow_time` hours), `floating_not_available`. Answers the vendor's borrow
          *     body: `license_id`, `device_id`, `borrowed_until`, `max_borrow_time`.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["borrowFloatingLicense"];
         delete?: never;
@@ -662,6 +708,11 @@ export interface paths {
          *     seat on the license), `blacklisted`, `invalid_license_feature_code` (the license has no feature with
          *     this code), `floating_not_available`. Answers the license feature's fields with `license_id` and,
          *     on floating cloud features, `floating_in_use_devices` (vendor fields).
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         get: operations["checkLicenseFeature"];
         put?: never;
@@ -692,6 +743,11 @@ export interface paths {
          *     `floating_feature_device_not_in_use` (the device holds no slot of the feature: a slot that expired
          *     and that no other device has taken yet is given back and answered as released; **our
          *     choice** of code for this case, after the vendor's floating-server API).
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["releaseFloatingFeature"];
         delete?: never;
@@ -723,6 +779,11 @@ export interface paths {
          *     `feature_not_floating`, `license_borrow_not_allowed` (the license's `can_borrow` is false),
          *     `borrow_until_not_valid`, `floating_not_available`. Answers `license_id`, `device_id`,
          *     `borrowed_until` and `max_borrow_time`, as a license borrow does.
+         *
+         *     Common to every License API operation (see the 400 response): `hmac_required`,
+         *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+         *     `date_header_diff`, `invalid_api_key`, `signature_mismatch` (authentication, checked first), then
+         *     `missing_parameters`, `validation_error`, `invalid_json`.
          */
         post: operations["borrowFloatingFeature"];
         delete?: never;
@@ -2351,20 +2412,33 @@ export interface components {
              */
             license_signature: string;
         };
-        /** @description The error body of the License API v4 and Management API v1 dialects. */
-        LicenseApiError: {
+        /**
+         * @description The error body of the License API v4: `{status, code, message}`, the format of the vendor's
+         *     *License API → Error Responses* page (https://docs.licensespring.com/license-api/error-responses).
+         *     `code` is one of the codes below; each is the vendor's code for the same condition, except the
+         *     few that have no vendor equivalent (marked *ours* in the README's table of License API error
+         *     codes). The README maps every code to its status and to when it is sent.
+         */
+        V4Error: {
             /**
              * @description The HTTP status code, repeated in the body.
              * @example 400
              */
             status: number;
             /**
-             * @description Machine-readable error code in lower_snake case, e.g. `feature_not_enough_consumptions`.
+             * @description Machine-readable error code (lower_snake). Authentication (400): `hmac_required`,
+             *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
+             *     `date_header_diff`, `invalid_api_key`, `signature_mismatch`. Request (400): `validation_error`,
+             *     `missing_parameters`, `invalid_json`, `json_too_deep`, `invalid_host`. Licensing (400): see
+             *     each operation. Other statuses: 404 `not_found`, 405 `method_not_allowed`, 409
+             *     `idempotency_key_reused` / `concurrent_modification`, 413 `payload_too_large`, 415
+             *     `unsupported_media_type`, 429 `rate_limited`, 500 `internal_error`, 503 `service_unavailable`.
              * @example feature_not_enough_consumptions
+             * @enum {string}
              */
-            code: string;
+            code: "hmac_required" | "authorization_missing_params" | "authorization_invalid_headers" | "missing_headers" | "date_header_diff" | "invalid_api_key" | "signature_mismatch" | "validation_error" | "missing_parameters" | "invalid_json" | "json_too_deep" | "invalid_host" | "bad_request" | "api_key_product_not_allowed" | "unknown_product" | "unsupported_product_feature" | "license_not_found" | "license_not_enabled" | "license_not_active" | "license_expired" | "license_not_consumption" | "invalid_license_feature_code" | "license_feature_expired" | "device_not_found" | "blacklisted" | "license_activated_max_times" | "license_not_enough_consumptions" | "feature_not_enough_consumptions" | "negative_consumptions_not_allowed" | "floating_not_available" | "license_not_floating" | "license_borrow_not_allowed" | "borrow_until_not_valid" | "feature_not_floating" | "floating_feature_device_not_in_use" | "not_found" | "method_not_allowed" | "idempotency_key_reused" | "concurrent_modification" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "response_validation_failed" | "service_unavailable";
             /**
-             * @description Human-readable explanation.
+             * @description Human-readable explanation; for request errors it names the field or header.
              * @example Not enough consumptions left
              */
             message: string;
@@ -2588,7 +2662,7 @@ export interface components {
          *     `2026-03-12 18:00`, `2026-03-12`); a timestamp without an offset is UTC, a date alone is its
          *     midnight UTC. It must lie in the future and no later than now + `max_borrow_time` hours, else
          *     `borrow_until_not_valid`. `null` borrows for the longest period allowed: now + `max_borrow_time`
-         *     hours (vendor behaviour). Anything else (`tomorrow`, `2026-13-01`) is 400 `validation_failed`.
+         *     hours (vendor behaviour). Anything else (`tomorrow`, `2026-13-01`) is 400 `validation_error`.
          * @example 2026-03-12T18:00:00Z
          */
         V4BorrowedUntil: string | null;
@@ -2811,6 +2885,24 @@ export interface components {
             previous: string | null;
             /** @description The products on this page. */
             results: components["schemas"]["V1Product"][];
+        };
+        /** @description The error body of the Management API v1 dialect (the License API v4 has its own, `V4Error`, with the list of its codes). */
+        LicenseApiError: {
+            /**
+             * @description The HTTP status code, repeated in the body.
+             * @example 400
+             */
+            status: number;
+            /**
+             * @description Machine-readable error code in lower_snake case, e.g. `feature_not_enough_consumptions`.
+             * @example feature_not_enough_consumptions
+             */
+            code: string;
+            /**
+             * @description Human-readable explanation.
+             * @example Not enough consumptions left
+             */
+            message: string;
         };
         /**
          * @description A new product.
@@ -4121,47 +4213,42 @@ export interface components {
             };
         };
         /**
-         * @description The request was rejected and changed nothing. Authentication: `hmac_required` (no Authorization
-         *     header), `authorization_invalid_headers` (malformed Authorization or Date header), `date_header_diff`
-         *     (Date more than 15 minutes from server time), `signature_mismatch`. Validation: `validation_failed`
-         *     (names the field), `invalid_json`. Licensing: `unknown_product`, `license_not_found`,
-         *     `license_not_active` (never activated on any device), `license_not_enabled`, `license_expired`,
-         *     `license_not_consumption`, `unsupported_product_feature`, `license_feature_expired`,
+         * @description The request was rejected and changed nothing. Codes are the vendor's (*License API → Error
+         *     Responses*, https://docs.licensespring.com/license-api/error-responses, and *API Key
+         *     Authorization*, https://docs.licensespring.com/license-api/license-api-authorization/api-key-authorization).
+         *
+         *     Authentication runs first, before the request is validated: `hmac_required` (no Authorization
+         *     header), `authorization_missing_params` (an Authorization header in the documented
+         *     `name="value"` form that lacks `algorithm`, `headers`, `signature` or `apikey`),
+         *     `authorization_invalid_headers` (any other malformed Authorization header, another algorithm,
+         *     other signed headers than `date`, or a `Date` that is not an RFC 7231 GMT date), `missing_headers`
+         *     (no `Date` header), `date_header_diff` (Date more than 15 minutes from server time),
+         *     `invalid_api_key` (no account has the `apikey`), `signature_mismatch`. The vendor's SDK page
+         *     (*SDKs → Errors and Response Codes*, https://docs.licensespring.com/sdks/errors-and-response-codes)
+         *     lists `signature_mismatch` with status 401; its License API reference (*API Key Authorization*)
+         *     lists it with 400, like every other authorization error. This server follows the License API
+         *     reference, the page that documents the wire protocol: 400.
+         *
+         *     Request: `missing_parameters` (a required body or query field is missing; the message names it),
+         *     `validation_error` (the body or query does not match the schema, or an invalid combination such
+         *     as `license_key` with `username`; the message names the field), `invalid_json`, `json_too_deep`.
+         *
+         *     Licensing: `unknown_product`, `license_not_found`, `license_not_active` (never activated on any
+         *     device), `license_not_enabled`, `license_expired`, `license_not_consumption`,
+         *     `unsupported_product_feature`, `invalid_license_feature_code`, `license_feature_expired`,
          *     `device_not_found` (activated, but not on this device), `blacklisted`,
-         *     `license_activation_limit_reached`, `license_not_enough_consumptions`,
-         *     `feature_not_enough_consumptions`, `negative_consumptions_not_allowed`. Floating: `floating_not_available`
-         *     (all floating slots are held by live seats), `license_not_floating` (release on a license that is not
-         *     floating cloud; our code), `license_borrow_not_allowed`, `borrow_until_not_valid`.
+         *     `license_activated_max_times`, `license_not_enough_consumptions`, `feature_not_enough_consumptions`,
+         *     `negative_consumptions_not_allowed`. Floating: `floating_not_available` (all floating slots are held
+         *     by live seats), `license_not_floating` (release on a license that is not floating cloud; our code),
+         *     `license_borrow_not_allowed`, `borrow_until_not_valid`, `feature_not_floating`,
+         *     `floating_feature_device_not_in_use`.
          */
         V4BadRequest: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "status": 400,
-                 *       "code": "feature_not_enough_consumptions",
-                 *       "message": "Not enough consumptions left"
-                 *     }
-                 */
-                "application/json": components["schemas"]["LicenseApiError"];
-            };
-        };
-        /** @description The `apikey` in the Authorization header is not a License API key of any account (`unknown_api_key`). */
-        V4Unauthorized: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "status": 401,
-                 *       "code": "unknown_api_key",
-                 *       "message": "Unknown License API key"
-                 *     }
-                 */
-                "application/json": components["schemas"]["LicenseApiError"];
+                "application/json": components["schemas"]["V4Error"];
             };
         };
         /**
@@ -4184,7 +4271,7 @@ export interface components {
                  *       "message": "Too many requests from this credential; retry after the time in Retry-After"
                  *     }
                  */
-                "application/json": components["schemas"]["LicenseApiError"];
+                "application/json": components["schemas"]["V4Error"];
             };
         };
         /**
@@ -4205,7 +4292,7 @@ export interface components {
                  *       "message": "The database is temporarily unreachable; retry later"
                  *     }
                  */
-                "application/json": components["schemas"]["LicenseApiError"];
+                "application/json": components["schemas"]["V4Error"];
             };
         };
         /** @description Any other client error (unknown path 404, wrong method 405, body too large 413, wrong media type 415). */
@@ -4221,7 +4308,7 @@ export interface components {
                  *       "message": "unsupported media type text/plain"
                  *     }
                  */
-                "application/json": components["schemas"]["LicenseApiError"];
+                "application/json": components["schemas"]["V4Error"];
             };
         };
         /**
@@ -4241,7 +4328,7 @@ export interface components {
                  *       "message": "This Idempotency-Key was already used with a different request"
                  *     }
                  */
-                "application/json": components["schemas"]["LicenseApiError"];
+                "application/json": components["schemas"]["V4Error"];
             };
         };
         /** @description The request is invalid (a missing or malformed field, an unknown product feature, a bad value). */
@@ -5516,7 +5603,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5561,7 +5647,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5625,7 +5710,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5701,7 +5785,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
@@ -5778,7 +5861,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             409: components["responses"]["V4Conflict"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
@@ -5824,7 +5906,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5869,7 +5950,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5943,7 +6023,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -5989,7 +6068,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -6043,7 +6121,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];

@@ -1,4 +1,4 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
@@ -18,6 +18,11 @@ import { singleAuthorization } from './http/single-authorization.js';
 export interface MountedApi {
   basePath: string;
   router: Router;
+  /**
+   * Runs before request validation, on the spec's operations under `basePath` only (an unknown
+   * path or method still answers 404 / 405): the License API authenticates first, as the vendor does.
+   */
+  authenticate?: RequestHandler;
 }
 
 export interface AppDeps {
@@ -58,6 +63,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(declaredBodyLimit(deps.bodyLimit ?? BODY_LIMIT_BYTES));
   app.use(express.json({ limit: deps.bodyLimit ?? BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
   app.use(jsonBodyLimits());
+  for (const api of deps.apis ?? []) {
+    if (!api.authenticate) continue;
+    for (const { method, path } of operationsUnder(JSON.parse(specText) as SpecPaths, api.basePath)) app[method](path, api.authenticate);
+  }
   app.use(
     OpenApiValidator.middleware({
       apiSpec: JSON.parse(specText) as never,
@@ -74,4 +83,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));
   return app;
+}
+
+interface SpecPaths {
+  paths?: Record<string, Record<string, unknown>>;
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** The spec's operations under `basePath`, as Express routes (`{id}` becomes `:id`). */
+function operationsUnder(spec: SpecPaths, basePath: string): { method: (typeof METHODS)[number]; path: string }[] {
+  const prefix = basePath.endsWith('/') ? basePath : `${basePath}/`;
+  return Object.entries(spec.paths ?? {})
+    .filter(([path]) => path.startsWith(prefix))
+    .flatMap(([path, item]) => METHODS.filter((method) => method in item).map((method) => ({ method, path: path.replace(/\{([^}]+)\}/g, ':$1') })));
 }

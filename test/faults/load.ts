@@ -234,7 +234,7 @@ export function workloads(seed: SeedInfo, limit: number, seats: { limit: number;
     // machine is the key. A deactivation whose first attempt applied answers device_not_found (v4) or
     // 404 (v3) when retried: the analysis reads that as "released, the answer was lost".
     seatWorkload(
-      { name: 'v4-seat', description: 'v4 activate_license of distinct hardware ids (and deactivate_license)', limit: seats.limit, limitCodes: ['license_activation_limit_reached'], verify: verifyV4 },
+      { name: 'v4-seat', description: 'v4 activate_license of distinct hardware ids (and deactivate_license)', limit: seats.limit, limitCodes: ['license_activated_max_times'], verify: verifyV4 },
       seats.plan,
       (base, rec) => post(`${base}/api/v4/activate_license`, v4Signed(seed), { ...v4Seat, hardware_id: rec.key, hostname: 'faults' }),
       (base, rec) => post(`${base}/api/v4/deactivate_license`, v4Signed(seed), { ...v4Seat, hardware_id: rec.target }),

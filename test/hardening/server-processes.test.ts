@@ -134,7 +134,7 @@ describe('faults: server processes on one database', () => {
     const { feature: _g, consumptions: _d, hardware_id: _h, ...seatBody } = seats.body();
     const activations = await Promise.all(Array.from({ length: 40 }, (_, i) => pick(i).post('activate_license', { ...seatBody, hardware_id: `device-${i}` })));
     expect(activations.filter((r) => r.status === 200)).toHaveLength(4);
-    for (const r of activations.filter((x) => x.status !== 200)) expect(r.body).toEqual({ status: 400, code: 'license_activation_limit_reached', message: expect.any(String) });
+    for (const r of activations.filter((x) => x.status !== 200)) expect(r.body).toEqual({ status: 400, code: 'license_activated_max_times', message: expect.any(String) });
 
     expect((await countersOf(services, accountId, feature.license.id)).features[0]!.total).toBe(150);
     expect((await countersOf(services, accountId, license.license.id)).consumption.total).toBe(120);

@@ -46,10 +46,10 @@ describe('a license with 5,000 seats', () => {
     const v4Outcomes = tally(v4);
     const v3Outcomes = tally(v3);
     // Each dialect accepts with its own status and refuses with its own code; nothing else is answered.
-    expect(Object.keys(v4Outcomes).filter((k) => k !== '200' && k !== '400 license_activation_limit_reached')).toEqual([]);
+    expect(Object.keys(v4Outcomes).filter((k) => k !== '200' && k !== '400 license_activated_max_times')).toEqual([]);
     expect(Object.keys(v3Outcomes).filter((k) => k !== '201' && k !== '400 ACTIVATION_LIMIT_REACHED')).toEqual([]);
     const accepted = (v4Outcomes['200'] ?? 0) + (v3Outcomes['201'] ?? 0);
-    const refused = (v4Outcomes['400 license_activation_limit_reached'] ?? 0) + (v3Outcomes['400 ACTIVATION_LIMIT_REACHED'] ?? 0);
+    const refused = (v4Outcomes['400 license_activated_max_times'] ?? 0) + (v3Outcomes['400 ACTIVATION_LIMIT_REACHED'] ?? 0);
     expect({ accepted, refused }).toEqual({ accepted: 10, refused: 50 });
     for (const r of v4.filter((r) => r.status === 200)) expect(r.body).toMatchObject({ max_activations: 5_000 });
 
@@ -60,7 +60,7 @@ describe('a license with 5,000 seats', () => {
       if (r.status === 200) expect(check.status).toBe(200);
       else expectError(check, 'device_not_found');
     }
-    expectError(await client.post('activate_license', { ...ids, hardware_id: 'one-too-many' }), 'license_activation_limit_reached');
+    expectError(await client.post('activate_license', { ...ids, hardware_id: 'one-too-many' }), 'license_activated_max_times');
   }, SLOW_MS);
 
   it('120 parallel add_feature_consumption of 1 from 120 of its seats against a limit of 100 (no overages): exactly 100 accepted', async () => {

@@ -54,10 +54,10 @@ describe('License API v4 activation, check and deactivation', () => {
     expect(device).toMatchObject({ hostname: 'build-01', osVersion: 'Ubuntu 24.04', appVersion: '2.1.0', metadata: [{ key: 'seat', value: 'a' }] });
   });
 
-  it('license_activation_limit_reached beyond max_activations, and a freed seat can be reused', async () => {
+  it('license_activated_max_times beyond max_activations, and a freed seat can be reused', async () => {
     const { license, ids } = await licenseFor(t, { maxActivations: 1 }, []);
     expect((await client.post('activate_license', { ...ids, hardware_id: 'a' })).status).toBe(200);
-    expectError(await client.post('activate_license', { ...ids, hardware_id: 'b' }), 'license_activation_limit_reached');
+    expectError(await client.post('activate_license', { ...ids, hardware_id: 'b' }), 'license_activated_max_times');
     const off = await client.post('deactivate_license', { ...ids, hardware_id: 'a' });
     expect(off.status).toBe(200);
     expect(off.body).toBe('license_deactivated');
@@ -123,10 +123,10 @@ describe('License API v4 activation, check and deactivation', () => {
 
   it('rejects requests naming both license_key and username, or neither', async () => {
     const { ids } = await licenseFor(t, {}, []);
-    expectError(await client.post('activate_license', { ...ids, username: 'x@example.com', password: 'p' }), 'validation_failed');
-    expectError(await client.post('add_consumption', { ...ids, username: 'x@example.com' }), 'validation_failed');
-    expectError(await client.post('add_consumption', { product: ids.product, hardware_id: 'hw-1' }), 'validation_failed');
-    expectError(await client.get('check_license', { product: ids.product, hardware_id: 'hw-1' }), 'validation_failed');
-    expectError(await client.get('check_license', { ...ids, username: 'x@example.com' }), 'validation_failed');
+    expectError(await client.post('activate_license', { ...ids, username: 'x@example.com', password: 'p' }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, username: 'x@example.com' }), 'validation_error');
+    expectError(await client.post('add_consumption', { product: ids.product, hardware_id: 'hw-1' }), 'missing_parameters');
+    expectError(await client.get('check_license', { product: ids.product, hardware_id: 'hw-1' }), 'missing_parameters');
+    expectError(await client.get('check_license', { ...ids, username: 'x@example.com' }), 'validation_error');
   });
 });

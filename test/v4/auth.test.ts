@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyError } from '../../server/http/error-handler.js';
 import { parseAuthorization, parseHttpDate, requestSignature } from '../../server/http/v4/auth.js';
 import type { TestServer } from '../support/server.js';
 import { licenseFor, startLicenseApiServer } from './fixtures.js';
@@ -14,21 +15,22 @@ describe('License API v4 request signing (unit)', () => {
     expect(independent).toMatch(/^[A-Za-z0-9+/]{43}=$/);
   });
 
-  it('parses the Authorization header in any order and rejects malformed ones', () => {
+  it('parses the Authorization header in any order and names what is wrong with a bad one', () => {
     expect(parseAuthorization('algorithm="hmac-sha256",headers="date",signature="c2ln",apikey="k-1"')).toEqual({ algorithm: 'hmac-sha256', headers: 'date', signature: 'c2ln', apikey: 'k-1' });
-    expect(parseAuthorization('apikey="k", signature="c2ln", headers="date", algorithm="hmac-sha256"')?.apikey).toBe('k');
-    for (const bad of [
+    expect(parseAuthorization('apikey="k", signature="c2ln", headers="date", algorithm="hmac-sha256"')).toMatchObject({ apikey: 'k' });
+    for (const malformed of [
       'Bearer abc',
-      'algorithm="hmac-sha1",headers="date",signature="c2ln",apikey="k"',
       'algorithm="hmac-sha256",headers="date host",signature="c2ln",apikey="k"',
-      'algorithm="hmac-sha256",headers="date",signature="c2ln"',
       'algorithm="hmac-sha256",headers="date",signature="c2ln",apikey="k",apikey="j"',
       'algorithm="hmac-sha256",headers="date",signature="c2ln",apikey="k",extra="x"',
-      'algorithm="hmac-sha256",headers="date",signature="",apikey="k"',
       'algorithm="hmac-sha256" headers="date",signature="c2ln",apikey="k"',
     ]) {
-      expect(parseAuthorization(bad), bad).toBeNull();
+      expect(parseAuthorization(malformed), malformed).toMatchObject({ code: 'authorization_invalid_headers' });
     }
+    expect(parseAuthorization('algorithm="hmac-sha256",headers="date",signature="c2ln"')).toEqual({ code: 'authorization_missing_params', message: 'The Authorization header lacks apikey' });
+    expect(parseAuthorization('algorithm="hmac-sha256",headers="date",signature="",apikey="k"')).toEqual({ code: 'authorization_missing_params', message: 'The Authorization header lacks signature' });
+    expect(parseAuthorization('apikey="k"')).toEqual({ code: 'authorization_missing_params', message: 'The Authorization header lacks algorithm, headers, signature' });
+    expect(parseAuthorization('algorithm="hmac-sha1",headers="date",signature="c2ln",apikey="k"')).toMatchObject({ code: 'hmac_required' });
   });
 
   it('accepts only RFC 7231 GMT dates', () => {
@@ -62,8 +64,21 @@ describe('License API v4 authentication (HTTP)', () => {
     expect(res.headers.get('licensesignature')).toBeTruthy();
   });
 
-  it('hmac_required without Authorization', async () => {
+  it('hmac_required without Authorization, checked before the request is validated', async () => {
     expectError(await client.get('check_license', query, { authorization: null }), 400, 'hmac_required');
+    // Nothing valid besides: no query at all, an empty body, no Date.
+    expectError(await client.get('check_license', {}, { authorization: null }), 400, 'hmac_required');
+    expectError(await client.post('activate_license', {}, { authorization: null, date: null }), 400, 'hmac_required');
+  });
+
+  it('authorization_missing_params for an Authorization header that lacks a parameter, naming it', async () => {
+    const res = await client.get('check_license', query, { authorization: 'algorithm="hmac-sha256",headers="date",signature="c2ln"' });
+    expect(res.body).toEqual({ status: 400, code: 'authorization_missing_params', message: 'The Authorization header lacks apikey' });
+    expect(res.status).toBe(400);
+  });
+
+  it('hmac_required for another algorithm than hmac-sha256', async () => {
+    expectError(await client.get('check_license', query, { authorization: `algorithm="hmac-sha1",headers="date",signature="c2ln",apikey="${t.credentials.licenseApiKey}"` }), 400, 'hmac_required');
   });
 
   it('authorization_invalid_headers for a malformed Authorization or Date', async () => {
@@ -74,6 +89,12 @@ describe('License API v4 authentication (HTTP)', () => {
       400,
       'authorization_invalid_headers',
     );
+  });
+
+  it('missing_headers without a Date header, naming it', async () => {
+    const res = await client.get('check_license', query, { date: null });
+    expect(res.body).toEqual({ status: 400, code: 'missing_headers', message: 'Missing headers: Date' });
+    expect(res.status).toBe(400);
   });
 
   it('date_header_diff when Date is more than 15 minutes off (either way)', async () => {
@@ -89,14 +110,69 @@ describe('License API v4 authentication (HTTP)', () => {
     expectError(await client.get('check_license', query, { date, authorization: signedAuthorization(t.credentials.licenseApiKey, t.credentials.sharedKey, other) }), 400, 'signature_mismatch');
   });
 
-  it('401 unknown_api_key for an api key no account has', async () => {
+  it('400 invalid_api_key for an api key no account has, before the body is validated', async () => {
     const date = new Date().toUTCString();
-    expectError(await client.get('check_license', query, { date, authorization: signedAuthorization('00000000-0000-4000-8000-000000000000', t.credentials.sharedKey, date) }), 401, 'unknown_api_key');
+    const unknown = signedAuthorization('00000000-0000-4000-8000-000000000000', t.credentials.sharedKey, date);
+    expectError(await client.get('check_license', query, { date, authorization: unknown }), 400, 'invalid_api_key');
+    expectError(await client.post('activate_license', { surprise: true }, { date, authorization: unknown }), 400, 'invalid_api_key');
+  });
+
+  it('signature_mismatch before the body is validated', async () => {
+    const date = new Date().toUTCString();
+    expectError(await client.post('activate_license', { product: 5 }, { date, authorization: signedAuthorization(t.credentials.licenseApiKey, 'wrong-shared-key', date) }), 400, 'signature_mismatch');
+  });
+
+  it('an unknown path or a wrong method still answers 404 / 405 without authentication', async () => {
+    expectError(await client.get('no_such_operation', {}, { authorization: null }), 404, 'not_found');
+    expectError(await client.post('check_license', {}, { authorization: null }), 405, 'method_not_allowed');
   });
 
   it("another account's license is not found with this account's keys", async () => {
     const other = await t.createAccount();
     const otherClient = new V4Client(t.baseUrl, other.credentials, (await t.services.accounts.signingKey(other.account.id)).publicKeyPem);
     expectError(await otherClient.get('check_license', query), 400, 'unknown_product');
+  });
+});
+
+describe('License API v4 request errors (the vendor\'s codes, the message naming the field)', () => {
+  let t: TestServer;
+  let client: V4Client;
+  let ids: Record<string, string>;
+
+  beforeAll(async () => {
+    ({ t, client } = await startLicenseApiServer());
+    ({ ids } = await licenseFor(t));
+  });
+  afterAll(async () => t?.stop());
+
+  const expectBody = (res: { status: number; body: unknown }, code: string, message: string) => {
+    expect(res.body).toEqual({ status: 400, code, message });
+    expect(res.status).toBe(400);
+  };
+
+  it('missing_parameters for a missing query or body field', async () => {
+    const { hardware_id: _, ...withoutDevice } = ids;
+    expectBody(await client.get('check_license', withoutDevice), 'missing_parameters', 'Missing parameters: hardware_id');
+    expectBody(await client.post('activate_license', withoutDevice), 'missing_parameters', 'Missing parameters: hardware_id');
+    expectBody(await client.post('activate_license', { license_key: ids.license_key! }), 'missing_parameters', 'Missing parameters: hardware_id');
+  });
+
+  it('missing_parameters when neither license_key nor username is sent', async () => {
+    expectBody(await client.get('check_license', { product: ids.product!, hardware_id: 'hw-1' }), 'missing_parameters', 'Missing parameters: license_key or username');
+    expectBody(await client.post('add_consumption', { product: ids.product!, hardware_id: 'hw-1' }), 'missing_parameters', 'Missing parameters: license_key or username');
+  });
+
+  it('validation_error for a value that does not match the schema, or an invalid combination', async () => {
+    expectBody(await client.post('activate_license', { ...ids, hardware_id: 5 }), 'validation_error', '/body/hardware_id must be string');
+    expectBody(await client.post('activate_license', { ...ids, surprise: true }), 'validation_error', '/body/surprise must NOT have additional properties');
+    expectBody(await client.get('check_license', { ...ids, username: 'x@example.com' }), 'validation_error', 'Send either license_key or username, not both');
+    // Checks shared with the other dialects (their `validation_failed`) answer `validation_error` here.
+    expectBody(await client.post('add_consumption', { ...ids, consumptions: 2 ** 53 }), 'validation_error', 'body.consumptions must be an integer from -9007199254740991 to 9007199254740991');
+  });
+
+  it('maps a required header the validator finds missing to missing_headers (unit)', () => {
+    const missingDate = { status: 400, errors: [{ path: '/headers/date', message: "must have required property 'date'", errorCode: 'required.openapi.validation' }] };
+    expect(classifyError(missingDate, 'v4')).toMatchObject({ status: 400, code: 'missing_headers', message: 'Missing headers: Date' });
+    expect(classifyError(missingDate, 'v1')).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 });

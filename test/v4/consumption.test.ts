@@ -109,17 +109,17 @@ describe('License API v4 consumption', () => {
     expect(await ledger(license.id)).toHaveLength(0);
   });
 
-  it('rejects invalid bodies with validation_failed: both events, empty events, unknown fields, fractions', async () => {
+  it('rejects invalid bodies with validation_error: both events, empty events, unknown fields, fractions', async () => {
     const { license, ids } = await licenseFor(t);
     const both = await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] });
-    expectError(both, 'validation_failed');
+    expectError(both, 'validation_error');
     expect(both.body.message).toContain('event');
-    expectError(await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', event: ['offline_floating_consumptions_sync', 'consumption_add'] }), 'validation_failed');
-    expectError(await client.post('add_consumption', { ...ids, event: [] }), 'validation_failed');
-    expectError(await client.post('add_consumption', { ...ids, event: ['consumption_subtract'] }), 'validation_failed');
-    expectError(await client.post('add_consumption', { ...ids, surprise: true }), 'validation_failed');
-    expectError(await client.post('add_consumption', { ...ids, consumptions: 1.5 }), 'validation_failed');
-    expectError(await client.post('add_consumption', { ...ids, max_overages: -1 }), 'validation_failed');
+    expectError(await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', event: ['offline_floating_consumptions_sync', 'consumption_add'] }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, event: [] }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, event: ['consumption_subtract'] }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, surprise: true }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, consumptions: 1.5 }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, max_overages: -1 }), 'validation_error');
     expect((await stored(license.id)).consumption.total).toBe(0);
   });
 
@@ -210,6 +210,6 @@ describe('License API v4 consumption', () => {
     expect((await client.post('add_consumption', { ...ids, consumptions: 1 }, { headers: tooMany })).body.total_consumptions).toBe(4);
 
     // A key must be printable ASCII without spaces.
-    expectError(await client.post('add_consumption', ids, { headers: { 'Idempotency-Key': 'bad key with spaces' } }), 'validation_failed');
+    expectError(await client.post('add_consumption', ids, { headers: { 'Idempotency-Key': 'bad key with spaces' } }), 'validation_error');
   });
 });

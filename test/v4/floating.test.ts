@@ -73,8 +73,8 @@ describe('License API v4: floating cloud licenses', () => {
     for (const until of ['2026-08-05T12:00:01Z', '2026-08-03T11:59:59Z']) {
       expectError(await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: until }), 'borrow_until_not_valid');
     }
-    expectError(await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: 'tomorrow' }), 'validation_failed');
-    expectError(await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: '2026-13-01' }), 'validation_failed');
+    expectError(await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: 'tomorrow' }), 'validation_error');
+    expectError(await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: '2026-13-01' }), 'validation_error');
     // The vendor's other timestamp forms: no offset is UTC, a date alone its midnight.
     expect((await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: '2026-08-04 06:30' })).body).toMatchObject({ borrowed_until: '2026-08-04T06:30:00.000Z' });
     expect((await client.post('floating/borrow', { ...ids, hardware_id: 'hw-a', borrowed_until: '2026-08-04' })).body).toMatchObject({ borrowed_until: '2026-08-04T00:00:00.000Z' });

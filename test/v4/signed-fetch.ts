@@ -19,8 +19,8 @@ export interface V4RequestOptions {
   body?: unknown;
   query?: Record<string, string | undefined>;
   headers?: Record<string, string>;
-  /** Overrides the Date header (a Date is formatted as RFC 7231). */
-  date?: Date | string;
+  /** Overrides the Date header (a Date is formatted as RFC 7231); null sends none (the signature still covers the current time). */
+  date?: Date | string | null;
   /** Overrides the Authorization header; null sends none. */
   authorization?: string | null;
 }
@@ -50,8 +50,8 @@ export class V4Client {
   }
 
   async request(method: 'GET' | 'POST', path: string, options: V4RequestOptions = {}): Promise<V4Response> {
-    const date = options.date === undefined ? this.clock.now().toUTCString() : typeof options.date === 'string' ? options.date : options.date.toUTCString();
-    const headers: Record<string, string> = { Accept: 'application/json', Date: date, ...options.headers };
+    const date = options.date === undefined || options.date === null ? this.clock.now().toUTCString() : typeof options.date === 'string' ? options.date : options.date.toUTCString();
+    const headers: Record<string, string> = { Accept: 'application/json', ...(options.date === null ? {} : { Date: date }), ...options.headers };
     const authorization = options.authorization === undefined ? signedAuthorization(this.credentials.licenseApiKey, this.credentials.sharedKey, date) : options.authorization;
     if (authorization !== null) headers.Authorization = authorization;
     let url = `${this.baseUrl}/api/v4/${path}`;

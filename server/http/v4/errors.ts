@@ -5,22 +5,23 @@ import { answerOf, domainErrorTranslator, type DomainErrorTable } from '../domai
 const DEVICE_NOT_FOUND = [400, 'device_not_found', 'An active device matching the hardware_id not found'] as const;
 
 /**
- * Every domain error as the License API answers it: status 400 (401 for credentials, 409 for
- * conflicts, 404 for an unknown object), the vendor's error code and, where the vendor fixes it, the
- * message (otherwise the error's).
+ * Every domain error as the License API answers it: status 400 (409 for conflicts, 404 for an
+ * unknown object), the vendor's error code (https://docs.licensespring.com/license-api/error-responses,
+ * https://docs.licensespring.com/sdks/errors-and-response-codes) and, where the vendor fixes it, the
+ * message (otherwise the error's). The codes are the `code` enum of openapi/components/schemas/V4Error.yaml.
  */
 const V4_ERRORS: DomainErrorTable = {
-  unauthenticated: [401, 'unknown_api_key', 'Unknown License API key'],
+  unauthenticated: [400, 'invalid_api_key', 'The api key is not a License API key of any account'],
   forbidden: [400, 'api_key_product_not_allowed'],
-  invalid_input: [400, 'validation_failed'],
-  invalid_webhook_url: [400, 'validation_failed'],
+  invalid_input: [400, 'validation_error'],
+  invalid_webhook_url: [400, 'validation_error'],
   webhook_not_found: [404, 'not_found'],
   webhook_delivery_not_found: [404, 'not_found'],
   product_not_found: [400, 'unknown_product', 'Provided product was not found'],
   product_code_taken: [409, 'short_code_taken'],
   product_feature_not_found: [400, 'unsupported_product_feature'],
   product_feature_code_taken: [409, 'feature_code_taken'],
-  feature_listed_twice: [400, 'validation_failed'],
+  feature_listed_twice: [400, 'validation_error'],
   license_not_found: [400, 'license_not_found'],
   license_key_taken: [409, 'license_key_taken'],
   license_disabled: [400, 'license_not_enabled', 'The license is not enabled'],
@@ -34,7 +35,7 @@ const V4_ERRORS: DomainErrorTable = {
   device_blacklisted: [400, 'blacklisted', 'This device is blacklisted'],
   // Activations are devices named by hardware_id in this dialect.
   activation_not_found: DEVICE_NOT_FOUND,
-  activation_limit_reached: [400, 'license_activation_limit_reached', 'The license has reached its maximum number of activations'],
+  activation_limit_reached: [400, 'license_activated_max_times', 'The license is already activated on its maximum number of devices'],
   floating_seat_unavailable: [400, 'floating_not_available', 'No floating slot is available for this license'],
   license_not_floating: [400, 'license_not_floating', 'The license is not a floating cloud license'],
   borrow_not_allowed: [400, 'license_borrow_not_allowed', 'Borrowing is not allowed for this license'],

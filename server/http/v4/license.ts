@@ -43,7 +43,7 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
   router.post('/activate_license', async (req, res) => {
     const body = req.body as ActivateBody;
     if (body.license_key !== undefined && (body.username !== undefined || body.password !== undefined)) {
-      throw new ApiError(400, 'validation_failed', 'Send either license_key or username and password, not both');
+      throw new ApiError(400, 'validation_error', 'Send either license_key or username and password, not both');
     }
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);

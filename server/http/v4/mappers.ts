@@ -129,18 +129,18 @@ export interface LicenseIdentifiers {
 /** Which license a request names: by key (key-based products) or license user (user-based ones). */
 export function licenseLocatorOf(ids: LicenseIdentifiers): LicenseLocator {
   if (ids.license_key !== undefined && ids.username !== undefined) {
-    throw new ApiError(400, 'validation_failed', 'Send either license_key or username, not both');
+    throw new ApiError(400, 'validation_error', 'Send either license_key or username, not both');
   }
   if (ids.license_key !== undefined) return { productCode: ids.product, key: ids.license_key };
   if (ids.username !== undefined) return { productCode: ids.product, username: ids.username };
-  throw new ApiError(400, 'validation_failed', 'license_key or username is required');
+  throw new ApiError(400, 'missing_parameters', 'Missing parameters: license_key or username');
 }
 
 /** The optional `license_id` (a number or its digits) as a number. */
 export function licenseIdOf(ids: LicenseIdentifiers): number | undefined {
   if (ids.license_id === undefined) return undefined;
   const id = typeof ids.license_id === 'number' ? ids.license_id : Number(ids.license_id);
-  if (!Number.isSafeInteger(id) || id < 1) throw new ApiError(400, 'validation_failed', 'license_id must be a license id');
+  if (!Number.isSafeInteger(id) || id < 1) throw new ApiError(400, 'validation_error', 'license_id must be a license id');
   return id;
 }
 
@@ -175,7 +175,7 @@ export function borrowedUntilOf(wire: string | null): Date | null {
   const at = new Date(text);
   const [year, month, day] = wire.slice(0, 10).split('-').map(Number);
   if (Number.isNaN(at.getTime()) || month! < 1 || month! > 12 || day! < 1 || day! > 31 || year! < 1) {
-    throw new ApiError(400, 'validation_failed', `borrowed_until is not a valid timestamp: ${JSON.stringify(wire.slice(0, 40))}`);
+    throw new ApiError(400, 'validation_error', `borrowed_until is not a valid timestamp: ${JSON.stringify(wire.slice(0, 40))}`);
   }
   return at;
 }

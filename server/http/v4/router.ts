@@ -33,16 +33,15 @@ export interface LicenseApiDeps {
 /**
  * The License API v4 (LicenseSpring-style) at `/api/v4`: signed requests, signed responses, vendor
  * error codes. The adapter template, the same in v1, v3 and v4: this file declares the deps and
- * mounts `auth.ts`, one route module per resource (`license.ts`, `consumption.ts`; each takes a Pick
- * of the deps) and the `errors.ts` middleware (every domain error's answer); wire forms map to domain
+ * mounts `auth.ts` (run before request validation: MountedApi.authenticate), one route module per
+ * resource (`license.ts`, `consumption.ts`; each takes a Pick of the deps) and the `errors.ts` middleware (every domain error's answer); wire forms map to domain
  * forms and back in `mappers.ts`. A new operation is a route in its resource's module.
  */
 export function licenseApiV4(deps: LicenseApiDeps): MountedApi[] {
   const router = Router();
-  router.use(licenseApiAuth(deps));
   router.use(licenseRoutes(deps));
   router.use(consumptionRoutes(deps));
   router.use(floatingFeatureRoutes(deps));
   router.use(v4DomainErrors);
-  return [{ basePath: '/api/v4', router }];
+  return [{ basePath: '/api/v4', router, authenticate: licenseApiAuth(deps) }];
 }
