@@ -165,7 +165,7 @@ describe('License API v4 (consumer)', () => {
         });
     });
 
-    it('401 unknown_api_key for a License API key no account has', async () => {
+    it('400 invalid_api_key for a License API key no account has', async () => {
       const { name, params } = states.licenseActivatedOnDevice({ key: KEY, hardwareId: HARDWARE_ID });
       await pact
         .addInteraction()
@@ -176,14 +176,14 @@ describe('License API v4 (consumer)', () => {
             .headers({ ...licenseApiAuthHeaders(), Authorization: MatchersV3.regex('^algorithm="hmac-sha256",headers="date",signature="[A-Za-z0-9+/]+={0,2}",apikey="unknown-license-api-key"$', 'algorithm="hmac-sha256",headers="date",signature="AAAA",apikey="unknown-license-api-key"') })
             .query({ product, hardware_id: HARDWARE_ID, license_key: KEY }),
         )
-        .willRespondWith(401, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(401, 'unknown_api_key')))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'invalid_api_key')))
         .executeTest(async (mock) => {
           // Not the placeholder key: the provider's request filter leaves this request as the client signed it.
           const client = createLicensingClient({ baseUrl: mock.url, licenseApi: { apiKey: 'unknown-license-api-key', sharedKey: 'some-shared-key' }, middleware: [settleAfterResponse] });
           const err = await expectApiError(async () =>
             unwrap(await client.GET('/api/v4/check_license', { params: { header: dateHeader(), query: { product, hardware_id: HARDWARE_ID, license_key: KEY } } })),
           );
-          expect(err).toMatchObject({ status: 401, code: 'unknown_api_key' });
+          expect(err).toMatchObject({ status: 400, code: 'invalid_api_key' });
         });
     });
   });

@@ -14,7 +14,7 @@ export const bundledSpecPath = join(repoRoot, 'generated', 'openapi.json');
 /**
  * Placeholder credentials the consumer tests give the client. The provider's request filter swaps
  * exactly these for the seeded account's real credentials; any other value (a deliberately wrong
- * key in a 401 interaction) reaches the server untouched.
+ * key in an `invalid_api_key` or 401 interaction) reaches the server untouched.
  */
 export const placeholderCredentials = {
   managementApiKey: 'pact-management-api-key',
