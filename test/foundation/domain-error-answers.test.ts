@@ -3,6 +3,7 @@ import { DomainError, type DomainErrorCode } from '../../server/domain/errors.js
 import { toV1ApiError } from '../../server/http/v1/errors.js';
 import { toV3ApiError } from '../../server/http/v3/errors.js';
 import { toV4ApiError } from '../../server/http/v4/errors.js';
+import { v4ErrorCodes } from '../docs/v4-errors.js';
 
 type Answer = [status: number, code: string];
 
@@ -77,5 +78,12 @@ describe('every domain error code has one answer in each dialect', () => {
     expect(toV4ApiError(new DomainError('product_not_found', 'anything')).message).toBe('Provided product was not found');
     expect(toV4ApiError(new DomainError('license_not_found', 'License not found')).message).toBe('License not found');
     expect(toV1ApiError(new DomainError('license_not_found', 'License not found')).message).toBe('License not found');
+  });
+
+  // `forbidden` and the three taken-codes (Management API conflicts) are raised by no License API route.
+  it('every License API answer a License API route can give is a code of the spec (V4Error enum)', () => {
+    const codes = new Set(v4ErrorCodes());
+    const answered = Object.keys(ANSWERS).map((code) => toV4ApiError(new DomainError(code as DomainErrorCode, 'm', { scope: 'license' })).code);
+    expect(answered.filter((code) => !codes.has(code))).toEqual(['api_key_product_not_allowed', 'short_code_taken', 'feature_code_taken', 'license_key_taken']);
   });
 });
