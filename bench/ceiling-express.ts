@@ -21,6 +21,10 @@ const body: components['schemas']['V4FeatureConsumption'] = {
   max_overages: 0,
   reset_consumption: false,
   consumption_period: null,
+  license_id: 1,
+  company: { id: 1 },
+  is_floating: false,
+  is_floating_cloud: false,
 };
 
 const router = Router();

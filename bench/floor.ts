@@ -24,7 +24,7 @@ import type { LicenseFeature } from '../server/domain/types.js';
 import { ApiError } from '../server/http/api-error.js';
 import { accountOf, licenseApiAuth } from '../server/http/v4/auth.js';
 import { featureConsumptionView, identityOf, licenseLocatorOf, licenseView } from '../server/http/v4/mappers.js';
-import { licenseSignatureInput, respondSigned, sendSigned, signText } from '../server/http/v4/response-signing.js';
+import { licenseSignatureInput, respondSigned, sendSigned, signLicense } from '../server/http/v4/response-signing.js';
 import { createLogger } from '../server/logger.js';
 import { createServices } from '../server/services.js';
 
@@ -70,7 +70,7 @@ router.use(licenseApiAuth({ accounts: services.accounts, clock: services.clock, 
 router.post('/add_feature_consumption', async (req, res) => {
   const doc = await consumption(accountOf(res).id, req.body as ConsumeBody);
   if (!doc?.features[0]) throw new ApiError(400, 'consumption_refused', 'No license matched the guarded update');
-  await respondSigned(services.accounts, res, featureConsumptionView(doc.features[0]));
+  await respondSigned(services.accounts, res, featureConsumptionView({ id: doc._id, accountId: accountOf(res).id }, doc.features[0]));
 });
 
 router.get('/check_license', async (req, res) => {
@@ -83,8 +83,8 @@ router.get('/check_license', async (req, res) => {
   const product = await services.products.productDetails(account.id, license.productCode);
   if (!product) throw new ApiError(404, 'product_not_found', 'Provided product was not found');
   const key = await services.accounts.signingKey(account.id);
-  const licenseSignature = await signText(key.privateKey, licenseSignatureInput(query.hardware_id, identityOf(query), license.validUntil));
-  await sendSigned(res, key.privateKey, licenseView({ license: licenseAsOf(license, now), product, hardwareId: query.hardware_id, device: { id: 0, borrowedUntil: null }, floatingInUse: 0, now, licenseSignature }));
+  const unsigned = licenseView({ license: licenseAsOf(license, now), product, hardwareId: query.hardware_id, device: { id: 0, borrowedUntil: null }, floatingInUse: 0, now });
+  await sendSigned(res, key.privateKey, await signLicense(key.privateKey, unsigned, licenseSignatureInput(query.hardware_id, identityOf(query), license.validUntil)));
 });
 
 const app = createApp({ logger, validateResponses: false, checkReadiness: () => db.ping(), apis: [{ basePath: '/api/v4', router }] });

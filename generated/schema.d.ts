@@ -2254,6 +2254,15 @@ export interface components {
         /**
          * @description The license as the client device sees it, as of now (a consumption period that has ended reads as a
          *     total of 0 even before the next consumption resets it in storage).
+         *
+         *     Every field the vendor documents for these calls is present: the License API check response example
+         *     (https://docs.licensespring.com/management-api/license/check-license, a License API check_license answer) and the vendor's SDK response types
+         *     (`LicenseResponseBase`, `ActivateLicenseResponse`, `CheckLicenseResponse`:
+         *     https://docs.licensespring.com/sdks/node.js-sdk/type-declarations). Where the two disagree we follow
+         *     the check example and say so in the field. Fields for concepts this server does not model (grace and
+         *     maintenance periods, start dates, transfers, customers, custom fields, product versions, air-gapped
+         *     and hardware-key licenses) carry a neutral value that tells a client the concept does not apply; the
+         *     field's description says which.
          * @example {
          *       "id": 1699349720166389,
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
@@ -2314,7 +2323,50 @@ export interface components {
          *       },
          *       "device_id": 1699349796909409,
          *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-         *       "license_signature": "Zm9vYmFy..."
+         *       "license_signature": "Zm9vYmFy...",
+         *       "active": true,
+         *       "order_store_id": null,
+         *       "allow_grace_period": false,
+         *       "grace_period": 0,
+         *       "enable_maintenance_period": false,
+         *       "maintenance_period": null,
+         *       "start_date": null,
+         *       "allow_unlimited_activations": false,
+         *       "allow_offline_activation": false,
+         *       "transfer_count": 0,
+         *       "max_transfers": 0,
+         *       "is_air_gapped": false,
+         *       "is_hardware_key_auth": false,
+         *       "custom_fields": [],
+         *       "customer": {
+         *         "email": "",
+         *         "company_name": "",
+         *         "reference": "",
+         *         "phone": "",
+         *         "first_name": "",
+         *         "last_name": "",
+         *         "city": "",
+         *         "postcode": "",
+         *         "state": "",
+         *         "country": "",
+         *         "address": "",
+         *         "customer_account": null,
+         *         "metadata": {}
+         *       },
+         *       "company": {
+         *         "id": 1683881296184001
+         *       },
+         *       "version": "",
+         *       "installation_file": "",
+         *       "release_date": "",
+         *       "hash_md5": "",
+         *       "requires_version": "",
+         *       "environment": "",
+         *       "eula_link": "",
+         *       "release_notes_link": "",
+         *       "size": "",
+         *       "channel": "",
+         *       "license_signature_v2": "YmFyYmF6..."
          *     }
          */
         V4License: {
@@ -2411,6 +2463,167 @@ export interface components {
              *     string `<hardware_id>#<license_key or username>#<validity_period or empty>`.
              */
             license_signature: string;
+            /**
+             * @description The license has been activated at least once: the same value as `license_active` (the vendor's
+             *     SDK types read `active` on activate_license and `license_active` on check_license; both are sent).
+             */
+            active: boolean;
+            /** @description The id of the order in the vendor's store. Always null here (this server has no orders). */
+            order_store_id: string | null;
+            /** @description Subscriptions stay valid for `grace_period` hours after they expire. Always false (no grace periods here). */
+            allow_grace_period: boolean;
+            /** @description Grace period in hours after the validity period ends. Always 0 (no grace periods here). */
+            grace_period: number;
+            /** @description The license has a maintenance period. Always false (no maintenance periods here). */
+            enable_maintenance_period: boolean;
+            /**
+             * Format: date
+             * @description End of the maintenance period, or null. Always null (no maintenance periods here).
+             */
+            maintenance_period: string | null;
+            /**
+             * Format: date
+             * @description The day before which the license cannot be activated, or null. Always null (licenses here start when issued).
+             */
+            start_date: string | null;
+            /** @description No `max_activations` limit applies. Always false (this server always enforces `max_activations`). */
+            allow_unlimited_activations: boolean;
+            /** @description The license may be activated offline or air-gapped. Always false (this server has online activation only). */
+            allow_offline_activation: boolean;
+            /**
+             * @description How many times the license moved to another device (vendor: a deactivation followed by an
+             *     activation on a different device). Always 0: this server does not count transfers.
+             */
+            transfer_count: number;
+            /** @description Most transfers allowed; 0 means no transfer limit, which is what this server applies (it does not limit transfers). */
+            max_transfers: number;
+            /** @description The license is air-gapped. Always false (no air-gapped licenses here). */
+            is_air_gapped: boolean;
+            /** @description The license is authorized by a hardware key. Always false (no hardware keys here). */
+            is_hardware_key_auth: boolean;
+            /** @description The product's custom fields with the license's values. Always empty (no custom fields here). */
+            custom_fields: {
+                /** @description The custom field's name. */
+                name: string;
+                /**
+                 * @description The custom field's type, or null.
+                 * @enum {string|null}
+                 */
+                data_type: "number" | "text" | "date/time" | null;
+                /** @description The license's value of the field. */
+                value: string;
+            }[];
+            /**
+             * @description The customer the license was issued to. This server keeps no customers: every text field is the
+             *     empty string, `customer_account` is null and `metadata` is empty, as the vendor answers for a
+             *     license without customer details (check example). `address` is in the vendor's SDK type, not in
+             *     the check example; it is sent too.
+             */
+            customer: {
+                /** @description The customer's email. */
+                email: string;
+                /** @description The customer's company. */
+                company_name: string;
+                /** @description The vendor's reference for the customer. */
+                reference: string;
+                /** @description The customer's phone number. */
+                phone: string;
+                /** @description First name. */
+                first_name: string;
+                /** @description Last name. */
+                last_name: string;
+                /** @description City. */
+                city: string;
+                /** @description Postcode. */
+                postcode: string;
+                /** @description State. */
+                state: string;
+                /** @description Country. */
+                country: string;
+                /** @description Address. */
+                address: string;
+                /** @description The customer account (`id`, `name`, `code`), or null. */
+                customer_account: {
+                    /** @description The customer account's id. */
+                    id: number;
+                    /** @description The customer account's name. */
+                    name: string;
+                    /** @description The customer account's code. */
+                    code: string;
+                } | null;
+                /** @description Free-form metadata of the customer. */
+                metadata: {
+                    [key: string]: unknown;
+                };
+            };
+            /** @description The vendor account the license belongs to (the calling account), as the vendor's SDK types carry it. */
+            company: {
+                /** @description The account's id. */
+                id: number;
+            };
+            /**
+             * @description The latest product version for the device (vendor: product versioning). This server keeps no
+             *     product versions: this and the other version fields (`installation_file`, `release_date`,
+             *     `hash_md5`, `requires_version`, `environment`, `eula_link`, `release_notes_link`, `size`,
+             *     `channel`) are the empty string, as in the vendor's check example. The vendor's SDK types
+             *     `installation_file` on activate_license as an object or null; the empty string is falsy like null
+             *     for such a client, and we follow the check example for both calls.
+             */
+            version: string;
+            /** @description Download link of the version's installation file. Always empty (see `version`). */
+            installation_file: string;
+            /** @description The version's release date. Always empty (see `version`). */
+            release_date: string;
+            /** @description MD5 hash of the installation file. Always empty (see `version`). */
+            hash_md5: string;
+            /** @description The version this one requires. Always empty (see `version`). */
+            requires_version: string;
+            /** @description The version's environment (e.g. `win64`). Always empty (see `version`). */
+            environment: string;
+            /** @description Link to the version's EULA. Always empty (see `version`). */
+            eula_link: string;
+            /** @description Link to the version's release notes. Always empty (see `version`). */
+            release_notes_link: string;
+            /** @description Size of the installation file. Always empty (see `version`). */
+            size: string;
+            /** @description The version's release channel. Always empty (see `version`). */
+            channel: string;
+            /**
+             * @description The license user the request named (user-based licenses only; key-based licenses have
+             *     `license_key` instead), as the vendor's check schema and SDK types carry it. This server limits
+             *     activations per license, not per user: `max_activations` and `total_activations` are the
+             *     license's, `allow_unlimited_activations` is false.
+             */
+            user?: {
+                /** @description The license user's id. */
+                id: number;
+                /** @description The user's login name. */
+                email: string;
+                /** @description First name. */
+                first_name: string;
+                /** @description Last name. */
+                last_name: string;
+                /** @description Phone number (empty when unknown). */
+                phone_number: string;
+                /** @description The user still has the password the license was issued with (true until the user sets their own). */
+                is_initial_password: boolean;
+                /** @description Devices the user may activate (the license's `max_activations`). */
+                max_activations: number;
+                /** @description No activation limit for the user. Always false. */
+                allow_unlimited_activations: boolean;
+                /** @description Devices active on the license now (the license's `times_activated`). */
+                total_activations: number;
+            };
+            /**
+             * @description Base64 RSA-SHA256 (PKCS#1 v1.5) signature, with the account's private key, over
+             *     `JSON.stringify` of this object without `license_signature` and `license_signature_v2` (key
+             *     order as sent): what the vendor's SDK checks in a license file (offline activation and check,
+             *     https://docs.licensespring.com/license-api/license-activation-and-deactivation/activate-license-offline-method).
+             *     The vendor lists the field in the check_license response; we send it on activate_license too
+             *     (one schema for both calls). The `LicenseSignature` header (Response signature v2,
+             *     https://docs.licensespring.com/response-signature-v2) signs the whole body, this field included.
+             */
+            license_signature_v2: string;
         };
         /**
          * @description The error body of the License API v4: `{status, code, message}`, the format of the vendor's
@@ -2589,7 +2802,15 @@ export interface components {
             event?: components["schemas"]["V4ConsumptionEvents"];
         } & (unknown | unknown);
         /**
-         * @description The license feature's consumption state right after the change.
+         * @description The license feature's consumption state right after the change. The vendor documents two shapes: its
+         *     add_feature_consumption page lists the counters, `is_floating`, `is_floating_cloud`, and
+         *     `floating_timeout` / `floating_users` "only on floating and floating cloud features"
+         *     (https://docs.licensespring.com/license-api/consumption/add-feature); its SDK's
+         *     `AddFeatureConsumptionResponse` adds `id`, `license_id` and `company`
+         *     (https://docs.licensespring.com/sdks/node.js-sdk/type-declarations). We send the union, so a client
+         *     written from either works, plus `code` and `name` (which feature was counted; sent since this server's
+         *     first version). `floating_timeout` and `floating_users` are sent only for floating or floating cloud
+         *     features, as the vendor's page says.
          * @example {
          *       "id": 1699349720166555,
          *       "code": "api-calls",
@@ -2601,7 +2822,13 @@ export interface components {
          *       "allow_overages": true,
          *       "max_overages": 50,
          *       "reset_consumption": true,
-         *       "consumption_period": "monthly"
+         *       "consumption_period": "monthly",
+         *       "license_id": 1699349720166389,
+         *       "company": {
+         *         "id": 1683881296184001
+         *       },
+         *       "is_floating": false,
+         *       "is_floating_cloud": false
          *     }
          */
         V4FeatureConsumption: {
@@ -2626,6 +2853,24 @@ export interface components {
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
             consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The license's id. */
+            license_id: number;
+            /** @description The vendor account the license belongs to (the calling account), as the vendor's SDK types carry it. */
+            company: {
+                /** @description The account's id. */
+                id: number;
+            };
+            /** @description The feature is floating. */
+            is_floating: boolean;
+            /** @description The feature is floating in the cloud. */
+            is_floating_cloud: boolean;
+            /**
+             * @description Minutes a floating feature's slot stays valid after the device's last check, or null (floating or
+             *     floating cloud features only; absent otherwise).
+             */
+            floating_timeout?: number | null;
+            /** @description Concurrent devices of a floating feature (floating or floating cloud features only; absent otherwise). */
+            floating_users?: number;
         };
         /**
          * @description Names the device whose floating slot on a floating cloud license is given back (`license_key` for
@@ -3089,7 +3334,32 @@ export interface components {
             /** @description Floating lease timeout in minutes, or null. */
             floating_timeout: number | null;
         };
-        /** @description A user of a user-based license (passwords are never shown). */
+        /**
+         * @description A user of a user-based license, with the 17 keys the vendor's license object shows in `license_users`
+         *     (Management API, Update License Product Features: the seed 003 example). Passwords are hashed at rest
+         *     and never shown: `initial_password` is always null (the vendor shows the initial password in clear,
+         *     https://docs.licensespring.com/management-api/license/users/retrieve-license-user; this server keeps
+         *     none to show).
+         * @example {
+         *       "id": 1240,
+         *       "email": "example@email.com",
+         *       "true_email": "example@email.com",
+         *       "first_name": "John",
+         *       "last_name": "Doe",
+         *       "phone_number": "",
+         *       "is_active": true,
+         *       "is_manager": false,
+         *       "is_admin": false,
+         *       "is_staff": false,
+         *       "subscribed_to_email": false,
+         *       "acquired_consent": null,
+         *       "initial_password": null,
+         *       "is_initial_password": true,
+         *       "last_login": null,
+         *       "created_at": "2020-08-12T08:52:32.000Z",
+         *       "updated_at": "2020-08-12T09:01:24.000Z"
+         *     }
+         */
         V1LicenseUser: {
             /** @description License user id. */
             id: number;
@@ -3107,6 +3377,22 @@ export interface components {
             is_active: boolean;
             /** @description The user manages the license. */
             is_manager: boolean;
+            /**
+             * @description The user is an administrator of the vendor's platform. Always false. The vendor's example shows
+             *     `{}` here; we answer the boolean false the name stands for, since a client testing the value
+             *     (`if (user.is_admin)`) would read an empty object as true.
+             */
+            is_admin: boolean;
+            /** @description The user is staff of the vendor's platform. Always false. */
+            is_staff: boolean;
+            /** @description The user subscribed to the vendor's emails. Always false (this server sends no email). */
+            subscribed_to_email: boolean;
+            /** @description Whether the user gave consent, or null when never asked (as in the vendor's example). Always null. */
+            acquired_consent: boolean | null;
+            /** @description The user's initial password in clear. Always null here (see above). */
+            initial_password: string | null;
+            /** @description The user still has the password the license was issued with (true until the user sets their own). */
+            is_initial_password: boolean;
             /**
              * Format: date-time
              * @description Last login, or null.
@@ -5596,7 +5882,50 @@ export interface operations {
                      *       },
                      *       "device_id": 1699349796909409,
                      *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-                     *       "license_signature": "Zm9vYmFy..."
+                     *       "license_signature": "Zm9vYmFy...",
+                     *       "active": true,
+                     *       "order_store_id": null,
+                     *       "allow_grace_period": false,
+                     *       "grace_period": 0,
+                     *       "enable_maintenance_period": false,
+                     *       "maintenance_period": null,
+                     *       "start_date": null,
+                     *       "allow_unlimited_activations": false,
+                     *       "allow_offline_activation": false,
+                     *       "transfer_count": 0,
+                     *       "max_transfers": 0,
+                     *       "is_air_gapped": false,
+                     *       "is_hardware_key_auth": false,
+                     *       "custom_fields": [],
+                     *       "customer": {
+                     *         "email": "",
+                     *         "company_name": "",
+                     *         "reference": "",
+                     *         "phone": "",
+                     *         "first_name": "",
+                     *         "last_name": "",
+                     *         "city": "",
+                     *         "postcode": "",
+                     *         "state": "",
+                     *         "country": "",
+                     *         "address": "",
+                     *         "customer_account": null,
+                     *         "metadata": {}
+                     *       },
+                     *       "company": {
+                     *         "id": 1683881296184001
+                     *       },
+                     *       "version": "",
+                     *       "installation_file": "",
+                     *       "release_date": "",
+                     *       "hash_md5": "",
+                     *       "requires_version": "",
+                     *       "environment": "",
+                     *       "eula_link": "",
+                     *       "release_notes_link": "",
+                     *       "size": "",
+                     *       "channel": "",
+                     *       "license_signature_v2": "YmFyYmF6..."
                      *     }
                      */
                     "application/json": components["schemas"]["V4License"];
@@ -5854,7 +6183,13 @@ export interface operations {
                      *       "allow_overages": true,
                      *       "max_overages": 50,
                      *       "reset_consumption": true,
-                     *       "consumption_period": "monthly"
+                     *       "consumption_period": "monthly",
+                     *       "license_id": 1699349720166389,
+                     *       "company": {
+                     *         "id": 1683881296184001
+                     *       },
+                     *       "is_floating": false,
+                     *       "is_floating_cloud": false
                      *     }
                      */
                     "application/json": components["schemas"]["V4FeatureConsumption"];

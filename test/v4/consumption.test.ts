@@ -39,7 +39,7 @@ describe('License API v4 consumption', () => {
     ]);
   });
 
-  it('add_feature_consumption answers the feature state with plural max_consumptions', async () => {
+  it('add_feature_consumption answers the feature state with plural max_consumptions and the SDK fields (license_id, company, floating flags)', async () => {
     const { license, ids } = await licenseFor(t, { features: [{ code: 'api-calls', max: 20, allowNegative: true }, { code: 'export' }] });
     const feature = license.features.find((f) => f.code === 'api-calls')!;
     const res = await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 7 });
@@ -56,8 +56,19 @@ describe('License API v4 consumption', () => {
       max_overages: 0,
       reset_consumption: false,
       consumption_period: null,
+      license_id: license.id,
+      company: { id: t.account.id },
+      is_floating: false,
+      is_floating_cloud: false,
     });
     expect((await ledger(license.id)).map((e) => [e.scope, e.featureCode, e.amount])).toEqual([['feature', 'api-calls', 7]]);
+  });
+
+  it('add_feature_consumption of a floating cloud feature also answers floating_timeout and floating_users (floating features only)', async () => {
+    const { license, ids } = await licenseFor(t, { features: [{ code: 'api-calls', max: 20, isFloatingCloud: true, floatingUsers: 3, floatingTimeout: 45 }] });
+    const res = await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 2 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ license_id: license.id, total_consumptions: 2, is_floating: false, is_floating_cloud: true, floating_timeout: 45, floating_users: 3 });
   });
 
   it('answers each seed error code and changes nothing', async () => {

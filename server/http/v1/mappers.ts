@@ -112,6 +112,16 @@ function statusOf(license: License, now: Date): V1License['status'] {
   return license.timeActivated !== null ? 'active' : 'inactive';
 }
 
+/** What a license user shows for what this server does not model (V1LicenseUser says why each value is what it is). */
+const UNMODELLED_LICENSE_USER_FIELDS = {
+  is_admin: false,
+  is_staff: false,
+  subscribed_to_email: false,
+  acquired_consent: null,
+  initial_password: null,
+  is_initial_password: true,
+} as const;
+
 /** The full license object (every license endpoint answers with it). */
 export function toV1License(license: License, product: Product | null, now: Date, floatingInUse: number): V1License {
   const c = license.consumption;
@@ -131,6 +141,7 @@ export function toV1License(license: License, product: Product | null, now: Date
       phone_number: '',
       is_active: u.isActive,
       is_manager: false,
+      ...UNMODELLED_LICENSE_USER_FIELDS,
       last_login: null,
       created_at: iso(u.createdAt),
       updated_at: iso(u.updatedAt),

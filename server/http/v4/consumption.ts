@@ -84,7 +84,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
         writeDeadline: attempt.writeDeadline,
       });
       const updated = result.license.features.find((f) => f.code === body.feature)!;
-      return { view: featureConsumptionView(updated), replayed: result.replayed };
+      return { view: featureConsumptionView(result.license, updated), replayed: result.replayed };
     });
   });
 

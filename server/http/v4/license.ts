@@ -6,7 +6,7 @@ import type { Device, License } from '../../domain/types.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { borrowedUntilOf, deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
-import { licenseSignatureInput, respondSigned, sendSigned, signText } from './response-signing.js';
+import { licenseSignatureInput, respondSigned, sendSigned, signLicense } from './response-signing.js';
 import type { LicenseApiDeps } from './router.js';
 
 type Schemas = components['schemas'];
@@ -27,7 +27,7 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
     const product = await services.products.productDetails(account.id, license.productCode);
     if (!product) throw new DomainError('product_not_found', 'Provided product was not found');
     const key = await services.accounts.signingKey(account.id);
-    const body = licenseView({
+    const unsigned = licenseView({
       license: licenseAsOf(license, now),
       product,
       hardwareId: ids.hardwareId,
@@ -35,8 +35,8 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
       floatingInUse: license.isFloatingCloud ? await services.devices.liveSeats(license) : 0,
       username: ids.username,
       now,
-      licenseSignature: await signText(key.privateKey, licenseSignatureInput(ids.hardwareId, ids.identity, license.validUntil)),
     });
+    const body: Schemas['V4License'] = await signLicense(key.privateKey, unsigned, licenseSignatureInput(ids.hardwareId, ids.identity, license.validUntil));
     await sendSigned(res, key.privateKey, body);
   }
 

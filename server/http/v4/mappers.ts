@@ -11,6 +11,8 @@ export type V4AddConsumptionResponse = Schemas['V4AddConsumptionResponse'];
 export type V4FeatureConsumption = Schemas['V4FeatureConsumption'];
 export type V4License = Schemas['V4License'];
 export type V4LicenseFeature = Schemas['V4LicenseFeature'];
+/** The license object without its two signatures (license.ts signs this and adds them). */
+export type V4LicenseUnsigned = Omit<V4License, 'license_signature' | 'license_signature_v2'>;
 
 /** The ledger event a consumption request's `event` list records: an offline sync when it names one, else a consumption. */
 export function ledgerEventOf(event: Schemas['V4AddConsumptionRequest']['event']): LedgerEvent {
@@ -35,8 +37,23 @@ export function licenseConsumptionView(licenseId: number, meter: MeterState): V4
   return { id: licenseId, ...meterFields(meter) };
 }
 
-export function featureConsumptionView(feature: LicenseFeature): V4FeatureConsumption {
-  return { id: feature.id, code: feature.code, name: feature.name, ...meterFields(feature) };
+/** The floating settings of a feature, sent only for floating or floating cloud features (as the vendor's add_feature_consumption page says). */
+function floatingFeatureFields(f: LicenseFeature) {
+  return f.isFloating || f.isFloatingCloud ? { floating_timeout: f.floatingTimeout, floating_users: f.floatingUsers } : {};
+}
+
+export function featureConsumptionView(license: Pick<License, 'id' | 'accountId'>, feature: LicenseFeature): V4FeatureConsumption {
+  return {
+    id: feature.id,
+    code: feature.code,
+    name: feature.name,
+    ...meterFields(feature),
+    license_id: license.id,
+    company: { id: license.accountId },
+    is_floating: feature.isFloating,
+    is_floating_cloud: feature.isFloatingCloud,
+    ...floatingFeatureFields(feature),
+  };
 }
 
 /** A license feature as a device sees it (with its meter as of now: see meterAsOf). */
@@ -75,18 +92,75 @@ export interface LicenseViewContext {
   /** The license user the request named (user-based licenses). */
   username?: string | undefined;
   now: Date;
-  licenseSignature: string;
 }
 
-/** The license as a client device sees it (activate_license and check_license). */
-export function licenseView(ctx: LicenseViewContext): V4License {
+/** What a license shows for concepts this server does not model (V4License says why each value is neutral). */
+const UNMODELLED_LICENSE_FIELDS = {
+  order_store_id: null,
+  allow_grace_period: false,
+  grace_period: 0,
+  enable_maintenance_period: false,
+  maintenance_period: null,
+  start_date: null,
+  allow_unlimited_activations: false,
+  allow_offline_activation: false,
+  transfer_count: 0,
+  max_transfers: 0,
+  is_air_gapped: false,
+  is_hardware_key_auth: false,
+  custom_fields: [],
+} as const satisfies Partial<V4License>;
+
+/** A customer without details (this server keeps no customers). */
+function noCustomer(): V4License['customer'] {
+  const blank = { email: '', company_name: '', reference: '', phone: '', first_name: '', last_name: '', city: '', postcode: '', state: '', country: '', address: '' };
+  return { ...blank, customer_account: null, metadata: {} };
+}
+
+/** The product version fields, empty: this server keeps no product versions. */
+const NO_VERSION = {
+  version: '',
+  installation_file: '',
+  release_date: '',
+  hash_md5: '',
+  requires_version: '',
+  environment: '',
+  eula_link: '',
+  release_notes_link: '',
+  size: '',
+  channel: '',
+} as const satisfies Partial<V4License>;
+
+/** The license user a user-based request named, as the vendor's check schema shows it (activations are the license's). */
+function licenseUserView(license: License, username: string): Pick<V4License, 'user'> {
+  const user = license.users.find((u) => u.email === username);
+  if (!user) return {};
+  return {
+    user: {
+      id: user.id,
+      email: user.email,
+      first_name: user.firstName,
+      last_name: user.lastName,
+      phone_number: '',
+      is_initial_password: true,
+      max_activations: license.maxActivations,
+      allow_unlimited_activations: false,
+      total_activations: license.timesActivated,
+    },
+  };
+}
+
+/** The license as a client device sees it (activate_license and check_license), without its signatures. */
+export function licenseView(ctx: LicenseViewContext): V4LicenseUnsigned {
   const { license, product } = ctx;
+  const active = license.timeActivated !== null || license.timesActivated > 0;
   return {
     id: license.id,
     license_key: license.key,
-    ...(ctx.username !== undefined ? { username: ctx.username } : {}),
+    ...(ctx.username !== undefined ? { username: ctx.username, ...licenseUserView(license, ctx.username) } : {}),
     license_type: license.type,
-    license_active: license.timeActivated !== null || license.timesActivated > 0,
+    license_active: active,
+    active,
     license_enabled: license.enabled,
     is_trial: license.isTrial,
     is_expired: isExpired(license, ctx.now),
@@ -114,7 +188,10 @@ export function licenseView(ctx: LicenseViewContext): V4License {
     },
     device_id: ctx.device.id,
     hardware_id: ctx.hardwareId,
-    license_signature: ctx.licenseSignature,
+    ...UNMODELLED_LICENSE_FIELDS,
+    customer: noCustomer(),
+    company: { id: license.accountId },
+    ...NO_VERSION,
   };
 }
 

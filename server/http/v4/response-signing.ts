@@ -23,6 +23,16 @@ export function licenseSignatureInput(hardwareId: string, identity: string, vali
 }
 
 /**
+ * The license object with its two signatures, signed at once: `license_signature` over
+ * `signatureInput` (see licenseSignatureInput) and `license_signature_v2` over `JSON.stringify` of the
+ * object without both (what the vendor's SDK checks in a license file).
+ */
+export async function signLicense<T extends object>(privateKey: KeyObject, unsigned: T, signatureInput: string): Promise<T & { license_signature: string; license_signature_v2: string }> {
+  const [licenseSignature, licenseSignatureV2] = await Promise.all([signText(privateKey, signatureInput), signText(privateKey, JSON.stringify(unsigned))]);
+  return { ...unsigned, license_signature: licenseSignature, license_signature_v2: licenseSignatureV2 };
+}
+
+/**
  * Sends a successful License API response with its `LicenseSignature` header: the signature covers
  * `JSON.stringify(body)`, which is exactly what `res.json` writes (no json replacer or spaces are set
  * on the app), so the response validator still sees the object and the client gets the signed bytes.
