@@ -63,6 +63,13 @@ const v4License = () => ({
   device_id: integer(1000000000000004),
   hardware_id: like(HARDWARE_ID),
   license_signature: base64(),
+  active: boolean(true),
+  transfer_count: integer(0),
+  max_transfers: integer(0),
+  grace_period: integer(0),
+  custom_fields: [],
+  customer: like({ email: '', first_name: '', last_name: '', company_name: '' }),
+  license_signature_v2: base64(),
 });
 
 /** What the floating states answer for `${borrowedUntil}` (one hour after the state's setup); any date-time does here. */
@@ -107,7 +114,8 @@ describe('License API v4 (consumer)', () => {
           });
           const license = unwrap(result);
           expect(result.response.headers.get('LicenseSignature')).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
-          expect(license).toMatchObject({ license_key: KEY, license_enabled: true, hardware_id: HARDWARE_ID });
+          expect(license).toMatchObject({ license_key: KEY, license_enabled: true, hardware_id: HARDWARE_ID, active: true, transfer_count: 0, custom_fields: [] });
+          expect(license.license_signature_v2).toMatch(/^[A-Za-z0-9+/]+={0,2}$/);
           expect(license.product_features[0]?.code).toBe(FEATURE);
         });
     });
@@ -264,13 +272,22 @@ describe('License API v4 (consumer)', () => {
           req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID, feature: FEATURE, consumptions: 1 }),
         )
         .willRespondWith(200, (res) =>
-          res.headers(signedJsonResponseHeaders()).jsonBody({ id: integer(1000000000000003), code: FEATURE, name: like(FEATURE), ...meterFields(5, 5) }),
+          res.headers(signedJsonResponseHeaders()).jsonBody({
+            id: integer(1000000000000003),
+            code: FEATURE,
+            name: like(FEATURE),
+            ...meterFields(5, 5),
+            license_id: integer(1000000000000001),
+            is_floating: boolean(false),
+            is_floating_cloud: boolean(false),
+          }),
         )
         .executeTest(async (mock) => {
           const data = unwrap(
             await clientFor(mock.url).POST('/api/v4/add_feature_consumption', { params: { header: dateHeader() }, body: { license_key: KEY, product, hardware_id: HARDWARE_ID, feature: FEATURE, consumptions: 1 } }),
           );
-          expect(data).toMatchObject({ code: FEATURE, total_consumptions: 5, max_consumptions: 5 });
+          expect(data).toMatchObject({ code: FEATURE, total_consumptions: 5, max_consumptions: 5, is_floating: false, is_floating_cloud: false });
+          expect(typeof data.license_id).toBe('number');
         });
     });
 
