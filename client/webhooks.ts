@@ -70,12 +70,17 @@ function verifyStandard(input: VerifyWebhookInput): unknown {
   }
 }
 
-/** Vendor scheme: `Webhook-Signature: base64(HMAC-SHA256(secret bytes, raw body))`, compared in constant time. */
+/**
+ * Vendor scheme (https://docs.cryptlex.com/webhooks): `Webhook-Signature: base64(HMAC-SHA256(key, raw
+ * body))`, the key being the secret string itself (its UTF-8 bytes, `whsec_` included); compared in
+ * constant time.
+ */
 function verifyVendor(input: VerifyWebhookInput): unknown {
   const signature = header(input.headers, 'webhook-signature');
   if (!signature) throw new WebhookVerificationError('Missing Webhook-Signature header');
+  if (input.secret.length === 0) throw new WebhookVerificationError('The webhook secret is empty');
   const raw = typeof input.rawBody === 'string' ? Buffer.from(input.rawBody, 'utf8') : Buffer.from(input.rawBody);
-  const expected = createHmac('sha256', secretBytes(input.secret)).update(raw).digest();
+  const expected = createHmac('sha256', Buffer.from(input.secret, 'utf8')).update(raw).digest();
   const given = Buffer.from(signature.trim(), 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new WebhookVerificationError('The webhook signature does not match');

@@ -1921,9 +1921,13 @@ export interface components {
         V3WebhookEventType: "activation.created" | "activation.updated" | "activation.deleted" | "license.updated" | "consumption.added" | "meter-attribute.limit-reached";
         /**
          * @description How deliveries are signed. `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` and
-         *     `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (Standard Webhooks). `vendor`:
-         *     `Webhook-Signature: <base64 HMAC-SHA256 of the raw body>` (plus `webhook-id` and `webhook-timestamp`,
-         *     unsigned). Both are keyed with the 32 bytes the secret's base64 part decodes to.
+         *     `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (Standard Webhooks), keyed with
+         *     the 32 bytes the secret's base64 part (after `whsec_`) decodes to. `vendor`: the scheme of the
+         *     vendor's webhooks page (https://docs.cryptlex.com/webhooks): `Webhook-Signature: <base64 HMAC-SHA256
+         *     of the raw body>`, keyed with the secret string itself, byte for byte as returned (its UTF-8 bytes,
+         *     `whsec_` prefix included), with `Content-Type: application/json; charset=utf-8`. `webhook-id` and
+         *     `webhook-timestamp` are sent in both schemes (in `vendor` they are not signed; our addition, for
+         *     deduplication).
          * @example standard-webhooks
          * @enum {string}
          */
@@ -4802,10 +4806,11 @@ export interface components {
          */
         WebhookTimestampHeader: string;
         /**
-         * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-         *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-         *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-         *     `<base64 HMAC-SHA256 of the raw body>`.
+         * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+         *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+         *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+         *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+         *     string itself (its UTF-8 bytes, `whsec_` prefix included).
          * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
          */
         WebhookSignatureHeader: string;
@@ -7333,10 +7338,11 @@ export interface operations {
                  */
                 "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /**
-                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
@@ -7432,10 +7438,11 @@ export interface operations {
                  */
                 "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /**
-                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
@@ -7531,10 +7538,11 @@ export interface operations {
                  */
                 "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /**
-                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
@@ -7582,10 +7590,11 @@ export interface operations {
                  */
                 "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /**
-                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
@@ -7667,10 +7676,11 @@ export interface operations {
                  */
                 "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /**
-                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
@@ -7733,10 +7743,11 @@ export interface operations {
                  */
                 "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /**
-                 * @description The signature, keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`)
-                 *     decodes to. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
-                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`:
-                 *     `<base64 HMAC-SHA256 of the raw body>`.
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature": components["parameters"]["WebhookSignatureHeader"];

@@ -18,7 +18,7 @@ export interface SendOptions {
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** POSTs a JSON body; 2xx within the timeout is a success. Never throws. */
+/** POSTs a JSON body (`content-type: application/json` unless `headers` set one); 2xx within the timeout is a success. Never throws. */
 export function postJson(url: string, body: string, headers: Record<string, string>, options: SendOptions): Promise<SendResult> {
   const started = process.hrtime.bigint();
   const elapsed = () => Number((process.hrtime.bigint() - started) / 1_000_000n);
@@ -50,7 +50,7 @@ export function postJson(url: string, body: string, headers: Record<string, stri
       target,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'metered-licensing-webhooks/1' },
+        headers: { 'content-type': 'application/json', ...headers, 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'metered-licensing-webhooks/1' },
         lookup: guardedLookup(options.allowPrivateTargets, options.resolveAll),
         agent: false,
       },

@@ -3,10 +3,12 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { verifyWebhook, WebhookVerificationError } from '../../client/index.js';
 
-// 32 bytes 0x00..0x1f; the vendor vector was computed outside this code base (python hmac).
+// 32 bytes 0x00..0x1f. The vendor vector was computed outside this code base, from the vendor's
+// webhooks page (HMAC-SHA256 keyed with the secret string, base64):
+//   printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -binary | base64
 const secret = 'whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 const body = '{"type":"activation.updated","data":{"id":"a1"}}';
-const vendorSignature = 'DBHznEKqnzl5x58JO11Papezh1n7dpfvhNZhuBYaz8Q=';
+const vendorSignature = 'kSyTpdo5zKSyb5OOqZMsQMsi3vPZM9iVvL6bT2FsVtQ=';
 
 describe('webhook verification: Standard Webhooks', () => {
   const signer = new Webhook(secret);
@@ -31,7 +33,7 @@ describe('webhook verification: Standard Webhooks', () => {
 
 describe('webhook verification: vendor scheme', () => {
   it('accepts the fixed vector (case-insensitive header name)', () => {
-    expect(createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(body).digest('base64')).toBe(vendorSignature);
+    expect(createHmac('sha256', secret).update(body).digest('base64')).toBe(vendorSignature);
     expect(verifyWebhook({ secret, rawBody: body, headers: { 'Webhook-Signature': vendorSignature }, scheme: 'vendor' })).toEqual({ type: 'activation.updated', data: { id: 'a1' } });
   });
 
@@ -41,6 +43,9 @@ describe('webhook verification: vendor scheme', () => {
     expect(() => verifyWebhook({ secret, rawBody: body, headers: { 'webhook-signature': wrong.toString('base64') }, scheme: 'vendor' })).toThrow(WebhookVerificationError);
     expect(() => verifyWebhook({ secret, rawBody: body, headers: { 'webhook-signature': vendorSignature.slice(0, 20) }, scheme: 'vendor' })).toThrow(WebhookVerificationError);
     expect(() => verifyWebhook({ secret, rawBody: body, headers: {}, scheme: 'vendor' })).toThrow(WebhookVerificationError);
+    // The former key (the secret's decoded bytes) is not the vendor's.
+    const decodedKey = createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(body).digest('base64');
+    expect(() => verifyWebhook({ secret, rawBody: body, headers: { 'webhook-signature': decodedKey }, scheme: 'vendor' })).toThrow(WebhookVerificationError);
     expect(() => verifyWebhook({ secret, rawBody: body + ' ', headers: { 'webhook-signature': vendorSignature }, scheme: 'vendor' })).toThrow(WebhookVerificationError);
   });
 });
