@@ -209,7 +209,8 @@ export interface paths {
          *     changes nothing (allowed uses -1 means unlimited). A negative increment may not take this
          *     activation's uses or the license total below 0 (400 `METER_ATTRIBUTE_USES_BELOW_ZERO`). Gross uses
          *     only ever grow. The unguessable `activationId` authenticates client-side calls; a Bearer token, when
-         *     sent, must be of the activation's account. Triggers `activation.updated`. Send an
+         *     sent, must be of the activation's account. A counted increment is a sync of the activation: its
+         *     `updatedAt` and `lastSyncedAt` move to the time of the change. Triggers `activation.updated`. Send an
          *     `Idempotency-Key` to retry safely: a key is counted exactly once, whatever crashed meanwhile.
          *     An activation whose lease has ended (`leaseExpiresAt` in the past) answers 404 `NOT_FOUND` and
          *     nothing is counted.
@@ -1498,7 +1499,7 @@ export interface components {
             createdAt: string;
             /**
              * Format: date-time
-             * @description When the activation last changed.
+             * @description When the activation last changed (its details, its lease, or its meter attribute uses).
              */
             updatedAt: string;
             /** @description Name of the operating system (windows, linux, macos, android, ios). */
@@ -1533,7 +1534,8 @@ export interface components {
             licenseId: string;
             /**
              * Format: date-time
-             * @description When the client last synced (created or updated) the activation.
+             * @description When the client last synced the activation with the server: created or updated it, or changed
+             *     its meter attribute uses (`POST /v3/activations/meter-attributes/{id}`).
              */
             lastSyncedAt: string | null;
             /** @description This activation's uses of each meter attribute of the license. */
@@ -1647,7 +1649,13 @@ export interface components {
              *     the license's `allowedActivations` and answers 404 `NOT_FOUND`.
              */
             leaseDuration?: number;
-            /** @description List of metadata key/value pairs (replaces the activation's metadata). */
+            /**
+             * @description List of metadata key/value pairs (replaces the activation's metadata). Each key at most once: a
+             *     key listed twice is 400 `VALIDATION_FAILED` (`body.metadata ...`) and nothing changes. The
+             *     vendor's Web API reference (https://cryptlex.com/reference/web-api/patch-activations-id) does not
+             *     say what a repeated key does; its SDK keeps one value per key (`GetActivationMetadata(key)`), so
+             *     we refuse the request rather than keep one of the values silently (our choice).
+             */
             metadata?: components["schemas"]["V3MetadataInput"][];
             /**
              * Format: uuid
@@ -1770,7 +1778,13 @@ export interface components {
              *     `leaseDuration` the activation asked for; an activation without a lease keeps none (our choice).
              */
             leaseDuration?: number;
-            /** @description List of metadata key/value pairs (replaces the activation's metadata). */
+            /**
+             * @description List of metadata key/value pairs (replaces the activation's metadata). Each key at most once: a
+             *     key listed twice is 400 `VALIDATION_FAILED` (`body.metadata ...`) and nothing changes. The
+             *     vendor's Web API reference (https://cryptlex.com/reference/web-api/patch-activations-id) does not
+             *     say what a repeated key does; its SDK keeps one value per key (`GetActivationMetadata(key)`), so
+             *     we refuse the request rather than keep one of the values silently (our choice).
+             */
             metadata?: components["schemas"]["V3MetadataInput"][];
             /** @description List of meter attributes whose uses change by this activation; applied all or nothing. */
             meterAttributes?: components["schemas"]["V3MeterAttributeIncrement"][];

@@ -127,6 +127,14 @@ export class DevicesRepository implements DevicesPort {
     return this.models.Device.collection.countDocuments({ licenseId, ...liveSeatFilter(now) } as never);
   }
 
+  async syncSeat(accountId: number, deviceId: number, now: Date): Promise<Device | null> {
+    const doc = await this.models.Device.collection.findOneAndUpdate({ _id: deviceId, accountId, active: true } as never, { $max: { updatedAt: now, lastSyncedAt: now } } as never, {
+      returnDocument: 'after',
+      projection: { outbox: 0 },
+    });
+    return doc ? toDevice(doc as unknown as DeviceDocument) : null;
+  }
+
   async renewSeat(accountId: number, deviceId: number, leaseAsRead: Date | null, details: DeviceDetails, now: Date, events: EventOutboxEntry[] = []): Promise<Device | null> {
     const update: Record<string, unknown> = { $set: { ...details, updatedAt: now } };
     if (events.length > 0) update.$push = { outbox: { $each: events } };

@@ -23,6 +23,11 @@ export interface ConsumeInput {
   trackDeviceUses?: boolean;
   /** That device as the caller read it, if it did: event payloads about it are built from it. */
   device?: Device | undefined;
+  /**
+   * The change is a sync of the seat's activation (v3 meter attributes): once counted, the device's
+   * `updatedAt` and `lastSyncedAt` move to the change's time, before its events are built. Requires `seat`.
+   */
+  syncSeat?: boolean;
   negatives: 'policy' | 'floor-only';
   requireConsumptionLicense?: boolean;
   overageCap?: MeterChange['overageCap'];
@@ -129,7 +134,7 @@ export class ConsumptionService {
     private readonly appliedKeys: AppliedKeyLookup,
     /** License ids by (account, product, license key, consumption feature), for consumeFeature's shortcut. */
     private readonly featureLicenses: TtlCache<string, number>,
-    private readonly devices: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId'>,
+    private readonly devices: Pick<DevicesPort, 'findByHardwareId' | 'findByActivationId' | 'syncSeat'>,
     /**
      * Seats as read (see HeldSeat) by (account, license locator, seat locator), so that a repeated
      * consumption through a seat makes no read before its guarded update: the update's seat-epoch
@@ -226,7 +231,8 @@ export class ConsumptionService {
         // This write's entry and every one of its counter still pending before it, completed from the
         // state the write left (the write returned only this counter; others are moved by their own writers).
         const ledger = completeLedgerEntries(updated, applied.pending.filter((e) => isEntryOf(e, input.target)));
-        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device: input.device, ...(applied.narrowed ? { narrowed: true } : {}) }, ledger);
+        const device = input.syncSeat && held ? ((await this.devices.syncSeat(input.accountId, held.deviceId, now)) ?? input.device) : input.device;
+        await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device, ...(applied.narrowed ? { narrowed: true } : {}) }, ledger);
         return { license: updated, meter, deviceId, replayed: false };
       }
       return this.explainRejection(input, change, reseat);

@@ -77,8 +77,16 @@ function newSeatChange(op: SeatChange['op'], leaseDuration?: number | null): Sea
   return { id: randomUUID(), op, deadline: new Date(Date.now() + SEAT_CHANGE_WINDOW_MS), ...(leaseDuration !== undefined ? { leaseDuration } : {}) };
 }
 
-/** The device fields that reported details set (the given ones; the lease is leaseOf's, see seat-rules.ts). */
+/**
+ * The device fields that reported details set (the given ones; the lease is leaseOf's, see
+ * seat-rules.ts). Metadata keys are unique per activation: a key listed twice is refused.
+ */
 export function deviceDetailsOf(input: ActivationDetails): DeviceDetails {
+  const keys = new Set<string>();
+  for (const { key } of input.metadata ?? []) {
+    if (keys.has(key)) throw new DomainError('invalid_input', `Metadata key "${key}" is listed twice`, { field: 'metadata' });
+    keys.add(key);
+  }
   const details: DeviceDetails = {};
   for (const [name, value] of Object.entries(input)) {
     if (value !== undefined && name !== 'leaseDuration') (details as Record<string, unknown>)[name] = value;
@@ -148,6 +156,7 @@ export class DeviceService {
    * full, see takeSeat), leased per leaseOf. Re-activating a device that holds a seat renews it.
    */
   async activate(accountId: number, input: ActivateInput): Promise<ActivationResult> {
+    const details = deviceDetailsOf(input.details ?? {});
     let license = await this.usableLicense(accountId, input.license, input.password);
     const now = this.clock.now();
     let device = await this.devices.upsert(
@@ -155,7 +164,6 @@ export class DeviceService {
       () => ({ id: newNumericId(), activationId: newActivationId() }),
       now,
     );
-    const details = deviceDetailsOf(input.details ?? {});
     const requested = input.details?.leaseDuration;
     const created = this.events.entry({ type: 'activation.created', accountId, activationId: device.activationId }, now);
     const taken = await retryOnConflict<{ device: Device; reclaimed: Reclaimed | null; pending: OutboxEntry[] } | null>(async () => {
@@ -435,6 +443,7 @@ export class DeviceService {
    * its own. Meter attribute changes apply all or nothing, before any detail changes.
    */
   async updateActivation(caller: Caller, activationId: string, input: UpdateActivationInput): Promise<Activation> {
+    const details = deviceDetailsOf(input.details);
     const { device, license } = await this.findActivation(caller, activationId);
     if (input.productId !== license.productId || input.key !== license.key) {
       throw new DomainError('license_not_found', 'The license key is invalid for this activation');
@@ -460,7 +469,7 @@ export class DeviceService {
     }
     const deviceEvents = onLicense ? [] : [event];
     // The sync renews the lease (leaseOf); a seat given back meanwhile is gone for the client.
-    const updated = await this.renewSeat(license.accountId, license, device, input.details.leaseDuration, deviceDetailsOf(input.details), deviceEvents);
+    const updated = await this.renewSeat(license.accountId, license, device, input.details.leaseDuration, details, deviceEvents);
     if (!updated) throw new DomainError('not_found', 'Activation not found');
     await this.events.settle(onLicense ? { licenseId: license.id } : { deviceId: device.id }, license.id, [event], { license: current, device: updated });
     return { device: updated, license: current };

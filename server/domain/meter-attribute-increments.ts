@@ -104,6 +104,7 @@ export class MeterAttributeIncrements {
       target: { scope: 'feature', code: target.code },
       seat: { activationId: input.activationId },
       trackDeviceUses: true,
+      syncSeat: true,
       device,
       amount: input.amount,
       negatives: 'floor-only',

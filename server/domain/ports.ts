@@ -411,6 +411,12 @@ export interface DevicesPort {
    * between makes it match nothing: null). `events` go into the device's outbox.
    */
   renewSeat(accountId: number, deviceId: number, leaseAsRead: Date | null, details: DeviceDetails, now: Date, events?: EventOutboxEntry[]): Promise<Device | null>;
+  /**
+   * Records a sync of the device's seat at `now` (a meter attribute change through it): `updatedAt`
+   * and `lastSyncedAt` move to `now`, never back (concurrent syncs end at the latest). Null when the
+   * device holds no seat.
+   */
+  syncSeat(accountId: number, deviceId: number, now: Date): Promise<Device | null>;
 }
 
 /** An expired seat whose place a take gives to another device: its device, its release change and its floating uses as read. */

@@ -69,6 +69,15 @@ describe('Web API v3: activations, tokens and keys', () => {
     expect(await call(client, 'GET', '/v3/accounts/999/jwks')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
   });
 
+  it('refuses a metadata key listed twice with 400 VALIDATION_FAILED, taking no seat and creating no device', async () => {
+    const license = await newLicense();
+    const fp = fingerprint('dup-metadata');
+    const res = await call(client, 'POST', '/v3/activations', activationBody(license, fp, { accountId: '', metadata: [{ key: 'seat', value: '1' }, { key: 'seat', value: '2' }] }));
+    expect(res).toEqual({ status: 400, body: { code: 'VALIDATION_FAILED', message: 'body.metadata Metadata key "seat" is listed twice' } });
+    expect((await t.services.licenses.getLicense(t.account.id, license.id)).timesActivated).toBe(0);
+    expect(await t.server.db.models.Device.countDocuments({ licenseId: license.id })).toBe(0);
+  });
+
   it('puts the license expiry in eat and exp', async () => {
     const validUntil = new Date(Date.now() + 86_400_000);
     const license = await newLicense({ type: 'time-limited', validUntil });

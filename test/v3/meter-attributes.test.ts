@@ -34,6 +34,29 @@ describe('Web API v3: activation meter attributes', () => {
     expect(byId.body).toEqual({ name: 'api-calls', uses: 10, licenseAllowedUses: 150, licenseTotalUses: 10, licenseGrossUses: 10 });
   });
 
+  it('a counted increment moves the activation\'s updatedAt and lastSyncedAt (a refused one does not)', async () => {
+    const license = await newLicense();
+    const aid = await activate(t, license);
+    const get = async () => (await call({ ...client, token: t.credentials.v3AccessToken }, 'GET', `/v3/activations/${aid}`)).body as { updatedAt: string; lastSyncedAt: string };
+    const before = await get();
+    expect(before.lastSyncedAt).toBe(before.updatedAt);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    const started = Date.now();
+    expect((await increment('api-calls', aid, 2)).status).toBe(200);
+    const after = await get();
+    expect(Date.parse(after.updatedAt)).toBeGreaterThanOrEqual(started);
+    expect(after.lastSyncedAt).toBe(after.updatedAt);
+    // Once the increment is known (the shortcut without reads), it still moves them.
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    const again = Date.now();
+    expect((await increment('api-calls', aid, 1)).status).toBe(200);
+    expect(Date.parse((await get()).lastSyncedAt)).toBeGreaterThanOrEqual(again);
+    const synced = await get();
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    expect((await increment('api-calls', aid, 1000)).status).toBe(400);
+    expect(await get()).toEqual(synced);
+  });
+
   it('refuses an increment past the allowed uses with 400 METER_ATTRIBUTE_USES_LIMIT_REACHED, changing nothing', async () => {
     const license = await newLicense();
     const a = await activate(t, license);

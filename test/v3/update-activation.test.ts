@@ -131,6 +131,19 @@ describe('Web API v3: update an activation', () => {
     expect(claimsOf(res.body.activationToken)).toMatchObject({ aid, amd: [{ key: 'seat', value: 'A' }] });
   });
 
+  it('refuses a metadata key listed twice with 400 VALIDATION_FAILED naming body.metadata, changing nothing (our choice: the vendor keeps one value per key)', async () => {
+    expect((await patch({ ...base(), metadata: [{ key: 'seat', value: 'A' }] })).status).toBe(200);
+    const before = await get();
+    const res = await patch({ ...base(), hostname: 'never', metadata: [{ key: 'seat', value: 'B' }, { key: 'other', value: 'x' }, { key: 'seat', value: 'C' }] });
+    expect(res).toEqual({ status: 400, body: { code: 'VALIDATION_FAILED', message: 'body.metadata Metadata key "seat" is listed twice' } });
+    expect(await get()).toEqual(before);
+    // Keys differing only in case are different keys.
+    const cased = await patch({ ...base(), metadata: [{ key: 'seat', value: 'B' }, { key: 'Seat', value: 'C' }] });
+    expect(cased.status).toBe(200);
+    const ids = (await get()).body.metadata.map((m: { id: string }) => m.id);
+    expect(new Set(ids).size).toBe(2);
+  });
+
   it('applies meterAttributes all or nothing', async () => {
     const calls = await uses('api-calls');
     const floating = await uses('floating-calls');
