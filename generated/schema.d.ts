@@ -793,6 +793,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/product_details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A product's details and trial settings
+         * @description Answers a product's generic settings, as the vendor documents `GET /api/v4/product_details`
+         *     (https://docs.licensespring.com/license-api/products/get-product-details): its id, name and short
+         *     code, how its licenses authorize, and its trial settings (`allow_trial`, `trial_days`, set in the
+         *     Management API on the product). No license is needed; only `product` is required. Reads only.
+         *
+         *     Fields the server does not model answer neutral values (each field says so): `floating_timeout`,
+         *     `allow_overages`, `max_overages`, `prevent_vm` (those are per license here) and `metadata` (`{}`).
+         *     `include_custom_fields=true` adds `custom_fields` (always `[]`: the server keeps no product custom
+         *     fields) and `include_latest_version=true` adds `latest_version` (always `null`: the server keeps no
+         *     installation files); the vendor documents both answers for a product without them. The vendor's
+         *     page lists no product features in this answer, so none are listed (a license's features are in
+         *     `check_license`).
+         *
+         *     Errors (vendor's list for this endpoint): `unknown_product` (no product with this short code in the
+         *     account).
+         */
+        get: operations["getProductDetails"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v4/trial_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the device's trial license
+         * @description Creates and returns a trial license for the device, or returns the one it already has, as the vendor
+         *     documents `GET /api/v4/trial_key` (https://docs.licensespring.com/license-api/trial-key): the
+         *     product must allow trials (`allow_trial`, set with the product in the Management API), and the same
+         *     `product` and `hardware_id` always get the same trial license, so a device cannot get a second
+         *     trial. Exactly once: concurrent calls for one device create one license and all answer it.
+         *
+         *     The trial license is a key-based `time-limited` license with `is_trial: true`, `max_activations: 1`,
+         *     every feature of the product with its defaults, and `validity_period` `trial_days` (the product's
+         *     setting when the license is created) from its creation. Our choice: the vendor starts a trial's
+         *     validity at its first activation; here it starts when the trial key is issued, so the answer always
+         *     shows the trial's end. The client then activates it with `activate_license` like any license key.
+         *     Both answers (new and existing license) have the same fields here; the vendor's page documents two
+         *     forms without saying how they differ.
+         *
+         *     Errors (vendor's list for this endpoint and the SDKs' list): `unknown_product`,
+         *     `trial_not_allowed` (the product does not allow trials), `trial_expired` (the device's trial license
+         *     has run out: the device gets no new one). User-based trials (`email`, `password` and the customer
+         *     fields) are not supported: every trial license is key-based, and those parameters are accepted
+         *     and ignored.
+         */
+        get: operations["getTrialKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products/": {
         parameters: {
             query?: never;
@@ -808,7 +880,7 @@ export interface paths {
         put?: never;
         /**
          * Create a product
-         * @description Creates a product with a name and a short code unique in the account (the short code is what the License API calls `product` and cannot change later).
+         * @description Creates a product with a name and a short code unique in the account (the short code is what the License API calls `product` and cannot change later), and its trial settings (`allow_trial`, `trial_days`, what the License API's `trial_key` issues).
          */
         post: operations["createV1Product"];
         delete?: never;
@@ -842,7 +914,7 @@ export interface paths {
         head?: never;
         /**
          * Update a product
-         * @description Changes the product's name. The short code is immutable; a different `short_code` answers 400 `short_code_immutable`.
+         * @description Changes the product's name and trial settings (`allow_trial`, `trial_days`; `trial_days` must be at least 1 while trials are allowed). The short code is immutable; a different `short_code` answers 400 `short_code_immutable`.
          */
         patch: operations["updateV1Product"];
         trace?: never;
@@ -3111,11 +3183,143 @@ export interface components {
             sdk_ver?: string;
         } & (unknown | unknown);
         /**
+         * @description A product as `product_details` answers it (vendor: https://docs.licensespring.com/license-api/products/get-product-details).
+         * @example {
+         *       "product_id": 1683881296184003,
+         *       "product_name": "Demo product",
+         *       "short_code": "demo",
+         *       "authorization_method": "license-key",
+         *       "allow_trial": true,
+         *       "trial_days": 14,
+         *       "floating_timeout": 0,
+         *       "allow_overages": false,
+         *       "max_overages": 0,
+         *       "prevent_vm": false,
+         *       "metadata": {}
+         *     }
+         */
+        V4Product: {
+            /** @description The product's id. */
+            product_id: number;
+            /** @description The product's name. */
+            product_name: string;
+            /** @description The product's short code (what requests send as `product`). */
+            short_code: string;
+            /**
+             * @description How the product's licenses authorize. Our choice: `license-key`, as products here have no
+             *     authorization method of their own and trial licenses (`trial_key`) are key-based; a user-based
+             *     license shows `user` in its own `product_details` (check_license).
+             * @enum {string}
+             */
+            authorization_method: "license-key" | "user";
+            /** @description Whether `trial_key` issues trial licenses for the product (Management API `allow_trial`). */
+            allow_trial: boolean;
+            /** @description Days a trial license issued by `trial_key` is valid (Management API `trial_days`; 0 when trials are not allowed). */
+            trial_days: number;
+            /** @description Neutral value 0; the server keeps floating timeouts per license, not per product. */
+            floating_timeout: number;
+            /** @description Neutral value false; the server keeps overage settings per license and license feature. */
+            allow_overages: boolean;
+            /** @description Neutral value 0; the server keeps overage settings per license and license feature. */
+            max_overages: number;
+            /** @description Neutral value false; the server keeps `prevent_vm` per license. */
+            prevent_vm: boolean;
+            /** @description Neutral value `{}`; the server keeps no product metadata. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description Present when `include_custom_fields=true`; always empty (the server keeps no product custom fields). */
+            custom_fields?: Record<string, never>[];
+            /** @description Present when `include_latest_version=true`; always null (the server keeps no installation files; the vendor answers null for a product without a version). */
+            latest_version?: null;
+        };
+        /**
+         * @description A trial license as `trial_key` answers it, with the vendor's field names
+         *     (https://docs.licensespring.com/license-api/trial-key, `TrialKeyResponseBody`).
+         * @example {
+         *       "id": 1737130277841509,
+         *       "license_key": "T7GB-C4JX-4Y8R-K2MQ",
+         *       "order_id": 0,
+         *       "product_id": 1683881296184003,
+         *       "license_type": "time-limited",
+         *       "is_trial": true,
+         *       "active": false,
+         *       "enabled": true,
+         *       "max_activations": 1,
+         *       "times_activated": 0,
+         *       "max_transfers": 0,
+         *       "trial_days": 14,
+         *       "validity_period": "2026-03-24T10:00:00.000Z",
+         *       "enable_maintenance_period": false,
+         *       "maintenance_duration": null,
+         *       "prevent_vm": false,
+         *       "is_hardware_key_auth": false,
+         *       "metadata": {},
+         *       "created_at": 1773136800000,
+         *       "updated_at": 1773136800000
+         *     }
+         */
+        V4TrialLicense: {
+            /** @description The license's id. */
+            id: number;
+            /** @description The trial license's key (send it as `license_key` to `activate_license`). */
+            license_key: string;
+            /** @description Neutral value 0; the server keeps no orders. */
+            order_id: number;
+            /** @description The product's id. */
+            product_id: number;
+            /**
+             * @description Always `time-limited` for a trial license issued here.
+             * @enum {string}
+             */
+            license_type: "perpetual" | "time-limited" | "consumption" | "subscription";
+            /**
+             * @description Always true.
+             * @constant
+             */
+            is_trial: true;
+            /** @description Whether the license has been activated (on any device). */
+            active: boolean;
+            /** @description Whether the license is enabled. */
+            enabled: boolean;
+            /** @description Devices the license can be active on (1 for a trial license issued here). */
+            max_activations: number;
+            /** @description Devices the license is active on now. */
+            times_activated: number;
+            /** @description Neutral value 0; the server does not count device transfers. */
+            max_transfers: number;
+            /** @description The product's `trial_days` when the license was created. */
+            trial_days: number;
+            /**
+             * Format: date-time
+             * @description When the trial ends (`trial_days` after it was issued; see the operation).
+             */
+            validity_period: string | null;
+            /** @description Neutral value false; the server keeps no maintenance periods. */
+            enable_maintenance_period: boolean;
+            /** @description Neutral value null; the server keeps no maintenance periods. */
+            maintenance_duration: null;
+            /** @description Whether activation in a virtual machine is refused. */
+            prevent_vm: boolean;
+            /** @description Neutral value false; the server has no hardware-key authorization. */
+            is_hardware_key_auth: boolean;
+            /** @description The license's metadata. */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description When the license was created, in milliseconds since the epoch (as the vendor's example shows it). */
+            created_at: number;
+            /** @description When the license was last changed, in milliseconds since the epoch. */
+            updated_at: number;
+        };
+        /**
          * @description A product of the account.
          * @example {
          *       "id": 1584723961091234,
          *       "product_name": "mch",
          *       "short_code": "mch",
+         *       "allow_trial": false,
+         *       "trial_days": 0,
          *       "created_at": "2020-07-03T13:08:40.000Z",
          *       "updated_at": "2020-07-03T13:08:40.000Z"
          *     }
@@ -3127,6 +3331,10 @@ export interface components {
             product_name: string;
             /** @description The product's short code (what the License API calls `product`); immutable. */
             short_code: string;
+            /** @description Whether the License API's `trial_key` issues trial licenses for the product (vendor field, https://docs.licensespring.com/management-api/product). */
+            allow_trial: boolean;
+            /** @description Days a trial license issued by `trial_key` is valid (vendor field; 0 when trials are not allowed). */
+            trial_days: number;
             /**
              * Format: date-time
              * @description When the product was created.
@@ -3171,7 +3379,9 @@ export interface components {
          * @description A new product.
          * @example {
          *       "product_name": "My app",
-         *       "short_code": "myapp"
+         *       "short_code": "myapp",
+         *       "allow_trial": true,
+         *       "trial_days": 14
          *     }
          */
         V1CreateProductRequest: {
@@ -3179,9 +3389,13 @@ export interface components {
             product_name: string;
             /** @description Unique (per account) short code; letters, digits, `_`, `.` and `-`. Immutable once created. */
             short_code: string;
+            /** @description Whether the License API's `trial_key` issues trial licenses for the product (vendor field, https://docs.licensespring.com/management-api/product). Default false. */
+            allow_trial?: boolean;
+            /** @description Days a trial license issued by `trial_key` is valid (vendor field). Default 0; at least 1 when `allow_trial` is true (else 400 `validation_failed`, our rule, a trial must last). */
+            trial_days?: number;
         };
         /**
-         * @description Changes to a product. Only `product_name` can change; `short_code` is immutable (sending the current value is accepted, any other value answers 400 `short_code_immutable`).
+         * @description Changes to a product. `product_name`, `allow_trial` and `trial_days` can change (a trial license already issued keeps its validity); `short_code` is immutable (sending the current value is accepted, any other value answers 400 `short_code_immutable`).
          * @example {
          *       "product_name": "My app (2026 edition)"
          *     }
@@ -3191,6 +3405,10 @@ export interface components {
             product_name?: string;
             /** @description Must equal the current short code (it cannot change). */
             short_code?: string;
+            /** @description Whether the License API's `trial_key` issues trial licenses for the product (vendor field, https://docs.licensespring.com/management-api/product). */
+            allow_trial?: boolean;
+            /** @description Days a trial license issued by `trial_key` is valid (vendor field). At least 1 when the product allows trials after the change (else 400 `validation_failed`). */
+            trial_days?: number;
         };
         /**
          * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January), or null.
@@ -6480,6 +6698,149 @@ export interface operations {
             "4XX": components["responses"]["V4ClientError"];
         };
     };
+    getProductDetails: {
+        parameters: {
+            query: {
+                /** @description The product's short code. */
+                product: string;
+                /** @description Add `latest_version` (always null here). */
+                include_latest_version?: boolean;
+                /** @description Add `custom_fields` (always empty here). */
+                include_custom_fields?: boolean;
+                /** @description Accepted for client compatibility (the vendor filters the latest installation file by environment). */
+                env?: string;
+            };
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The product's details. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "product_id": 1683881296184003,
+                     *       "product_name": "Demo product",
+                     *       "short_code": "demo",
+                     *       "authorization_method": "license-key",
+                     *       "allow_trial": true,
+                     *       "trial_days": 14,
+                     *       "floating_timeout": 0,
+                     *       "allow_overages": false,
+                     *       "max_overages": 0,
+                     *       "prevent_vm": false,
+                     *       "metadata": {}
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4Product"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
+    getTrialKey: {
+        parameters: {
+            query: {
+                /** @description The product's short code. */
+                product: string;
+                /** @description The device's hardware id (a device gets one trial license per product). */
+                hardware_id: string;
+                /** @description Accepted for client compatibility; the trial license follows the product's trial settings (the server has no license policies). */
+                license_policy?: string;
+                /** @description Accepted and ignored (vendor: the license user of a user-based trial; trials are key-based here). */
+                email?: string;
+                /** @description Accepted and ignored (see `email`). */
+                password?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                first_name?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                last_name?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                phone?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                address?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                postcode?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                state?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                country?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                city?: string;
+                /** @description Accepted and ignored (vendor customer field). */
+                reference?: string;
+            };
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The device's trial license (new or existing). */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1737130277841509,
+                     *       "license_key": "T7GB-C4JX-4Y8R-K2MQ",
+                     *       "order_id": 0,
+                     *       "product_id": 1683881296184003,
+                     *       "license_type": "time-limited",
+                     *       "is_trial": true,
+                     *       "active": false,
+                     *       "enabled": true,
+                     *       "max_activations": 1,
+                     *       "times_activated": 0,
+                     *       "max_transfers": 0,
+                     *       "trial_days": 14,
+                     *       "validity_period": "2026-03-24T10:00:00.000Z",
+                     *       "enable_maintenance_period": false,
+                     *       "maintenance_duration": null,
+                     *       "prevent_vm": false,
+                     *       "is_hardware_key_auth": false,
+                     *       "metadata": {},
+                     *       "created_at": 1773136800000,
+                     *       "updated_at": 1773136800000
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V4TrialLicense"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            401: components["responses"]["V4Unauthorized"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
     listV1Products: {
         parameters: {
             query?: {
@@ -6516,6 +6877,8 @@ export interface operations {
                      *           "id": 1584723961091234,
                      *           "product_name": "My app",
                      *           "short_code": "myapp",
+                     *           "allow_trial": true,
+                     *           "trial_days": 14,
                      *           "created_at": "2026-03-10T10:00:00.000Z",
                      *           "updated_at": "2026-03-10T10:00:00.000Z"
                      *         }
@@ -6544,7 +6907,9 @@ export interface operations {
                 /**
                  * @example {
                  *       "product_name": "My app",
-                 *       "short_code": "myapp"
+                 *       "short_code": "myapp",
+                 *       "allow_trial": true,
+                 *       "trial_days": 14
                  *     }
                  */
                 "application/json": components["schemas"]["V1CreateProductRequest"];
@@ -6562,6 +6927,8 @@ export interface operations {
                      *       "id": 1584723961091234,
                      *       "product_name": "My app",
                      *       "short_code": "myapp",
+                     *       "allow_trial": true,
+                     *       "trial_days": 14,
                      *       "created_at": "2026-03-10T10:00:00.000Z",
                      *       "updated_at": "2026-03-10T10:00:00.000Z"
                      *     }
@@ -6603,6 +6970,8 @@ export interface operations {
                      *       "id": 1584723961091234,
                      *       "product_name": "My app",
                      *       "short_code": "myapp",
+                     *       "allow_trial": true,
+                     *       "trial_days": 14,
                      *       "created_at": "2026-03-10T10:00:00.000Z",
                      *       "updated_at": "2026-03-10T10:00:00.000Z"
                      *     }
@@ -6652,6 +7021,8 @@ export interface operations {
                      *       "id": 1584723961091234,
                      *       "product_name": "My app (2026 edition)",
                      *       "short_code": "myapp",
+                     *       "allow_trial": true,
+                     *       "trial_days": 14,
                      *       "created_at": "2026-03-10T10:00:00.000Z",
                      *       "updated_at": "2026-03-11T09:00:00.000Z"
                      *     }

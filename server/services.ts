@@ -9,6 +9,7 @@ import { LicenseAdminRepository } from './db/license-admin-repository.js';
 import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
+import { TrialsRepository } from './db/trials-repository.js';
 import { AccountService } from './domain/accounts.js';
 import { ActivationTokenSigner } from './domain/activation-tokens.js';
 import { MeterAttributeIncrements, type MeterTarget } from './domain/meter-attribute-increments.js';
@@ -23,6 +24,7 @@ import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
 import { ProductService, type ProductDetails } from './domain/products.js';
+import { TrialService } from './domain/trials.js';
 import type { HeldSeat } from './domain/ports.js';
 import { SecretBox } from './domain/secrets.js';
 import type { UnsealedSigningKey } from './domain/signing-keys.js';
@@ -120,12 +122,15 @@ export function createServices(db: Database, options: ServicesOptions) {
   const featureSlotsRepo = new FeatureSlotsRepository(db.models);
   const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox, devicesRepo), featureSlotsRepo);
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger, caches.featureLicenses, devicesRepo, caches.heldSeats);
+  const licenses = new LicenseService(licensesRepo, products, clock);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
   return {
     clock,
     accounts,
     products,
-    licenses: new LicenseService(licensesRepo, products, clock),
+    licenses,
+    /** Trial licenses, one per product and device (License API trial_key). */
+    trials: new TrialService(new TrialsRepository(db.models), products, licenses, clock),
     /** The seats of licenses (activations, devices) for every dialect. */
     devices,
     consumption,

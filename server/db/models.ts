@@ -75,6 +75,8 @@ const productSchema = schema(
     accountId: { type: Number, required: true },
     name: { type: String, required: true },
     shortCode: { type: String, required: true },
+    allowTrial: { type: Boolean, default: false },
+    trialDays: { type: Number, default: 0 },
     features: [productFeatureSchema],
     createdAt: Date,
     updatedAt: Date,
@@ -148,6 +150,8 @@ const licenseSchema = schema(
     timeActivated: { type: Date, default: null },
     timeDisabled: { type: Date, default: null },
     lastCheck: { type: Date, default: null },
+    /** The device a trial license was issued to by `trial_key` (absent on other licenses; see TrialsRepository). */
+    trialHardwareId: { type: String },
     /** Records written with a state change and moved to their collections right after (see server/domain/outbox-settler.ts). */
     outbox: { type: [Mixed], default: [] },
     createdAt: Date,
@@ -159,6 +163,8 @@ licenseSchema.index({ accountId: 1, productCode: 1, key: 1 });
 licenseSchema.index({ accountId: 1, 'users.email': 1 });
 licenseSchema.index({ accountId: 1, productId: 1 });
 licenseSchema.index({ productId: 1, key: 1 });
+// One trial license per device and product: concurrent trial_key calls of a device insert one (TrialsRepository).
+licenseSchema.index({ accountId: 1, productId: 1, trialHardwareId: 1 }, { unique: true, partialFilterExpression: { trialHardwareId: { $type: 'string' } } });
 // Finds the documents with entries left in their outbox by equality on the entry kind (few documents
 // have any: entries are moved right after the write), for the repair step.
 licenseSchema.index({ 'outbox.kind': 1 }, { sparse: true });

@@ -9,7 +9,7 @@ interface ProductDocument extends Omit<Product, 'id'> {
 
 export function toProduct(doc: ProductDocument): Product {
   const { _id, ...rest } = doc;
-  return { id: _id, ...rest, features: (rest.features ?? []).map((f) => ({ ...f, consumptionPeriod: f.consumptionPeriod ?? null, metadata: f.metadata ?? {} })) };
+  return { id: _id, ...rest, allowTrial: rest.allowTrial ?? false, trialDays: rest.trialDays ?? 0, features: (rest.features ?? []).map((f) => ({ ...f, consumptionPeriod: f.consumptionPeriod ?? null, metadata: f.metadata ?? {} })) };
 }
 
 /** Products and their features (features are embedded in the product document). */
@@ -50,7 +50,7 @@ export class ProductsRepository implements ProductsPort {
     return { items: docs.map(toProduct), count };
   }
 
-  async update(accountId: number, id: number, changes: Partial<Pick<Product, 'name'>>, now: Date): Promise<Product | null> {
+  async update(accountId: number, id: number, changes: Partial<Pick<Product, 'name' | 'allowTrial' | 'trialDays'>>, now: Date): Promise<Product | null> {
     const doc = await this.models.Product.findOneAndUpdate({ _id: id, accountId }, { $set: { ...changes, updatedAt: now } }, { returnDocument: 'after' }).lean<ProductDocument>();
     return doc ? toProduct(doc) : null;
   }

@@ -41,6 +41,8 @@ export type DomainErrorCode =
   | 'consumption_below_zero'
   | 'idempotency_key_reused'
   | 'concurrent_modification'
+  | 'trial_not_allowed'
+  | 'trial_expired'
   | 'not_found';
 
 export class DomainError extends Error {

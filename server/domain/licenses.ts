@@ -50,6 +50,11 @@ export class LicenseService {
   ) {}
 
   async createLicense(accountId: number, input: NewLicenseInput): Promise<License> {
+    return this.repo.insert(await this.newLicense(accountId, input));
+  }
+
+  /** The license `input` describes, checked and not yet stored (createLicense stores it; trials store theirs their own way). */
+  async newLicense(accountId: number, input: NewLicenseInput): Promise<License> {
     const now = this.clock.now();
     if (input.features) assertListedOnce(input.features);
     const product = await this.products.getProduct(accountId, input.productId);
@@ -110,7 +115,7 @@ export class LicenseService {
       createdAt: now,
       updatedAt: now,
     };
-    return this.repo.insert(license);
+    return license;
   }
 
   async getLicense(accountId: number, licenseId: number): Promise<License> {

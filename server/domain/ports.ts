@@ -344,7 +344,7 @@ export interface ProductsPort {
   findByShortCode(accountId: number, shortCode: string): Promise<Product | null>;
   exists(accountId: number, shortCode: string): Promise<boolean>;
   list(accountId: number, skip: number, limit: number): Promise<{ items: Product[]; count: number }>;
-  update(accountId: number, id: number, changes: Partial<Pick<Product, 'name'>>, now: Date): Promise<Product | null>;
+  update(accountId: number, id: number, changes: Partial<Pick<Product, 'name' | 'allowTrial' | 'trialDays'>>, now: Date): Promise<Product | null>;
   addFeature(accountId: number, productId: number, feature: ProductFeature, now: Date): Promise<'added' | 'code_taken' | 'product_not_found'>;
 }
 

@@ -6,12 +6,29 @@ import type { FeatureType, Product, ProductFeature } from './types.js';
 import type { ProductsPort } from './ports.js';
 import type { TtlCache } from './ttl-cache.js';
 
-/** What a license shows of its product: none of it changes but the name. */
-export type ProductDetails = Pick<Product, 'id' | 'name' | 'shortCode'>;
+/** What a license and `product_details` show of a product: none of it changes but the name and the trial settings. */
+export type ProductDetails = Pick<Product, 'id' | 'name' | 'shortCode' | 'allowTrial' | 'trialDays'>;
+
+/** A product's trial settings (see server/domain/trials.ts). */
+export type TrialSettings = Pick<Product, 'allowTrial' | 'trialDays'>;
 
 export interface NewProductInput {
   name: string;
   shortCode: string;
+  allowTrial?: boolean | undefined;
+  trialDays?: number | undefined;
+}
+
+export type ProductChanges = Partial<Pick<Product, 'name' | 'allowTrial' | 'trialDays'>>;
+
+/** Trial settings are whole days from 0 to 3650, and a product that allows trials gives them at least a day. */
+function assertTrialSettings(settings: TrialSettings): void {
+  if (!Number.isSafeInteger(settings.trialDays) || settings.trialDays < 0 || settings.trialDays > 3650) {
+    throw new DomainError('invalid_input', 'trial_days must be a whole number from 0 to 3650', { field: 'trialDays' });
+  }
+  if (settings.allowTrial && settings.trialDays < 1) {
+    throw new DomainError('invalid_input', 'trial_days must be at least 1 when allow_trial is true', { field: 'trialDays' });
+  }
 }
 
 export interface NewProductFeatureInput {
@@ -37,7 +54,9 @@ export class ProductService {
 
   async createProduct(accountId: number, input: NewProductInput): Promise<Product> {
     const now = this.clock.now();
-    const product: Product = { id: newNumericId(), accountId, name: input.name, shortCode: input.shortCode, features: [], createdAt: now, updatedAt: now };
+    const trial: TrialSettings = { allowTrial: input.allowTrial ?? false, trialDays: input.trialDays ?? 0 };
+    assertTrialSettings(trial);
+    const product: Product = { id: newNumericId(), accountId, name: input.name, shortCode: input.shortCode, ...trial, features: [], createdAt: now, updatedAt: now };
     const inserted = await this.repo.insert(product);
     if (!inserted) throw new DomainError('product_code_taken', `A product with short code "${input.shortCode}" already exists`, { field: 'shortCode' });
     return inserted;
@@ -57,11 +76,11 @@ export class ProductService {
     return this.repo.findByShortCode(accountId, shortCode);
   }
 
-  /** The id, name and short code of the account's product with this short code (cached; see `details`), or null. */
+  /** The id, name, short code and trial settings of the account's product with this short code (cached; see `details`), or null. */
   async productDetails(accountId: number, shortCode: string): Promise<ProductDetails | null> {
     const load = async () => {
       const product = await this.repo.findByShortCode(accountId, shortCode);
-      return product ? { id: product.id, name: product.name, shortCode: product.shortCode } : null;
+      return product ? { id: product.id, name: product.name, shortCode: product.shortCode, allowTrial: product.allowTrial, trialDays: product.trialDays } : null;
     };
     if (!this.details) return load();
     const key = `${accountId}\u0000${shortCode}`;
@@ -77,7 +96,13 @@ export class ProductService {
     return this.repo.list(accountId, skip, limit);
   }
 
-  async updateProduct(accountId: number, productId: number, changes: { name?: string }): Promise<Product> {
+  /** Changes the name and trial settings; the trial settings the product ends with are checked (assertTrialSettings). */
+  async updateProduct(accountId: number, productId: number, changes: ProductChanges): Promise<Product> {
+    if (changes.allowTrial !== undefined || changes.trialDays !== undefined) {
+      // Checked against the current settings; a concurrent change of the other setting is last-writer-wins (a vendor's own edits).
+      const current = await this.getProduct(accountId, productId);
+      assertTrialSettings({ allowTrial: changes.allowTrial ?? current.allowTrial, trialDays: changes.trialDays ?? current.trialDays });
+    }
     const updated = await this.repo.update(accountId, productId, changes, this.clock.now());
     if (!updated) throw new DomainError('product_not_found', 'Product not found');
     this.details?.delete(`${accountId}\u0000${updated.shortCode}`);

@@ -33,6 +33,10 @@ export interface Product {
   name: string;
   /** What the License API calls `product`; unique per account and immutable. */
   shortCode: string;
+  /** The License API's `trial_key` issues trial licenses for the product (see server/domain/trials.ts). */
+  allowTrial: boolean;
+  /** Days a trial license is valid from its creation (at least 1 while `allowTrial`). */
+  trialDays: number;
   features: ProductFeature[];
   createdAt: Date;
   updatedAt: Date;

@@ -30,17 +30,17 @@ function productsInMemory(products: Product[]) {
 
 describe('product details for license checks', () => {
   const at = new Date('2026-12-01T00:00:00Z');
-  const product: Product = { id: 11, accountId: 1, name: 'App', shortCode: 'app', features: [], createdAt: at, updatedAt: at };
+  const product: Product = { id: 11, accountId: 1, name: 'App', shortCode: 'app', allowTrial: false, trialDays: 0, features: [], createdAt: at, updatedAt: at };
 
   it('reads a product once for many checks, sees a rename at once, and does not remember a product that is not there', async () => {
     const { port, reads } = productsInMemory([{ ...product }]);
     let ms = 0;
     const cache = new TtlCache<string, ProductDetails>({ maxEntries: 10, ttlMs: 10_000, now: () => ms });
     const products = new ProductService(port, new ManualClock(at), cache);
-    for (let i = 0; i < 50; i += 1) expect(await products.productDetails(1, 'app')).toEqual({ id: 11, name: 'App', shortCode: 'app' });
+    for (let i = 0; i < 50; i += 1) expect(await products.productDetails(1, 'app')).toEqual({ id: 11, name: 'App', shortCode: 'app', allowTrial: false, trialDays: 0 });
     expect(reads.byShortCode).toBe(1);
     await products.updateProduct(1, 11, { name: 'App Pro' });
-    expect(await products.productDetails(1, 'app')).toEqual({ id: 11, name: 'App Pro', shortCode: 'app' });
+    expect(await products.productDetails(1, 'app')).toEqual({ id: 11, name: 'App Pro', shortCode: 'app', allowTrial: false, trialDays: 0 });
     expect(reads.byShortCode).toBe(2);
     // Another account's product of the same short code is its own entry.
     expect(await products.productDetails(2, 'app')).toBeNull();

@@ -48,6 +48,8 @@ const ANSWERS: Record<DomainErrorCode, { v1: Answer; v3: Answer; v4: Answer }> =
   consumption_below_zero: { v1: [400, 'negative_consumptions_not_allowed'], v3: [400, 'meter_attribute_uses_below_zero'], v4: [400, 'negative_consumptions_not_allowed'] },
   idempotency_key_reused: { v1: [409, 'idempotency_key_reused'], v3: [409, 'idempotency_key_reused'], v4: [409, 'idempotency_key_reused'] },
   concurrent_modification: { v1: [409, 'concurrent_modification'], v3: [409, 'conflict'], v4: [409, 'concurrent_modification'] },
+  trial_not_allowed: { v1: [400, 'trial_not_allowed'], v3: [400, 'trial_not_allowed'], v4: [400, 'trial_not_allowed'] },
+  trial_expired: { v1: [400, 'trial_expired'], v3: [400, 'trial_expired'], v4: [400, 'trial_expired'] },
   not_found: { v1: [404, 'not_found'], v3: [404, 'not_found'], v4: [404, 'not_found'] },
 };
 

@@ -40,6 +40,9 @@ const V1_ERRORS: DomainErrorTable = {
   consumption_below_zero: [400, 'negative_consumptions_not_allowed'],
   idempotency_key_reused: [409, 'idempotency_key_reused'],
   concurrent_modification: [409, 'concurrent_modification'],
+  // Raised by the License API's trial_key only.
+  trial_not_allowed: [400, 'trial_not_allowed'],
+  trial_expired: [400, 'trial_expired'],
   not_found: [404, 'not_found'],
 };
 

@@ -41,7 +41,7 @@ export function periodFromWire(value: string | null | undefined): ConsumptionPer
 }
 
 export function toV1Product(p: Product): V1Product {
-  return { id: p.id, product_name: p.name, short_code: p.shortCode, created_at: iso(p.createdAt), updated_at: iso(p.updatedAt) };
+  return { id: p.id, product_name: p.name, short_code: p.shortCode, allow_trial: p.allowTrial, trial_days: p.trialDays, created_at: iso(p.createdAt), updated_at: iso(p.updatedAt) };
 }
 
 export function toV1ProductFeature(productId: number, f: ProductFeature): V1ProductFeature {

@@ -13,7 +13,7 @@ export function productRoutes(services: Pick<ManagementApiDeps, 'products' | 'li
 
   router.post('/products/', async (req, res) => {
     const body = req.body as Body<'createV1Product'>;
-    const product = await services.products.createProduct(accountOf(res).id, { name: body.product_name, shortCode: body.short_code });
+    const product = await services.products.createProduct(accountOf(res).id, { name: body.product_name, shortCode: body.short_code, allowTrial: body.allow_trial, trialDays: body.trial_days });
     res.status(201).json(toV1Product(product));
   });
 
@@ -34,7 +34,12 @@ export function productRoutes(services: Pick<ManagementApiDeps, 'products' | 'li
     if (body.short_code !== undefined && body.short_code !== current.shortCode) {
       throw new ApiError(400, 'short_code_immutable', 'short_code cannot be changed');
     }
-    const updated = await services.products.updateProduct(accountId, current.id, body.product_name !== undefined ? { name: body.product_name } : {});
+    const changes = {
+      ...(body.product_name !== undefined ? { name: body.product_name } : {}),
+      ...(body.allow_trial !== undefined ? { allowTrial: body.allow_trial } : {}),
+      ...(body.trial_days !== undefined ? { trialDays: body.trial_days } : {}),
+    };
+    const updated = await services.products.updateProduct(accountId, current.id, changes);
     res.json(toV1Product(updated));
   });
 

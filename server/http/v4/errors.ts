@@ -48,6 +48,9 @@ const V4_ERRORS: DomainErrorTable = {
   consumption_below_zero: [400, 'negative_consumptions_not_allowed', 'Negative consumptions would take the total below 0'],
   idempotency_key_reused: [409, 'idempotency_key_reused'],
   concurrent_modification: [409, 'concurrent_modification'],
+  // trial_key (vendor codes: https://docs.licensespring.com/license-api/trial-key, https://docs.licensespring.com/sdks/errors-and-response-codes).
+  trial_not_allowed: [400, 'trial_not_allowed', 'Product does not allow trial'],
+  trial_expired: [400, 'trial_expired', 'Trial period for device has expired'],
   not_found: [404, 'not_found'],
 };
 

@@ -5,6 +5,7 @@ import { ApiError } from '../api-error.js';
 import { LedgerEvent, type Device, type License, type LicenseFeature, type Product } from '../../domain/types.js';
 import { isBorrowed } from '../../domain/seat-rules.js';
 import { isExpired } from '../../domain/license-rules.js';
+import type { ProductDetails } from '../../domain/products.js';
 
 type Schemas = components['schemas'];
 export type V4AddConsumptionResponse = Schemas['V4AddConsumptionResponse'];
@@ -192,6 +193,49 @@ export function licenseView(ctx: LicenseViewContext): V4LicenseUnsigned {
     customer: noCustomer(),
     company: { id: license.accountId },
     ...NO_VERSION,
+  };
+}
+
+/** A product as `product_details` answers it; the fields the server keeps per license answer neutral values (see V4Product). */
+export function productView(product: ProductDetails): Schemas['V4Product'] {
+  return {
+    product_id: product.id,
+    product_name: product.name,
+    short_code: product.shortCode,
+    authorization_method: 'license-key',
+    allow_trial: product.allowTrial,
+    trial_days: product.trialDays,
+    floating_timeout: 0,
+    allow_overages: false,
+    max_overages: 0,
+    prevent_vm: false,
+    metadata: {},
+  };
+}
+
+/** A trial license as `trial_key` answers it (vendor fields; those the server does not model answer neutral values, see V4TrialLicense). */
+export function trialLicenseView(license: License, trialDays: number): Schemas['V4TrialLicense'] {
+  return {
+    id: license.id,
+    license_key: license.key ?? '',
+    order_id: 0,
+    product_id: license.productId,
+    license_type: license.type,
+    is_trial: true,
+    active: license.timeActivated !== null || license.timesActivated > 0,
+    enabled: license.enabled,
+    max_activations: license.maxActivations,
+    times_activated: license.timesActivated,
+    max_transfers: 0,
+    trial_days: trialDays,
+    validity_period: license.validUntil ? license.validUntil.toISOString() : null,
+    enable_maintenance_period: false,
+    maintenance_duration: null,
+    prevent_vm: license.preventVm,
+    is_hardware_key_auth: false,
+    metadata: license.metadata,
+    created_at: license.createdAt.getTime(),
+    updated_at: license.updatedAt.getTime(),
   };
 }
 

@@ -15,6 +15,8 @@ import { v4DomainErrors } from './errors.js';
 import { licenseRoutes } from './license.js';
 import { floatingFeatureRoutes } from './floating-features.js';
 import type { FeatureSlotService } from '../../domain/feature-slots.js';
+import type { TrialService } from '../../domain/trials.js';
+import { productRoutes } from './product.js';
 
 /** What the License API uses of the domain (server/http/apis.ts picks it out of the services). */
 export interface LicenseApiDeps {
@@ -28,6 +30,7 @@ export interface LicenseApiDeps {
   featureSlots: Pick<FeatureSlotService, 'check' | 'release' | 'borrow'>;
   consumption: Pick<ConsumptionService, 'consume' | 'consumeFeature'>;
   idempotency: Pick<IdempotencyService, 'run'>;
+  trials: Pick<TrialService, 'trialLicense'>;
 }
 
 /**
@@ -42,6 +45,7 @@ export function licenseApiV4(deps: LicenseApiDeps): MountedApi[] {
   router.use(licenseRoutes(deps));
   router.use(consumptionRoutes(deps));
   router.use(floatingFeatureRoutes(deps));
+  router.use(productRoutes(deps));
   router.use(v4DomainErrors);
   return [{ basePath: '/api/v4', router, authenticate: licenseApiAuth(deps) }];
 }
