@@ -2739,7 +2739,7 @@ export interface components {
              * @example feature_not_enough_consumptions
              * @enum {string}
              */
-            code: "hmac_required" | "authorization_missing_params" | "authorization_invalid_headers" | "missing_headers" | "date_header_diff" | "invalid_api_key" | "signature_mismatch" | "validation_error" | "missing_parameters" | "invalid_json" | "json_too_deep" | "invalid_host" | "bad_request" | "unknown_product" | "unsupported_product_feature" | "license_not_found" | "license_not_enabled" | "license_not_active" | "license_expired" | "license_not_consumption" | "invalid_license_feature_code" | "license_feature_expired" | "device_not_found" | "blacklisted" | "license_activated_max_times" | "license_not_enough_consumptions" | "feature_not_enough_consumptions" | "negative_consumptions_not_allowed" | "floating_not_available" | "license_not_floating" | "license_borrow_not_allowed" | "borrow_until_not_valid" | "feature_not_floating" | "floating_feature_device_not_in_use" | "not_found" | "method_not_allowed" | "idempotency_key_reused" | "concurrent_modification" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "response_validation_failed" | "service_unavailable";
+            code: "hmac_required" | "authorization_missing_params" | "authorization_invalid_headers" | "missing_headers" | "date_header_diff" | "invalid_api_key" | "signature_mismatch" | "validation_error" | "missing_parameters" | "invalid_json" | "json_too_deep" | "invalid_host" | "bad_request" | "unknown_product" | "unsupported_product_feature" | "license_not_found" | "license_not_enabled" | "license_not_active" | "license_expired" | "license_not_consumption" | "invalid_license_feature_code" | "license_feature_expired" | "device_not_found" | "blacklisted" | "license_activated_max_times" | "license_not_enough_consumptions" | "feature_not_enough_consumptions" | "negative_consumptions_not_allowed" | "floating_not_available" | "license_not_floating" | "license_borrow_not_allowed" | "borrow_until_not_valid" | "feature_not_floating" | "floating_feature_device_not_in_use" | "trial_not_allowed" | "trial_expired" | "not_found" | "method_not_allowed" | "idempotency_key_reused" | "concurrent_modification" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "response_validation_failed" | "service_unavailable";
             /**
              * @description Human-readable explanation; for request errors it names the field or header.
              * @example Not enough consumptions left
@@ -6749,7 +6749,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -6835,7 +6834,6 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
-            401: components["responses"]["V4Unauthorized"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];

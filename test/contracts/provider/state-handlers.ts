@@ -133,6 +133,16 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       });
       return { productId: product.id };
     },
+    [STATE.trialProduct]: async (params) => {
+      const { account } = await reset(ctx);
+      const settings = { allowTrial: param<boolean>(params, 'allowTrial', 'boolean'), trialDays: param<number>(params, 'trialDays', 'number') };
+      const shortCode = param<string>(params, 'product', 'string');
+      const product = await services().products.createProduct(account.id, { name: `Product ${shortCode}`, shortCode, ...settings });
+      if (product.allowTrial !== settings.allowTrial || product.trialDays !== settings.trialDays) {
+        throw new Error(`the product was not created with the trial settings asked: ${JSON.stringify({ allowTrial: product.allowTrial, trialDays: product.trialDays })}`);
+      }
+      return { productId: product.id };
+    },
     [STATE.licenseWithFeatureConsumptions]: async (params) => {
       const { account } = await reset(ctx);
       const code = param<string>(params, 'code', 'string');

@@ -26,6 +26,7 @@ export const STATE = {
   v3License: 'a license with key {key} and meter attribute {code} with {remaining} uses left',
   v3Activation: 'a license with key {key} and meter attribute {code} with {remaining} uses left, activated on machine {fingerprint}',
   webhookSubscription: 'a webhook subscription to {url} for {event}',
+  trialProduct: 'a product {product} whose trial settings are allow_trial {allowTrial} and trial_days {trialDays}',
   webhookDelivery: 'a webhook subscription to {url} with one delivery of {event}',
 } as const;
 
@@ -142,6 +143,11 @@ export const states = {
   v3Activation: (p: { key: string; code: string; remaining: number; fingerprint: string; product?: string; os?: string; hostname?: string }): ProviderState => ({
     name: STATE.v3Activation,
     params: { key: p.key, code: p.code, remaining: p.remaining, fingerprint: p.fingerprint, product: p.product ?? DEFAULT_PRODUCT, os: p.os ?? 'linux', hostname: p.hostname ?? 'build-01' },
+  }),
+  /** A product `{product}` (no features) with these trial settings (License API product_details, trial_key). Returns `{ productId }`. */
+  trialProduct: (p: { allowTrial: boolean; trialDays: number; product?: string }): ProviderState => ({
+    name: STATE.trialProduct,
+    params: { product: p.product ?? DEFAULT_PRODUCT, allowTrial: p.allowTrial, trialDays: p.trialDays },
   }),
   /** A webhook subscription of the account to `{url}` for `{event}`. Returns `{ subscriptionId }`. */
   webhookSubscription: (p: { url: string; event: string }): ProviderState => ({ name: STATE.webhookSubscription, params: { url: p.url, event: p.event } }),
