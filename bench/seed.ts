@@ -179,6 +179,7 @@ function buildLicense(data: BenchData, index: number, now: Date, shape: LicenseS
     productCode: data.product.shortCode,
     key: `BNCH-${String(index).padStart(8, '0')}`,
     users: [],
+    maxLicenseUsers: 0,
     type: 'consumption',
     enabled: true,
     isTrial: false,

@@ -865,6 +865,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v4/change_password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change a license user's password
+         * @description A license user changes its own password (https://docs.licensespring.com/license-api/change-password):
+         *     `username` and the current `password` authenticate it, `new_password` replaces the password (it is
+         *     no longer an initial one). Answers the JSON string `"password changed"`. An unknown user, an
+         *     inactive one or a wrong password answer 400 `license_not_found`, alike (as a failed activation
+         *     does). The vendor's `change_password_not_allowed` is never sent: every account allows it.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products/": {
         parameters: {
             query?: never;
@@ -1103,6 +1127,164 @@ export interface paths {
          *     `validation_failed` (bad field value, e.g. a period not in the list), 404 `license_not_found`.
          */
         post: operations["updateV1LicenseFeatures"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/assign_user/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign a user to a license
+         * @description Assigns the user with this email to a user-based license, creating the user when the account has
+         *     none (https://docs.licensespring.com/management-api/license/assign-user-to-license). The user then
+         *     logs in with the License API (`username` + `password`). A user already assigned stays assigned
+         *     once. Errors: 404 `license_not_found`; 400 `validation_failed` when the license is key-based
+         *     (our choice: the vendor decides by the product's authorization method, which this server does not
+         *     model; a license created with `license_key: null` is user-based); 400 `max_license_users_reached`
+         *     when the license already has `max_license_users` users (0: no limit).
+         */
+        post: operations["assignV1LicenseUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/unassign_user/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unassign a user from a license
+         * @description Removes the user (by `license_user_id` or `license_user_email`) from the license
+         *     (https://docs.licensespring.com/management-api/license/unassign-user-from-license); the user
+         *     itself stays. 404 `license_not_found` for an unknown license, 404 `not_found` when the user is
+         *     not assigned to it.
+         */
+        post: operations["unassignV1LicenseUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license-users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List license users
+         * @description The account's license users, oldest first, one page at a time
+         *     (https://docs.licensespring.com/management-api/license/users/list-license-users). Filter
+         *     `true_email__iexact` (the vendor's name) keeps the user with that email, ignoring case. Our
+         *     choice: pages are `page`/`page_size` as every list of this API (the vendor documents
+         *     `limit`/`offset` for this one); the vendor's other filters are not supported.
+         */
+        get: operations["listV1LicenseUsers"];
+        put?: never;
+        /**
+         * Create a license user
+         * @description Creates a license user of the account (https://docs.licensespring.com/management-api/license/users/create-license-user),
+         *     to be assigned to user-based licenses (`POST /api/v1/licenses/{id}/assign_user/`). Without
+         *     `password`, a password is generated. The answer is the only one that shows the password
+         *     (`initial_password`): it is stored only as a hash. Answers 200, as the vendor documents for this
+         *     call. An email the account already has (ignoring case) answers 409 `license_user_email_taken`.
+         */
+        post: operations["createV1LicenseUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/license-users/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Retrieve a license user
+         * @description One license user of the account (https://docs.licensespring.com/management-api/license/users/retrieve-license-user); `initial_password` is null (passwords are shown only when set).
+         */
+        get: operations["getV1LicenseUser"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a license user
+         * @description Removes the user from every license it is assigned to, then deletes it (https://docs.licensespring.com/management-api/license/users/delete-license-user). Its devices keep their activations until deactivated.
+         */
+        delete: operations["deleteV1LicenseUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a license user
+         * @description Changes the user's profile (https://docs.licensespring.com/management-api/license/users/update-license-user);
+         *     the licenses it is assigned to show the change. A new `email` is the user's new `username`; an
+         *     email another user has answers 409 `license_user_email_taken`. `is_active: false` refuses its
+         *     logins.
+         */
+        patch: operations["updateV1LicenseUser"];
+        trace?: never;
+    };
+    "/api/v1/license-users/{id}/set_password/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a license user's password
+         * @description The vendor sets the user's password (https://docs.licensespring.com/management-api/license/users/set-password-for-license-user).
+         *     It counts as an initial password (`is_initial_password` true) until the user changes it with the
+         *     License API's `change_password`.
+         */
+        post: operations["setV1LicenseUserPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3312,6 +3494,20 @@ export interface components {
             /** @description When the license was last changed, in milliseconds since the epoch. */
             updated_at: number;
         };
+        /** @description A license user changes its own password (https://docs.licensespring.com/license-api/change-password). */
+        V4ChangePasswordRequest: {
+            /** @description The license user's username (its email; ignoring case). */
+            username: string;
+            /** @description The current password. */
+            password: string;
+            /** @description The new password (no longer an initial password). */
+            new_password: string;
+        };
+        /**
+         * @description Always `password changed`.
+         * @enum {string}
+         */
+        V4ChangePasswordResult: "password changed";
         /**
          * @description A product of the account.
          * @example {
@@ -3766,7 +3962,7 @@ export interface components {
             floating_users: number;
             /** @description Vendor note (always null here). */
             note: string | null;
-            /** @description Limit on license users (0 = none). */
+            /** @description How many license users may be assigned (0 = no limit). */
             max_license_users: number;
             /** @description Device transfers made (always 0 here). */
             transfer_count: number;
@@ -3863,8 +4059,12 @@ export interface components {
         V1CreateLicenseRequest: {
             /** @description Id of the product. */
             product: number;
-            /** @description The license key; generated when left out (four groups of four uppercase letters and digits). */
-            license_key?: string;
+            /**
+             * @description The license key; generated when left out (four groups of four uppercase letters and digits).
+             *     Null: a user-based license without a key, whose users (`assign_user`) log in with `username` and
+             *     `password` (our choice: the vendor decides by the product's authorization method, not modelled here).
+             */
+            license_key?: string | null;
             /**
              * @description The license type.
              * @enum {string}
@@ -3907,6 +4107,8 @@ export interface components {
             can_borrow?: boolean;
             /** @description Longest borrow period in hours (a borrow may end at most this long after its request). Default 0. */
             max_borrow_time?: number;
+            /** @description How many license users may be assigned to the license (0, the default, is no limit). Lowering it below the users assigned keeps them and refuses new ones. */
+            max_license_users?: number;
             /** @description Refuse activation on virtual machines. */
             prevent_vm?: boolean;
             /** @description The license's features (each product feature code at most once), as in `update_features`. */
@@ -3963,6 +4165,8 @@ export interface components {
             can_borrow?: boolean;
             /** @description Longest borrow period in hours (a borrow may end at most this long after its request). Default 0. */
             max_borrow_time?: number;
+            /** @description How many license users may be assigned to the license (0, the default, is no limit). Lowering it below the users assigned keeps them and refuses new ones. */
+            max_license_users?: number;
             /** @description Refuse activation on virtual machines. */
             prevent_vm?: boolean;
         };
@@ -3984,6 +4188,146 @@ export interface components {
         V1UpdateLicenseFeaturesRequest: {
             /** @description The license's features after the change, each identified by its product feature code (each code at most once). */
             product_features: components["schemas"]["V1LicenseFeatureSettings"][];
+        };
+        /**
+         * Format: email
+         * @description The user's email address, also its License API `username`; unique in the account, ignoring case.
+         */
+        V1LicenseUserEmail: string;
+        /** @description A license user's password (stored only as a scrypt hash). */
+        V1LicenseUserPassword: string;
+        /**
+         * @description The user to assign, by email (the vendor's *Assign User to License* body). A user the account does
+         *     not have yet is created with these fields (and `password`, or a generated one). An existing user
+         *     keeps its profile, and its password unless `password` is given.
+         */
+        V1AssignLicenseUserRequest: {
+            email: components["schemas"]["V1LicenseUserEmail"];
+            /** @description First name (a new user only). */
+            first_name?: string;
+            /** @description Last name (a new user only). */
+            last_name?: string;
+            /** @description Phone number (a new user only). */
+            phone_number?: string;
+            password?: components["schemas"]["V1LicenseUserPassword"];
+            /** @description Accepted for compatibility; license managers are not modelled (ignored). */
+            is_manager?: boolean;
+            /** @description Accepted for compatibility; per-user activation limits are not modelled (ignored; the license's `max_activations` applies). */
+            max_activations?: number;
+            /** @description Accepted for compatibility (ignored). */
+            total_activations?: number;
+        };
+        /** @description The assignment's outcome: the vendor's `{message, new_password}`. */
+        V1AssignLicenseUserResult: {
+            /**
+             * @description Always `License assigned.`.
+             * @enum {string}
+             */
+            message: "License assigned.";
+            /** @description The password this call set (the given one, or the one generated for a new user), shown once; null when an existing user kept its password. */
+            new_password: string | null;
+        };
+        /** @description The user to unassign, by id or by email (the vendor's *Unassign User from License* body). */
+        V1UnassignLicenseUserRequest: {
+            /** @description The license user's id. */
+            license_user_id?: number;
+            /** @description The license user's email (ignoring case). */
+            license_user_email?: string;
+        } & (unknown | unknown);
+        /** @description A confirmation, as the vendor words it (e.g. `Password set.`, `License unassigned.`). */
+        V1Message: {
+            /** @description What was done. */
+            message: string;
+        };
+        /**
+         * @description A license user of the account (Management API `license-users`), as the vendor's *Retrieve License
+         *     User* page shows one (https://docs.licensespring.com/management-api/license/users/retrieve-license-user).
+         *     The user logs in to the user-based licenses it is assigned to (License API `username` + `password`).
+         *     Our choice: passwords are stored only as hashes, so `initial_password` is the password only in the
+         *     answer that set it (create, or an `assign_user` that created the user) and null on every other read;
+         *     the vendor shows it on every read.
+         */
+        V1LicenseUserDetails: {
+            /** @description License user id. */
+            id: number;
+            /**
+             * Format: date-time
+             * @description The user's last successful License API login (activation with username and password), or null.
+             */
+            last_login: string | null;
+            /** @description The user's login name (its email; the vendor suffixes it internally, this server does not). */
+            email: string;
+            /** @description The user's email address. */
+            true_email: string;
+            /**
+             * Format: date-time
+             * @description When the user was created.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the user was last changed.
+             */
+            updated_at: string;
+            /** @description The user can log in (false refuses its logins). */
+            is_active: boolean;
+            /** @description The user manages licenses (always false here; license managers are not modelled). */
+            is_manager: boolean;
+            /** @description The password just set or generated, shown once (in the answer that set it); null otherwise. */
+            initial_password: string | null;
+            /** @description The password is one the vendor set or the server generated; false once the user changed it (License API `change_password`). */
+            is_initial_password: boolean;
+            /** @description First name (empty when unknown). */
+            first_name: string;
+            /** @description Last name (empty when unknown). */
+            last_name: string;
+            /** @description Phone number (empty when unknown). */
+            phone_number: string;
+            /** @description How many licenses the user is assigned to. */
+            total_licenses: number;
+            /** @description Customer accounts of the user (always empty here; customer accounts are not modelled). */
+            customer_accounts: Record<string, never>[];
+            metadata: components["schemas"]["V1Metadata"];
+        };
+        /** @description One page of license users. */
+        V1LicenseUserDetailsList: {
+            /** @description Number of matching license users on all pages. */
+            count: number;
+            /** @description URL of the next page, or null on the last page. */
+            next: string | null;
+            /** @description URL of the previous page, or null on the first page. */
+            previous: string | null;
+            /** @description The license users on this page. */
+            results: components["schemas"]["V1LicenseUserDetails"][];
+        };
+        /** @description A new license user (the vendor's *Create License User* parameters). Without `password`, one is generated and shown once in the answer (`initial_password`). */
+        V1CreateLicenseUserRequest: {
+            email: components["schemas"]["V1LicenseUserEmail"];
+            /** @description First name. */
+            first_name?: string;
+            /** @description Last name. */
+            last_name?: string;
+            /** @description Phone number. */
+            phone_number?: string;
+            password?: components["schemas"]["V1LicenseUserPassword"];
+            metadata?: components["schemas"]["V1Metadata"];
+        };
+        /** @description Changes to a license user's profile; fields left out stay as they are. The password is changed with `set_password` (vendor) or `change_password` (the user, License API). */
+        V1UpdateLicenseUserRequest: {
+            email?: components["schemas"]["V1LicenseUserEmail"];
+            /** @description First name. */
+            first_name?: string;
+            /** @description Last name. */
+            last_name?: string;
+            /** @description Phone number. */
+            phone_number?: string;
+            /** @description False refuses the user's logins (its assignments stay). */
+            is_active?: boolean;
+            metadata?: components["schemas"]["V1Metadata"];
+        };
+        /** @description The license user's new password, set by the vendor (it counts as an initial password again). */
+        V1SetLicenseUserPasswordRequest: {
+            password: components["schemas"]["V1LicenseUserPassword"];
         };
         /**
          * @description A device (activation) of a license.
@@ -6839,6 +7183,50 @@ export interface operations {
             "4XX": components["responses"]["V4ClientError"];
         };
     };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
+                 *     server's time, else the request answers 400 `date_header_diff`.
+                 */
+                Date: components["parameters"]["V4DateHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "username": "jane@example.com",
+                 *       "password": "q7HkT2mZp9XrW4sN",
+                 *       "new_password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V4ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is changed. */
+            200: {
+                headers: {
+                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example password changed */
+                    "application/json": components["schemas"]["V4ChangePasswordResult"];
+                };
+            };
+            400: components["responses"]["V4BadRequest"];
+            429: components["responses"]["V4TooManyRequests"];
+            503: components["responses"]["V4ServiceUnavailable"];
+            "4XX": components["responses"]["V4ClientError"];
+        };
+    };
     listV1Products: {
         parameters: {
             query?: {
@@ -7464,6 +7852,376 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V1License"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    assignV1LicenseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "jane@example.com",
+                 *       "first_name": "Jane",
+                 *       "last_name": "Doe",
+                 *       "password": "4q3dg7!_"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1AssignLicenseUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The user is assigned; `new_password` shows a password this call set, once. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "License assigned.",
+                     *       "new_password": "4q3dg7!_"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1AssignLicenseUserResult"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    unassignV1LicenseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "license_user_id": 1603781720493277
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1UnassignLicenseUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The user is no longer assigned to the license. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "License unassigned."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Message"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    listV1LicenseUsers: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, from 1. A page past the last one answers an empty `results` list.
+                 * @example 1
+                 */
+                page?: components["parameters"]["V1Page"];
+                /**
+                 * @description Items per page (1 to 100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["V1PageSize"];
+                /** @description Only the user with this email (ignoring case). */
+                true_email__iexact?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of license users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 1,
+                     *       "next": null,
+                     *       "previous": null,
+                     *       "results": [
+                     *         {
+                     *           "id": 1603781720493277,
+                     *           "last_login": null,
+                     *           "email": "jane@example.com",
+                     *           "true_email": "jane@example.com",
+                     *           "created_at": "2026-03-10T10:00:00.000Z",
+                     *           "updated_at": "2026-03-10T10:00:00.000Z",
+                     *           "is_active": true,
+                     *           "is_manager": false,
+                     *           "initial_password": null,
+                     *           "is_initial_password": true,
+                     *           "first_name": "Jane",
+                     *           "last_name": "",
+                     *           "phone_number": "",
+                     *           "total_licenses": 1,
+                     *           "customer_accounts": [],
+                     *           "metadata": {}
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1LicenseUserDetailsList"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    createV1LicenseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "jane@example.com",
+                 *       "first_name": "Jane",
+                 *       "metadata": {
+                 *         "team": "design"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1CreateLicenseUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The created user, with its password in `initial_password` (shown once). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1603781720493277,
+                     *       "last_login": null,
+                     *       "email": "jane@example.com",
+                     *       "true_email": "jane@example.com",
+                     *       "created_at": "2026-03-10T10:00:00.000Z",
+                     *       "updated_at": "2026-03-10T10:00:00.000Z",
+                     *       "is_active": true,
+                     *       "is_manager": false,
+                     *       "initial_password": "q7HkT2mZp9XrW4sN",
+                     *       "is_initial_password": true,
+                     *       "first_name": "Jane",
+                     *       "last_name": "",
+                     *       "phone_number": "",
+                     *       "total_licenses": 0,
+                     *       "customer_accounts": [],
+                     *       "metadata": {
+                     *         "team": "design"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1LicenseUserDetails"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    getV1LicenseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1LicenseUserDetails"];
+                };
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    deleteV1LicenseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    updateV1LicenseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "first_name": "Harry"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1UpdateLicenseUserRequest"];
+            };
+        };
+        responses: {
+            /** @description The license user after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1LicenseUserDetails"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            409: components["responses"]["V1Conflict"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    setV1LicenseUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "pass123"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V1SetLicenseUserPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message": "Password set."
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Message"];
                 };
             };
             400: components["responses"]["V1BadRequest"];

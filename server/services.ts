@@ -8,6 +8,7 @@ import { LedgerRepository } from './db/ledger-repository.js';
 import { LicenseAdminRepository } from './db/license-admin-repository.js';
 import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
+import { LicenseUsersRepository } from './db/license-users-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { TrialsRepository } from './db/trials-repository.js';
 import { AccountService } from './domain/accounts.js';
@@ -23,6 +24,7 @@ import { IdempotencyService } from './domain/idempotency.js';
 import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
+import { LicenseUserService } from './domain/license-users.js';
 import { ProductService, type ProductDetails } from './domain/products.js';
 import { TrialService } from './domain/trials.js';
 import type { HeldSeat } from './domain/ports.js';
@@ -120,7 +122,8 @@ export function createServices(db: Database, options: ServicesOptions) {
   const eventOutbox = new EventOutbox(settler, clock);
   const activationSeats = new ActivationSeatsRepository(db.models);
   const featureSlotsRepo = new FeatureSlotsRepository(db.models);
-  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox, devicesRepo), featureSlotsRepo);
+  const licenseUsers = new LicenseUserService(new LicenseUsersRepository(db.models), licensesRepo, clock);
+  const devices = new DeviceService(devicesRepo, metersRepo, productLookup, clock, activationSeats, eventOutbox, licensesRepo, new MeterAttributeUses(metersRepo, clock, eventOutbox, devicesRepo), featureSlotsRepo, licenseUsers);
   const consumption = new ConsumptionService(metersRepo, productLookup, clock, eventOutbox, ledger, caches.featureLicenses, devicesRepo, caches.heldSeats);
   const licenses = new LicenseService(licensesRepo, products, clock);
   const idempotency = new IdempotencyService(new IdempotencyRepository(db.models), clock, options.idempotencyLockMs !== undefined ? { lockMs: options.idempotencyLockMs } : {});
@@ -131,6 +134,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     licenses,
     /** Trial licenses, one per product and device (License API trial_key). */
     trials: new TrialService(new TrialsRepository(db.models), products, licenses, clock),
+    /** License users of user-based licenses: records, assignments, logins. */
+    licenseUsers,
     /** The seats of licenses (activations, devices) for every dialect. */
     devices,
     consumption,

@@ -51,6 +51,7 @@ export function toLicense(doc: LicenseDocument): License {
     productCode: doc.productCode,
     key: doc.key ?? null,
     users: doc.users ?? [],
+    maxLicenseUsers: doc.maxLicenseUsers ?? 0,
     type: doc.type,
     enabled: doc.enabled,
     isTrial: doc.isTrial ?? false,

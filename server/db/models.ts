@@ -109,10 +109,11 @@ const licenseUserSchema = schema(
   {
     id: Number,
     email: String,
-    passwordHash: String,
     firstName: { type: String, default: '' },
     lastName: { type: String, default: '' },
+    phoneNumber: { type: String, default: '' },
     isActive: { type: Boolean, default: true },
+    isInitialPassword: { type: Boolean, default: true },
     createdAt: Date,
     updatedAt: Date,
   },
@@ -127,6 +128,7 @@ const licenseSchema = schema(
     productCode: { type: String, required: true },
     key: { type: String, default: null },
     users: [licenseUserSchema],
+    maxLicenseUsers: { type: Number, default: 0 },
     type: { type: String, required: true },
     enabled: { type: Boolean, default: true },
     isTrial: { type: Boolean, default: false },
@@ -161,6 +163,8 @@ const licenseSchema = schema(
 );
 licenseSchema.index({ accountId: 1, productCode: 1, key: 1 });
 licenseSchema.index({ accountId: 1, 'users.email': 1 });
+// The licenses a license user is assigned to (kept in step with the user's record, see license-users-repository.ts).
+licenseSchema.index({ accountId: 1, 'users.id': 1 });
 licenseSchema.index({ accountId: 1, productId: 1 });
 licenseSchema.index({ productId: 1, key: 1 });
 // One trial license per device and product: concurrent trial_key calls of a device insert one (TrialsRepository).
@@ -348,6 +352,32 @@ const featureSlotSchema = schema(
 featureSlotSchema.index({ licenseId: 1, featureCode: 1, deviceId: 1 }, { unique: true });
 featureSlotSchema.index({ licenseId: 1, deviceId: 1 });
 
+/**
+ * License users of an account (domain LicenseUserRecord): `emailKey` is the lower-cased email, unique
+ * in the account. Licenses list the users assigned to them in their own `users`.
+ */
+const licenseUserRecordSchema = schema(
+  {
+    _id: Number,
+    accountId: { type: Number, required: true },
+    email: { type: String, required: true },
+    emailKey: { type: String, required: true },
+    passwordHash: { type: String, required: true },
+    isInitialPassword: { type: Boolean, default: true },
+    firstName: { type: String, default: '' },
+    lastName: { type: String, default: '' },
+    phoneNumber: { type: String, default: '' },
+    isActive: { type: Boolean, default: true },
+    metadata: { type: Mixed, default: () => ({}) },
+    lastLogin: { type: Date, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+licenseUserRecordSchema.index({ accountId: 1, emailKey: 1 }, { unique: true });
+licenseUserRecordSchema.index({ accountId: 1, createdAt: 1 });
+
 /** Settings of the deployment, one document each (`secrets-canary`: the canary sealed with the secrets key, see domain/sealing-key.ts). */
 const settingSchema = schema({ _id: String, value: { type: Mixed, required: true }, createdAt: { type: Date, required: true } }, { versionKey: false, minimize: false });
 
@@ -368,6 +398,7 @@ export interface Models {
   WebhookDelivery: AnyModel;
   Setting: AnyModel;
   FeatureSlot: AnyModel;
+  LicenseUser: AnyModel;
 }
 
 export function registerModels(connection: Connection): Models {
@@ -386,5 +417,6 @@ export function registerModels(connection: Connection): Models {
     WebhookDelivery: model('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
     Setting: model('Setting', settingSchema, 'settings'),
     FeatureSlot: model('FeatureSlot', featureSlotSchema, 'feature_slots'),
+    LicenseUser: model('LicenseUser', licenseUserRecordSchema, 'license_users'),
   };
 }

@@ -3,7 +3,6 @@ import type { EventOutbox } from './event-outbox.js';
 import { DomainError } from './errors.js';
 import { missingSeatError } from './seat-errors.js';
 import { newActivationId, newNumericId } from './ids.js';
-import { verifyPassword } from './passwords.js';
 import type { ProductLookup } from './consumption.js';
 import { randomUUID } from 'node:crypto';
 import type { Device, License, SeatChange } from './types.js';
@@ -13,6 +12,7 @@ import { assertUsable, floatingUsesOf, heldSeatRefusal, locateLicense, retryOnCo
 import { borrowEndOf, isSeatLive, leaseOf, liveSeatFilter, seatLimitError, seatLimitOf } from './seat-rules.js';
 import type { EventOutboxEntry } from './events.js';
 import type { FeatureSlotsPort } from './feature-slots.js';
+import type { LicenseUserService } from './license-users.js';
 import type { MeterAttributeUses, UsesChange } from './meter-attributes.js';
 
 /** Who calls: an account (authenticated by its credentials), or a client that no account vouches for (what it names authenticates it). */
@@ -133,13 +133,14 @@ export class DeviceService {
     private readonly meterUses: MeterAttributeUses,
     /** The device's slots of floating features go when its seat goes. */
     private readonly featureSlots?: Pick<FeatureSlotsPort, 'releaseAll'>,
+    /** Logs in the users of user-based licenses (without it, no username is accepted). */
+    private readonly userLogins?: Pick<LicenseUserService, 'authenticate'>,
   ) {}
 
   private async usableLicense(accountId: number, locator: LicenseLocator, password: string | undefined): Promise<License> {
     const license = await locateLicense(this.meters, this.products, accountId, locator);
     if ('username' in locator) {
-      const user = license.users.find((u) => u.email === locator.username);
-      if (!user || password === undefined || !(await verifyPassword(password, user.passwordHash))) {
+      if (!(await this.userLogins?.authenticate(accountId, license, locator.username, password))) {
         throw new DomainError('license_not_found', 'License user not found or wrong password');
       }
     }

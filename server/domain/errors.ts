@@ -43,7 +43,9 @@ export type DomainErrorCode =
   | 'concurrent_modification'
   | 'trial_not_allowed'
   | 'trial_expired'
-  | 'not_found';
+  | 'not_found'
+  | 'license_user_email_taken'
+  | 'license_user_limit_reached';
 
 export class DomainError extends Error {
   override name = 'DomainError';

@@ -3,16 +3,8 @@ import { DomainError } from './errors.js';
 import { newLicenseKey, newNumericId } from './ids.js';
 import { applyMeterSettings, assertListedOnce, EMPTY_METER, newLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
-import { hashPassword } from './passwords.js';
-import type { License, LicenseType, LicenseUser } from './types.js';
+import type { License, LicenseType } from './types.js';
 import type { LicensesPort } from './ports.js';
-
-export interface NewLicenseUserInput {
-  email: string;
-  password: string;
-  firstName?: string | undefined;
-  lastName?: string | undefined;
-}
 
 /** A license's settings that are neither its identity nor its counters (given when issuing it, changed later). */
 export interface LicenseSettingsInput {
@@ -27,13 +19,14 @@ export interface LicenseSettingsInput {
   canBorrow?: boolean | undefined;
   maxBorrowTime?: number | undefined;
   preventVm?: boolean | undefined;
+  /** How many license users may be assigned (0: no limit). */
+  maxLicenseUsers?: number | undefined;
 }
 
 export interface NewLicenseInput extends LicenseSettingsInput {
   productId: number;
-  /** Omitted: a key is generated (unless `users` makes the license user-based). */
+  /** Omitted: a key is generated. Null: a user-based license (its users log in; see LicenseUserService). */
   key?: string | null | undefined;
-  users?: NewLicenseUserInput[] | undefined;
   type: LicenseType;
   maxActivations: number;
   consumption?: MeterSettings | undefined;
@@ -58,8 +51,7 @@ export class LicenseService {
     const now = this.clock.now();
     if (input.features) assertListedOnce(input.features);
     const product = await this.products.getProduct(accountId, input.productId);
-    const userBased = (input.users?.length ?? 0) > 0;
-    const key = userBased ? (input.key ?? null) : (input.key ?? newLicenseKey());
+    const key = input.key === undefined ? newLicenseKey() : input.key;
     if (key !== null && (await this.repo.keyTaken(accountId, product.shortCode, key))) {
       throw new DomainError('license_key_taken', 'A license with this key already exists for the product', { field: 'key' });
     }
@@ -72,25 +64,17 @@ export class LicenseService {
       if (!pf) throw new DomainError('feature_not_on_license', `"${settings.code}" is not a feature of product ${product.shortCode}`, { field: 'features', code: settings.code });
       return newLicenseFeature(pf, settings, now);
     });
-    const users: LicenseUser[] = await Promise.all(
-      (input.users ?? []).map(async (u) => ({
-        id: newNumericId(),
-        email: u.email,
-        passwordHash: await hashPassword(u.password),
-        firstName: u.firstName ?? '',
-        lastName: u.lastName ?? '',
-        isActive: true,
-        createdAt: now,
-        updatedAt: now,
-      })),
-    );
+    if (input.maxLicenseUsers !== undefined && (!Number.isSafeInteger(input.maxLicenseUsers) || input.maxLicenseUsers < 0)) {
+      throw new DomainError('invalid_input', 'max_license_users must be a whole number of at least 0', { field: 'maxLicenseUsers' });
+    }
     const license: License = {
       id: newNumericId(),
       accountId,
       productId: product.id,
       productCode: product.shortCode,
       key,
-      users,
+      users: [],
+      maxLicenseUsers: input.maxLicenseUsers ?? 0,
       type: input.type,
       enabled: input.enabled ?? true,
       isTrial: input.isTrial ?? false,

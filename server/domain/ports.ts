@@ -4,7 +4,7 @@
  * `server/db/`, `server/http/` or `server/webhooks/` (checked by `npm run lint`, .dependency-cruiser.cjs).
  */
 import type { EventOutboxEntry, RecordedEvent } from './events.js';
-import type { Account, Device, LedgerEntry, License, LicenseFeature, Product, ProductFeature, SeatChange } from './types.js';
+import type { Account, Device, LedgerEntry, License, LicenseFeature, LicenseUser, LicenseUserRecord, Product, ProductFeature, SeatChange } from './types.js';
 
 // ---- Data exchanged with persistence ----
 
@@ -226,6 +226,7 @@ export type LicenseFieldChanges = Partial<
     | 'preventVm'
     | 'metadata'
     | 'timeDisabled'
+    | 'maxLicenseUsers'
   >
 >;
 
@@ -358,6 +359,38 @@ export interface LicensesPort {
   markChecked(licenseId: number, at: Date): Promise<void>;
   keyTaken(accountId: number, productCode: string, key: string): Promise<boolean>;
   list(accountId: number, filter: LicenseListFilter, skip: number, limit: number): Promise<{ items: License[]; count: number }>;
+}
+
+/** The profile fields of a license user a management change may set. */
+export type LicenseUserFieldChanges = Partial<Pick<LicenseUserRecord, 'email' | 'firstName' | 'lastName' | 'phoneNumber' | 'isActive' | 'metadata'>>;
+
+/**
+ * License users (their records) and their assignments to licenses (the licenses' `users`). Every
+ * change of a record that a license shows is copied to the licenses it is assigned to.
+ */
+export interface LicenseUsersPort {
+  /** Null when the email is taken in the account (ignoring case). */
+  insert(user: LicenseUserRecord): Promise<LicenseUserRecord | null>;
+  findById(accountId: number, id: number): Promise<LicenseUserRecord | null>;
+  /** By email, ignoring case. */
+  findByEmail(accountId: number, email: string): Promise<LicenseUserRecord | null>;
+  list(accountId: number, filter: { email?: string | undefined }, skip: number, limit: number): Promise<{ items: LicenseUserRecord[]; count: number }>;
+  /** The changed record; null when there is none; `email_taken` when the new email is another user's. */
+  update(accountId: number, id: number, changes: LicenseUserFieldChanges, now: Date): Promise<LicenseUserRecord | null | 'email_taken'>;
+  setPassword(accountId: number, id: number, passwordHash: string, isInitialPassword: boolean, now: Date): Promise<LicenseUserRecord | null>;
+  recordLogin(accountId: number, id: number, at: Date): Promise<void>;
+  /** Removes the user from every license, then its record; false when there was none. */
+  remove(accountId: number, id: number): Promise<boolean>;
+  /** How many licenses the user is assigned to. */
+  licenseCount(accountId: number, id: number): Promise<number>;
+  /**
+   * Adds the user to the license's `users`, guarded by what the caller read: the license is
+   * user-based, has `usersAsRead` users and the limit `maxLicenseUsers`, and lacks this user.
+   * False when any of it changed (read again and retry).
+   */
+  assign(accountId: number, licenseId: number, entry: LicenseUser, asRead: { usersAsRead: number; maxLicenseUsers: number }, now: Date): Promise<boolean>;
+  /** Removes the user from the license's `users`; false when it was not there. */
+  unassign(accountId: number, licenseId: number, userId: number, now: Date): Promise<boolean>;
 }
 
 /** Whether the account has a product with this short code (to tell `product_not_found` from `license_not_found`). */

@@ -74,13 +74,42 @@ export interface SeatChange {
   leaseDuration?: number | null;
 }
 
+/**
+ * A license user as a license lists it (its `users`): the user's id and a copy of the profile fields
+ * the license object shows, kept in step with the user's record (LicenseUserRecord) by every change
+ * of it. The password is only on the record.
+ */
 export interface LicenseUser {
   id: number;
   email: string;
-  passwordHash: string;
   firstName: string;
   lastName: string;
+  phoneNumber?: string | undefined;
   isActive: boolean;
+  isInitialPassword?: boolean | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A license user of an account (Management API `license-users`): logs in to the user-based licenses
+ * it is assigned to with its email and password. The email is unique in the account, ignoring case.
+ */
+export interface LicenseUserRecord {
+  id: number;
+  accountId: number;
+  email: string;
+  /** scrypt (see passwords.ts); the password itself is never stored. */
+  passwordHash: string;
+  /** The password is the one the vendor set or the server generated (not yet changed by the user). */
+  isInitialPassword: boolean;
+  firstName: string;
+  lastName: string;
+  phoneNumber: string;
+  /** False: the user cannot log in. */
+  isActive: boolean;
+  metadata: Record<string, unknown>;
+  lastLogin: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -94,6 +123,8 @@ export interface License {
   /** Key-based licenses have a key; user-based ones have `users` instead. */
   key: string | null;
   users: LicenseUser[];
+  /** How many users may be assigned to the license (0: no limit). */
+  maxLicenseUsers: number;
   type: LicenseType;
   enabled: boolean;
   isTrial: boolean;

@@ -78,6 +78,7 @@ export function licenseWith(fields: Partial<License>): License {
     productCode: 'p',
     key: 'KEY',
     users: [],
+    maxLicenseUsers: 0,
     type: 'consumption',
     enabled: true,
     isTrial: false,

@@ -51,6 +51,8 @@ const ANSWERS: Record<DomainErrorCode, { v1: Answer; v3: Answer; v4: Answer }> =
   trial_not_allowed: { v1: [400, 'trial_not_allowed'], v3: [400, 'trial_not_allowed'], v4: [400, 'trial_not_allowed'] },
   trial_expired: { v1: [400, 'trial_expired'], v3: [400, 'trial_expired'], v4: [400, 'trial_expired'] },
   not_found: { v1: [404, 'not_found'], v3: [404, 'not_found'], v4: [404, 'not_found'] },
+  license_user_email_taken: { v1: [409, 'license_user_email_taken'], v3: [409, 'conflict'], v4: [409, 'license_user_email_taken'] },
+  license_user_limit_reached: { v1: [400, 'max_license_users_reached'], v3: [400, 'validation_failed'], v4: [400, 'max_license_users_reached'] },
 };
 
 const DIALECTS = { v1: toV1ApiError, v3: toV3ApiError, v4: toV4ApiError };

@@ -105,8 +105,9 @@ describe('License API v4 activation, check and deactivation', () => {
       type: 'consumption',
       maxActivations: 2,
       consumption: { max: 5 },
-      users: [{ email, password: 'correct horse' }],
+      key: null,
     });
+    await t.services.licenseUsers.assignUser(t.account.id, license.id, { email, password: 'correct horse' });
     const ids = { product: product.shortCode, username: email, hardware_id: 'u-hw' };
     expectError(await client.post('activate_license', { ...ids, password: 'wrong' }), 'license_not_found');
     const res = await client.post('activate_license', { ...ids, password: 'correct horse' });

@@ -93,12 +93,13 @@ describe('License API v4 response fields clients parse', () => {
       productId: product.id,
       type: 'perpetual',
       maxActivations: 4,
-      users: [{ email, password: 'correct horse', firstName: 'Jane', lastName: 'Doe' }],
+      key: null,
     });
+    const { user: created } = await t.services.licenseUsers.assignUser(t.account.id, license.id, { email, password: 'correct horse', firstName: 'Jane', lastName: 'Doe' });
     const ids = { product: product.shortCode, username: email, hardware_id: 'u-fields' };
     const activated = await client.post('activate_license', { ...ids, password: 'correct horse' });
     expect(activated.status).toBe(200);
-    const userId = license.users[0]!.id;
+    const userId = created.id;
     const user = { id: userId, email, first_name: 'Jane', last_name: 'Doe', phone_number: '', is_initial_password: true, max_activations: 4, allow_unlimited_activations: false, total_activations: 1 };
     expect(activated.body).toMatchObject({ license_key: null, username: email, user });
     const checked = await client.get('check_license', ids);

@@ -44,6 +44,8 @@ const V1_ERRORS: DomainErrorTable = {
   trial_not_allowed: [400, 'trial_not_allowed'],
   trial_expired: [400, 'trial_expired'],
   not_found: [404, 'not_found'],
+  license_user_email_taken: [409, 'license_user_email_taken'],
+  license_user_limit_reached: [400, 'max_license_users_reached'],
 };
 
 export function toV1ApiError(err: DomainError): ApiError {

@@ -119,7 +119,6 @@ const UNMODELLED_LICENSE_USER_FIELDS = {
   subscribed_to_email: false,
   acquired_consent: null,
   initial_password: null,
-  is_initial_password: true,
 } as const;
 
 /** The full license object (every license endpoint answers with it). */
@@ -138,10 +137,11 @@ export function toV1License(license: License, product: Product | null, now: Date
       true_email: u.email,
       first_name: u.firstName,
       last_name: u.lastName,
-      phone_number: '',
+      phone_number: u.phoneNumber ?? '',
       is_active: u.isActive,
       is_manager: false,
       ...UNMODELLED_LICENSE_USER_FIELDS,
+      is_initial_password: u.isInitialPassword ?? true,
       last_login: null,
       created_at: iso(u.createdAt),
       updated_at: iso(u.updatedAt),
@@ -182,7 +182,7 @@ export function toV1License(license: License, product: Product | null, now: Date
     is_floating_cloud: license.isFloatingCloud,
     floating_users: license.floatingUsers,
     note: null,
-    max_license_users: 0,
+    max_license_users: license.maxLicenseUsers,
     transfer_count: 0,
     floating_timeout: license.floatingTimeout,
     can_borrow: license.canBorrow,
@@ -282,5 +282,6 @@ export function licenseSettingsFromWire(body: Body<'createV1License'> | Body<'up
     canBorrow: body.can_borrow,
     maxBorrowTime: body.max_borrow_time,
     preventVm: body.prevent_vm,
+    maxLicenseUsers: body.max_license_users,
   };
 }

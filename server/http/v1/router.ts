@@ -5,12 +5,14 @@ import type { Clock } from '../../domain/clock.js';
 import type { DeviceService } from '../../domain/devices.js';
 import type { LicenseAdminService } from '../../domain/license-admin.js';
 import type { LicenseService } from '../../domain/licenses.js';
+import type { LicenseUserService } from '../../domain/license-users.js';
 import type { ProductService } from '../../domain/products.js';
 import { accountRoutes } from './account.js';
 import { requireManagementKey } from './auth.js';
 import { deviceRoutes } from './devices.js';
 import { v1DomainErrors } from './errors.js';
 import { licenseRoutes } from './licenses.js';
+import { licenseUserRoutes } from './license-users.js';
 import type { PageLinks } from './pagination.js';
 import { productRoutes } from './products.js';
 
@@ -22,6 +24,7 @@ export interface ManagementApiDeps {
   licenses: Pick<LicenseService, 'createLicense' | 'getLicense'>;
   licenseAdmin: Pick<LicenseAdminService, 'listLicenses' | 'updateLicense' | 'setEnabled' | 'resetConsumption' | 'updateFeatures'>;
   devices: Pick<DeviceService, 'listDevices' | 'setBlacklisted' | 'liveSeats'>;
+  licenseUsers: Pick<LicenseUserService, 'createUser' | 'getUser' | 'listUsers' | 'totalLicenses' | 'updateUser' | 'setPassword' | 'deleteUser' | 'assignUser' | 'unassignUser'>;
   /** Where the absolute pagination links start. */
   links: PageLinks;
 }
@@ -38,6 +41,7 @@ export function managementApiV1(deps: ManagementApiDeps): MountedApi[] {
   router.use(requireManagementKey(deps.accounts));
   router.use(productRoutes(deps));
   router.use(licenseRoutes(deps));
+  router.use(licenseUserRoutes(deps));
   router.use(deviceRoutes(deps));
   router.use(accountRoutes(deps));
   router.use(v1DomainErrors);

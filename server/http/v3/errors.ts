@@ -46,6 +46,8 @@ const V3_ERRORS: DomainErrorTable = {
   trial_not_allowed: [400, 'trial_not_allowed'],
   trial_expired: [400, 'trial_expired'],
   not_found: [404, 'not_found'],
+  license_user_email_taken: [409, 'conflict'],
+  license_user_limit_reached: [400, 'validation_failed'],
 };
 
 /** The error's v3 answer; a validation error's message names the field (`body.<field> ...`) when the error says which. */

@@ -52,6 +52,8 @@ const V4_ERRORS: DomainErrorTable = {
   trial_not_allowed: [400, 'trial_not_allowed', 'Product does not allow trial'],
   trial_expired: [400, 'trial_expired', 'Trial period for device has expired'],
   not_found: [404, 'not_found'],
+  license_user_email_taken: [409, 'license_user_email_taken'],
+  license_user_limit_reached: [400, 'max_license_users_reached'],
 };
 
 export function toV4ApiError(err: DomainError): ApiError {

@@ -14,6 +14,8 @@ import type { LicenseApiCredential } from './credential-cache.js';
 import { v4DomainErrors } from './errors.js';
 import { licenseRoutes } from './license.js';
 import { floatingFeatureRoutes } from './floating-features.js';
+import { licenseUserRoutes } from './license-users.js';
+import type { LicenseUserService } from '../../domain/license-users.js';
 import type { FeatureSlotService } from '../../domain/feature-slots.js';
 import type { TrialService } from '../../domain/trials.js';
 import { productRoutes } from './product.js';
@@ -31,6 +33,7 @@ export interface LicenseApiDeps {
   consumption: Pick<ConsumptionService, 'consume' | 'consumeFeature'>;
   idempotency: Pick<IdempotencyService, 'run'>;
   trials: Pick<TrialService, 'trialLicense'>;
+  licenseUsers: Pick<LicenseUserService, 'changePassword'>;
 }
 
 /**
@@ -46,6 +49,7 @@ export function licenseApiV4(deps: LicenseApiDeps): MountedApi[] {
   router.use(consumptionRoutes(deps));
   router.use(floatingFeatureRoutes(deps));
   router.use(productRoutes(deps));
+  router.use(licenseUserRoutes(deps));
   router.use(v4DomainErrors);
   return [{ basePath: '/api/v4', router, authenticate: licenseApiAuth(deps) }];
 }
