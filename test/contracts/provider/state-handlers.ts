@@ -283,6 +283,18 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       if (!delivery) throw new Error('no webhook delivery was created');
       return { subscriptionId: subscription.id, deliveryId: delivery.id };
     },
+    [STATE.userBasedLicense]: async (params) => {
+      const { account } = await reset(ctx);
+      const product = await seedProduct(ctx, account.id, param<string>(params, 'product', 'string'));
+      const maxLicenseUsers = param<number>(params, 'maxLicenseUsers', 'number', 0);
+      const license = await services().licenses.createLicense(account.id, { productId: product.id, key: null, type: 'perpetual', maxActivations: 5, features: [], maxLicenseUsers });
+      const email = param<string>(params, 'email', 'string');
+      const { user, license: assigned } = await services().licenseUsers.assignUser(account.id, license.id, { email, password: param<string>(params, 'password', 'string') });
+      if (assigned.key !== null || assigned.maxLicenseUsers !== maxLicenseUsers || !assigned.users.some((u) => u.id === user.id && u.email === email)) {
+        throw new Error(`the user-based license was not seeded as asked: ${JSON.stringify({ key: assigned.key, maxLicenseUsers: assigned.maxLicenseUsers, users: assigned.users })}`);
+      }
+      return { licenseId: license.id, productId: product.id, userId: user.id };
+    },
   };
 }
 

@@ -28,6 +28,7 @@ export const STATE = {
   webhookSubscription: 'a webhook subscription to {url} for {event}',
   trialProduct: 'a product {product} whose trial settings are allow_trial {allowTrial} and trial_days {trialDays}',
   webhookDelivery: 'a webhook subscription to {url} with one delivery of {event}',
+  userBasedLicense: 'a user-based license with user {email} whose password is {password}',
 } as const;
 
 export type StateName = (typeof STATE)[keyof typeof STATE];
@@ -153,4 +154,13 @@ export const states = {
   webhookSubscription: (p: { url: string; event: string }): ProviderState => ({ name: STATE.webhookSubscription, params: { url: p.url, event: p.event } }),
   /** A subscription to `{url}` for `license.updated` with one delivery (of a license disabled after it was created). Returns `{ subscriptionId, deliveryId }`. */
   webhookDelivery: (p: { url: string }): ProviderState => ({ name: STATE.webhookDelivery, params: { url: p.url, event: 'license.updated' } }),
+  /**
+   * A user-based license (no key) of product `{product}` with at most `{maxLicenseUsers}` users (0: no
+   * limit), to which license user `{email}` with password `{password}` is assigned. Returns
+   * `{ licenseId, productId, userId }`.
+   */
+  userBasedLicense: (p: { email: string; password: string; maxLicenseUsers?: number; product?: string }): ProviderState => ({
+    name: STATE.userBasedLicense,
+    params: { email: p.email, password: p.password, maxLicenseUsers: p.maxLicenseUsers ?? 0, product: p.product ?? DEFAULT_PRODUCT },
+  }),
 };
