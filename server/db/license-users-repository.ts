@@ -1,3 +1,4 @@
+import { assignmentOf } from '../domain/license-users.js';
 import type { LicenseUserFieldChanges, LicenseUsersPort } from '../domain/ports.js';
 import type { LicenseUser, LicenseUserRecord } from '../domain/types.js';
 import { isDuplicateKey } from './duplicate-keys.js';
@@ -28,17 +29,9 @@ function toRecord(doc: LicenseUserDocument): LicenseUserRecord {
   };
 }
 
-/** The fields a license's `users` entry copies from the record (see LicenseUser), as a positional `$set`. */
+/** The fields a license's `users` entry copies from the record (see assignmentOf), as a positional `$set`. */
 function assignmentSet(user: LicenseUserRecord): Record<string, unknown> {
-  const copy: Omit<LicenseUser, 'id' | 'createdAt'> = {
-    email: user.email,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    phoneNumber: user.phoneNumber,
-    isActive: user.isActive,
-    isInitialPassword: user.isInitialPassword,
-    updatedAt: user.updatedAt,
-  };
+  const { id: _id, createdAt: _createdAt, ...copy } = assignmentOf(user);
   return Object.fromEntries(Object.entries(copy).map(([k, v]) => [`users.$.${k}`, v]));
 }
 
