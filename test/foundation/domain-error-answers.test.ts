@@ -84,10 +84,10 @@ describe('every domain error code has one answer in each dialect', () => {
     expect(toV1ApiError(new DomainError('license_not_found', 'License not found')).message).toBe('License not found');
   });
 
-  // `forbidden` and the three taken-codes (Management API conflicts) are raised by no License API route.
+  // `forbidden`, the three taken-codes and the two license-user codes (Management API conflicts and limits) are raised by no License API route.
   it('every License API answer a License API route can give is a code of the spec (V4Error enum)', () => {
     const codes = new Set(v4ErrorCodes());
     const answered = Object.keys(ANSWERS).map((code) => toV4ApiError(new DomainError(code as DomainErrorCode, 'm', { scope: 'license' })).code);
-    expect(answered.filter((code) => !codes.has(code))).toEqual(['api_key_product_not_allowed', 'short_code_taken', 'feature_code_taken', 'license_key_taken']);
+    expect(answered.filter((code) => !codes.has(code))).toEqual(['api_key_product_not_allowed', 'short_code_taken', 'feature_code_taken', 'license_key_taken', 'license_user_email_taken', 'max_license_users_reached']);
   });
 });

@@ -156,7 +156,7 @@ describe('License API v4 product_details and trial_key', () => {
       expect(activated.status).toBe(200);
       expect(activated.body).toMatchObject({ id: trial.id, is_trial: true, license_type: 'time-limited', validity_period: trial.validity_period, times_activated: 1, is_expired: false });
       expect((await client.get('trial_key', { product: p.short_code, hardware_id: 'trial-act' })).body).toMatchObject({ id: trial.id, active: true, times_activated: 1 });
-      expectError(await client.post('activate_license', { ...ids, hardware_id: 'another-device' }), 'license_activation_limit_reached');
+      expectError(await client.post('activate_license', { ...ids, hardware_id: 'another-device' }), 'license_activated_max_times');
     });
 
     it('trial_expired once the device trial has run out, and the license check says license_expired', async () => {
