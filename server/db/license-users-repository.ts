@@ -1,3 +1,4 @@
+import { emailKeyOf } from '../domain/license-rules.js';
 import { assignmentOf } from '../domain/license-users.js';
 import type { LicenseUserFieldChanges, LicenseUsersPort } from '../domain/ports.js';
 import type { LicenseUser, LicenseUserRecord } from '../domain/types.js';
@@ -9,7 +10,6 @@ interface LicenseUserDocument extends Omit<LicenseUserRecord, 'id'> {
   emailKey: string;
 }
 
-const emailKeyOf = (email: string): string => email.trim().toLowerCase();
 
 function toRecord(doc: LicenseUserDocument): LicenseUserRecord {
   return {

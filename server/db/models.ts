@@ -109,6 +109,7 @@ const licenseUserSchema = schema(
   {
     id: Number,
     email: String,
+    emailKey: String,
     firstName: { type: String, default: '' },
     lastName: { type: String, default: '' },
     phoneNumber: { type: String, default: '' },
@@ -162,7 +163,7 @@ const licenseSchema = schema(
   { versionKey: false, minimize: false },
 );
 licenseSchema.index({ accountId: 1, productCode: 1, key: 1 });
-licenseSchema.index({ accountId: 1, 'users.email': 1 });
+licenseSchema.index({ accountId: 1, 'users.emailKey': 1 });
 // The licenses a license user is assigned to (kept in step with the user's record, see license-users-repository.ts).
 licenseSchema.index({ accountId: 1, 'users.id': 1 });
 licenseSchema.index({ accountId: 1, productId: 1 });

@@ -391,10 +391,21 @@ export function floatingUsesOf(license: License, deviceId: number): FloatingUses
 }
 
 /** The query form of a LicenseLocator: the license it names within the account. */
+/** An email as it is compared: license users' emails are unique and matched ignoring case and surrounding spaces. */
+export function emailKeyOf(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The license user of `license` a login names (`username` is an email, matched as emailKeyOf compares). */
+export function licenseUserNamed(license: License, username: string): License['users'][number] | undefined {
+  const key = emailKeyOf(username);
+  return license.users.find((u) => emailKeyOf(u.email) === key);
+}
+
 export function licenseLocatorFilter(accountId: number, locator: LicenseLocator): QueryDocument {
   if ('licenseId' in locator) return { _id: locator.licenseId, accountId };
   if ('key' in locator) return { accountId, productCode: locator.productCode, key: locator.key };
-  return { accountId, productCode: locator.productCode, 'users.email': locator.username };
+  return { accountId, productCode: locator.productCode, 'users.emailKey': emailKeyOf(locator.username) };
 }
 
 /** Why no license matches `locator`: `product_not_found` when it names a product the account does not have, else `license_not_found`. */

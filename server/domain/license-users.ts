@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import { DomainError } from './errors.js';
 import { newNumericId } from './ids.js';
-import { MAX_ATTEMPTS } from './license-rules.js';
+import { emailKeyOf, licenseUserNamed, MAX_ATTEMPTS } from './license-rules.js';
 import { hashPassword, newPassword, verifyPasswordOrNothing } from './passwords.js';
 import type { LicenseUserFieldChanges, LicensesPort, LicenseUsersPort } from './ports.js';
 import type { License, LicenseUser, LicenseUserRecord } from './types.js';
@@ -40,6 +40,7 @@ export function assignmentOf(user: LicenseUserRecord): LicenseUser {
   return {
     id: user.id,
     email: user.email,
+    emailKey: emailKeyOf(user.email),
     firstName: user.firstName,
     lastName: user.lastName,
     phoneNumber: user.phoneNumber,
@@ -180,7 +181,7 @@ export class LicenseUserService {
    * its password. A failed login takes as long whatever failed.
    */
   async authenticate(accountId: number, license: License, username: string, password: string | undefined): Promise<boolean> {
-    const entry = license.users.find((u) => u.email === username);
+    const entry = licenseUserNamed(license, username);
     const user = entry ? await this.repo.findById(accountId, entry.id) : null;
     const ok = await verifyPasswordOrNothing(password ?? '', user?.isActive ? user.passwordHash : null);
     if (!ok || password === undefined || !user) return false;

@@ -82,6 +82,8 @@ export interface SeatChange {
 export interface LicenseUser {
   id: number;
   email: string;
+  /** The email as logins match it (lower case, trimmed): see emailKeyOf. */
+  emailKey: string;
   firstName: string;
   lastName: string;
   phoneNumber?: string | undefined;

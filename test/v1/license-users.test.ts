@@ -128,6 +128,21 @@ describe('Management API v1 license users, and their License API logins', () => 
     expect((await activate(product.short_code, email, 'correct horse', 'hw-2')).status).toBe(200);
   });
 
+  it('logs in with the email in any case, as the email is unique ignoring case', async () => {
+    const { product, license } = await userBasedLicense();
+    const email = unique('MixedCase').replace('MixedCase', 'Jane.Doe');
+    expect((await api('POST', `/api/v1/licenses/${license.id}/assign_user/`, { email, password: 'correct horse' })).status).toBe(200);
+    const lower = email.toLowerCase();
+    expect(lower).not.toBe(email);
+    const ok = await activate(product.short_code, lower, 'correct horse', 'hw-case');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ id: license.id, user: { email } });
+    const checked = await v4.get('check_license', { product: product.short_code, username: email.toUpperCase(), hardware_id: 'hw-case' });
+    expect(checked.status).toBe(200);
+    expect(checked.body).toMatchObject({ id: license.id, user: { email } });
+    expect((await activate(product.short_code, lower, 'wrong horse', 'hw-case-2')).body).toMatchObject({ status: 400, code: 'license_not_found' });
+  });
+
   it('generates the password of a user that assign_user creates without one', async () => {
     const { product, license } = await userBasedLicense();
     const email = unique('gen');

@@ -4,7 +4,7 @@ import type { DeviceDetails, LicenseLocator } from '../../domain/ports.js';
 import { ApiError } from '../api-error.js';
 import { LedgerEvent, type Device, type License, type LicenseFeature, type Product } from '../../domain/types.js';
 import { isBorrowed } from '../../domain/seat-rules.js';
-import { isExpired } from '../../domain/license-rules.js';
+import { isExpired, licenseUserNamed } from '../../domain/license-rules.js';
 import type { ProductDetails } from '../../domain/products.js';
 
 type Schemas = components['schemas'];
@@ -134,7 +134,7 @@ const NO_VERSION = {
 
 /** The license user a user-based request named, as the vendor's check schema shows it (activations are the license's). */
 function licenseUserView(license: License, username: string): Pick<V4License, 'user'> {
-  const user = license.users.find((u) => u.email === username);
+  const user = licenseUserNamed(license, username);
   if (!user) return {};
   return {
     user: {
