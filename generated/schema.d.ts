@@ -5087,7 +5087,7 @@ export interface components {
          *     header), `authorization_missing_params` (an Authorization header in the documented
          *     `name="value"` form that lacks `algorithm`, `headers`, `signature` or `apikey`),
          *     `authorization_invalid_headers` (any other malformed Authorization header, another algorithm,
-         *     other signed headers than `date`, or a `Date` that is not an RFC 7231 GMT date), `missing_headers`
+         *     other signed headers than `date`, or a `Date` that is not an HTTP date), `missing_headers`
          *     (no `Date` header), `date_header_diff` (Date more than 15 minutes from server time),
          *     `invalid_api_key` (no account has the `apikey`), `signature_mismatch`. The vendor's SDK page
          *     (*SDKs → Errors and Response Codes*, https://docs.licensespring.com/sdks/errors-and-response-codes)
@@ -5337,7 +5337,7 @@ export interface components {
          */
         V3IdempotencyKeyHeader: string;
         /**
-         * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+         * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
          *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
          *     server's time, else the request answers 400 `date_header_diff`.
          */
@@ -6371,7 +6371,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6523,7 +6523,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6598,7 +6598,7 @@ export interface operations {
             };
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6630,7 +6630,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6706,7 +6706,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6788,7 +6788,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6832,7 +6832,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6893,7 +6893,7 @@ export interface operations {
             };
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6949,7 +6949,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -6994,7 +6994,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -7056,7 +7056,7 @@ export interface operations {
             };
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -7132,7 +7132,7 @@ export interface operations {
             };
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
@@ -7188,7 +7188,7 @@ export interface operations {
             query?: never;
             header: {
                 /**
-                 * @description The request time as an RFC 7231 IMF-fixdate in GMT, e.g. `Thu, 17 Nov 2022 20:51:35 GMT`. It is part of
+                 * @description The request time: an IMF-fixdate in GMT (`Thu, 17 Nov 2022 20:51:35 GMT`, what `new Date().toUTCString()` writes) or any other HTTP date a recipient must read (RFC 9110 §5.6.7: the obsolete RFC 850 and asctime forms), also with a one-digit day (Java's `DateTimeFormatter.RFC_1123_DATE_TIME`) or a numeric zone such as `+0000` / `-0000` (Python's `email.utils.formatdate()`). The value is signed exactly as sent. It is part of
                  *     the signed string (see the `LicenseApiHmac` security scheme) and must be within 15 minutes of the
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */

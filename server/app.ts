@@ -13,6 +13,7 @@ import { requestContext } from './http/request-context.js';
 import { strictIntegerParameters } from './http/strict-integers.js';
 import { serviceRoutes } from './http/service-routes.js';
 import { singleAuthorization } from './http/single-authorization.js';
+import { specRouting } from './http/spec-routing.js';
 
 /** A dialect's router and the path it is mounted at. */
 export interface MountedApi {
@@ -39,6 +40,8 @@ export interface AppDeps {
   rateLimit?: RateLimitConfig;
   /** Express's `trust proxy` (TRUST_PROXY; absent: off, the socket's address is the client's). */
   trustProxy?: TrustProxy;
+  /** CORS_ALLOWED_ORIGINS (absent or empty: no CORS headers); see specRouting. */
+  corsAllowedOrigins?: readonly string[];
 }
 
 /**
@@ -60,6 +63,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(singleAuthorization());
   if (deps.rateLimit) for (const handler of rateLimits(deps.rateLimit)) app.use(handler);
   app.use(hostHeaderCheck());
+  // Trailing-slash variants, HEAD and OPTIONS (and CORS) of the spec's paths; see spec-routing.ts.
+  app.use(specRouting(JSON.parse(specText) as SpecPaths, { corsAllowedOrigins: deps.corsAllowedOrigins ?? [] }));
   app.use(declaredBodyLimit(deps.bodyLimit ?? BODY_LIMIT_BYTES));
   app.use(express.json({ limit: deps.bodyLimit ?? BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
   app.use(jsonBodyLimits());

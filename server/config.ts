@@ -66,6 +66,11 @@ export interface Config {
   publicBaseUrl: string | undefined;
   /** TRUST_PROXY: Express's `trust proxy` (false = the socket's address is the client's). */
   trustProxy: TrustProxy;
+  /**
+   * CORS_ALLOWED_ORIGINS: browser origins allowed to call the client-side APIs (`/v3`, `/api/v4`),
+   * comma-separated exact origins (`https://app.example.com`) or `*`; empty (default): no CORS headers.
+   */
+  corsAllowedOrigins: string[];
   bootstrap: {
     accountName: string | undefined;
     managementApiKey: string | undefined;
@@ -175,6 +180,31 @@ function trustProxy(env: Env): TrustProxy {
   return entries;
 }
 
+/** An origin as browsers send it: scheme, host and optional port, nothing else (`https://app.example.com:8443`). */
+function isOrigin(entry: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry;
+}
+
+function corsAllowedOrigins(env: Env): string[] {
+  const raw = nonEmpty(env, 'CORS_ALLOWED_ORIGINS');
+  if (raw === undefined) return [];
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.includes('*') && entries.length === 1) return ['*'];
+  const bad = entries.filter((entry) => !isOrigin(entry));
+  if (bad.length > 0) {
+    throw new ConfigError(
+      `CORS_ALLOWED_ORIGINS must be "*" or a comma-separated list of origins, each a scheme, host and optional port in lower case without a path or trailing slash (https://app.example.com); not origins: ${bad.map((b) => `"${b}"`).join(', ')}`,
+    );
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = nonEmpty(env, 'NODE_ENV') ?? 'production';
   const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info')) as LogLevel;
@@ -228,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     publicBaseUrl: publicBaseUrl(env),
     trustProxy: trustProxy(env),
+    corsAllowedOrigins: corsAllowedOrigins(env),
     bootstrap: {
       accountName: nonEmpty(env, 'BOOTSTRAP_ACCOUNT_NAME'),
       managementApiKey: nonEmpty(env, 'BOOTSTRAP_MANAGEMENT_API_KEY'),

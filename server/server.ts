@@ -68,6 +68,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       checkReadiness: async () => (await db.ping()) && (await db.acceptsWrites()),
       rateLimit: config.rateLimit,
       trustProxy: config.trustProxy,
+      corsAllowedOrigins: config.corsAllowedOrigins,
       apis: buildApis(services, urls),
     });
     const timeouts = { ...HTTP_TIMEOUTS, ...options.httpTimeouts };

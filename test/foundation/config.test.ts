@@ -32,6 +32,12 @@ describe('loadConfig', () => {
     [{ PUBLIC_BASE_URL: 'https://licensing.example.com/#top' }, /PUBLIC_BASE_URL must be an absolute/],
     [{ PUBLIC_BASE_URL: 'https://user:pw@licensing.example.com' }, /PUBLIC_BASE_URL must be an absolute/],
     [{ PUBLIC_BASE_URL: 'https://exa mple.com' }, /PUBLIC_BASE_URL must be an absolute/],
+    [{ CORS_ALLOWED_ORIGINS: 'app.example.com' }, /CORS_ALLOWED_ORIGINS must be "\*" or a comma-separated list of origins.*"app.example.com"/],
+    [{ CORS_ALLOWED_ORIGINS: 'https://app.example.com/' }, /CORS_ALLOWED_ORIGINS must be/],
+    [{ CORS_ALLOWED_ORIGINS: 'https://app.example.com/path' }, /CORS_ALLOWED_ORIGINS must be/],
+    [{ CORS_ALLOWED_ORIGINS: 'https://App.example.com' }, /CORS_ALLOWED_ORIGINS must be/],
+    [{ CORS_ALLOWED_ORIGINS: 'ftp://app.example.com' }, /CORS_ALLOWED_ORIGINS must be/],
+    [{ CORS_ALLOWED_ORIGINS: '*,https://app.example.com' }, /CORS_ALLOWED_ORIGINS must be.*"\*"/],
     [{ TRUST_PROXY: 'true' }, /TRUST_PROXY must be a number of proxy hops \(0 to 100\) or a comma-separated list of IP addresses, CIDR ranges/],
     [{ TRUST_PROXY: '101' }, /TRUST_PROXY must be an integer from 0 to 100/],
     [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY must be a number of proxy hops/],
@@ -50,6 +56,9 @@ describe('loadConfig', () => {
   });
 
   it('reads TRUST_PROXY as off, a hop count or a list that Express accepts', () => {
+    expect(loadConfig({}).corsAllowedOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: ' * ' }).corsAllowedOrigins).toEqual(['*']);
+    expect(loadConfig({ CORS_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsAllowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);

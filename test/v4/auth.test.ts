@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyError } from '../../server/http/error-handler.js';
-import { parseAuthorization, parseHttpDate, requestSignature } from '../../server/http/v4/auth.js';
+import { parseHttpDate } from '../../server/http/http-date.js';
+import { parseAuthorization, requestSignature } from '../../server/http/v4/auth.js';
 import type { TestServer } from '../support/server.js';
 import { licenseFor, startLicenseApiServer } from './fixtures.js';
 import { signedAuthorization, V4Client } from './signed-fetch.js';
@@ -33,11 +34,41 @@ describe('License API v4 request signing (unit)', () => {
     expect(parseAuthorization('algorithm="hmac-sha1",headers="date",signature="c2ln",apikey="k"')).toMatchObject({ code: 'hmac_required' });
   });
 
-  it('accepts only RFC 7231 GMT dates', () => {
-    expect(parseHttpDate('Thu, 17 Nov 2022 20:51:35 GMT')?.toISOString()).toBe('2022-11-17T20:51:35.000Z');
-    expect(parseHttpDate('2022-11-17T20:51:35Z')).toBeNull();
-    expect(parseHttpDate('Thu, 17 Nov 2022 20:51:35 +0000')).toBeNull();
-    expect(parseHttpDate('Fri, 17 Nov 2022 20:51:35 GMT')).toBeNull();
+  it('reads every HTTP date form a recipient must accept, and the Java and Python variants', () => {
+    const now = new Date('2026-12-01T10:00:00Z');
+    const read = (value: string) => parseHttpDate(value, now)?.toISOString() ?? null;
+    // IMF-fixdate, obsolete RFC 850 (two-digit year: not more than 50 years ahead), asctime.
+    expect(read('Thu, 17 Nov 2022 20:51:35 GMT')).toBe('2022-11-17T20:51:35.000Z');
+    expect(read('Thursday, 17-Nov-22 20:51:35 GMT')).toBe('2022-11-17T20:51:35.000Z');
+    expect(read('Sunday, 06-Nov-94 08:49:37 GMT')).toBe('1994-11-06T08:49:37.000Z');
+    expect(read('Sun Nov  6 08:49:37 1994')).toBe('1994-11-06T08:49:37.000Z');
+    expect(read('Thu Nov 17 20:51:35 2022')).toBe('2022-11-17T20:51:35.000Z');
+    // Java's RFC_1123_DATE_TIME (one-digit day) and Python's formatdate() (numeric zones).
+    expect(read('Tue, 1 Dec 2026 09:58:01 GMT')).toBe('2026-12-01T09:58:01.000Z');
+    expect(read('Tue, 01 Dec 2026 09:58:01 -0000')).toBe('2026-12-01T09:58:01.000Z');
+    expect(read('Tue, 01 Dec 2026 09:58:01 +0000')).toBe('2026-12-01T09:58:01.000Z');
+    expect(read('Tue, 01 Dec 2026 10:58:01 +0100')).toBe('2026-12-01T09:58:01.000Z');
+    expect(read('Mon, 30 Nov 2026 23:58:01 -1000')).toBe('2026-12-01T09:58:01.000Z');
+    expect(read('Tue, 01 Dec 2026 09:58:01 UTC')).toBe('2026-12-01T09:58:01.000Z');
+    // Not dates: ISO 8601, a wrong weekday, a day that does not exist, out-of-range fields, stray spaces, other zones.
+    for (const bad of [
+      '2022-11-17T20:51:35Z',
+      'Fri, 17 Nov 2022 20:51:35 GMT',
+      'Thu, 31 Feb 2022 20:51:35 GMT',
+      'Thu, 17 Nov 2022 24:00:00 GMT',
+      'Thu, 17 Nov 2022 20:61:35 GMT',
+      'Thu, 17 Nov 2022 20:51:35 +2500',
+      'Thu, 17 Nov 2022 20:51:35 PST',
+      'Thu,  17 Nov 2022 20:51:35 GMT',
+      ' Thu, 17 Nov 2022 20:51:35 GMT',
+      'Thu, 017 Nov 2022 20:51:35 GMT',
+      'thu, 17 nov 2022 20:51:35 gmt',
+      'Thursday, 17-Nov-2022 20:51:35 GMT',
+      'Thu Nov 17 20:51:35 2022 GMT',
+      '',
+    ]) {
+      expect(read(bad), bad).toBeNull();
+    }
   });
 });
 
@@ -89,6 +120,32 @@ describe('License API v4 authentication (HTTP)', () => {
       400,
       'authorization_invalid_headers',
     );
+  });
+
+  it('accepts the Date forms of Java, Python and RFC 850 / asctime clients, signed over the raw value', async () => {
+    const now = new Date();
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    const longDays = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    const time = `${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())}`;
+    const [d, m, y] = [now.getUTCDate(), months[now.getUTCMonth()]!, now.getUTCFullYear()];
+    const forms = [
+      `${days[now.getUTCDay()]}, ${d} ${m} ${y} ${time} GMT`, // Java RFC_1123_DATE_TIME
+      `${days[now.getUTCDay()]}, ${pad(d)} ${m} ${y} ${time} -0000`, // Python formatdate()
+      `${longDays[now.getUTCDay()]}, ${pad(d)}-${m}-${String(y).slice(2)} ${time} GMT`, // RFC 850
+      `${days[now.getUTCDay()]} ${m} ${String(d).padStart(2, ' ')} ${time} ${y}`, // asctime
+    ];
+    for (const date of forms) {
+      const res = await client.get('check_license', query, { date, authorization: signedAuthorization(t.credentials.licenseApiKey, t.credentials.sharedKey, date) });
+      expect(res.body?.code, date).not.toBe('authorization_invalid_headers');
+      expect(res.status, date).toBe(200);
+    }
+    // The signature is over the raw header: a signature made over the IMF-fixdate form does not verify another form.
+    const fixdate = now.toUTCString();
+    const other = forms[1]!;
+    const res = await client.get('check_license', query, { date: other, authorization: signedAuthorization(t.credentials.licenseApiKey, t.credentials.sharedKey, fixdate) });
+    expectError(res, 400, 'signature_mismatch');
   });
 
   it('missing_headers without a Date header, naming it', async () => {

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { parseHttpDate } from '../http-date.js';
 import type { RequestHandler, Response } from 'express';
 import { constantTimeEqual } from '../../domain/secrets.js';
 import { isDomainError } from '../../domain/errors.js';
@@ -75,12 +76,6 @@ function isProblem(parsed: LicenseApiAuthorization | AuthorizationProblem): pars
   return 'code' in parsed;
 }
 
-/** An RFC 7231 IMF-fixdate (`Thu, 17 Nov 2022 20:51:35 GMT`), or null. */
-export function parseHttpDate(value: string): Date | null {
-  const date = new Date(value);
-  return !Number.isNaN(date.getTime()) && date.toUTCString() === value ? date : null;
-}
-
 /** What a request authenticated as: the account (kept in `res.locals.licenseApi`). */
 export interface LicenseApiCaller {
   account: Account;
@@ -113,8 +108,8 @@ export function licenseApiAuth(services: Pick<LicenseApiDeps, 'accounts' | 'cloc
     if (isProblem(auth)) throw new ApiError(400, auth.code, auth.message);
     const dateHeader = req.get('date');
     if (dateHeader === undefined) throw new ApiError(400, 'missing_headers', 'Missing headers: Date');
-    const date = parseHttpDate(dateHeader);
-    if (!date) throw new ApiError(400, 'authorization_invalid_headers', 'The Date header must be an RFC 7231 date in GMT, e.g. "Thu, 17 Nov 2022 20:51:35 GMT"');
+    const date = parseHttpDate(dateHeader, services.clock.now());
+    if (!date) throw new ApiError(400, 'authorization_invalid_headers', 'The Date header must be an HTTP date (RFC 9110), e.g. "Thu, 17 Nov 2022 20:51:35 GMT"');
     if (Math.abs(services.clock.now().getTime() - date.getTime()) > MAX_DATE_SKEW_MS) {
       throw new ApiError(400, 'date_header_diff', 'The Date header is more than 15 minutes away from the server time');
     }
