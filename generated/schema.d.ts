@@ -489,7 +489,16 @@ export interface paths {
          *     use it. Answers the JSON string `"license_deactivated"`. `device_not_found` when the device holds no
          *     activation on the license.
          *
-         *     Errors: `unknown_product`, `license_not_found`, `device_not_found`.
+         *     With `consumptions` (non-zero), the consumption is counted first, by the same rules as
+         *     `add_consumption` (one atomic guarded update of the license-level counter, with a ledger entry), and
+         *     only then is the seat freed; a refused consumption answers its `add_consumption` error and the
+         *     device keeps its activation. Send an `Idempotency-Key` to retry safely: a retried deactivation
+         *     counts its consumption once, also when the first attempt failed after counting it.
+         *
+         *     Errors: `unknown_product`, `license_not_found`, `device_not_found`; with `consumptions` also
+         *     `license_not_enabled`, `license_expired`, `license_not_active`, `license_not_consumption`,
+         *     `license_not_enough_consumptions`, `negative_consumptions_not_allowed`, `blacklisted`; 409
+         *     `idempotency_key_reused`, `concurrent_modification`.
          *
          *     Common to every License API operation (see the 400 response): `hmac_required`,
          *     `authorization_missing_params`, `authorization_invalid_headers`, `missing_headers`,
@@ -2951,6 +2960,14 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
+            /**
+             * @description Consumptions to add to the license-level counter of a consumption license before the seat is
+             *     freed (absent or 0: none), exactly as `add_consumption` adds them: the same limits and overages,
+             *     negative only when the license allows negative consumptions, one ledger entry. When the
+             *     consumption is refused (e.g. `license_not_enough_consumptions`, `license_not_consumption`), the
+             *     request answers that error and the device keeps its activation.
+             */
+            consumptions?: number;
         } & (unknown | unknown);
         /**
          * @description Always `license_deactivated`.
@@ -5343,7 +5360,8 @@ export interface components {
          */
         V4DateHeader: string;
         /**
-         * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption safe:
+         * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption (or
+         *     deactivation, which may carry one) safe:
          *     the first successful request with a key is counted once and its response stored for 24 hours per
          *     account; any retry with the same key and the same body answers that original response (with
          *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
@@ -6528,6 +6546,21 @@ export interface operations {
                  *     server's time, else the request answers 400 `date_header_diff`.
                  */
                 Date: components["parameters"]["V4DateHeader"];
+                /**
+                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption (or
+                 *     deactivation, which may carry one) safe:
+                 *     the first successful request with a key is counted once and its response stored for 24 hours per
+                 *     account; any retry with the same key and the same body answers that original response (with
+                 *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
+                 *     key with a different body (or on another endpoint) answers 409 `idempotency_key_reused`. A request
+                 *     that was rejected (4xx) is not stored, so it may be retried with the same key. This holds after a
+                 *     crash too: if the server or the database died while the first attempt was running, a retry waits
+                 *     until that attempt's claim lapses (`IDEMPOTENCY_LOCK_MS`, 30 s by default; 409
+                 *     `concurrent_modification` until then), then answers 200 with the result of the first attempt's
+                 *     change if it was counted (decided by its ledger entry, written in the same atomic write as the
+                 *     counter), or counts it now if it was not.
+                 */
+                "Idempotency-Key"?: components["parameters"]["V4IdempotencyKeyHeader"];
             };
             path?: never;
             cookie?: never;
@@ -6538,17 +6571,19 @@ export interface operations {
                  * @example {
                  *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
                  *       "product": "demo",
-                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e"
+                 *       "hardware_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                 *       "consumptions": 2
                  *     }
                  */
                 "application/json": components["schemas"]["V4DeactivateLicenseRequest"];
             };
         };
         responses: {
-            /** @description The device is no longer active on the license. */
+            /** @description The device is no longer active on the license (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
                     LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6557,6 +6592,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["V4BadRequest"];
+            409: components["responses"]["V4Conflict"];
             429: components["responses"]["V4TooManyRequests"];
             503: components["responses"]["V4ServiceUnavailable"];
             "4XX": components["responses"]["V4ClientError"];
@@ -6636,7 +6672,8 @@ export interface operations {
                  */
                 Date: components["parameters"]["V4DateHeader"];
                 /**
-                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption safe:
+                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption (or
+                 *     deactivation, which may carry one) safe:
                  *     the first successful request with a key is counted once and its response stored for 24 hours per
                  *     account; any retry with the same key and the same body answers that original response (with
                  *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same
@@ -6712,7 +6749,8 @@ export interface operations {
                  */
                 Date: components["parameters"]["V4DateHeader"];
                 /**
-                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption safe:
+                 * @description Optional key (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retried consumption (or
+                 *     deactivation, which may carry one) safe:
                  *     the first successful request with a key is counted once and its response stored for 24 hours per
                  *     account; any retry with the same key and the same body answers that original response (with
                  *     `Idempotent-Replayed: true`) without counting again, even when the retries run concurrently. The same

@@ -18,6 +18,7 @@ import { MeterAttributeUses } from './domain/meter-attributes.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { ConsumptionService } from './domain/consumption.js';
 import { DeviceService } from './domain/devices.js';
+import { LicenseDeactivations } from './domain/deactivation.js';
 import { FeatureSlotService } from './domain/feature-slots.js';
 import { FeatureSlotsRepository } from './db/feature-slots-repository.js';
 import { IdempotencyService } from './domain/idempotency.js';
@@ -139,6 +140,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     /** The seats of licenses (activations, devices) for every dialect. */
     devices,
     consumption,
+    /** License API deactivations, with the consumptions they may carry. */
+    deactivations: new LicenseDeactivations({ devices, consumption }),
     licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
     /** Changes of one meter attribute's uses by one activation. */

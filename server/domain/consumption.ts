@@ -56,6 +56,12 @@ export interface ConsumeResult {
   replayed: boolean;
 }
 
+/**
+ * A License API consumption of the license-level counter (`add_consumption`, and `deactivate_license`
+ * with consumptions): the license must be of consumption type, negatives follow its policy.
+ */
+export type LicenseConsumeInput = Omit<ConsumeInput, 'target' | 'negatives' | 'requireConsumptionLicense'>;
+
 /** Ledger entries already moved out of outboxes, by the Idempotency-Key of the change that made them. */
 export interface AppliedKeyLookup {
   /** The newest entry of the account with this key written at or after `since`, or null. */
@@ -169,6 +175,19 @@ export class ConsumptionService {
     );
   }
 
+  /** A License API consumption of the license-level counter (see LicenseConsumeInput). */
+  async consumeLicense(input: LicenseConsumeInput): Promise<ConsumeResult> {
+    return this.consume({ ...input, target: { scope: 'license' }, negatives: 'policy', requireConsumptionLicense: true });
+  }
+
+  /**
+   * The result of the license-level change that Idempotency-Key `key` made since `since` (an attempt
+   * whose claim was taken over), or null when it made none (see appliedResult).
+   */
+  async appliedLicenseChange(accountId: number, license: LicenseLocator, key: string, since: Date): Promise<ConsumeResult | null> {
+    return this.appliedResult({ accountId, license, target: { scope: 'license' } }, key, since);
+  }
+
   async consume(input: ConsumeInput): Promise<ConsumeResult> {
     if (input.idempotencyKey !== undefined && input.idempotencyResumedSince !== undefined) {
       const earlier = await this.appliedResult(input, input.idempotencyKey, input.idempotencyResumedSince);
@@ -257,7 +276,7 @@ export class ConsumptionService {
    * it is in the ledger, so it cannot be missed between the two reads). The result shows the meter
    * as that change left it (its total after), not as it is now.
    */
-  private async appliedResult(input: ConsumeInput, key: string, since: Date, read?: Awaited<ReturnType<LicenseMetersPort['find']>>): Promise<ConsumeResult | null> {
+  private async appliedResult(input: Pick<ConsumeInput, 'accountId' | 'license' | 'target'>, key: string, since: Date, read?: Awaited<ReturnType<LicenseMetersPort['find']>>): Promise<ConsumeResult | null> {
     const license = read ?? (await this.meters.find(input.accountId, input.license));
     if (!license) return null;
     const pending = completeLedgerEntries(license, license.pending).find((m) => m.entry.ledger.idempotencyKey === key);

@@ -94,6 +94,9 @@ export function deviceDetailsOf(input: ActivationDetails): DeviceDetails {
   return details;
 }
 
+/** What a deactivation does first, on the device whose release it has claimed (see DeviceService.deactivate). */
+export type BeforeRelease = (device: Device) => Promise<void>;
+
 /** The seat a take gives another device's place (see DeviceService.takeSeat). */
 interface Reclaimed {
   device: Device;
@@ -484,13 +487,17 @@ export class DeviceService {
     return this.deactivateDevice(license.accountId, device);
   }
 
-  /** Frees the device's seat. Returns the license after it; `device_not_found` when it held none. */
-  async deactivate(accountId: number, locator: LicenseLocator, hardwareId: string): Promise<{ license: License; device: Device }> {
+  /**
+   * Frees the device's seat. Returns the license after it; `device_not_found` when it held none.
+   * `beforeRelease` (see releaseSeat) runs once, while the device's release is claimed and before the
+   * seat is freed: when it throws, the device keeps its seat and the error is the answer.
+   */
+  async deactivate(accountId: number, locator: LicenseLocator, hardwareId: string, beforeRelease?: BeforeRelease): Promise<{ license: License; device: Device }> {
     const license = await this.meters.find(accountId, locator);
     if (!license) throw new DomainError('license_not_found', 'License not found');
     const device = await this.devices.findByHardwareId(license.id, hardwareId);
     if (!device) throw missingSeatError(license);
-    return this.deactivateDevice(accountId, device);
+    return (await this.releaseSeat(accountId, device, undefined, beforeRelease))!;
   }
 
   /**
@@ -528,10 +535,16 @@ export class DeviceService {
     return reclaimed;
   }
 
-  /** The release of deactivateDevice; with `expiredAt`, only of a seat whose lease end is still that one (else null). */
-  private async releaseSeat(accountId: number, device: Device, expiredAt?: Date): Promise<{ license: License; device: Device } | null> {
+  /**
+   * The release of deactivateDevice; with `expiredAt`, only of a seat whose lease end is still that one
+   * (else null). `beforeRelease` runs once, after the device's release change is claimed (so no other
+   * seat change of the device runs meanwhile: a concurrent deactivation waits for this one) and before
+   * the license is read for its guarded write; when it throws, the change is dropped and the seat stays.
+   */
+  private async releaseSeat(accountId: number, device: Device, expiredAt?: Date, beforeRelease?: BeforeRelease): Promise<{ license: License; device: Device } | null> {
     const deleted = this.events.entry({ type: 'activation.deleted', accountId, activationId: device.activationId });
     let current: Device = device;
+    let before = beforeRelease;
     return retryOnConflict(async () => {
       const now = this.clock.now();
       if (!current.active && current.seatChange && expiredAt === undefined) current = await this.settledDevice(accountId, current.id);
@@ -545,6 +558,15 @@ export class DeviceService {
         if (expiredAt !== undefined) return null;
         current = await this.settledDevice(accountId, current.id);
         return RETRY;
+      }
+      if (before) {
+        try {
+          await before(claimed);
+        } catch (err) {
+          await this.devices.endSeatChange(accountId, current.id, change.id, undefined, now);
+          throw err;
+        }
+        before = undefined;
       }
       const license = await this.meters.find(accountId, { licenseId: current.licenseId });
       if (!license) throw new DomainError('license_not_found', 'License not found');

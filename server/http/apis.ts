@@ -10,7 +10,7 @@ export function buildApis(services: Services, urls: PublicUrls): MountedApi[] {
   const { accounts, clock, products, licenses, licenseAdmin, devices, meterAttributeIncrements, activationTokens, webhooks, licenseCheck, consumption, idempotency } = services;
   return [
     ...managementApiV1({ accounts, clock, products, licenses, licenseAdmin, devices, licenseUsers: services.licenseUsers, links: urls }),
-    ...licenseApiV4({ accounts, credentials: services.caches.licenseApiCredentials, clock, products, devices, licenseCheck, featureSlots: services.featureSlots, consumption, idempotency, trials: services.trials, licenseUsers: services.licenseUsers }),
+    ...licenseApiV4({ accounts, credentials: services.caches.licenseApiCredentials, clock, products, devices, licenseCheck, featureSlots: services.featureSlots, consumption, deactivations: services.deactivations, idempotency, trials: services.trials, licenseUsers: services.licenseUsers }),
     ...webApiV3({ accounts, clock, devices, meterAttributeIncrements, activationTokens, issuers: urls, webhooks }),
   ];
 }

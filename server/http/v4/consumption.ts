@@ -1,11 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { components } from '../../../generated/schema.js';
-import { requestFingerprint, type IdempotentAttempt } from '../../domain/idempotency.js';
 import type { LicenseLocator } from '../../domain/ports.js';
-import { idempotencyKeyOf } from '../idempotency-key.js';
 import { accountOf } from './auth.js';
+import { respondOnce, type OnceRun } from './idempotent.js';
 import { ledgerEventOf, featureConsumptionView, licenseConsumptionView, licenseIdOf, licenseLocatorOf } from './mappers.js';
-import { respondSigned } from './response-signing.js';
 import type { LicenseApiDeps } from './router.js';
 
 type AddConsumptionBody = components['schemas']['V4AddConsumptionRequest'];
@@ -15,19 +13,7 @@ type AddFeatureConsumptionBody = components['schemas']['V4AddFeatureConsumptionR
 export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'consumption' | 'idempotency' | 'licenseCheck'>): Router {
   const router = Router();
 
-  /** Runs a consumption once per Idempotency-Key (when sent) and answers the (original) response. */
-  async function consumeOnce(req: Request, res: Response, operation: string, run: (idempotencyKey: string | undefined, attempt: IdempotentAttempt) => Promise<{ view: unknown; replayed: boolean }>) {
-    const key = idempotencyKeyOf(req);
-    if (key === undefined) {
-      await respondSigned(services.accounts, res, (await run(undefined, {})).view);
-      return;
-    }
-    const outcome = await services.idempotency.run(accountOf(res).id, key, requestFingerprint(operation, req.body), async (attempt) => {
-      const { view, replayed } = await run(key, attempt);
-      return { status: 200, body: JSON.stringify(view), replayed };
-    });
-    await respondSigned(services.accounts, res, JSON.parse(outcome.body), outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {});
-  }
+  const consumeOnce = (req: Request, res: Response, operation: string, run: OnceRun) => respondOnce(services, req, res, operation, run);
 
   /** The locator to update: pinned to the license's id when the request pins one (checked first). */
   async function targetLicense(accountId: number, locator: LicenseLocator, licenseId: number | undefined): Promise<LicenseLocator> {
@@ -42,14 +28,11 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
     const locator = licenseLocatorOf(body);
     await consumeOnce(req, res, 'POST /api/v4/add_consumption', async (idempotencyKey, attempt) => {
       const allowOverages = body.allow_overages === undefined ? undefined : Boolean(body.allow_overages);
-      const result = await services.consumption.consume({
+      const result = await services.consumption.consumeLicense({
         accountId,
         license: await targetLicense(accountId, locator, licenseIdOf(body)),
-        target: { scope: 'license' },
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
-        negatives: 'policy',
-        requireConsumptionLicense: true,
         overageCap: {
           ...(allowOverages === false ? { allowOverages: false } : {}),
           ...(body.max_overages !== undefined && body.max_overages > 0 ? { maxOverages: body.max_overages } : {}),

@@ -5,6 +5,7 @@ import { licenseAsOf } from '../../domain/license-check.js';
 import type { Device, License } from '../../domain/types.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
+import { respondOnce } from './idempotent.js';
 import { borrowedUntilOf, deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
 import { licenseSignatureInput, respondSigned, sendSigned, signLicense } from './response-signing.js';
 import type { LicenseApiDeps } from './router.js';
@@ -17,7 +18,7 @@ type ReleaseBody = Schemas['V4ReleaseFloatingLicenseRequest'];
 type BorrowBody = Schemas['V4BorrowFloatingLicenseRequest'];
 
 /** `activate_license`, `deactivate_license`, `check_license`, `floating/release`, `floating/borrow`: a license as one device holds it. */
-export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock' | 'products' | 'devices' | 'licenseCheck'>): Router {
+export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock' | 'products' | 'devices' | 'licenseCheck' | 'deactivations' | 'idempotency'>): Router {
   const router = Router();
 
   /** The signed license object for the device, with its `license_signature`. */
@@ -56,9 +57,20 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
   router.post('/deactivate_license', async (req, res) => {
     const body = req.body as DeactivateBody;
     const accountId = accountOf(res).id;
-    const license = await services.licenseCheck.locate(accountId, licenseLocatorOf(body), licenseIdOf(body));
-    await services.devices.deactivate(accountId, { licenseId: license.id }, body.hardware_id);
-    await respondSigned(services.accounts, res, 'license_deactivated');
+    await respondOnce(services, req, res, 'POST /api/v4/deactivate_license', async (idempotencyKey, attempt) => {
+      const license = await services.licenseCheck.locate(accountId, licenseLocatorOf(body), licenseIdOf(body));
+      const { replayed } = await services.deactivations.deactivate({
+        accountId,
+        licenseId: license.id,
+        hardwareId: body.hardware_id,
+        consumptions: body.consumptions ?? 0,
+        requestId: res.locals.requestId as string | undefined,
+        idempotencyKey,
+        attempt,
+      });
+      const view: Schemas['V4DeactivationResult'] = 'license_deactivated';
+      return { view, replayed };
+    });
   });
 
   router.get('/check_license', async (req, res) => {

@@ -4,6 +4,7 @@ import type { AccountService } from '../../domain/accounts.js';
 import type { Clock } from '../../domain/clock.js';
 import type { ConsumptionService } from '../../domain/consumption.js';
 import type { DeviceService } from '../../domain/devices.js';
+import type { LicenseDeactivations } from '../../domain/deactivation.js';
 import type { IdempotencyService } from '../../domain/idempotency.js';
 import type { LicenseCheckService } from '../../domain/license-check.js';
 import type { ProductService } from '../../domain/products.js';
@@ -30,7 +31,8 @@ export interface LicenseApiDeps {
   devices: Pick<DeviceService, 'activate' | 'deactivate' | 'releaseFloating' | 'borrow' | 'liveSeats'>;
   licenseCheck: Pick<LicenseCheckService, 'locate' | 'check'>;
   featureSlots: Pick<FeatureSlotService, 'check' | 'release' | 'borrow'>;
-  consumption: Pick<ConsumptionService, 'consume' | 'consumeFeature'>;
+  consumption: Pick<ConsumptionService, 'consumeLicense' | 'consumeFeature'>;
+  deactivations: Pick<LicenseDeactivations, 'deactivate'>;
   idempotency: Pick<IdempotencyService, 'run'>;
   trials: Pick<TrialService, 'trialLicense'>;
   licenseUsers: Pick<LicenseUserService, 'changePassword'>;

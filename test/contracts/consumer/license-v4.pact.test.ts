@@ -197,19 +197,32 @@ describe('License API v4 (consumer)', () => {
   });
 
   describe('deactivateLicense', () => {
-    it('frees the device’s activation', async () => {
-      const { name, params } = states.licenseActivatedOnDevice({ key: KEY, hardwareId: HARDWARE_ID });
+    /** A deactivation the provider accepts: the answer is the JSON string "license_deactivated". */
+    const deactivates = async ({ name, params }: ProviderState, description: string, body: { license_key: string; product: string; hardware_id: string; consumptions?: number }) => {
       await pact
         .addInteraction()
         .given(name, params)
-        .uponReceiving('deactivateLicense: a device active on the license')
-        .withRequest('POST', '/api/v4/deactivate_license', (req) => req.headers(licenseApiAuthHeaders()).jsonBody({ license_key: KEY, product, hardware_id: HARDWARE_ID }))
+        .uponReceiving(description)
+        .withRequest('POST', '/api/v4/deactivate_license', (req) => req.headers(licenseApiAuthHeaders()).jsonBody(body))
         // The body is the JSON string "license_deactivated"; jsonBody() would store a bare string as raw text.
         .willRespondWith(200, (res) => res.headers(signedJsonResponseHeaders()).body('application/json', Buffer.from(JSON.stringify('license_deactivated'))))
         .executeTest(async (mock) => {
-          const data = unwrap(await clientFor(mock.url).POST('/api/v4/deactivate_license', { params: { header: dateHeader() }, body: { license_key: KEY, product, hardware_id: HARDWARE_ID } }));
+          const data = unwrap(await clientFor(mock.url).POST('/api/v4/deactivate_license', { params: { header: dateHeader() }, body }));
           expect(data).toBe('license_deactivated');
         });
+    };
+
+    it('frees the device’s activation', async () => {
+      await deactivates(states.licenseActivatedOnDevice({ key: KEY, hardwareId: HARDWARE_ID }), 'deactivateLicense: a device active on the license', { license_key: KEY, product, hardware_id: HARDWARE_ID });
+    });
+
+    it('counts the consumptions it carries, then frees the device’s activation', async () => {
+      await deactivates(states.licenseWithConsumptions({ key: KEY, remaining: 10, hardwareId: HARDWARE_ID }), 'deactivateLicense: with 3 consumptions, 10 left', {
+        license_key: KEY,
+        product,
+        hardware_id: HARDWARE_ID,
+        consumptions: 3,
+      });
     });
 
     it('400 device_not_found for a device without an activation', async () => {
