@@ -25,9 +25,14 @@ export function optionalIdOf(wire: string | undefined): number | null | undefine
   return wire === undefined || wire === '' ? undefined : idOf(wire);
 }
 
+/** The product a client-side request names, and (unless "") its account: ids, null where a string names none. */
+export function productOf(body: Pick<CreateActivationBody, 'productId' | 'accountId'>): { productId: number | null; accountId: number | null | undefined } {
+  return { productId: idOf(body.productId), accountId: optionalIdOf(body.accountId) };
+}
+
 /** The license a create or update request names: product id, key and (unless "") account id. */
 export function credentialsOf(body: Pick<CreateActivationBody, 'productId' | 'key' | 'accountId'>): LicenseKeyCredentials {
-  return { productId: idOf(body.productId), key: body.key, accountId: optionalIdOf(body.accountId) };
+  return { ...productOf(body), key: body.key };
 }
 
 /** The machine details a create or update request (or a trial activation request) reports; a lease duration of -1 or 0 means no lease end. */

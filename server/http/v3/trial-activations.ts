@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { components } from '../../../generated/schema.js';
 import { callerOf, clientIp, requireAuth } from './auth.js';
 import { trialActivationToken } from './activation-token.js';
-import { activationDetailsOf, idOf, optionalIdOf, toV3TrialActivation } from './mappers.js';
+import { activationDetailsOf, idOf, productOf, toV3TrialActivation } from './mappers.js';
 import type { WebApiDeps } from './router.js';
 
 type CreateBody = components['schemas']['V3CreateTrialActivationRequest'];
@@ -16,8 +16,7 @@ export function trialActivationsRoutes(services: Pick<WebApiDeps, 'trials' | 'ac
     const caller = callerOf(res, 'activation:write');
     const body = req.body as CreateBody;
     const { trial } = await services.trials.startTrial(caller, {
-      productId: idOf(body.productId),
-      accountId: optionalIdOf(body.accountId),
+      ...productOf(body),
       fingerprint: body.fingerprint,
       details: activationDetailsOf(body, clientIp(req)),
     });
