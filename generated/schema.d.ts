@@ -222,6 +222,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v3/trial-activations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a machine's trial of a product
+         * @description Starts the verified trial of the product `productId` on the machine `fingerprint` and returns a
+         *     signed activation token; the same machine again returns the same trial (201 again, with a fresh
+         *     token: no second trial is stored, also under concurrent requests, and the first request's machine
+         *     details are kept). This is the vendor's `POST /v3/trial-activations`, followed from
+         *     https://cryptlex.com/reference/web-api/post-trial-activations (request fields and constraints, no
+         *     access token needed, answers 201/400/409/429) and its sibling pages `get-trial-activations`,
+         *     `delete-trial-activations-id` (the trial activation object) and `post-trial-policies` (the
+         *     product's trial length, `trialLength` in days). The stored copy of that page lists the 201 answer
+         *     without its body; we answer `{activationToken}` as the vendor's `POST /v3/activations` documents
+         *     it (https://docs.cryptlex.com/node-locked-licenses/using-web-api), our choice.
+         *
+         *     The trial rule is the one License API v4 `trial_key` follows (one trial per product and device:
+         *     the `fingerprint` here is that device's `hardware_id`): the trial is a trial license of the
+         *     product, valid the product's `trial_days` (Management API; the vendor's trial policy
+         *     `trialLength`) from its start. Errors: 400 `TRIAL_NOT_ALLOWED` when the product does not allow
+         *     trials (`allow_trial` false; the vendor's SDK status `LA_E_TRIAL_NOT_ALLOWED`, "Trial not allowed
+         *     for the product"), 400 `TRIAL_EXPIRED` once the machine's trial has ended (SDK `LA_TRIAL_EXPIRED`);
+         *     404 `NOT_FOUND` for an unknown `productId` or an `accountId` that is not the product's. The
+         *     vendor's reference names no error codes for this endpoint: these are the SDK's status names in
+         *     this dialect's UPPER_SNAKE form.
+         *
+         *     Client-side calls need no access token (the product id authenticates them, as at the vendor).
+         *     With a Bearer token (`activation:write`) the product must be of the token's account.
+         *
+         *     The token's claims: `iss`, `aud` (product id), `sub` = `aid` (trial activation id), `pid`, `fp`
+         *     (fingerprint), `iat`, `eat` and `exp` (the trial's end), `aco` (allowed clock offset), `amd` (the
+         *     trial's metadata). Verify it as an activation token (README, *Activation tokens*).
+         */
+        post: operations["createTrialActivation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v3/trial-activations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the trial activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a trial activation
+         * @description The trial activation, expired or not (`expiresAt` in the past once it has ended). Needs a Bearer
+         *     token of its account (`activation:read`; the vendor's scope is `trialActivation:read`, which this
+         *     server's tokens do not carry separately); another account's trial answers 404 `NOT_FOUND`.
+         *     The vendor's trial activation object (https://cryptlex.com/reference/web-api/get-trial-activations).
+         */
+        get: operations["getTrialActivation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a trial activation
+         * @description Permanently deletes the trial activation (the machine's trial license, with any License API v4
+         *     activation of it): the machine may then start a new trial. It cannot be undone
+         *     (https://cryptlex.com/reference/web-api/delete-trial-activations-id). Needs a Bearer token of its
+         *     account (`activation:write`; the vendor's scope is `trialActivation:write`); another account's
+         *     trial answers 404 `NOT_FOUND`.
+         */
+        delete: operations["deleteTrialActivation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v3/accounts/me": {
         parameters: {
             query?: never;
@@ -2116,6 +2196,153 @@ export interface components {
              * @description Lifetime uses; never decreases (not reduced by decrements, resets or deleted activations).
              */
             licenseGrossUses: number;
+        };
+        /**
+         * @description A machine starting (or resuming) the trial of a product: the vendor's request body of
+         *     `POST /v3/trial-activations` (https://cryptlex.com/reference/web-api/post-trial-activations), field
+         *     for field. `productId` (and `accountId`, when not empty) authenticate client-side calls; the
+         *     `fingerprint` is the machine's identity: one trial per product and fingerprint.
+         * @example {
+         *       "os": "windows",
+         *       "osVersion": "10.0",
+         *       "fingerprint": "stringstringstringstringstringstringstringstringstringstringstri",
+         *       "vmName": "",
+         *       "container": false,
+         *       "hostname": "build-3",
+         *       "userHash": "5f4dcc3b5aa765d61d8327deb882cf99",
+         *       "productId": "1002003004005006",
+         *       "accountId": "",
+         *       "releaseVersion": "1.4.2",
+         *       "releaseChannel": "stable",
+         *       "releasePlatform": "windows-x64",
+         *       "releasePublishedAt": "2026-02-01T10:00:00Z",
+         *       "metadata": [
+         *         {
+         *           "key": "campaign",
+         *           "value": "spring-sale"
+         *         }
+         *       ]
+         *     }
+         */
+        V3CreateTrialActivationRequest: {
+            os: components["schemas"]["V3OperatingSystem"];
+            /** @description Version of the operating system. */
+            osVersion?: string;
+            /** @description Fingerprint of the machine (its identity: one trial per product and fingerprint). */
+            fingerprint: string;
+            /** @description Name of the virtual machine. */
+            vmName?: string;
+            /** @description Whether app is run inside a container. */
+            container?: boolean;
+            /** @description Name of the host machine. */
+            hostname: string;
+            /** @description Hash of the machine user name. */
+            userHash: string;
+            /** @description Unique identifier for the product. */
+            productId: string;
+            /** @description Unique identifier for the account (may be empty; when given it must be the product's account). */
+            accountId: string;
+            /** @description The release version of the app. Only following three formats are allowed x.x, x.x.x, x.x.x.x. */
+            releaseVersion?: string;
+            /** @description The release channel of the app. */
+            releaseChannel?: string;
+            /** @description The release platform of the app. */
+            releasePlatform?: string;
+            /**
+             * Format: date-time
+             * @description This release published date (UTC) of the app.
+             */
+            releasePublishedAt?: string;
+            /** @description List of metadata key/value pairs (each key at most once; a key listed twice is 400 `VALIDATION_FAILED`). */
+            metadata?: components["schemas"]["V3MetadataInput"][];
+        };
+        /**
+         * @description A machine's trial of a product: the vendor's trial activation object (as its
+         *     https://cryptlex.com/reference/web-api/get-trial-activations and trial activation webhook payloads
+         *     show it). Here a trial activation is the machine's trial license, the one License API v4
+         *     `trial_key` issues for the same product and device: `id` is that license's id.
+         * @example {
+         *       "id": "1005006007008009",
+         *       "createdAt": "2026-03-10T10:00:00Z",
+         *       "updatedAt": "2026-03-10T10:00:00Z",
+         *       "os": "windows",
+         *       "osVersion": "10.0",
+         *       "hostname": "build-3",
+         *       "location": {
+         *         "ipAddress": "203.0.113.7",
+         *         "countryCode": null,
+         *         "countryName": null,
+         *         "regionCode": null,
+         *         "regionName": null,
+         *         "city": null,
+         *         "zipCode": null,
+         *         "timeZone": null,
+         *         "latitude": null,
+         *         "longitude": null
+         *       },
+         *       "vmName": null,
+         *       "container": false,
+         *       "appVersion": null,
+         *       "releaseVersion": "1.4.2",
+         *       "releaseChannel": "stable",
+         *       "releasePlatform": "windows-x64",
+         *       "offline": false,
+         *       "productId": "1002003004005006",
+         *       "expiresAt": "2026-03-24T10:00:00Z",
+         *       "metadata": [
+         *         {
+         *           "id": "3f1d9c2ab0e14c6f8a1b2c3d4e5f6a7b",
+         *           "createdAt": "2026-03-10T10:00:00Z",
+         *           "updatedAt": "2026-03-10T10:00:00Z",
+         *           "key": "campaign",
+         *           "value": "spring-sale"
+         *         }
+         *       ]
+         *     }
+         */
+        V3TrialActivation: {
+            /** @description Unique identifier for the trial activation (the trial license's id, a decimal string). */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the trial started.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When the trial last changed.
+             */
+            updatedAt: string;
+            /** @description Name of the operating system (windows, linux, macos, android, ios); null for a trial started through License API v4 `trial_key`. */
+            os: string | null;
+            /** @description Version of the operating system. */
+            osVersion: string | null;
+            /** @description Name of the host machine. */
+            hostname: string | null;
+            location: components["schemas"]["V3ActivationLocation"];
+            /** @description Name of the virtual machine. */
+            vmName: string | null;
+            /** @description Whether the app runs inside a container. */
+            container: boolean | null;
+            /** @description Version of the app (deprecated in favour of releaseVersion; always null here). */
+            appVersion: string | null;
+            /** @description The release version of the app. */
+            releaseVersion: string | null;
+            /** @description The release channel of the app. */
+            releaseChannel: string | null;
+            /** @description The release platform of the app. */
+            releasePlatform: string | null;
+            /** @description Whether the trial was activated offline (always false here). */
+            offline: boolean;
+            /** @description Unique identifier for the product. */
+            productId: string;
+            /**
+             * Format: date-time
+             * @description When the trial ends (its creation plus the product's trial days); in the past once it has expired.
+             */
+            expiresAt: string;
+            /** @description The metadata the machine sent when it started the trial. */
+            metadata: components["schemas"]["V3ActivationMetadata"][];
         };
         /**
          * @description The account the access token belongs to.
@@ -5897,6 +6124,178 @@ export interface operations {
             401: components["responses"]["V3Unauthorized"];
             404: components["responses"]["V3NotFound"];
             409: components["responses"]["V3Conflict"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    createTrialActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V3CreateTrialActivationRequest"];
+            };
+        };
+        responses: {
+            /** @description The machine's trial (started now, or earlier by this machine) and its activation token. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "activationToken": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9.eyJhaWQiOiIuLi4ifQ.c2lnbmF0dXJl"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3ActivationToken"];
+                };
+            };
+            /** @description The request is invalid (`VALIDATION_FAILED`), the product does not allow trials (`TRIAL_NOT_ALLOWED`), or the machine's trial has ended (`TRIAL_EXPIRED`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebApiError"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            /** @description No such product (in the token's account, when one is sent), or `accountId` is not the product's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "message": "Product not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebApiError"];
+                };
+            };
+            409: components["responses"]["V3Conflict"];
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    getTrialActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the trial activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trial activation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "1005006007008009",
+                     *       "createdAt": "2026-03-10T10:00:00Z",
+                     *       "updatedAt": "2026-03-10T10:00:00Z",
+                     *       "os": "windows",
+                     *       "osVersion": "10.0",
+                     *       "hostname": "build-3",
+                     *       "location": {
+                     *         "ipAddress": "203.0.113.7",
+                     *         "countryCode": null,
+                     *         "countryName": null,
+                     *         "regionCode": null,
+                     *         "regionName": null,
+                     *         "city": null,
+                     *         "zipCode": null,
+                     *         "timeZone": null,
+                     *         "latitude": null,
+                     *         "longitude": null
+                     *       },
+                     *       "vmName": null,
+                     *       "container": null,
+                     *       "appVersion": null,
+                     *       "releaseVersion": "1.4.2",
+                     *       "releaseChannel": null,
+                     *       "releasePlatform": null,
+                     *       "offline": false,
+                     *       "productId": "1002003004005006",
+                     *       "expiresAt": "2026-03-24T10:00:00Z",
+                     *       "metadata": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V3TrialActivation"];
+                };
+            };
+            401: components["responses"]["V3Unauthorized"];
+            /** @description No trial activation with this id in the token's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "message": "Trial activation not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebApiError"];
+                };
+            };
+            429: components["responses"]["V3TooManyRequests"];
+            503: components["responses"]["V3ServiceUnavailable"];
+            "4XX": components["responses"]["V3ClientError"];
+        };
+    };
+    deleteTrialActivation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unique identifier for the trial activation. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trial activation was deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["V3Unauthorized"];
+            /** @description No trial activation with this id in the token's account. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "NOT_FOUND",
+                     *       "message": "Trial activation not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebApiError"];
+                };
+            };
             429: components["responses"]["V3TooManyRequests"];
             503: components["responses"]["V3ServiceUnavailable"];
             "4XX": components["responses"]["V3ClientError"];

@@ -133,7 +133,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     accounts,
     products,
     licenses,
-    /** Trial licenses, one per product and device (License API trial_key). */
+    /** Trials, one per product and device (License API trial_key, Web API v3 trial activations). */
     trials: new TrialService(new TrialsRepository(db.models), products, licenses, clock),
     /** License users of user-based licenses: records, assignments, logins. */
     licenseUsers,

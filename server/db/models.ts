@@ -155,6 +155,8 @@ const licenseSchema = schema(
     lastCheck: { type: Date, default: null },
     /** The device a trial license was issued to by `trial_key` (absent on other licenses; see TrialsRepository). */
     trialHardwareId: { type: String },
+    /** What the machine that started the trial through the Web API v3 reported (absent otherwise; see TrialsRepository). */
+    trialMachine: { type: Mixed },
     /** Records written with a state change and moved to their collections right after (see server/domain/outbox-settler.ts). */
     outbox: { type: [Mixed], default: [] },
     createdAt: Date,

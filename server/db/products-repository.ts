@@ -28,8 +28,8 @@ export class ProductsRepository implements ProductsPort {
     }
   }
 
-  async findById(accountId: number, id: number): Promise<Product | null> {
-    const doc = await this.models.Product.findOne({ _id: id, accountId }).lean<ProductDocument>();
+  async findById(accountId: number | undefined, id: number): Promise<Product | null> {
+    const doc = await this.models.Product.findOne({ _id: id, ...(accountId !== undefined ? { accountId } : {}) }).lean<ProductDocument>();
     return doc ? toProduct(doc) : null;
   }
 

@@ -341,7 +341,8 @@ export interface SealingKeyPort {
 
 export interface ProductsPort {
   insert(product: Product): Promise<Product | null>;
-  findById(accountId: number, id: number): Promise<Product | null>;
+  /** The product with this id: of the account, or (accountId undefined) of whichever account has it (ids are unique). */
+  findById(accountId: number | undefined, id: number): Promise<Product | null>;
   findByShortCode(accountId: number, shortCode: string): Promise<Product | null>;
   exists(accountId: number, shortCode: string): Promise<boolean>;
   list(accountId: number, skip: number, limit: number): Promise<{ items: Product[]; count: number }>;

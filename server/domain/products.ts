@@ -68,6 +68,11 @@ export class ProductService {
     return product;
   }
 
+  /** The product with this id, of the account or (accountId undefined: a client-side call names it) of any account; null when none. */
+  async findProduct(productId: number, accountId?: number): Promise<Product | null> {
+    return this.repo.findById(accountId, productId);
+  }
+
   async productExists(accountId: number, shortCode: string): Promise<boolean> {
     return this.repo.exists(accountId, shortCode);
   }

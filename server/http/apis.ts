@@ -11,6 +11,6 @@ export function buildApis(services: Services, urls: PublicUrls): MountedApi[] {
   return [
     ...managementApiV1({ accounts, clock, products, licenses, licenseAdmin, devices, licenseUsers: services.licenseUsers, links: urls }),
     ...licenseApiV4({ accounts, credentials: services.caches.licenseApiCredentials, clock, products, devices, licenseCheck, featureSlots: services.featureSlots, consumption, deactivations: services.deactivations, idempotency, trials: services.trials, licenseUsers: services.licenseUsers }),
-    ...webApiV3({ accounts, clock, devices, meterAttributeIncrements, activationTokens, issuers: urls, webhooks }),
+    ...webApiV3({ accounts, clock, devices, meterAttributeIncrements, activationTokens, trials: services.trials, issuers: urls, webhooks }),
   ];
 }

@@ -1,6 +1,7 @@
-import type { ActivationTokenSigner } from '../../domain/activation-tokens.js';
+import type { ActivationTokenSigner, TokenParties } from '../../domain/activation-tokens.js';
 import { activationExpiry } from '../../domain/activation-tokens.js';
 import { meterAttributesOf } from '../../domain/meter-attributes.js';
+import type { Trial } from '../../domain/trials.js';
 import type { Device, License } from '../../domain/types.js';
 import type { PublicUrls } from '../public-url.js';
 import { v3AllowedUses } from './mappers.js';
@@ -73,6 +74,30 @@ export type TokenIssuers = Pick<PublicUrls, 'issuerBase'>;
  * account (`iss`), for the product (`aud` = product id), about the activation (`sub` = activation id).
  */
 export function activationToken(signer: Pick<ActivationTokenSigner, 'sign'>, issuers: TokenIssuers, { device, license }: { device: Device; license: License }): Promise<string> {
-  const parties = { issuer: accountIssuer(issuers.issuerBase(), license.accountId), audience: String(license.productId), subject: device.activationId };
-  return signer.sign(license.accountId, parties, (now) => ({ ...activationTokenClaims(device, license, now) }));
+  return signer.sign(license.accountId, partiesOf(issuers, license, device.activationId), (now) => ({ ...activationTokenClaims(device, license, now) }));
+}
+
+/** Issued by the license's account (`iss`), for its product (`aud`), about `subject`. */
+function partiesOf(issuers: TokenIssuers, license: License, subject: string): TokenParties {
+  return { issuer: accountIssuer(issuers.issuerBase(), license.accountId), audience: String(license.productId), subject };
+}
+
+/** The claims of a trial activation token (`POST /v3/trial-activations`): those of an activation token a trial has. */
+export type TrialActivationTokenClaims = Pick<ActivationTokenClaims, 'aid' | 'pid' | 'fp' | 'eat' | 'exp' | 'aco' | 'amd'>;
+
+export function trialActivationTokenClaims({ license, hardwareId, machine }: Trial): TrialActivationTokenClaims {
+  const expiry = license.validUntil ? Math.floor(license.validUntil.getTime() / 1000) : undefined;
+  return {
+    aid: String(license.id),
+    pid: String(license.productId),
+    fp: hardwareId,
+    ...(expiry !== undefined ? { eat: expiry, exp: expiry } : {}),
+    aco: ALLOWED_CLOCK_OFFSET_SECONDS,
+    amd: (machine?.metadata ?? []).map((m) => ({ key: m.key, value: m.value })),
+  };
+}
+
+/** The activation token of a trial, signed with its account's key (`sub` = trial activation id). */
+export function trialActivationToken(signer: Pick<ActivationTokenSigner, 'sign'>, issuers: TokenIssuers, trial: Trial): Promise<string> {
+  return signer.sign(trial.license.accountId, partiesOf(issuers, trial.license, String(trial.license.id)), () => ({ ...trialActivationTokenClaims(trial) }));
 }

@@ -42,7 +42,7 @@ const V3_ERRORS: DomainErrorTable = {
   consumption_below_zero: [400, 'meter_attribute_uses_below_zero'],
   idempotency_key_reused: [409, 'idempotency_key_reused'],
   concurrent_modification: [409, 'conflict'],
-  // Raised by the License API's trial_key only.
+  // Trial activations (and the License API's trial_key): the vendor SDK's LA_E_TRIAL_NOT_ALLOWED / LA_TRIAL_EXPIRED.
   trial_not_allowed: [400, 'trial_not_allowed'],
   trial_expired: [400, 'trial_expired'],
   not_found: [404, 'not_found'],

@@ -5,9 +5,11 @@ import { Permission } from '../../domain/accounts.js';
 import type { Activation, ActivationDetails, LicenseKeyCredentials } from '../../domain/devices.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/ports.js';
 import { meterAttributesOf, type MeterAttributeView } from '../../domain/meter-attributes.js';
+import type { Trial } from '../../domain/trials.js';
 
 export type V3Activation = components['schemas']['V3Activation'];
 export type V3MeterAttributeUses = components['schemas']['V3MeterAttributeUses'];
+export type V3TrialActivation = components['schemas']['V3TrialActivation'];
 type CreateActivationBody = components['schemas']['V3CreateActivationRequest'];
 type UpdateActivationBody = components['schemas']['V3UpdateActivationRequest'];
 
@@ -23,13 +25,18 @@ export function optionalIdOf(wire: string | undefined): number | null | undefine
   return wire === undefined || wire === '' ? undefined : idOf(wire);
 }
 
-/** The license a create or update request names: product id, key and (unless "") account id. */
-export function credentialsOf(body: Pick<CreateActivationBody, 'productId' | 'key' | 'accountId'>): LicenseKeyCredentials {
-  return { productId: idOf(body.productId), key: body.key, accountId: optionalIdOf(body.accountId) };
+/** The product a client-side request names, and (unless "") its account: ids, null where a string names none. */
+export function productOf(body: Pick<CreateActivationBody, 'productId' | 'accountId'>): { productId: number | null; accountId: number | null | undefined } {
+  return { productId: idOf(body.productId), accountId: optionalIdOf(body.accountId) };
 }
 
-/** The machine details a create or update request reports; a lease duration of -1 or 0 means no lease end. */
-export function activationDetailsOf(body: CreateActivationBody | UpdateActivationBody, ipAddress: string | undefined): ActivationDetails {
+/** The license a create or update request names: product id, key and (unless "") account id. */
+export function credentialsOf(body: Pick<CreateActivationBody, 'productId' | 'key' | 'accountId'>): LicenseKeyCredentials {
+  return { ...productOf(body), key: body.key };
+}
+
+/** The machine details a create or update request (or a trial activation request) reports; a lease duration of -1 or 0 means no lease end. */
+export function activationDetailsOf(body: Partial<CreateActivationBody> | Partial<UpdateActivationBody>, ipAddress: string | undefined): ActivationDetails {
   return {
     os: body.os,
     osVersion: body.osVersion,
@@ -84,6 +91,16 @@ function metadataId(activationId: string, key: string): string {
   return createHash('sha256').update(`${activationId}\u0000${key}`).digest('hex').slice(0, 32);
 }
 
+/** Where a machine was: its IP address (no geo-location is looked up). */
+function locationOf(ipAddress: string | null | undefined): V3Activation['location'] {
+  return { ipAddress: ipAddress ?? null, countryCode: null, countryName: null, regionCode: null, regionName: null, city: null, zipCode: null, timeZone: null, latitude: null, longitude: null };
+}
+
+/** An activation's (or trial activation's) metadata entries, each with its stable id. */
+function metadataOf(ownerId: string, updatedAt: string, metadata: ReadonlyArray<{ key: string; value: string }>): V3Activation['metadata'] {
+  return metadata.map((m) => ({ id: metadataId(ownerId, m.key), createdAt: updatedAt, updatedAt, key: m.key, value: m.value }));
+}
+
 /** The full v3 activation object (as in the `activation.updated` webhook payload). */
 export function toV3Activation({ device, license }: Activation, now: Date): V3Activation {
   const updatedAt = device.updatedAt.toISOString();
@@ -94,18 +111,7 @@ export function toV3Activation({ device, license }: Activation, now: Date): V3Ac
     os: device.os ?? null,
     osVersion: device.osVersion ?? null,
     hostname: device.hostname ?? null,
-    location: {
-      ipAddress: device.ipAddress ?? null,
-      countryCode: null,
-      countryName: null,
-      regionCode: null,
-      regionName: null,
-      city: null,
-      zipCode: null,
-      timeZone: null,
-      latitude: null,
-      longitude: null,
-    },
+    location: locationOf(device.ipAddress),
     vmName: device.vmName ?? null,
     container: device.container ?? null,
     appVersion: device.appVersion ?? null,
@@ -122,7 +128,32 @@ export function toV3Activation({ device, license }: Activation, now: Date): V3Ac
     organization: null,
     userId: device.userId ?? null,
     user: null,
-    metadata: device.metadata.map((m) => ({ id: metadataId(device.activationId, m.key), createdAt: updatedAt, updatedAt, key: m.key, value: m.value })),
+    metadata: metadataOf(device.activationId, updatedAt, device.metadata),
+  };
+}
+
+/** The v3 trial activation object of a trial: its license's id, dates and the machine's report (null fields for a trial_key trial). */
+export function toV3TrialActivation({ license, machine }: Trial): V3TrialActivation {
+  const updatedAt = license.updatedAt.toISOString();
+  const id = String(license.id);
+  return {
+    id,
+    createdAt: license.createdAt.toISOString(),
+    updatedAt,
+    os: machine?.os ?? null,
+    osVersion: machine?.osVersion ?? null,
+    hostname: machine?.hostname ?? null,
+    location: locationOf(machine?.ipAddress),
+    vmName: machine?.vmName ?? null,
+    container: machine?.container ?? null,
+    appVersion: null,
+    releaseVersion: machine?.releaseVersion ?? null,
+    releaseChannel: machine?.releaseChannel ?? null,
+    releasePlatform: machine?.releasePlatform ?? null,
+    offline: false,
+    productId: String(license.productId),
+    expiresAt: (license.validUntil ?? license.createdAt).toISOString(),
+    metadata: metadataOf(id, updatedAt, machine?.metadata ?? []),
   };
 }
 

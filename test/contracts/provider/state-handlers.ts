@@ -91,6 +91,18 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
   /** A valid `borrowed_until` for the interaction that follows the state: one hour from now. */
   const borrowedUntil = () => new Date(services().clock.now().getTime() + 3_600_000).toISOString();
 
+  /** A product `{product}` (no features) with the trial settings `{allowTrial}`, `{trialDays}`, failing loudly unless it has them. */
+  async function seedTrialProduct(params: StateParams) {
+    const { account } = await reset(ctx);
+    const settings = { allowTrial: param<boolean>(params, 'allowTrial', 'boolean'), trialDays: param<number>(params, 'trialDays', 'number') };
+    const shortCode = param<string>(params, 'product', 'string');
+    const product = await services().products.createProduct(account.id, { name: `Product ${shortCode}`, shortCode, ...settings });
+    if (product.allowTrial !== settings.allowTrial || product.trialDays !== settings.trialDays) {
+      throw new Error(`the product was not created with the trial settings asked: ${JSON.stringify({ allowTrial: product.allowTrial, trialDays: product.trialDays })}`);
+    }
+    return { account, product };
+  }
+
   /** A v3 license with one meter attribute; ids as strings (v3 carries every id as a string). */
   async function seedV3License(params: StateParams) {
     const { account } = await reset(ctx);
@@ -133,15 +145,18 @@ export function createStateHandlers(ctx: ProviderContext): Record<StateName, Sta
       });
       return { productId: product.id };
     },
-    [STATE.trialProduct]: async (params) => {
-      const { account } = await reset(ctx);
-      const settings = { allowTrial: param<boolean>(params, 'allowTrial', 'boolean'), trialDays: param<number>(params, 'trialDays', 'number') };
-      const shortCode = param<string>(params, 'product', 'string');
-      const product = await services().products.createProduct(account.id, { name: `Product ${shortCode}`, shortCode, ...settings });
-      if (product.allowTrial !== settings.allowTrial || product.trialDays !== settings.trialDays) {
-        throw new Error(`the product was not created with the trial settings asked: ${JSON.stringify({ allowTrial: product.allowTrial, trialDays: product.trialDays })}`);
-      }
-      return { productId: product.id };
+    [STATE.trialProduct]: async (params) => ({ productId: (await seedTrialProduct(params)).product.id }),
+    [STATE.v3TrialProduct]: async (params) => {
+      const { account, product } = await seedTrialProduct(params);
+      return { accountId: String(account.id), productId: String(product.id) };
+    },
+    [STATE.v3TrialActivation]: async (params) => {
+      const { account, product } = await seedTrialProduct({ ...params, allowTrial: true });
+      const { trial } = await services().trials.startTrial(
+        { accountId: account.id },
+        { productId: product.id, fingerprint: param<string>(params, 'fingerprint', 'string'), details: { os: 'linux', hostname: 'build-01', userHash: 'pact-user' } },
+      );
+      return { accountId: String(account.id), productId: String(product.id), trialActivationId: String(trial.license.id) };
     },
     [STATE.licenseWithFeatureConsumptions]: async (params) => {
       const { account } = await reset(ctx);

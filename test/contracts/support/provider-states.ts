@@ -27,6 +27,8 @@ export const STATE = {
   v3Activation: 'a license with key {key} and meter attribute {code} with {remaining} uses left, activated on machine {fingerprint}',
   webhookSubscription: 'a webhook subscription to {url} for {event}',
   trialProduct: 'a product {product} whose trial settings are allow_trial {allowTrial} and trial_days {trialDays}',
+  v3TrialProduct: 'a product {product} whose trial settings are allow_trial {allowTrial} and trial_days {trialDays}, with Web API v3 ids',
+  v3TrialActivation: 'a product {product} that allows trials of {trialDays} days, with a Web API v3 trial activation of machine {fingerprint}',
   webhookDelivery: 'a webhook subscription to {url} with one delivery of {event}',
   userBasedLicense: 'a user-based license with user {email} whose password is {password}',
 } as const;
@@ -149,6 +151,16 @@ export const states = {
   trialProduct: (p: { allowTrial: boolean; trialDays: number; product?: string }): ProviderState => ({
     name: STATE.trialProduct,
     params: { product: p.product ?? DEFAULT_PRODUCT, allowTrial: p.allowTrial, trialDays: p.trialDays },
+  }),
+  /** The same product as trialProduct, for the Web API v3 (ids as strings). Returns `{ accountId, productId }`. */
+  v3TrialProduct: (p: { allowTrial: boolean; trialDays: number; product?: string }): ProviderState => ({
+    name: STATE.v3TrialProduct,
+    params: { product: p.product ?? DEFAULT_PRODUCT, allowTrial: p.allowTrial, trialDays: p.trialDays },
+  }),
+  /** A product allowing trials of `{trialDays}` days whose trial machine `{fingerprint}` has started (through the domain). Returns `{ accountId, productId, trialActivationId }`. */
+  v3TrialActivation: (p: { trialDays: number; fingerprint: string; product?: string }): ProviderState => ({
+    name: STATE.v3TrialActivation,
+    params: { product: p.product ?? DEFAULT_PRODUCT, trialDays: p.trialDays, fingerprint: p.fingerprint },
   }),
   /** A webhook subscription of the account to `{url}` for `{event}`. Returns `{ subscriptionId }`. */
   webhookSubscription: (p: { url: string; event: string }): ProviderState => ({ name: STATE.webhookSubscription, params: { url: p.url, event: p.event } }),
