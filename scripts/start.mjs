@@ -31,4 +31,11 @@ if (!existsSync(entry) || statSync(entry).mtimeMs < sourcesChanged()) {
 const nodeFlags = process.env.MONGODB_URI ? [] : ['--max-semi-space-size=64'];
 const child = spawn(process.execPath, [...nodeFlags, entry], { cwd: root, stdio: 'inherit' });
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
+// `npm start` runs this with `exec`, so npm's forwarded SIGTERM reaches this process. Should the
+// process that started it die without a signal (npm killed with SIGKILL), stop the server the same
+// way rather than leave it running as an orphan.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill('SIGTERM');
+}, 1000).unref();
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { runPrimary } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { PortUnavailableError, startServer } from './server.js';
 
 /**
  * `npm start`: serve until SIGTERM or SIGINT, then shut down gracefully. With WEB_CONCURRENCY=N this
@@ -31,6 +31,10 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof PortUnavailableError) {
+      process.stderr.write(`Cannot start: ${err.message}\n`);
+      process.exit(1);
     }
     logger.fatal({ err: { message: (err as Error).message } }, 'start-up failed');
     process.exit(1);

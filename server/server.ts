@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { bootstrapAccounts } from './bootstrap.js';
 import type { Config } from './config.js';
@@ -43,9 +43,37 @@ export interface StartOptions {
   httpTimeouts?: Partial<typeof HTTP_TIMEOUTS>;
 }
 
+/** The configured port cannot be listened on (another process holds it, or it is not allowed). */
+export class PortUnavailableError extends Error {
+  override name = 'PortUnavailableError';
+}
+
+function portError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (err.code === 'EADDRINUSE') return new PortUnavailableError(`Port ${port} on ${host} is already in use: stop the process that holds it, or set PORT`);
+  if (err.code === 'EACCES') return new PortUnavailableError(`Port ${port} on ${host} may not be listened on by this user (EACCES): choose a port above 1023, or set PORT`);
+  if (err.code === 'EADDRNOTAVAIL') return new PortUnavailableError(`HOST ${host} is not an address of this machine (EADDRNOTAVAIL)`);
+  return err;
+}
+
+/**
+ * Fails at once when the port cannot be listened on, before the database is opened or anything is
+ * written (the demo account, keys). A cluster worker's probe shares the primary's handle like its
+ * real listen does, so workers pass it.
+ */
+async function assertPortAvailable(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(portError(err, host, port)));
+    probe.listen(port, host, () => resolve());
+  });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
 /** Opens the database, wires the services and the app, and listens. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config, logger } = options;
+  await assertPortAvailable(config.host, config.port);
   const keyChoice = chooseSecretsKey(config);
   const db = await openDatabase({ uri: config.mongodbUri, dbName: config.mongodbDbName, embeddedDataDir: config.embeddedDataDir, logger, serverSelectionTimeoutMs: config.dbServerSelectionTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs, reconnectWatchdogMs: config.dbReconnectWatchdogMs, writeConcern: config.dbWriteConcern });
   try {
@@ -77,7 +105,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       app,
     );
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => reject(portError(err, config.host, config.port)));
       server.listen(config.port, config.host, () => resolve());
     });
     listeningPort = (server.address() as AddressInfo).port;
