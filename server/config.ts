@@ -7,6 +7,8 @@ import { isIP } from 'node:net';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
+  /** Start-up warnings to log: settings that look like ours but are not read, a MONGODB_URI without a database. */
+  warnings: string[];
   nodeEnv: string;
   host: string;
   port: number;
@@ -205,7 +207,65 @@ function corsAllowedOrigins(env: Env): string[] {
   return entries;
 }
 
-export function loadConfig(env: Env = process.env): Config {
+/** Variables of this project read by other entry points (the engine CLI, scripts, tests), not by loadConfig. */
+const READ_ELSEWHERE = new Set(['EMBEDDED_MONGO_PORT', 'EMBEDDED_MONGO_HOST', 'EMBEDDED_MONGO_DBPATH', 'LICENSE_API_KEY', 'LICENSE_SHARED_KEY', 'GENERATE_NO_CACHE', 'TEST_LOG_LEVEL']);
+/** First name segments that only this project's settings use. */
+const OUR_PREFIXES = new Set(['BOOTSTRAP', 'CORS', 'DB', 'EMBEDDED', 'IDEMPOTENCY', 'MONGO', 'MONGODB', 'OUTBOX', 'RATE', 'SECRETS', 'SHUTDOWN', 'TRUST', 'VALIDATE', 'WEBHOOK', 'WEBHOOKS']);
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Variables set in `env` that look like one of `known` (a typo, or a name of ours we do not read) and are ignored. */
+function unknownSettings(env: Env, known: ReadonlySet<string>): string[] {
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (known.has(name) || READ_ELSEWHERE.has(name) || env[name] === undefined) continue;
+    const segment = name.split('_')[0]!;
+    const close = [...known].filter((k) => k.length >= 7 && (editDistance(name, k) <= 2 || k.startsWith(`${name}_`)));
+    if (close.length === 0 && !OUR_PREFIXES.has(segment)) continue;
+    const guess = (close.length > 0 ? close : [...known].filter((k) => k.split('_')[0] === segment))
+      .map((k) => ({ k, d: k.startsWith(`${name}_`) ? 0 : editDistance(name, k) }))
+      .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+      .map(({ k }) => k);
+    warnings.push(`${name} is not a setting of this server and is ignored${guess.length > 0 ? ` (did you mean ${guess.slice(0, 3).join(' or ')}?)` : ''}`);
+  }
+  return warnings;
+}
+
+/** The database name a MongoDB URI names in its path, if any. */
+function uriDatabase(uri: string): string | undefined {
+  const afterScheme = uri.replace(/^mongodb(\+srv)?:\/\//, '');
+  const slash = afterScheme.indexOf('/');
+  if (slash === -1) return undefined;
+  const name = decodeURIComponent(afterScheme.slice(slash + 1).split('?')[0]!);
+  return name === '' ? undefined : name;
+}
+
+export function loadConfig(source: Env = process.env): Config {
+  // Every name read is recorded, so the variables that look like ours but are not read can be named.
+  const read = new Set<string>();
+  const env: Env = new Proxy(source, {
+    get(target, name) {
+      if (typeof name === 'string') read.add(name);
+      return target[name as string];
+    },
+  });
+  const config = readConfig(env);
+  const warnings = unknownSettings(source, read);
+  if (config.mongodbUri !== undefined && config.mongodbDbName === undefined && uriDatabase(config.mongodbUri) === undefined) {
+    warnings.push('MONGODB_URI names no database and MONGODB_DB_NAME is not set: the driver uses the database "test"; name one (mongodb://host/licensing?replicaSet=rs0, or MONGODB_DB_NAME)');
+  }
+  return { ...config, warnings };
+}
+
+function readConfig(env: Env): Omit<Config, 'warnings'> {
   const nodeEnv = nonEmpty(env, 'NODE_ENV') ?? 'production';
   const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info')) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {

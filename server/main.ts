@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  if (cluster.isPrimary) for (const warning of config.warnings) logger.warn(warning);
   if (config.webConcurrency > 0 && cluster.isPrimary) {
     await runPrimary(config, logger);
     return;

@@ -49,6 +49,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it('warns about variables that look like settings but are not read, and about a MONGODB_URI without a database', () => {
+    expect(loadConfig({}).warnings).toEqual([]);
+    expect(loadConfig({ PORT: '3000', LOG_LEVEL: 'info', HOME: '/root', PATH: '/usr/bin', HOSTNAME: 'x', NODE_OPTIONS: '', EMBEDDED_MONGO_PORT: '1' }).warnings).toEqual([]);
+    expect(loadConfig({ MONGO_URI: 'mongodb://db/x', LOGLEVEL: 'debug', WEBHOOKS_TIMEOUT: '5', RATE_LIMIT: '9' }).warnings).toEqual([
+      'LOGLEVEL is not a setting of this server and is ignored (did you mean LOG_LEVEL?)',
+      'MONGO_URI is not a setting of this server and is ignored (did you mean MONGODB_URI?)',
+      'RATE_LIMIT is not a setting of this server and is ignored (did you mean RATE_LIMIT_PER_IP or RATE_LIMIT_PER_KEY or RATE_LIMIT_WINDOW_MS?)',
+      'WEBHOOKS_TIMEOUT is not a setting of this server and is ignored (did you mean WEBHOOKS_TIMEOUT_MS?)',
+    ]);
+    expect(loadConfig({ MONGODB_URI: 'mongodb://db1,db2/?replicaSet=rs0' }).warnings).toEqual([
+      'MONGODB_URI names no database and MONGODB_DB_NAME is not set: the driver uses the database "test"; name one (mongodb://host/licensing?replicaSet=rs0, or MONGODB_DB_NAME)',
+    ]);
+    expect(loadConfig({ MONGODB_URI: 'mongodb://db1' }).warnings).toHaveLength(1);
+    expect(loadConfig({ MONGODB_URI: 'mongodb://db1,db2/licensing?replicaSet=rs0' }).warnings).toEqual([]);
+    expect(loadConfig({ MONGODB_URI: 'mongodb+srv://user:pw@cluster.example.net/' , MONGODB_DB_NAME: 'licensing' }).warnings).toEqual([]);
+  });
+
   it('reads PUBLIC_BASE_URL as an origin with an optional path, without a trailing slash', () => {
     expect(loadConfig({}).publicBaseUrl).toBeUndefined();
     expect(loadConfig({ PUBLIC_BASE_URL: 'https://Licensing.Example.com/' }).publicBaseUrl).toBe('https://licensing.example.com');
