@@ -2,12 +2,15 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
 
+/** The demo account's one-time banner for the URL the server is reached at (known once it listens). */
+export type DemoBanner = (baseUrl: string) => string;
+
 /**
  * First start: with BOOTSTRAP_ACCOUNT_NAME, make sure that account exists with the given credentials;
- * on an empty database without it, create a demo account and print its credentials once (to the
- * terminal, never to the structured log).
+ * on an empty database without it, create a demo account and return the banner with its credentials,
+ * to be printed once (to the terminal, never to the structured log) when the port is known.
  */
-export async function bootstrapAccounts(config: Config, services: Services, logger: Logger, print: (text: string) => void): Promise<void> {
+export async function bootstrapAccounts(config: Config, services: Services, logger: Logger): Promise<DemoBanner | undefined> {
   const b = config.bootstrap;
   if (b.accountName) {
     const { account, created } = await services.accounts.ensureAccount(b.accountName, {
@@ -17,12 +20,11 @@ export async function bootstrapAccounts(config: Config, services: Services, logg
       ...(b.v3AccessToken ? { v3AccessToken: b.v3AccessToken } : {}),
     });
     logger.info({ accountId: account.id, created }, 'bootstrap account ensured');
-    return;
+    return undefined;
   }
-  if ((await services.accounts.countAccounts()) > 0) return;
+  if ((await services.accounts.countAccounts()) > 0) return undefined;
   const { account, credentials } = await services.accounts.createAccount({ name: 'demo' });
-  const base = config.publicBaseUrl ?? `http://localhost:${config.port}`;
-  print(
+  return (base) =>
     [
       '',
       '=== Demo account created (credentials are shown only this once) ===',
@@ -35,6 +37,5 @@ export async function bootstrapAccounts(config: Config, services: Services, logg
       'Try it:',
       `  curl -H 'Authorization: Api-Key ${credentials.managementApiKey}' ${base}/api/v1/products/`,
       '',
-    ].join('\n'),
-  );
+    ].join('\n');
 }

@@ -86,7 +86,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    await bootstrapAccounts(config, services, logger, options.print ?? ((text) => process.stderr.write(`${text}\n`)));
+    const banner = await bootstrapAccounts(config, services, logger);
+    const print = options.print ?? ((text: string) => process.stderr.write(`${text}\n`));
     // Without PUBLIC_BASE_URL, token issuers are http://localhost:<the port listened on>.
     let listeningPort = config.port;
     const urls = new PublicUrls(config.publicBaseUrl, () => `http://localhost:${listeningPort}`);
@@ -104,11 +105,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, connectionsCheckingInterval: timeouts.checkIntervalMs },
       app,
     );
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(portError(err, config.host, config.port)));
-      server.listen(config.port, config.host, () => resolve());
-    });
-    listeningPort = (server.address() as AddressInfo).port;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) => reject(portError(err, config.host, config.port)));
+        server.listen(config.port, config.host, () => resolve());
+      });
+    } finally {
+      // The demo credentials are shown once, also when listening failed after the account was made.
+      listeningPort = (server.address() as AddressInfo | null)?.port ?? config.port;
+      if (banner) print(banner(urls.issuerBase()));
+    }
     server.keepAliveTimeout = 65_000;
     const { enabled: dispatcherEnabled, ...delivery } = config.webhookDelivery;
     const dispatcher = new WebhookDispatcher({

@@ -10,7 +10,11 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.js';
+import { createLogger } from '../../server/logger.js';
+import { startServer } from '../../server/server.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), 'process-lifecycle-'));
@@ -72,7 +76,9 @@ async function listening(port: number, expected: boolean, ms: number): Promise<b
 }
 
 function npm(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn('npm', args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Against a real MongoDB (MONGODB_URI set), each server gets a database of its own.
+  const database = process.env.MONGODB_URI ? { MONGODB_DB_NAME: `lifecycle_${randomBytes(6).toString('hex')}` } : {};
+  const child = spawn('npm', args, { cwd: root, env: { ...process.env, ...database, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   return child;
 }
@@ -134,4 +140,22 @@ describe('process lifecycle', () => {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
   }, 90_000);
+
+  it('PORT=0: the demo banner names the port listened on, not 0', async () => {
+    const printed: string[] = [];
+    // An empty database (the demo account is made only there): a fresh directory, or a fresh database on MONGODB_URI.
+    const database = process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI, MONGODB_DB_NAME: `banner_${randomBytes(6).toString('hex')}` } : { DATA_DIR: path.join(tmp, 'banner-db') };
+    const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...database, SECRETS_KEY: randomBytes(32).toString('base64') });
+    const server = await startServer({ config, logger: createLogger('silent'), print: (text) => printed.push(text) });
+    try {
+      const port = new URL(server.url).port;
+      expect(port).not.toBe('0');
+      expect(printed).toHaveLength(1);
+      expect(printed[0]).toContain('=== Demo account created');
+      expect(printed[0]).toMatch(new RegExp(`curl -H 'Authorization: Api-Key mgmt_[^']+' http://localhost:${port}/api/v1/products/`));
+    } finally {
+      if (process.env.MONGODB_URI) await server.db.connection.dropDatabase().catch(() => undefined);
+      await server.close();
+    }
+  });
 });
