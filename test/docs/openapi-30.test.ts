@@ -2,16 +2,17 @@
  * The OpenAPI 3.0.3 rendition (scripts/openapi-30.mjs, written by `npm run generate` to
  * generated/openapi-3.0.{json,yaml}): the converter on small inputs, the committed files against a
  * fresh conversion, two independent validators (@apidevtools/swagger-parser, and Debian's
- * kin-openapi through test/interop/kin-load).
+ * kin-openapi through test/interop/kin-load), and the two routes that serve it.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertToOpenApi30 } from '../../scripts/openapi-30.mjs';
 import { bundledSpecJsonPath, projectRoot, specJson30Path, specYaml30Path } from '../../server/paths.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 
 type Doc = { [key: string]: unknown };
 
@@ -307,4 +308,30 @@ describe('generated/openapi-3.0.{json,yaml}', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/loads and validates \(OpenAPI 3\.0\.3, \d+ paths\)/);
   }, 180_000);
+});
+
+describe('GET /openapi-3.0.json and /openapi-3.0.yaml', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  it.each([
+    { path: '/openapi-3.0.json', file: specJson30Path, type: 'application/json; charset=utf-8', version: (body: string) => (JSON.parse(body) as Doc).openapi },
+    { path: '/openapi-3.0.yaml', file: specYaml30Path, type: 'application/yaml; charset=utf-8', version: (body: string) => /^openapi: (\S+)\n/.exec(body)?.[1] },
+  ])('$path serves the committed 3.0.3 rendition', async ({ path, file, type, version }) => {
+    const res = await fetch(`${server.baseUrl}${path}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(type);
+    const body = await res.text();
+    expect(body).toBe(readFileSync(file, 'utf8'));
+    expect(version(body)).toBe('3.0.3');
+  });
+
+  it('answer an undocumented query parameter 400 in the service error format', async () => {
+    const res = await fetch(`${server.baseUrl}/openapi-3.0.json?format=compact`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: 'VALIDATION_FAILED', message: "/query/format Unknown query parameter 'format'" });
+  });
 });
