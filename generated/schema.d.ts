@@ -84,6 +84,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openapi-3.0.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract as OpenAPI 3.0.3 JSON
+         * @description The same contract converted to OpenAPI 3.0.3 (`generated/openapi-3.0.json`, generated from the 3.1
+         *     bundle by `npm run generate`), for tools that read only 3.0 (kin-openapi / oapi-codegen, older
+         *     generators). Webhooks are under `x-webhooks`; what 3.0 cannot express is listed in the README's
+         *     "OpenAPI 3.0 rendition". The server validates its traffic against the 3.1 document (`/openapi.json`).
+         */
+        get: operations["getOpenApi30Json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi-3.0.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract as OpenAPI 3.0.3 YAML
+         * @description The OpenAPI 3.0.3 rendition of the contract (`generated/openapi-3.0.yaml`) as YAML: the same
+         *     document as `/openapi-3.0.json`.
+         */
+        get: operations["getOpenApi30Yaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -5774,6 +5818,64 @@ export interface operations {
                 content: {
                     /**
                      * @example openapi: 3.1.0
+                     *     info:
+                     *       title: Metered Licensing API
+                     */
+                    "application/yaml": string;
+                };
+            };
+            429: components["responses"]["ServiceTooManyRequests"];
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
+    getOpenApi30Json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.0.3 rendition of the contract. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.0.3",
+                     *       "info": {
+                     *         "title": "Metered Licensing API",
+                     *         "version": "0.1.0"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OpenApiDocument"];
+                };
+            };
+            429: components["responses"]["ServiceTooManyRequests"];
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
+    getOpenApi30Yaml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.0.3 rendition of the contract. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example openapi: 3.0.3
                      *     info:
                      *       title: Metered Licensing API
                      */

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Lints and bundles the hand-authored spec in openapi/ and generates everything in generated/.
+// Lints and bundles the hand-authored spec in openapi/ and generates everything in generated/ (the
+// bundle, its OpenAPI 3.0.3 rendition, TypeScript types, the docs page).
 //   node scripts/generate.mjs          regenerate generated/
 //   node scripts/generate.mjs --check  fail when generated/ differs from a fresh generation
 // A fresh generation is kept in node_modules/.cache/generate/<hash of every input>/ and reused while
@@ -8,10 +9,12 @@
 // generation; --no-cache (or GENERATE_NO_CACHE=1) generates afresh.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, mkdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { convertToOpenApi30 } from './openapi-30.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -45,11 +48,19 @@ async function generateInto(outDir) {
     run(bin('redocly'), ['bundle', 'openapi/openapi.yaml', '-o', join(outDir, 'openapi.yaml')]),
     run(bin('redocly'), ['bundle', 'openapi/openapi.yaml', '--ext', 'json', '-o', join(outDir, 'openapi.json')]),
   );
+  writeOpenApi30(outDir);
   const docsScript = join(root, 'scripts', 'build-docs.mjs');
   await runAll(
     run(bin('openapi-typescript'), [join(outDir, 'openapi.yaml'), '-o', join(outDir, 'schema.d.ts')]),
     existsSync(docsScript) ? run(process.execPath, [docsScript, join(outDir, 'openapi.yaml'), join(outDir, 'docs', 'index.html')]) : null,
   );
+}
+
+/** The OpenAPI 3.0.3 rendition of the bundle (scripts/openapi-30.mjs), as JSON and YAML, for tools that read only 3.0. */
+function writeOpenApi30(outDir) {
+  const { document } = convertToOpenApi30(JSON.parse(readFileSync(join(outDir, 'openapi.json'), 'utf8')));
+  writeFileSync(join(outDir, 'openapi-3.0.json'), `${JSON.stringify(document, null, 2)}\n`);
+  writeFileSync(join(outDir, 'openapi-3.0.yaml'), stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 }));
 }
 
 function listFiles(dir, base = dir) {
@@ -63,7 +74,7 @@ function listFiles(dir, base = dir) {
 /** A hash of everything the generation reads: same hash, same output. */
 function inputsHash() {
   const hash = createHash('sha256').update(process.version);
-  const files = [...listFiles(join(root, 'openapi')).map((f) => join('openapi', f)), 'redocly.yaml', 'node_modules/.package-lock.json', 'scripts/generate.mjs', 'scripts/build-docs.mjs'];
+  const files = [...listFiles(join(root, 'openapi')).map((f) => join('openapi', f)), 'redocly.yaml', 'node_modules/.package-lock.json', 'scripts/generate.mjs', 'scripts/openapi-30.mjs', 'scripts/build-docs.mjs'];
   for (const file of files.sort()) {
     const full = join(root, file);
     hash.update(`\0${file}\0`).update(existsSync(full) ? readFileSync(full) : '');

@@ -16,4 +16,7 @@ function findProjectRoot(): string {
 export const projectRoot = findProjectRoot();
 export const bundledSpecJsonPath = join(projectRoot, 'generated', 'openapi.json');
 export const bundledSpecYamlPath = join(projectRoot, 'generated', 'openapi.yaml');
+/** The OpenAPI 3.0.3 rendition of the bundle (scripts/openapi-30.mjs), for tools that read only 3.0. */
+export const specJson30Path = join(projectRoot, 'generated', 'openapi-3.0.json');
+export const specYaml30Path = join(projectRoot, 'generated', 'openapi-3.0.yaml');
 export const docsHtmlPath = join(projectRoot, 'generated', 'docs', 'index.html');

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { existsSync, readFileSync } from 'node:fs';
 import { ApiError } from './api-error.js';
-import { bundledSpecJsonPath, bundledSpecYamlPath, docsHtmlPath } from '../paths.js';
+import { bundledSpecJsonPath, bundledSpecYamlPath, docsHtmlPath, specJson30Path, specYaml30Path } from '../paths.js';
 
 export interface ServiceRoutesDeps {
   /** Resolves true when the database answers a ping. */
@@ -25,11 +25,13 @@ const docsContentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** `/healthz`, `/readyz`, the bundled spec as JSON and YAML, and its documentation at `/docs`. */
+/** `/healthz`, `/readyz`, the bundled spec and its OpenAPI 3.0.3 rendition as JSON and YAML, and its documentation at `/docs`. */
 export function serviceRoutes(deps: ServiceRoutesDeps): Router {
   const router = Router();
   const specJson = readFileSync(bundledSpecJsonPath, 'utf8');
   const specYaml = readFileSync(bundledSpecYamlPath, 'utf8');
+  const specJson30 = readFileSync(specJson30Path, 'utf8');
+  const specYaml30 = readFileSync(specYaml30Path, 'utf8');
   const docsHtml = existsSync(docsHtmlPath) ? readFileSync(docsHtmlPath, 'utf8') : undefined;
 
   router.get('/healthz', (_req, res) => {
@@ -45,6 +47,12 @@ export function serviceRoutes(deps: ServiceRoutesDeps): Router {
   });
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').send(specYaml);
+  });
+  router.get('/openapi-3.0.json', (_req, res) => {
+    res.type('application/json').send(specJson30);
+  });
+  router.get('/openapi-3.0.yaml', (_req, res) => {
+    res.type('application/yaml').send(specYaml30);
   });
   router.get('/docs', (_req, res) => {
     if (docsHtml === undefined) throw new ApiError(404, 'not_found', 'The documentation has not been built; run `npm run docs`');

@@ -1,6 +1,6 @@
 /**
  * Consumer contract of the service endpoints (`getHealth`, `getReadiness`, `getOpenApiJson`,
- * `getOpenApiYaml`, `getDocs`): the real client against the Pact mock server, one success and one documented
+ * `getOpenApiYaml`, `getOpenApi30Json`, `getOpenApi30Yaml`, `getDocs`): the real client against the Pact mock server, one success and one documented
  * error interaction per operation.
  */
 import { MatchersV3 } from '@pact-foundation/pact';
@@ -73,78 +73,88 @@ describe('service endpoints (consumer)', () => {
       });
   });
 
-  it('getOpenApiJson: the bundled OpenAPI 3.1 document', async () => {
-    const { name, params } = states.serviceRunning();
-    await pact
-      .addInteraction()
-      .given(name, params)
-      .uponReceiving('getOpenApiJson: the contract as JSON')
-      .withRequest('GET', '/openapi.json')
-      .willRespondWith(200, (res) =>
-        res.headers(jsonResponseHeaders()).jsonBody({
-          openapi: regex('^3\\.1\\.\\d+$', '3.1.0'),
-          info: { title: like('Metered Licensing API'), version: like('0.1.0') },
-          paths: like({ '/healthz': {} }),
-        }),
-      )
-      .executeTest(async (mock) => {
-        const doc = unwrap(await clientFor(mock.url).GET('/openapi.json'));
-        expect(doc.openapi).toMatch(/^3\.1\./);
-        expect(doc.info).toMatchObject({ title: 'Metered Licensing API' });
-      });
-  });
+  // The contract (OpenAPI 3.1) and its 3.0.3 rendition, each as JSON and as YAML.
+  const documents = [
+    { jsonOp: 'getOpenApiJson', yamlOp: 'getOpenApiYaml', jsonPath: '/openapi.json', yamlPath: '/openapi.yaml', title: 'the bundled OpenAPI 3.1 document', what: 'the contract', version: '3.1.0' },
+    { jsonOp: 'getOpenApi30Json', yamlOp: 'getOpenApi30Yaml', jsonPath: '/openapi-3.0.json', yamlPath: '/openapi-3.0.yaml', title: 'the OpenAPI 3.0.3 rendition', what: 'the 3.0.3 rendition', version: '3.0.3' },
+  ] as const;
+  for (const { jsonOp, yamlOp, jsonPath, yamlPath, title, what, version } of documents) {
+    /** The version's pattern (`3\.1\.\d+`) as regex source. */
+    const versionPattern = `${version.split('.').slice(0, 2).join('\\.')}\\.\\d+`;
 
-  it('getOpenApiJson: 400 VALIDATION_FAILED for an undocumented query parameter', async () => {
-    const { name, params } = states.serviceRunning();
-    await pact
-      .addInteraction()
-      .given(name, params)
-      .uponReceiving('getOpenApiJson: a request with an undocumented query parameter')
-      .withRequest('GET', '/openapi.json', (req) => req.query({ format: 'compact' }))
-      .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter format')))
-      .executeTest(async (mock) => {
-        // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
-        const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/openapi.json', { params: { query: { format: 'compact' } } })));
-        expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
-      });
-  });
+    it(`${jsonOp}: ${title}`, async () => {
+      const { name, params } = states.serviceRunning();
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving(`${jsonOp}: ${what} as JSON`)
+        .withRequest('GET', jsonPath)
+        .willRespondWith(200, (res) =>
+          res.headers(jsonResponseHeaders()).jsonBody({
+            openapi: regex(`^${versionPattern}$`, version),
+            info: { title: like('Metered Licensing API'), version: like('0.1.0') },
+            paths: like({ '/healthz': {} }),
+          }),
+        )
+        .executeTest(async (mock) => {
+          const doc = unwrap(await clientFor(mock.url).GET(jsonPath));
+          expect(doc.openapi).toMatch(new RegExp(`^${versionPattern}$`));
+          expect(doc.info).toMatchObject({ title: 'Metered Licensing API' });
+        });
+    });
 
-  it('getOpenApiYaml: the bundled OpenAPI 3.1 document as YAML text', async () => {
-    const { name, params } = states.serviceRunning();
-    const example = 'openapi: 3.1.0\ninfo:\n  title: Metered Licensing API\n';
-    await pact
-      .addInteraction()
-      .given(name, params)
-      .uponReceiving('getOpenApiYaml: the contract as YAML')
-      .withRequest('GET', '/openapi.yaml')
-      .willRespondWith(200, (res) =>
-        res
-          .headers({ 'Content-Type': regex(patterns.yamlContentType, 'application/yaml; charset=utf-8') })
-          // Pact stores non-JSON bodies as binary and checks their sniffed type, which for YAML is
-          // text/plain; the Content-Type header above pins application/yaml, the rule below the text.
-          .body('text/plain', Buffer.from(example))
-          .matchingRules({ body: { path: '$', rules: [regex('^openapi: 3\\.1\\.\\d+\\n(.|\\n)*$', example)] } }),
-      )
-      .executeTest(async (mock) => {
-        const text = unwrap(await clientFor(mock.url).GET('/openapi.yaml', { parseAs: 'text' }));
-        expect(text).toMatch(/^openapi: 3\.1\./);
-      });
-  });
+    it(`${jsonOp}: 400 VALIDATION_FAILED for an undocumented query parameter`, async () => {
+      const { name, params } = states.serviceRunning();
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving(`${jsonOp}: a request with an undocumented query parameter`)
+        .withRequest('GET', jsonPath, (req) => req.query({ format: 'compact' }))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter format')))
+        .executeTest(async (mock) => {
+          // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+          const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET(jsonPath, { params: { query: { format: 'compact' } } })));
+          expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+        });
+    });
 
-  it('getOpenApiYaml: 400 VALIDATION_FAILED for an undocumented query parameter', async () => {
-    const { name, params } = states.serviceRunning();
-    await pact
-      .addInteraction()
-      .given(name, params)
-      .uponReceiving('getOpenApiYaml: a request with an undocumented query parameter')
-      .withRequest('GET', '/openapi.yaml', (req) => req.query({ format: 'compact' }))
-      .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter format')))
-      .executeTest(async (mock) => {
-        // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
-        const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/openapi.yaml', { params: { query: { format: 'compact' } }, parseAs: 'text' })));
-        expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
-      });
-  });
+    it(`${yamlOp}: ${title} as YAML text`, async () => {
+      const { name, params } = states.serviceRunning();
+      const example = `openapi: ${version}\ninfo:\n  title: Metered Licensing API\n`;
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving(`${yamlOp}: ${what} as YAML`)
+        .withRequest('GET', yamlPath)
+        .willRespondWith(200, (res) =>
+          res
+            .headers({ 'Content-Type': regex(patterns.yamlContentType, 'application/yaml; charset=utf-8') })
+            // Pact stores non-JSON bodies as binary and checks their sniffed type, which for YAML is
+            // text/plain; the Content-Type header above pins application/yaml, the rule below the text.
+            .body('text/plain', Buffer.from(example))
+            .matchingRules({ body: { path: '$', rules: [regex(`^openapi: ${versionPattern}\\n(.|\\n)*$`, example)] } }),
+        )
+        .executeTest(async (mock) => {
+          const text = unwrap(await clientFor(mock.url).GET(yamlPath, { parseAs: 'text' }));
+          expect(text).toMatch(new RegExp(`^openapi: ${versionPattern}\\n`));
+        });
+    });
+
+    it(`${yamlOp}: 400 VALIDATION_FAILED for an undocumented query parameter`, async () => {
+      const { name, params } = states.serviceRunning();
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving(`${yamlOp}: a request with an undocumented query parameter`)
+        .withRequest('GET', yamlPath, (req) => req.query({ format: 'compact' }))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter format')))
+        .executeTest(async (mock) => {
+          // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+          const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET(yamlPath, { params: { query: { format: 'compact' } }, parseAs: 'text' })));
+          expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+        });
+    });
+  }
 
   it('getDocs: the documentation page as HTML', async () => {
     const { name, params } = states.serviceRunning();
