@@ -228,7 +228,8 @@ function unknownSettings(env: Env, known: ReadonlySet<string>): string[] {
   for (const name of Object.keys(env).sort()) {
     if (known.has(name) || READ_ELSEWHERE.has(name) || env[name] === undefined) continue;
     const segment = name.split('_')[0]!;
-    const close = [...known].filter((k) => k.length >= 7 && (editDistance(name, k) <= 2 || k.startsWith(`${name}_`)));
+    // A name of two or more segments that starts a setting's name (RATE_LIMIT), or a near miss of one (MONGO_URI).
+    const close = [...known].filter((k) => k.length >= 7 && (editDistance(name, k) <= 2 || (name.includes('_') && k.startsWith(`${name}_`))));
     if (close.length === 0 && !OUR_PREFIXES.has(segment)) continue;
     const guess = (close.length > 0 ? close : [...known].filter((k) => k.split('_')[0] === segment))
       .map((k) => ({ k, d: k.startsWith(`${name}_`) ? 0 : editDistance(name, k) }))

@@ -51,7 +51,7 @@ describe('loadConfig', () => {
 
   it('warns about variables that look like settings but are not read, and about a MONGODB_URI without a database', () => {
     expect(loadConfig({}).warnings).toEqual([]);
-    expect(loadConfig({ PORT: '3000', LOG_LEVEL: 'info', HOME: '/root', PATH: '/usr/bin', HOSTNAME: 'x', NODE_OPTIONS: '', EMBEDDED_MONGO_PORT: '1' }).warnings).toEqual([]);
+    expect(loadConfig({ PORT: '3000', LOG_LEVEL: 'info', HOME: '/root', PATH: '/usr/bin', HOSTNAME: 'x', NODE_OPTIONS: '', NODE: '/usr/bin/node', LOGNAME: 'root', EMBEDDED_MONGO_PORT: '1' }).warnings).toEqual([]);
     expect(loadConfig({ MONGO_URI: 'mongodb://db/x', LOGLEVEL: 'debug', WEBHOOKS_TIMEOUT: '5', RATE_LIMIT: '9' }).warnings).toEqual([
       'LOGLEVEL is not a setting of this server and is ignored (did you mean LOG_LEVEL?)',
       'MONGO_URI is not a setting of this server and is ignored (did you mean MONGODB_URI?)',
