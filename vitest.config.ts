@@ -31,8 +31,8 @@ const shared = {
   pool: 'forks' as const,
   testTimeout: 30_000,
   hookTimeout: 60_000,
-  // Rate limits off also in servers that tests start as child processes (they inherit this env).
-  env: { NODE_ENV: 'test', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0' },
+  // Rate limits off also in servers that tests start as child processes (they inherit this env); Pact's anonymous usage tracking off.
+  env: { NODE_ENV: 'test', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0', PACT_DO_NOT_TRACK: 'true' },
 };
 
 export default defineConfig({

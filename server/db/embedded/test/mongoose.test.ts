@@ -56,7 +56,7 @@ describe('mongoose end to end', () => {
       { key: 'K-3', owner: 'globex', seats: 10 },
     ]);
 
-    const updated = await License.findOneAndUpdate({ key: 'K-1' }, { $inc: { used: 2 }, $push: { tags: 'pro' } }, { new: true });
+    const updated = await License.findOneAndUpdate({ key: 'K-1' }, { $inc: { used: 2 }, $push: { tags: 'pro' } }, { returnDocument: 'after' });
     expect(updated?.used).toBe(2);
     expect(updated?.tags).toEqual(['pro']);
 
