@@ -32,10 +32,12 @@ export function requestContext(logger: Logger): RequestHandler {
     // The full path as received (routers mounted at a base path rewrite req.path), credentials
     // redacted; never the query string, which may carry a license key or a hardware id.
     const path = loggedPath(req.path);
+    // As received: spec routing serves a HEAD as its GET.
+    const method = req.method;
     res.on('finish', () => {
       if (!logger.isLevelEnabled('info')) return;
       logger.info(
-        { requestId, method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.ip },
+        { requestId, method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.ip },
         'request',
       );
     });
