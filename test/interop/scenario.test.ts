@@ -106,6 +106,30 @@ describe.runIf(shouldRun([quicktype, go, python]))('generated clients against a 
     expect(summarize(lines), stderr).toEqual(allPassing);
   });
 
+  it('the generated Python classes refuse an answer without a required field or with a wrong type (what "decoded into the generated types" checks)', async () => {
+    const types = requireTools([quicktype, python]);
+    const check = [
+      'import interop_types as t',
+      'good = {"name": "api-calls", "uses": 2, "licenseAllowedUses": 100, "licenseTotalUses": 5, "licenseGrossUses": 5}',
+      'assert t.V3MeterAttributeUses.from_dict(good).license_total_uses == 5',
+      'for bad in ({k: v for k, v in good.items() if k != "uses"}, {**good, "uses": "2"}):',
+      '    try:',
+      '        t.V3MeterAttributeUses.from_dict(bad)',
+      '    except AssertionError:',
+      '        print("refused")',
+      '    else:',
+      '        print("accepted")',
+    ].join('\n');
+    const result = await new Promise<string>((resolve, reject) => {
+      const child = spawn('python3', ['-c', check], { cwd: types.dir, env: toolchainEnv({ PYTHONPATH: types.dir, PYTHONDONTWRITEBYTECODE: '1' }), stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', () => resolve(stdout));
+    });
+    expect(result.trim().split('\n')).toEqual(['refused', 'refused']);
+  });
+
   it('quicktype → Python dataclasses (urllib, email.utils.formatdate dates): every step of the scenario', async () => {
     const types = requireTools([quicktype, python]);
     const { lines, stderr } = await runClient('python3', [join(interopDir, 'python', 'scenario.py')], { ...scenarioEnv(server as TestServer, 'python'), PYTHONPATH: types.dir, PYTHONDONTWRITEBYTECODE: '1' }, types.dir);

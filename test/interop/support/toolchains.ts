@@ -38,7 +38,7 @@ export interface Toolchain {
 export const toolchains = {
   quicktype: (): Toolchain => ({ name: 'quicktype', available: existsSync(quicktypeBin()), install: 'npm ci (devDependency quicktype@26.0.0)' }),
   go: (): Toolchain => ({ name: 'go', available: runs('go', ['version']), install: 'sudo .ci/install-system-deps (Debian golang-go)' }),
-  python: (): Toolchain => ({ name: 'python3', available: runs('python3', ['-c', 'import dataclasses, email.utils, urllib.request']), install: 'Debian python3' }),
+  python: (): Toolchain => ({ name: 'python3', available: runs('python3', ['-c', 'import dataclasses, email.utils, urllib.request, dateutil.parser']), install: 'sudo .ci/install-system-deps (Debian python3, python3-dateutil: the generated classes import dateutil.parser)' }),
   perlOpenApiClient: (): Toolchain => ({ name: 'Perl OpenAPI::Client', available: runs('perl', ['-MOpenAPI::Client', '-e', '1']), install: 'sudo .ci/install-system-deps (Debian libopenapi-client-perl)' }),
 };
 
