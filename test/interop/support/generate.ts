@@ -77,32 +77,35 @@ function hashOf(parts: readonly string[]): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/**
+ * Makes `dir` once: `build` fills a fresh work directory, which is then renamed to `dir` (so a
+ * directory that exists is complete); when another process publishes the same inputs first, theirs
+ * is kept (it is identical).
+ */
+function publishOnce(dir: string, build: (work: string) => void): void {
+  if (existsSync(dir)) return;
+  mkdirSync(cacheRoot, { recursive: true });
+  const work = mkdtempSync(join(cacheRoot, 'tmp-'));
+  try {
+    build(work);
+    renameSync(work, dir);
+  } catch (error) {
+    rmSync(work, { recursive: true, force: true });
+    if (!existsSync(dir)) throw error;
+  }
+}
+
 /** Generates (or finds) the schemas and types for the current spec. */
 export function generateTypes(): Generated {
   const specText = readFileSync(specPath, 'utf8');
   const quicktypeVersion = execFileSync(quicktypeBin(), ['--version'], { encoding: 'utf8' }).trim();
-  const key = hashOf([specText, quicktypeVersion, readFileSync(new URL(import.meta.url), 'utf8')]);
-  const dir = join(cacheRoot, `types-${key}`);
-  if (existsSync(join(dir, 'done'))) return { dir };
-  mkdirSync(cacheRoot, { recursive: true });
-  const work = mkdtempSync(join(cacheRoot, 'tmp-'));
-  try {
+  const dir = join(cacheRoot, `types-${hashOf([specText, quicktypeVersion, readFileSync(new URL(import.meta.url), 'utf8')])}`);
+  publishOnce(dir, (work) => {
     writeFileSync(join(work, 'schemas.json'), componentsAsJsonSchema(JSON.parse(specText)));
     for (const language of ['go', 'python'] as const) {
       execFileSync(quicktypeBin(), quicktypeArgs(language), { cwd: work, env: toolchainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     }
-    writeFileSync(join(work, 'done'), '');
-    try {
-      renameSync(work, dir);
-    } catch (error) {
-      // Another process published the same inputs first: theirs is identical.
-      if (!existsSync(join(dir, 'done'))) throw error;
-      rmSync(work, { recursive: true, force: true });
-    }
-  } catch (error) {
-    rmSync(work, { recursive: true, force: true });
-    throw error;
-  }
+  });
   return { dir };
 }
 
@@ -111,23 +114,10 @@ export function buildGoScenario(generated: Generated): string {
   const mainGo = readFileSync(join(interopDir, 'go-scenario', 'main.go'), 'utf8');
   const typesGo = readFileSync(join(generated.dir, 'types.go'), 'utf8');
   const dir = join(cacheRoot, `go-${hashOf([mainGo, typesGo])}`);
-  const binary = join(dir, 'scenario');
-  if (existsSync(binary)) return binary;
-  mkdirSync(cacheRoot, { recursive: true });
-  const work = mkdtempSync(join(cacheRoot, 'tmp-go-'));
-  try {
+  publishOnce(dir, (work) => {
     writeFileSync(join(work, 'main.go'), mainGo);
     writeFileSync(join(work, 'types.go'), typesGo);
     execFileSync('go', ['build', '-o', 'scenario', 'main.go', 'types.go'], { cwd: work, env: toolchainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      renameSync(work, dir);
-    } catch (error) {
-      if (!existsSync(binary)) throw error;
-      rmSync(work, { recursive: true, force: true });
-    }
-  } catch (error) {
-    rmSync(work, { recursive: true, force: true });
-    throw error;
-  }
-  return binary;
+  });
+  return join(dir, 'scenario');
 }
