@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
+ * Five projects, run one group after the other by a single `vitest run` (`npm test`, one summary):
  * `default` (the app's suites in test/ and the engine's own tests in server/db/embedded/test/, two
- * files at a time: most of them wait on sockets and child processes), then `load` (the suites that
+ * files at a time: most of them wait on sockets and child processes) together with `interop`
+ * (test/interop/: clients other tools generate from the spec, compiled and run against a live
+ * server; `npm run test:interop` runs it alone), then `load` (the suites that
  * load the machine on purpose: crashes, races and fault injection, one file at a time so none of them
  * shares the CPU), then `contracts-consumer` (the client against the Pact mock server; writes the pact
  * files in contracts/), then `contracts-provider` (verifies them against the real server, and checks
@@ -45,8 +47,19 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
           // The app's suites in test/, and the embedded engine's own tests beside it (server/db/embedded/test/).
           include: ['test/**/*.test.ts', 'server/db/embedded/test/**/*.test.ts'],
-          exclude: ['test/contracts/**', '**/node_modules/**', ...LOAD_SUITES],
+          exclude: ['test/contracts/**', 'test/interop/**', '**/node_modules/**', ...LOAD_SUITES],
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'interop',
+          sequence: { groupOrder: 0 },
+          include: ['test/interop/**/*.test.ts'],
+          // Generating and compiling the clients (cached under node_modules/.cache/interop) takes a while on a cold cache.
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
       {
