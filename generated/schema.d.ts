@@ -5395,7 +5395,8 @@ export interface components {
          *     `negative_consumptions_not_allowed`. Floating: `floating_not_available` (all floating slots are held
          *     by live seats), `license_not_floating` (release on a license that is not floating cloud; our code),
          *     `license_borrow_not_allowed`, `borrow_until_not_valid`, `feature_not_floating`,
-         *     `floating_feature_device_not_in_use`.
+         *     `floating_feature_device_not_in_use`. Trials: `trial_not_allowed` (the product does not allow
+         *     trials), `trial_expired` (the device's trial of the product has ended).
          */
         V4BadRequest: {
             headers: {
