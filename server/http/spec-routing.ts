@@ -34,7 +34,7 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 /** The request headers a browser client of the client-side APIs may send. */
 const CORS_REQUEST_HEADERS = ['Authorization', 'Content-Type', 'Date', 'Idempotency-Key', 'X-Request-Id'];
 /** The response headers such a client may read. */
-const CORS_EXPOSED_HEADERS = ['Idempotent-Replayed', 'LicenseSignature', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-Request-Id'];
+const CORS_EXPOSED_HEADERS = ['Idempotent-Replayed', 'LicenseSignature', 'Retry-After', 'X-Rate-Limit-Limit', 'X-Rate-Limit-Remaining', 'X-Rate-Limit-Reset', 'X-Request-Id'];
 const CORS_PREFIXES = ['/v3/', '/api/v4/'];
 
 function escapeRegExp(s: string): string {
