@@ -4,6 +4,49 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where everything is
+         * @description What a person or a crawler finds at the server's root: the links to this documentation, the
+         *     contract in each form, the probes, and the base path of each API. Absolute links are not given:
+         *     every link is a path on this server.
+         */
+        get: operations["getServiceIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * No icon
+         * @description Browsers ask for `/favicon.ico` when they open `/docs`; the service has no icon and answers
+         *     204 (cacheable for a day) instead of an error in the browser's console.
+         */
+        get: operations["getFavicon"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1647,13 +1690,39 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
-        /** @description The state of a probe. */
-        HealthStatus: {
-            /**
-             * @description Always `ok` when the probe succeeds.
-             * @enum {string}
-             */
-            status: "ok";
+        /**
+         * ServiceIndex
+         * @description The links of the service, as paths on this server.
+         */
+        ServiceIndex: {
+            /** @description The API's title (`info.title` of the contract). */
+            name: string;
+            /** @description The contract's version (`info.version`). */
+            version: string;
+            /** @description The Redoc documentation page. */
+            documentation: string;
+            /** @description The contract, bundled, in each form. */
+            openapi: {
+                /** @description OpenAPI 3.1 as JSON. */
+                json: string;
+                /** @description OpenAPI 3.1 as YAML. */
+                yaml: string;
+                /** @description The OpenAPI 3.0.3 rendition as JSON. */
+                json_3_0: string;
+                /** @description The OpenAPI 3.0.3 rendition as YAML. */
+                yaml_3_0: string;
+            };
+            /** @description The liveness probe. */
+            health: string;
+            /** @description The readiness probe. */
+            readiness: string;
+            /** @description The APIs this server speaks, with their base paths. */
+            apis: {
+                /** @description The API's name. */
+                name: string;
+                /** @description The path every operation of the API starts with. */
+                base_path: string;
+            }[];
         };
         /** @description The error body of the Web API v3 dialect and of the service endpoints. */
         WebApiError: {
@@ -1667,6 +1736,14 @@ export interface components {
              * @example body.fingerprint must NOT have fewer than 64 characters
              */
             message: string;
+        };
+        /** @description The state of a probe. */
+        HealthStatus: {
+            /**
+             * @description Always `ok` when the probe succeeds.
+             * @enum {string}
+             */
+            status: "ok";
         };
         /** @description An OpenAPI 3.1 document. */
         OpenApiDocument: {
@@ -5197,6 +5274,28 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
+         *     request was not processed. Retry after `Retry-After` seconds.
+         */
+        ServiceTooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RateLimitRetryAfter"];
+                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
+                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
+                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "RATE_LIMITED",
+                 *       "message": "Too many requests from this client address; retry after the time in Retry-After"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebApiError"];
+            };
+        };
         /** @description A client error on a service endpoint (unknown path, wrong method, ...). */
         ServiceError: {
             headers: {
@@ -5222,28 +5321,6 @@ export interface components {
                  * @example {
                  *       "code": "SERVICE_UNAVAILABLE",
                  *       "message": "The database is unreachable"
-                 *     }
-                 */
-                "application/json": components["schemas"]["WebApiError"];
-            };
-        };
-        /**
-         * @description Too many requests: a rate limit (per client IP address, or per credential) was reached and the
-         *     request was not processed. Retry after `Retry-After` seconds.
-         */
-        ServiceTooManyRequests: {
-            headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "code": "RATE_LIMITED",
-                 *       "message": "Too many requests from this client address; retry after the time in Retry-After"
                  *     }
                  */
                 "application/json": components["schemas"]["WebApiError"];
@@ -5718,6 +5795,77 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getServiceIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service's links. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "name": "Metered Licensing API",
+                     *       "version": "0.1.0",
+                     *       "documentation": "/docs",
+                     *       "openapi": {
+                     *         "json": "/openapi.json",
+                     *         "yaml": "/openapi.yaml",
+                     *         "json_3_0": "/openapi-3.0.json",
+                     *         "yaml_3_0": "/openapi-3.0.yaml"
+                     *       },
+                     *       "health": "/healthz",
+                     *       "readiness": "/readyz",
+                     *       "apis": [
+                     *         {
+                     *           "name": "Management API v1",
+                     *           "base_path": "/api/v1"
+                     *         },
+                     *         {
+                     *           "name": "License API v4",
+                     *           "base_path": "/api/v4"
+                     *         },
+                     *         {
+                     *           "name": "Web API v3",
+                     *           "base_path": "/v3"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ServiceIndex"];
+                };
+            };
+            429: components["responses"]["ServiceTooManyRequests"];
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
+    getFavicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No icon, by design. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["ServiceTooManyRequests"];
+            "4XX": components["responses"]["ServiceError"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;

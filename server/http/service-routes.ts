@@ -34,6 +34,26 @@ export function serviceRoutes(deps: ServiceRoutesDeps): Router {
   const specYaml30 = readFileSync(specYaml30Path, 'utf8');
   const docsHtml = existsSync(docsHtmlPath) ? readFileSync(docsHtmlPath, 'utf8') : undefined;
 
+  const info = (JSON.parse(specJson) as { info: { title: string; version: string } }).info;
+  const index = {
+    name: info.title,
+    version: info.version,
+    documentation: '/docs',
+    openapi: { json: '/openapi.json', yaml: '/openapi.yaml', json_3_0: '/openapi-3.0.json', yaml_3_0: '/openapi-3.0.yaml' },
+    health: '/healthz',
+    readiness: '/readyz',
+    apis: [
+      { name: 'Management API v1', base_path: '/api/v1' },
+      { name: 'License API v4', base_path: '/api/v4' },
+      { name: 'Web API v3', base_path: '/v3' },
+    ],
+  };
+  router.get('/', (_req, res) => {
+    res.json(index);
+  });
+  router.get('/favicon.ico', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=86400').status(204).end();
+  });
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

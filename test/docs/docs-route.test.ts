@@ -33,4 +33,32 @@ describe('GET /docs', () => {
     expect(res.status).toBe(405);
     expect(await res.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
   });
+
+  it('GET / points at the documentation, the contract in each form, the probes and the APIs; every link answers 200', async () => {
+    const res = await fetch(`${server.baseUrl}/`);
+    expect(res.status).toBe(200);
+    const index = (await res.json()) as { name: string; version: string; documentation: string; openapi: Record<string, string>; health: string; readiness: string; apis: Array<{ name: string; base_path: string }> };
+    const spec = JSON.parse(readFileSync(new URL('../../generated/openapi.json', import.meta.url), 'utf8')) as { info: { title: string; version: string } };
+    expect(index).toEqual({
+      name: spec.info.title,
+      version: spec.info.version,
+      documentation: '/docs',
+      openapi: { json: '/openapi.json', yaml: '/openapi.yaml', json_3_0: '/openapi-3.0.json', yaml_3_0: '/openapi-3.0.yaml' },
+      health: '/healthz',
+      readiness: '/readyz',
+      apis: [
+        { name: 'Management API v1', base_path: '/api/v1' },
+        { name: 'License API v4', base_path: '/api/v4' },
+        { name: 'Web API v3', base_path: '/v3' },
+      ],
+    });
+    for (const link of [index.documentation, ...Object.values(index.openapi), index.health, index.readiness]) expect((await fetch(`${server.baseUrl}${link}`)).status, link).toBe(200);
+  });
+
+  it('GET /favicon.ico answers 204 without a body, cacheable for a day (no error in the browser console)', async () => {
+    const res = await fetch(`${server.baseUrl}/favicon.ico`);
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=86400');
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Consumer contract of the service endpoints (`getHealth`, `getReadiness`, `getOpenApiJson`,
+ * Consumer contract of the service endpoints (`getServiceIndex`, `getFavicon`, `getHealth`, `getReadiness`, `getOpenApiJson`,
  * `getOpenApiYaml`, `getOpenApi30Json`, `getOpenApi30Yaml`, `getDocs`): the real client against the Pact mock server, one success and one documented
  * error interaction per operation.
  */
@@ -14,6 +14,65 @@ const { like, regex } = MatchersV3;
 
 describe('service endpoints (consumer)', () => {
   const pact = createPact();
+
+  it('getServiceIndex: 200 with the links of the service', async () => {
+    const { name, params } = states.serviceRunning();
+    const index = {
+      name: like('Metered Licensing API'),
+      version: like('0.1.0'),
+      documentation: '/docs',
+      openapi: { json: '/openapi.json', yaml: '/openapi.yaml', json_3_0: '/openapi-3.0.json', yaml_3_0: '/openapi-3.0.yaml' },
+      health: '/healthz',
+      readiness: '/readyz',
+      apis: [
+        { name: 'Management API v1', base_path: '/api/v1' },
+        { name: 'License API v4', base_path: '/api/v4' },
+        { name: 'Web API v3', base_path: '/v3' },
+      ],
+    };
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getServiceIndex: the root of the server')
+      .withRequest('GET', '/')
+      .willRespondWith(200, (res) => res.headers(jsonResponseHeaders()).jsonBody(index))
+      .executeTest(async (mock) => {
+        const body = unwrap(await clientFor(mock.url).GET('/'));
+        expect(body).toMatchObject({ documentation: '/docs', openapi: { json: '/openapi.json' } });
+        expect(body.apis.map((api) => api.base_path)).toEqual(['/api/v1', '/api/v4', '/v3']);
+      });
+  });
+
+  for (const [op, path] of [['getServiceIndex', '/'], ['getFavicon', '/favicon.ico']] as const) {
+    it(`${op}: 400 VALIDATION_FAILED for an undocumented query parameter`, async () => {
+      const { name, params } = states.serviceRunning();
+      await pact
+        .addInteraction()
+        .given(name, params)
+        .uponReceiving(`${op}: a request with an undocumented query parameter`)
+        .withRequest('GET', path, (req) => req.query({ x: '1' }))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(webApiError('VALIDATION_FAILED', 'Unknown query parameter x')))
+        .executeTest(async (mock) => {
+          // @ts-expect-error the operation documents no query parameters: that is the point of this interaction
+          const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET(path, { params: { query: { x: '1' } } })));
+          expect(err).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', dialect: 'service' });
+        });
+    });
+  }
+
+  it('getFavicon: 204, no icon', async () => {
+    const { name, params } = states.serviceRunning();
+    await pact
+      .addInteraction()
+      .given(name, params)
+      .uponReceiving('getFavicon: a browser asking for the icon')
+      .withRequest('GET', '/favicon.ico')
+      .willRespondWith(204)
+      .executeTest(async (mock) => {
+        const res = await clientFor(mock.url).GET('/favicon.ico');
+        expect(res.response.status).toBe(204);
+      });
+  });
 
   it('getHealth: 200 while the process is up', async () => {
     const { name, params } = states.serviceRunning();
