@@ -115,6 +115,17 @@ describe('GET /docs in a real browser', () => {
     mkdirSync(join(projectRoot, 'test-results'), { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });
 
+    // No table is wider than the column it is in (a wide one is cut off behind a scroll bar), at the
+    // common laptop and desktop widths.
+    for (const width of [1280, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${baseUrl}/docs`, { waitUntil: 'networkidle' });
+      const tooWide = (await page.evaluate(
+        `[...document.querySelectorAll('table')].filter((t) => t.clientWidth > t.parentElement.clientWidth).map((t) => t.innerText.slice(0, 40))`,
+      )) as string[];
+      expect(tooWide, `tables wider than their column at ${width} px`).toEqual([]);
+    }
+
     expect(consoleErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
     expect(failedRequests).toEqual([]);
