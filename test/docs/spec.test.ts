@@ -17,6 +17,12 @@ describe('tag groups (x-tagGroups)', () => {
     expect(tags.filter((tag) => grouped.filter((g) => g === tag).length !== 1)).toEqual([]);
   });
 
+  it('never name a tag like a group (the sidebar would show the name inside itself), and give every operation one tag', () => {
+    const names = new Set(groups.map((group) => group.name));
+    expect(grouped.filter((tag) => names.has(tag))).toEqual([]);
+    expect(listOperations(spec).filter((op) => op.tags.length !== 1).map((op) => op.label)).toEqual([]);
+  });
+
   it('name only declared tags, and every operation uses declared tags', () => {
     const tags = new Set(listTags(spec));
     expect(grouped.filter((tag) => !tags.has(tag))).toEqual([]);
