@@ -55,7 +55,9 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'interop',
+          // Runs beside `default` (same group): vitest requires the same maxWorkers within a group.
           sequence: { groupOrder: 0 },
+          maxWorkers: 2,
           include: ['test/interop/**/*.test.ts'],
           // Generating and compiling the clients (cached under node_modules/.cache/interop) takes a while on a cold cache.
           testTimeout: 180_000,
