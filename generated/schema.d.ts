@@ -2604,11 +2604,12 @@ export interface components {
         /** @description A subscription's deliveries, newest first. */
         V3WebhookDeliveryList: components["schemas"]["V3WebhookDelivery"][];
         /**
-         * @description Optional: the call only affects the license with this id (a number, or its digits as a string); if
-         *     the license found by key or user has another id the call answers `license_not_found`.
+         * @description Optional: the call only affects the license with this id; if the license found by key or user has
+         *     another id the call answers `license_not_found`. The server also accepts the id's digits as a
+         *     string (e.g. `"1699349720166389"`) for compatibility with clients that send it so.
          * @example 1699349720166389
          */
-        V4LicenseId: number | string;
+        V4LicenseId: number;
         /**
          * @description Activates a device on a license: `license_key` (key-based products) or `username` + `password`
          *     (user-based products), never both, the device's `hardware_id` and the product's short code, plus optional
@@ -3214,7 +3215,7 @@ export interface components {
          * @description Adds consumptions to a consumption license (`license_key` for key-based products, `username` for
          *     user-based ones: exactly one of them). The device (`hardware_id`) must be activated on the license.
          *     `max_overages` and `allow_overages` can only tighten the license's own overage policy for this call,
-         *     never loosen it: `allow_overages: false` (or 0) refuses any overage for this call;
+         *     never loosen it: `allow_overages: false` refuses any overage for this call;
          *     `max_overages: n` (n > 0) allows at most n consumptions above `max_consumptions` for this call (and
          *     never more than the license allows); `max_overages: 0` sets no extra cap.
          * @example {
@@ -3246,10 +3247,11 @@ export interface components {
             /** @description Cap on overages for this call only (see above); cannot exceed the license's own allowance. */
             max_overages?: number;
             /**
-             * @description `false` (or 0) refuses overages for this call; `true` (or 1) keeps the license's own policy (it can
-             *     never grant overages the license does not allow).
+             * @description `false` refuses overages for this call; `true` keeps the license's own policy (it can never grant
+             *     overages the license does not allow). The server also accepts `0` (for `false`) and `1` (for
+             *     `true`) for compatibility with clients that send it so.
              */
-            allow_overages?: boolean | number;
+            allow_overages?: boolean;
             event?: components["schemas"]["V4ConsumptionEvents"];
         } & (unknown | unknown);
         /**

@@ -6,6 +6,7 @@ import type { RateLimitConfig, TrustProxy } from './config.js';
 import type { Logger } from './logger.js';
 import { bundledSpecJsonPath } from './paths.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import { compatibilityForms } from './http/compatibility-forms.js';
 import { BODY_LIMIT_BYTES, declaredBodyLimit, jsonBodyLimits } from './http/json-body-limits.js';
 import { hostHeaderCheck } from './http/public-url.js';
 import { rateLimits } from './http/rate-limits.js';
@@ -72,6 +73,8 @@ export function createApp(deps: AppDeps): Express {
     if (!api.authenticate) continue;
     for (const { method, path } of operationsUnder(JSON.parse(specText) as SpecPaths, api.basePath)) app[method](path, api.authenticate);
   }
+  // The documented alternative forms of a few body fields (e.g. `license_id` as digits), as the spec's type.
+  app.use(compatibilityForms());
   app.use(
     OpenApiValidator.middleware({
       apiSpec: JSON.parse(specText) as never,

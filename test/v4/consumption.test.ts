@@ -163,6 +163,20 @@ describe('License API v4 consumption', () => {
     expectError(await client.post('add_feature_consumption', { ...featureOverages.ids, feature: 'api-calls' }), 'feature_not_enough_consumptions');
   });
 
+  it('accepts the documented compatibility forms besides the spec type: license_id as digits, allow_overages as 0/1', async () => {
+    const { license, ids } = await licenseFor(t, { consumption: { max: 2 }, features: [{ code: 'api-calls', max: 5 }] });
+    const asDigits = await client.post('add_consumption', { ...ids, license_id: String(license.id), allow_overages: 1 });
+    expect(asDigits.status).toBe(200);
+    expect(asDigits.body).toMatchObject({ id: license.id, total_consumptions: 1 });
+    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', license_id: String(license.id) })).body).toMatchObject({ total_consumptions: 1 });
+    expectError(await client.post('add_consumption', { ...ids, consumptions: 2, allow_overages: 0 }), 'license_not_enough_consumptions');
+    // Only those forms: any other value of another type is still refused.
+    expectError(await client.post('add_consumption', { ...ids, license_id: '12a' }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, allow_overages: 2 }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, allow_overages: 'true' }), 'validation_error');
+    expect((await stored(license.id)).consumption.total).toBe(1);
+  });
+
   it('allow_overages with max_overages 0 means unlimited overages; a request can only tighten it', async () => {
     const { license, ids } = await licenseFor(t, { consumption: { max: 10, allowOverages: true, maxOverages: 0 } });
     expect((await client.post('add_consumption', { ...ids, consumptions: 1000 })).body.total_consumptions).toBe(1000);

@@ -27,14 +27,13 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);
     await consumeOnce(req, res, 'POST /api/v4/add_consumption', async (idempotencyKey, attempt) => {
-      const allowOverages = body.allow_overages === undefined ? undefined : Boolean(body.allow_overages);
       const result = await services.consumption.consumeLicense({
         accountId,
         license: await targetLicense(accountId, locator, licenseIdOf(body)),
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
         overageCap: {
-          ...(allowOverages === false ? { allowOverages: false } : {}),
+          ...(body.allow_overages === false ? { allowOverages: false } : {}),
           ...(body.max_overages !== undefined && body.max_overages > 0 ? { maxOverages: body.max_overages } : {}),
         },
         event: ledgerEventOf(body.event),

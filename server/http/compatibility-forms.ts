@@ -1,0 +1,60 @@
+import type { RequestHandler } from 'express';
+
+/** A documented alternative form of one body field: its spec-typed value, or undefined to leave it as sent. */
+type Conversion = (value: unknown) => unknown;
+
+const DIGITS = /^[0-9]{1,19}$/;
+
+/** `"123"` → 123 (a safe integer only; anything else is left for the validator to refuse). */
+const digitsAsInteger: Conversion = (value) => {
+  if (typeof value !== 'string' || !DIGITS.test(value)) return undefined;
+  const id = Number(value);
+  return Number.isSafeInteger(id) ? id : undefined;
+};
+
+/** `0` → false, `1` → true. */
+const bitAsBoolean: Conversion = (value) => (value === 0 ? false : value === 1 ? true : undefined);
+
+/**
+ * The alternative forms the server accepts besides the spec's single type, per operation path and
+ * body field; each is documented in the field's description ("The server also accepts ... for
+ * compatibility"). Every other field keeps exactly the spec's type.
+ */
+const BODY_FORMS: readonly { paths: readonly string[]; field: string; convert: Conversion }[] = [
+  {
+    paths: [
+      '/api/v4/activate_license',
+      '/api/v4/deactivate_license',
+      '/api/v4/add_consumption',
+      '/api/v4/add_feature_consumption',
+      '/api/v4/floating/release',
+      '/api/v4/floating/borrow',
+      '/api/v4/floating/feature_release',
+      '/api/v4/floating/feature_borrow',
+    ],
+    field: 'license_id',
+    convert: digitsAsInteger,
+  },
+  { paths: ['/api/v4/add_consumption'], field: 'allow_overages', convert: bitAsBoolean },
+];
+
+/**
+ * Runs before request validation: converts the documented alternative form of the named JSON body
+ * fields (vendor clients send `license_id` as digits, `allow_overages` as 0/1) to the spec's type,
+ * so the spec names one JSON type per property while those clients keep working.
+ */
+export function compatibilityForms(): RequestHandler {
+  return (req, _res, next) => {
+    const body: unknown = req.body;
+    if (req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+      const path = req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
+      const fields = body as Record<string, unknown>;
+      for (const form of BODY_FORMS) {
+        if (!form.paths.includes(path) || !Object.hasOwn(fields, form.field)) continue;
+        const converted = form.convert(fields[form.field]);
+        if (converted !== undefined) fields[form.field] = converted;
+      }
+    }
+    next();
+  };
+}
