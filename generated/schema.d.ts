@@ -2615,6 +2615,8 @@ export interface components {
          *     (user-based products), never both, the device's `hardware_id` and the product's short code, plus optional
          *     device details. Activating a device that is already active on the license changes nothing and
          *     answers the license again.
+         *     Send either `license_key` or `username` with `password`, not both: neither answers
+         *     `missing_parameters`, `username` without `password` too, and both answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -2662,7 +2664,7 @@ export interface components {
             variables?: {
                 [key: string]: string;
             };
-        } & (unknown | unknown);
+        };
         /**
          * @description When `reset_consumption` is true, the total returns to 0 at midnight UTC at the start of each period:
          *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Null without a period.
@@ -3168,6 +3170,8 @@ export interface components {
         /**
          * @description Frees the device's activation on a license (`license_key` for key-based products, `username` for
          *     user-based ones). The device may activate again later (within `max_activations`).
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -3196,7 +3200,7 @@ export interface components {
              *     request answers that error and the device keeps its activation.
              */
             consumptions?: number;
-        } & (unknown | unknown);
+        };
         /**
          * @description Always `license_deactivated`.
          * @enum {string}
@@ -3218,6 +3222,8 @@ export interface components {
          *     never loosen it: `allow_overages: false` refuses any overage for this call;
          *     `max_overages: n` (n > 0) allows at most n consumptions above `max_consumptions` for this call (and
          *     never more than the license allows); `max_overages: 0` sets no extra cap.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -3253,7 +3259,7 @@ export interface components {
              */
             allow_overages?: boolean;
             event?: components["schemas"]["V4ConsumptionEvents"];
-        } & (unknown | unknown);
+        };
         /**
          * @description The license's consumption state right after the change.
          * @example {
@@ -3291,6 +3297,8 @@ export interface components {
          * @description Adds consumptions to a consumption feature of a license (`license_key` for key-based products,
          *     `username` for user-based ones: exactly one of them). The device (`hardware_id`) must be activated
          *     on the license.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -3318,7 +3326,7 @@ export interface components {
              */
             consumptions: number;
             event?: components["schemas"]["V4ConsumptionEvents"];
-        } & (unknown | unknown);
+        };
         /**
          * @description The license feature's consumption state right after the change. The vendor documents two shapes: its
          *     add_feature_consumption page lists the counters, `is_floating`, `is_floating_cloud`, and
@@ -3393,6 +3401,8 @@ export interface components {
         /**
          * @description Names the device whose floating slot on a floating cloud license is given back (`license_key` for
          *     key-based products, `username` for user-based ones). The same identifiers as a deactivation.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3413,7 +3423,7 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
          * @description Always the empty string (the vendor documents an empty string as the success answer).
          * @enum {string}
@@ -3432,6 +3442,8 @@ export interface components {
         /**
          * @description Borrows the device's floating slot on a floating cloud license until `borrowed_until`, e.g. for
          *     offline use (`license_key` for key-based products, `username` for user-based ones).
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3454,7 +3466,7 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
          * @description The borrowed slot (the vendor's documented answer to a borrow).
          * @example {
@@ -3557,6 +3569,8 @@ export interface components {
         /**
          * @description Names the device whose floating slot of a license feature is given back (`license_key` for key-based
          *     products, `username` for user-based ones) and the feature by its code.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3580,10 +3594,12 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
          * @description Borrows the device's floating slot of a license feature until `borrowed_until` (`license_key` for
          *     key-based products, `username` for user-based ones).
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3609,7 +3625,7 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
          * @description A product as `product_details` answers it (vendor: https://docs.licensespring.com/license-api/products/get-product-details).
          * @example {
@@ -4473,13 +4489,17 @@ export interface components {
             /** @description The password this call set (the given one, or the one generated for a new user), shown once; null when an existing user kept its password. */
             new_password: string | null;
         };
-        /** @description The user to unassign, by id or by email (the vendor's *Unassign User from License* body). */
+        /**
+         * @description The user to unassign, by id or by email (the vendor's *Unassign User from License* body). Send
+         *     either `license_user_id` or `license_user_email`, not both: neither or both answer
+         *     `validation_failed`.
+         */
         V1UnassignLicenseUserRequest: {
             /** @description The license user's id. */
             license_user_id?: number;
             /** @description The license user's email (ignoring case). */
             license_user_email?: string;
-        } & (unknown | unknown);
+        };
         /** @description A confirmation, as the vendor words it (e.g. `Password set.`, `License unassigned.`). */
         V1Message: {
             /** @description What was done. */

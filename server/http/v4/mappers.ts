@@ -257,6 +257,20 @@ export function licenseLocatorOf(ids: LicenseIdentifiers): LicenseLocator {
   throw new ApiError(400, 'missing_parameters', 'Missing parameters: license_key or username');
 }
 
+/**
+ * Which license an activation names: as licenseLocatorOf, and a `username` needs its `password`
+ * (neither key nor user, or a user without password: `missing_parameters`; a key with a user or
+ * password: `validation_error`).
+ */
+export function activationLocatorOf(body: LicenseIdentifiers & { password?: string | undefined }): LicenseLocator {
+  if (body.license_key !== undefined && (body.username !== undefined || body.password !== undefined)) {
+    throw new ApiError(400, 'validation_error', 'Send either license_key or username and password, not both');
+  }
+  const locator = licenseLocatorOf(body);
+  if (body.username !== undefined && body.password === undefined) throw new ApiError(400, 'missing_parameters', 'Missing parameters: password');
+  return locator;
+}
+
 /** The optional `license_id` (a number or its digits) as a number. */
 export function licenseIdOf(ids: LicenseIdentifiers): number | undefined {
   if (ids.license_id === undefined) return undefined;
