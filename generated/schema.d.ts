@@ -2667,11 +2667,12 @@ export interface components {
         };
         /**
          * @description When `reset_consumption` is true, the total returns to 0 at midnight UTC at the start of each period:
-         *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Null without a period.
+         *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Where a license or
+         *     feature has no period, the field that uses this schema is null.
          * @example monthly
-         * @enum {string|null}
+         * @enum {string}
          */
-        V4ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually" | null;
+        V4ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually";
         /**
          * @description A feature of the license with its consumption state as of now (a period that has ended reads as 0).
          * @example {
@@ -2730,7 +2731,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The feature is floating. */
             is_floating: boolean;
             /** @description The feature is floating in the cloud. */
@@ -2762,6 +2764,12 @@ export interface components {
              */
             authorization_method: "license-key" | "user";
         };
+        /**
+         * @description The type of a license custom field (where a field has none, the field that uses this schema is null).
+         * @example text
+         * @enum {string}
+         */
+        V4CustomFieldDataType: "number" | "text" | "date/time";
         /**
          * @description The license as the client device sees it, as of now (a consumption period that has ended reads as a
          *     total of 0 even before the next consumption resets it in storage).
@@ -2923,7 +2931,8 @@ export interface components {
             max_overages: number;
             /** @description The license-level total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The license is floating. */
             is_floating: boolean;
             /**
@@ -3016,11 +3025,8 @@ export interface components {
             custom_fields: {
                 /** @description The custom field's name. */
                 name: string;
-                /**
-                 * @description The custom field's type, or null.
-                 * @enum {string|null}
-                 */
-                data_type: "number" | "text" | "date/time" | null;
+                /** @description The custom field's type, or null when it has none. */
+                data_type: components["schemas"]["V4CustomFieldDataType"] | null;
                 /** @description The license's value of the field. */
                 value: string;
             }[];
@@ -3291,7 +3297,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
         };
         /**
          * @description Adds consumptions to a consumption feature of a license (`license_key` for key-based products,
@@ -3378,7 +3385,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The license's id. */
             license_id: number;
             /** @description The vendor account the license belongs to (the calling account), as the vendor's SDK types carry it. */
@@ -3556,7 +3564,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The feature is floating. */
             is_floating: boolean;
             /** @description The feature is floating in the cloud. */
@@ -3869,11 +3878,11 @@ export interface components {
             trial_days?: number;
         };
         /**
-         * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January), or null.
+         * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January). Where there is no period, the field that uses this schema is null.
          * @example monthly
-         * @enum {string|null}
+         * @enum {string}
          */
-        V1ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually" | null;
+        V1ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually";
         /**
          * @description Free-form JSON object stored with the object.
          * @example {
@@ -3936,7 +3945,8 @@ export interface components {
             max_overages: number;
             /** @description Default for resetting the total each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             metadata: components["schemas"]["V1Metadata"];
         };
         /** @description One page of product features. */
@@ -3951,11 +3961,11 @@ export interface components {
             results: components["schemas"]["V1ProductFeature"][];
         };
         /**
-         * @description How often the consumption total returns to 0, or null. `annualy` (the vendor documentation's spelling) is accepted as `annually`.
+         * @description How often the consumption total returns to 0. `annualy` (the vendor documentation's spelling) is accepted as `annually`.
          * @example monthly
-         * @enum {string|null}
+         * @enum {string}
          */
-        V1ConsumptionPeriodInput: "daily" | "weekly" | "monthly" | "annually" | "annualy" | null;
+        V1ConsumptionPeriodInput: "daily" | "weekly" | "monthly" | "annually" | "annualy";
         /**
          * @description A new product feature.
          * @example {
@@ -3990,6 +4000,10 @@ export interface components {
             max_overages?: number;
             /** @description Default for periodic reset (default false); needs `consumption_period`. */
             reset_consumption?: boolean;
+            /**
+             * @description The reset period (see V1ConsumptionPeriodInput); left out, none (required when `reset_consumption` is true). The server also accepts null
+             *     (the same as leaving it out) for compatibility.
+             */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
             metadata?: components["schemas"]["V1Metadata"];
         };
@@ -4013,7 +4027,8 @@ export interface components {
             max_overages: number;
             /** @description The total resets each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             /** @description No consumption limit at all. */
             allow_unlimited_consumptions: boolean;
             /** @description Negative consumptions are accepted. */
@@ -4213,7 +4228,8 @@ export interface components {
             max_overages: number;
             /** @description The license-level total resets each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             /** @description Trial length in days (not modelled; always 0). */
             trial_days: number;
             /** @description Floating license. */
@@ -4278,7 +4294,7 @@ export interface components {
             total_consumptions?: number;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the feature can be used, or null for no expiry.
+             * @description Last day (UTC, `YYYY-MM-DD`) the feature can be used; null clears it (no expiry).
              */
             expiry_date?: string | null;
             /** @description Allow consumption past `max_consumption`. */
@@ -4287,7 +4303,8 @@ export interface components {
             max_overages?: number;
             /** @description Reset the total to 0 each `consumption_period` (which is then required). */
             reset_consumption?: boolean;
-            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            /** @description The reset period; null clears it (no period; then `reset_consumption` must be false). */
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"] | null;
             /** @description No consumption limit at all. */
             allow_unlimited_consumptions?: boolean;
             /** @description Accept negative consumptions (decrements, never below 0). */
@@ -4299,7 +4316,7 @@ export interface components {
             is_floating_cloud?: boolean;
             /** @description Concurrent floating users. */
             floating_users?: number;
-            /** @description Floating lease timeout in minutes, or null. */
+            /** @description Floating lease timeout in minutes; null clears it (no timeout). */
             floating_timeout?: number | null;
         };
         /**
@@ -4340,9 +4357,10 @@ export interface components {
             is_trial?: boolean;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day), or null for no end.
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); left out, the
+             *     license has no end. The server also accepts null (the same as leaving it out) for compatibility.
              */
-            validity_period?: string | null;
+            validity_period?: string;
             /** @description License-level allowed consumptions per period. */
             max_consumptions?: number;
             /** @description No license-level consumption limit. */
@@ -4355,6 +4373,10 @@ export interface components {
             max_overages?: number;
             /** @description Reset the license-level total each `consumption_period` (which is then required). */
             reset_consumption?: boolean;
+            /**
+             * @description The reset period (see V1ConsumptionPeriodInput); left out, none. The server also accepts null
+             *     (the same as leaving it out) for compatibility.
+             */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
@@ -4363,8 +4385,11 @@ export interface components {
             is_floating_cloud?: boolean;
             /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users?: number;
-            /** @description Minutes a floating slot stays live after the device's last activation or check, or null for no timeout. */
-            floating_timeout?: number | null;
+            /**
+             * @description Minutes a floating slot stays live after the device's last activation or check; left out, no
+             *     timeout. The server also accepts null (the same as leaving it out) for compatibility.
+             */
+            floating_timeout?: number;
             /** @description Allow devices to borrow their floating slot (License API `POST /api/v4/floating/borrow`). Default false. */
             can_borrow?: boolean;
             /** @description Longest borrow period in hours (a borrow may end at most this long after its request). Default 0. */
@@ -4398,7 +4423,7 @@ export interface components {
             is_trial?: boolean;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day), or null for no end.
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); null clears it (no end).
              */
             validity_period?: string | null;
             /** @description License-level allowed consumptions per period. */
@@ -4413,7 +4438,8 @@ export interface components {
             max_overages?: number;
             /** @description Reset the license-level total each `consumption_period` (which is then required). */
             reset_consumption?: boolean;
-            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            /** @description The reset period; null clears it (no period; then `reset_consumption` must be false). */
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"] | null;
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
             is_floating?: boolean;
@@ -4421,7 +4447,7 @@ export interface components {
             is_floating_cloud?: boolean;
             /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users?: number;
-            /** @description Minutes a floating slot stays live after the device's last activation or check, or null for no timeout. */
+            /** @description Minutes a floating slot stays live after the device's last activation or check; null clears it (no timeout). */
             floating_timeout?: number | null;
             /** @description Allow devices to borrow their floating slot (License API `POST /api/v4/floating/borrow`). Default false. */
             can_borrow?: boolean;

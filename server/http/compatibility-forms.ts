@@ -1,6 +1,9 @@
 import type { RequestHandler } from 'express';
 
-/** A documented alternative form of one body field: its spec-typed value, or undefined to leave it as sent. */
+/** Marks a field to drop: the alternative form means "left out". */
+const ABSENT = Symbol('absent');
+
+/** A documented alternative form of one body field: its spec-typed value, ABSENT, or undefined to leave it as sent. */
 type Conversion = (value: unknown) => unknown;
 
 const DIGITS = /^[0-9]{1,19}$/;
@@ -14,6 +17,9 @@ const digitsAsInteger: Conversion = (value) => {
 
 /** `0` → false, `1` → true. */
 const bitAsBoolean: Conversion = (value) => (value === 0 ? false : value === 1 ? true : undefined);
+
+/** `null` on an optional create-request field whose absence means the same (the spec makes it not nullable). */
+const nullAsAbsent: Conversion = (value) => (value === null ? ABSENT : undefined);
 
 /**
  * The alternative forms the server accepts besides the spec's single type, per operation path and
@@ -36,11 +42,14 @@ const BODY_FORMS: readonly { paths: readonly string[]; field: string; convert: C
     convert: digitsAsInteger,
   },
   { paths: ['/api/v4/add_consumption'], field: 'allow_overages', convert: bitAsBoolean },
+  ...['validity_period', 'floating_timeout', 'consumption_period'].map((field) => ({ paths: ['/api/v1/licenses'], field, convert: nullAsAbsent })),
+  { paths: ['/api/v1/product-features'], field: 'consumption_period', convert: nullAsAbsent },
 ];
 
 /**
  * Runs before request validation: converts the documented alternative form of the named JSON body
- * fields (vendor clients send `license_id` as digits, `allow_overages` as 0/1) to the spec's type,
+ * fields (vendor clients send `license_id` as digits, `allow_overages` as 0/1, null for a create
+ * field they leave unset) to the spec's type,
  * so the spec names one JSON type per property while those clients keep working.
  */
 export function compatibilityForms(): RequestHandler {
@@ -52,7 +61,8 @@ export function compatibilityForms(): RequestHandler {
       for (const form of BODY_FORMS) {
         if (!form.paths.includes(path) || !Object.hasOwn(fields, form.field)) continue;
         const converted = form.convert(fields[form.field]);
-        if (converted !== undefined) fields[form.field] = converted;
+        if (converted === ABSENT) delete fields[form.field];
+        else if (converted !== undefined) fields[form.field] = converted;
       }
     }
     next();

@@ -21,6 +21,12 @@ describe('compatibility forms (documented alternatives converted to the spec typ
     expect(normalised('/api/v1/product-features/', { allow_overages: 1 })).toEqual({ allow_overages: 1 });
   });
 
+  it('null on an optional create-license or create-feature field becomes left out', () => {
+    expect(normalised('/api/v1/licenses/', { product: 1, validity_period: null, floating_timeout: null, consumption_period: null })).toEqual({ product: 1 });
+    expect(normalised('/api/v1/product-features/', { consumption_period: null })).toEqual({});
+    expect(normalised('/api/v1/licenses/', { license_key: null, max_activations: null })).toEqual({ license_key: null, max_activations: null });
+  });
+
   it('leaves every other value, field, path and method as sent (the validator judges them)', () => {
     expect(normalised('/api/v4/add_consumption', { license_id: '12a', allow_overages: 2 })).toEqual({ license_id: '12a', allow_overages: 2 });
     expect(normalised('/api/v4/add_consumption', { license_id: '99999999999999999' })).toEqual({ license_id: '99999999999999999' });
