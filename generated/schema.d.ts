@@ -3215,7 +3215,8 @@ export interface components {
         /**
          * @description What the consumptions are: `consumption_add` (the default, consumptions made online) or
          *     `offline_floating_consumptions_sync` (consumptions made offline on a floating license, synced now).
-         *     At least one item; never both kinds in one request. The kind is recorded in the consumption ledger.
+         *     At least one item; never both kinds in one request (the server answers `validation_error`). The kind
+         *     is recorded in the consumption ledger.
          * @example [
          *       "consumption_add"
          *     ]

@@ -123,9 +123,17 @@ describe('License API v4 consumption', () => {
   it('rejects invalid bodies with validation_error: both events, empty events, unknown fields, fractions', async () => {
     const { license, ids } = await licenseFor(t);
     const both = await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] });
-    expectError(both, 'validation_error');
-    expect(both.body.message).toContain('event');
-    expectError(await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', event: ['offline_floating_consumptions_sync', 'consumption_add'] }), 'validation_error');
+    expect(both.body).toEqual({ status: 400, code: 'validation_error', message: '/body/event must NOT be valid' });
+    expect(both.status).toBe(400);
+    const bothFeature = await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', event: ['offline_floating_consumptions_sync', 'consumption_add'] });
+    expect(bothFeature.body).toEqual({ status: 400, code: 'validation_error', message: '/body/event must NOT be valid' });
+    // Schema errors of other fields still come first, as they did.
+    expect((await client.post('add_consumption', { ...ids, consumptions: 1.5, event: ['consumption_add', 'offline_floating_consumptions_sync'] })).body.message).toBe('/body/consumptions must be integer');
+    // The same with an Idempotency-Key: refused before anything is recorded, and a retry is refused again.
+    const keyed = { headers: { 'Idempotency-Key': 'both-events-1' } };
+    expectError(await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] }, keyed), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] }, keyed), 'validation_error');
+    expect(await ledger(license.id)).toHaveLength(0);
     expectError(await client.post('add_consumption', { ...ids, event: [] }), 'validation_error');
     expectError(await client.post('add_consumption', { ...ids, event: ['consumption_subtract'] }), 'validation_error');
     expectError(await client.post('add_consumption', { ...ids, surprise: true }), 'validation_error');

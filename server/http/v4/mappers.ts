@@ -15,9 +15,15 @@ export type V4LicenseFeature = Schemas['V4LicenseFeature'];
 /** The license object without its two signatures (license.ts signs this and adds them). */
 export type V4LicenseUnsigned = Omit<V4License, 'license_signature' | 'license_signature_v2'>;
 
-/** The ledger event a consumption request's `event` list records: an offline sync when it names one, else a consumption. */
+/**
+ * The ledger event a consumption request's `event` list records: an offline sync when it names one,
+ * else a consumption. A list naming both kinds is refused (V4ConsumptionEvents), with the message
+ * the schema's former `not`/`contains` gave.
+ */
 export function ledgerEventOf(event: Schemas['V4AddConsumptionRequest']['event']): LedgerEvent {
-  return event?.includes('offline_floating_consumptions_sync') ? LedgerEvent.offlineConsumption : LedgerEvent.consumption;
+  const offline = event?.includes('offline_floating_consumptions_sync') ?? false;
+  if (offline && event!.includes('consumption_add')) throw new ApiError(400, 'validation_error', '/body/event must NOT be valid');
+  return offline ? LedgerEvent.offlineConsumption : LedgerEvent.consumption;
 }
 
 /** The policy and state fields every License API meter shows (`max_consumptions` plural, as the SDKs parse it). */
