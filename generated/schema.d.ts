@@ -1603,7 +1603,10 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
-        /** @description The state of a probe. */
+        /**
+         * HealthStatus
+         * @description The state of a probe.
+         */
         HealthStatus: {
             /**
              * @description Always `ok` when the probe succeeds.
@@ -1611,7 +1614,10 @@ export interface components {
              */
             status: "ok";
         };
-        /** @description The error body of the Web API v3 dialect and of the service endpoints. */
+        /**
+         * WebApiError
+         * @description The error body of the Web API v3 dialect and of the service endpoints.
+         */
         WebApiError: {
             /**
              * @description Machine-readable error code in UPPER_SNAKE case, e.g. `METER_ATTRIBUTE_USES_LIMIT_REACHED`.
@@ -1624,7 +1630,10 @@ export interface components {
              */
             message: string;
         };
-        /** @description An OpenAPI 3.1 document. */
+        /**
+         * OpenApiDocument
+         * @description An OpenAPI 3.1 document.
+         */
         OpenApiDocument: {
             /** @description The OpenAPI version of the document. */
             openapi: string;
@@ -1636,6 +1645,7 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * V3ActivationLocation
          * @description Where the activation was last seen from. Only the IP address is known (no geolocation database); the rest is null.
          * @example {
          *       "ipAddress": "203.0.113.7",
@@ -1673,6 +1683,7 @@ export interface components {
             longitude: number | null;
         };
         /**
+         * V3ActivationMeterAttribute
          * @description One meter attribute's uses by this activation.
          * @example {
          *       "name": "api-calls",
@@ -1689,6 +1700,7 @@ export interface components {
             uses: number;
         };
         /**
+         * V3Organization
          * @description The organization a license belongs to (not modelled yet; activations show null).
          * @example {
          *       "id": "1003004005006007",
@@ -1718,6 +1730,7 @@ export interface components {
             allowedUsers?: number;
         };
         /**
+         * V3User
          * @description The user an activation belongs to (not modelled yet; activations show null).
          * @example {
          *       "id": "1004005006007008",
@@ -1749,6 +1762,7 @@ export interface components {
             organizationId?: string | null;
         };
         /**
+         * V3ActivationMetadata
          * @description One metadata key/value pair of an activation.
          * @example {
          *       "id": "3f1d9c2ab0e14c6f8a1b2c3d4e5f6a7b",
@@ -1777,6 +1791,7 @@ export interface components {
             value: string;
         };
         /**
+         * V3Activation
          * @description An activation of a license on one machine, with its meter attribute uses.
          * @example {
          *       "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
@@ -1900,15 +1915,20 @@ export interface components {
             /** @description The activation's metadata. */
             metadata: components["schemas"]["V3ActivationMetadata"][];
         };
-        /** @description A page of activations, oldest first. */
+        /**
+         * V3ActivationList
+         * @description A page of activations, oldest first.
+         */
         V3ActivationList: components["schemas"]["V3Activation"][];
         /**
+         * V3OperatingSystem
          * @description Name of the operating system.
          * @example windows
          * @enum {string}
          */
         V3OperatingSystem: "windows" | "linux" | "macos" | "android" | "ios";
         /**
+         * V3MetadataInput
          * @description One metadata key/value pair of an activation, as a client sends it.
          * @example {
          *       "key": "seat-label",
@@ -1922,6 +1942,7 @@ export interface components {
             value: string;
         };
         /**
+         * V3CreateActivationRequest
          * @description A new activation of a license on a machine. The license `key` and `productId` authenticate client-side calls.
          * @example {
          *       "os": "windows",
@@ -2011,6 +2032,7 @@ export interface components {
             deviceChallengeSignature?: string;
         };
         /**
+         * V3ActivationToken
          * @description A signed activation token (RS256 JWT) carrying the activation and license state for offline
          *     verification. It proves that the account named by `iss` issued it for the product named by
          *     `aud`, about the activation named by `sub`, at `iat`: registered claims `iss` (the account's
@@ -2028,6 +2050,7 @@ export interface components {
             activationToken: string;
         };
         /**
+         * V3MeterAttributeIncrement
          * @description A change to one meter attribute's uses by this activation.
          * @example {
          *       "name": "api-calls",
@@ -2044,6 +2067,7 @@ export interface components {
             usesIncrement: number;
         };
         /**
+         * V3UpdateActivationRequest
          * @description Changes to an activation; every field not given stays unchanged. The license `key` and `productId` authenticate client-side calls.
          * @example {
          *       "os": "windows",
@@ -2142,6 +2166,7 @@ export interface components {
             deviceChallengeSignature?: string;
         };
         /**
+         * V3IncrementMeterAttributeRequest
          * @description A change to one meter attribute's uses by one activation.
          * @example {
          *       "increment": 1,
@@ -2164,6 +2189,7 @@ export interface components {
             accountId: string;
         };
         /**
+         * V3MeterAttributeUses
          * @description A meter attribute's uses after a change, for the activation and for the whole license.
          * @example {
          *       "name": "api-calls",
@@ -2198,6 +2224,7 @@ export interface components {
             licenseGrossUses: number;
         };
         /**
+         * V3CreateTrialActivationRequest
          * @description A machine starting (or resuming) the trial of a product: the vendor's request body of
          *     `POST /v3/trial-activations` (https://cryptlex.com/reference/web-api/post-trial-activations), field
          *     for field. `productId` (and `accountId`, when not empty) authenticate client-side calls; the
@@ -2257,6 +2284,7 @@ export interface components {
             metadata?: components["schemas"]["V3MetadataInput"][];
         };
         /**
+         * V3TrialActivation
          * @description A machine's trial of a product: the vendor's trial activation object (as its
          *     https://cryptlex.com/reference/web-api/get-trial-activations and trial activation webhook payloads
          *     show it). Here a trial activation is the machine's trial license, the one License API v4
@@ -2345,6 +2373,7 @@ export interface components {
             metadata: components["schemas"]["V3ActivationMetadata"][];
         };
         /**
+         * V3AccountMe
          * @description The account the access token belongs to.
          * @example {
          *       "id": "1001002003004005",
@@ -2365,6 +2394,7 @@ export interface components {
             scopes: string[];
         };
         /**
+         * V3Jwk
          * @description An RSA public key (RFC 7517) that verifies activation tokens whose header carries its `kid`.
          * @example {
          *       "kty": "RSA",
@@ -2399,6 +2429,7 @@ export interface components {
             use?: "sig";
         };
         /**
+         * V3Jwks
          * @description A JSON Web Key Set (RFC 7517) of public signing keys.
          * @example {
          *       "keys": [
@@ -2418,12 +2449,14 @@ export interface components {
             keys: components["schemas"]["V3Jwk"][];
         };
         /**
+         * V3WebhookEventType
          * @description A webhook event name.
          * @example activation.updated
          * @enum {string}
          */
         V3WebhookEventType: "activation.created" | "activation.updated" | "activation.deleted" | "license.updated" | "consumption.added" | "meter-attribute.limit-reached";
         /**
+         * V3WebhookSignatureScheme
          * @description How deliveries are signed. `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` and
          *     `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (Standard Webhooks), keyed with
          *     the 32 bytes the secret's base64 part (after `whsec_`) decodes to. `vendor`: the scheme of the
@@ -2437,6 +2470,7 @@ export interface components {
          */
         V3WebhookSignatureScheme: "standard-webhooks" | "vendor";
         /**
+         * V3WebhookSubscription
          * @description A webhook subscription of the account.
          * @example {
          *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
@@ -2483,9 +2517,13 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @description The account's webhook subscriptions, oldest first. */
+        /**
+         * V3WebhookSubscriptionList
+         * @description The account's webhook subscriptions, oldest first.
+         */
         V3WebhookSubscriptionList: components["schemas"]["V3WebhookSubscription"][];
         /**
+         * V3CreateWebhookRequest
          * @description A new webhook subscription.
          * @example {
          *       "url": "https://hooks.example.org/licensing",
@@ -2507,6 +2545,7 @@ export interface components {
             signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
         };
         /**
+         * V3UpdateWebhookRequest
          * @description Changes to a webhook subscription; every field not given stays unchanged.
          * @example {
          *       "active": false
@@ -2522,6 +2561,7 @@ export interface components {
             signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
         };
         /**
+         * V3WebhookAttempt
          * @description One delivery attempt.
          * @example {
          *       "at": "2026-03-10T10:05:00Z",
@@ -2544,6 +2584,7 @@ export interface components {
             error: string | null;
         };
         /**
+         * V3WebhookDelivery
          * @description One event's delivery to a subscription, with its attempt log.
          * @example {
          *       "id": "dlv_5e1f3a9c0b7d4e2f8a6c1b3d5e7f9a0b",
@@ -2601,9 +2642,13 @@ export interface components {
             /** @description Every attempt, oldest first. */
             attempts: components["schemas"]["V3WebhookAttempt"][];
         };
-        /** @description A subscription's deliveries, newest first. */
+        /**
+         * V3WebhookDeliveryList
+         * @description A subscription's deliveries, newest first.
+         */
         V3WebhookDeliveryList: components["schemas"]["V3WebhookDelivery"][];
         /**
+         * V4LicenseId
          * @description Optional: the call only affects the license with this id; if the license found by key or user has
          *     another id the call answers `license_not_found`. The server also accepts the id's digits as a
          *     string (e.g. `"1699349720166389"`) for compatibility with clients that send it so.
@@ -2611,6 +2656,7 @@ export interface components {
          */
         V4LicenseId: number;
         /**
+         * V4ActivateLicenseRequest
          * @description Activates a device on a license: `license_key` (key-based products) or `username` + `password`
          *     (user-based products), never both, the device's `hardware_id` and the product's short code, plus optional
          *     device details. Activating a device that is already active on the license changes nothing and
@@ -2666,6 +2712,7 @@ export interface components {
             };
         };
         /**
+         * V4ConsumptionPeriod
          * @description When `reset_consumption` is true, the total returns to 0 at midnight UTC at the start of each period:
          *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Where a license or
          *     feature has no period, the field that uses this schema is null.
@@ -2674,6 +2721,7 @@ export interface components {
          */
         V4ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually";
         /**
+         * V4LicenseFeature
          * @description A feature of the license with its consumption state as of now (a period that has ended reads as 0).
          * @example {
          *       "id": 1699349720166555,
@@ -2743,6 +2791,7 @@ export interface components {
             floating_timeout: number | null;
         };
         /**
+         * V4ProductDetails
          * @description The licensed product.
          * @example {
          *       "product_id": 1683881296184003,
@@ -2765,12 +2814,14 @@ export interface components {
             authorization_method: "license-key" | "user";
         };
         /**
+         * V4CustomFieldDataType
          * @description The type of a license custom field (where a field has none, the field that uses this schema is null).
          * @example text
          * @enum {string}
          */
         V4CustomFieldDataType: "number" | "text" | "date/time";
         /**
+         * V4License
          * @description The license as the client device sees it, as of now (a consumption period that has ended reads as a
          *     total of 0 even before the next consumption resets it in storage).
          *
@@ -3143,6 +3194,7 @@ export interface components {
             license_signature_v2: string;
         };
         /**
+         * V4Error
          * @description The error body of the License API v4: `{status, code, message}`, the format of the vendor's
          *     *License API → Error Responses* page (https://docs.licensespring.com/license-api/error-responses).
          *     `code` is one of the codes below; each is the vendor's code for the same condition, except the
@@ -3174,6 +3226,7 @@ export interface components {
             message: string;
         };
         /**
+         * V4DeactivateLicenseRequest
          * @description Frees the device's activation on a license (`license_key` for key-based products, `username` for
          *     user-based ones). The device may activate again later (within `max_activations`).
          *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
@@ -3208,11 +3261,13 @@ export interface components {
             consumptions?: number;
         };
         /**
+         * V4DeactivationResult
          * @description Always `license_deactivated`.
          * @enum {string}
          */
         V4DeactivationResult: "license_deactivated";
         /**
+         * V4ConsumptionEvents
          * @description What the consumptions are: `consumption_add` (the default, consumptions made online) or
          *     `offline_floating_consumptions_sync` (consumptions made offline on a floating license, synced now).
          *     At least one item; never both kinds in one request (the server answers `validation_error`). The kind
@@ -3223,6 +3278,7 @@ export interface components {
          */
         V4ConsumptionEvents: ("consumption_add" | "offline_floating_consumptions_sync")[];
         /**
+         * V4AddConsumptionRequest
          * @description Adds consumptions to a consumption license (`license_key` for key-based products, `username` for
          *     user-based ones: exactly one of them). The device (`hardware_id`) must be activated on the license.
          *     `max_overages` and `allow_overages` can only tighten the license's own overage policy for this call,
@@ -3268,6 +3324,7 @@ export interface components {
             event?: components["schemas"]["V4ConsumptionEvents"];
         };
         /**
+         * V4AddConsumptionResponse
          * @description The license's consumption state right after the change.
          * @example {
          *       "id": 1699349720166389,
@@ -3302,6 +3359,7 @@ export interface components {
             consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
         };
         /**
+         * V4AddFeatureConsumptionRequest
          * @description Adds consumptions to a consumption feature of a license (`license_key` for key-based products,
          *     `username` for user-based ones: exactly one of them). The device (`hardware_id`) must be activated
          *     on the license.
@@ -3336,6 +3394,7 @@ export interface components {
             event?: components["schemas"]["V4ConsumptionEvents"];
         };
         /**
+         * V4FeatureConsumption
          * @description The license feature's consumption state right after the change. The vendor documents two shapes: its
          *     add_feature_consumption page lists the counters, `is_floating`, `is_floating_cloud`, and
          *     `floating_timeout` / `floating_users` "only on floating and floating cloud features"
@@ -3408,6 +3467,7 @@ export interface components {
             floating_users?: number;
         };
         /**
+         * V4ReleaseFloatingLicenseRequest
          * @description Names the device whose floating slot on a floating cloud license is given back (`license_key` for
          *     key-based products, `username` for user-based ones). The same identifiers as a deactivation.
          *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
@@ -3434,11 +3494,13 @@ export interface components {
             sdk_ver?: string;
         };
         /**
+         * V4FloatingReleaseResult
          * @description Always the empty string (the vendor documents an empty string as the success answer).
          * @enum {string}
          */
         V4FloatingReleaseResult: "";
         /**
+         * V4BorrowedUntil
          * @description When the borrow ends: an ISO 8601 timestamp in UTC, with the date and an optional time, as the
          *     vendor documents it (`2026-03-12T18:00:00Z`, `2026-03-12T18:00:00.000Z`, `2026-03-12 18:00:00`,
          *     `2026-03-12 18:00`, `2026-03-12`); a timestamp without an offset is UTC, a date alone is its
@@ -3449,6 +3511,7 @@ export interface components {
          */
         V4BorrowedUntil: string | null;
         /**
+         * V4BorrowFloatingLicenseRequest
          * @description Borrows the device's floating slot on a floating cloud license until `borrowed_until`, e.g. for
          *     offline use (`license_key` for key-based products, `username` for user-based ones).
          *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
@@ -3477,6 +3540,7 @@ export interface components {
             sdk_ver?: string;
         };
         /**
+         * V4FloatingBorrowResult
          * @description The borrowed slot (the vendor's documented answer to a borrow).
          * @example {
          *       "license_id": 1699349720166390,
@@ -3499,6 +3563,7 @@ export interface components {
             max_borrow_time: number;
         };
         /**
+         * V4LicenseFeatureCheck
          * @description The license feature a `check_license_feature` names, with its consumption state as of now (a period
          *     that has ended reads as 0), the license's id and, on a floating feature, how many devices hold one of
          *     its floating slots now (vendor fields: the vendor's answer is the license feature's fields plus
@@ -3577,6 +3642,7 @@ export interface components {
             floating_timeout: number | null;
         };
         /**
+         * V4ReleaseFloatingFeatureRequest
          * @description Names the device whose floating slot of a license feature is given back (`license_key` for key-based
          *     products, `username` for user-based ones) and the feature by its code.
          *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
@@ -3606,6 +3672,7 @@ export interface components {
             sdk_ver?: string;
         };
         /**
+         * V4BorrowFloatingFeatureRequest
          * @description Borrows the device's floating slot of a license feature until `borrowed_until` (`license_key` for
          *     key-based products, `username` for user-based ones).
          *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
@@ -3637,6 +3704,7 @@ export interface components {
             sdk_ver?: string;
         };
         /**
+         * V4Product
          * @description A product as `product_details` answers it (vendor: https://docs.licensespring.com/license-api/products/get-product-details).
          * @example {
          *       "product_id": 1683881296184003,
@@ -3688,6 +3756,7 @@ export interface components {
             latest_version?: null;
         };
         /**
+         * V4TrialLicense
          * @description A trial license as `trial_key` answers it, with the vendor's field names
          *     (https://docs.licensespring.com/license-api/trial-key, `TrialKeyResponseBody`).
          * @example {
@@ -3766,7 +3835,10 @@ export interface components {
             /** @description When the license was last changed, in milliseconds since the epoch. */
             updated_at: number;
         };
-        /** @description A license user changes its own password (https://docs.licensespring.com/license-api/change-password). */
+        /**
+         * V4ChangePasswordRequest
+         * @description A license user changes its own password (https://docs.licensespring.com/license-api/change-password).
+         */
         V4ChangePasswordRequest: {
             /** @description The license user's username (its email; ignoring case). */
             username: string;
@@ -3776,11 +3848,13 @@ export interface components {
             new_password: string;
         };
         /**
+         * V4ChangePasswordResult
          * @description Always `password changed`.
          * @enum {string}
          */
         V4ChangePasswordResult: "password changed";
         /**
+         * V1Product
          * @description A product of the account.
          * @example {
          *       "id": 1584723961091234,
@@ -3814,7 +3888,10 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description One page of products. */
+        /**
+         * V1ProductList
+         * @description One page of products.
+         */
         V1ProductList: {
             /** @description Number of matching products on all pages. */
             count: number;
@@ -3825,7 +3902,10 @@ export interface components {
             /** @description The products on this page. */
             results: components["schemas"]["V1Product"][];
         };
-        /** @description The error body of the Management API v1 dialect (the License API v4 has its own, `V4Error`, with the list of its codes). */
+        /**
+         * LicenseApiError
+         * @description The error body of the Management API v1 dialect (the License API v4 has its own, `V4Error`, with the list of its codes).
+         */
         LicenseApiError: {
             /**
              * @description The HTTP status code, repeated in the body.
@@ -3844,6 +3924,7 @@ export interface components {
             message: string;
         };
         /**
+         * V1CreateProductRequest
          * @description A new product.
          * @example {
          *       "product_name": "My app",
@@ -3863,6 +3944,7 @@ export interface components {
             trial_days?: number;
         };
         /**
+         * V1UpdateProductRequest
          * @description Changes to a product. `product_name`, `allow_trial` and `trial_days` can change (a trial license already issued keeps its validity); `short_code` is immutable (sending the current value is accepted, any other value answers 400 `short_code_immutable`).
          * @example {
          *       "product_name": "My app (2026 edition)"
@@ -3879,12 +3961,14 @@ export interface components {
             trial_days?: number;
         };
         /**
+         * V1ConsumptionPeriod
          * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January). Where there is no period, the field that uses this schema is null.
          * @example monthly
          * @enum {string}
          */
         V1ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually";
         /**
+         * V1Metadata
          * @description Free-form JSON object stored with the object.
          * @example {
          *       "tier": "gold"
@@ -3894,6 +3978,7 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * V1ProductFeature
          * @description A feature of a product, with the defaults a license feature starts from.
          * @example {
          *       "id": 1605023917125172,
@@ -3950,7 +4035,10 @@ export interface components {
             consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             metadata: components["schemas"]["V1Metadata"];
         };
-        /** @description One page of product features. */
+        /**
+         * V1ProductFeatureList
+         * @description One page of product features.
+         */
         V1ProductFeatureList: {
             /** @description Number of matching product features on all pages. */
             count: number;
@@ -3962,12 +4050,14 @@ export interface components {
             results: components["schemas"]["V1ProductFeature"][];
         };
         /**
+         * V1ConsumptionPeriodInput
          * @description How often the consumption total returns to 0. `annualy` (the vendor documentation's spelling) is accepted as `annually`.
          * @example monthly
          * @enum {string}
          */
         V1ConsumptionPeriodInput: "daily" | "weekly" | "monthly" | "annually" | "annualy";
         /**
+         * V1CreateProductFeatureRequest
          * @description A new product feature.
          * @example {
          *       "product": 1584723961091234,
@@ -4008,7 +4098,10 @@ export interface components {
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
             metadata?: components["schemas"]["V1Metadata"];
         };
-        /** @description A feature on a license, with its own limits and counter. */
+        /**
+         * V1LicenseFeature
+         * @description A feature on a license, with its own limits and counter.
+         */
         V1LicenseFeature: {
             /** @description License product feature id. */
             id: number;
@@ -4045,6 +4138,7 @@ export interface components {
             floating_timeout: number | null;
         };
         /**
+         * V1LicenseUser
          * @description A user of a user-based license, with the 17 keys the vendor's license object shows in `license_users`
          *     (Management API, Update License Product Features: the seed 003 example). Passwords are hashed at rest
          *     and never shown: `initial_password` is always null (the vendor shows the initial password in clear,
@@ -4119,14 +4213,20 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description The product a license belongs to. */
+        /**
+         * V1LicenseProduct
+         * @description The product a license belongs to.
+         */
         V1LicenseProduct: {
             /** @description Product id. */
             id: number;
             /** @description Product display name. */
             product_name: string;
         };
-        /** @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers) are present with neutral values. */
+        /**
+         * V1License
+         * @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers) are present with neutral values.
+         */
         V1License: {
             /** @description License id. */
             id: number;
@@ -4267,7 +4367,10 @@ export interface components {
             /** @description Id of the device that activated most recently and still holds an activation, or null. */
             last_activation_device: number | null;
         };
-        /** @description One page of licenses. */
+        /**
+         * V1LicenseList
+         * @description One page of licenses.
+         */
         V1LicenseList: {
             /** @description Number of matching licenses on all pages. */
             count: number;
@@ -4279,6 +4382,7 @@ export interface components {
             results: components["schemas"]["V1License"][];
         };
         /**
+         * V1LicenseFeatureSettings
          * @description One license product feature as `update_features` and license creation take it. Fields left out keep their current value (or, for a feature new on the license, the product feature's default).
          * @example {
          *       "product_feature": "f2",
@@ -4321,6 +4425,7 @@ export interface components {
             floating_timeout?: number | null;
         };
         /**
+         * V1CreateLicenseRequest
          * @description A new license of a product. Without `product_features`, the license gets every feature of the product with its defaults.
          * @example {
          *       "product": 1584723961091234,
@@ -4403,6 +4508,7 @@ export interface components {
             product_features?: components["schemas"]["V1LicenseFeatureSettings"][];
         };
         /**
+         * V1UpdateLicenseRequest
          * @description Changes to a license's settings; fields left out stay as they are. Counters are not set here (see `reset_consumption` and `update_features`), and changing limits never loses concurrent consumptions.
          * @example {
          *       "max_activations": 10,
@@ -4460,6 +4566,7 @@ export interface components {
             prevent_vm?: boolean;
         };
         /**
+         * V1UpdateLicenseFeaturesRequest
          * @description The complete list of features the license should have. Listed features are created or updated; features on the license but not listed are deleted.
          * @example {
          *       "product_features": [
@@ -4479,13 +4586,18 @@ export interface components {
             product_features: components["schemas"]["V1LicenseFeatureSettings"][];
         };
         /**
+         * V1LicenseUserEmail
          * Format: email
          * @description The user's email address, also its License API `username`; unique in the account, ignoring case.
          */
         V1LicenseUserEmail: string;
-        /** @description A license user's password (stored only as a scrypt hash). */
+        /**
+         * V1LicenseUserPassword
+         * @description A license user's password (stored only as a scrypt hash).
+         */
         V1LicenseUserPassword: string;
         /**
+         * V1AssignLicenseUserRequest
          * @description The user to assign, by email (the vendor's *Assign User to License* body). A user the account does
          *     not have yet is created with these fields (and `password`, or a generated one). An existing user
          *     keeps its profile, and its password unless `password` is given.
@@ -4506,7 +4618,10 @@ export interface components {
             /** @description Accepted for compatibility (ignored). */
             total_activations?: number;
         };
-        /** @description The assignment's outcome: the vendor's `{message, new_password}`. */
+        /**
+         * V1AssignLicenseUserResult
+         * @description The assignment's outcome: the vendor's `{message, new_password}`.
+         */
         V1AssignLicenseUserResult: {
             /**
              * @description Always `License assigned.`.
@@ -4517,6 +4632,7 @@ export interface components {
             new_password: string | null;
         };
         /**
+         * V1UnassignLicenseUserRequest
          * @description The user to unassign, by id or by email (the vendor's *Unassign User from License* body). Send
          *     either `license_user_id` or `license_user_email`, not both: neither or both answer
          *     `validation_failed`.
@@ -4527,12 +4643,16 @@ export interface components {
             /** @description The license user's email (ignoring case). */
             license_user_email?: string;
         };
-        /** @description A confirmation, as the vendor words it (e.g. `Password set.`, `License unassigned.`). */
+        /**
+         * V1Message
+         * @description A confirmation, as the vendor words it (e.g. `Password set.`, `License unassigned.`).
+         */
         V1Message: {
             /** @description What was done. */
             message: string;
         };
         /**
+         * V1LicenseUserDetails
          * @description A license user of the account (Management API `license-users`), as the vendor's *Retrieve License
          *     User* page shows one (https://docs.licensespring.com/management-api/license/users/retrieve-license-user).
          *     The user logs in to the user-based licenses it is assigned to (License API `username` + `password`).
@@ -4582,7 +4702,10 @@ export interface components {
             customer_accounts: Record<string, never>[];
             metadata: components["schemas"]["V1Metadata"];
         };
-        /** @description One page of license users. */
+        /**
+         * V1LicenseUserDetailsList
+         * @description One page of license users.
+         */
         V1LicenseUserDetailsList: {
             /** @description Number of matching license users on all pages. */
             count: number;
@@ -4593,7 +4716,10 @@ export interface components {
             /** @description The license users on this page. */
             results: components["schemas"]["V1LicenseUserDetails"][];
         };
-        /** @description A new license user (the vendor's *Create License User* parameters). Without `password`, one is generated and shown once in the answer (`initial_password`). */
+        /**
+         * V1CreateLicenseUserRequest
+         * @description A new license user (the vendor's *Create License User* parameters). Without `password`, one is generated and shown once in the answer (`initial_password`).
+         */
         V1CreateLicenseUserRequest: {
             email: components["schemas"]["V1LicenseUserEmail"];
             /** @description First name. */
@@ -4605,7 +4731,10 @@ export interface components {
             password?: components["schemas"]["V1LicenseUserPassword"];
             metadata?: components["schemas"]["V1Metadata"];
         };
-        /** @description Changes to a license user's profile; fields left out stay as they are. The password is changed with `set_password` (vendor) or `change_password` (the user, License API). */
+        /**
+         * V1UpdateLicenseUserRequest
+         * @description Changes to a license user's profile; fields left out stay as they are. The password is changed with `set_password` (vendor) or `change_password` (the user, License API).
+         */
         V1UpdateLicenseUserRequest: {
             email?: components["schemas"]["V1LicenseUserEmail"];
             /** @description First name. */
@@ -4618,11 +4747,15 @@ export interface components {
             is_active?: boolean;
             metadata?: components["schemas"]["V1Metadata"];
         };
-        /** @description The license user's new password, set by the vendor (it counts as an initial password again). */
+        /**
+         * V1SetLicenseUserPasswordRequest
+         * @description The license user's new password, set by the vendor (it counts as an initial password again).
+         */
         V1SetLicenseUserPasswordRequest: {
             password: components["schemas"]["V1LicenseUserPassword"];
         };
         /**
+         * V1Device
          * @description A device (activation) of a license.
          * @example {
          *       "id": 1605023917125999,
@@ -4707,7 +4840,10 @@ export interface components {
             borrowed_until: string | null;
             metadata: components["schemas"]["V1Metadata"];
         };
-        /** @description One page of devices. */
+        /**
+         * V1DeviceList
+         * @description One page of devices.
+         */
         V1DeviceList: {
             /** @description Number of matching devices on all pages. */
             count: number;
@@ -4719,6 +4855,7 @@ export interface components {
             results: components["schemas"]["V1Device"][];
         };
         /**
+         * V1Account
          * @description The calling account.
          * @example {
          *       "id": 1700000000000001,
@@ -4738,6 +4875,7 @@ export interface components {
             public_key_id: string;
         };
         /**
+         * V3ActivationCreatedEvent
          * @description Payload of the `activation.created` webhook event (a device took a seat on a license, in any dialect). `data` is the full activation.
          * @example {
          *       "event": "activation.created",
@@ -4800,6 +4938,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3ActivationUpdatedEvent
          * @description Payload of the `activation.updated` webhook event (sent after an activation update, a meter
          *     attribute increment, or a re-activation of an active device). `data` is the full activation after
          *     the change; `leaseExpiresAt` is the renewed lease end when the update renewed a lease.
@@ -4864,6 +5003,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3ActivationDeletedEvent
          * @description Payload of the `activation.deleted` webhook event (a device released its seat, in any dialect, or
          *     an activation's lease ended). `data` is the activation as it was when deleted; for an expired lease
          *     its `leaseExpiresAt` is the (past) time the lease ended.
@@ -4928,6 +5068,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3WebhookMeterUses
          * @description A meter's uses across the whole license.
          * @example {
          *       "name": "api-calls",
@@ -4956,6 +5097,7 @@ export interface components {
             grossUses: number;
         };
         /**
+         * V3WebhookLicense
          * @description A license as webhook events show it (`license.updated`).
          * @example {
          *       "id": "1005006007008009",
@@ -5029,6 +5171,7 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * V3LicenseUpdatedEvent
          * @description Payload of the `license.updated` webhook event (Management API v1 license changes: settings, enable/disable, reset_consumption, update_features).
          * @example {
          *       "event": "license.updated",
@@ -5077,6 +5220,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3WebhookConsumption
          * @description A consumption added to a license meter (License API v4 consumptions, Web API v3 meter attribute changes).
          * @example {
          *       "licenseId": "1005006007008009",
@@ -5117,6 +5261,7 @@ export interface components {
             grossUses: number;
         };
         /**
+         * V3ConsumptionAddedEvent
          * @description Payload of the `consumption.added` webhook event (a License API v4 consumption or feature consumption, or a Web API v3 meter attribute change).
          * @example {
          *       "event": "consumption.added",
@@ -5146,6 +5291,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3WebhookMeterLimit
          * @description A meter attribute that reached its allowed uses.
          * @example {
          *       "licenseId": "1005006007008009",
@@ -5174,6 +5320,7 @@ export interface components {
             totalUses: number;
         };
         /**
+         * V3MeterAttributeLimitReachedEvent
          * @description Payload of the `meter-attribute.limit-reached` webhook event (a consumption made a meter attribute reach its allowed uses).
          * @example {
          *       "event": "meter-attribute.limit-reached",
