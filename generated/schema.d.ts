@@ -5385,10 +5385,17 @@ export interface components {
          */
         ServiceTooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5437,10 +5444,17 @@ export interface components {
          */
         V3TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5456,7 +5470,8 @@ export interface components {
         /** @description The database is unreachable right now; retry later. */
         V3ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                /** @description Seconds after which a retry may succeed. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5563,10 +5578,17 @@ export interface components {
          */
         V4TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5587,7 +5609,8 @@ export interface components {
          */
         V4ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                /** @description Seconds after which a retry may succeed. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5675,10 +5698,17 @@ export interface components {
          */
         V1TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5699,7 +5729,8 @@ export interface components {
          */
         V1ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                /** @description Seconds after which a retry may succeed. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5833,38 +5864,7 @@ export interface components {
         WebhookSignatureHeader: string;
     };
     requestBodies: never;
-    headers: {
-        /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
-        RateLimitRetryAfter: number;
-        /**
-         * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
-         *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
-         */
-        RateLimitLimit: number;
-        /** @description Requests left in the current window (0 on a 429). */
-        RateLimitRemaining: number;
-        /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
-        RateLimitReset: number;
-        /** @description Seconds after which a retry may succeed. */
-        ServiceRetryAfter: number;
-        /**
-         * @description `true` when this response answers a retry of a request with the same `Idempotency-Key` that was
-         *     already counted: nothing was counted this time.
-         */
-        V3IdempotentReplayed: "true";
-        /**
-         * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
-         *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
-         *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
-         *     gives the same bytes. Present on every successful License API response.
-         */
-        V4LicenseSignature: string;
-        /**
-         * @description `true` when this response is the stored response of an earlier request with the same
-         *     `Idempotency-Key`: nothing was counted this time.
-         */
-        V4IdempotentReplayed: "true";
-    };
+    headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -6300,7 +6300,11 @@ export interface operations {
             /** @description The uses after the change (or, for a retry with a counted `Idempotency-Key`, after that change). */
             200: {
                 headers: {
-                    "Idempotent-Replayed": components["headers"]["V3IdempotentReplayed"];
+                    /**
+                     * @description `true` when this response answers a retry of a request with the same `Idempotency-Key` that was
+                     *     already counted: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7011,7 +7015,13 @@ export interface operations {
             /** @description The device is active on the license. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7177,8 +7187,18 @@ export interface operations {
             /** @description The device is no longer active on the license (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
-                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
+                    /**
+                     * @description `true` when this response is the stored response of an earlier request with the same
+                     *     `Idempotency-Key`: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7243,7 +7263,13 @@ export interface operations {
             /** @description The license as the device sees it now. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7305,8 +7331,18 @@ export interface operations {
             /** @description Counted (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
-                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
+                    /**
+                     * @description `true` when this response is the stored response of an earlier request with the same
+                     *     `Idempotency-Key`: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7380,8 +7416,18 @@ export interface operations {
             /** @description Counted (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
-                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
+                    /**
+                     * @description `true` when this response is the stored response of an earlier request with the same
+                     *     `Idempotency-Key`: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7446,7 +7492,13 @@ export interface operations {
             /** @description The slot is free again. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7483,7 +7535,13 @@ export interface operations {
             /** @description The slot is borrowed until `borrowed_until`. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7540,7 +7598,13 @@ export interface operations {
             /** @description The license feature as the device sees it. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7608,7 +7672,13 @@ export interface operations {
             /** @description The feature's slot is free again. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7654,7 +7724,13 @@ export interface operations {
             /** @description The feature's slot is borrowed until `borrowed_until`. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7703,7 +7779,13 @@ export interface operations {
             /** @description The product's details. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7779,7 +7861,13 @@ export interface operations {
             /** @description The device's trial license (new or existing). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7846,7 +7934,13 @@ export interface operations {
             /** @description The password is changed. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
