@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { LICENSE_NAMING_BODIES } from './v4/license-identifiers.js';
 
 /** Marks a field to drop: the alternative form means "left out". */
 const ABSENT = Symbol('absent');
@@ -28,16 +29,7 @@ const nullAsAbsent: Conversion = (value) => (value === null ? ABSENT : undefined
  */
 const BODY_FORMS: readonly { paths: readonly string[]; field: string; convert: Conversion }[] = [
   {
-    paths: [
-      '/api/v4/activate_license',
-      '/api/v4/deactivate_license',
-      '/api/v4/add_consumption',
-      '/api/v4/add_feature_consumption',
-      '/api/v4/floating/release',
-      '/api/v4/floating/borrow',
-      '/api/v4/floating/feature_release',
-      '/api/v4/floating/feature_borrow',
-    ],
+    paths: LICENSE_NAMING_BODIES,
     field: 'license_id',
     convert: digitsAsInteger,
   },

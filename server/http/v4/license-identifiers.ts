@@ -1,8 +1,9 @@
 import type { RequestHandler } from 'express';
 import { activationLocatorOf, licenseLocatorOf, type LicenseIdentifiers } from './mappers.js';
 
-/** The operations whose body names the license by `license_key` or `username` (documented in each request schema). */
-const NAMED_BY_KEY_OR_USER = new Set([
+/** The operations whose body names a license by `license_key` or `username` (documented in each request schema), and may pin its `license_id`. */
+export const LICENSE_NAMING_BODIES: readonly string[] = [
+  '/api/v4/activate_license',
   '/api/v4/deactivate_license',
   '/api/v4/add_consumption',
   '/api/v4/add_feature_consumption',
@@ -10,7 +11,7 @@ const NAMED_BY_KEY_OR_USER = new Set([
   '/api/v4/floating/borrow',
   '/api/v4/floating/feature_release',
   '/api/v4/floating/feature_borrow',
-]);
+];
 
 /**
  * Runs before request validation (MountedApi.beforeValidation): the body's either/or
@@ -24,7 +25,7 @@ export function licenseIdentifiersCheck(): RequestHandler {
     if (req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
       const path = req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
       if (path === '/api/v4/activate_license') activationLocatorOf(body as LicenseIdentifiers);
-      else if (NAMED_BY_KEY_OR_USER.has(path)) licenseLocatorOf(body as LicenseIdentifiers);
+      else if (LICENSE_NAMING_BODIES.includes(path)) licenseLocatorOf(body as LicenseIdentifiers);
     }
     next();
   };
