@@ -1724,7 +1724,10 @@ export interface components {
                 base_path: string;
             }[];
         };
-        /** @description The error body of the Web API v3 dialect and of the service endpoints. */
+        /**
+         * WebApiError
+         * @description The error body of the Web API v3 dialect and of the service endpoints.
+         */
         WebApiError: {
             /**
              * @description Machine-readable error code in UPPER_SNAKE case, e.g. `METER_ATTRIBUTE_USES_LIMIT_REACHED`.
@@ -1737,7 +1740,10 @@ export interface components {
              */
             message: string;
         };
-        /** @description The state of a probe. */
+        /**
+         * HealthStatus
+         * @description The state of a probe.
+         */
         HealthStatus: {
             /**
              * @description Always `ok` when the probe succeeds.
@@ -1745,7 +1751,10 @@ export interface components {
              */
             status: "ok";
         };
-        /** @description An OpenAPI 3.1 document. */
+        /**
+         * OpenApiDocument
+         * @description An OpenAPI 3.1 document.
+         */
         OpenApiDocument: {
             /** @description The OpenAPI version of the document. */
             openapi: string;
@@ -1757,6 +1766,7 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * V3ActivationLocation
          * @description Where the activation was last seen from. Only the IP address is known (no geolocation database); the rest is null.
          * @example {
          *       "ipAddress": "203.0.113.7",
@@ -1794,6 +1804,7 @@ export interface components {
             longitude: number | null;
         };
         /**
+         * V3ActivationMeterAttribute
          * @description One meter attribute's uses by this activation.
          * @example {
          *       "name": "api-calls",
@@ -1810,6 +1821,7 @@ export interface components {
             uses: number;
         };
         /**
+         * V3Organization
          * @description The organization a license belongs to (not modelled yet; activations show null).
          * @example {
          *       "id": "1003004005006007",
@@ -1839,6 +1851,7 @@ export interface components {
             allowedUsers?: number;
         };
         /**
+         * V3User
          * @description The user an activation belongs to (not modelled yet; activations show null).
          * @example {
          *       "id": "1004005006007008",
@@ -1870,6 +1883,7 @@ export interface components {
             organizationId?: string | null;
         };
         /**
+         * V3ActivationMetadata
          * @description One metadata key/value pair of an activation.
          * @example {
          *       "id": "3f1d9c2ab0e14c6f8a1b2c3d4e5f6a7b",
@@ -1898,6 +1912,7 @@ export interface components {
             value: string;
         };
         /**
+         * V3Activation
          * @description An activation of a license on one machine, with its meter attribute uses.
          * @example {
          *       "id": "0b7e4c1e-54a4-4b8e-9d0e-8f7c3f1f2a10",
@@ -2021,15 +2036,20 @@ export interface components {
             /** @description The activation's metadata. */
             metadata: components["schemas"]["V3ActivationMetadata"][];
         };
-        /** @description A page of activations, oldest first. */
+        /**
+         * V3ActivationList
+         * @description A page of activations, oldest first.
+         */
         V3ActivationList: components["schemas"]["V3Activation"][];
         /**
+         * V3OperatingSystem
          * @description Name of the operating system.
          * @example windows
          * @enum {string}
          */
         V3OperatingSystem: "windows" | "linux" | "macos" | "android" | "ios";
         /**
+         * V3MetadataInput
          * @description One metadata key/value pair of an activation, as a client sends it.
          * @example {
          *       "key": "seat-label",
@@ -2043,6 +2063,7 @@ export interface components {
             value: string;
         };
         /**
+         * V3CreateActivationRequest
          * @description A new activation of a license on a machine. The license `key` and `productId` authenticate client-side calls.
          * @example {
          *       "os": "windows",
@@ -2132,6 +2153,7 @@ export interface components {
             deviceChallengeSignature?: string;
         };
         /**
+         * V3ActivationToken
          * @description A signed activation token (RS256 JWT) carrying the activation and license state for offline
          *     verification. It proves that the account named by `iss` issued it for the product named by
          *     `aud`, about the activation named by `sub`, at `iat`: registered claims `iss` (the account's
@@ -2149,6 +2171,7 @@ export interface components {
             activationToken: string;
         };
         /**
+         * V3MeterAttributeIncrement
          * @description A change to one meter attribute's uses by this activation.
          * @example {
          *       "name": "api-calls",
@@ -2165,6 +2188,7 @@ export interface components {
             usesIncrement: number;
         };
         /**
+         * V3UpdateActivationRequest
          * @description Changes to an activation; every field not given stays unchanged. The license `key` and `productId` authenticate client-side calls.
          * @example {
          *       "os": "windows",
@@ -2263,6 +2287,7 @@ export interface components {
             deviceChallengeSignature?: string;
         };
         /**
+         * V3IncrementMeterAttributeRequest
          * @description A change to one meter attribute's uses by one activation.
          * @example {
          *       "increment": 1,
@@ -2285,6 +2310,7 @@ export interface components {
             accountId: string;
         };
         /**
+         * V3MeterAttributeUses
          * @description A meter attribute's uses after a change, for the activation and for the whole license.
          * @example {
          *       "name": "api-calls",
@@ -2319,6 +2345,7 @@ export interface components {
             licenseGrossUses: number;
         };
         /**
+         * V3CreateTrialActivationRequest
          * @description A machine starting (or resuming) the trial of a product: the vendor's request body of
          *     `POST /v3/trial-activations` (https://cryptlex.com/reference/web-api/post-trial-activations), field
          *     for field. `productId` (and `accountId`, when not empty) authenticate client-side calls; the
@@ -2378,6 +2405,7 @@ export interface components {
             metadata?: components["schemas"]["V3MetadataInput"][];
         };
         /**
+         * V3TrialActivation
          * @description A machine's trial of a product: the vendor's trial activation object (as its
          *     https://cryptlex.com/reference/web-api/get-trial-activations and trial activation webhook payloads
          *     show it). Here a trial activation is the machine's trial license, the one License API v4
@@ -2466,6 +2494,7 @@ export interface components {
             metadata: components["schemas"]["V3ActivationMetadata"][];
         };
         /**
+         * V3AccountMe
          * @description The account the access token belongs to.
          * @example {
          *       "id": "1001002003004005",
@@ -2486,6 +2515,7 @@ export interface components {
             scopes: string[];
         };
         /**
+         * V3Jwk
          * @description An RSA public key (RFC 7517) that verifies activation tokens whose header carries its `kid`.
          * @example {
          *       "kty": "RSA",
@@ -2520,6 +2550,7 @@ export interface components {
             use?: "sig";
         };
         /**
+         * V3Jwks
          * @description A JSON Web Key Set (RFC 7517) of public signing keys.
          * @example {
          *       "keys": [
@@ -2539,12 +2570,14 @@ export interface components {
             keys: components["schemas"]["V3Jwk"][];
         };
         /**
+         * V3WebhookEventType
          * @description A webhook event name.
          * @example activation.updated
          * @enum {string}
          */
         V3WebhookEventType: "activation.created" | "activation.updated" | "activation.deleted" | "license.updated" | "consumption.added" | "meter-attribute.limit-reached";
         /**
+         * V3WebhookSignatureScheme
          * @description How deliveries are signed. `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` and
          *     `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">` (Standard Webhooks), keyed with
          *     the 32 bytes the secret's base64 part (after `whsec_`) decodes to. `vendor`: the scheme of the
@@ -2558,6 +2591,7 @@ export interface components {
          */
         V3WebhookSignatureScheme: "standard-webhooks" | "vendor";
         /**
+         * V3WebhookSubscription
          * @description A webhook subscription of the account.
          * @example {
          *       "id": "wh_3f9a1c2e4b5d6e7f8091a2b3c4d5e6f7",
@@ -2604,9 +2638,13 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @description The account's webhook subscriptions, oldest first. */
+        /**
+         * V3WebhookSubscriptionList
+         * @description The account's webhook subscriptions, oldest first.
+         */
         V3WebhookSubscriptionList: components["schemas"]["V3WebhookSubscription"][];
         /**
+         * V3CreateWebhookRequest
          * @description A new webhook subscription.
          * @example {
          *       "url": "https://hooks.example.org/licensing",
@@ -2628,6 +2666,7 @@ export interface components {
             signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
         };
         /**
+         * V3UpdateWebhookRequest
          * @description Changes to a webhook subscription; every field not given stays unchanged.
          * @example {
          *       "active": false
@@ -2643,6 +2682,7 @@ export interface components {
             signatureScheme?: components["schemas"]["V3WebhookSignatureScheme"];
         };
         /**
+         * V3WebhookAttempt
          * @description One delivery attempt.
          * @example {
          *       "at": "2026-03-10T10:05:00Z",
@@ -2665,6 +2705,7 @@ export interface components {
             error: string | null;
         };
         /**
+         * V3WebhookDelivery
          * @description One event's delivery to a subscription, with its attempt log.
          * @example {
          *       "id": "dlv_5e1f3a9c0b7d4e2f8a6c1b3d5e7f9a0b",
@@ -2722,19 +2763,27 @@ export interface components {
             /** @description Every attempt, oldest first. */
             attempts: components["schemas"]["V3WebhookAttempt"][];
         };
-        /** @description A subscription's deliveries, newest first. */
+        /**
+         * V3WebhookDeliveryList
+         * @description A subscription's deliveries, newest first.
+         */
         V3WebhookDeliveryList: components["schemas"]["V3WebhookDelivery"][];
         /**
-         * @description Optional: the call only affects the license with this id (a number, or its digits as a string); if
-         *     the license found by key or user has another id the call answers `license_not_found`.
+         * V4LicenseId
+         * @description Optional: the call only affects the license with this id; if the license found by key or user has
+         *     another id the call answers `license_not_found`. The server also accepts the id's digits as a
+         *     string (e.g. `"1699349720166389"`) for compatibility with clients that send it so.
          * @example 1699349720166389
          */
-        V4LicenseId: number | string;
+        V4LicenseId: number;
         /**
+         * V4ActivateLicenseRequest
          * @description Activates a device on a license: `license_key` (key-based products) or `username` + `password`
          *     (user-based products), never both, the device's `hardware_id` and the product's short code, plus optional
          *     device details. Activating a device that is already active on the license changes nothing and
          *     answers the license again.
+         *     Send either `license_key` or `username` with `password`, not both: neither answers
+         *     `missing_parameters`, `username` without `password` too, and both answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -2782,15 +2831,18 @@ export interface components {
             variables?: {
                 [key: string]: string;
             };
-        } & (unknown | unknown);
+        };
         /**
+         * V4ConsumptionPeriod
          * @description When `reset_consumption` is true, the total returns to 0 at midnight UTC at the start of each period:
-         *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Null without a period.
+         *     `daily`; `weekly` on Monday; `monthly` on the 1st; `annually` on 1 January. Where a license or
+         *     feature has no period, the field that uses this schema is null.
          * @example monthly
-         * @enum {string|null}
+         * @enum {string}
          */
-        V4ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually" | null;
+        V4ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually";
         /**
+         * V4LicenseFeature
          * @description A feature of the license with its consumption state as of now (a period that has ended reads as 0).
          * @example {
          *       "id": 1699349720166555,
@@ -2848,7 +2900,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The feature is floating. */
             is_floating: boolean;
             /** @description The feature is floating in the cloud. */
@@ -2859,6 +2912,7 @@ export interface components {
             floating_timeout: number | null;
         };
         /**
+         * V4ProductDetails
          * @description The licensed product.
          * @example {
          *       "product_id": 1683881296184003,
@@ -2881,6 +2935,14 @@ export interface components {
             authorization_method: "license-key" | "user";
         };
         /**
+         * V4CustomFieldDataType
+         * @description The type of a license custom field (where a field has none, the field that uses this schema is null).
+         * @example text
+         * @enum {string}
+         */
+        V4CustomFieldDataType: "number" | "text" | "date/time";
+        /**
+         * V4License
          * @description The license as the client device sees it, as of now (a consumption period that has ended reads as a
          *     total of 0 even before the next consumption resets it in storage).
          *
@@ -3041,7 +3103,8 @@ export interface components {
             max_overages: number;
             /** @description The license-level total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The license is floating. */
             is_floating: boolean;
             /**
@@ -3134,11 +3197,8 @@ export interface components {
             custom_fields: {
                 /** @description The custom field's name. */
                 name: string;
-                /**
-                 * @description The custom field's type, or null.
-                 * @enum {string|null}
-                 */
-                data_type: "number" | "text" | "date/time" | null;
+                /** @description The custom field's type, or null when it has none. */
+                data_type: components["schemas"]["V4CustomFieldDataType"] | null;
                 /** @description The license's value of the field. */
                 value: string;
             }[];
@@ -3255,6 +3315,7 @@ export interface components {
             license_signature_v2: string;
         };
         /**
+         * V4Error
          * @description The error body of the License API v4: `{status, code, message}`, the format of the vendor's
          *     *License API → Error Responses* page (https://docs.licensespring.com/license-api/error-responses).
          *     `code` is one of the codes below; each is the vendor's code for the same condition, except the
@@ -3286,8 +3347,11 @@ export interface components {
             message: string;
         };
         /**
+         * V4DeactivateLicenseRequest
          * @description Frees the device's activation on a license (`license_key` for key-based products, `username` for
          *     user-based ones). The device may activate again later (within `max_activations`).
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -3316,28 +3380,34 @@ export interface components {
              *     request answers that error and the device keeps its activation.
              */
             consumptions?: number;
-        } & (unknown | unknown);
+        };
         /**
+         * V4DeactivationResult
          * @description Always `license_deactivated`.
          * @enum {string}
          */
         V4DeactivationResult: "license_deactivated";
         /**
+         * V4ConsumptionEvents
          * @description What the consumptions are: `consumption_add` (the default, consumptions made online) or
          *     `offline_floating_consumptions_sync` (consumptions made offline on a floating license, synced now).
-         *     At least one item; never both kinds in one request. The kind is recorded in the consumption ledger.
+         *     At least one item; never both kinds in one request (the server answers `validation_error`). The kind
+         *     is recorded in the consumption ledger.
          * @example [
          *       "consumption_add"
          *     ]
          */
         V4ConsumptionEvents: ("consumption_add" | "offline_floating_consumptions_sync")[];
         /**
+         * V4AddConsumptionRequest
          * @description Adds consumptions to a consumption license (`license_key` for key-based products, `username` for
          *     user-based ones: exactly one of them). The device (`hardware_id`) must be activated on the license.
          *     `max_overages` and `allow_overages` can only tighten the license's own overage policy for this call,
-         *     never loosen it: `allow_overages: false` (or 0) refuses any overage for this call;
+         *     never loosen it: `allow_overages: false` refuses any overage for this call;
          *     `max_overages: n` (n > 0) allows at most n consumptions above `max_consumptions` for this call (and
          *     never more than the license allows); `max_overages: 0` sets no extra cap.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -3367,13 +3437,15 @@ export interface components {
             /** @description Cap on overages for this call only (see above); cannot exceed the license's own allowance. */
             max_overages?: number;
             /**
-             * @description `false` (or 0) refuses overages for this call; `true` (or 1) keeps the license's own policy (it can
-             *     never grant overages the license does not allow).
+             * @description `false` refuses overages for this call; `true` keeps the license's own policy (it can never grant
+             *     overages the license does not allow). The server also accepts `0` (for `false`) and `1` (for
+             *     `true`) for compatibility with clients that send it so.
              */
-            allow_overages?: boolean | number;
+            allow_overages?: boolean;
             event?: components["schemas"]["V4ConsumptionEvents"];
-        } & (unknown | unknown);
+        };
         /**
+         * V4AddConsumptionResponse
          * @description The license's consumption state right after the change.
          * @example {
          *       "id": 1699349720166389,
@@ -3404,12 +3476,16 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
         };
         /**
+         * V4AddFeatureConsumptionRequest
          * @description Adds consumptions to a consumption feature of a license (`license_key` for key-based products,
          *     `username` for user-based ones: exactly one of them). The device (`hardware_id`) must be activated
          *     on the license.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "H4ZH-VL2X-9GJJ-X2J6",
          *       "product": "demo",
@@ -3437,8 +3513,9 @@ export interface components {
              */
             consumptions: number;
             event?: components["schemas"]["V4ConsumptionEvents"];
-        } & (unknown | unknown);
+        };
         /**
+         * V4FeatureConsumption
          * @description The license feature's consumption state right after the change. The vendor documents two shapes: its
          *     add_feature_consumption page lists the counters, `is_floating`, `is_floating_cloud`, and
          *     `floating_timeout` / `floating_users` "only on floating and floating cloud features"
@@ -3489,7 +3566,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The license's id. */
             license_id: number;
             /** @description The vendor account the license belongs to (the calling account), as the vendor's SDK types carry it. */
@@ -3510,8 +3588,11 @@ export interface components {
             floating_users?: number;
         };
         /**
+         * V4ReleaseFloatingLicenseRequest
          * @description Names the device whose floating slot on a floating cloud license is given back (`license_key` for
          *     key-based products, `username` for user-based ones). The same identifiers as a deactivation.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3532,13 +3613,15 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
+         * V4FloatingReleaseResult
          * @description Always the empty string (the vendor documents an empty string as the success answer).
          * @enum {string}
          */
         V4FloatingReleaseResult: "";
         /**
+         * V4BorrowedUntil
          * @description When the borrow ends: an ISO 8601 timestamp in UTC, with the date and an optional time, as the
          *     vendor documents it (`2026-03-12T18:00:00Z`, `2026-03-12T18:00:00.000Z`, `2026-03-12 18:00:00`,
          *     `2026-03-12 18:00`, `2026-03-12`); a timestamp without an offset is UTC, a date alone is its
@@ -3549,8 +3632,11 @@ export interface components {
          */
         V4BorrowedUntil: string | null;
         /**
+         * V4BorrowFloatingLicenseRequest
          * @description Borrows the device's floating slot on a floating cloud license until `borrowed_until`, e.g. for
          *     offline use (`license_key` for key-based products, `username` for user-based ones).
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3573,8 +3659,9 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
+         * V4FloatingBorrowResult
          * @description The borrowed slot (the vendor's documented answer to a borrow).
          * @example {
          *       "license_id": 1699349720166390,
@@ -3597,6 +3684,7 @@ export interface components {
             max_borrow_time: number;
         };
         /**
+         * V4LicenseFeatureCheck
          * @description The license feature a `check_license_feature` names, with its consumption state as of now (a period
          *     that has ended reads as 0), the license's id and, on a floating feature, how many devices hold one of
          *     its floating slots now (vendor fields: the vendor's answer is the license feature's fields plus
@@ -3663,7 +3751,8 @@ export interface components {
             max_overages: number;
             /** @description The total returns to 0 at the start of each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V4ConsumptionPeriod"];
+            /** @description The reset period (see V4ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V4ConsumptionPeriod"] | null;
             /** @description The feature is floating. */
             is_floating: boolean;
             /** @description The feature is floating in the cloud. */
@@ -3674,8 +3763,11 @@ export interface components {
             floating_timeout: number | null;
         };
         /**
+         * V4ReleaseFloatingFeatureRequest
          * @description Names the device whose floating slot of a license feature is given back (`license_key` for key-based
          *     products, `username` for user-based ones) and the feature by its code.
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3699,10 +3791,13 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
+         * V4BorrowFloatingFeatureRequest
          * @description Borrows the device's floating slot of a license feature until `borrowed_until` (`license_key` for
          *     key-based products, `username` for user-based ones).
+         *     Send either `license_key` or `username`, not both: neither answers `missing_parameters`, both
+         *     answer `validation_error`.
          * @example {
          *       "license_key": "F9KQ-2M7T-WX4P-LR8C",
          *       "product": "demo",
@@ -3728,8 +3823,9 @@ export interface components {
             license_id?: components["schemas"]["V4LicenseId"];
             /** @description The calling SDK's version. */
             sdk_ver?: string;
-        } & (unknown | unknown);
+        };
         /**
+         * V4Product
          * @description A product as `product_details` answers it (vendor: https://docs.licensespring.com/license-api/products/get-product-details).
          * @example {
          *       "product_id": 1683881296184003,
@@ -3781,6 +3877,7 @@ export interface components {
             latest_version?: null;
         };
         /**
+         * V4TrialLicense
          * @description A trial license as `trial_key` answers it, with the vendor's field names
          *     (https://docs.licensespring.com/license-api/trial-key, `TrialKeyResponseBody`).
          * @example {
@@ -3859,7 +3956,10 @@ export interface components {
             /** @description When the license was last changed, in milliseconds since the epoch. */
             updated_at: number;
         };
-        /** @description A license user changes its own password (https://docs.licensespring.com/license-api/change-password). */
+        /**
+         * V4ChangePasswordRequest
+         * @description A license user changes its own password (https://docs.licensespring.com/license-api/change-password).
+         */
         V4ChangePasswordRequest: {
             /** @description The license user's username (its email; ignoring case). */
             username: string;
@@ -3869,11 +3969,13 @@ export interface components {
             new_password: string;
         };
         /**
+         * V4ChangePasswordResult
          * @description Always `password changed`.
          * @enum {string}
          */
         V4ChangePasswordResult: "password changed";
         /**
+         * V1Product
          * @description A product of the account.
          * @example {
          *       "id": 1584723961091234,
@@ -3907,7 +4009,10 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description One page of products. */
+        /**
+         * V1ProductList
+         * @description One page of products.
+         */
         V1ProductList: {
             /** @description Number of matching products on all pages. */
             count: number;
@@ -3918,7 +4023,10 @@ export interface components {
             /** @description The products on this page. */
             results: components["schemas"]["V1Product"][];
         };
-        /** @description The error body of the Management API v1 dialect (the License API v4 has its own, `V4Error`, with the list of its codes). */
+        /**
+         * LicenseApiError
+         * @description The error body of the Management API v1 dialect (the License API v4 has its own, `V4Error`, with the list of its codes).
+         */
         LicenseApiError: {
             /**
              * @description The HTTP status code, repeated in the body.
@@ -3937,6 +4045,7 @@ export interface components {
             message: string;
         };
         /**
+         * V1CreateProductRequest
          * @description A new product.
          * @example {
          *       "product_name": "My app",
@@ -3956,6 +4065,7 @@ export interface components {
             trial_days?: number;
         };
         /**
+         * V1UpdateProductRequest
          * @description Changes to a product. `product_name`, `allow_trial` and `trial_days` can change (a trial license already issued keeps its validity); `short_code` is immutable (sending the current value is accepted, any other value answers 400 `short_code_immutable`).
          * @example {
          *       "product_name": "My app (2026 edition)"
@@ -3972,12 +4082,14 @@ export interface components {
             trial_days?: number;
         };
         /**
-         * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January), or null.
+         * V1ConsumptionPeriod
+         * @description How often the consumption total returns to 0 (at midnight UTC; weekly on Monday, monthly on the 1st, annually on 1 January). Where there is no period, the field that uses this schema is null.
          * @example monthly
-         * @enum {string|null}
+         * @enum {string}
          */
-        V1ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually" | null;
+        V1ConsumptionPeriod: "daily" | "weekly" | "monthly" | "annually";
         /**
+         * V1Metadata
          * @description Free-form JSON object stored with the object.
          * @example {
          *       "tier": "gold"
@@ -3987,6 +4099,7 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * V1ProductFeature
          * @description A feature of a product, with the defaults a license feature starts from.
          * @example {
          *       "id": 1605023917125172,
@@ -4039,10 +4152,14 @@ export interface components {
             max_overages: number;
             /** @description Default for resetting the total each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             metadata: components["schemas"]["V1Metadata"];
         };
-        /** @description One page of product features. */
+        /**
+         * V1ProductFeatureList
+         * @description One page of product features.
+         */
         V1ProductFeatureList: {
             /** @description Number of matching product features on all pages. */
             count: number;
@@ -4054,12 +4171,14 @@ export interface components {
             results: components["schemas"]["V1ProductFeature"][];
         };
         /**
-         * @description How often the consumption total returns to 0, or null. `annualy` (the vendor documentation's spelling) is accepted as `annually`.
+         * V1ConsumptionPeriodInput
+         * @description How often the consumption total returns to 0. `annualy` (the vendor documentation's spelling) is accepted as `annually`.
          * @example monthly
-         * @enum {string|null}
+         * @enum {string}
          */
-        V1ConsumptionPeriodInput: "daily" | "weekly" | "monthly" | "annually" | "annualy" | null;
+        V1ConsumptionPeriodInput: "daily" | "weekly" | "monthly" | "annually" | "annualy";
         /**
+         * V1CreateProductFeatureRequest
          * @description A new product feature.
          * @example {
          *       "product": 1584723961091234,
@@ -4093,10 +4212,17 @@ export interface components {
             max_overages?: number;
             /** @description Default for periodic reset (default false); needs `consumption_period`. */
             reset_consumption?: boolean;
+            /**
+             * @description The reset period (see V1ConsumptionPeriodInput); left out, none (required when `reset_consumption` is true). The server also accepts null
+             *     (the same as leaving it out) for compatibility.
+             */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
             metadata?: components["schemas"]["V1Metadata"];
         };
-        /** @description A feature on a license, with its own limits and counter. */
+        /**
+         * V1LicenseFeature
+         * @description A feature on a license, with its own limits and counter.
+         */
         V1LicenseFeature: {
             /** @description License product feature id. */
             id: number;
@@ -4116,7 +4242,8 @@ export interface components {
             max_overages: number;
             /** @description The total resets each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             /** @description No consumption limit at all. */
             allow_unlimited_consumptions: boolean;
             /** @description Negative consumptions are accepted. */
@@ -4132,6 +4259,7 @@ export interface components {
             floating_timeout: number | null;
         };
         /**
+         * V1LicenseUser
          * @description A user of a user-based license, with the 17 keys the vendor's license object shows in `license_users`
          *     (Management API, Update License Product Features: the seed 003 example). Passwords are hashed at rest
          *     and never shown: `initial_password` is always null (the vendor shows the initial password in clear,
@@ -4206,14 +4334,20 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description The product a license belongs to. */
+        /**
+         * V1LicenseProduct
+         * @description The product a license belongs to.
+         */
         V1LicenseProduct: {
             /** @description Product id. */
             id: number;
             /** @description Product display name. */
             product_name: string;
         };
-        /** @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers) are present with neutral values. */
+        /**
+         * V1License
+         * @description A license with its features, counters, flags and timestamps (the Management API's full license object). Fields of the vendor's format this server does not model (customers, orders, maintenance, transfers) are present with neutral values.
+         */
         V1License: {
             /** @description License id. */
             id: number;
@@ -4316,7 +4450,8 @@ export interface components {
             max_overages: number;
             /** @description The license-level total resets each `consumption_period`. */
             reset_consumption: boolean;
-            consumption_period: components["schemas"]["V1ConsumptionPeriod"];
+            /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
+            consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
             /** @description Trial length in days (not modelled; always 0). */
             trial_days: number;
             /** @description Floating license. */
@@ -4353,7 +4488,10 @@ export interface components {
             /** @description Id of the device that activated most recently and still holds an activation, or null. */
             last_activation_device: number | null;
         };
-        /** @description One page of licenses. */
+        /**
+         * V1LicenseList
+         * @description One page of licenses.
+         */
         V1LicenseList: {
             /** @description Number of matching licenses on all pages. */
             count: number;
@@ -4365,6 +4503,7 @@ export interface components {
             results: components["schemas"]["V1License"][];
         };
         /**
+         * V1LicenseFeatureSettings
          * @description One license product feature as `update_features` and license creation take it. Fields left out keep their current value (or, for a feature new on the license, the product feature's default).
          * @example {
          *       "product_feature": "f2",
@@ -4381,7 +4520,7 @@ export interface components {
             total_consumptions?: number;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the feature can be used, or null for no expiry.
+             * @description Last day (UTC, `YYYY-MM-DD`) the feature can be used; null clears it (no expiry).
              */
             expiry_date?: string | null;
             /** @description Allow consumption past `max_consumption`. */
@@ -4390,7 +4529,8 @@ export interface components {
             max_overages?: number;
             /** @description Reset the total to 0 each `consumption_period` (which is then required). */
             reset_consumption?: boolean;
-            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            /** @description The reset period; null clears it (no period; then `reset_consumption` must be false). */
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"] | null;
             /** @description No consumption limit at all. */
             allow_unlimited_consumptions?: boolean;
             /** @description Accept negative consumptions (decrements, never below 0). */
@@ -4402,10 +4542,11 @@ export interface components {
             is_floating_cloud?: boolean;
             /** @description Concurrent floating users. */
             floating_users?: number;
-            /** @description Floating lease timeout in minutes, or null. */
+            /** @description Floating lease timeout in minutes; null clears it (no timeout). */
             floating_timeout?: number | null;
         };
         /**
+         * V1CreateLicenseRequest
          * @description A new license of a product. Without `product_features`, the license gets every feature of the product with its defaults.
          * @example {
          *       "product": 1584723961091234,
@@ -4443,9 +4584,10 @@ export interface components {
             is_trial?: boolean;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day), or null for no end.
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); left out, the
+             *     license has no end. The server also accepts null (the same as leaving it out) for compatibility.
              */
-            validity_period?: string | null;
+            validity_period?: string;
             /** @description License-level allowed consumptions per period. */
             max_consumptions?: number;
             /** @description No license-level consumption limit. */
@@ -4458,6 +4600,10 @@ export interface components {
             max_overages?: number;
             /** @description Reset the license-level total each `consumption_period` (which is then required). */
             reset_consumption?: boolean;
+            /**
+             * @description The reset period (see V1ConsumptionPeriodInput); left out, none. The server also accepts null
+             *     (the same as leaving it out) for compatibility.
+             */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
@@ -4466,8 +4612,11 @@ export interface components {
             is_floating_cloud?: boolean;
             /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users?: number;
-            /** @description Minutes a floating slot stays live after the device's last activation or check, or null for no timeout. */
-            floating_timeout?: number | null;
+            /**
+             * @description Minutes a floating slot stays live after the device's last activation or check; left out, no
+             *     timeout. The server also accepts null (the same as leaving it out) for compatibility.
+             */
+            floating_timeout?: number;
             /** @description Allow devices to borrow their floating slot (License API `POST /api/v4/floating/borrow`). Default false. */
             can_borrow?: boolean;
             /** @description Longest borrow period in hours (a borrow may end at most this long after its request). Default 0. */
@@ -4480,6 +4629,7 @@ export interface components {
             product_features?: components["schemas"]["V1LicenseFeatureSettings"][];
         };
         /**
+         * V1UpdateLicenseRequest
          * @description Changes to a license's settings; fields left out stay as they are. Counters are not set here (see `reset_consumption` and `update_features`), and changing limits never loses concurrent consumptions.
          * @example {
          *       "max_activations": 10,
@@ -4501,7 +4651,7 @@ export interface components {
             is_trial?: boolean;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day), or null for no end.
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); null clears it (no end).
              */
             validity_period?: string | null;
             /** @description License-level allowed consumptions per period. */
@@ -4516,7 +4666,8 @@ export interface components {
             max_overages?: number;
             /** @description Reset the license-level total each `consumption_period` (which is then required). */
             reset_consumption?: boolean;
-            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            /** @description The reset period; null clears it (no period; then `reset_consumption` must be false). */
+            consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"] | null;
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
             is_floating?: boolean;
@@ -4524,7 +4675,7 @@ export interface components {
             is_floating_cloud?: boolean;
             /** @description How many devices may hold a live floating slot at once (floating cloud licenses). */
             floating_users?: number;
-            /** @description Minutes a floating slot stays live after the device's last activation or check, or null for no timeout. */
+            /** @description Minutes a floating slot stays live after the device's last activation or check; null clears it (no timeout). */
             floating_timeout?: number | null;
             /** @description Allow devices to borrow their floating slot (License API `POST /api/v4/floating/borrow`). Default false. */
             can_borrow?: boolean;
@@ -4536,6 +4687,7 @@ export interface components {
             prevent_vm?: boolean;
         };
         /**
+         * V1UpdateLicenseFeaturesRequest
          * @description The complete list of features the license should have. Listed features are created or updated; features on the license but not listed are deleted.
          * @example {
          *       "product_features": [
@@ -4555,13 +4707,18 @@ export interface components {
             product_features: components["schemas"]["V1LicenseFeatureSettings"][];
         };
         /**
+         * V1LicenseUserEmail
          * Format: email
          * @description The user's email address, also its License API `username`; unique in the account, ignoring case.
          */
         V1LicenseUserEmail: string;
-        /** @description A license user's password (stored only as a scrypt hash). */
+        /**
+         * V1LicenseUserPassword
+         * @description A license user's password (stored only as a scrypt hash).
+         */
         V1LicenseUserPassword: string;
         /**
+         * V1AssignLicenseUserRequest
          * @description The user to assign, by email (the vendor's *Assign User to License* body). A user the account does
          *     not have yet is created with these fields (and `password`, or a generated one). An existing user
          *     keeps its profile, and its password unless `password` is given.
@@ -4582,7 +4739,10 @@ export interface components {
             /** @description Accepted for compatibility (ignored). */
             total_activations?: number;
         };
-        /** @description The assignment's outcome: the vendor's `{message, new_password}`. */
+        /**
+         * V1AssignLicenseUserResult
+         * @description The assignment's outcome: the vendor's `{message, new_password}`.
+         */
         V1AssignLicenseUserResult: {
             /**
              * @description Always `License assigned.`.
@@ -4592,19 +4752,28 @@ export interface components {
             /** @description The password this call set (the given one, or the one generated for a new user), shown once; null when an existing user kept its password. */
             new_password: string | null;
         };
-        /** @description The user to unassign, by id or by email (the vendor's *Unassign User from License* body). */
+        /**
+         * V1UnassignLicenseUserRequest
+         * @description The user to unassign, by id or by email (the vendor's *Unassign User from License* body). Send
+         *     either `license_user_id` or `license_user_email`, not both: neither or both answer
+         *     `validation_failed`.
+         */
         V1UnassignLicenseUserRequest: {
             /** @description The license user's id. */
             license_user_id?: number;
             /** @description The license user's email (ignoring case). */
             license_user_email?: string;
-        } & (unknown | unknown);
-        /** @description A confirmation, as the vendor words it (e.g. `Password set.`, `License unassigned.`). */
+        };
+        /**
+         * V1Message
+         * @description A confirmation, as the vendor words it (e.g. `Password set.`, `License unassigned.`).
+         */
         V1Message: {
             /** @description What was done. */
             message: string;
         };
         /**
+         * V1LicenseUserDetails
          * @description A license user of the account (Management API `license-users`), as the vendor's *Retrieve License
          *     User* page shows one (https://docs.licensespring.com/management-api/license/users/retrieve-license-user).
          *     The user logs in to the user-based licenses it is assigned to (License API `username` + `password`).
@@ -4654,7 +4823,10 @@ export interface components {
             customer_accounts: Record<string, never>[];
             metadata: components["schemas"]["V1Metadata"];
         };
-        /** @description One page of license users. */
+        /**
+         * V1LicenseUserDetailsList
+         * @description One page of license users.
+         */
         V1LicenseUserDetailsList: {
             /** @description Number of matching license users on all pages. */
             count: number;
@@ -4665,7 +4837,10 @@ export interface components {
             /** @description The license users on this page. */
             results: components["schemas"]["V1LicenseUserDetails"][];
         };
-        /** @description A new license user (the vendor's *Create License User* parameters). Without `password`, one is generated and shown once in the answer (`initial_password`). */
+        /**
+         * V1CreateLicenseUserRequest
+         * @description A new license user (the vendor's *Create License User* parameters). Without `password`, one is generated and shown once in the answer (`initial_password`).
+         */
         V1CreateLicenseUserRequest: {
             email: components["schemas"]["V1LicenseUserEmail"];
             /** @description First name. */
@@ -4677,7 +4852,10 @@ export interface components {
             password?: components["schemas"]["V1LicenseUserPassword"];
             metadata?: components["schemas"]["V1Metadata"];
         };
-        /** @description Changes to a license user's profile; fields left out stay as they are. The password is changed with `set_password` (vendor) or `change_password` (the user, License API). */
+        /**
+         * V1UpdateLicenseUserRequest
+         * @description Changes to a license user's profile; fields left out stay as they are. The password is changed with `set_password` (vendor) or `change_password` (the user, License API).
+         */
         V1UpdateLicenseUserRequest: {
             email?: components["schemas"]["V1LicenseUserEmail"];
             /** @description First name. */
@@ -4690,11 +4868,15 @@ export interface components {
             is_active?: boolean;
             metadata?: components["schemas"]["V1Metadata"];
         };
-        /** @description The license user's new password, set by the vendor (it counts as an initial password again). */
+        /**
+         * V1SetLicenseUserPasswordRequest
+         * @description The license user's new password, set by the vendor (it counts as an initial password again).
+         */
         V1SetLicenseUserPasswordRequest: {
             password: components["schemas"]["V1LicenseUserPassword"];
         };
         /**
+         * V1Device
          * @description A device (activation) of a license.
          * @example {
          *       "id": 1605023917125999,
@@ -4779,7 +4961,10 @@ export interface components {
             borrowed_until: string | null;
             metadata: components["schemas"]["V1Metadata"];
         };
-        /** @description One page of devices. */
+        /**
+         * V1DeviceList
+         * @description One page of devices.
+         */
         V1DeviceList: {
             /** @description Number of matching devices on all pages. */
             count: number;
@@ -4791,6 +4976,7 @@ export interface components {
             results: components["schemas"]["V1Device"][];
         };
         /**
+         * V1Account
          * @description The calling account.
          * @example {
          *       "id": 1700000000000001,
@@ -4810,6 +4996,7 @@ export interface components {
             public_key_id: string;
         };
         /**
+         * V3ActivationCreatedEvent
          * @description Payload of the `activation.created` webhook event (a device took a seat on a license, in any dialect). `data` is the full activation.
          * @example {
          *       "event": "activation.created",
@@ -4872,6 +5059,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3ActivationUpdatedEvent
          * @description Payload of the `activation.updated` webhook event (sent after an activation update, a meter
          *     attribute increment, or a re-activation of an active device). `data` is the full activation after
          *     the change; `leaseExpiresAt` is the renewed lease end when the update renewed a lease.
@@ -4936,6 +5124,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3ActivationDeletedEvent
          * @description Payload of the `activation.deleted` webhook event (a device released its seat, in any dialect, or
          *     an activation's lease ended). `data` is the activation as it was when deleted; for an expired lease
          *     its `leaseExpiresAt` is the (past) time the lease ended.
@@ -5000,6 +5189,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3WebhookMeterUses
          * @description A meter's uses across the whole license.
          * @example {
          *       "name": "api-calls",
@@ -5028,6 +5218,7 @@ export interface components {
             grossUses: number;
         };
         /**
+         * V3WebhookLicense
          * @description A license as webhook events show it (`license.updated`).
          * @example {
          *       "id": "1005006007008009",
@@ -5101,6 +5292,7 @@ export interface components {
             updatedAt: string;
         };
         /**
+         * V3LicenseUpdatedEvent
          * @description Payload of the `license.updated` webhook event (Management API v1 license changes: settings, enable/disable, reset_consumption, update_features).
          * @example {
          *       "event": "license.updated",
@@ -5149,6 +5341,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3WebhookConsumption
          * @description A consumption added to a license meter (License API v4 consumptions, Web API v3 meter attribute changes).
          * @example {
          *       "licenseId": "1005006007008009",
@@ -5189,6 +5382,7 @@ export interface components {
             grossUses: number;
         };
         /**
+         * V3ConsumptionAddedEvent
          * @description Payload of the `consumption.added` webhook event (a License API v4 consumption or feature consumption, or a Web API v3 meter attribute change).
          * @example {
          *       "event": "consumption.added",
@@ -5218,6 +5412,7 @@ export interface components {
             triggeredAt: string;
         };
         /**
+         * V3WebhookMeterLimit
          * @description A meter attribute that reached its allowed uses.
          * @example {
          *       "licenseId": "1005006007008009",
@@ -5246,6 +5441,7 @@ export interface components {
             totalUses: number;
         };
         /**
+         * V3MeterAttributeLimitReachedEvent
          * @description Payload of the `meter-attribute.limit-reached` webhook event (a consumption made a meter attribute reach its allowed uses).
          * @example {
          *       "event": "meter-attribute.limit-reached",
@@ -5280,10 +5476,17 @@ export interface components {
          */
         ServiceTooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5362,10 +5565,17 @@ export interface components {
          */
         V3TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5381,7 +5591,8 @@ export interface components {
         /** @description The database is unreachable right now; retry later. */
         V3ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                /** @description Seconds after which a retry may succeed. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5489,10 +5700,17 @@ export interface components {
          */
         V4TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5513,7 +5731,8 @@ export interface components {
          */
         V4ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                /** @description Seconds after which a retry may succeed. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5601,10 +5820,17 @@ export interface components {
          */
         V1TooManyRequests: {
             headers: {
-                "Retry-After": components["headers"]["RateLimitRetryAfter"];
-                "X-Rate-Limit-Limit": components["headers"]["RateLimitLimit"];
-                "X-Rate-Limit-Remaining": components["headers"]["RateLimitRemaining"];
-                "X-Rate-Limit-Reset": components["headers"]["RateLimitReset"];
+                /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
+                "Retry-After": number;
+                /**
+                 * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
+                 *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
+                 */
+                "X-Rate-Limit-Limit": number;
+                /** @description Requests left in the current window (0 on a 429). */
+                "X-Rate-Limit-Remaining": number;
+                /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
+                "X-Rate-Limit-Reset": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5625,7 +5851,8 @@ export interface components {
          */
         V1ServiceUnavailable: {
             headers: {
-                "Retry-After": components["headers"]["ServiceRetryAfter"];
+                /** @description Seconds after which a retry may succeed. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -5759,38 +5986,7 @@ export interface components {
         WebhookSignatureHeader: string;
     };
     requestBodies: never;
-    headers: {
-        /** @description Seconds to wait before the next request is accepted (the end of the current rate limit window). */
-        RateLimitRetryAfter: number;
-        /**
-         * @description Requests allowed per window for the limit that was hit: per client IP address (`RATE_LIMIT_PER_IP`)
-         *     or per credential, i.e. management key, License API key or access token (`RATE_LIMIT_PER_KEY`).
-         */
-        RateLimitLimit: number;
-        /** @description Requests left in the current window (0 on a 429). */
-        RateLimitRemaining: number;
-        /** @description When the current window ends and the count starts again, in UTC epoch seconds. */
-        RateLimitReset: number;
-        /** @description Seconds after which a retry may succeed. */
-        ServiceRetryAfter: number;
-        /**
-         * @description `true` when this response answers a retry of a request with the same `Idempotency-Key` that was
-         *     already counted: nothing was counted this time.
-         */
-        V3IdempotentReplayed: "true";
-        /**
-         * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
-         *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
-         *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
-         *     gives the same bytes. Present on every successful License API response.
-         */
-        V4LicenseSignature: string;
-        /**
-         * @description `true` when this response is the stored response of an earlier request with the same
-         *     `Idempotency-Key`: nothing was counted this time.
-         */
-        V4IdempotentReplayed: "true";
-    };
+    headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -6355,7 +6551,11 @@ export interface operations {
             /** @description The uses after the change (or, for a retry with a counted `Idempotency-Key`, after that change). */
             200: {
                 headers: {
-                    "Idempotent-Replayed": components["headers"]["V3IdempotentReplayed"];
+                    /**
+                     * @description `true` when this response answers a retry of a request with the same `Idempotency-Key` that was
+                     *     already counted: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7066,7 +7266,13 @@ export interface operations {
             /** @description The device is active on the license. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7232,8 +7438,18 @@ export interface operations {
             /** @description The device is no longer active on the license (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
-                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
+                    /**
+                     * @description `true` when this response is the stored response of an earlier request with the same
+                     *     `Idempotency-Key`: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7298,7 +7514,13 @@ export interface operations {
             /** @description The license as the device sees it now. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7360,8 +7582,18 @@ export interface operations {
             /** @description Counted (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
-                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
+                    /**
+                     * @description `true` when this response is the stored response of an earlier request with the same
+                     *     `Idempotency-Key`: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7435,8 +7667,18 @@ export interface operations {
             /** @description Counted (or, with a replayed `Idempotency-Key`, the original response). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
-                    "Idempotent-Replayed": components["headers"]["V4IdempotentReplayed"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
+                    /**
+                     * @description `true` when this response is the stored response of an earlier request with the same
+                     *     `Idempotency-Key`: nothing was counted this time.
+                     */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -7501,7 +7743,13 @@ export interface operations {
             /** @description The slot is free again. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7538,7 +7786,13 @@ export interface operations {
             /** @description The slot is borrowed until `borrowed_until`. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7595,7 +7849,13 @@ export interface operations {
             /** @description The license feature as the device sees it. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7663,7 +7923,13 @@ export interface operations {
             /** @description The feature's slot is free again. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7709,7 +7975,13 @@ export interface operations {
             /** @description The feature's slot is borrowed until `borrowed_until`. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7758,7 +8030,13 @@ export interface operations {
             /** @description The product's details. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7834,7 +8112,13 @@ export interface operations {
             /** @description The device's trial license (new or existing). */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7901,7 +8185,13 @@ export interface operations {
             /** @description The password is changed. */
             200: {
                 headers: {
-                    LicenseSignature: components["headers"]["V4LicenseSignature"];
+                    /**
+                     * @description Base64 of an RSA-SHA256 (PKCS#1 v1.5) signature over the exact bytes of the response body, made with
+                     *     the account's private key. Verify it with the account's public key (PEM, `GET /api/v1/account/`).
+                     *     The body is compact JSON exactly as `JSON.stringify` writes it, so re-serialising the parsed body
+                     *     gives the same bytes. Present on every successful License API response.
+                     */
+                    LicenseSignature: string;
                     [name: string]: unknown;
                 };
                 content: {

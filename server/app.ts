@@ -6,6 +6,7 @@ import type { RateLimitConfig, TrustProxy } from './config.js';
 import type { Logger } from './logger.js';
 import { bundledSpecJsonPath } from './paths.js';
 import { createErrorHandler, notFoundHandler } from './http/error-handler.js';
+import { compatibilityForms } from './http/compatibility-forms.js';
 import { BODY_LIMIT_BYTES, declaredBodyLimit, jsonBodyLimits } from './http/json-body-limits.js';
 import { hostHeaderCheck } from './http/public-url.js';
 import { rateLimits } from './http/rate-limits.js';
@@ -24,6 +25,12 @@ export interface MountedApi {
    * path or method still answers 404 / 405): the License API authenticates first, as the vendor does.
    */
   authenticate?: RequestHandler;
+  /**
+   * Runs after `authenticate` and before request validation, on the same operations: rules of the
+   * dialect the spec states in text that keep their priority over schema errors (e.g. the License
+   * API's `license_key | username`).
+   */
+  beforeValidation?: RequestHandler;
 }
 
 export interface AppDeps {
@@ -69,9 +76,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.bodyLimit ?? BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }));
   app.use(jsonBodyLimits());
   for (const api of deps.apis ?? []) {
-    if (!api.authenticate) continue;
-    for (const { method, path } of operationsUnder(JSON.parse(specText) as SpecPaths, api.basePath)) app[method](path, api.authenticate);
+    const handlers = [api.authenticate, api.beforeValidation].filter((h): h is RequestHandler => h !== undefined);
+    if (handlers.length === 0) continue;
+    for (const { method, path } of operationsUnder(JSON.parse(specText) as SpecPaths, api.basePath)) app[method](path, ...handlers);
   }
+  // The documented alternative forms of a few body fields (e.g. `license_id` as digits), as the spec's type.
+  app.use(compatibilityForms());
   app.use(
     OpenApiValidator.middleware({
       apiSpec: JSON.parse(specText) as never,

@@ -191,7 +191,9 @@ describe('Management API v1 license users, and their License API logins', () => 
 
     expectError(await api('POST', `/api/v1/licenses/${license.id}/unassign_user/`, { license_user_id: userA.id }), 404, 'not_found');
     expectError(await api('POST', `/api/v1/licenses/${MISSING_ID}/unassign_user/`, { license_user_id: userA.id }), 404, 'license_not_found');
-    expectError(await api('POST', `/api/v1/licenses/${license.id}/unassign_user/`, {}), 400, 'validation_failed');
+    expect(await api('POST', `/api/v1/licenses/${license.id}/unassign_user/`, {})).toMatchObject({ status: 400, body: { code: 'validation_failed', message: 'license_user_id or license_user_email is required' } });
+    const both = await api('POST', `/api/v1/licenses/${license.id}/unassign_user/`, { license_user_id: userA.id, license_user_email: a });
+    expect(both).toMatchObject({ status: 400, body: { code: 'validation_failed', message: 'Send either license_user_id or license_user_email, not both' } });
   });
 
   it('updates the profile (licenses show it; a new email is the new username) and deactivates logins', async () => {

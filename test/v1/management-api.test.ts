@@ -199,6 +199,24 @@ describe('Management API v1', () => {
       expect(stored.validUntil).toEqual(new Date('2030-09-30T23:59:59.999Z'));
     });
 
+    it('create fields are not nullable in the spec: left out they take their defaults, null is still accepted as left out; on PATCH null clears', async () => {
+      const p = await product();
+      const omitted = await license(p.id);
+      expect(omitted).toMatchObject({ validity_period: null, floating_timeout: null, consumption_period: null });
+      const withNulls = await license(p.id, { validity_period: null, floating_timeout: null, consumption_period: null });
+      expect(withNulls).toMatchObject({ validity_period: null, floating_timeout: null, consumption_period: null });
+      const set = await license(p.id, { validity_period: '2030-12-31', floating_timeout: 30, consumption_period: 'monthly', reset_consumption: true });
+      expect(set).toMatchObject({ validity_period: '2030-12-31', floating_timeout: 30, consumption_period: 'monthly' });
+      const cleared = await api('PATCH', `/api/v1/licenses/${set.id}/`, { validity_period: null, floating_timeout: null, reset_consumption: false, consumption_period: null });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body).toMatchObject({ validity_period: null, floating_timeout: null, consumption_period: null });
+      const feature = await api('POST', '/api/v1/product-features/', { product: p.id, name: 'nullable period', code: 'np', feature_type: 'consumption', consumption_period: null });
+      expect(feature.status).toBe(201);
+      expect(feature.body.consumption_period).toBeNull();
+      // Only null is the compatibility form: other values of another type are still refused.
+      expectError(await api('POST', '/api/v1/licenses/', { product: p.id, license_type: 'perpetual', max_activations: 1, floating_timeout: '30' }), 400, 'validation_failed');
+    });
+
     it('creates a license with a given key and listed features; rejects a taken key, an unknown product, unknown and duplicate codes', async () => {
       const p = await product();
       const created = await license(p.id, { license_key: 'MY-KEY-0001', product_features: [{ product_feature: 'f2', max_consumption: 88, consumption_period: 'annualy', reset_consumption: true }] });

@@ -219,6 +219,31 @@ describe('License API v4 request errors (the vendor\'s codes, the message naming
     expectBody(await client.post('add_consumption', { product: ids.product!, hardware_id: 'hw-1' }), 'missing_parameters', 'Missing parameters: license_key or username');
   });
 
+  it('every body naming a license: neither license_key nor username is missing_parameters, both validation_error, before other schema errors', async () => {
+    const { license_key: _key, ...noKey } = ids;
+    const bothNames = { ...ids, username: 'x@example.com' };
+    const notBoth = 'Send either license_key or username, not both';
+    for (const [operation, extra] of [
+      ['deactivate_license', {}],
+      ['add_consumption', {}],
+      ['add_feature_consumption', { feature: 'api-calls' }],
+      ['floating/release', {}],
+      ['floating/borrow', {}],
+      ['floating/feature_release', { feature: 'api-calls' }],
+      ['floating/feature_borrow', { feature: 'api-calls' }],
+    ] as const) {
+      expectBody(await client.post(operation, { ...noKey, ...extra }), 'missing_parameters', 'Missing parameters: license_key or username');
+      expectBody(await client.post(operation, { ...bothNames, ...extra }), 'validation_error', notBoth);
+    }
+    // The rule answers first, as the schema's oneOf did: before a missing or invalid other field.
+    expectBody(await client.post('floating/borrow', { ...noKey, borrowed_until: 'garbage' }), 'missing_parameters', 'Missing parameters: license_key or username');
+    expectBody(await client.post('add_consumption', { product: ids.product! }), 'missing_parameters', 'Missing parameters: license_key or username');
+    // activate_license: a user needs a password; a key with a user (or a password) is both.
+    expectBody(await client.post('activate_license', { ...noKey, username: 'x@example.com' }), 'missing_parameters', 'Missing parameters: password');
+    expectBody(await client.post('activate_license', { ...noKey, password: 'pw' }), 'missing_parameters', 'Missing parameters: license_key or username');
+    expectBody(await client.post('activate_license', { ...bothNames, password: 'pw' }), 'validation_error', 'Send either license_key or username and password, not both');
+  });
+
   it('validation_error for a value that does not match the schema, or an invalid combination', async () => {
     expectBody(await client.post('activate_license', { ...ids, hardware_id: 5 }), 'validation_error', '/body/hardware_id must be string');
     expectBody(await client.post('activate_license', { ...ids, surprise: true }), 'validation_error', '/body/surprise must NOT have additional properties');

@@ -123,9 +123,17 @@ describe('License API v4 consumption', () => {
   it('rejects invalid bodies with validation_error: both events, empty events, unknown fields, fractions', async () => {
     const { license, ids } = await licenseFor(t);
     const both = await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] });
-    expectError(both, 'validation_error');
-    expect(both.body.message).toContain('event');
-    expectError(await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', event: ['offline_floating_consumptions_sync', 'consumption_add'] }), 'validation_error');
+    expect(both.body).toEqual({ status: 400, code: 'validation_error', message: '/body/event must NOT be valid' });
+    expect(both.status).toBe(400);
+    const bothFeature = await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', event: ['offline_floating_consumptions_sync', 'consumption_add'] });
+    expect(bothFeature.body).toEqual({ status: 400, code: 'validation_error', message: '/body/event must NOT be valid' });
+    // Schema errors of other fields still come first, as they did.
+    expect((await client.post('add_consumption', { ...ids, consumptions: 1.5, event: ['consumption_add', 'offline_floating_consumptions_sync'] })).body.message).toBe('/body/consumptions must be integer');
+    // The same with an Idempotency-Key: refused before anything is recorded, and a retry is refused again.
+    const keyed = { headers: { 'Idempotency-Key': 'both-events-1' } };
+    expectError(await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] }, keyed), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, event: ['consumption_add', 'offline_floating_consumptions_sync'] }, keyed), 'validation_error');
+    expect(await ledger(license.id)).toHaveLength(0);
     expectError(await client.post('add_consumption', { ...ids, event: [] }), 'validation_error');
     expectError(await client.post('add_consumption', { ...ids, event: ['consumption_subtract'] }), 'validation_error');
     expectError(await client.post('add_consumption', { ...ids, surprise: true }), 'validation_error');
@@ -161,6 +169,20 @@ describe('License API v4 consumption', () => {
     const featureOverages = await licenseFor(t, { features: [{ code: 'api-calls', max: 3, allowOverages: true, maxOverages: 2 }] });
     expect((await client.post('add_feature_consumption', { ...featureOverages.ids, feature: 'api-calls', consumptions: 5 })).body.total_consumptions).toBe(5);
     expectError(await client.post('add_feature_consumption', { ...featureOverages.ids, feature: 'api-calls' }), 'feature_not_enough_consumptions');
+  });
+
+  it('accepts the documented compatibility forms besides the spec type: license_id as digits, allow_overages as 0/1', async () => {
+    const { license, ids } = await licenseFor(t, { consumption: { max: 2 }, features: [{ code: 'api-calls', max: 5 }] });
+    const asDigits = await client.post('add_consumption', { ...ids, license_id: String(license.id), allow_overages: 1 });
+    expect(asDigits.status).toBe(200);
+    expect(asDigits.body).toMatchObject({ id: license.id, total_consumptions: 1 });
+    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', license_id: String(license.id) })).body).toMatchObject({ total_consumptions: 1 });
+    expectError(await client.post('add_consumption', { ...ids, consumptions: 2, allow_overages: 0 }), 'license_not_enough_consumptions');
+    // Only those forms: any other value of another type is still refused.
+    expectError(await client.post('add_consumption', { ...ids, license_id: '12a' }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, allow_overages: 2 }), 'validation_error');
+    expectError(await client.post('add_consumption', { ...ids, allow_overages: 'true' }), 'validation_error');
+    expect((await stored(license.id)).consumption.total).toBe(1);
   });
 
   it('allow_overages with max_overages 0 means unlimited overages; a request can only tighten it', async () => {

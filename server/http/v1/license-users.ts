@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { components } from '../../../generated/schema.js';
 import type { LicenseUserRecord } from '../../domain/types.js';
+import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { pageOf, paginated } from './pagination.js';
 import type { Body } from './mappers.js';
@@ -101,7 +102,14 @@ export function licenseUserRoutes(services: Pick<ManagementApiDeps, 'licenseUser
 
   router.post('/licenses/:id/unassign_user/', async (req, res) => {
     const body = req.body as Body<'unassignV1LicenseUser'>;
-    const ref = body.license_user_id !== undefined ? { id: body.license_user_id } : { email: body.license_user_email ?? '' };
+    // The body names the user by exactly one of the two (documented in V1UnassignLicenseUserRequest).
+    if (body.license_user_id === undefined && body.license_user_email === undefined) {
+      throw new ApiError(400, 'validation_failed', 'license_user_id or license_user_email is required');
+    }
+    if (body.license_user_id !== undefined && body.license_user_email !== undefined) {
+      throw new ApiError(400, 'validation_failed', 'Send either license_user_id or license_user_email, not both');
+    }
+    const ref = body.license_user_id !== undefined ? { id: body.license_user_id } : { email: body.license_user_email! };
     await users.unassignUser(accountOf(res).id, idOf(req), ref);
     res.json({ message: 'License unassigned.' });
   });

@@ -26,18 +26,18 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
     const body = req.body as AddConsumptionBody;
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);
+    const event = ledgerEventOf(body.event);
     await consumeOnce(req, res, 'POST /api/v4/add_consumption', async (idempotencyKey, attempt) => {
-      const allowOverages = body.allow_overages === undefined ? undefined : Boolean(body.allow_overages);
       const result = await services.consumption.consumeLicense({
         accountId,
         license: await targetLicense(accountId, locator, licenseIdOf(body)),
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
         overageCap: {
-          ...(allowOverages === false ? { allowOverages: false } : {}),
+          ...(body.allow_overages === false ? { allowOverages: false } : {}),
           ...(body.max_overages !== undefined && body.max_overages > 0 ? { maxOverages: body.max_overages } : {}),
         },
-        event: ledgerEventOf(body.event),
+        event,
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,
@@ -51,6 +51,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
     const body = req.body as AddFeatureConsumptionBody;
     const accountId = accountOf(res).id;
     const locator = licenseLocatorOf(body);
+    const event = ledgerEventOf(body.event);
     await consumeOnce(req, res, 'POST /api/v4/add_feature_consumption', async (idempotencyKey, attempt) => {
       const result = await services.consumption.consumeFeature({
         accountId,
@@ -60,7 +61,7 @@ export function consumptionRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'c
         amount: body.consumptions ?? 1,
         seat: { hardwareId: body.hardware_id },
         negatives: 'policy',
-        event: ledgerEventOf(body.event),
+        event,
         requestId: res.locals.requestId as string | undefined,
         idempotencyKey,
         idempotencyResumedSince: attempt.resumedSince,

@@ -3,10 +3,9 @@ import type { components, operations } from '../../../generated/schema.js';
 import { DomainError } from '../../domain/errors.js';
 import { licenseAsOf } from '../../domain/license-check.js';
 import type { Device, License } from '../../domain/types.js';
-import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
 import { respondOnce } from './idempotent.js';
-import { borrowedUntilOf, deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
+import { activationLocatorOf, borrowedUntilOf, deviceDetailsOf, identityOf, licenseIdOf, licenseLocatorOf, licenseView } from './mappers.js';
 import { licenseSignatureInput, respondSigned, sendSigned, signLicense } from './response-signing.js';
 import type { LicenseApiDeps } from './router.js';
 
@@ -43,11 +42,8 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
 
   router.post('/activate_license', async (req, res) => {
     const body = req.body as ActivateBody;
-    if (body.license_key !== undefined && (body.username !== undefined || body.password !== undefined)) {
-      throw new ApiError(400, 'validation_error', 'Send either license_key or username and password, not both');
-    }
+    const locator = activationLocatorOf(body);
     const accountId = accountOf(res).id;
-    const locator = licenseLocatorOf(body);
     const licenseId = licenseIdOf(body);
     if (licenseId !== undefined) await services.licenseCheck.locate(accountId, locator, licenseId);
     const result = await services.devices.activate(accountId, { license: locator, password: body.password, hardwareId: body.hardware_id, details: deviceDetailsOf(body) });
@@ -57,8 +53,9 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
   router.post('/deactivate_license', async (req, res) => {
     const body = req.body as DeactivateBody;
     const accountId = accountOf(res).id;
+    const locator = licenseLocatorOf(body);
     await respondOnce(services, req, res, 'POST /api/v4/deactivate_license', async (idempotencyKey, attempt) => {
-      const license = await services.licenseCheck.locate(accountId, licenseLocatorOf(body), licenseIdOf(body));
+      const license = await services.licenseCheck.locate(accountId, locator, licenseIdOf(body));
       const { replayed } = await services.deactivations.deactivate({
         accountId,
         licenseId: license.id,
@@ -89,8 +86,9 @@ export function licenseRoutes(services: Pick<LicenseApiDeps, 'accounts' | 'clock
 
   router.post('/floating/borrow', async (req, res) => {
     const body = req.body as BorrowBody;
+    const locator = licenseLocatorOf(body);
     const until = borrowedUntilOf(body.borrowed_until);
-    const { license, device } = await services.devices.borrow(accountOf(res).id, licenseLocatorOf(body), body.hardware_id, until, licenseIdOf(body));
+    const { license, device } = await services.devices.borrow(accountOf(res).id, locator, body.hardware_id, until, licenseIdOf(body));
     const answer: Schemas['V4FloatingBorrowResult'] = { license_id: license.id, device_id: device.id, borrowed_until: device.borrowedUntil!.toISOString(), max_borrow_time: license.maxBorrowTime };
     await respondSigned(services.accounts, res, answer);
   });

@@ -15,9 +15,15 @@ export type V4LicenseFeature = Schemas['V4LicenseFeature'];
 /** The license object without its two signatures (license.ts signs this and adds them). */
 export type V4LicenseUnsigned = Omit<V4License, 'license_signature' | 'license_signature_v2'>;
 
-/** The ledger event a consumption request's `event` list records: an offline sync when it names one, else a consumption. */
+/**
+ * The ledger event a consumption request's `event` list records: an offline sync when it names one,
+ * else a consumption. A list naming both kinds is refused (V4ConsumptionEvents), with the message
+ * the schema's former `not`/`contains` gave.
+ */
 export function ledgerEventOf(event: Schemas['V4AddConsumptionRequest']['event']): LedgerEvent {
-  return event?.includes('offline_floating_consumptions_sync') ? LedgerEvent.offlineConsumption : LedgerEvent.consumption;
+  const offline = event?.includes('offline_floating_consumptions_sync') ?? false;
+  if (offline && event!.includes('consumption_add')) throw new ApiError(400, 'validation_error', '/body/event must NOT be valid');
+  return offline ? LedgerEvent.offlineConsumption : LedgerEvent.consumption;
 }
 
 /** The policy and state fields every License API meter shows (`max_consumptions` plural, as the SDKs parse it). */
@@ -255,6 +261,20 @@ export function licenseLocatorOf(ids: LicenseIdentifiers): LicenseLocator {
   if (ids.license_key !== undefined) return { productCode: ids.product, key: ids.license_key };
   if (ids.username !== undefined) return { productCode: ids.product, username: ids.username };
   throw new ApiError(400, 'missing_parameters', 'Missing parameters: license_key or username');
+}
+
+/**
+ * Which license an activation names: as licenseLocatorOf, and a `username` needs its `password`
+ * (neither key nor user, or a user without password: `missing_parameters`; a key with a user or
+ * password: `validation_error`).
+ */
+export function activationLocatorOf(body: LicenseIdentifiers & { password?: string | undefined }): LicenseLocator {
+  if (body.license_key !== undefined && (body.username !== undefined || body.password !== undefined)) {
+    throw new ApiError(400, 'validation_error', 'Send either license_key or username and password, not both');
+  }
+  const locator = licenseLocatorOf(body);
+  if (body.username !== undefined && body.password === undefined) throw new ApiError(400, 'missing_parameters', 'Missing parameters: password');
+  return locator;
 }
 
 /** The optional `license_id` (a number or its digits) as a number. */

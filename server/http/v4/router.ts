@@ -10,6 +10,7 @@ import type { LicenseCheckService } from '../../domain/license-check.js';
 import type { ProductService } from '../../domain/products.js';
 import type { TtlCache } from '../../domain/ttl-cache.js';
 import { licenseApiAuth } from './auth.js';
+import { licenseIdentifiersCheck } from './license-identifiers.js';
 import { consumptionRoutes } from './consumption.js';
 import type { LicenseApiCredential } from './credential-cache.js';
 import { v4DomainErrors } from './errors.js';
@@ -53,5 +54,5 @@ export function licenseApiV4(deps: LicenseApiDeps): MountedApi[] {
   router.use(productRoutes(deps));
   router.use(licenseUserRoutes(deps));
   router.use(v4DomainErrors);
-  return [{ basePath: '/api/v4', router, authenticate: licenseApiAuth(deps) }];
+  return [{ basePath: '/api/v4', router, authenticate: licenseApiAuth(deps), beforeValidation: licenseIdentifiersCheck() }];
 }
