@@ -1331,7 +1331,7 @@ export interface paths {
          *     logs in with the License API (`username` + `password`). A user already assigned stays assigned
          *     once. Errors: 404 `license_not_found`; 400 `validation_failed` when the license is key-based
          *     (our choice: the vendor decides by the product's authorization method, which this server does not
-         *     model; a license created with `license_key: null` is user-based); 400 `max_license_users_reached`
+         *     model; a license created with `user_based: true` is user-based); 400 `max_license_users_reached`
          *     when the license already has `max_license_users` users (0: no limit).
          */
         post: operations["assignV1LicenseUser"];
@@ -4567,10 +4567,16 @@ export interface components {
             product: number;
             /**
              * @description The license key; generated when left out (four groups of four uppercase letters and digits).
-             *     Null: a user-based license without a key, whose users (`assign_user`) log in with `username` and
-             *     `password` (our choice: the vendor decides by the product's authorization method, not modelled here).
+             *     Not with `user_based`. The server also accepts `null` here and treats it as left out (clients
+             *     generated from this document send unset optional fields as null).
              */
-            license_key?: string | null;
+            license_key?: string;
+            /**
+             * @description True: a user-based license, without a key; its users (`assign_user`) log in with `username` and
+             *     `password` (our choice of field: the vendor decides by the product's authorization method, not
+             *     modelled here). Default false. Not with `license_key`.
+             */
+            user_based?: boolean;
             /**
              * @description The license type.
              * @enum {string}
@@ -4585,7 +4591,9 @@ export interface components {
             /**
              * Format: date
              * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); left out, the
-             *     license has no end. The server also accepts null (the same as leaving it out) for compatibility.
+             *     license has no end. The server also accepts null (the same as leaving it out), and a date-time at
+             *     midnight UTC (`2030-12-31T00:00:00`, optionally `.000`, `Z` or `+00:00`) as that date, for
+             *     clients that hold dates as date-times.
              */
             validity_period?: string;
             /** @description License-level allowed consumptions per period. */
@@ -4651,7 +4659,7 @@ export interface components {
             is_trial?: boolean;
             /**
              * Format: date
-             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); null clears it (no end).
+             * @description Last day (UTC, `YYYY-MM-DD`) the license is valid (through the end of that day); null clears it (no end). The server also accepts a date-time at midnight UTC (`2031-06-30T00:00:00`, optionally `.000`, `Z` or `+00:00`) as that date, for clients that hold dates as date-times.
              */
             validity_period?: string | null;
             /** @description License-level allowed consumptions per period. */

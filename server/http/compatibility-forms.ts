@@ -19,6 +19,18 @@ const digitsAsInteger: Conversion = (value) => {
 /** `0` → false, `1` → true. */
 const bitAsBoolean: Conversion = (value) => (value === 0 ? false : value === 1 ? true : undefined);
 
+/**
+ * A date-time at midnight UTC (`2030-12-31T00:00:00`, optionally with `.000` and `Z` / `+00:00`) → its
+ * date (`2030-12-31`): clients generated from this document may hold a `format: date` field as a
+ * date-time (quicktype's Python does) and send it so. Any other time of day is left for the
+ * validator to refuse (it would name another day in some time zone).
+ */
+const midnightAsDate: Conversion = (value) => {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{4}-\d{2}-\d{2})T00:00(:00(\.0+)?)?(Z|[+-]00:?00)?$/.exec(value);
+  return m ? m[1] : undefined;
+};
+
 /** `null` on an optional create-request field whose absence means the same (the spec makes it not nullable). */
 const nullAsAbsent: Conversion = (value) => (value === null ? ABSENT : undefined);
 
@@ -27,15 +39,16 @@ const nullAsAbsent: Conversion = (value) => (value === null ? ABSENT : undefined
  * body field; each is documented in the field's description ("The server also accepts ... for
  * compatibility"). Every other field keeps exactly the spec's type.
  */
-const BODY_FORMS: readonly { paths: readonly string[]; field: string; convert: Conversion }[] = [
+const BODY_FORMS: readonly { paths: readonly (string | RegExp)[]; field: string; convert: Conversion; methods?: readonly string[] }[] = [
   {
     paths: LICENSE_NAMING_BODIES,
     field: 'license_id',
     convert: digitsAsInteger,
   },
   { paths: ['/api/v4/add_consumption'], field: 'allow_overages', convert: bitAsBoolean },
-  ...['validity_period', 'floating_timeout', 'consumption_period'].map((field) => ({ paths: ['/api/v1/licenses'], field, convert: nullAsAbsent })),
+  ...['license_key', 'validity_period', 'floating_timeout', 'consumption_period'].map((field) => ({ paths: ['/api/v1/licenses'], field, convert: nullAsAbsent })),
   { paths: ['/api/v1/product-features'], field: 'consumption_period', convert: nullAsAbsent },
+  { paths: ['/api/v1/licenses', /^\/api\/v1\/licenses\/[^/]+$/], field: 'validity_period', convert: midnightAsDate, methods: ['POST', 'PATCH'] },
 ];
 
 /**
@@ -47,11 +60,12 @@ const BODY_FORMS: readonly { paths: readonly string[]; field: string; convert: C
 export function compatibilityForms(): RequestHandler {
   return (req, _res, next) => {
     const body: unknown = req.body;
-    if (req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    if ((req.method === 'POST' || req.method === 'PATCH') && body !== null && typeof body === 'object' && !Array.isArray(body)) {
       const path = req.path.endsWith('/') ? req.path.slice(0, -1) : req.path;
       const fields = body as Record<string, unknown>;
       for (const form of BODY_FORMS) {
-        if (!form.paths.includes(path) || !Object.hasOwn(fields, form.field)) continue;
+        if (!(form.methods ?? ['POST']).includes(req.method) || !Object.hasOwn(fields, form.field)) continue;
+        if (!form.paths.some((p) => (typeof p === 'string' ? p === path : p.test(path)))) continue;
         const converted = form.convert(fields[form.field]);
         if (converted === ABSENT) delete fields[form.field];
         else if (converted !== undefined) fields[form.field] = converted;

@@ -24,7 +24,17 @@ describe('compatibility forms (documented alternatives converted to the spec typ
   it('null on an optional create-license or create-feature field becomes left out', () => {
     expect(normalised('/api/v1/licenses/', { product: 1, validity_period: null, floating_timeout: null, consumption_period: null })).toEqual({ product: 1 });
     expect(normalised('/api/v1/product-features/', { consumption_period: null })).toEqual({});
-    expect(normalised('/api/v1/licenses/', { license_key: null, max_activations: null })).toEqual({ license_key: null, max_activations: null });
+    expect(normalised('/api/v1/licenses/', { license_key: null, max_activations: null })).toEqual({ max_activations: null });
+  });
+
+  it('a validity_period at midnight UTC becomes its date on license create and update; any other time is left', () => {
+    for (const sent of ['2030-12-31T00:00:00', '2030-12-31T00:00', '2030-12-31T00:00:00.000', '2030-12-31T00:00:00Z', '2030-12-31T00:00:00+00:00', '2030-12-31T00:00:00.000000-0000']) {
+      expect(normalised('/api/v1/licenses/', { validity_period: sent }), sent).toEqual({ validity_period: '2030-12-31' });
+      expect(normalised('/api/v1/licenses/123/', { validity_period: sent }, 'PATCH'), sent).toEqual({ validity_period: '2030-12-31' });
+    }
+    for (const sent of ['2030-12-31T00:00:01', '2030-12-31T23:59:59Z', '2030-12-31T00:00:00+01:00', '2030-12-31 00:00:00', '2030-12-31', 20301231]) {
+      expect(normalised('/api/v1/licenses/', { validity_period: sent }), String(sent)).toEqual({ validity_period: sent });
+    }
   });
 
   it('leaves every other value, field, path and method as sent (the validator judges them)', () => {

@@ -46,7 +46,7 @@ describe('Management API v1 license users, and their License API logins', () => 
   async function userBasedLicense(extra: object = {}, key = keyA) {
     seq += 1;
     const product = (await api('POST', '/api/v1/products/', { product_name: `Users ${seq}`, short_code: `users${seq}` }, key)).body;
-    const res = await api('POST', '/api/v1/licenses/', { product: product.id, license_type: 'perpetual', max_activations: 3, license_key: null, ...extra }, key);
+    const res = await api('POST', '/api/v1/licenses/', { product: product.id, license_type: 'perpetual', max_activations: 3, user_based: true, ...extra }, key);
     expect(res.status).toBe(201);
     return { product: product as { id: number; short_code: string }, license: res.body as Json };
   }
@@ -100,6 +100,21 @@ describe('Management API v1 license users, and their License API logins', () => 
     expectError(await api('POST', '/api/v1/license-users/', {}), 400, 'validation_failed');
     // Another account may have a user with the same email.
     expect((await api('POST', '/api/v1/license-users/', { email }, keyB)).status).toBe(200);
+  });
+
+  it('user_based makes a keyless license; with a license_key it is refused; a null license_key is a generated key', async () => {
+    const { license } = await userBasedLicense();
+    expect(license).toMatchObject({ license_key: null });
+    const product = (await api('POST', '/api/v1/products/', { product_name: 'Keys', short_code: `keys${Date.now()}` })).body as { id: number };
+    const both = await api('POST', '/api/v1/licenses/', { product: product.id, license_type: 'perpetual', max_activations: 1, user_based: true, license_key: 'ABCD-1234' });
+    expect(both).toMatchObject({ status: 400, body: { status: 400, code: 'validation_failed' } });
+    expect(both.body.message).toContain('license_key');
+    expect((await api('GET', `/api/v1/licenses/?product=${product.id}`)).body.count).toBe(0);
+    // What a generated client sends for an unset optional field: null, meaning "left out".
+    const generated = await api('POST', '/api/v1/licenses/', { product: product.id, license_type: 'perpetual', max_activations: 1, license_key: null, validity_period: '2030-12-31T00:00:00' });
+    expect(generated.status).toBe(201);
+    expect(generated.body.license_key).toMatch(/^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$/);
+    expect(generated.body.validity_period).toBe('2030-12-31');
   });
 
   it('assigns users to a user-based license, which they log in to with username + password', async () => {

@@ -9,6 +9,13 @@ import type { ManagementApiDeps } from './router.js';
 
 const idOf = (req: Request): number => Number(req.params.id);
 
+/** The new license's key: the given one, generated (undefined), or none for a user-based license (null). */
+function keyOf(body: Body<'createV1License'>): string | null | undefined {
+  if (!body.user_based) return body.license_key;
+  if (body.license_key !== undefined) throw new DomainError('invalid_input', 'A user-based license has no license_key: send license_key or user_based, not both', { field: 'license_key' });
+  return null;
+}
+
 /** Licenses, including `update_features`. Every endpoint answers with the full license object. */
 export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'products' | 'licenses' | 'licenseAdmin' | 'links' | 'devices'>): Router {
   const router = Router();
@@ -39,7 +46,7 @@ export function licenseRoutes(services: Pick<ManagementApiDeps, 'clock' | 'produ
       .createLicense(accountId, {
         ...licenseSettingsFromWire(body),
         productId: body.product,
-        key: body.license_key,
+        key: keyOf(body),
         type: body.license_type,
         maxActivations: body.max_activations,
         features: body.product_features?.map(featureSettingsFromWire),
