@@ -146,7 +146,7 @@ describe('README walkthroughs', () => {
       const { script, expected } = sequence(walkthroughs, name);
       const t = await startTestServer();
       try {
-        const run = await runBash(prepareScript(script, bannerValues(await bannerOf(t)), t.baseUrl), 45_000);
+        const run = await runBash(prepareScript(script, bannerValues(await bannerOf(t)), t.baseUrl), 60_000);
         const mismatch = outputMismatch(run.stdout, expected);
         expect({ code: run.code, mismatch }, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toEqual({ code: 0, mismatch: undefined });
         // The same output against a README whose last expected line drifted is a failure.
@@ -155,6 +155,6 @@ describe('README walkthroughs', () => {
       } finally {
         await t.stop();
       }
-    }, 90_000);
+    }, 120_000);
   }
 });
