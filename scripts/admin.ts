@@ -48,6 +48,10 @@ interface Command {
 }
 
 const KIND_HELP = '--kind <kind>      management (Management API key), license-api (License API key and its shared key,\n                     a pair) or v3-token (Web API v3 access token)';
+/** The options of the commands on one kind of one account's credentials, and their help lines. */
+const ACCOUNT_AND_KIND = { options: { account: { type: 'string' }, kind: { type: 'string' } }, required: ['account', 'kind'] } satisfies Pick<Command, 'options' | 'required'>;
+const ACCOUNT_AND_KIND_HELP = ['', '  --account <id>     the account (required)', `  ${KIND_HELP}`];
+
 const CACHE_NOTE = 'A running server reuses a License API key it has seen for up to 10 s (its cache):\nan old License API key keeps working that long there.';
 
 function accountId(values: Values): number {
@@ -137,15 +141,11 @@ const COMMANDS: Command[] = [
     help: [
       'Adds a new credential of one kind to an account; the ones it has keep working. The new secret',
       `is ${ONCE}.`,
-      '',
-      '  --account <id>     the account (required)',
-      `  ${KIND_HELP}`,
+      ...ACCOUNT_AND_KIND_HELP,
     ],
-    options: { account: { type: 'string' }, kind: { type: 'string' } },
-    required: ['account', 'kind'],
+    ...ACCOUNT_AND_KIND,
     async run({ services, out }, values) {
-      const id = accountId(values);
-      const k = kind(values);
+      const [id, k] = [accountId(values), kind(values)];
       const { secrets, fingerprint } = await services.accounts.addCredential(id, k);
       out(`Added a ${k} credential (fingerprint ${fingerprint}) to account ${id}, ${ONCE}:`);
       for (const line of secretLines(secrets)) out(line);
@@ -159,15 +159,11 @@ const COMMANDS: Command[] = [
       'old ones stop working at once. The new secret is',
       `${ONCE}.`,
       CACHE_NOTE,
-      '',
-      '  --account <id>     the account (required)',
-      `  ${KIND_HELP}`,
+      ...ACCOUNT_AND_KIND_HELP,
     ],
-    options: { account: { type: 'string' }, kind: { type: 'string' } },
-    required: ['account', 'kind'],
+    ...ACCOUNT_AND_KIND,
     async run({ services, out }, values) {
-      const id = accountId(values);
-      const k = kind(values);
+      const [id, k] = [accountId(values), kind(values)];
       const { secrets, fingerprint, replaced } = await services.accounts.rotateCredential(id, k);
       out(`Rotated the ${k} credential of account ${id}: ${replaced.length ? `replaced ${replaced.join(', ')}` : 'it had none'}; the new one (fingerprint ${fingerprint}) is ${ONCE}:`);
       for (const line of secretLines(secrets)) out(line);
@@ -182,16 +178,13 @@ const COMMANDS: Command[] = [
       'with --fingerprint (see credentials list). An account may be left without any credential of a',
       'kind: the API that takes it then answers as for an unknown key (401; License API: 400).',
       CACHE_NOTE,
-      '',
-      '  --account <id>     the account (required)',
-      `  ${KIND_HELP}`,
+      ...ACCOUNT_AND_KIND_HELP,
       '  --fingerprint <f>  revoke only the credential with this fingerprint (or a unique prefix of it)',
     ],
-    options: { account: { type: 'string' }, kind: { type: 'string' }, fingerprint: { type: 'string' } },
-    required: ['account', 'kind'],
+    options: { ...ACCOUNT_AND_KIND.options, fingerprint: { type: 'string' } },
+    required: ACCOUNT_AND_KIND.required,
     async run({ services, out }, values) {
-      const id = accountId(values);
-      const k = kind(values);
+      const [id, k] = [accountId(values), kind(values)];
       const revoked = await services.accounts.revokeCredential(id, k, values.fingerprint as string | undefined);
       out(`Revoked ${revoked.length} ${k} credential${revoked.length === 1 ? '' : 's'} of account ${id}: ${revoked.join(', ')}`);
       if (k === 'license-api') out(CACHE_NOTE);
