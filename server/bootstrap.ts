@@ -1,9 +1,23 @@
 import type { Config } from './config.js';
+import type { AccountCredentials } from './domain/accounts.js';
 import type { Logger } from './logger.js';
 import type { Services } from './services.js';
 
 /** The demo account's one-time banner for the URL the server is reached at (known once it listens). */
 export type DemoBanner = (baseUrl: string) => string;
+
+/** The labels a new credential's secrets are shown with (the demo banner, the admin CLI). */
+const CREDENTIAL_LABELS: Record<keyof AccountCredentials, string> = {
+  managementApiKey: 'management API key:  ',
+  licenseApiKey: 'License API key:     ',
+  sharedKey: 'License shared key:  ',
+  v3AccessToken: 'v3 access token:     ',
+};
+
+/** One line per secret given, labelled as in the demo banner. */
+export function credentialLines(credentials: Partial<AccountCredentials>): string[] {
+  return (Object.keys(CREDENTIAL_LABELS) as Array<keyof AccountCredentials>).flatMap((name) => (credentials[name] ? [`${CREDENTIAL_LABELS[name]}${credentials[name]}`] : []));
+}
 
 /**
  * First start: with BOOTSTRAP_ACCOUNT_NAME, make sure that account exists with the given credentials;
@@ -29,10 +43,7 @@ export async function bootstrapAccounts(config: Config, services: Services, logg
       '',
       '=== Demo account created (credentials are shown only this once) ===',
       `account id:          ${account.id}`,
-      `management API key:  ${credentials.managementApiKey}`,
-      `License API key:     ${credentials.licenseApiKey}`,
-      `License shared key:  ${credentials.sharedKey}`,
-      `v3 access token:     ${credentials.v3AccessToken}`,
+      ...credentialLines(credentials),
       '',
       'Try it:',
       `  curl -H 'Authorization: Api-Key ${credentials.managementApiKey}' ${base}/api/v1/products/`,

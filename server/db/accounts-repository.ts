@@ -1,19 +1,28 @@
-import type { Account } from '../domain/types.js';
+import type { Account, CredentialKind } from '../domain/types.js';
 import type { Models } from './models.js';
-import type { AccountsPort, NewAccountRecord, StoredSigningKey } from '../domain/ports.js';
+import type { AccountsPort, NewAccountRecord, StoredCredential, StoredSigningKey } from '../domain/ports.js';
 
 interface AccountDocument {
   _id: number;
   name: string;
-  managementKeys: Array<{ hash: string }>;
-  licenseApiKeys: Array<{ hash: string; sealedSharedKey: string }>;
-  accessTokens: Array<{ hash: string; scopes: string[] }>;
+  managementKeys: Array<{ hash: string; createdAt?: Date }>;
+  licenseApiKeys: Array<{ hash: string; sealedSharedKey: string; createdAt?: Date }>;
+  accessTokens: Array<{ hash: string; scopes: string[]; createdAt?: Date }>;
   signingKeys: StoredSigningKey[];
   createdAt: Date;
 }
 
 function toAccount(doc: Pick<AccountDocument, '_id' | 'name' | 'createdAt'>): Account {
   return { id: doc._id, name: doc.name, createdAt: doc.createdAt };
+}
+
+/** The account document's array that keeps each kind of credential. */
+const CREDENTIAL_FIELDS = { management: 'managementKeys', 'license-api': 'licenseApiKeys', 'v3-token': 'accessTokens' } as const satisfies Record<CredentialKind, keyof AccountDocument>;
+
+/** A credential as its array keeps it (the kind is the array's). */
+function credentialEntry(credential: StoredCredential): Record<string, unknown> {
+  const { kind: _kind, createdAt, ...rest } = credential;
+  return { ...rest, createdAt };
 }
 
 /** Accounts and their credentials (hashes and sealed secrets only; never plaintext). */
@@ -101,6 +110,37 @@ export class AccountsRepository implements AccountsPort {
   async signingKeys(accountId: number): Promise<StoredSigningKey[]> {
     const doc = await this.models.Account.findById(accountId, { signingKeys: 1 }).lean<AccountDocument>();
     return doc?.signingKeys ?? [];
+  }
+
+  async list(): Promise<Account[]> {
+    const docs = await this.models.Account.find({}, { name: 1, createdAt: 1 }).sort({ createdAt: 1, _id: 1 }).lean<AccountDocument[]>();
+    return docs.map(toAccount);
+  }
+
+  async credentials(accountId: number): Promise<StoredCredential[] | null> {
+    const doc = await this.models.Account.findById(accountId, { managementKeys: 1, licenseApiKeys: 1, accessTokens: 1 }).lean<AccountDocument>();
+    if (!doc) return null;
+    return [
+      ...(doc.managementKeys ?? []).map((k): StoredCredential => ({ kind: 'management', hash: k.hash, createdAt: k.createdAt ?? null })),
+      ...(doc.licenseApiKeys ?? []).map((k): StoredCredential => ({ kind: 'license-api', hash: k.hash, sealedSharedKey: k.sealedSharedKey, createdAt: k.createdAt ?? null })),
+      ...(doc.accessTokens ?? []).map((t): StoredCredential => ({ kind: 'v3-token', hash: t.hash, scopes: t.scopes, createdAt: t.createdAt ?? null })),
+    ];
+  }
+
+  async addCredential(accountId: number, credential: StoredCredential): Promise<boolean> {
+    const result = await this.models.Account.updateOne({ _id: accountId }, { $push: { [CREDENTIAL_FIELDS[credential.kind]]: credentialEntry(credential) } });
+    return result.matchedCount === 1;
+  }
+
+  async replaceCredentials(accountId: number, kind: CredentialKind, next: StoredCredential | null): Promise<boolean> {
+    const result = await this.models.Account.updateOne({ _id: accountId }, { $set: { [CREDENTIAL_FIELDS[kind]]: next ? [credentialEntry(next)] : [] } });
+    return result.matchedCount === 1;
+  }
+
+  async removeCredential(accountId: number, kind: CredentialKind, hash: string): Promise<boolean> {
+    const field = CREDENTIAL_FIELDS[kind];
+    const result = await this.models.Account.updateOne({ _id: accountId, [`${field}.hash`]: hash }, { $pull: { [field]: { hash } } });
+    return result.modifiedCount === 1;
   }
 
   /** Every account's active public keys (for the JWKS endpoint). */

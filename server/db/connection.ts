@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import mongoose, { type ConnectOptions, type Connection } from 'mongoose';
 import type { Logger } from '../logger.js';
 import { registerModels, type Models } from './models.js';
@@ -39,6 +40,46 @@ export interface DatabaseOptions {
    * engine), so an acknowledged write survives a crash of any process.
    */
   writeConcern?: { w: 'majority' | number; j: boolean } | undefined;
+}
+
+/** The data directory is held by a live process that publishes no address to connect to. */
+export class DataDirInUse extends Error {
+  override name = 'DataDirInUse';
+}
+
+/** How a shared database was reached: MONGODB_URI, the running server's engine, or the data directory opened here. */
+export type SharedDatabaseRoute = 'mongodb-uri' | 'running-engine' | 'data-dir';
+
+/**
+ * Opens the database of a running or stopped server for a second process (the admin CLI): MONGODB_URI
+ * when set; else, when a live process holds the data directory, a second client of the engine it
+ * runs (at the address it publishes in DATA_DIR/engine.json); else the data directory itself (the
+ * engine runs in this process, holding the directory's lock until closed). Throws DataDirInUse when
+ * the directory is held by a live process that publishes no address (an older server, or a process
+ * that is starting or stopping).
+ */
+export async function openSharedDatabase(options: DatabaseOptions): Promise<Database & { route: SharedDatabaseRoute }> {
+  if (options.uri !== undefined) return { ...(await openDatabase(options)), route: 'mongodb-uri' };
+  if (options.embeddedDataDir === undefined) throw new DataDirInUse('the server keeps its database in memory (EMBEDDED_DB_IN_MEMORY): no other process can reach it');
+  const { dataDirState } = await import('./embedded/index.js');
+  const dir = resolvePath(options.embeddedDataDir);
+  const held = dataDirState(dir);
+  if (held.state === 'served') {
+    try {
+      return { ...(await openDatabase({ ...options, uri: held.uri, reconnectWatchdogMs: 0 })), route: 'running-engine' };
+    } catch (err) {
+      throw new DataDirInUse(`the data directory ${dir} is held by process ${held.pid}, whose database at ${held.uri} does not answer (${(err as Error).message})`);
+    }
+  }
+  if (held.state === 'locked') {
+    throw new DataDirInUse(`the data directory ${dir} is in use by process ${held.pid}, which publishes no database address (engine.json): stop it, or wait until it has started`);
+  }
+  try {
+    return { ...(await openDatabase({ ...options, reconnectWatchdogMs: 0 })), route: 'data-dir' };
+  } catch (err) {
+    if (/is in use by process/.test((err as Error).message)) throw new DataDirInUse(`${(err as Error).message} (a server started meanwhile): run the command again`);
+    throw err;
+  }
 }
 
 export const DEFAULT_WRITE_CONCERN = { w: 'majority', j: true } as const;

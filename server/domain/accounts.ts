@@ -4,8 +4,8 @@ import { DomainError } from './errors.js';
 import { newNumericId, newSecret } from './ids.js';
 import { hashSecret, SecretBox, constantTimeEqual } from './secrets.js';
 import { newSigningKey, unsealSigningKey, type UnsealedSigningKey } from './signing-keys.js';
-import type { Account } from './types.js';
-import type { AccountsPort } from './ports.js';
+import type { Account, CredentialKind } from './types.js';
+import type { AccountsPort, StoredCredential } from './ports.js';
 import type { TtlCache } from './ttl-cache.js';
 
 /**
@@ -38,6 +38,37 @@ export interface AccountCredentials {
   v3AccessToken: string;
 }
 
+/** The secrets of one new credential, shown once: a key or token, or for `license-api` the key and its shared key. */
+export type NewCredentialSecrets =
+  | { kind: 'management'; managementApiKey: string }
+  | { kind: 'license-api'; licenseApiKey: string; sharedKey: string }
+  | { kind: 'v3-token'; v3AccessToken: string };
+
+/**
+ * What may be shown of a stored credential: its kind, when it was made, and its fingerprint, the
+ * first 12 hex digits of the SHA-256 of its secret (what is stored is that hash; the secret itself
+ * cannot be shown again). `printf %s "$KEY" | sha256sum | cut -c1-12` gives a key's fingerprint.
+ */
+export interface CredentialSummary {
+  kind: CredentialKind;
+  fingerprint: string;
+  createdAt: Date | null;
+}
+
+/** How each secret of a new credential is made. */
+const generate = {
+  managementApiKey: () => newSecret('mgmt'),
+  licenseApiKey: () => randomUUID(),
+  sharedKey: () => newSecret('shk'),
+  v3AccessToken: () => newSecret('v3at'),
+} satisfies Record<keyof AccountCredentials, () => string>;
+
+const FINGERPRINT_LENGTH = 12;
+
+function fingerprintOf(hash: string): string {
+  return hash.slice(0, FINGERPRINT_LENGTH);
+}
+
 export interface NewAccountInput {
   name: string;
   /** Credentials to use instead of generated ones (bootstrap, tests). */
@@ -58,10 +89,10 @@ export class AccountService {
   async createAccount(input: NewAccountInput): Promise<{ account: Account; credentials: AccountCredentials }> {
     const now = this.clock.now();
     const credentials: AccountCredentials = {
-      managementApiKey: input.credentials?.managementApiKey ?? newSecret('mgmt'),
-      licenseApiKey: input.credentials?.licenseApiKey ?? randomUUID(),
-      sharedKey: input.credentials?.sharedKey ?? newSecret('shk'),
-      v3AccessToken: input.credentials?.v3AccessToken ?? newSecret('v3at'),
+      managementApiKey: input.credentials?.managementApiKey ?? generate.managementApiKey(),
+      licenseApiKey: input.credentials?.licenseApiKey ?? generate.licenseApiKey(),
+      sharedKey: input.credentials?.sharedKey ?? generate.sharedKey(),
+      v3AccessToken: input.credentials?.v3AccessToken ?? generate.v3AccessToken(),
     };
     const account = await this.repo.insert({
       id: newNumericId(),
@@ -73,6 +104,80 @@ export class AccountService {
       createdAt: now,
     });
     return { account, credentials };
+  }
+
+  /** Creates an account with a name no other account has (the admin CLI); `invalid_input` when one has it. */
+  async openAccount(name: string): Promise<{ account: Account; credentials: AccountCredentials }> {
+    if (name.trim() === '') throw new DomainError('invalid_input', 'An account needs a name');
+    if (await this.repo.findByName(name)) throw new DomainError('invalid_input', `An account named "${name}" exists already`);
+    return this.createAccount({ name });
+  }
+
+  /** Every account, oldest first. */
+  async listAccounts(): Promise<Account[]> {
+    return this.repo.list();
+  }
+
+  /** The account's credentials, without their secrets (see CredentialSummary); `not_found` without such an account. */
+  async listCredentials(accountId: number): Promise<CredentialSummary[]> {
+    const stored = await this.repo.credentials(accountId);
+    if (!stored) throw new DomainError('not_found', 'Account not found');
+    return stored.map((c) => ({ kind: c.kind, fingerprint: fingerprintOf(c.hash), createdAt: c.createdAt }));
+  }
+
+  /** A new credential of `kind`: its secrets (to show once) and what is stored of it (hashed, the shared key sealed). */
+  private newCredential(kind: CredentialKind): { secrets: NewCredentialSecrets; stored: StoredCredential } {
+    const createdAt = this.clock.now();
+    switch (kind) {
+      case 'management': {
+        const managementApiKey = generate.managementApiKey();
+        return { secrets: { kind, managementApiKey }, stored: { kind, hash: hashSecret(managementApiKey), createdAt } };
+      }
+      case 'license-api': {
+        const licenseApiKey = generate.licenseApiKey();
+        const sharedKey = generate.sharedKey();
+        return { secrets: { kind, licenseApiKey, sharedKey }, stored: { kind, hash: hashSecret(licenseApiKey), sealedSharedKey: this.box.seal(sharedKey), createdAt } };
+      }
+      case 'v3-token': {
+        const v3AccessToken = generate.v3AccessToken();
+        return { secrets: { kind, v3AccessToken }, stored: { kind, hash: hashSecret(v3AccessToken), scopes: [...ALL_PERMISSIONS], createdAt } };
+      }
+    }
+  }
+
+  /** Adds a credential of `kind` beside the ones the account holds; returns its secrets (shown once). */
+  async addCredential(accountId: number, kind: CredentialKind): Promise<{ secrets: NewCredentialSecrets; fingerprint: string }> {
+    const { secrets, stored } = this.newCredential(kind);
+    if (!(await this.repo.addCredential(accountId, stored))) throw new DomainError('not_found', 'Account not found');
+    return { secrets, fingerprint: fingerprintOf(stored.hash) };
+  }
+
+  /**
+   * Replaces every credential of `kind` with one new one in a single update: from then on the old
+   * ones authenticate nothing (a running server's License API key cache may accept an old License
+   * API key for up to 10 s). Returns the new secrets (shown once) and the fingerprints replaced.
+   */
+  async rotateCredential(accountId: number, kind: CredentialKind): Promise<{ secrets: NewCredentialSecrets; fingerprint: string; replaced: string[] }> {
+    const before = await this.listCredentials(accountId);
+    const { secrets, stored } = this.newCredential(kind);
+    if (!(await this.repo.replaceCredentials(accountId, kind, stored))) throw new DomainError('not_found', 'Account not found');
+    return { secrets, fingerprint: fingerprintOf(stored.hash), replaced: before.filter((c) => c.kind === kind).map((c) => c.fingerprint) };
+  }
+
+  /**
+   * Revokes the account's credentials of `kind`: all of them, or the one whose fingerprint starts
+   * with `fingerprint`. An account may be left without any credential of a kind: that API then
+   * answers it as an unknown key. Returns the fingerprints revoked; `not_found` when none matches.
+   */
+  async revokeCredential(accountId: number, kind: CredentialKind, fingerprint?: string): Promise<string[]> {
+    const stored = await this.repo.credentials(accountId);
+    if (!stored) throw new DomainError('not_found', 'Account not found');
+    const matching = stored.filter((c) => c.kind === kind && (fingerprint === undefined || c.hash.startsWith(fingerprint.toLowerCase())));
+    if (matching.length === 0) throw new DomainError('not_found', fingerprint === undefined ? `The account has no ${kind} credential` : `The account has no ${kind} credential with fingerprint ${fingerprint}`);
+    if (fingerprint !== undefined && matching.length > 1) throw new DomainError('invalid_input', `Fingerprint ${fingerprint} names ${matching.length} ${kind} credentials: give more of it`);
+    // One by one, by hash: a credential added meanwhile is not taken away with them.
+    for (const c of matching) await this.repo.removeCredential(accountId, kind, c.hash);
+    return matching.map((c) => fingerprintOf(c.hash));
   }
 
   /**

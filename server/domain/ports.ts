@@ -4,7 +4,7 @@
  * `server/db/`, `server/http/` or `server/webhooks/` (checked by `npm run lint`, .dependency-cruiser.cjs).
  */
 import type { EventOutboxEntry, RecordedEvent } from './events.js';
-import type { Account, Device, LedgerEntry, License, LicenseFeature, LicenseUser, LicenseUserRecord, Product, ProductFeature, SeatChange } from './types.js';
+import type { Account, CredentialKind, Device, LedgerEntry, License, LicenseFeature, LicenseUser, LicenseUserRecord, Product, ProductFeature, SeatChange } from './types.js';
 
 // ---- Data exchanged with persistence ----
 
@@ -166,6 +166,12 @@ export interface NewAccountRecord {
   createdAt: Date;
 }
 
+/** One stored credential as persistence keeps it: the secret's hash, and for a License API key its sealed shared key. */
+export type StoredCredential =
+  | { kind: 'management'; hash: string; createdAt: Date | null }
+  | { kind: 'license-api'; hash: string; sealedSharedKey: string; createdAt: Date | null }
+  | { kind: 'v3-token'; hash: string; scopes: string[]; createdAt: Date | null };
+
 /** A recorded event with its recording order. */
 export interface SequencedEvent extends RecordedEvent {
   seq: number;
@@ -326,6 +332,16 @@ export interface AccountsPort {
     now: Date,
   ): Promise<void>;
   signingKeys(accountId: number): Promise<StoredSigningKey[]>;
+  /** Every account, oldest first. */
+  list(): Promise<Account[]>;
+  /** The account's stored credentials (every kind), or null when there is no such account. */
+  credentials(accountId: number): Promise<StoredCredential[] | null>;
+  /** Adds one credential; false when there is no such account. */
+  addCredential(accountId: number, credential: StoredCredential): Promise<boolean>;
+  /** Replaces every credential of `kind` with `next` (none: removes them all) in one update; false when there is no such account. */
+  replaceCredentials(accountId: number, kind: CredentialKind, next: StoredCredential | null): Promise<boolean>;
+  /** Removes the credential of `kind` with `hash`; false when the account holds none such. */
+  removeCredential(accountId: number, kind: CredentialKind, hash: string): Promise<boolean>;
   allActivePublicKeys(): Promise<Array<{ accountId: number; key: StoredSigningKey }>>;
 }
 

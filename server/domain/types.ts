@@ -9,6 +9,13 @@ export interface Account {
   createdAt: Date;
 }
 
+/**
+ * The kinds of an account's credentials: the Management API key, the License API key with its shared
+ * key (one pair), and the Web API v3 access token. An account may hold several of each kind.
+ */
+export const CREDENTIAL_KINDS = ['management', 'license-api', 'v3-token'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
 export type FeatureType = 'activation' | 'consumption';
 
 export interface ProductFeature {

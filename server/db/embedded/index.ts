@@ -6,6 +6,7 @@
 import { CursorRegistry } from './cursors.js';
 import { WireServer, type Logger } from './server.js';
 import { Catalog } from './storage/catalog.js';
+import { dataDirState, publishEndpoint, type DataDirState } from './storage/endpoint.js';
 import { Persistence, type DurabilityStatus, type PersistenceOptions, type StorageFaults } from './storage/persistence.js';
 import { TtlMonitor } from './storage/ttl.js';
 
@@ -39,7 +40,8 @@ export interface EmbeddedMongo {
   stop(): Promise<void>;
 }
 
-export type { DurabilityStatus, Logger, StorageFaults };
+export type { DataDirState, DurabilityStatus, Logger, StorageFaults };
+export { dataDirState };
 export { CorruptDataError } from './storage/records.js';
 export { repairDataDir, formatRepairReport, type RepairReport } from './storage/repair.js';
 
@@ -72,17 +74,29 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     await persistence?.close();
     throw err;
   }
-  ttl.start();
   const uriHost = address.host.includes(':') ? `[${address.host}]` : address.host;
+  const uri = `mongodb://${uriHost}:${address.port}/?directConnection=true`;
+  // Other local processes (the admin CLI) find the engine that holds the directory here (loopback when bound to every interface).
+  let endpoint: { withdraw(): Promise<void> } | undefined;
+  if (options.dataDir) {
+    const local = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '[::1]' : uriHost;
+    try {
+      endpoint = await publishEndpoint(options.dataDir, `mongodb://${local}:${address.port}/?directConnection=true`);
+    } catch (err) {
+      options.logger?.warn?.(`embedded-mongo: could not publish the engine's address in ${options.dataDir} (${(err as Error).message}); other local clients cannot find it`);
+    }
+  }
+  ttl.start();
   let stopped: Promise<void> | undefined;
   return {
-    uri: `mongodb://${uriHost}:${address.port}/?directConnection=true`,
+    uri,
     port: address.port,
     sweepExpired: (now?: number) => (persistence?.writeRefusal() ? 0 : ttl.sweep(now)),
     writable: () => !persistence?.writeRefusal(),
     durability: () => persistence?.status() ?? { writable: true, failures: 0 },
     stop() {
       stopped ??= (async () => {
+        await endpoint?.withdraw().catch(() => undefined);
         ttl.stop();
         await server.close();
         cursors.close();

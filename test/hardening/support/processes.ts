@@ -31,9 +31,9 @@ function handle(child: ChildProcess): ChildHandle {
 }
 
 /** Spawns `node --import tsx <script>` (the pid is the process itself, not a wrapper) and resolves with its first stdout line matching `ready`. */
-function spawnUntil(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
+function spawnUntil(args: string[], env: Record<string, string>, ready: RegExp, exactEnv = false): Promise<{ child: ChildProcess; line: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: exactEnv ? env : { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = createInterface({ input: child.stdout! });
@@ -66,5 +66,16 @@ export interface ServerProcess extends ChildHandle {
 /** The real server (`npm start` wiring) in its own process; `env` configures it (database, bootstrap account). */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const { child, line } = await spawnUntil([path.join(root, 'test/hardening/support/server-process.ts')], env, /^\{/);
+  return { ...handle(child), url: (JSON.parse(line) as { url: string }).url };
+}
+
+/**
+ * `server/main.ts` (what `npm start` runs) in its own process with exactly `env` on top of PATH and
+ * HOME (nothing else of the test's environment: no MONGODB_URI unless given), on a free loopback
+ * port, logging at info; resolves once it logs `listening`.
+ */
+export async function startMainProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0' };
+  const { child, line } = await spawnUntil([path.join(root, 'server/main.ts')], { ...base, ...env }, /"msg":"listening"/, true);
   return { ...handle(child), url: (JSON.parse(line) as { url: string }).url };
 }

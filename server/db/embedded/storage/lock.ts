@@ -9,7 +9,7 @@ import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FILE_MODE, LOCK } from './datadir.js';
 
-interface Holder {
+export interface Holder {
   pid: number;
   startTime?: string;
 }
@@ -68,6 +68,26 @@ export function lockHolderAlive(holder: Holder): boolean {
   }
 }
 
+/** The live process holding the lock of `dir`, or undefined when the directory is free (no lock, or a stale one). */
+export function liveLockHolder(dir: string): Holder | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, LOCK), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const holder = parseHolder(text);
+  return holder && lockHolderAlive(holder) ? holder : undefined;
+}
+
+/** This process as a lock records it. */
+export function ownHolder(): Holder {
+  const own: Holder = { pid: process.pid };
+  const self = procStat('self');
+  if (self) own.startTime = self.startTime;
+  return own;
+}
+
 export interface DirLock {
   /** Removes the lock; with `restore`, puts back a stale lock that was taken over. */
   release(restore?: boolean): Promise<void>;
@@ -75,9 +95,7 @@ export interface DirLock {
 
 export async function acquireLock(dir: string): Promise<DirLock> {
   const file = path.join(dir, LOCK);
-  const own: Holder = { pid: process.pid };
-  const self = procStat('self');
-  if (self) own.startTime = self.startTime;
+  const own = ownHolder();
   const content = JSON.stringify(own);
   let previous: string | undefined;
   for (let attempt = 0; ; attempt++) {

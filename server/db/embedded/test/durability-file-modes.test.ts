@@ -53,7 +53,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('data file modes (engine only)', () =
     const engine = await startEmbeddedMongo({ dataDir: dir });
     try {
       await writeOne(engine.uri, { _id: 1 });
-      expect(await modes(dir)).toEqual({ '.': '700', 'embedded-mongo.lock': '600', 'journal-00000000.log': '600', 'snapshot.bin': '600' });
+      expect(await modes(dir)).toEqual({ '.': '700', 'embedded-mongo.lock': '600', 'engine.json': '600', 'journal-00000000.log': '600', 'snapshot.bin': '600' });
     } finally {
       await engine.stop();
     }
@@ -84,6 +84,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('data file modes (engine only)', () =
       expect(await modes(dir)).toEqual({
         '.': '700',
         'embedded-mongo.lock': '600',
+        'engine.json': '600',
         'damaged-old': '700',
         'damaged-old/journal-00000000.log': '600',
         'journal-00000001.log': '600',
