@@ -1753,7 +1753,7 @@ export interface components {
         };
         /**
          * OpenApiDocument
-         * @description An OpenAPI 3.1 document.
+         * @description An OpenAPI document (3.1 at /openapi.json and /openapi.yaml, the 3.0.3 rendition at /openapi-3.0.json and /openapi-3.0.yaml).
          */
         OpenApiDocument: {
             /** @description The OpenAPI version of the document. */

@@ -1,6 +1,6 @@
 // Prints the Date and Authorization headers that sign a License API v4 request, and a ready curl command.
 //   npm run sign -- --api-key <license api key> --shared-key <shared key> [--url http://localhost:3000]
-//                   [--path 'check_license?product=demo&license_key=K&hardware_id=H'] [--data '<json body>']
+//                   [--path 'check_license?product=<short code>&license_key=K&hardware_id=H'] [--data '<json body>']
 //                   [--idempotency-key <key>] [--include]
 // The keys may also come from LICENSE_API_KEY and LICENSE_SHARED_KEY. A POST is printed when --data is given.
 // The curl command is quiet (`curl -sS`, its output pipes into jq); --include adds the response headers (`-i`).
@@ -12,7 +12,7 @@ const { values } = parseArgs({
     'api-key': { type: 'string' },
     'shared-key': { type: 'string' },
     url: { type: 'string', default: 'http://localhost:3000' },
-    path: { type: 'string', default: 'check_license?product=demo&license_key=LICENSE-KEY&hardware_id=my-device' },
+    path: { type: 'string', default: 'check_license?product=PRODUCT-SHORT-CODE&license_key=LICENSE-KEY&hardware_id=my-device' },
     data: { type: 'string' },
     'idempotency-key': { type: 'string' },
     include: { type: 'boolean' },
