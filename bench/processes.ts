@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { booleanSetting } from '../server/config.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
@@ -34,13 +35,13 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
       const line = outBuffer.slice(0, nl);
       outBuffer = outBuffer.slice(nl + 1);
       onStdout?.(line);
-      if (process.env.BENCH_STDERR === '1') process.stderr.write(`[${name}] ${line}\n`);
+      if (booleanSetting(process.env, 'BENCH_STDERR', false)) process.stderr.write(`[${name}] ${line}\n`);
     }
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     errText = (errText + chunk).slice(-20_000);
     // BENCH_STDERR=1 passes the children's output through (for diagnosing a run).
-    if (process.env.BENCH_STDERR === '1') process.stderr.write(chunk);
+    if (booleanSetting(process.env, 'BENCH_STDERR', false)) process.stderr.write(chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {

@@ -20,6 +20,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { booleanSetting } from '../server/config.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Request as AutocannonRequest } from 'autocannon';
@@ -33,7 +34,7 @@ import { addHotLicense, documentSize, FEATURE, growLicenses, insertLedgerEntries
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const PROFILE = process.env.BENCH_PROFILE === '1';
+const PROFILE = booleanSetting(process.env, 'BENCH_PROFILE', false);
 /** Extra warm-up of the first run against a freshly started server (JIT, connection pool, caches). */
 const SERVER_WARMUP = Number(process.env.BENCH_SERVER_WARMUP ?? 12);
 const CORRECTNESS_REQUESTS = 2_000;
@@ -471,7 +472,7 @@ async function main(): Promise<void> {
 
     const generated = summary(rows, a.requestsPerSecond, b.requestsPerSecond, { s2, s3, s5, s6a, s6b, c, c5: c5!, cluster, correct, pass, checkState, hotAnswered, hotState, ledgerCount, durability, openLoops, growth });
     console.log(`\n${generated}\n`);
-    if (process.env.BENCH_WRITE !== '0') {
+    if (booleanSetting(process.env, 'BENCH_WRITE', true)) {
       writeBenchmarksMd(join(root, 'BENCHMARKS.md'), generated);
       log('results written to BENCHMARKS.md');
     }

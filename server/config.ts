@@ -114,13 +114,19 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+/**
+ * The one boolean parser of every setting (also the bench's knobs): true/1/yes or false/0/no, any
+ * case; unset or empty is the fallback; anything else is a ConfigError naming the variable.
+ */
+export function booleanSetting(env: Env, name: string, fallback: boolean): boolean {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
   if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
   if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
+
+const boolean = booleanSetting;
 
 function outboxRepair(env: Env): Config['outboxRepair'] {
   // WEBHOOKS_REPAIR_AFTER_MS is the setting's former name (the repair used to be the dispatcher's).

@@ -66,6 +66,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ MONGODB_URI: 'mongodb+srv://user:pw@cluster.example.net/' , MONGODB_DB_NAME: 'licensing' }).warnings).toEqual([]);
   });
 
+  it('reads every boolean setting with the one parser: true/1/yes, false/0/no, any case; anything else names the variable', () => {
+    const settings: Array<[string, (c: ReturnType<typeof loadConfig>) => boolean]> = [
+      ['VALIDATE_RESPONSES', (c) => c.validateResponses],
+      ['WEBHOOKS_ALLOW_PRIVATE_TARGETS', (c) => c.webhooksAllowPrivateTargets],
+      ['WEBHOOKS_DISPATCHER', (c) => c.webhookDelivery.enabled],
+      ['DB_WRITE_JOURNAL', (c) => c.dbWriteConcern.j],
+      ['EMBEDDED_DB_IN_MEMORY', (c) => c.embeddedDataDir === undefined],
+    ];
+    for (const [name, read] of settings) {
+      for (const yes of ['true', '1', 'yes', 'YES', 'True']) expect(read(loadConfig({ [name]: yes })), `${name}=${yes}`).toBe(true);
+      for (const no of ['false', '0', 'no', 'No', 'FALSE']) expect(read(loadConfig({ [name]: no })), `${name}=${no}`).toBe(false);
+      expect(() => loadConfig({ [name]: 'maybe' })).toThrow(`${name} must be true or false, got "maybe"`);
+    }
+  });
+
   it('reads PUBLIC_BASE_URL as an origin with an optional path, without a trailing slash', () => {
     expect(loadConfig({}).publicBaseUrl).toBeUndefined();
     expect(loadConfig({ PUBLIC_BASE_URL: 'https://Licensing.Example.com/' }).publicBaseUrl).toBe('https://licensing.example.com');
