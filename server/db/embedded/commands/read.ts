@@ -59,6 +59,10 @@ export const readCommands: Record<string, CommandHandler> = {
     const id = cursorIdArg(cmd.getMore);
     const cursor = ctx.cursors.get(id);
     if (!cursor) fail(ErrorCodes.CursorNotFound, `cursor id ${id.toString()} not found`);
+    const ns = `${ctx.db}.${typeof cmd.collection === 'string' ? cmd.collection : ''}`;
+    if (ns !== cursor.ns) {
+      fail(ErrorCodes.Unauthorized, `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`);
+    }
     const { batch, id: nextId } = ctx.cursors.next(cursor, nonNegative(cmd, 'batchSize'));
     return { cursor: { nextBatch: batch, id: nextId, ns: cursor.ns }, ok: 1 };
   },

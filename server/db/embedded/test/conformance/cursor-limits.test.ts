@@ -126,6 +126,34 @@ describe('aggregate limits, skips and batch sizes', () => {
     expect(cursorId(rest).isZero()).toBe(true);
   });
 
+  it('$limit must be positive and $skip non-negative (countDocuments with limit 0 sends $limit: 0)', async () => {
+    const refused = async (pipeline: Document[]) => (await c.aggregate(pipeline).toArray().catch((e: unknown) => e)) as MongoServerError;
+    const zero = await refused([{ $limit: 0 }]);
+    expect(zero).toBeInstanceOf(MongoServerError);
+    expect(zero.code).toBe(15958);
+    expect(zero.message).toBe('the limit must be positive');
+    const counted = (await c.countDocuments({}, { limit: 0 }).catch((e: unknown) => e)) as MongoServerError;
+    expect(counted.code).toBe(15958);
+    expect(await refused([{ $limit: -1 }])).toBeInstanceOf(MongoServerError);
+    expect(await refused([{ $skip: -1 }])).toBeInstanceOf(MongoServerError);
+    expect(ids(await c.aggregate([{ $sort: { _id: 1 } }, { $skip: 0 }, { $limit: 1 }]).toArray())).toEqual([1]);
+  });
+
+  it('a negative cursor batchSize is refused (51024)', async () => {
+    const err = (await h.db.command({ aggregate: 'six', pipeline: [], cursor: { batchSize: -1 } }).catch((e: unknown) => e)) as MongoServerError;
+    expect(err).toBeInstanceOf(MongoServerError);
+    expect(err.code).toBe(51024);
+  });
+
+  it('getMore must name the namespace the cursor belongs to (13)', async () => {
+    const first = await h.db.command({ aggregate: 'six', pipeline: [{ $sort: { _id: 1 } }], cursor: { batchSize: 1 } });
+    const err = (await h.db.command({ getMore: cursorId(first), collection: 'other' }).catch((e: unknown) => e)) as MongoServerError;
+    expect(err).toBeInstanceOf(MongoServerError);
+    expect(err.code).toBe(13);
+    expect(err.message).toBe(`Requested getMore on namespace '${h.db.databaseName}.other', but cursor belongs to a different namespace ${h.db.databaseName}.six`);
+    await h.db.command({ killCursors: 'six', cursors: [cursorId(first)] });
+  });
+
   it('batchSize 0 returns an empty first batch and an open cursor', async () => {
     const first = await h.db.command({ aggregate: 'six', pipeline: [{ $sort: { _id: 1 } }, { $limit: 3 }], cursor: { batchSize: 0 } });
     expect(first.cursor.firstBatch).toEqual([]);
