@@ -3,7 +3,7 @@
  * findOneAndUpdate / findOneAndDelete and distinct, as MongoDB 7.0 answers them. The driver
  * enforces a find cursor's limit itself too, so the server's side is also checked with raw commands.
  */
-import { Long, MongoServerError, type Collection, type Document } from 'mongodb';
+import { Long, MongoServerError, type Collection, type Db, type Document } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useDatabase } from './setup.js';
 
@@ -11,14 +11,17 @@ type Six = { _id: number; x: number };
 const ids = (docs: Document[]) => docs.map((d) => d._id as number);
 const cursorId = (reply: Document) => Long.fromValue(reply.cursor.id as Long | number);
 
+/** Collection `six`: `{ _id: 1..6, x: 11..66 }`. */
+async function seedSix(db: Db): Promise<Collection<Six>> {
+  const c = db.collection<Six>('six');
+  await c.insertMany([1, 2, 3, 4, 5, 6].map((i) => ({ _id: i, x: i * 11 })));
+  return c;
+}
+
 describe('find limits, skips and batch sizes', () => {
   const h = useDatabase();
   let c: Collection<Six>;
-
-  beforeAll(async () => {
-    c = h.db.collection<Six>('six');
-    await c.insertMany([1, 2, 3, 4, 5, 6].map((i) => ({ _id: i, x: i * 11 })));
-  });
+  beforeAll(async () => (c = await seedSix(h.db)));
 
   it('sort + skip + limit, with and without batchSize', async () => {
     expect(ids(await c.find({ _id: { $gt: 2 } }).sort({ _id: 1 }).skip(2).limit(2).toArray())).toEqual([5, 6]);
@@ -104,11 +107,7 @@ describe('find limits, skips and batch sizes', () => {
 describe('aggregate limits, skips and batch sizes', () => {
   const h = useDatabase();
   let c: Collection<Six>;
-
-  beforeAll(async () => {
-    c = h.db.collection<Six>('six');
-    await c.insertMany([1, 2, 3, 4, 5, 6].map((i) => ({ _id: i, x: i * 11 })));
-  });
+  beforeAll(async () => (c = await seedSix(h.db)));
 
   it('$sort + $skip + $limit, through small batches', async () => {
     const pipeline = [{ $match: { _id: { $gt: 1 } } }, { $sort: { _id: -1 } }, { $skip: 1 }, { $limit: 3 }];
