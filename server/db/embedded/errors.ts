@@ -5,6 +5,7 @@ export const ErrorCodes = {
   BadValue: 2,
   NoSuchKey: 4,
   FailedToParse: 9,
+  Unauthorized: 13,
   TypeMismatch: 14,
   IllegalOperation: 20,
   NamespaceNotFound: 26,
@@ -25,6 +26,8 @@ export const ErrorCodes = {
   InvalidPipelineOperator: 168,
   OperationNotSupportedInTransaction: 263,
   Location40324: 40324,
+  Location40415: 40415,
+  Location51024: 51024,
   BSONObjectTooLarge: 10334,
   DuplicateKey: 11000,
   OutOfDiskSpace: 14031,
@@ -35,7 +38,7 @@ const CODE_NAMES: Record<number, string> = Object.fromEntries(
 );
 
 export function codeName(code: number): string {
-  return CODE_NAMES[code] ?? (code === 40324 ? 'Location40324' : 'UnknownError');
+  return CODE_NAMES[code] ?? 'UnknownError';
 }
 
 /** An error that is reported to the client as a MongoDB command or write error. */

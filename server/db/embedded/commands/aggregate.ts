@@ -6,8 +6,8 @@ import { Long } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import { runPipeline, withCollectionResolver } from '../query/mingo.js';
 import { findMatching } from '../query/planner.js';
-import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, type Doc } from '../values.js';
-import { optionalNumber, type CommandHandler } from './context.js';
+import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, toNumber, type Doc } from '../values.js';
+import { nonNegative, type CommandHandler } from './context.js';
 import { prepareInsert } from './write.js';
 
 /** Stages that never modify the documents they receive, so inputs need no defensive copy. */
@@ -32,6 +32,24 @@ function restoreStoredTypes(input: Doc[], results: Doc[]): Doc[] {
   });
 }
 
+/**
+ * mongod's checks of `$limit` and `$skip` (mingo's differ): a number; `$limit` a positive one
+ * (so `countDocuments(filter, { limit: 0 })`, which sends `$limit: 0`, fails on MongoDB too).
+ */
+function checkLimitAndSkip(stage: Doc): void {
+  for (const name of ['$limit', '$skip'] as const) {
+    if (!(name in stage)) continue;
+    const n = toNumber(stage[name]);
+    if (Number.isNaN(n)) {
+      fail(name === '$limit' ? 15957 : 15972, name === '$limit' ? 'the limit must be specified as a number' : 'Argument to $skip must be a number');
+    }
+    if (n < 0 || !Number.isInteger(n)) {
+      fail(name === '$limit' ? 5107201 : 5107200, `invalid argument to ${name} stage: Expected a non-negative number in: ${name}: ${n}`);
+    }
+    if (name === '$limit' && n === 0) fail(15958, 'the limit must be positive');
+  }
+}
+
 export const aggregateCommands: Record<string, CommandHandler> = {
   aggregate: (cmd, ctx) => {
     const target = cmd.aggregate;
@@ -44,6 +62,7 @@ export const aggregateCommands: Record<string, CommandHandler> = {
       }
       const name = Object.keys(stage)[0]!;
       if (UNSUPPORTED_STAGES.has(name)) fail(ErrorCodes.CommandNotSupported, `${name} is not supported by the embedded engine`);
+      checkLimitAndSkip(stage);
     }
     if (cmd.explain === true) {
       return { queryPlanner: { namespace: `${ctx.db}.${String(target)}`, winningPlan: { stage: 'COLLSCAN' } }, ok: 1 };
@@ -52,6 +71,7 @@ export const aggregateCommands: Record<string, CommandHandler> = {
     if (!isPlainObject(cursorOpt)) {
       fail(ErrorCodes.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
     }
+    const batchSize = nonNegative(cursorOpt, 'batchSize');
 
     let out: { db: string; coll: string } | undefined;
     const last = stages[stages.length - 1];
@@ -96,7 +116,7 @@ export const aggregateCommands: Record<string, CommandHandler> = {
       return { cursor: { firstBatch: [], id: Long.ZERO, ns }, ok: 1 };
     }
 
-    const { batch, id } = ctx.cursors.open({ ns, docs: results }, optionalNumber(cursorOpt, 'batchSize'));
+    const { batch, id } = ctx.cursors.open({ ns, docs: results }, batchSize);
     return { cursor: { firstBatch: batch, id, ns }, ok: 1 };
   },
 };

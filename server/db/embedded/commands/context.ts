@@ -49,6 +49,13 @@ export function optionalNumber(cmd: Doc, field: string): number | undefined {
   return n;
 }
 
+/** An optional numeric field that mongod's IDL validates as `>= 0` (code 51024 otherwise). */
+export function nonNegative(cmd: Doc, field: string): number | undefined {
+  const v = optionalNumber(cmd, field);
+  if (v !== undefined && v < 0) fail(ErrorCodes.Location51024, `BSON field '${field}' value must be >= 0, actual value '${v}'`);
+  return v;
+}
+
 export function docArray(cmd: Doc, field: string): Doc[] {
   const v = cmd[field];
   if (!Array.isArray(v)) fail(ErrorCodes.TypeMismatch, `BSON field '${field}' is missing or is not an array`);

@@ -7,7 +7,7 @@ import { compileProjection } from '../query/projection.js';
 import { sortDocs, parseSort } from '../query/sort.js';
 import type { Collection } from '../storage/collection.js';
 import { isPlainObject, keyString, type Doc } from '../values.js';
-import { optionalDoc, optionalNumber, stringArg, type CommandHandler } from './context.js';
+import { nonNegative, optionalDoc, optionalNumber, stringArg, type CommandHandler } from './context.js';
 
 export interface QueryShape {
   filter?: Doc | undefined;
@@ -41,22 +41,17 @@ export const readCommands: Record<string, CommandHandler> = {
     const filter = optionalDoc(cmd, 'filter') ?? {};
     const sort = optionalDoc(cmd, 'sort');
     const projection = compileProjection(optionalDoc(cmd, 'projection'));
-    const rawLimit = optionalNumber(cmd, 'limit') ?? 0;
-    const skip = optionalNumber(cmd, 'skip') ?? 0;
-    if (skip < 0) fail(ErrorCodes.BadValue, 'skip value must be non-negative');
-    const batchSize = optionalNumber(cmd, 'batchSize');
-    if (batchSize !== undefined && batchSize < 0) fail(ErrorCodes.BadValue, 'batchSize value must be non-negative');
-    const singleBatch = cmd.singleBatch === true || rawLimit < 0;
-    const limit = Math.abs(rawLimit);
+    // The find command's limit, skip and batchSize are non-negative (a negative limit is the
+    // drivers' spelling of singleBatch, converted before it is sent); singleBatch closes the cursor
+    // after the first batch, whose size is still batchSize (default 101).
+    const limit = nonNegative(cmd, 'limit') ?? 0;
+    const skip = nonNegative(cmd, 'skip') ?? 0;
+    const batchSize = nonNegative(cmd, 'batchSize');
+    const singleBatch = cmd.singleBatch === true;
     const coll = ctx.catalog.getCollection(ctx.db, name);
     const docs = runQuery(coll, { filter, sort, skip, limit });
     const ns = `${ctx.db}.${name}`;
-    const effectiveBatch = singleBatch && limit ? limit : batchSize;
-    const { batch, id } = ctx.cursors.open(
-      { ns, docs, map: (d) => projection.apply(d, filter) },
-      effectiveBatch,
-      singleBatch,
-    );
+    const { batch, id } = ctx.cursors.open({ ns, docs, map: (d) => projection.apply(d, filter) }, batchSize, singleBatch);
     return { cursor: { firstBatch: batch, id, ns }, ok: 1 };
   },
 
@@ -64,7 +59,11 @@ export const readCommands: Record<string, CommandHandler> = {
     const id = cursorIdArg(cmd.getMore);
     const cursor = ctx.cursors.get(id);
     if (!cursor) fail(ErrorCodes.CursorNotFound, `cursor id ${id.toString()} not found`);
-    const { batch, id: nextId } = ctx.cursors.next(cursor, optionalNumber(cmd, 'batchSize'));
+    const ns = `${ctx.db}.${typeof cmd.collection === 'string' ? cmd.collection : ''}`;
+    if (ns !== cursor.ns) {
+      fail(ErrorCodes.Unauthorized, `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`);
+    }
+    const { batch, id: nextId } = ctx.cursors.next(cursor, nonNegative(cmd, 'batchSize'));
     return { cursor: { nextBatch: batch, id: nextId, ns: cursor.ns }, ok: 1 };
   },
 
@@ -83,7 +82,7 @@ export const readCommands: Record<string, CommandHandler> = {
     const name = stringArg(cmd, 'count');
     const coll = ctx.catalog.getCollection(ctx.db, name);
     const query = optionalDoc(cmd, 'query') ?? {};
-    const skip = optionalNumber(cmd, 'skip') ?? 0;
+    const skip = nonNegative(cmd, 'skip') ?? 0;
     const limit = optionalNumber(cmd, 'limit') ?? 0;
     let n: number;
     if (Object.keys(query).length === 0) {

@@ -9,17 +9,41 @@ import { findMatching } from '../query/planner.js';
 import { compileProjection } from '../query/projection.js';
 import { sortDocs, parseSort } from '../query/sort.js';
 import type { Collection } from '../storage/collection.js';
-import { applyUpdate, classifyUpdate, validateStoredKeys, type UpdateSpec } from '../update/apply.js';
+import { applyUpdate, classifyUpdate, type UpdateSpec } from '../update/apply.js';
 import { upsertSeed } from '../update/upsert.js';
 import { exactEqual, isPlainObject, type Doc } from '../values.js';
 import { docArray, optionalDoc, stringArg, writeErrorOf, type CommandContext, type CommandHandler } from './context.js';
 
-/** Prepares a document for insertion: `_id` first (generated when missing) and validated. */
+/**
+ * mongod's check of an `_id` document (and the documents and arrays inside it): no `$`-prefixed
+ * field names, except a DBRef's leading `$ref` (a string) and `$id`, with an optional `$db` string.
+ */
+function validateIdEmbedded(value: Doc | unknown[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) if (isPlainObject(v) || Array.isArray(v)) validateIdEmbedded(v);
+    return;
+  }
+  const keys = Object.keys(value);
+  const dbRef = keys[0] === '$ref' && typeof value.$ref === 'string' && keys[1] === '$id';
+  keys.forEach((k, i) => {
+    const allowed = dbRef && (i < 2 || (i === 2 && k === '$db' && typeof value.$db === 'string'));
+    if (k.startsWith('$') && !allowed) {
+      fail(ErrorCodes.DollarPrefixedFieldName, `_id fields may not contain '$'-prefixed fields: ${k} is not valid for storage.`);
+    }
+    const v = value[k];
+    if (isPlainObject(v) || Array.isArray(v)) validateIdEmbedded(v);
+  });
+}
+
+/**
+ * Prepares a document for insertion: `_id` first (generated when missing) and validated. Since
+ * MongoDB 5.0 `$`-prefixed field names may be stored, at the top level too; not inside `_id`.
+ */
 export function prepareInsert(doc: Doc): Doc {
-  validateStoredKeys(doc);
   const id = doc._id;
   if (Array.isArray(id)) fail(ErrorCodes.BadValue, `The '_id' value cannot be of type array`);
   if (id instanceof RegExp) fail(ErrorCodes.BadValue, `can't use a regex for _id`);
+  if (isPlainObject(id)) validateIdEmbedded(id);
   if (id === undefined) {
     return { _id: new ObjectId(), ...doc };
   }
@@ -27,6 +51,21 @@ export function prepareInsert(doc: Doc): Doc {
   const out: Doc = { _id: id };
   for (const k of Object.keys(doc)) if (k !== '_id') out[k] = doc[k];
   return out;
+}
+
+/**
+ * The fields mongod 7.0 knows in an update / delete statement (its IDL structs are strict: any
+ * other field fails the whole command with 40415). `sort` in an update statement came in 8.0.
+ */
+const UPDATE_STATEMENT_FIELDS = new Set(['q', 'u', 'c', 'arrayFilters', 'hint', 'multi', 'upsert', 'upsertSupplied', 'collation', 'sampleId']);
+const DELETE_STATEMENT_FIELDS = new Set(['q', 'limit', 'hint', 'collation', 'sampleId']);
+
+function checkStatementFields(statements: Doc[], known: Set<string>, path: string): void {
+  for (const st of statements) {
+    for (const k of Object.keys(st)) {
+      if (!known.has(k)) fail(ErrorCodes.Location40415, `BSON field '${path}.${k}' is an unknown field.`);
+    }
+  }
 }
 
 function runOrdered<T>(items: T[], ordered: boolean, fn: (item: T, i: number) => void): Doc[] {
@@ -58,6 +97,7 @@ export interface UpdateStatement {
   upsert: boolean;
   multi: boolean;
   arrayFilters?: Doc[] | undefined;
+  /** findAndModify only (an update statement has none on 7.0). */
   sort?: Doc | undefined;
 }
 
@@ -122,6 +162,7 @@ export const writeCommands: Record<string, CommandHandler> = {
   update: (cmd, ctx) => {
     const name = stringArg(cmd, 'update');
     const updates = docArray(cmd, 'updates');
+    checkStatementFields(updates, UPDATE_STATEMENT_FIELDS, 'update.updates');
     const ordered = cmd.ordered !== false;
     let n = 0;
     let nModified = 0;
@@ -135,7 +176,6 @@ export const writeCommands: Record<string, CommandHandler> = {
         upsert: u.upsert === true,
         multi: u.multi === true,
         arrayFilters: Array.isArray(u.arrayFilters) ? (u.arrayFilters as Doc[]) : undefined,
-        sort: isPlainObject(u.sort) ? u.sort : undefined,
       });
       if (result.upsertedId !== undefined) {
         n += 1;
@@ -155,6 +195,7 @@ export const writeCommands: Record<string, CommandHandler> = {
   delete: (cmd, ctx) => {
     const name = stringArg(cmd, 'delete');
     const deletes = docArray(cmd, 'deletes');
+    checkStatementFields(deletes, DELETE_STATEMENT_FIELDS, 'delete.deletes');
     const ordered = cmd.ordered !== false;
     let n = 0;
     const writeErrors = runOrdered(deletes, ordered, (d) => {
