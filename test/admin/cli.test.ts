@@ -11,7 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Each test runs the CLI several times as a child process (1-3 s each on a loaded 2-core machine).
+vi.setConfig({ testTimeout: 180_000 });
 import { openDatabase } from '../../server/db/connection.js';
 import { createLogger } from '../../server/logger.js';
 import { createServices } from '../../server/services.js';
