@@ -60,7 +60,8 @@ export class UsageRepository implements UsagePort {
 
   async page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]> {
     const filter = filterOf(selection);
-    const query = after ? { $and: [filter, { $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] }] } : filter;
+    // The index's equality keys stay at the top level (the embedded engine's planner looks only there).
+    const query = after ? { ...filter, $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] } : filter;
     const docs = (await this.models.LedgerEntry.collection.find(query as never).sort({ at: 1, _id: 1 }).limit(limit).toArray()) as unknown as LedgerDocument[];
     return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
   }

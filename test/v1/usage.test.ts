@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plannerStats } from '../../server/db/embedded/query/planner.js';
 import { ManualClock } from '../support/clock.js';
 import type { TestServer } from '../support/server.js';
 import { licenseFor, startLicenseApiServer } from '../v4/fixtures.js';
@@ -191,6 +192,24 @@ describe('Management API v1: usage and ledger', () => {
     expect((await usage(license.id, { ...range, device: deviceOf(b) })).body.totals).toEqual({ consumed: 5, refunded: 0, net: 5, count: 1 });
     const ledgerOfB = (await ledger(license.id, { device: deviceOf(b) })).body.results as Json[];
     expect(ledgerOfB.map((e) => [e.event, e.feature, e.amount, e.device])).toEqual([['meter_increment', 'api-calls', 5, deviceOf(b)]]);
+  });
+
+  // ENGINE-ONLY (planner statistics): on MongoDB the same $match is an IXSCAN of accountId_1_licenseId_1_at_1__id_1.
+  it.skipIf(!!process.env.MONGODB_URI)("reads only the license's own ledger entries (by index), not other licenses'", async () => {
+    clock.set('2026-11-15T08:00:00Z');
+    const busy = await licenseFor(t, { consumption: { max: 1000 } });
+    for (let i = 0; i < 30; i += 1) await at('2026-11-15T09:00:00Z', () => client.post('add_consumption', { ...busy.ids, consumptions: 1 }));
+    const { license, ids } = await licenseFor(t);
+    await at('2026-11-15T10:00:00Z', () => client.post('add_consumption', { ...ids, consumptions: 2 }));
+    const own = (await t.services.ledger.entriesFor(t.account.id, license.id)).length;
+    let before = plannerStats.docsExamined;
+    expect((await usage(license.id, { from: '2026-11-15T00:00:00Z', to: '2026-11-16T00:00:00Z' })).body.totals.net).toBe(2);
+    // Besides the license's entries: the caller's account and the license document (the busy license's 30 entries are never read).
+    expect(plannerStats.docsExamined - before).toBeLessThanOrEqual(own + 2);
+    before = plannerStats.docsExamined;
+    const page = await ledger(license.id, { page_size: 1 });
+    await ledger(license.id, { page_size: 1, cursor: page.body.next_cursor ?? undefined });
+    expect(plannerStats.docsExamined - before).toBeLessThanOrEqual(2 * (own + 2));
   });
 
   it('answers 400 validation_failed for an unknown time zone, a bad range, too many buckets and a malformed cursor', async () => {
