@@ -1370,6 +1370,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/licenses/{id}/usage/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A license's usage per interval
+         * @description Sums the license's consumption ledger over `[from, to)` per `interval`, aligned in the IANA time zone `tz` (hours, days, weeks starting on Monday and months as the zone's clock shows them, so a day is 23 or 25 hours long on a daylight saving change). The first bucket starts at `from` and the last ends at `to`; every bucket of the range is listed, empty ones with zeros, and `totals` sums them. Counted as usage - consumptions (`consumption_add`, `offline_floating_consumptions_sync`), activations' uses of a meter (`meter_increment`) and uses given back with a device's seat (`release`); a vendor setting or resetting a total and a period's end are not usage. So over a consumption period (from its start to its end) `totals.net` equals the counter's total in that period. Errors - 400 `validation_failed` (an unknown time zone, `to` not after `from`, more than 10000 buckets), 404 `license_not_found` (also for another account's license).
+         */
+        get: operations["getV1LicenseUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/licenses/{id}/ledger/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A license's ledger entries
+         * @description The license's consumption ledger as recorded, every event included (`counted` tells which ones the usage report sums), in ledger order (time, then id), one page at a time. Without `feature` every counter's entries are listed; with it, only that feature's. Follow `next_cursor` until it is null to read each entry exactly once; entries appended meanwhile come after the cursor. Errors - 400 `validation_failed` (a malformed cursor), 404 `license_not_found` (also for another account's license).
+         */
+        get: operations["listV1LicenseLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/license-users/": {
         parameters: {
             query?: never;
@@ -4781,6 +4833,133 @@ export interface components {
             message: string;
         };
         /**
+         * V1UsageBucket
+         * @description One interval of the range, with what was counted in it (zeros when nothing was).
+         */
+        V1UsageBucket: {
+            /**
+             * Format: date-time
+             * @description Start of the bucket (inclusive, UTC); an interval boundary in the requested time zone, or `from` for the first bucket.
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description End of the bucket (exclusive, UTC); the next interval boundary, or `to` for the last bucket.
+             */
+            end: string;
+            /** @description Sum of the positive amounts. */
+            consumed: number;
+            /** @description Sum of the negative amounts (0 or less). */
+            refunded: number;
+            /** @description Sum of all amounts. */
+            net: number;
+            /** @description Number of counted entries. */
+            count: number;
+        };
+        /**
+         * V1UsageAmounts
+         * @description Counted ledger entries summed. `refunded` is the sum of the negative amounts (0 or less), so `net` = `consumed` + `refunded`.
+         */
+        V1UsageAmounts: {
+            /** @description Sum of the positive amounts. */
+            consumed: number;
+            /** @description Sum of the negative amounts (a negative number, or 0). */
+            refunded: number;
+            /** @description Sum of all amounts (`consumed` + `refunded`). */
+            net: number;
+            /** @description Number of counted entries. */
+            count: number;
+        };
+        /**
+         * V1Usage
+         * @description A license's usage over a range, per interval, from the consumption ledger.
+         */
+        V1Usage: {
+            /** @description Id of the license. */
+            license: number;
+            /**
+             * @description `license`: the license-level counter (no `feature` given); `feature`: the feature named by `feature`.
+             * @enum {string}
+             */
+            scope: "license" | "feature";
+            /** @description The feature's code, or null for the license-level counter. */
+            feature: string | null;
+            /** @description The device filter, or null. */
+            device: number | null;
+            /**
+             * Format: date-time
+             * @description Start of the range (inclusive, UTC).
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description End of the range (exclusive, UTC).
+             */
+            to: string;
+            /**
+             * @description The bucket size.
+             * @enum {string}
+             */
+            interval: "hour" | "day" | "week" | "month";
+            /** @description The IANA time zone the boundaries are aligned in. */
+            tz: string;
+            /** @description Every bucket of the range in order, empty ones included. */
+            buckets: components["schemas"]["V1UsageBucket"][];
+            totals: components["schemas"]["V1UsageAmounts"];
+        };
+        /**
+         * V1LedgerEntry
+         * @description One accepted change to a counter of the license, as the consumption ledger recorded it.
+         */
+        V1LedgerEntry: {
+            /** @description The entry's id. */
+            id: string;
+            /**
+             * @description Whether the entry changed the license-level counter or a feature's.
+             * @enum {string}
+             */
+            scope: "license" | "feature";
+            /** @description The feature's code (scope `feature`), or null. */
+            feature: string | null;
+            /** @description The device the change was made for, or null (vendor changes, period resets). */
+            device: number | null;
+            /** @description The change (negative for a give-back). */
+            amount: number;
+            /** @description The counter's total right after the change (null when unknown, e.g. a feature deleted before the entry was settled). */
+            total_after: number | null;
+            /**
+             * Format: date-time
+             * @description End of the consumption period the entry belongs to (for `period_reset`, the period it closed), or null for a counter without periodic reset.
+             */
+            period_end: string | null;
+            /**
+             * @description Why the counter changed. Counted as usage - `consumption_add`, `offline_floating_consumptions_sync`, `meter_increment` and `release` (uses given back with a device's seat). Not usage - `update` (a vendor set the total), `reset` (a vendor reset the license) and `period_reset` (a period ended).
+             * @enum {string}
+             */
+            event: "consumption_add" | "offline_floating_consumptions_sync" | "meter_increment" | "release" | "update" | "reset" | "period_reset";
+            /** @description Whether the usage report counts this entry (see `event`). */
+            counted: boolean;
+            /** @description The id of the request that made the change (its `X-Request-Id`), or null. */
+            request_id: string | null;
+            /** @description The request's `Idempotency-Key`, or null. */
+            idempotency_key: string | null;
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
+            at: string;
+        };
+        /**
+         * V1LedgerPage
+         * @description One page of ledger entries in ledger order (time, then id).
+         */
+        V1LedgerPage: {
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+            /** @description The entries on this page. */
+            results: components["schemas"]["V1LedgerEntry"][];
+        };
+        /**
          * V1LicenseUserDetails
          * @description A license user of the account (Management API `license-users`), as the vendor's *Retrieve License
          *     User* page shows one (https://docs.licensespring.com/management-api/license/users/retrieve-license-user).
@@ -5973,6 +6152,26 @@ export interface components {
          * @example 1593781720493289
          */
         V1Id: number;
+        /**
+         * @description A license feature's code. Without it, only the license-level counter's entries (scope `license`); with it, only that feature's entries (scope `feature`).
+         * @example api-calls
+         */
+        V1UsageFeature: string;
+        /**
+         * @description Only entries recorded for this device id (see List devices). Entries with no device (vendor changes, period resets) never match.
+         * @example 1605023917125999
+         */
+        V1UsageDevice: number;
+        /**
+         * @description Start of the range (inclusive), an ISO 8601 date-time with an offset or `Z`.
+         * @example 2026-11-01T00:00:00Z
+         */
+        V1UsageFrom: string;
+        /**
+         * @description End of the range (exclusive), an ISO 8601 date-time with an offset or `Z`, after `from`.
+         * @example 2026-12-01T00:00:00Z
+         */
+        V1UsageTo: string;
         /**
          * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
          * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
@@ -8934,6 +9133,189 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["V1Message"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    getV1LicenseUsage: {
+        parameters: {
+            query: {
+                /**
+                 * @description A license feature's code. Without it, only the license-level counter's entries (scope `license`); with it, only that feature's entries (scope `feature`).
+                 * @example api-calls
+                 */
+                feature?: components["parameters"]["V1UsageFeature"];
+                /**
+                 * @description Only entries recorded for this device id (see List devices). Entries with no device (vendor changes, period resets) never match.
+                 * @example 1605023917125999
+                 */
+                device?: components["parameters"]["V1UsageDevice"];
+                /**
+                 * @description Start of the range (inclusive), an ISO 8601 date-time with an offset or `Z`.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                from: components["parameters"]["V1UsageFrom"];
+                /**
+                 * @description End of the range (exclusive), an ISO 8601 date-time with an offset or `Z`, after `from`.
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                to: components["parameters"]["V1UsageTo"];
+                /**
+                 * @description The bucket size.
+                 * @example day
+                 */
+                interval?: "hour" | "day" | "week" | "month";
+                /**
+                 * @description IANA time zone the boundaries are aligned in (default `UTC`).
+                 * @example Europe/Berlin
+                 */
+                tz?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The buckets and their totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "license": 1593781720493289,
+                     *       "scope": "feature",
+                     *       "feature": "api-calls",
+                     *       "device": null,
+                     *       "from": "2026-11-01T00:00:00.000Z",
+                     *       "to": "2026-11-03T00:00:00.000Z",
+                     *       "interval": "day",
+                     *       "tz": "UTC",
+                     *       "buckets": [
+                     *         {
+                     *           "start": "2026-11-01T00:00:00.000Z",
+                     *           "end": "2026-11-02T00:00:00.000Z",
+                     *           "consumed": 12,
+                     *           "refunded": -2,
+                     *           "net": 10,
+                     *           "count": 4
+                     *         },
+                     *         {
+                     *           "start": "2026-11-02T00:00:00.000Z",
+                     *           "end": "2026-11-03T00:00:00.000Z",
+                     *           "consumed": 0,
+                     *           "refunded": 0,
+                     *           "net": 0,
+                     *           "count": 0
+                     *         }
+                     *       ],
+                     *       "totals": {
+                     *         "consumed": 12,
+                     *         "refunded": -2,
+                     *         "net": 10,
+                     *         "count": 4
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1Usage"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    listV1LicenseLedger: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only the entries of this license feature's code.
+                 * @example api-calls
+                 */
+                feature?: string;
+                /**
+                 * @description Only entries recorded for this device id (see List devices). Entries with no device (vendor changes, period resets) never match.
+                 * @example 1605023917125999
+                 */
+                device?: components["parameters"]["V1UsageDevice"];
+                /**
+                 * @description Only entries at or after this ISO 8601 date-time.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                from?: string;
+                /**
+                 * @description Only entries before this ISO 8601 date-time (exclusive).
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                to?: string;
+                /**
+                 * @description The `next_cursor` of the previous page (opaque).
+                 * @example eyJhdCI6MTc2MTk1NTIwMDAwMCwiaWQiOiJhIn0
+                 */
+                cursor?: string;
+                /**
+                 * @description Entries per page (1 to 1000).
+                 * @example 100
+                 */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The object's numeric id.
+                 * @example 1593781720493289
+                 */
+                id: components["parameters"]["V1Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "next_cursor": null,
+                     *       "results": [
+                     *         {
+                     *           "id": "5b0f6a4e-3c1d-4f7e-9a51-2d8c0b7e6f10",
+                     *           "scope": "feature",
+                     *           "feature": "api-calls",
+                     *           "device": 1605023917125999,
+                     *           "amount": 3,
+                     *           "total_after": 3,
+                     *           "period_end": "2026-12-01T00:00:00.000Z",
+                     *           "event": "consumption_add",
+                     *           "counted": true,
+                     *           "request_id": "0f8e7c1a-9d2b-4b6e-8f3a-5c4d2e1b0a99",
+                     *           "idempotency_key": "order-42",
+                     *           "at": "2026-11-01T09:30:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1LedgerPage"];
                 };
             };
             400: components["responses"]["V1BadRequest"];

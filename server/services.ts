@@ -11,6 +11,7 @@ import { LicensesRepository } from './db/licenses-repository.js';
 import { LicenseUsersRepository } from './db/license-users-repository.js';
 import { ProductsRepository } from './db/products-repository.js';
 import { TrialsRepository } from './db/trials-repository.js';
+import { UsageRepository } from './db/usage-repository.js';
 import { AccountService } from './domain/accounts.js';
 import { ActivationTokenSigner } from './domain/activation-tokens.js';
 import { MeterAttributeIncrements, type MeterTarget } from './domain/meter-attribute-increments.js';
@@ -28,6 +29,7 @@ import { LicenseService } from './domain/licenses.js';
 import { LicenseUserService } from './domain/license-users.js';
 import { ProductService, type ProductDetails } from './domain/products.js';
 import { TrialService } from './domain/trials.js';
+import { UsageService } from './domain/usage.js';
 import type { HeldSeat } from './domain/ports.js';
 import { SecretBox } from './domain/secrets.js';
 import type { UnsealedSigningKey } from './domain/signing-keys.js';
@@ -144,6 +146,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     deactivations: new LicenseDeactivations({ devices, consumption }),
     licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
+    /** Usage reports and pages of the consumption ledger (Management API v1). */
+    usage: new UsageService(new UsageRepository(db.models), licensesRepo),
     /** Changes of one meter attribute's uses by one activation. */
     meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency, meterTargets: caches.meterTargets }),
     /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */

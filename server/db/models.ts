@@ -243,7 +243,9 @@ const ledgerSchema = schema(
   },
   { versionKey: false },
 );
-ledgerSchema.index({ accountId: 1, licenseId: 1, at: 1 });
+// One license's entries in ledger order (time, then id): usage sums over a range and ledger pages
+// (server/db/usage-repository.ts) read only that license's range, in index order.
+ledgerSchema.index({ accountId: 1, licenseId: 1, at: 1, _id: 1 });
 // Whether an Idempotency-Key was applied, when a retry takes over the claim of a crashed request.
 ledgerSchema.index({ idempotencyKey: 1, accountId: 1 });
 

@@ -21,7 +21,7 @@ const readme = readFileSync(`${root}README.md`, 'utf8');
 const inCI = process.env.CI === 'true' || process.env.CI === '1';
 
 /** The walkthroughs the README must have (a removed or renamed one fails here, not silently). */
-const WALKTHROUGHS = ['quickstart', 'management', 'license-api', 'web-api-v3', 'floating-v4', 'floating-v3', 'webhooks'];
+const WALKTHROUGHS = ['quickstart', 'management', 'license-api', 'web-api-v3', 'floating-v4', 'floating-v3', 'webhooks', 'usage'];
 
 const TOOLS: Array<[string, string[]]> = [['curl', ['--version']], ['jq', ['--version']], ['openssl', ['version']], ['bash', ['--version']]];
 const missingTools = TOOLS.filter(([tool, args]) => spawnSync(tool, args, { stdio: 'ignore' }).status !== 0).map(([tool]) => tool);

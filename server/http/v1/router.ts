@@ -7,6 +7,7 @@ import type { LicenseAdminService } from '../../domain/license-admin.js';
 import type { LicenseService } from '../../domain/licenses.js';
 import type { LicenseUserService } from '../../domain/license-users.js';
 import type { ProductService } from '../../domain/products.js';
+import type { UsageService } from '../../domain/usage.js';
 import { accountRoutes } from './account.js';
 import { requireManagementKey } from './auth.js';
 import { deviceRoutes } from './devices.js';
@@ -15,6 +16,7 @@ import { licenseRoutes } from './licenses.js';
 import { licenseUserRoutes } from './license-users.js';
 import type { PageLinks } from './pagination.js';
 import { productRoutes } from './products.js';
+import { usageRoutes } from './usage.js';
 
 /** What the Management API uses of the domain (server/http/apis.ts picks it out of the services). */
 export interface ManagementApiDeps {
@@ -25,6 +27,8 @@ export interface ManagementApiDeps {
   licenseAdmin: Pick<LicenseAdminService, 'listLicenses' | 'updateLicense' | 'setEnabled' | 'resetConsumption' | 'updateFeatures'>;
   devices: Pick<DeviceService, 'listDevices' | 'setBlacklisted' | 'liveSeats'>;
   licenseUsers: Pick<LicenseUserService, 'createUser' | 'getUser' | 'listUsers' | 'totalLicenses' | 'updateUser' | 'setPassword' | 'deleteUser' | 'assignUser' | 'unassignUser'>;
+  /** Usage reports and ledger pages of licenses. */
+  usage: Pick<UsageService, 'report' | 'ledgerPage'>;
   /** Where the absolute pagination links start. */
   links: PageLinks;
 }
@@ -32,7 +36,7 @@ export interface ManagementApiDeps {
 /**
  * The Management API v1 (LicenseSpring-style) at `/api/v1`. The adapter template, the same in v1,
  * v3 and v4: this file declares the deps and mounts `auth.ts`, one route module per resource
- * (`products.ts`, `licenses.ts`, `devices.ts`, `account.ts`; each takes a Pick of the deps) and the
+ * (`products.ts`, `licenses.ts`, `usage.ts`, `devices.ts`, `account.ts`; each takes a Pick of the deps) and the
  * `errors.ts` middleware (every domain error's answer); wire forms map to domain forms and back in
  * `mappers.ts`. A new operation is a route in its resource's module.
  */
@@ -41,6 +45,7 @@ export function managementApiV1(deps: ManagementApiDeps): MountedApi[] {
   router.use(requireManagementKey(deps.accounts));
   router.use(productRoutes(deps));
   router.use(licenseRoutes(deps));
+  router.use(usageRoutes(deps));
   router.use(licenseUserRoutes(deps));
   router.use(deviceRoutes(deps));
   router.use(accountRoutes(deps));

@@ -458,6 +458,97 @@ describe('Management API v1 (consumer)', () => {
         });
     });
 
+    const usageQuery = { feature: FEATURE, from: '2026-11-01T00:00:00Z', to: '2026-11-03T00:00:00Z', interval: 'day' } as const;
+    const usageBucket = (start: string, end: string) => ({ start, end, consumed: integer(0), refunded: integer(0), net: integer(0), count: integer(0) });
+
+    it('getV1LicenseUsage: the daily buckets of a feature', async () => {
+      const used = states.licenseWithFeatureConsumptions({ key: KEY, code: FEATURE, remaining: 7, used: 3 });
+      await pact
+        .addInteraction()
+        .given(used.name, used.params)
+        .uponReceiving('getV1LicenseUsage: two days of a feature, by UTC day')
+        .withRequest('GET', actionPath('usage'), (req) => req.headers(managementAuthHeaders()).query(usageQuery))
+        .willRespondWith(200, (res) =>
+          res.headers(jsonResponseHeaders()).jsonBody({
+            license: integer(LICENSE_ID),
+            scope: 'feature',
+            feature: FEATURE,
+            device: null,
+            from: '2026-11-01T00:00:00.000Z',
+            to: '2026-11-03T00:00:00.000Z',
+            interval: 'day',
+            tz: 'UTC',
+            buckets: [usageBucket('2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'), usageBucket('2026-11-02T00:00:00.000Z', '2026-11-03T00:00:00.000Z')],
+            totals: { consumed: integer(0), refunded: integer(0), net: integer(0), count: integer(0) },
+          }),
+        )
+        .executeTest(async (mock) => {
+          const report = unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/usage/', { params: { path: { id: LICENSE_ID }, query: usageQuery } }));
+          expect(report.buckets.map((b) => b.start)).toEqual(['2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z']);
+          expect(report.totals.net).toBe(report.totals.consumed + report.totals.refunded);
+        });
+    });
+
+    it('getV1LicenseUsage: 400 validation_failed for an unknown time zone', async () => {
+      const query = { ...usageQuery, tz: 'Mars/Olympus_Mons' };
+      await pact
+        .addInteraction()
+        .given(license.name, license.params)
+        .uponReceiving('getV1LicenseUsage: a time zone that does not exist')
+        .withRequest('GET', actionPath('usage'), (req) => req.headers(managementAuthHeaders()).query(query))
+        .willRespondWith(400, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(400, 'validation_failed')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/usage/', { params: { path: { id: LICENSE_ID }, query } })));
+          expect(err).toMatchObject({ status: 400, code: 'validation_failed' });
+        });
+    });
+
+    it('listV1LicenseLedger: the first page of entries', async () => {
+      const used = states.licenseWithFeatureConsumptions({ key: KEY, code: FEATURE, remaining: 7, used: 3 });
+      await pact
+        .addInteraction()
+        .given(used.name, used.params)
+        .uponReceiving('listV1LicenseLedger: a license with one feature consumption of 3')
+        .withRequest('GET', actionPath('ledger'), (req) => req.headers(managementAuthHeaders()))
+        .willRespondWith(200, (res) =>
+          res.headers(jsonResponseHeaders()).jsonBody({
+            next_cursor: null,
+            results: eachLike({
+              id: like('5b0f6a4e-3c1d-4f7e-9a51-2d8c0b7e6f10'),
+              scope: 'feature',
+              feature: FEATURE,
+              device: null,
+              amount: integer(3),
+              total_after: integer(3),
+              period_end: null,
+              event: 'consumption_add',
+              counted: true,
+              request_id: null,
+              idempotency_key: null,
+              at: isoDateTime(),
+            }),
+          }),
+        )
+        .executeTest(async (mock) => {
+          const page = unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/ledger/', byId));
+          expect(page.results[0]).toMatchObject({ event: 'consumption_add', amount: 3, counted: true });
+          expect(page.next_cursor).toBeNull();
+        });
+    });
+
+    it('listV1LicenseLedger: 404 license_not_found', async () => {
+      await pact
+        .addInteraction()
+        .given(license.name, license.params)
+        .uponReceiving('listV1LicenseLedger: an unknown license id')
+        .withRequest('GET', `/api/v1/licenses/${UNKNOWN_ID}/ledger/`, (req) => req.headers(managementAuthHeaders()))
+        .willRespondWith(404, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(404, 'license_not_found')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/ledger/', unknown)));
+          expect(err).toMatchObject({ status: 404, code: 'license_not_found' });
+        });
+    });
+
     it('updateV1LicenseFeatures: a new feature limit', async () => {
       const body = { product_features: [{ product_feature: FEATURE, max_consumption: 50 }] };
       await pact

@@ -1,0 +1,68 @@
+import type { LedgerEvent, LedgerEntry } from '../domain/types.js';
+import type { LedgerPosition, LedgerSelection, UsageAmounts, UsagePort } from '../domain/usage.js';
+import type { Models } from './models.js';
+
+interface LedgerDocument extends Omit<LedgerEntry, 'id'> {
+  _id: string;
+}
+
+/**
+ * The filter of a selection. It starts with the ledger index's keys (`accountId`, `licenseId`, a
+ * range of `at`), so MongoDB reads only this license's entries of the range; scope, feature and
+ * device are checked on those (no index of theirs is needed: they never widen the scan beyond the
+ * license's range).
+ */
+function filterOf(s: LedgerSelection): Record<string, unknown> {
+  const at: Record<string, Date> = {};
+  if (s.from) at.$gte = s.from;
+  if (s.to) at.$lt = s.to;
+  return {
+    accountId: s.accountId,
+    licenseId: s.licenseId,
+    ...(s.from || s.to ? { at } : {}),
+    ...(s.scope ? { scope: s.scope } : {}),
+    ...(s.scope === 'feature' && s.featureCode !== undefined ? { featureCode: s.featureCode } : {}),
+    ...(s.deviceId !== undefined ? { deviceId: s.deviceId } : {}),
+  };
+}
+
+/** Reads of the consumption ledger for usage reports (index `accountId_1_licenseId_1_at_1__id_1`). */
+export class UsageRepository implements UsagePort {
+  constructor(private readonly models: Models) {}
+
+  async sumByBucket(selection: LedgerSelection & { from: Date; to: Date }, events: readonly LedgerEvent[], boundaries: readonly Date[]): Promise<Array<UsageAmounts & { index: number }>> {
+    const bounds = boundaries.map((b) => b.getTime());
+    const rows = (await this.models.LedgerEntry.collection
+      .aggregate([
+        { $match: { ...filterOf(selection), event: { $in: [...events] } } },
+        {
+          $bucket: {
+            // Half a millisecond after the entry's time: never equal to a boundary, so each entry falls
+            // in the bucket starting at or before it on MongoDB and on the embedded engine alike (mingo
+            // puts a value equal to a boundary in the bucket below).
+            groupBy: { $add: [{ $toLong: '$at' }, 0.5] },
+            boundaries: bounds,
+            output: {
+              consumed: { $sum: { $cond: [{ $gt: ['$amount', 0] }, '$amount', 0] } },
+              refunded: { $sum: { $cond: [{ $lt: ['$amount', 0] }, '$amount', 0] } },
+              net: { $sum: '$amount' },
+              count: { $sum: 1 },
+            },
+          },
+        },
+      ])
+      .toArray()) as Array<UsageAmounts & { _id: number }>;
+    const indexOf = new Map(bounds.map((b, i) => [b, i]));
+    return rows
+      .filter((r) => r.count > 0)
+      .map(({ _id, consumed, refunded, net, count }) => ({ index: indexOf.get(Number(_id))!, consumed: Number(consumed), refunded: Number(refunded), net: Number(net), count: Number(count) }));
+  }
+
+  async page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]> {
+    const filter = filterOf(selection);
+    // The index's equality keys stay at the top level (the embedded engine's planner looks only there).
+    const query = after ? { ...filter, $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] } : filter;
+    const docs = (await this.models.LedgerEntry.collection.find(query as never).sort({ at: 1, _id: 1 }).limit(limit).toArray()) as unknown as LedgerDocument[];
+    return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+  }
+}
