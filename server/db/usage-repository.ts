@@ -37,10 +37,7 @@ export class UsageRepository implements UsagePort {
         { $match: { ...filterOf(selection), event: { $in: [...events] } } },
         {
           $bucket: {
-            // Half a millisecond after the entry's time: never equal to a boundary, so each entry falls
-            // in the bucket starting at or before it on MongoDB and on the embedded engine alike (mingo
-            // puts a value equal to a boundary in the bucket below).
-            groupBy: { $add: [{ $toLong: '$at' }, 0.5] },
+            groupBy: { $toLong: '$at' },
             boundaries: bounds,
             output: {
               consumed: { $sum: { $cond: [{ $gt: ['$amount', 0] }, '$amount', 0] } },
