@@ -1422,6 +1422,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage per license of a product
+         * @description One page of the product's licenses (oldest first, paginated as the license list), each with the same report as `GET /api/v1/licenses/{id}/usage/` for the same `feature`, `from`, `to`, `interval` and `tz` - every bucket of the range, empty ones with zeros, and its totals - for a monthly invoicing run. One aggregation per page reads only the page's licenses' entries of the range. Errors - 400 `validation_failed` (an unknown time zone, `to` not after `from`, more than 10000 buckets), 404 `product_not_found` (also for another account's product).
+         */
+        get: operations["listV1ProductUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/license-users/": {
         parameters: {
             query?: never;
@@ -4960,6 +4980,20 @@ export interface components {
             results: components["schemas"]["V1LedgerEntry"][];
         };
         /**
+         * V1UsageList
+         * @description One page of a product's licenses, each with its usage over the range.
+         */
+        V1UsageList: {
+            /** @description Number of the product's licenses on all pages. */
+            count: number;
+            /** @description URL of the next page, or null on the last page. */
+            next: string | null;
+            /** @description URL of the previous page, or null on the first page. */
+            previous: string | null;
+            /** @description The licenses on this page with their usage. */
+            results: components["schemas"]["V1Usage"][];
+        };
+        /**
          * V1LicenseUserDetails
          * @description A license user of the account (Management API `license-users`), as the vendor's *Retrieve License
          *     User* page shows one (https://docs.licensespring.com/management-api/license/users/retrieve-license-user).
@@ -6172,6 +6206,16 @@ export interface components {
          * @example 2026-12-01T00:00:00Z
          */
         V1UsageTo: string;
+        /**
+         * @description The bucket size.
+         * @example day
+         */
+        V1UsageInterval: "hour" | "day" | "week" | "month";
+        /**
+         * @description IANA time zone the boundaries are aligned in (default `UTC`).
+         * @example Europe/Berlin
+         */
+        V1UsageTz: string;
         /**
          * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
          * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
@@ -9170,12 +9214,12 @@ export interface operations {
                  * @description The bucket size.
                  * @example day
                  */
-                interval?: "hour" | "day" | "week" | "month";
+                interval?: components["parameters"]["V1UsageInterval"];
                 /**
                  * @description IANA time zone the boundaries are aligned in (default `UTC`).
                  * @example Europe/Berlin
                  */
-                tz?: string;
+                tz?: components["parameters"]["V1UsageTz"];
             };
             header?: never;
             path: {
@@ -9321,6 +9365,131 @@ export interface operations {
             400: components["responses"]["V1BadRequest"];
             401: components["responses"]["V1Unauthorized"];
             404: components["responses"]["V1NotFound"];
+            429: components["responses"]["V1TooManyRequests"];
+            503: components["responses"]["V1ServiceUnavailable"];
+            "4XX": components["responses"]["V1ClientError"];
+        };
+    };
+    listV1ProductUsage: {
+        parameters: {
+            query: {
+                /**
+                 * @description The product whose licenses are reported.
+                 * @example 1584723961091234
+                 */
+                product: number;
+                /**
+                 * @description A license feature's code. Without it, only the license-level counter's entries (scope `license`); with it, only that feature's entries (scope `feature`).
+                 * @example api-calls
+                 */
+                feature?: components["parameters"]["V1UsageFeature"];
+                /**
+                 * @description Start of the range (inclusive), an ISO 8601 date-time with an offset or `Z`.
+                 * @example 2026-11-01T00:00:00Z
+                 */
+                from: components["parameters"]["V1UsageFrom"];
+                /**
+                 * @description End of the range (exclusive), an ISO 8601 date-time with an offset or `Z`, after `from`.
+                 * @example 2026-12-01T00:00:00Z
+                 */
+                to: components["parameters"]["V1UsageTo"];
+                /**
+                 * @description The bucket size.
+                 * @example day
+                 */
+                interval?: components["parameters"]["V1UsageInterval"];
+                /**
+                 * @description IANA time zone the boundaries are aligned in (default `UTC`).
+                 * @example Europe/Berlin
+                 */
+                tz?: components["parameters"]["V1UsageTz"];
+                /**
+                 * @description Page number, from 1. A page past the last one answers an empty `results` list.
+                 * @example 1
+                 */
+                page?: components["parameters"]["V1Page"];
+                /**
+                 * @description Items per page (1 to 100).
+                 * @example 20
+                 */
+                page_size?: components["parameters"]["V1PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the product's licenses with their usage. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 1,
+                     *       "next": null,
+                     *       "previous": null,
+                     *       "results": [
+                     *         {
+                     *           "license": 1593781720493289,
+                     *           "scope": "license",
+                     *           "feature": null,
+                     *           "device": null,
+                     *           "from": "2026-11-01T00:00:00.000Z",
+                     *           "to": "2026-11-03T00:00:00.000Z",
+                     *           "interval": "day",
+                     *           "tz": "UTC",
+                     *           "buckets": [
+                     *             {
+                     *               "start": "2026-11-01T00:00:00.000Z",
+                     *               "end": "2026-11-02T00:00:00.000Z",
+                     *               "consumed": 12,
+                     *               "refunded": -2,
+                     *               "net": 10,
+                     *               "count": 4
+                     *             },
+                     *             {
+                     *               "start": "2026-11-02T00:00:00.000Z",
+                     *               "end": "2026-11-03T00:00:00.000Z",
+                     *               "consumed": 0,
+                     *               "refunded": 0,
+                     *               "net": 0,
+                     *               "count": 0
+                     *             }
+                     *           ],
+                     *           "totals": {
+                     *             "consumed": 12,
+                     *             "refunded": -2,
+                     *             "net": 10,
+                     *             "count": 4
+                     *           }
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["V1UsageList"];
+                };
+            };
+            400: components["responses"]["V1BadRequest"];
+            401: components["responses"]["V1Unauthorized"];
+            /** @description No such product in the calling account (ids of other accounts' products answer this too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": 404,
+                     *       "code": "product_not_found",
+                     *       "message": "Product not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LicenseApiError"];
+                };
+            };
             429: components["responses"]["V1TooManyRequests"];
             503: components["responses"]["V1ServiceUnavailable"];
             "4XX": components["responses"]["V1ClientError"];

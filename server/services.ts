@@ -147,7 +147,7 @@ export function createServices(db: Database, options: ServicesOptions) {
     licenseAdmin: new LicenseAdminService(new LicenseAdminRepository(db.models), licensesRepo, products, clock, eventOutbox),
     ledger,
     /** Usage reports and pages of the consumption ledger (Management API v1). */
-    usage: new UsageService(new UsageRepository(db.models), licensesRepo),
+    usage: new UsageService(new UsageRepository(db.models), licensesRepo, products),
     /** Changes of one meter attribute's uses by one activation. */
     meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency, meterTargets: caches.meterTargets }),
     /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */

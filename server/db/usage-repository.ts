@@ -12,7 +12,7 @@ interface LedgerDocument extends Omit<LedgerEntry, 'id'> {
  * device are checked on those (no index of theirs is needed: they never widen the scan beyond the
  * license's range).
  */
-function filterOf(s: LedgerSelection): Record<string, unknown> {
+function filterOf(s: Omit<LedgerSelection, 'licenseId'> & { licenseId: number | { $in: number[] } }): Record<string, unknown> {
   const at: Record<string, Date> = {};
   if (s.from) at.$gte = s.from;
   if (s.to) at.$lt = s.to;
@@ -26,6 +26,14 @@ function filterOf(s: LedgerSelection): Record<string, unknown> {
   };
 }
 
+/** The sums of a bucket's entries. */
+const AMOUNTS = {
+  consumed: { $sum: { $cond: [{ $gt: ['$amount', 0] }, '$amount', 0] } },
+  refunded: { $sum: { $cond: [{ $lt: ['$amount', 0] }, '$amount', 0] } },
+  net: { $sum: '$amount' },
+  count: { $sum: 1 },
+};
+
 /** Reads of the consumption ledger for usage reports (index `accountId_1_licenseId_1_at_1__id_1`). */
 export class UsageRepository implements UsagePort {
   constructor(private readonly models: Models) {}
@@ -33,26 +41,37 @@ export class UsageRepository implements UsagePort {
   async sumByBucket(selection: LedgerSelection & { from: Date; to: Date }, events: readonly LedgerEvent[], boundaries: readonly Date[]): Promise<Array<UsageAmounts & { index: number }>> {
     const bounds = boundaries.map((b) => b.getTime());
     const rows = (await this.models.LedgerEntry.collection
-      .aggregate([
-        { $match: { ...filterOf(selection), event: { $in: [...events] } } },
-        {
-          $bucket: {
-            groupBy: { $toLong: '$at' },
-            boundaries: bounds,
-            output: {
-              consumed: { $sum: { $cond: [{ $gt: ['$amount', 0] }, '$amount', 0] } },
-              refunded: { $sum: { $cond: [{ $lt: ['$amount', 0] }, '$amount', 0] } },
-              net: { $sum: '$amount' },
-              count: { $sum: 1 },
-            },
-          },
-        },
-      ])
+      .aggregate([{ $match: { ...filterOf(selection), event: { $in: [...events] } } }, { $bucket: { groupBy: { $toLong: '$at' }, boundaries: bounds, output: AMOUNTS } }])
       .toArray()) as Array<UsageAmounts & { _id: number }>;
     const indexOf = new Map(bounds.map((b, i) => [b, i]));
     return rows
       .filter((r) => r.count > 0)
       .map(({ _id, consumed, refunded, net, count }) => ({ index: indexOf.get(Number(_id))!, consumed: Number(consumed), refunded: Number(refunded), net: Number(net), count: Number(count) }));
+  }
+
+  async sumByLicenseAndBucket(
+    selection: Omit<LedgerSelection, 'licenseId'> & { licenseIds: readonly number[]; from: Date; to: Date },
+    events: readonly LedgerEvent[],
+    boundaries: readonly Date[],
+  ): Promise<Array<UsageAmounts & { licenseId: number; index: number }>> {
+    const { licenseIds, ...rest } = selection;
+    const bounds = boundaries.map((b) => b.getTime());
+    // A bucket's index: how many boundaries are at or before the entry's time, less one.
+    const index = { $subtract: [{ $size: { $filter: { input: bounds.slice(0, -1), as: 'b', cond: { $lte: ['$$b', { $toLong: '$at' }] } } } }, 1] };
+    const rows = (await this.models.LedgerEntry.collection
+      .aggregate([
+        { $match: { ...filterOf({ ...rest, licenseId: { $in: [...licenseIds] } }), event: { $in: [...events] } } },
+        { $group: { _id: { license: '$licenseId', index }, ...AMOUNTS } },
+      ])
+      .toArray()) as Array<UsageAmounts & { _id: { license: number; index: number } }>;
+    return rows.map(({ _id, consumed, refunded, net, count }) => ({
+      licenseId: Number(_id.license),
+      index: Number(_id.index),
+      consumed: Number(consumed),
+      refunded: Number(refunded),
+      net: Number(net),
+      count: Number(count),
+    }));
   }
 
   async page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]> {

@@ -63,12 +63,34 @@ export interface UsagePort {
    * (the first one inclusive, the next exclusive). Returns the non-empty buckets by index.
    */
   sumByBucket(selection: LedgerSelection & { from: Date; to: Date }, events: readonly LedgerEvent[], boundaries: readonly Date[]): Promise<Array<UsageAmounts & { index: number }>>;
+  /**
+   * The same sums for several licenses of the account in one read: the entries of each of
+   * `licenseIds` (and the selection's scope and feature) per license and bucket.
+   */
+  sumByLicenseAndBucket(
+    selection: Omit<LedgerSelection, 'licenseId'> & { licenseIds: readonly number[]; from: Date; to: Date },
+    events: readonly LedgerEvent[],
+    boundaries: readonly Date[],
+  ): Promise<Array<UsageAmounts & { licenseId: number; index: number }>>;
   /** Up to `limit` selected entries after `after`, in ledger order. */
   page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]>;
 }
 
 export interface UsageLicenses {
   findById(accountId: number, id: number): Promise<License | null>;
+  /** The product's licenses, oldest first, `skip` then up to `limit`, and how many there are. */
+  list(accountId: number, filter: { productId: number }, skip: number, limit: number): Promise<{ items: License[]; count: number }>;
+}
+
+export interface UsageProducts {
+  /** Throws `product_not_found` when the account has no such product. */
+  getProduct(accountId: number, productId: number): Promise<unknown>;
+}
+
+export interface ProductUsageRequest extends Omit<UsageRequest, 'licenseId' | 'deviceId'> {
+  productId: number;
+  skip: number;
+  limit: number;
 }
 
 export interface UsageRequest {
@@ -98,26 +120,36 @@ export class UsageService {
   constructor(
     private readonly repo: UsagePort,
     private readonly licenses: UsageLicenses,
+    private readonly products: UsageProducts,
   ) {}
 
   async report(request: UsageRequest): Promise<UsageReport> {
     const boundaries = bucketBoundaries(request.from, request.to, request.interval, request.timeZone);
     await this.licenseOf(request.accountId, request.licenseId);
-    const scope: MeterScope = request.featureCode === undefined ? 'license' : 'feature';
+    const scope = scopeOf(request);
     const sums = await this.repo.sumByBucket({ ...selectionOf(request), scope, from: request.from, to: request.to }, COUNTED_EVENTS, boundaries);
-    const byIndex = new Map(sums.map((s) => [s.index, s]));
-    const buckets: UsageBucket[] = [];
-    const totals: UsageAmounts = { consumed: 0, refunded: 0, net: 0, count: 0 };
-    for (let i = 0; i + 1 < boundaries.length; i += 1) {
-      const s = byIndex.get(i);
-      const amounts = { consumed: s?.consumed ?? 0, refunded: s?.refunded ?? 0, net: s?.net ?? 0, count: s?.count ?? 0 };
-      buckets.push({ start: boundaries[i]!, end: boundaries[i + 1]!, ...amounts });
-      totals.consumed += amounts.consumed;
-      totals.refunded += amounts.refunded;
-      totals.net += amounts.net;
-      totals.count += amounts.count;
-    }
-    return { scope, buckets, totals };
+    return reportOf(scope, boundaries, sums);
+  }
+
+  /**
+   * One page of the product's licenses (oldest first), each with the report `report` gives for it,
+   * from one aggregation over the page's licenses.
+   */
+  async productReport(request: ProductUsageRequest): Promise<{ count: number; items: Array<{ licenseId: number; report: UsageReport }> }> {
+    const boundaries = bucketBoundaries(request.from, request.to, request.interval, request.timeZone);
+    await this.products.getProduct(request.accountId, request.productId);
+    const { items, count } = await this.licenses.list(request.accountId, { productId: request.productId }, request.skip, request.limit);
+    const scope = scopeOf(request);
+    const licenseIds = items.map((l) => l.id);
+    const sums =
+      licenseIds.length === 0
+        ? []
+        : await this.repo.sumByLicenseAndBucket(
+            { accountId: request.accountId, licenseIds, scope, ...(request.featureCode !== undefined ? { featureCode: request.featureCode } : {}), from: request.from, to: request.to },
+            COUNTED_EVENTS,
+            boundaries,
+          );
+    return { count, items: licenseIds.map((licenseId) => ({ licenseId, report: reportOf(scope, boundaries, sums.filter((s) => s.licenseId === licenseId)) })) };
   }
 
   /** One page of the license's ledger, and where the next one starts (null on the last page). */
@@ -139,6 +171,27 @@ export class UsageService {
     if (!license) throw new DomainError('license_not_found', 'License not found');
     return license;
   }
+}
+
+function scopeOf(request: { featureCode?: string }): MeterScope {
+  return request.featureCode === undefined ? 'license' : 'feature';
+}
+
+/** Every bucket of `boundaries` (empty ones with zeros) from the non-empty sums, and their totals. */
+function reportOf(scope: MeterScope, boundaries: readonly Date[], sums: ReadonlyArray<UsageAmounts & { index: number }>): UsageReport {
+  const byIndex = new Map(sums.map((s) => [s.index, s]));
+  const buckets: UsageBucket[] = [];
+  const totals: UsageAmounts = { consumed: 0, refunded: 0, net: 0, count: 0 };
+  for (let i = 0; i + 1 < boundaries.length; i += 1) {
+    const s = byIndex.get(i);
+    const amounts = { consumed: s?.consumed ?? 0, refunded: s?.refunded ?? 0, net: s?.net ?? 0, count: s?.count ?? 0 };
+    buckets.push({ start: boundaries[i]!, end: boundaries[i + 1]!, ...amounts });
+    totals.consumed += amounts.consumed;
+    totals.refunded += amounts.refunded;
+    totals.net += amounts.net;
+    totals.count += amounts.count;
+  }
+  return { scope, buckets, totals };
 }
 
 function selectionOf(r: { accountId: number; licenseId: number; featureCode?: string; deviceId?: number }): LedgerSelection {

@@ -94,7 +94,16 @@ describe('usage buckets: interval boundaries in a time zone', () => {
 
 describe('UsageService', () => {
   const license = { id: 7, accountId: 1 } as License;
-  const licenses = { findById: async (accountId: number, id: number) => (accountId === 1 && id === 7 ? license : null) };
+  const licenses = {
+    findById: async (accountId: number, id: number) => (accountId === 1 && id === 7 ? license : null),
+    list: async (accountId: number) => (accountId === 1 ? { items: [license], count: 1 } : { items: [], count: 0 }),
+  };
+  const products = {
+    getProduct: async (accountId: number) => {
+      if (accountId !== 1) throw new DomainError('product_not_found', 'Product not found');
+      return {};
+    },
+  };
 
   it('counts consumptions, activation uses and releases; not vendor changes or period ends', () => {
     expect([...COUNTED_EVENTS].sort()).toEqual([LedgerEvent.consumption, LedgerEvent.offlineConsumption, LedgerEvent.activationUses, LedgerEvent.release].sort());
@@ -111,9 +120,10 @@ describe('UsageService', () => {
           { index: 2, consumed: 2, refunded: 0, net: 2, count: 1 },
         ];
       },
+      sumByLicenseAndBucket: async () => [],
       page: async () => [],
     };
-    const report = await new UsageService(port, licenses).report({ accountId: 1, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z'), interval: 'day', timeZone: 'UTC' });
+    const report = await new UsageService(port, licenses, products).report({ accountId: 1, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z'), interval: 'day', timeZone: 'UTC' });
     expect(report.scope).toBe('license');
     expect(report.buckets.map((b) => [b.start.toISOString(), b.net, b.count])).toEqual([
       ['2026-11-01T00:00:00.000Z', 4, 3],
@@ -126,17 +136,37 @@ describe('UsageService', () => {
 
   it("answers license_not_found for another account's license, before reading the ledger", async () => {
     let read = false;
-    const port: UsagePort = { sumByBucket: async () => ((read = true), []), page: async () => ((read = true), []) };
-    const service = new UsageService(port, licenses);
+    const port: UsagePort = { sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), page: async () => ((read = true), []) };
+    const service = new UsageService(port, licenses, products);
     await expect(service.report({ accountId: 2, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-02T00:00:00Z'), interval: 'day', timeZone: 'UTC' })).rejects.toMatchObject({ code: 'license_not_found' });
     await expect(service.ledgerPage({ accountId: 2, licenseId: 7, after: null, limit: 10 })).rejects.toMatchObject({ code: 'license_not_found' });
     expect(read).toBe(false);
   });
 
+  it("a product's report: product_not_found before reading licenses or the ledger; each license's buckets from one read of the page's licenses", async () => {
+    const asked: unknown[] = [];
+    const port: UsagePort = {
+      sumByBucket: async () => [],
+      sumByLicenseAndBucket: async (selection, events, boundaries) => {
+        asked.push({ selection, events, boundaries: boundaries.length });
+        return [{ licenseId: 7, index: 1, consumed: 3, refunded: -1, net: 2, count: 2 }];
+      },
+      page: async () => [],
+    };
+    const service = new UsageService(port, licenses, products);
+    const range = { from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-03T00:00:00Z'), interval: 'day' as const, timeZone: 'UTC' };
+    await expect(service.productReport({ accountId: 2, productId: 5, ...range, skip: 0, limit: 20 })).rejects.toMatchObject({ code: 'product_not_found' });
+    expect(asked).toEqual([]);
+    const { count, items } = await service.productReport({ accountId: 1, productId: 5, ...range, skip: 0, limit: 20 });
+    expect(count).toBe(1);
+    expect(items.map((i) => [i.licenseId, i.report.buckets.map((b) => b.net), i.report.totals])).toEqual([[7, [0, 2], { consumed: 3, refunded: -1, net: 2, count: 2 }]]);
+    expect(asked).toEqual([{ selection: { accountId: 1, licenseIds: [7], scope: 'license', ...{ from: range.from, to: range.to } }, events: COUNTED_EVENTS, boundaries: 3 }]);
+  });
+
   it('a ledger page has a next position only when more entries follow', async () => {
     const entries = Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, at: utc(`2026-11-01T0${i}:00:00Z`) }) as LedgerEntry);
-    const port: UsagePort = { sumByBucket: async () => [], page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
-    const service = new UsageService(port, licenses);
+    const port: UsagePort = { sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
+    const service = new UsageService(port, licenses, products);
     const first = await service.ledgerPage({ accountId: 1, licenseId: 7, after: null, limit: 3 });
     expect(first.entries.map((e) => e.id)).toEqual(['e0', 'e1', 'e2']);
     expect(first.next).toEqual({ at: entries[2]!.at, id: 'e2' });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plannerStats } from '../../server/db/embedded/query/planner.js';
 import { ManualClock } from '../support/clock.js';
 import type { TestServer } from '../support/server.js';
-import { licenseFor, startLicenseApiServer } from '../v4/fixtures.js';
+import { buildLicense } from '../support/fixtures.js';
+import { licenseFor, productFor, startLicenseApiServer } from '../v4/fixtures.js';
 import type { V4Client } from '../v4/signed-fetch.js';
 import { activate, call, seedV3License, seedV3Product } from '../v3/support.js';
 
@@ -250,6 +251,67 @@ describe('Management API v1: usage and ledger', () => {
       expect(res.body).toMatchObject({ status: 404, code: 'license_not_found' });
       expect(res.status).toBe(404);
     }
+  });
+
+  it("reports a product's licenses page by page, each with the license report's buckets and totals, from one read of their entries", async () => {
+    clock.set('2026-12-01T08:00:00Z');
+    const product = await productFor(t);
+    const made = [];
+    for (let i = 0; i < 3; i += 1) {
+      // Created a minute apart: the list's order (oldest first) is a, b, c.
+      clock.set(new Date(Date.parse('2026-12-01T08:00:00Z') + i * 60_000));
+      const { license } = await buildLicense(t.services, t.account.id, { productId: product.id, type: 'consumption', maxActivations: 5, consumption: { max: 100, allowNegative: true } }, ['hw-1']);
+      made.push({ license, ids: { product: product.shortCode, license_key: license.key!, hardware_id: 'hw-1' } });
+    }
+    const [a, b, c] = made as [(typeof made)[0], (typeof made)[0], (typeof made)[0]];
+    await at('2026-12-01T10:00:00Z', () => client.post('add_consumption', { ...a.ids, consumptions: 5 }));
+    await at('2026-12-02T09:00:00Z', () => client.post('add_consumption', { ...a.ids, consumptions: -2 }));
+    await at('2026-12-01T12:00:00Z', () => client.post('add_consumption', { ...b.ids, consumptions: 7 }));
+    await at('2026-12-01T13:00:00Z', () => client.post('add_consumption', { ...b.ids, consumptions: 1 }));
+    // Outside the range: not counted.
+    await at('2026-12-03T00:00:00Z', () => client.post('add_consumption', { ...c.ids, consumptions: 9 }));
+    // A busy license of another product of the account: never in the report.
+    const { ids: otherIds } = await licenseFor(t, { consumption: { max: 1000 } });
+    await at('2026-12-01T15:00:00Z', () => client.post('add_consumption', { ...otherIds, consumptions: 3 }));
+    const range = { product: product.id, from: '2026-12-01T00:00:00Z', to: '2026-12-03T00:00:00Z' };
+    const days = (d1: [number, number, number], d2: [number, number, number]) => [bucket('2026-12-01', '2026-12-02', ...d1), bucket('2026-12-02', '2026-12-03', ...d2)];
+    const expected = [
+      { license: a.license.id, buckets: days([5, 0, 1], [0, -2, 1]), totals: { consumed: 5, refunded: -2, net: 3, count: 2 } },
+      { license: b.license.id, buckets: days([8, 0, 2], [0, 0, 0]), totals: { consumed: 8, refunded: 0, net: 8, count: 2 } },
+      { license: c.license.id, buckets: days([0, 0, 0], [0, 0, 0]), totals: { consumed: 0, refunded: 0, net: 0, count: 0 } },
+    ].map((e) => ({ ...e, scope: 'license', feature: null, device: null, from: '2026-12-01T00:00:00.000Z', to: '2026-12-03T00:00:00.000Z', interval: 'day', tz: 'UTC' }));
+
+    const all = await api('/api/v1/usage/', range);
+    expect(all.status, JSON.stringify(all.body)).toBe(200);
+    expect(all.body).toEqual({ count: 3, next: null, previous: null, results: expected });
+    // Each result is what the license's own report answers.
+    for (const e of expected) expect((await usage(e.license, { from: range.from, to: range.to })).body).toEqual(e);
+
+    const first = await api('/api/v1/usage/', { ...range, page_size: 2 });
+    expect(first.body.count).toBe(3);
+    expect(first.body.results).toEqual(expected.slice(0, 2));
+    expect(first.body.previous).toBeNull();
+    expect(new URL(first.body.next).searchParams.get('page')).toBe('2');
+    const second = await api('/api/v1/usage/', { ...range, page_size: 2, page: 2 });
+    expect(second.body.results).toEqual(expected.slice(2));
+    expect(second.body.next).toBeNull();
+
+    // A feature's usage across the product: none consumed.
+    const feature = await api('/api/v1/usage/', { ...range, feature: 'api-calls', interval: 'month' });
+    expect(feature.body.results.map((r: Json) => [r.license, r.scope, r.feature, r.totals.count])).toEqual(expected.map((e) => [e.license, 'feature', 'api-calls', 0]));
+  });
+
+  it("answers 404 product_not_found for another account's product and for no product, 400 for a bad range", async () => {
+    const product = await productFor(t);
+    const range = { from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z' };
+    const other = await api('/api/v1/usage/', { ...range, product: product.id }, otherKey);
+    expect(other).toEqual({ status: 404, body: { status: 404, code: 'product_not_found', message: 'Product not found' } });
+    const none = await api('/api/v1/usage/', { ...range, product: 9_000_000_000_001 });
+    expect(none.status).toBe(404);
+    expect(none.body.code).toBe('product_not_found');
+    const bad = await api('/api/v1/usage/', { product: product.id, from: range.to, to: range.from });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('validation_failed');
   });
 
   it('pages through the ledger with a cursor: every entry exactly once, in ledger order, with its request id and idempotency key; filters', async () => {

@@ -1,8 +1,9 @@
 import { Router, type Request } from 'express';
 import type { LedgerEntry } from '../../domain/types.js';
-import { isCountedEvent, type LedgerPosition, type UsageInterval } from '../../domain/usage.js';
+import { isCountedEvent, type LedgerPosition, type UsageInterval, type UsageReport } from '../../domain/usage.js';
 import { ApiError } from '../api-error.js';
 import { accountOf } from './auth.js';
+import { pageOf, paginated } from './pagination.js';
 import type { ManagementApiDeps } from './router.js';
 
 const idOf = (req: Request): number => Number(req.params.id);
@@ -51,27 +52,52 @@ function toV1LedgerEntry(e: LedgerEntry) {
   };
 }
 
-/** A license's usage report and ledger pages. */
-export function usageRoutes(services: Pick<ManagementApiDeps, 'usage'>): Router {
+/** A report's range and interval (`from` and `to` are required by the spec). */
+function reportQueryOf(req: Request) {
+  const filters = filtersOf(req);
+  return { ...filters, from: filters.from!, to: filters.to!, interval: (req.query.interval as UsageInterval | undefined) ?? 'day', timeZone: (req.query.tz as string | undefined) ?? 'UTC' };
+}
+
+function toV1Usage(licenseId: number, query: ReturnType<typeof reportQueryOf>, report: UsageReport) {
+  return {
+    license: licenseId,
+    scope: report.scope,
+    feature: query.featureCode ?? null,
+    device: query.deviceId ?? null,
+    from: query.from.toISOString(),
+    to: query.to.toISOString(),
+    interval: query.interval,
+    tz: query.timeZone,
+    buckets: report.buckets.map((b) => ({ start: b.start.toISOString(), end: b.end.toISOString(), consumed: b.consumed, refunded: b.refunded, net: b.net, count: b.count })),
+    totals: report.totals,
+  };
+}
+
+/** A license's usage report and ledger pages, and a product's usage per license. */
+export function usageRoutes(services: Pick<ManagementApiDeps, 'usage' | 'links'>): Router {
   const router = Router();
 
   router.get('/licenses/:id/usage/', async (req, res) => {
-    const filters = filtersOf(req);
-    const interval = (req.query.interval as UsageInterval | undefined) ?? 'day';
-    const timeZone = (req.query.tz as string | undefined) ?? 'UTC';
-    const report = await services.usage.report({ accountId: accountOf(res).id, licenseId: idOf(req), ...filters, from: filters.from!, to: filters.to!, interval, timeZone });
-    res.json({
-      license: idOf(req),
-      scope: report.scope,
-      feature: filters.featureCode ?? null,
-      device: filters.deviceId ?? null,
-      from: filters.from!.toISOString(),
-      to: filters.to!.toISOString(),
-      interval,
-      tz: timeZone,
-      buckets: report.buckets.map((b) => ({ start: b.start.toISOString(), end: b.end.toISOString(), consumed: b.consumed, refunded: b.refunded, net: b.net, count: b.count })),
-      totals: report.totals,
+    const query = reportQueryOf(req);
+    const report = await services.usage.report({ accountId: accountOf(res).id, licenseId: idOf(req), ...query });
+    res.json(toV1Usage(idOf(req), query, report));
+  });
+
+  router.get('/usage/', async (req, res) => {
+    const query = reportQueryOf(req);
+    const page = pageOf(req);
+    const { count, items } = await services.usage.productReport({
+      accountId: accountOf(res).id,
+      productId: Number(req.query.product),
+      ...(query.featureCode !== undefined ? { featureCode: query.featureCode } : {}),
+      from: query.from,
+      to: query.to,
+      interval: query.interval,
+      timeZone: query.timeZone,
+      skip: page.skip,
+      limit: page.pageSize,
     });
+    res.json(paginated(req, services.links, page, count, items.map((i) => toV1Usage(i.licenseId, query, i.report))));
   });
 
   router.get('/licenses/:id/ledger/', async (req, res) => {
