@@ -549,6 +549,50 @@ describe('Management API v1 (consumer)', () => {
         });
     });
 
+    it('listV1ProductUsage: the daily buckets of each license of a product', async () => {
+      const used = states.licenseWithFeatureConsumptions({ key: KEY, code: FEATURE, remaining: 7, used: 3 });
+      const query = { ...usageQuery, product: PRODUCT_ID };
+      await pact
+        .addInteraction()
+        .given(used.name, used.params)
+        .uponReceiving('listV1ProductUsage: two days of a feature for each license of a product')
+        .withRequest('GET', '/api/v1/usage/', (req) => req.headers(managementAuthHeaders()).query({ ...usageQuery, product: fromState('${productId}', String(PRODUCT_ID)) }))
+        .willRespondWith(200, (res) =>
+          res.headers(jsonResponseHeaders()).jsonBody(
+            page({
+              license: integer(LICENSE_ID),
+              scope: 'feature',
+              feature: FEATURE,
+              device: null,
+              from: '2026-11-01T00:00:00.000Z',
+              to: '2026-11-03T00:00:00.000Z',
+              interval: 'day',
+              tz: 'UTC',
+              buckets: [usageBucket('2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'), usageBucket('2026-11-02T00:00:00.000Z', '2026-11-03T00:00:00.000Z')],
+              totals: { consumed: integer(0), refunded: integer(0), net: integer(0), count: integer(0) },
+            }),
+          ),
+        )
+        .executeTest(async (mock) => {
+          const list = unwrap(await clientFor(mock.url).GET('/api/v1/usage/', { params: { query } }));
+          expect(list.results[0]?.buckets.map((b) => b.start)).toEqual(['2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z']);
+        });
+    });
+
+    it('listV1ProductUsage: 404 product_not_found', async () => {
+      const query = { ...usageQuery, product: UNKNOWN_ID };
+      await pact
+        .addInteraction()
+        .given(license.name, license.params)
+        .uponReceiving('listV1ProductUsage: an unknown product id')
+        .withRequest('GET', '/api/v1/usage/', (req) => req.headers(managementAuthHeaders()).query({ ...usageQuery, product: String(UNKNOWN_ID) }))
+        .willRespondWith(404, (res) => res.headers(jsonResponseHeaders()).jsonBody(licenseApiError(404, 'product_not_found')))
+        .executeTest(async (mock) => {
+          const err = await expectApiError(async () => unwrap(await clientFor(mock.url).GET('/api/v1/usage/', { params: { query } })));
+          expect(err).toMatchObject({ status: 404, code: 'product_not_found' });
+        });
+    });
+
     it('updateV1LicenseFeatures: a new feature limit', async () => {
       const body = { product_features: [{ product_feature: FEATURE, max_consumption: 50 }] };
       await pact
