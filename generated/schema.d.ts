@@ -1411,7 +1411,7 @@ export interface paths {
         };
         /**
          * A license's ledger entries
-         * @description The license's consumption ledger as recorded, every event included (`counted` tells which ones the usage report sums), in ledger order (time, then id), one page at a time. Without `feature` every counter's entries are listed; with it, only that feature's. Follow `next_cursor` until it is null to read each entry exactly once; entries appended meanwhile come after the cursor. Errors - 400 `validation_failed` (a malformed cursor), 404 `license_not_found` (also for another account's license).
+         * @description The license's consumption ledger as recorded, every event included (`counted` tells which ones the usage report sums), in ledger order (time, then id), one page at a time. Without `feature` every counter's entries are listed; with it, only that feature's. Follow `next_cursor` until it is null to read each entry exactly once; entries appended meanwhile come after the cursor. Exports - with `format=csv` or `Accept: text/csv` (a header row, then one row per entry, RFC 4180 quoting, CRLF line ends, ISO 8601 UTC times, empty cells for nulls) or `format=ndjson` or `Accept: application/x-ndjson` (one entry object per line), every selected entry after `cursor` is streamed in ledger order in one response (chunked, no pages: `page_size` does not apply), in bounded memory. Errors - 400 `validation_failed` (a malformed cursor), 404 `license_not_found` (also for another account's license).
          */
         get: operations["listV1LicenseLedger"];
         put?: never;
@@ -9319,6 +9319,11 @@ export interface operations {
                  * @example 100
                  */
                 page_size?: number;
+                /**
+                 * @description `json` (default: one page), `csv` or `ndjson` (every selected entry, streamed). Takes precedence over `Accept`.
+                 * @example csv
+                 */
+                format?: "json" | "csv" | "ndjson";
             };
             header?: never;
             path: {
@@ -9332,7 +9337,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of entries. */
+            /** @description One page of entries, or (`csv`, `ndjson`) every selected entry. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9360,6 +9365,13 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["V1LedgerPage"];
+                    /**
+                     * @example id,scope,feature,device,amount,total_after,period_end,event,counted,request_id,idempotency_key,at
+                     *     5b0f6a4e-3c1d-4f7e-9a51-2d8c0b7e6f10,feature,api-calls,1605023917125999,3,3,2026-12-01T00:00:00.000Z,consumption_add,true,0f8e7c1a-9d2b-4b6e-8f3a-5c4d2e1b0a99,order-42,2026-11-01T09:30:00.000Z
+                     */
+                    "text/csv": string;
+                    /** @example {"id":"5b0f6a4e-3c1d-4f7e-9a51-2d8c0b7e6f10","scope":"feature","feature":"api-calls","device":1605023917125999,"amount":3,"total_after":3,"period_end":"2026-12-01T00:00:00.000Z","event":"consumption_add","counted":true,"request_id":"0f8e7c1a-9d2b-4b6e-8f3a-5c4d2e1b0a99","idempotency_key":"order-42","at":"2026-11-01T09:30:00.000Z"} */
+                    "application/x-ndjson": string;
                 };
             };
             400: components["responses"]["V1BadRequest"];

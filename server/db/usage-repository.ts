@@ -26,6 +26,12 @@ function filterOf(s: Omit<LedgerSelection, 'licenseId'> & { licenseId: number | 
   };
 }
 
+const STREAM_BATCH = 1000;
+
+function toEntry({ _id, ...rest }: LedgerDocument): LedgerEntry {
+  return { id: _id, ...rest };
+}
+
 /** The sums of a bucket's entries. */
 const AMOUNTS = {
   consumed: { $sum: { $cond: [{ $gt: ['$amount', 0] }, '$amount', 0] } },
@@ -75,10 +81,25 @@ export class UsageRepository implements UsagePort {
   }
 
   async page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]> {
+    const docs = (await this.cursor(selection, after).limit(limit).toArray()) as unknown as LedgerDocument[];
+    return docs.map(toEntry);
+  }
+
+  async *stream(selection: LedgerSelection, after: LedgerPosition | null): AsyncIterable<LedgerEntry> {
+    // Batches of the driver's cursor; leaving the loop early (a client gone) closes the cursor.
+    const cursor = this.cursor(selection, after).batchSize(STREAM_BATCH);
+    try {
+      for await (const doc of cursor) yield toEntry(doc as unknown as LedgerDocument);
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** The selected entries after `after`, in ledger order (the index's). */
+  private cursor(selection: LedgerSelection, after: LedgerPosition | null) {
     const filter = filterOf(selection);
     // The index's equality keys stay at the top level (the embedded engine's planner looks only there).
     const query = after ? { ...filter, $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] } : filter;
-    const docs = (await this.models.LedgerEntry.collection.find(query as never).sort({ at: 1, _id: 1 }).limit(limit).toArray()) as unknown as LedgerDocument[];
-    return docs.map(({ _id, ...rest }) => ({ id: _id, ...rest }));
+    return this.models.LedgerEntry.collection.find(query as never).sort({ at: 1, _id: 1 });
   }
 }

@@ -72,6 +72,8 @@ export interface UsagePort {
     events: readonly LedgerEvent[],
     boundaries: readonly Date[],
   ): Promise<Array<UsageAmounts & { licenseId: number; index: number }>>;
+  /** Every selected entry after `after`, in ledger order, as the database yields them (not read whole). */
+  stream(selection: LedgerSelection, after: LedgerPosition | null): AsyncIterable<LedgerEntry>;
   /** Up to `limit` selected entries after `after`, in ledger order. */
   page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]>;
 }
@@ -154,16 +156,28 @@ export class UsageService {
 
   /** One page of the license's ledger, and where the next one starts (null on the last page). */
   async ledgerPage(request: LedgerPageRequest): Promise<{ entries: LedgerEntry[]; next: LedgerPosition | null }> {
-    if (request.from && request.to && request.from.getTime() >= request.to.getTime()) {
-      throw new DomainError('invalid_input', '`to` must be after `from`', { field: 'to' });
-    }
-    await this.licenseOf(request.accountId, request.licenseId);
-    const selection = { ...selectionOf(request), ...(request.featureCode !== undefined ? { scope: 'feature' as const } : {}), from: request.from, to: request.to };
+    const selection = await this.ledgerSelection(request);
     // One entry more than asked tells whether there is a next page.
     const found = await this.repo.page(selection, request.after, request.limit + 1);
     const entries = found.slice(0, request.limit);
     const last = entries[entries.length - 1];
     return { entries, next: found.length > request.limit && last ? { at: last.at, id: last.id } : null };
+  }
+
+  /**
+   * Every entry a ledger page would list from `request.after` on, in ledger order, for an export:
+   * checked (range, license) before the first entry is read, then yielded as read.
+   */
+  async ledgerEntries(request: Omit<LedgerPageRequest, 'limit'>): Promise<AsyncIterable<LedgerEntry>> {
+    return this.repo.stream(await this.ledgerSelection(request), request.after);
+  }
+
+  private async ledgerSelection(request: Omit<LedgerPageRequest, 'limit' | 'after'>): Promise<LedgerSelection> {
+    if (request.from && request.to && request.from.getTime() >= request.to.getTime()) {
+      throw new DomainError('invalid_input', '`to` must be after `from`', { field: 'to' });
+    }
+    await this.licenseOf(request.accountId, request.licenseId);
+    return { ...selectionOf(request), ...(request.featureCode !== undefined ? { scope: 'feature' as const } : {}), ...(request.from ? { from: request.from } : {}), ...(request.to ? { to: request.to } : {}) };
   }
 
   private async licenseOf(accountId: number, licenseId: number): Promise<License> {

@@ -98,6 +98,7 @@ describe('UsageService', () => {
     findById: async (accountId: number, id: number) => (accountId === 1 && id === 7 ? license : null),
     list: async (accountId: number) => (accountId === 1 ? { items: [license], count: 1 } : { items: [], count: 0 }),
   };
+  async function* noEntries(): AsyncIterable<LedgerEntry> {}
   const products = {
     getProduct: async (accountId: number) => {
       if (accountId !== 1) throw new DomainError('product_not_found', 'Product not found');
@@ -121,7 +122,7 @@ describe('UsageService', () => {
         ];
       },
       sumByLicenseAndBucket: async () => [],
-      page: async () => [],
+      stream: noEntries, page: async () => [],
     };
     const report = await new UsageService(port, licenses, products).report({ accountId: 1, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z'), interval: 'day', timeZone: 'UTC' });
     expect(report.scope).toBe('license');
@@ -136,7 +137,7 @@ describe('UsageService', () => {
 
   it("answers license_not_found for another account's license, before reading the ledger", async () => {
     let read = false;
-    const port: UsagePort = { sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), page: async () => ((read = true), []) };
+    const port: UsagePort = { sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), stream: noEntries, page: async () => ((read = true), []) };
     const service = new UsageService(port, licenses, products);
     await expect(service.report({ accountId: 2, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-02T00:00:00Z'), interval: 'day', timeZone: 'UTC' })).rejects.toMatchObject({ code: 'license_not_found' });
     await expect(service.ledgerPage({ accountId: 2, licenseId: 7, after: null, limit: 10 })).rejects.toMatchObject({ code: 'license_not_found' });
@@ -151,7 +152,7 @@ describe('UsageService', () => {
         asked.push({ selection, events, boundaries: boundaries.length });
         return [{ licenseId: 7, index: 1, consumed: 3, refunded: -1, net: 2, count: 2 }];
       },
-      page: async () => [],
+      stream: noEntries, page: async () => [],
     };
     const service = new UsageService(port, licenses, products);
     const range = { from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-03T00:00:00Z'), interval: 'day' as const, timeZone: 'UTC' };
@@ -165,7 +166,7 @@ describe('UsageService', () => {
 
   it('a ledger page has a next position only when more entries follow', async () => {
     const entries = Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, at: utc(`2026-11-01T0${i}:00:00Z`) }) as LedgerEntry);
-    const port: UsagePort = { sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
+    const port: UsagePort = { sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], stream: noEntries, page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
     const service = new UsageService(port, licenses, products);
     const first = await service.ledgerPage({ accountId: 1, licenseId: 7, after: null, limit: 3 });
     expect(first.entries.map((e) => e.id)).toEqual(['e0', 'e1', 'e2']);

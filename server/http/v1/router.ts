@@ -28,7 +28,7 @@ export interface ManagementApiDeps {
   devices: Pick<DeviceService, 'listDevices' | 'setBlacklisted' | 'liveSeats'>;
   licenseUsers: Pick<LicenseUserService, 'createUser' | 'getUser' | 'listUsers' | 'totalLicenses' | 'updateUser' | 'setPassword' | 'deleteUser' | 'assignUser' | 'unassignUser'>;
   /** Usage reports and ledger pages of licenses. */
-  usage: Pick<UsageService, 'report' | 'productReport' | 'ledgerPage'>;
+  usage: Pick<UsageService, 'report' | 'productReport' | 'ledgerPage' | 'ledgerEntries'>;
   /** Where the absolute pagination links start. */
   links: PageLinks;
 }

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { LedgerEntry } from '../../domain/types.js';
 import { isCountedEvent, type LedgerPosition, type UsageInterval, type UsageReport } from '../../domain/usage.js';
 import { ApiError } from '../api-error.js';
@@ -52,6 +52,67 @@ function toV1LedgerEntry(e: LedgerEntry) {
   };
 }
 
+/** The CSV export's columns: a JSON ledger entry's fields, in its order. */
+const CSV_COLUMNS = ['id', 'scope', 'feature', 'device', 'amount', 'total_after', 'period_end', 'event', 'counted', 'request_id', 'idempotency_key', 'at'] as const;
+
+/** One RFC 4180 field: quoted when it holds a quote, a comma or a line break (quotes doubled); null is empty. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+const csvRow = (fields: readonly unknown[]) => `${fields.map(csvField).join(',')}\r\n`;
+
+type ExportFormat = 'csv' | 'ndjson';
+
+/** The export a request asks for (`?format=` first, then `Accept`), or null for a JSON page. */
+function exportFormatOf(req: Request): ExportFormat | null {
+  const format = req.query.format as string | undefined;
+  if (format === 'csv' || format === 'ndjson') return format;
+  if (format === 'json') return null;
+  const accepted = req.accepts(['application/json', 'text/csv', 'application/x-ndjson']);
+  return accepted === 'text/csv' ? 'csv' : accepted === 'application/x-ndjson' ? 'ndjson' : null;
+}
+
+/** Resolves when the response's buffer has drained or the connection has closed. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Writes the entries as they are read: each row waits for the socket to drain when its buffer is
+ * full, and a client that goes away ends the read (leaving the loop closes the database cursor).
+ */
+async function streamEntries(res: Response, format: ExportFormat, entries: AsyncIterable<LedgerEntry>): Promise<void> {
+  res.status(200).type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+  if (format === 'csv') res.write(csvRow(CSV_COLUMNS));
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+  };
+  res.once('close', onClose);
+  try {
+    for await (const entry of entries) {
+      if (gone) break;
+      const v1 = toV1LedgerEntry(entry);
+      const line = format === 'csv' ? csvRow(CSV_COLUMNS.map((c) => v1[c])) : `${JSON.stringify(v1)}\n`;
+      if (!res.write(line)) await drained(res);
+    }
+  } finally {
+    res.off('close', onClose);
+  }
+  if (!gone) res.end();
+}
+
 /** A report's range and interval (`from` and `to` are required by the spec). */
 function reportQueryOf(req: Request) {
   const filters = filtersOf(req);
@@ -103,6 +164,12 @@ export function usageRoutes(services: Pick<ManagementApiDeps, 'usage' | 'links'>
   router.get('/licenses/:id/ledger/', async (req, res) => {
     const q = req.query as { cursor?: string; page_size?: string };
     const after = q.cursor !== undefined ? decodeCursor(q.cursor) : null;
+    const format = exportFormatOf(req);
+    if (format) {
+      const entries = await services.usage.ledgerEntries({ accountId: accountOf(res).id, licenseId: idOf(req), ...filtersOf(req), after });
+      await streamEntries(res, format, entries);
+      return;
+    }
     const limit = q.page_size !== undefined ? Number(q.page_size) : DEFAULT_LEDGER_PAGE_SIZE;
     const page = await services.usage.ledgerPage({ accountId: accountOf(res).id, licenseId: idOf(req), ...filtersOf(req), after, limit });
     res.json({ next_cursor: page.next ? encodeCursor(page.next) : null, results: page.entries.map(toV1LedgerEntry) });

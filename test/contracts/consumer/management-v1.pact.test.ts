@@ -531,6 +531,7 @@ describe('Management API v1 (consumer)', () => {
         )
         .executeTest(async (mock) => {
           const page = unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/ledger/', byId));
+          if (typeof page === 'string') throw new Error('a JSON page was expected');
           expect(page.results[0]).toMatchObject({ event: 'consumption_add', amount: 3, counted: true });
           expect(page.next_cursor).toBeNull();
         });
