@@ -537,6 +537,29 @@ describe('Management API v1 (consumer)', () => {
         });
     });
 
+    it('listV1LicenseLedger: every entry as CSV', async () => {
+      const used = states.licenseWithFeatureConsumptions({ key: KEY, code: FEATURE, remaining: 7, used: 3 });
+      const header = 'id,scope,feature,device,amount,total_after,period_end,event,counted,request_id,idempotency_key,at';
+      const example = `${header}\r\n5b0f6a4e-3c1d-4f7e-9a51-2d8c0b7e6f10,feature,${FEATURE},,3,3,,consumption_add,true,,,2026-11-01T09:30:00.000Z\r\n`;
+      await pact
+        .addInteraction()
+        .given(used.name, used.params)
+        .uponReceiving('listV1LicenseLedger: a license with one feature consumption of 3, as CSV')
+        .withRequest('GET', actionPath('ledger'), (req) => req.headers(managementAuthHeaders()).query({ format: 'csv' }))
+        .willRespondWith(200, (res) =>
+          res
+            .headers({ 'Content-Type': regex(patterns.csvContentType, 'text/csv; charset=utf-8') })
+            .body('text/plain', Buffer.from(example))
+            .matchingRules({ body: { path: '$', rules: [regex(`^${header}\r\n[^,\r\n]+,feature,${FEATURE},[^\r\n]*,3,3,,consumption_add,true,[^\r\n]*\r\n$`, example)] } }),
+        )
+        .executeTest(async (mock) => {
+          const csv = unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/ledger/', { params: { path: { id: LICENSE_ID }, query: { format: 'csv' } }, parseAs: 'text' }));
+          const rows = String(csv).split('\r\n');
+          expect(rows[0]).toBe(header);
+          expect(rows[1]?.split(',').slice(1, 9)).toEqual(['feature', FEATURE, expect.any(String), '3', '3', '', 'consumption_add', 'true']);
+        });
+    });
+
     it('listV1LicenseLedger: 404 license_not_found', async () => {
       await pact
         .addInteraction()

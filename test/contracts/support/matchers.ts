@@ -29,6 +29,7 @@ export const patterns = {
   /** A PEM public key (the v1 account's License API response-signing key). */
   publicKeyPem: '^-----BEGIN PUBLIC KEY-----\\n(.|\\n)+\\n-----END PUBLIC KEY-----\\n?$',
   htmlContentType: '^text/html(;.*)?$',
+  csvContentType: '^text/csv(;.*)?$',
 };
 
 export const isoDateTime = (example = '2025-03-04T10:15:30.000Z') => regex(patterns.isoDateTime, example);
