@@ -139,5 +139,18 @@ describe('Management API v1: ledger exports', () => {
     const nd = await get(license.id, { ...range, format: 'ndjson' });
     const lines = nd.text.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
     expect(lines.map((e) => [e.id, e.at])).toEqual(docs.map((d) => [d._id, d.at.toISOString()]));
+
+    // A client that reads one chunk and goes away: the export stops, the server goes on answering.
+    const abort = new AbortController();
+    const partial = await fetch(`${t.baseUrl}/api/v1/licenses/${license.id}/ledger/?format=ndjson`, { headers: { authorization: `Api-Key ${t.credentials.managementApiKey}` }, signal: abort.signal });
+    expect(partial.status).toBe(200);
+    const reader = partial.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    abort.abort();
+    await reader.read().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = await get(license.id, { format: 'csv', feature: 'api-calls' });
+    expect(after.status).toBe(200);
+    expect(after.text.split('\r\n')).toHaveLength(3);
   }, 60_000);
 });
