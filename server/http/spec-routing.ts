@@ -56,7 +56,11 @@ export interface SpecRoutingOptions {
 export function specRouting(spec: SpecPaths, options: SpecRoutingOptions): RequestHandler {
   const routes = routesOf(spec);
   const corsEnabled = options.corsAllowedOrigins.length > 0;
-  const find = (path: string) => routes.find((r) => r.pattern.test(path));
+  // Most paths have no parameter: one map lookup; the templated ones are tried in spec order.
+  const paths = Object.keys(spec.paths ?? {});
+  const exact = new Map(paths.flatMap((path, i) => (path.includes('{') ? [] : [[path, routes[i]!] as const])));
+  const templated = routes.filter((_, i) => paths[i]!.includes('{'));
+  const find = (path: string) => exact.get(path) ?? templated.find((r) => r.pattern.test(path));
   const anyOrigin = options.corsAllowedOrigins.includes('*');
   const allowedOrigins = new Set(options.corsAllowedOrigins);
   const corsFor = (methods: string[]) =>
