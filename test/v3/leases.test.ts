@@ -62,6 +62,24 @@ describe('Web API v3: activation leases', () => {
     expect(deleted[0]!.data).toMatchObject({ id: a, leaseExpiresAt: '2026-07-01T08:00:05.000Z' });
   });
 
+  it('50 machines race for 10 leased activations: exactly 10 get 201, 40 ACTIVATION_LIMIT_REACHED; after the leases end 50 others, exactly 10 again', async () => {
+    clock.set('2026-07-01T09:30:00Z');
+    const license = await seedV3License(t.services, t.account.id, productId, { maxActivations: 10 });
+    const race = async (prefix: string) => {
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => create(license, fingerprint(`${prefix}-${i}`), { leaseDuration: 60 })));
+      return {
+        created: answers.filter((a) => a.status === 201).length,
+        refused: answers.filter((a) => a.status === 400 && a.body.code === 'ACTIVATION_LIMIT_REACHED').length,
+      };
+    };
+    expect(await race('race-first')).toEqual({ created: 10, refused: 40 });
+    expect((await t.services.licenses.getLicense(t.account.id, license.id)).timesActivated).toBe(10);
+    clock.advance(60_000);
+    expect(await race('race-second')).toEqual({ created: 10, refused: 40 });
+    expect((await call(admin, 'GET', `/v3/activations?licenseId=${license.id}`)).body).toHaveLength(10);
+    expect((await t.services.licenses.getLicense(t.account.id, license.id)).timesActivated).toBe(10);
+  });
+
   it('a sync without leaseDuration renews by the last requested one; 0 or -1 removes the lease end', async () => {
     clock.set('2026-07-01T09:00:00Z');
     const license = await seedV3License(t.services, t.account.id, productId);

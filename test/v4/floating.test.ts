@@ -62,6 +62,26 @@ describe('License API v4: floating cloud licenses', () => {
     expect(byHw['hw-c']).toMatchObject({ active: false, floating_in_use: false });
   });
 
+  it('50 devices race over HTTP for 10 slots: exactly 10 get 200, 40 floating_not_available; after the timeout 50 others, exactly 10 again', async () => {
+    clock.set('2026-08-03T10:00:00Z');
+    const { ids, license } = await floating({ maxActivations: 10, floatingUsers: 10, floatingTimeout: 10 });
+    const race = async (prefix: string) => {
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => client.post('activate_license', { ...ids, hardware_id: `${prefix}-${i}` })));
+      return {
+        ok: answers.filter((a) => a.status === 200).length,
+        refused: answers.filter((a) => a.status === 400 && (a.body as { code?: string }).code === 'floating_not_available').length,
+      };
+    };
+    expect(await race('first')).toEqual({ ok: 10, refused: 40 });
+    expect((await v1(`licenses/${license.id}/`)).body).toMatchObject({ floating_in_use_devices: 10 });
+    clock.advance(10 * MINUTE);
+    expect(await race('second')).toEqual({ ok: 10, refused: 40 });
+    const live = (await v1(`devices/?license=${license.id}&page_size=100`)).body.results!.filter((d) => d.floating_in_use === true);
+    expect(live).toHaveLength(10);
+    expect(live.every((d) => String(d.hardware_id).startsWith('second-'))).toBe(true);
+    expect((await v1(`licenses/${license.id}/`)).body).toMatchObject({ floating_in_use_devices: 10 });
+  });
+
   it('borrow: license_borrow_not_allowed, borrow_until_not_valid, then a borrowed slot that outlives the timeout until it is released', async () => {
     clock.set('2026-08-03T12:00:00Z');
     const closed = await floating();
