@@ -91,7 +91,7 @@ export default defineConfig({
           sequence: { groupOrder: 3 },
           include: ['test/contracts/provider/**/*.test.ts', 'test/contracts/*.test.ts'],
           fileParallelism: false,
-          testTimeout: 120_000,
+          testTimeout: 300_000,
         },
       },
     ],

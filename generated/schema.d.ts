@@ -1385,7 +1385,7 @@ export interface paths {
         };
         /**
          * A license's usage per interval
-         * @description Sums the license's consumption ledger over `[from, to)` per `interval`, aligned in the IANA time zone `tz` (hours, days, weeks starting on Monday and months as the zone's clock shows them, so a day is 23 or 25 hours long on a daylight saving change). The first bucket starts at `from` and the last ends at `to`; every bucket of the range is listed, empty ones with zeros, and `totals` sums them. Counted as usage - consumptions (`consumption_add`, `offline_floating_consumptions_sync`), activations' uses of a meter (`meter_increment`) and uses given back with a device's seat (`release`); a vendor setting or resetting a total and a period's end are not usage. So over a consumption period (from its start to its end) `totals.net` equals the counter's total in that period. Errors - 400 `validation_failed` (an unknown time zone, `to` not after `from`, more than 10000 buckets), 404 `license_not_found` (also for another account's license).
+         * @description Sums the license's consumption ledger over `[from, to)` per `interval`, aligned in the IANA time zone `tz` (hours, days, weeks starting on Monday and months as the zone's clock shows them, so a day is 23 or 25 hours long on a daylight saving change). The first bucket starts at `from` and the last ends at `to`; every bucket of the range is listed, empty ones with zeros, and `totals` sums them. Counted as usage - consumptions (`consumption_add`, `offline_floating_consumptions_sync`), activations' uses of a meter (`meter_increment`) and uses given back with a device's seat (`release`); a vendor setting or resetting a total and a period's end are not usage. So over a consumption period (from its start to its end) `totals.net` equals the counter's total in that period. Exports - with `format=csv` or `Accept: text/csv` (a header row, then one row per bucket, RFC 4180 quoting, CRLF line ends, ISO 8601 UTC times, empty cells for nulls) or `format=ndjson` or `Accept: application/x-ndjson` (one object per bucket and line), the same buckets without the totals (so that summing a column gives them). Errors - 400 `validation_failed` (an unknown time zone, `to` not after `from`, more than 10000 buckets), 404 `license_not_found` (also for another account's license).
          */
         get: operations["getV1LicenseUsage"];
         put?: never;
@@ -1431,7 +1431,7 @@ export interface paths {
         };
         /**
          * Usage per license of a product
-         * @description One page of the product's licenses (oldest first, paginated as the license list), each with the same report as `GET /api/v1/licenses/{id}/usage/` for the same `feature`, `from`, `to`, `interval` and `tz` - every bucket of the range, empty ones with zeros, and its totals - for a monthly invoicing run. One aggregation per page reads only the page's licenses' entries of the range. Errors - 400 `validation_failed` (an unknown time zone, `to` not after `from`, more than 10000 buckets), 404 `product_not_found` (also for another account's product).
+         * @description One page of the product's licenses (oldest first, paginated as the license list), each with the same report as `GET /api/v1/licenses/{id}/usage/` for the same `feature`, `from`, `to`, `interval` and `tz` - every bucket of the range, empty ones with zeros, and its totals - for a monthly invoicing run. One aggregation per page reads only the page's licenses' entries of the range. Exports - with `format=csv` or `Accept: text/csv` (RFC 4180, as the license report's) or `format=ndjson` or `Accept: application/x-ndjson`, every license of the product (no pages: `page` and `page_size` do not apply), oldest first, one row per license and bucket, streamed a page of licenses at a time in bounded memory; a license created while the export runs may or may not be in it. Errors - 400 `validation_failed` (an unknown time zone, `to` not after `from`, more than 10000 buckets), 404 `product_not_found` (also for another account's product).
          */
         get: operations["listV1ProductUsage"];
         put?: never;
@@ -6217,6 +6217,11 @@ export interface components {
          */
         V1UsageTz: string;
         /**
+         * @description `json` (default), `csv` or `ndjson`: an export of the report's buckets, one row (or line) per bucket and license, streamed. Takes precedence over `Accept` (`text/csv`, `application/x-ndjson`).
+         * @example csv
+         */
+        V1UsageFormat: "json" | "csv" | "ndjson";
+        /**
          * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
          * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
          */
@@ -9220,6 +9225,11 @@ export interface operations {
                  * @example Europe/Berlin
                  */
                 tz?: components["parameters"]["V1UsageTz"];
+                /**
+                 * @description `json` (default), `csv` or `ndjson`: an export of the report's buckets, one row (or line) per bucket and license, streamed. Takes precedence over `Accept` (`text/csv`, `application/x-ndjson`).
+                 * @example csv
+                 */
+                format?: components["parameters"]["V1UsageFormat"];
             };
             header?: never;
             path: {
@@ -9233,7 +9243,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The buckets and their totals. */
+            /** @description The buckets and their totals, or (`csv`, `ndjson`) the buckets as rows. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9276,6 +9286,14 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["V1Usage"];
+                    /**
+                     * @example license,scope,feature,device,tz,start,end,consumed,refunded,net,count
+                     *     1593781720493289,feature,api-calls,,UTC,2026-11-01T00:00:00.000Z,2026-11-02T00:00:00.000Z,12,-2,10,4
+                     *     1593781720493289,feature,api-calls,,UTC,2026-11-02T00:00:00.000Z,2026-11-03T00:00:00.000Z,0,0,0,0
+                     */
+                    "text/csv": string;
+                    /** @example {"license":1593781720493289,"scope":"feature","feature":"api-calls","device":null,"tz":"UTC","start":"2026-11-01T00:00:00.000Z","end":"2026-11-02T00:00:00.000Z","consumed":12,"refunded":-2,"net":10,"count":4} */
+                    "application/x-ndjson": string;
                 };
             };
             400: components["responses"]["V1BadRequest"];
@@ -9425,6 +9443,11 @@ export interface operations {
                  * @example 20
                  */
                 page_size?: components["parameters"]["V1PageSize"];
+                /**
+                 * @description `json` (default), `csv` or `ndjson`: an export of the report's buckets, one row (or line) per bucket and license, streamed. Takes precedence over `Accept` (`text/csv`, `application/x-ndjson`).
+                 * @example csv
+                 */
+                format?: components["parameters"]["V1UsageFormat"];
             };
             header?: never;
             path?: never;
@@ -9432,7 +9455,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of the product's licenses with their usage. */
+            /** @description One page of the product's licenses with their usage, or (`csv`, `ndjson`) every license's buckets as rows. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9482,6 +9505,14 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["V1UsageList"];
+                    /**
+                     * @example license,scope,feature,device,tz,start,end,consumed,refunded,net,count
+                     *     1593781720493289,license,,,UTC,2026-11-01T00:00:00.000Z,2026-11-02T00:00:00.000Z,12,-2,10,4
+                     *     1593781720493289,license,,,UTC,2026-11-02T00:00:00.000Z,2026-11-03T00:00:00.000Z,0,0,0,0
+                     */
+                    "text/csv": string;
+                    /** @example {"license":1593781720493289,"scope":"license","feature":null,"device":null,"tz":"UTC","start":"2026-11-01T00:00:00.000Z","end":"2026-11-02T00:00:00.000Z","consumed":12,"refunded":-2,"net":10,"count":4} */
+                    "application/x-ndjson": string;
                 };
             };
             400: components["responses"]["V1BadRequest"];

@@ -1,16 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../support/clock.js';
+import { buildLicense } from '../support/fixtures.js';
 import type { TestServer } from '../support/server.js';
-import { licenseFor, startLicenseApiServer } from '../v4/fixtures.js';
+import { licenseFor, productFor, startLicenseApiServer } from '../v4/fixtures.js';
 import type { V4Client } from '../v4/signed-fetch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
+const USAGE_HEADER = 'license,scope,feature,device,tz,start,end,consumed,refunded,net,count';
 const HEADER = 'id,scope,feature,device,amount,total_after,period_end,event,counted,request_id,idempotency_key,at';
 
-/** Ledger exports (GET /api/v1/licenses/{id}/ledger/ as CSV and NDJSON), streamed from a cursor. */
-describe('Management API v1: ledger exports', () => {
+/**
+ * Ledger exports (GET /api/v1/licenses/{id}/ledger/ as CSV and NDJSON), streamed from a cursor, and
+ * usage report exports (GET /api/v1/licenses/{id}/usage/ and GET /api/v1/usage/): one row per license
+ * and bucket, equal to the JSON reports; the product export covers every license (no pages), read a
+ * page of licenses at a time.
+ */
+describe('Management API v1: ledger and usage exports', () => {
   const clock = new ManualClock(new Date('2026-11-01T10:00:00Z'));
   let t: TestServer;
   let client: V4Client;
@@ -153,4 +160,91 @@ describe('Management API v1: ledger exports', () => {
     expect(after.status).toBe(200);
     expect(after.text.split('\r\n')).toHaveLength(3);
   }, 60_000);
+
+  async function getPath(path: string, query: Record<string, string> = {}, headers: Record<string, string> = {}, key = t.credentials.managementApiKey) {
+    const res = await fetch(`${t.baseUrl}/api/v1/${path}?${new URLSearchParams(query).toString()}`, { headers: { authorization: `Api-Key ${key}`, ...headers } });
+    return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+  }
+
+  /** The CSV rows a JSON report's buckets give. */
+  const rowsOf = (report: Json): string[] =>
+    report.buckets.map((b: Json) => [report.license, report.scope, report.feature ?? '', report.device ?? '', report.tz, b.start, b.end, b.consumed, b.refunded, b.net, b.count].join(','));
+
+  it("exports a license's buckets as CSV and NDJSON equal to the JSON report, in a time zone, negatives included", async () => {
+    clock.set('2026-11-01T08:00:00Z');
+    const { license, ids } = await licenseFor(t, { consumption: { max: 100, allowNegative: true } });
+    for (const [when, amount] of [['2026-11-01T09:00:00Z', 5], ['2026-11-01T21:30:00Z', -2], ['2026-11-03T10:00:00Z', 4]] as const) {
+      clock.set(when);
+      expect((await client.post('add_consumption', { ...ids, consumptions: amount })).status).toBe(200);
+    }
+    const query = { from: '2026-10-31T23:00:00Z', to: '2026-11-03T23:00:00Z', interval: 'day', tz: 'Europe/Berlin' };
+    const json = JSON.parse((await getPath(`licenses/${license.id}/usage/`, query)).text) as Json;
+    expect(json.buckets.map((b: Json) => b.net)).toEqual([3, 0, 4]);
+
+    const csv = await getPath(`licenses/${license.id}/usage/`, { ...query, format: 'csv' });
+    expect(csv.status).toBe(200);
+    expect(csv.type).toBe('text/csv; charset=utf-8');
+    expect(csv.text).toBe(`${USAGE_HEADER}\r\n${rowsOf(json).join('\r\n')}\r\n`);
+    expect(csv.text.split('\r\n')[1]).toBe(`${license.id},license,,,Europe/Berlin,2026-10-31T23:00:00.000Z,2026-11-01T23:00:00.000Z,5,-2,3,2`);
+    expect((await getPath(`licenses/${license.id}/usage/`, query, { accept: 'text/csv' })).text).toBe(csv.text);
+
+    const nd = await getPath(`licenses/${license.id}/usage/`, query, { accept: 'application/x-ndjson' });
+    expect(nd.type).toBe('application/x-ndjson; charset=utf-8');
+    const lines = nd.text.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(lines).toEqual(json.buckets.map((b: Json) => ({ license: license.id, scope: 'license', feature: null, device: null, tz: 'Europe/Berlin', ...b })));
+    // ?format=json keeps the JSON report even when CSV is accepted.
+    expect(JSON.parse((await getPath(`licenses/${license.id}/usage/`, { ...query, format: 'json' }, { accept: 'text/csv' })).text)).toEqual(json);
+  });
+
+  it("exports every license of a product (three pages' worth), each once, oldest first, equal to the JSON pages", async () => {
+    clock.set('2026-11-10T08:00:00Z');
+    const product = await productFor(t);
+    const licenses = [];
+    for (let i = 0; i < 230; i++) {
+      clock.set(new Date(Date.parse('2026-11-10T08:00:00Z') + i * 1000).toISOString());
+      // Only the licenses that consume are activated.
+      const { license } = await buildLicense(t.services, t.account.id, { productId: product.id, type: 'consumption', maxActivations: 1, consumption: { max: 1000 } }, i % 50 === 7 ? ['hw-1'] : []);
+      licenses.push(license);
+    }
+    for (const [i, license] of licenses.entries()) {
+      if (i % 50 !== 7) continue;
+      clock.set('2026-11-10T09:00:00Z');
+      const res = await client.post('add_consumption', { product: product.shortCode, license_key: license.key!, hardware_id: 'hw-1', consumptions: i + 1 });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    const query = { product: String(product.id), from: '2026-11-09T00:00:00Z', to: '2026-11-12T00:00:00Z', interval: 'day' };
+    const pages: Json[] = [];
+    for (let page = 1; page <= 3; page++) pages.push(...(JSON.parse((await getPath('usage/', { ...query, page: String(page), page_size: '100' })).text) as Json).results);
+    expect(pages.map((r) => r.license)).toEqual(licenses.map((l) => l.id));
+
+    const csv = await getPath('usage/', { ...query, format: 'csv', page_size: '10' });
+    expect(csv.status).toBe(200);
+    const rows = csv.text.split('\r\n');
+    expect(rows[0]).toBe(USAGE_HEADER);
+    expect(rows.slice(1, -1)).toEqual(pages.flatMap(rowsOf));
+    expect(rows).toHaveLength(2 + 230 * 3);
+    const netOf = (text: string) => text.split('\r\n').slice(1, -1).reduce((sum, r) => sum + Number(r.split(',')[9]), 0);
+    expect(netOf(csv.text)).toBe([7, 57, 107, 157, 207].reduce((s, i) => s + i + 1, 0));
+
+    const nd = await getPath('usage/', { ...query, format: 'ndjson' });
+    const lines = nd.text.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(lines).toHaveLength(230 * 3);
+    expect(lines.map((l) => `${l.license},${l.start},${l.net}`)).toEqual(pages.flatMap((r) => r.buckets.map((b: Json) => `${r.license},${b.start},${b.net}`)));
+  }, 120_000);
+
+  it("answers refusals in JSON before any row: another account's license or product 404, an unknown zone 400", async () => {
+    const { license, product } = await licenseFor(t);
+    const range = { from: '2026-11-01T00:00:00Z', to: '2026-11-02T00:00:00Z', format: 'csv' };
+    const otherLicense = await getPath(`licenses/${license.id}/usage/`, range, {}, otherKey);
+    expect(otherLicense.status).toBe(404);
+    expect(JSON.parse(otherLicense.text)).toMatchObject({ status: 404, code: 'license_not_found' });
+    const otherProduct = await getPath('usage/', { ...range, product: String(product.id) }, { accept: 'text/csv' }, otherKey);
+    expect(otherProduct.status).toBe(404);
+    expect(JSON.parse(otherProduct.text)).toMatchObject({ status: 404, code: 'product_not_found' });
+    for (const [path, extra] of [[`licenses/${license.id}/usage/`, {}], ['usage/', { product: String(product.id) }]] as const) {
+      const bad = await getPath(path, { ...range, ...extra, tz: 'Mars/Olympus_Mons' });
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.text)).toMatchObject({ status: 400, code: 'validation_failed' });
+    }
+  });
 });

@@ -52,7 +52,7 @@ function toV1LedgerEntry(e: LedgerEntry) {
   };
 }
 
-/** The CSV export's columns: a JSON ledger entry's fields, in its order. */
+/** The ledger export's columns: a JSON ledger entry's fields, in its order. */
 const CSV_COLUMNS = ['id', 'scope', 'feature', 'device', 'amount', 'total_after', 'period_end', 'event', 'counted', 'request_id', 'idempotency_key', 'at'] as const;
 
 /** One RFC 4180 field: quoted when it holds a quote, a comma or a line break (quotes doubled); null is empty. */
@@ -89,28 +89,35 @@ function drained(res: Response): Promise<void> {
 }
 
 /**
- * Writes the entries as they are read: each row waits for the socket to drain when its buffer is
+ * Writes the rows as they are read: each row waits for the socket to drain when its buffer is
  * full, and a client that goes away ends the read (leaving the loop closes the database cursor).
  */
-async function streamEntries(res: Response, format: ExportFormat, entries: AsyncIterable<LedgerEntry>): Promise<void> {
+async function streamRows<C extends string>(res: Response, format: ExportFormat, columns: readonly C[], rows: AsyncIterable<Record<C, unknown>>): Promise<void> {
   res.status(200).type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
-  if (format === 'csv') res.write(csvRow(CSV_COLUMNS));
+  if (format === 'csv') res.write(csvRow(columns));
   let gone = false;
   const onClose = () => {
     gone = true;
   };
   res.once('close', onClose);
   try {
-    for await (const entry of entries) {
+    for await (const row of rows) {
       if (gone) break;
-      const v1 = toV1LedgerEntry(entry);
-      const line = format === 'csv' ? csvRow(CSV_COLUMNS.map((c) => v1[c])) : `${JSON.stringify(v1)}\n`;
+      const line = format === 'csv' ? csvRow(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`;
       if (!res.write(line)) await drained(res);
     }
   } finally {
     res.off('close', onClose);
   }
   if (!gone) res.end();
+}
+
+async function* toAsync<T>(items: Iterable<T>): AsyncIterable<T> {
+  yield* items;
+}
+
+async function* ledgerRows(entries: AsyncIterable<LedgerEntry>) {
+  for await (const entry of entries) yield toV1LedgerEntry(entry);
 }
 
 /** A report's range and interval (`from` and `to` are required by the spec). */
@@ -134,6 +141,17 @@ function toV1Usage(licenseId: number, query: ReturnType<typeof reportQueryOf>, r
   };
 }
 
+/** The usage exports' columns: one row per license and bucket. */
+const USAGE_COLUMNS = ['license', 'scope', 'feature', 'device', 'tz', 'start', 'end', 'consumed', 'refunded', 'net', 'count'] as const;
+
+/** A report's buckets as export rows (the totals are left out: a column's sum gives them). */
+function usageRows(usage: ReturnType<typeof toV1Usage>): Array<Record<(typeof USAGE_COLUMNS)[number], unknown>> {
+  return usage.buckets.map((b) => ({ license: usage.license, scope: usage.scope, feature: usage.feature, device: usage.device, tz: usage.tz, ...b }));
+}
+
+/** Licenses per aggregation of a product export. */
+const PRODUCT_EXPORT_PAGE = 100;
+
 /** A license's usage report and ledger pages, and a product's usage per license. */
 export function usageRoutes(services: Pick<ManagementApiDeps, 'usage' | 'links'>): Router {
   const router = Router();
@@ -141,23 +159,44 @@ export function usageRoutes(services: Pick<ManagementApiDeps, 'usage' | 'links'>
   router.get('/licenses/:id/usage/', async (req, res) => {
     const query = reportQueryOf(req);
     const report = await services.usage.report({ accountId: accountOf(res).id, licenseId: idOf(req), ...query });
-    res.json(toV1Usage(idOf(req), query, report));
+    const usage = toV1Usage(idOf(req), query, report);
+    const format = exportFormatOf(req);
+    if (format) await streamRows(res, format, USAGE_COLUMNS, toAsync(usageRows(usage)));
+    else res.json(usage);
   });
 
   router.get('/usage/', async (req, res) => {
     const query = reportQueryOf(req);
+    const reportPage = (skip: number, limit: number) =>
+      services.usage.productReport({
+        accountId: accountOf(res).id,
+        productId: Number(req.query.product),
+        ...(query.featureCode !== undefined ? { featureCode: query.featureCode } : {}),
+        from: query.from,
+        to: query.to,
+        interval: query.interval,
+        timeZone: query.timeZone,
+        skip,
+        limit,
+      });
+    const format = exportFormatOf(req);
+    if (format) {
+      // The first page is read before the answer starts, so a refusal (product, range) is a JSON error.
+      const first = await reportPage(0, PRODUCT_EXPORT_PAGE);
+      const rows = async function* () {
+        let page = first;
+        for (let skip = 0; ; ) {
+          for (const item of page.items) yield* usageRows(toV1Usage(item.licenseId, query, item.report));
+          if (page.items.length < PRODUCT_EXPORT_PAGE) return;
+          skip += PRODUCT_EXPORT_PAGE;
+          page = await reportPage(skip, PRODUCT_EXPORT_PAGE);
+        }
+      };
+      await streamRows(res, format, USAGE_COLUMNS, rows());
+      return;
+    }
     const page = pageOf(req);
-    const { count, items } = await services.usage.productReport({
-      accountId: accountOf(res).id,
-      productId: Number(req.query.product),
-      ...(query.featureCode !== undefined ? { featureCode: query.featureCode } : {}),
-      from: query.from,
-      to: query.to,
-      interval: query.interval,
-      timeZone: query.timeZone,
-      skip: page.skip,
-      limit: page.pageSize,
-    });
+    const { count, items } = await reportPage(page.skip, page.pageSize);
     res.json(paginated(req, services.links, page, count, items.map((i) => toV1Usage(i.licenseId, query, i.report))));
   });
 
@@ -167,7 +206,7 @@ export function usageRoutes(services: Pick<ManagementApiDeps, 'usage' | 'links'>
     const format = exportFormatOf(req);
     if (format) {
       const entries = await services.usage.ledgerEntries({ accountId: accountOf(res).id, licenseId: idOf(req), ...filtersOf(req), after });
-      await streamEntries(res, format, entries);
+      await streamRows(res, format, CSV_COLUMNS, ledgerRows(entries));
       return;
     }
     const limit = q.page_size !== undefined ? Number(q.page_size) : DEFAULT_LEDGER_PAGE_SIZE;

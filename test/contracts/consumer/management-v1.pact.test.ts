@@ -486,8 +486,33 @@ describe('Management API v1 (consumer)', () => {
         )
         .executeTest(async (mock) => {
           const report = unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/usage/', { params: { path: { id: LICENSE_ID }, query: usageQuery } }));
+          if (typeof report === 'string') throw new Error('a JSON report was expected');
           expect(report.buckets.map((b) => b.start)).toEqual(['2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z']);
           expect(report.totals.net).toBe(report.totals.consumed + report.totals.refunded);
+        });
+    });
+
+    it('getV1LicenseUsage: the daily buckets as CSV', async () => {
+      const used = states.licenseWithFeatureConsumptions({ key: KEY, code: FEATURE, remaining: 7, used: 3 });
+      const header = 'license,scope,feature,device,tz,start,end,consumed,refunded,net,count';
+      const rows = ['2026-11-01T00:00:00.000Z,2026-11-02T00:00:00.000Z', '2026-11-02T00:00:00.000Z,2026-11-03T00:00:00.000Z'];
+      const example = `${header}\r\n${rows.map((r) => `${LICENSE_ID},feature,${FEATURE},,UTC,${r},0,0,0,0\r\n`).join('')}`;
+      await pact
+        .addInteraction()
+        .given(used.name, used.params)
+        .uponReceiving('getV1LicenseUsage: two days of a feature, by UTC day, as CSV')
+        .withRequest('GET', actionPath('usage'), (req) => req.headers(managementAuthHeaders()).query({ ...usageQuery, format: 'csv' }))
+        .willRespondWith(200, (res) =>
+          res
+            .headers({ 'Content-Type': regex(patterns.csvContentType, 'text/csv; charset=utf-8') })
+            .body('text/plain', Buffer.from(example))
+            .matchingRules({ body: { path: '$', rules: [regex(`^${header}\r\n${rows.map((r) => `[0-9]+,feature,${FEATURE},,UTC,${r},[0-9]+,-?[0-9]+,-?[0-9]+,[0-9]+\r\n`).join('')}$`, example)] } }),
+        )
+        .executeTest(async (mock) => {
+          const csv = unwrap(await clientFor(mock.url).GET('/api/v1/licenses/{id}/usage/', { params: { path: { id: LICENSE_ID }, query: { ...usageQuery, format: 'csv' } }, parseAs: 'text' }));
+          const lines = String(csv).split('\r\n');
+          expect(lines[0]).toBe(header);
+          expect(lines.slice(1, 3).map((l) => l.split(',').slice(5, 7).join(','))).toEqual(rows);
         });
     });
 
@@ -589,6 +614,7 @@ describe('Management API v1 (consumer)', () => {
         )
         .executeTest(async (mock) => {
           const list = unwrap(await clientFor(mock.url).GET('/api/v1/usage/', { params: { query } }));
+          if (typeof list === 'string') throw new Error('a JSON page was expected');
           expect(list.results[0]?.buckets.map((b) => b.start)).toEqual(['2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z']);
         });
     });
