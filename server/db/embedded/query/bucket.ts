@@ -3,12 +3,15 @@
  * boundary falls in the bucket that *starts* at that boundary (each bucket is [lower, upper)), and
  * only buckets that received at least one document are output (mingo put a boundary value in the
  * bucket below and listed empty buckets too). Buckets come in boundary order, the `default` bucket
- * last. Validation is mingo's (same messages as before).
+ * last. Validation is mingo's (same messages as before). Stages of the commonest shape are
+ * grouped and summed in one pass (fast-paths.ts), with the same answers.
  */
 import { evalExpr } from 'mingo/core';
 import { Lazy, type Iterator } from 'mingo/lazy';
 import type { Options } from 'mingo/types';
 import { assert, compare, isNil, typeOf } from 'mingo/util';
+import type { Doc } from '../values.js';
+import { compileFastBucket, FAST_PATH_FALLBACK } from './fast-paths.js';
 
 interface BucketExpr {
   groupBy: unknown;
@@ -44,10 +47,16 @@ export function $bucket(coll: Iterator, expr: BucketExpr, options: Options): Ite
     isNil(defaultKey) || typeOf(defaultKey) !== typeOf(lower) || compare(defaultKey, upper) >= 0 || compare(defaultKey, lower) < 0,
     "$bucket: 'default' expression must be out of boundaries range",
   );
+  const fast = compileFastBucket(expr);
   const build = (): Array<Record<string, unknown>> => {
+    const docs = coll.collect() as Doc[];
+    if (fast) {
+      const answer = fast.run(docs);
+      if (answer !== FAST_PATH_FALLBACK) return answer;
+    }
     const groups: unknown[][] = bounds.slice(0, -1).map(() => []);
     const outside: unknown[] = [];
-    coll.each((obj: unknown) => {
+    docs.forEach((obj: unknown) => {
       const key = evalExpr(obj, expr.groupBy, options);
       if (isNil(key) || compare(key, lower) < 0 || compare(key, upper) >= 0) {
         assert(!isNil(defaultKey), '$bucket require a default for out of range values');

@@ -7,6 +7,7 @@
 import { isArray, isOperator, normalize, resolve } from 'mingo/util';
 import type { Options, QueryOperator } from 'mingo/types';
 import { isPlainObject, type Doc } from '../values.js';
+import { fastCondition } from './fast-paths.js';
 
 export type Predicate = (obj: unknown) => boolean;
 
@@ -42,7 +43,10 @@ export function compileCondition(condition: unknown, options: Options): Predicat
     } else {
       if (isOperator(field)) throw new Error(`unknown top level operator: ${field}`);
       const normalized = normalize(expr) as Doc;
-      for (const op of Object.keys(normalized)) preds.push(operator(options, op)(field, normalized[op], options));
+      for (const op of Object.keys(normalized)) {
+        const slow = operator(options, op)(field, normalized[op], options);
+        preds.push(fastCondition(field, op, normalized[op], slow) ?? slow);
+      }
     }
   }
   return all(preds);
