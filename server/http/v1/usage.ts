@@ -66,6 +66,9 @@ const csvRow = (fields: readonly unknown[]) => `${fields.map(csvField).join(',')
 
 type ExportFormat = 'csv' | 'ndjson';
 
+/** Characters of rows an export writes at once. */
+const WRITE_CHUNK = 64 * 1024;
+
 /** The export a request asks for (`?format=` first, then `Accept`), or null for a JSON page. */
 function exportFormatOf(req: Request): ExportFormat | null {
   const format = req.query.format as string | undefined;
@@ -100,16 +103,21 @@ async function streamRows<C extends string>(res: Response, format: ExportFormat,
     gone = true;
   };
   res.once('close', onClose);
+  // Rows go out in chunks of about WRITE_CHUNK characters (one write per row would frame each row as a chunk of its own).
+  let pending = '';
   try {
     for await (const row of rows) {
       if (gone) break;
-      const line = format === 'csv' ? csvRow(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`;
-      if (!res.write(line)) await drained(res);
+      pending += format === 'csv' ? csvRow(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`;
+      if (pending.length < WRITE_CHUNK) continue;
+      const full = !res.write(pending);
+      pending = '';
+      if (full) await drained(res);
     }
   } finally {
     res.off('close', onClose);
   }
-  if (!gone) res.end();
+  if (!gone) res.end(pending);
 }
 
 async function* toAsync<T>(items: Iterable<T>): AsyncIterable<T> {
