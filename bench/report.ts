@@ -45,12 +45,16 @@ export function table(rows: Row[], ceilingA: number, ceilingB: number): string {
   return lines.join('\n');
 }
 
-/** Replaces the generated section of BENCHMARKS.md (or appends it when the markers are missing). */
-export function writeBenchmarksMd(path: string, generated: string): void {
-  const block = `${START}\n${generated.trim()}\n${END}`;
+/**
+ * Replaces a generated section of BENCHMARKS.md (or appends it when its markers are missing):
+ * `results` (npm run bench) or the section of one scenario run on its own (e.g. `usage`).
+ */
+export function writeBenchmarksMd(path: string, generated: string, section = 'results'): void {
+  const [startMarker, endMarker] = section === 'results' ? [START, END] : [`<!-- bench:${section}:start -->`, `<!-- bench:${section}:end -->`];
+  const block = `${startMarker}\n${generated.trim()}\n${endMarker}`;
   const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n\n';
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current.trimEnd()}\n\n${block}\n`;
+  const start = current.indexOf(startMarker);
+  const end = current.indexOf(endMarker);
+  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + endMarker.length) : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
 }

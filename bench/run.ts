@@ -16,6 +16,9 @@
  * 1000000,5000000), BENCH_PROFILE=1 (writes --cpu-prof profiles of floor (c) and of the server under
  * scenario 2, and of the engine over both, to bench/profiles/), BENCH_WRITE=0 (do not touch BENCHMARKS.md), MONGODB_URI (use a real MongoDB;
  * fresh databases are used and dropped).
+ *
+ * Then the scenarios with a section of their own (SCENARIOS below: `usage`, see bench/usage.ts);
+ * `npm run bench -- <scenario>` runs one of them alone.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +32,7 @@ import { fixedAmount, measure, type LoadRequest, type LoadResult } from './load.
 import { cpuSecondsOf, ensureBuilt, freePort, root, rssOf, startApiServer, startCeilingServer, startEmbeddedDb, type Child } from './processes.js';
 import { machineLine, table, writeBenchmarksMd, type Row } from './report.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
+import { usageBench } from './usage.js';
 import { addHotLicense, documentSize, FEATURE, growLicenses, insertLedgerEntries, insertLicenses, openBenchData, PLAIN, storedState, type BenchData, type BenchLicense } from './seed.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
@@ -578,7 +582,24 @@ function targetsOf17(f: Facts): string {
 
 const loadBefore = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(', ');
 
-main().catch((err: unknown) => {
+/** Scenarios with a BENCHMARKS.md section of their own: `npm run bench -- <name>` runs one alone; `npm run bench` runs them after the main run. */
+const SCENARIOS: Record<string, { title: string; run: () => Promise<string> }> = {
+  usage: { title: 'Usage reports and ledger exports', run: usageBench },
+};
+
+async function runScenario(name: string): Promise<void> {
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  log(`scenario ${name}`);
+  const generated = await scenario.run();
+  console.log(generated);
+  if (booleanSetting(process.env, 'BENCH_WRITE', true)) writeBenchmarksMd(join(root, 'BENCHMARKS.md'), `### ${scenario.title}\n\n${generated}`, name);
+}
+
+const only = process.argv[2];
+(only ? runScenario(only) : main().then(async () => {
+  for (const name of Object.keys(SCENARIOS)) await runScenario(name);
+})).catch((err: unknown) => {
   console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });

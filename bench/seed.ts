@@ -35,7 +35,7 @@ export interface BenchData {
   accountId: number;
   product: Product;
   feature: ProductFeature;
-  credentials: { licenseApiKey: string; sharedKey: string };
+  credentials: { licenseApiKey: string; sharedKey: string; managementApiKey: string };
   /** Every seeded license, in seeding order. */
   licenses: BenchLicense[];
 }
@@ -47,7 +47,7 @@ export async function openBenchData(uri: string, dbName: string, secretsKey: str
   const { account, credentials } = await buildAccount(services, 'bench');
   const product = await buildProduct(services, account.id, { name: 'Bench app', shortCode: 'bench', features: [consumptionFeature(FEATURE, FEATURE_MAX, 'API calls')] });
   const feature = product.features[0]!;
-  return { db, services, accountId: account.id, product, feature, credentials: { licenseApiKey: credentials.licenseApiKey, sharedKey: credentials.sharedKey }, licenses: [] };
+  return { db, services, accountId: account.id, product, feature, credentials: { licenseApiKey: credentials.licenseApiKey, sharedKey: credentials.sharedKey, managementApiKey: credentials.managementApiKey }, licenses: [] };
 }
 
 /** The form of the licenses a population is seeded with (every count at least 1). */
@@ -121,7 +121,7 @@ export function seatDocuments(data: BenchData, licenseId: number, licenseIndex: 
 }
 
 /** A ledger entry of one consumption of `api-calls` (the form LedgerRepository stores). */
-function ledgerDocument(accountId: number, licenseId: number, deviceId: number, totalAfter: number, at: Date, idempotencyKey: string | null): Doc {
+export function ledgerDocument(accountId: number, licenseId: number, deviceId: number, totalAfter: number, at: Date, idempotencyKey: string | null): Doc {
   return {
     _id: randomUUID(),
     accountId,
