@@ -114,6 +114,7 @@ describe('UsageService', () => {
   it('lists every bucket, empty ones with zeros, and sums the totals; asks the port for the counted events of the scope', async () => {
     const asked: unknown[] = [];
     const port: UsagePort = {
+      summarisedBefore: async () => null,
       sumByBucket: async (selection, events, boundaries) => {
         asked.push({ selection, events, boundaries: boundaries.length });
         return [
@@ -137,7 +138,7 @@ describe('UsageService', () => {
 
   it("answers license_not_found for another account's license, before reading the ledger", async () => {
     let read = false;
-    const port: UsagePort = { sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), stream: noEntries, page: async () => ((read = true), []) };
+    const port: UsagePort = { summarisedBefore: async () => null, sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), stream: noEntries, page: async () => ((read = true), []) };
     const service = new UsageService(port, licenses, products);
     await expect(service.report({ accountId: 2, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-02T00:00:00Z'), interval: 'day', timeZone: 'UTC' })).rejects.toMatchObject({ code: 'license_not_found' });
     await expect(service.ledgerPage({ accountId: 2, licenseId: 7, after: null, limit: 10 })).rejects.toMatchObject({ code: 'license_not_found' });
@@ -147,6 +148,7 @@ describe('UsageService', () => {
   it("a product's report: product_not_found before reading licenses or the ledger; each license's buckets from one read of the page's licenses", async () => {
     const asked: unknown[] = [];
     const port: UsagePort = {
+      summarisedBefore: async () => null,
       sumByBucket: async () => [],
       sumByLicenseAndBucket: async (selection, events, boundaries) => {
         asked.push({ selection, events, boundaries: boundaries.length });
@@ -166,7 +168,7 @@ describe('UsageService', () => {
 
   it('a ledger page has a next position only when more entries follow', async () => {
     const entries = Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, at: utc(`2026-11-01T0${i}:00:00Z`) }) as LedgerEntry);
-    const port: UsagePort = { sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], stream: noEntries, page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
+    const port: UsagePort = { summarisedBefore: async () => null, sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], stream: noEntries, page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
     const service = new UsageService(port, licenses, products);
     const first = await service.ledgerPage({ accountId: 1, licenseId: 7, after: null, limit: 3 });
     expect(first.entries.map((e) => e.id)).toEqual(['e0', 'e1', 'e2']);
