@@ -136,6 +136,36 @@ describe('UsageService', () => {
     expect(asked).toEqual([{ selection: { accountId: 1, licenseId: 7, scope: 'license', from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z') }, events: COUNTED_EVENTS, boundaries: 4 }]);
   });
 
+  it('reads rollups before the retention mark and entries after it, adds them per bucket, and reads again when the mark moved meanwhile', async () => {
+    // The job moves the mark from 2 to 3 November while the first read is under way.
+    const marks = [utc('2026-11-02T00:00:00Z'), utc('2026-11-03T00:00:00Z')];
+    let reads = 0;
+    const asked: Array<[string, string, string]> = [];
+    const port: UsagePort = {
+      summarisedBefore: async () => marks[Math.min(reads++, 1)]!,
+      sumByBucket: async (selection, _events, _boundaries, source) => {
+        asked.push([source, selection.from.toISOString(), selection.to.toISOString()]);
+        // One unit a day: from the rollups before the mark, from the entries after it.
+        const days = (selection.to.getTime() - selection.from.getTime()) / 86_400_000;
+        const first = (selection.from.getTime() - utc('2026-11-01T00:00:00Z').getTime()) / 86_400_000;
+        return Array.from({ length: days }, (_, i) => ({ index: first + i, consumed: 1, refunded: 0, net: 1, count: 1 }));
+      },
+      sumByLicenseAndBucket: async () => [],
+      stream: noEntries,
+      page: async () => [],
+    };
+    const report = await new UsageService(port, licenses, products).report({ accountId: 1, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z'), interval: 'day', timeZone: 'UTC' });
+    expect(report.buckets.map((b) => b.net)).toEqual([1, 1, 1]);
+    expect(asked).toEqual([
+      ['rollups', '2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
+      ['entries', '2026-11-02T00:00:00.000Z', '2026-11-04T00:00:00.000Z'],
+      // The mark moved: read again, with the new one (read twice, the same both times).
+      ['rollups', '2026-11-01T00:00:00.000Z', '2026-11-03T00:00:00.000Z'],
+      ['entries', '2026-11-03T00:00:00.000Z', '2026-11-04T00:00:00.000Z'],
+    ]);
+    expect(reads).toBe(4);
+  });
+
   it("answers license_not_found for another account's license, before reading the ledger", async () => {
     let read = false;
     const port: UsagePort = { summarisedBefore: async () => null, sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), stream: noEntries, page: async () => ((read = true), []) };

@@ -272,3 +272,26 @@ describe('Ledger retention: keep forever (the default)', () => {
     expect(await t.server.db.models.LedgerRollup.collection.countDocuments({})).toBe(0);
   });
 });
+
+describe('Ledger retention: the server runs the job every LEDGER_RETENTION_INTERVAL_MS', () => {
+  const clock = new ManualClock(new Date('2026-02-02T10:00:00Z'));
+  let t: TestServer;
+  let client: V4Client;
+
+  beforeAll(async () => {
+    ({ t, client } = await startLicenseApiServer({ clock, env: { LEDGER_RETENTION_DAYS: '2', LEDGER_RETENTION_INTERVAL_MS: '50', OUTBOX_REPAIR_INTERVAL_MS: '0' } }));
+  });
+  afterAll(async () => t?.stop());
+
+  it('summarises the entries once they are older than the horizon, without being asked', async () => {
+    const { license, ids } = await licenseFor(t, { consumption: { max: 100 } });
+    expect((await client.post('add_consumption', { ...ids, consumptions: 4 })).status).toBe(200);
+    const entries = () => t.server.db.models.LedgerEntry.collection.countDocuments({ licenseId: license.id });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await entries()).toBe(1);
+    clock.set('2026-02-05T00:00:00Z');
+    await vi.waitFor(async () => expect(await entries()).toBe(0), { timeout: 10_000, interval: 50 });
+    const res = await fetch(`${t.baseUrl}/api/v1/licenses/${license.id}/usage/?from=2026-02-02T00:00:00Z&to=2026-02-03T00:00:00Z`, { headers: { authorization: `Api-Key ${t.credentials.managementApiKey}` } });
+    expect((await res.json()).totals).toEqual({ consumed: 4, refunded: 0, net: 4, count: 1 });
+  });
+});
