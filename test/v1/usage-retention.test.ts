@@ -292,6 +292,6 @@ describe('Ledger retention: the server runs the job every LEDGER_RETENTION_INTER
     clock.set('2026-02-05T00:00:00Z');
     await vi.waitFor(async () => expect(await entries()).toBe(0), { timeout: 10_000, interval: 50 });
     const res = await fetch(`${t.baseUrl}/api/v1/licenses/${license.id}/usage/?from=2026-02-02T00:00:00Z&to=2026-02-03T00:00:00Z`, { headers: { authorization: `Api-Key ${t.credentials.managementApiKey}` } });
-    expect((await res.json()).totals).toEqual({ consumed: 4, refunded: 0, net: 4, count: 1 });
+    expect(((await res.json()) as Json).totals).toEqual({ consumed: 4, refunded: 0, net: 4, count: 1 });
   });
 });
