@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IdempotencyRepository } from '../../server/db/idempotency-repository.js';
 import { LedgerRetentionRepository } from '../../server/db/ledger-retention-repository.js';
+import { UsageRepository } from '../../server/db/usage-repository.js';
 import { requestFingerprint } from '../../server/domain/idempotency.js';
 import { LedgerRetention } from '../../server/domain/ledger-retention.js';
 import { ManualClock } from '../support/clock.js';
@@ -200,6 +201,31 @@ describe('Ledger retention: older entries summarised into rollups, reports uncha
       ['2026-11-10T13:00:00.000Z', 4, 0, 4, 1],
     ].sort());
     expect([await report(), await productReport()]).toEqual(before);
+  });
+
+  it('a report whose read the job overtakes (mark moved, entries deleted) reads again and gives the same numbers', async () => {
+    clock.set('2026-11-14T00:00:00Z');
+    const { license, ids } = await licenseFor(t, { consumption: { max: 10_000, allowNegative: true } });
+    for (let i = 0; i < 12; i += 1) {
+      await at(Date.parse('2026-11-14T00:00:00Z') + i * 220 * 60_000, () => client.post('add_consumption', { ...ids, consumptions: i % 5 === 4 ? -1 : i + 1 }));
+    }
+    const report = async () => (await api(`/api/v1/licenses/${license.id}/usage/`, { from: '2026-11-14T00:00:00Z', to: '2026-11-16T00:00:00Z', interval: 'hour', tz: 'Asia/Kolkata' })).body;
+    const before = await report();
+    expect(before.totals.count).toBe(12);
+    clock.set('2026-11-19T00:00:00Z');
+    // The whole pass runs between the report's read of the mark and its read of the entries.
+    const real = UsageRepository.prototype.sumByBucket;
+    let overtaken = false;
+    vi.spyOn(UsageRepository.prototype, 'sumByBucket').mockImplementation(async function (this: UsageRepository, ...args) {
+      if (args[3] === 'entries' && !overtaken) {
+        overtaken = true;
+        await t.server.retention.runOnce();
+      }
+      return real.apply(this, args);
+    });
+    expect(await report()).toEqual(before);
+    expect(overtaken).toBe(true);
+    expect((await rawEntries()).filter((e) => e.licenseId === license.id)).toEqual([]);
   });
 
   it('does not summarise the slot of an entry still in an outbox (it reaches the ledger later, with its own time)', async () => {
