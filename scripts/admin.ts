@@ -250,6 +250,24 @@ const COMMANDS: Command[] = [
       out(`Try: curl -H 'Authorization: Api-Key <management key>' http://localhost:${config.port}/api/v1/licenses/${license.id}/`);
     },
   },
+  {
+    name: 'ledger retain',
+    summary: 'summarise the ledger entries older than LEDGER_RETENTION_DAYS into rollups, then delete them',
+    help: [
+      "Runs one pass of the server's ledger retention job now (the server runs it every",
+      'LEDGER_RETENTION_INTERVAL_MS): the entries older than LEDGER_RETENTION_DAYS days are summarised into',
+      '15-minute rollups, which the usage reports read, and deleted. Refused while the retention is',
+      '"forever" (the default). Safe while servers run theirs.',
+    ],
+    options: {},
+    async run({ services, config, out }) {
+      const horizon = services.ledgerRetention.horizon();
+      if (!horizon) throw new Refusal('LEDGER_RETENTION_DAYS is "forever" (the default): every ledger entry is kept, nothing to summarise');
+      const pass = await services.ledgerRetention.run();
+      const until = pass.summarisedBefore ? pass.summarisedBefore.toISOString() : 'nothing yet';
+      out(`Ledger summarised before ${until} (LEDGER_RETENTION_DAYS=${config.ledgerRetention.days}): ${pass.rollups} rollups written, ${pass.deleted} entries deleted`);
+    },
+  },
 ];
 
 const GROUPS = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))];
@@ -348,7 +366,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const secretsKey = await settleSecretsKey(keyChoice, db, logger);
-    const services = createServices(db, { secretsKey, logger });
+    const services = createServices(db, { secretsKey, logger, ledgerRetentionDays: config.ledgerRetention.days });
     await command.run({ services, config, out: (line = '') => process.stdout.write(`${line}\n`) }, values);
     return 0;
   } finally {

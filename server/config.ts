@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { MAX_LEDGER_RETENTION_DAYS, MIN_LEDGER_RETENTION_DAYS } from './domain/ledger-retention.js';
 
 /**
  * Configuration from the environment, validated once at start-up. A bad value stops the process
@@ -57,6 +58,13 @@ export interface Config {
     intervalMs: number;
     /** Age at which an entry counts as left behind (OUTBOX_REPAIR_AFTER_MS). */
     afterMs: number;
+  };
+  /** Retention of the consumption ledger (see domain/ledger-retention.ts). */
+  ledgerRetention: {
+    /** LEDGER_RETENTION_DAYS: days of entries kept, older ones summarised into rollups and deleted; null (`forever`, the default) keeps every entry. */
+    days: number | null;
+    /** LEDGER_RETENTION_INTERVAL_MS: how often the job runs in this process (0 = never in this process). */
+    intervalMs: number;
   };
   rateLimit: RateLimitConfig;
   /**
@@ -133,6 +141,20 @@ function outboxRepair(env: Env): Config['outboxRepair'] {
   const afterMs = integer(env, 'OUTBOX_REPAIR_AFTER_MS', integer(env, 'WEBHOOKS_REPAIR_AFTER_MS', 30_000, 0, 86_400_000), 0, 86_400_000);
   const intervalMs = integer(env, 'OUTBOX_REPAIR_INTERVAL_MS', Math.min(5_000, Math.max(250, Math.floor(afterMs / 2))), 0, 3_600_000);
   return { intervalMs, afterMs };
+}
+
+function ledgerRetention(env: Env): Config['ledgerRetention'] {
+  const raw = nonEmpty(env, 'LEDGER_RETENTION_DAYS');
+  let days: number | null = null;
+  if (raw !== undefined && raw.toLowerCase() !== 'forever') {
+    if (!/^\d+$/.test(raw) || Number(raw) < MIN_LEDGER_RETENTION_DAYS || Number(raw) > MAX_LEDGER_RETENTION_DAYS) {
+      throw new ConfigError(
+        `LEDGER_RETENTION_DAYS must be "forever" (keep every ledger entry) or a whole number of days from ${MIN_LEDGER_RETENTION_DAYS} to ${MAX_LEDGER_RETENTION_DAYS} (entries must outlive the 24 h of an Idempotency-Key), got "${raw}"`,
+      );
+    }
+    days = Number(raw);
+  }
+  return { days, intervalMs: integer(env, 'LEDGER_RETENTION_INTERVAL_MS', 3_600_000, 0, 86_400_000) };
 }
 
 function writeConcern(env: Env): Config['dbWriteConcern'] {
@@ -216,7 +238,7 @@ function corsAllowedOrigins(env: Env): string[] {
 /** Variables of this project read by other entry points (the engine CLI, scripts, tests), not by loadConfig. */
 const READ_ELSEWHERE = new Set(['EMBEDDED_MONGO_PORT', 'EMBEDDED_MONGO_HOST', 'EMBEDDED_MONGO_DBPATH', 'LICENSE_API_KEY', 'LICENSE_SHARED_KEY', 'GENERATE_NO_CACHE', 'TEST_LOG_LEVEL']);
 /** First name segments that only this project's settings use. */
-const OUR_PREFIXES = new Set(['BOOTSTRAP', 'CORS', 'DB', 'EMBEDDED', 'IDEMPOTENCY', 'MONGO', 'MONGODB', 'OUTBOX', 'RATE', 'SECRETS', 'SHUTDOWN', 'TRUST', 'VALIDATE', 'WEBHOOK', 'WEBHOOKS']);
+const OUR_PREFIXES = new Set(['BOOTSTRAP', 'CORS', 'DB', 'EMBEDDED', 'IDEMPOTENCY', 'LEDGER', 'MONGO', 'MONGODB', 'OUTBOX', 'RATE', 'SECRETS', 'SHUTDOWN', 'TRUST', 'VALIDATE', 'WEBHOOK', 'WEBHOOKS']);
 
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -318,6 +340,7 @@ function readConfig(env: Env): Omit<Config, 'warnings'> {
     idempotencyLockMs: integer(env, 'IDEMPOTENCY_LOCK_MS', 30_000, 100, 600_000),
     dbWriteConcern: writeConcern(env),
     outboxRepair: outboxRepair(env),
+    ledgerRetention: ledgerRetention(env),
     rateLimit: {
       windowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1_000, 86_400_000),
       perIp: integer(env, 'RATE_LIMIT_PER_IP', 600, 0, 10_000_000),

@@ -1,5 +1,6 @@
 import type { EventOutbox } from './domain/event-outbox.js';
 import type { Logger } from './logger.js';
+import { PeriodicJob } from './periodic-job.js';
 
 export interface OutboxRepairOptions {
   /** How often a pass runs (ms). */
@@ -15,24 +16,29 @@ export interface OutboxRepairOptions {
  * are idempotent (entries keep their ids).
  */
 export class OutboxRepairJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-  private failing = false;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly outbox: EventOutbox,
     private readonly options: OutboxRepairOptions,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly now: () => Date = () => new Date(),
     /** Seat changes a crash left between their writes (see DeviceService.repairSeatChanges). */
     private readonly seats?: { repairSeatChanges(olderThan: Date): Promise<number> },
-  ) {}
+  ) {
+    this.job = new PeriodicJob({
+      name: 'outbox repair',
+      intervalMs: options.intervalMs,
+      logger,
+      pass: async () => {
+        const moved = await this.runOnce();
+        if (moved > 0) logger.info({ moved }, 'outbox repair moved entries left behind');
+      },
+    });
+  }
 
   start(): void {
-    if (!this.stopped || this.options.intervalMs <= 0) return;
-    this.stopped = false;
-    this.schedule(0);
+    this.job.start();
   }
 
   /** One pass now; resolves with how many entries it moved (and seat changes it finished). */
@@ -42,34 +48,7 @@ export class OutboxRepairJob {
     return seats + (await this.outbox.repair(olderThan));
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-        this.schedule(this.options.intervalMs);
-      });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async pass(): Promise<void> {
-    try {
-      const moved = await this.runOnce();
-      if (moved > 0) this.logger.info({ moved }, 'outbox repair moved entries left behind');
-      if (this.failing) this.logger.info('outbox repair works again');
-      this.failing = false;
-    } catch (err) {
-      // Once per episode: a database that is away fails every pass until it is back.
-      if (!this.failing) this.logger.warn({ err: { message: (err as Error).message } }, 'outbox repair failed (retried every interval)');
-      this.failing = true;
-    }
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 }

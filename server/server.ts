@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { chooseSecretsKey, settleSecretsKey } from './secrets-key.js';
 import { createServices, type Services } from './services.js';
 import { OutboxRepairJob } from './outbox-repair.js';
+import { LedgerRetentionJob } from './ledger-retention-job.js';
 import { DEFAULT_DISPATCHER_OPTIONS, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface RunningServer {
@@ -21,6 +22,8 @@ export interface RunningServer {
   dispatcher: WebhookDispatcher;
   /** The outbox repair job (runs unless OUTBOX_REPAIR_INTERVAL_MS=0; stopped by close()). */
   repair: OutboxRepairJob;
+  /** The ledger retention job (runs when LEDGER_RETENTION_DAYS is a number of days, unless LEDGER_RETENTION_INTERVAL_MS=0; stopped by close()). */
+  retention: LedgerRetentionJob;
   /** Stops accepting connections, finishes in-flight requests, then closes the database. */
   close(): Promise<void>;
 }
@@ -83,6 +86,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       secretsKey,
       allowPrivateWebhookTargets: config.webhooksAllowPrivateTargets,
       idempotencyLockMs: config.idempotencyLockMs,
+      ledgerRetentionDays: config.ledgerRetention.days,
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
     });
@@ -129,6 +133,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (dispatcherEnabled) dispatcher.start();
     const repair = new OutboxRepairJob(services.eventOutbox, config.outboxRepair, logger, () => services.clock.now(), services.devices);
     repair.start();
+    const retention = new LedgerRetentionJob(services.ledgerRetention, config.ledgerRetention.intervalMs, logger);
+    retention.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     let closing: Promise<void> | undefined;
@@ -138,10 +144,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       services,
       dispatcher,
       repair,
+      retention,
       close() {
         closing ??= (async () => {
           await dispatcher.stop();
           await repair.stop();
+          await retention.stop();
           await new Promise<void>((resolve) => {
             // Keep-alive connections go as soon as they are idle; busy ones finish their request first.
             const sweep = setInterval(() => server.closeIdleConnections(), 50);

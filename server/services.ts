@@ -5,6 +5,7 @@ import type { Database } from './db/connection.js';
 import { DevicesRepository } from './db/devices-repository.js';
 import { IdempotencyRepository } from './db/idempotency-repository.js';
 import { LedgerRepository } from './db/ledger-repository.js';
+import { LedgerRetentionRepository } from './db/ledger-retention-repository.js';
 import { LicenseAdminRepository } from './db/license-admin-repository.js';
 import { LicenseMetersRepository } from './db/license-meters.js';
 import { LicensesRepository } from './db/licenses-repository.js';
@@ -23,6 +24,7 @@ import { LicenseDeactivations } from './domain/deactivation.js';
 import { FeatureSlotService } from './domain/feature-slots.js';
 import { FeatureSlotsRepository } from './db/feature-slots-repository.js';
 import { IdempotencyService } from './domain/idempotency.js';
+import { LedgerRetention } from './domain/ledger-retention.js';
 import { LicenseCheckService } from './domain/license-check.js';
 import { LicenseAdminService } from './domain/license-admin.js';
 import { LicenseService } from './domain/licenses.js';
@@ -53,6 +55,8 @@ export interface ServicesOptions {
   logger?: Logger;
   /** How long an Idempotency-Key claim is honoured before a retry may take it over (default 30 s). */
   idempotencyLockMs?: number;
+  /** Days of ledger entries kept (LEDGER_RETENTION_DAYS); null or absent: every entry. */
+  ledgerRetentionDays?: number | null;
 }
 
 function targetPolicy(allowPrivate: boolean): TargetPolicy {
@@ -148,6 +152,8 @@ export function createServices(db: Database, options: ServicesOptions) {
     ledger,
     /** Usage reports and pages of the consumption ledger (Management API v1). */
     usage: new UsageService(new UsageRepository(db.models), licensesRepo, products),
+    /** The ledger's retention: entries older than LEDGER_RETENTION_DAYS summarised into rollups, then deleted. */
+    ledgerRetention: new LedgerRetention(new LedgerRetentionRepository(db.models), clock, options.ledgerRetentionDays ?? null),
     /** Changes of one meter attribute's uses by one activation. */
     meterAttributeIncrements: new MeterAttributeIncrements({ devices, consumption, clock, idempotency, meterTargets: caches.meterTargets }),
     /** Signs activation tokens (their claims are the Web API v3's, see http/v3/activation-token.ts). */

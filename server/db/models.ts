@@ -248,6 +248,33 @@ const ledgerSchema = schema(
 ledgerSchema.index({ accountId: 1, licenseId: 1, at: 1, _id: 1 });
 // Whether an Idempotency-Key was applied, when a retry takes over the claim of a crashed request.
 ledgerSchema.index({ idempotencyKey: 1, accountId: 1 });
+// The retention job's walk over every license's entries in time order (server/db/ledger-retention-repository.ts).
+ledgerSchema.index({ at: 1 });
+
+/**
+ * Sums of one counter's ledger entries of one event in one 15-minute UTC slot, written by the
+ * retention job before it deletes them (see domain/ledger-retention.ts); `_id` is the JSON array of
+ * the key, so a rollup is written once.
+ */
+const ledgerRollupSchema = schema(
+  {
+    _id: String,
+    accountId: { type: Number, required: true },
+    licenseId: { type: Number, required: true },
+    scope: { type: String, required: true },
+    featureCode: { type: String, default: null },
+    deviceId: { type: Number, default: null },
+    event: { type: String, required: true },
+    slot: { type: Date, required: true },
+    consumed: { type: Number, required: true },
+    refunded: { type: Number, required: true },
+    net: { type: Number, required: true },
+    count: { type: Number, required: true },
+  },
+  { versionKey: false },
+);
+// One license's rollups in time order: usage reports read the range before the mark.
+ledgerRollupSchema.index({ accountId: 1, licenseId: 1, slot: 1 });
 
 const idempotencySchema = schema(
   {
@@ -396,6 +423,7 @@ export interface Models {
   License: AnyModel;
   Device: AnyModel;
   LedgerEntry: AnyModel;
+  LedgerRollup: AnyModel;
   IdempotencyRecord: AnyModel;
   Event: AnyModel;
   Counter: AnyModel;
@@ -415,6 +443,7 @@ export function registerModels(connection: Connection): Models {
     License: model('License', licenseSchema, 'licenses'),
     Device: model('Device', deviceSchema, 'devices'),
     LedgerEntry: model('LedgerEntry', ledgerSchema, 'ledger'),
+    LedgerRollup: model('LedgerRollup', ledgerRollupSchema, 'ledger_rollups'),
     IdempotencyRecord: model('IdempotencyRecord', idempotencySchema, 'idempotency'),
     Event: model('Event', eventSchema, 'events'),
     Counter: model('Counter', counterSchema, 'counters'),

@@ -1,5 +1,5 @@
 import type { LedgerEvent, LedgerEntry } from '../domain/types.js';
-import type { LedgerPosition, LedgerSelection, UsageAmounts, UsagePort } from '../domain/usage.js';
+import type { LedgerPosition, LedgerSelection, UsageAmounts, UsagePort, UsageSource } from '../domain/usage.js';
 import type { Models } from './models.js';
 
 interface LedgerDocument extends Omit<LedgerEntry, 'id'> {
@@ -12,14 +12,14 @@ interface LedgerDocument extends Omit<LedgerEntry, 'id'> {
  * device are checked on those (no index of theirs is needed: they never widen the scan beyond the
  * license's range).
  */
-function filterOf(s: Omit<LedgerSelection, 'licenseId'> & { licenseId: number | { $in: number[] } }): Record<string, unknown> {
-  const at: Record<string, Date> = {};
-  if (s.from) at.$gte = s.from;
-  if (s.to) at.$lt = s.to;
+function filterOf(s: Omit<LedgerSelection, 'licenseId'> & { licenseId: number | { $in: number[] } }, time: 'at' | 'slot' = 'at'): Record<string, unknown> {
+  const range: Record<string, Date> = {};
+  if (s.from) range.$gte = s.from;
+  if (s.to) range.$lt = s.to;
   return {
     accountId: s.accountId,
     licenseId: s.licenseId,
-    ...(s.from || s.to ? { at } : {}),
+    ...(s.from || s.to ? { [time]: range } : {}),
     ...(s.scope ? { scope: s.scope } : {}),
     ...(s.scope === 'feature' && s.featureCode !== undefined ? { featureCode: s.featureCode } : {}),
     ...(s.deviceId !== undefined ? { deviceId: s.deviceId } : {}),
@@ -32,22 +32,53 @@ function toEntry({ _id, ...rest }: LedgerDocument): LedgerEntry {
   return { id: _id, ...rest };
 }
 
-/** The sums of a bucket's entries. */
-const AMOUNTS = {
+/** The sums of a bucket's entries (also of a rollup's, see ledger-retention-repository.ts). */
+export const LEDGER_AMOUNTS = {
   consumed: { $sum: { $cond: [{ $gt: ['$amount', 0] }, '$amount', 0] } },
   refunded: { $sum: { $cond: [{ $lt: ['$amount', 0] }, '$amount', 0] } },
   net: { $sum: '$amount' },
   count: { $sum: 1 },
 };
 
-/** Reads of the consumption ledger for usage reports (index `accountId_1_licenseId_1_at_1__id_1`). */
+/** The sums of a bucket's rollups. */
+const ROLLUP_AMOUNTS = { consumed: { $sum: '$consumed' }, refunded: { $sum: '$refunded' }, net: { $sum: '$net' }, count: { $sum: '$count' } };
+
+/** The `settings` document holding the retention mark: entries before it are summarised into rollups. */
+export const SUMMARISED_BEFORE_ID = 'ledger-summarised-before';
+
+/** The retention mark (null: nothing was ever summarised). */
+export async function readSummarisedBefore(models: Models): Promise<Date | null> {
+  const doc = (await models.Setting.collection.findOne({ _id: SUMMARISED_BEFORE_ID } as never)) as { value?: Date } | null;
+  return doc?.value instanceof Date ? doc.value : null;
+}
+
+/** Where a report's sums come from: the entries' collection and time, or the rollups' (`ledger_rollups`, their slot's start). */
+const SOURCES = {
+  entries: { model: 'LedgerEntry', time: 'at', amounts: LEDGER_AMOUNTS },
+  rollups: { model: 'LedgerRollup', time: 'slot', amounts: ROLLUP_AMOUNTS },
+} as const;
+
+/**
+ * Reads of the consumption ledger for usage reports (index `accountId_1_licenseId_1_at_1__id_1`),
+ * and of its rollups (index `accountId_1_licenseId_1_slot_1`).
+ */
 export class UsageRepository implements UsagePort {
   constructor(private readonly models: Models) {}
 
-  async sumByBucket(selection: LedgerSelection & { from: Date; to: Date }, events: readonly LedgerEvent[], boundaries: readonly Date[]): Promise<Array<UsageAmounts & { index: number }>> {
+  summarisedBefore(): Promise<Date | null> {
+    return readSummarisedBefore(this.models);
+  }
+
+  async sumByBucket(
+    selection: LedgerSelection & { from: Date; to: Date },
+    events: readonly LedgerEvent[],
+    boundaries: readonly Date[],
+    source: UsageSource = 'entries',
+  ): Promise<Array<UsageAmounts & { index: number }>> {
+    const { model, time, amounts } = SOURCES[source];
     const bounds = boundaries.map((b) => b.getTime());
-    const rows = (await this.models.LedgerEntry.collection
-      .aggregate([{ $match: { ...filterOf(selection), event: { $in: [...events] } } }, { $bucket: { groupBy: { $toLong: '$at' }, boundaries: bounds, output: AMOUNTS } }])
+    const rows = (await this.models[model].collection
+      .aggregate([{ $match: { ...filterOf(selection, time), event: { $in: [...events] } } }, { $bucket: { groupBy: { $toLong: `$${time}` }, boundaries: bounds, output: amounts } }])
       .toArray()) as Array<UsageAmounts & { _id: number }>;
     const indexOf = new Map(bounds.map((b, i) => [b, i]));
     return rows
@@ -59,15 +90,17 @@ export class UsageRepository implements UsagePort {
     selection: Omit<LedgerSelection, 'licenseId'> & { licenseIds: readonly number[]; from: Date; to: Date },
     events: readonly LedgerEvent[],
     boundaries: readonly Date[],
+    source: UsageSource = 'entries',
   ): Promise<Array<UsageAmounts & { licenseId: number; index: number }>> {
+    const { model, time, amounts } = SOURCES[source];
     const { licenseIds, ...rest } = selection;
     const bounds = boundaries.map((b) => b.getTime());
     // A bucket's index: how many boundaries are at or before the entry's time, less one.
-    const index = { $subtract: [{ $size: { $filter: { input: bounds.slice(0, -1), as: 'b', cond: { $lte: ['$$b', { $toLong: '$at' }] } } } }, 1] };
-    const rows = (await this.models.LedgerEntry.collection
+    const index = { $subtract: [{ $size: { $filter: { input: bounds.slice(0, -1), as: 'b', cond: { $lte: ['$$b', { $toLong: `$${time}` }] } } } }, 1] };
+    const rows = (await this.models[model].collection
       .aggregate([
-        { $match: { ...filterOf({ ...rest, licenseId: { $in: [...licenseIds] } }), event: { $in: [...events] } } },
-        { $group: { _id: { license: '$licenseId', index }, ...AMOUNTS } },
+        { $match: { ...filterOf({ ...rest, licenseId: { $in: [...licenseIds] } }, time), event: { $in: [...events] } } },
+        { $group: { _id: { license: '$licenseId', index }, ...amounts } },
       ])
       .toArray()) as Array<UsageAmounts & { _id: { license: number; index: number } }>;
     return rows.map(({ _id, consumed, refunded, net, count }) => ({

@@ -502,6 +502,25 @@ export interface LedgerPort {
   entriesFor(accountId: number, licenseId: number): Promise<LedgerEntry[]>;
 }
 
+/** The ledger as its retention job sees it (see domain/ledger-retention.ts). */
+export interface LedgerRetentionPort {
+  /** The mark: entries before it are summarised into rollups (null: none ever were). */
+  summarisedBefore(): Promise<Date | null>;
+  /** The time of the oldest ledger entry still in a license outbox, if one is older than `before`. */
+  oldestPendingEntry(before: Date): Promise<Date | null>;
+  /** The time of the first entry in `[from, to)` and of the `n`-th (null when there are fewer), in time order. */
+  entryTimes(from: Date, to: Date, n: number): Promise<{ first: Date | null; last: Date | null }>;
+  /**
+   * Inserts the rollup of every counter and slot of `[from, to)` (whole slots) from all of their
+   * entries; a rollup already stored is kept as it is. Returns how many were computed.
+   */
+  insertRollups(from: Date, to: Date): Promise<number>;
+  /** Moves the mark to `to` (never back). */
+  moveMark(to: Date): Promise<void>;
+  /** Deletes every entry before `before`; returns how many. */
+  deleteEntriesBefore(before: Date): Promise<number>;
+}
+
 export interface OutboxPort {
   remove(moved: Array<{ owner: OutboxOwner; entryIds: string[] }>): Promise<void>;
   stranded(olderThan: Date, limit?: number): Promise<StrandedEntries[]>;

@@ -57,12 +57,26 @@ export interface LedgerPosition {
   id: string;
 }
 
+/**
+ * What a report sums: the ledger's entries, or the rollups the retention job made of the entries
+ * before its mark (see domain/ledger-retention.ts; a rollup counts at its slot's start).
+ */
+export type UsageSource = 'entries' | 'rollups';
+
 export interface UsagePort {
+  /** The retention mark: the entries before it are summarised into rollups and may be gone (null: none are). */
+  summarisedBefore(): Promise<Date | null>;
   /**
-   * Sums the selected entries with one of `events` per bucket, `boundaries[i]` to `boundaries[i + 1]`
-   * (the first one inclusive, the next exclusive). Returns the non-empty buckets by index.
+   * Sums the selected entries (or rollups) with one of `events` per bucket, `boundaries[i]` to
+   * `boundaries[i + 1]` (the first one inclusive, the next exclusive), of `selection.from` to
+   * `selection.to`. Returns the non-empty buckets by index.
    */
-  sumByBucket(selection: LedgerSelection & { from: Date; to: Date }, events: readonly LedgerEvent[], boundaries: readonly Date[]): Promise<Array<UsageAmounts & { index: number }>>;
+  sumByBucket(
+    selection: LedgerSelection & { from: Date; to: Date },
+    events: readonly LedgerEvent[],
+    boundaries: readonly Date[],
+    source: UsageSource,
+  ): Promise<Array<UsageAmounts & { index: number }>>;
   /**
    * The same sums for several licenses of the account in one read: the entries of each of
    * `licenseIds` (and the selection's scope and feature) per license and bucket.
@@ -71,6 +85,7 @@ export interface UsagePort {
     selection: Omit<LedgerSelection, 'licenseId'> & { licenseIds: readonly number[]; from: Date; to: Date },
     events: readonly LedgerEvent[],
     boundaries: readonly Date[],
+    source: UsageSource,
   ): Promise<Array<UsageAmounts & { licenseId: number; index: number }>>;
   /** Every selected entry after `after`, in ledger order, as the database yields them (not read whole). */
   stream(selection: LedgerSelection, after: LedgerPosition | null): AsyncIterable<LedgerEntry>;
@@ -129,7 +144,7 @@ export class UsageService {
     const boundaries = bucketBoundaries(request.from, request.to, request.interval, request.timeZone);
     await this.licenseOf(request.accountId, request.licenseId);
     const scope = scopeOf(request);
-    const sums = await this.repo.sumByBucket({ ...selectionOf(request), scope, from: request.from, to: request.to }, COUNTED_EVENTS, boundaries);
+    const sums = await this.acrossMark(request, (source, range) => this.repo.sumByBucket({ ...selectionOf(request), scope, ...range }, COUNTED_EVENTS, boundaries, source));
     return reportOf(scope, boundaries, sums);
   }
 
@@ -146,10 +161,13 @@ export class UsageService {
     const sums =
       licenseIds.length === 0
         ? []
-        : await this.repo.sumByLicenseAndBucket(
-            { accountId: request.accountId, licenseIds, scope, ...(request.featureCode !== undefined ? { featureCode: request.featureCode } : {}), from: request.from, to: request.to },
-            COUNTED_EVENTS,
-            boundaries,
+        : await this.acrossMark(request, (source, range) =>
+            this.repo.sumByLicenseAndBucket(
+              { accountId: request.accountId, licenseIds, scope, ...(request.featureCode !== undefined ? { featureCode: request.featureCode } : {}), ...range },
+              COUNTED_EVENTS,
+              boundaries,
+              source,
+            ),
           );
     return { count, items: licenseIds.map((licenseId) => ({ licenseId, report: reportOf(scope, boundaries, sums.filter((s) => s.licenseId === licenseId)) })) };
   }
@@ -180,6 +198,24 @@ export class UsageService {
     return { ...selectionOf(request), ...(request.featureCode !== undefined ? { scope: 'feature' as const } : {}), ...(request.from ? { from: request.from } : {}), ...(request.to ? { to: request.to } : {}) };
   }
 
+  /**
+   * The sums of `[from, to)`: from the rollups before the retention mark, from the entries after it.
+   * The job moves the mark before it deletes the entries behind it, so a report that read the same
+   * mark before and after its sums read every unit once; one that saw the mark move reads again.
+   */
+  private async acrossMark<T>(request: { from: Date; to: Date }, sum: (source: UsageSource, range: { from: Date; to: Date }) => Promise<T[]>): Promise<T[]> {
+    const [from, to] = [request.from.getTime(), request.to.getTime()];
+    for (let attempt = 1; ; attempt += 1) {
+      const mark = (await this.repo.summarisedBefore())?.getTime() ?? Number.NEGATIVE_INFINITY;
+      const parts: Array<Promise<T[]>> = [];
+      if (mark > from) parts.push(sum('rollups', { from: request.from, to: new Date(Math.min(mark, to)) }));
+      if (mark < to) parts.push(sum('entries', { from: new Date(Math.max(mark, from)), to: request.to }));
+      const sums = (await Promise.all(parts)).flat();
+      const after = (await this.repo.summarisedBefore())?.getTime() ?? Number.NEGATIVE_INFINITY;
+      if (after === mark || attempt >= MARK_ATTEMPTS) return sums;
+    }
+  }
+
   private async licenseOf(accountId: number, licenseId: number): Promise<License> {
     const license = await this.licenses.findById(accountId, licenseId);
     if (!license) throw new DomainError('license_not_found', 'License not found');
@@ -191,9 +227,16 @@ function scopeOf(request: { featureCode?: string }): MeterScope {
   return request.featureCode === undefined ? 'license' : 'feature';
 }
 
-/** Every bucket of `boundaries` (empty ones with zeros) from the non-empty sums, and their totals. */
+/** How often a report reads again when the retention mark moved while it read (it moves once a batch). */
+const MARK_ATTEMPTS = 5;
+
+/** Every bucket of `boundaries` (empty ones with zeros) from the non-empty sums (a bucket's rollups and entries added), and their totals. */
 function reportOf(scope: MeterScope, boundaries: readonly Date[], sums: ReadonlyArray<UsageAmounts & { index: number }>): UsageReport {
-  const byIndex = new Map(sums.map((s) => [s.index, s]));
+  const byIndex = new Map<number, UsageAmounts>();
+  for (const s of sums) {
+    const b = byIndex.get(s.index);
+    byIndex.set(s.index, b ? { consumed: b.consumed + s.consumed, refunded: b.refunded + s.refunded, net: b.net + s.net, count: b.count + s.count } : s);
+  }
   const buckets: UsageBucket[] = [];
   const totals: UsageAmounts = { consumed: 0, refunded: 0, net: 0, count: 0 };
   for (let i = 0; i + 1 < boundaries.length; i += 1) {

@@ -19,6 +19,8 @@ import { openDatabase } from '../../server/db/connection.js';
 import { createLogger } from '../../server/logger.js';
 import { createServices } from '../../server/services.js';
 import { root, startMainProcess, type ServerProcess } from '../hardening/support/processes.js';
+import { ManualClock } from '../support/clock.js';
+import { buildLicense, buildProduct } from '../support/fixtures.js';
 
 interface Run {
   code: number;
@@ -47,7 +49,7 @@ function field(output: string, label: string): string {
 
 const fingerprint = (secret: string) => createHash('sha256').update(secret).digest('hex').slice(0, 12);
 
-const COMMANDS = ['accounts list', 'accounts create', 'credentials list', 'credentials create', 'credentials rotate', 'credentials revoke', 'demo', 'seed'];
+const COMMANDS = ['accounts list', 'accounts create', 'credentials list', 'credentials create', 'credentials rotate', 'credentials revoke', 'demo', 'seed', 'ledger retain'];
 
 const dirs: string[] = [];
 function dataDir(): string {
@@ -168,6 +170,53 @@ describe('on a data directory no server holds', () => {
       await expect(accounts.authenticateLicenseApiKey(licenseKey)).rejects.toMatchObject({ code: 'unauthenticated' });
       expect(await accounts.authenticateLicenseApiKey(newLicenseKey)).toMatchObject({ account: { id }, sharedKey: newSharedKey });
       await expect(accounts.authenticateAccessToken(token)).rejects.toMatchObject({ code: 'unauthenticated' });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('ledger retain', () => {
+  it('summarises the entries older than LEDGER_RETENTION_DAYS into rollups and deletes them; refused while the retention is forever', async () => {
+    const env: { DATA_DIR: string } = { DATA_DIR: dataDir() };
+    const created = await admin(['accounts', 'create', '--name', 'metered'], env);
+    const id = Number(field(created.stdout, 'account id'));
+    // Consumptions ten days ago (7 and 2 within one quarter hour, then 5) and one now, through the domain.
+    const now = Date.now();
+    const clock = new ManualClock(new Date(now - 10 * 86_400_000));
+    const open = () => openDatabase({ uri: undefined, embeddedDataDir: env.DATA_DIR, logger: createLogger('silent') });
+    let db = await open();
+    try {
+      const services = createServices(db, { clock, secretsKey: readFileSync(path.join(env.DATA_DIR, 'secrets.key'), 'utf8').trim() });
+      const product = await buildProduct(services, id);
+      const { license } = await buildLicense(services, id, { productId: product.id, type: 'consumption', maxActivations: 1, consumption: { max: 100 } }, ['hw-1']);
+      const consume = async (amount: number, at: number) => {
+        clock.set(new Date(at));
+        await services.consumption.consume({ accountId: id, license: { licenseId: license.id }, target: { scope: 'license' }, amount, seat: { hardwareId: 'hw-1' }, negatives: 'policy', event: 'consumption_add' });
+      };
+      const old = Math.floor((now - 10 * 86_400_000) / 3_600_000) * 3_600_000;
+      await consume(7, old + 60_000);
+      await consume(2, old + 120_000);
+      await consume(5, old + 3_600_000);
+      await consume(1, now);
+    } finally {
+      await db.close();
+    }
+
+    expect(await admin(['ledger', 'retain'], env)).toMatchObject({ code: 1, stderr: 'admin: LEDGER_RETENTION_DAYS is "forever" (the default): every ledger entry is kept, nothing to summarise\n' });
+    const run = await admin(['ledger', 'retain'], { ...env, LEDGER_RETENTION_DAYS: '7' });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Ledger summarised before \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z \(LEDGER_RETENTION_DAYS=7\): 2 rollups written, 3 entries deleted\n$/);
+    expect(await admin(['ledger', 'retain'], { ...env, LEDGER_RETENTION_DAYS: '1' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/^admin: configuration error: LEDGER_RETENTION_DAYS must be "forever"/) });
+
+    db = await open();
+    try {
+      expect((await db.models.LedgerEntry.collection.find({}).toArray()).map((e) => e.amount as number)).toEqual([1]);
+      expect((await db.models.LedgerRollup.collection.find({}).sort({ slot: 1 }).toArray()).map((r) => [r.net as number, r.count as number])).toEqual([
+        [9, 2],
+        [5, 1],
+      ]);
     } finally {
       await db.close();
     }

@@ -114,6 +114,7 @@ describe('UsageService', () => {
   it('lists every bucket, empty ones with zeros, and sums the totals; asks the port for the counted events of the scope', async () => {
     const asked: unknown[] = [];
     const port: UsagePort = {
+      summarisedBefore: async () => null,
       sumByBucket: async (selection, events, boundaries) => {
         asked.push({ selection, events, boundaries: boundaries.length });
         return [
@@ -135,9 +136,39 @@ describe('UsageService', () => {
     expect(asked).toEqual([{ selection: { accountId: 1, licenseId: 7, scope: 'license', from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z') }, events: COUNTED_EVENTS, boundaries: 4 }]);
   });
 
+  it('reads rollups before the retention mark and entries after it, adds them per bucket, and reads again when the mark moved meanwhile', async () => {
+    // The job moves the mark from 2 to 3 November while the first read is under way.
+    const marks = [utc('2026-11-02T00:00:00Z'), utc('2026-11-03T00:00:00Z')];
+    let reads = 0;
+    const asked: Array<[string, string, string]> = [];
+    const port: UsagePort = {
+      summarisedBefore: async () => marks[Math.min(reads++, 1)]!,
+      sumByBucket: async (selection, _events, _boundaries, source) => {
+        asked.push([source, selection.from.toISOString(), selection.to.toISOString()]);
+        // One unit a day: from the rollups before the mark, from the entries after it.
+        const days = (selection.to.getTime() - selection.from.getTime()) / 86_400_000;
+        const first = (selection.from.getTime() - utc('2026-11-01T00:00:00Z').getTime()) / 86_400_000;
+        return Array.from({ length: days }, (_, i) => ({ index: first + i, consumed: 1, refunded: 0, net: 1, count: 1 }));
+      },
+      sumByLicenseAndBucket: async () => [],
+      stream: noEntries,
+      page: async () => [],
+    };
+    const report = await new UsageService(port, licenses, products).report({ accountId: 1, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-04T00:00:00Z'), interval: 'day', timeZone: 'UTC' });
+    expect(report.buckets.map((b) => b.net)).toEqual([1, 1, 1]);
+    expect(asked).toEqual([
+      ['rollups', '2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
+      ['entries', '2026-11-02T00:00:00.000Z', '2026-11-04T00:00:00.000Z'],
+      // The mark moved: read again, with the new one (read twice, the same both times).
+      ['rollups', '2026-11-01T00:00:00.000Z', '2026-11-03T00:00:00.000Z'],
+      ['entries', '2026-11-03T00:00:00.000Z', '2026-11-04T00:00:00.000Z'],
+    ]);
+    expect(reads).toBe(4);
+  });
+
   it("answers license_not_found for another account's license, before reading the ledger", async () => {
     let read = false;
-    const port: UsagePort = { sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), stream: noEntries, page: async () => ((read = true), []) };
+    const port: UsagePort = { summarisedBefore: async () => null, sumByBucket: async () => ((read = true), []), sumByLicenseAndBucket: async () => ((read = true), []), stream: noEntries, page: async () => ((read = true), []) };
     const service = new UsageService(port, licenses, products);
     await expect(service.report({ accountId: 2, licenseId: 7, from: utc('2026-11-01T00:00:00Z'), to: utc('2026-11-02T00:00:00Z'), interval: 'day', timeZone: 'UTC' })).rejects.toMatchObject({ code: 'license_not_found' });
     await expect(service.ledgerPage({ accountId: 2, licenseId: 7, after: null, limit: 10 })).rejects.toMatchObject({ code: 'license_not_found' });
@@ -147,6 +178,7 @@ describe('UsageService', () => {
   it("a product's report: product_not_found before reading licenses or the ledger; each license's buckets from one read of the page's licenses", async () => {
     const asked: unknown[] = [];
     const port: UsagePort = {
+      summarisedBefore: async () => null,
       sumByBucket: async () => [],
       sumByLicenseAndBucket: async (selection, events, boundaries) => {
         asked.push({ selection, events, boundaries: boundaries.length });
@@ -166,7 +198,7 @@ describe('UsageService', () => {
 
   it('a ledger page has a next position only when more entries follow', async () => {
     const entries = Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, at: utc(`2026-11-01T0${i}:00:00Z`) }) as LedgerEntry);
-    const port: UsagePort = { sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], stream: noEntries, page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
+    const port: UsagePort = { summarisedBefore: async () => null, sumByBucket: async () => [], sumByLicenseAndBucket: async () => [], stream: noEntries, page: async (_s, after, limit) => entries.filter((e) => !after || e.id > after.id).slice(0, limit) };
     const service = new UsageService(port, licenses, products);
     const first = await service.ledgerPage({ accountId: 1, licenseId: 7, after: null, limit: 3 });
     expect(first.entries.map((e) => e.id)).toEqual(['e0', 'e1', 'e2']);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.js';
@@ -11,6 +12,23 @@ describe('loadConfig', () => {
     expect(config.nodeEnv).toBe('production');
     expect(config.validateResponses).toBe(false);
     expect(config.logLevel).toBe('info');
+  });
+
+  it('keeps every ledger entry by default; LEDGER_RETENTION_DAYS is "forever" or a number of days, run hourly', () => {
+    expect(loadConfig({}).ledgerRetention).toEqual({ days: null, intervalMs: 3_600_000 });
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: 'forever' }).ledgerRetention.days).toBeNull();
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: ' Forever ' }).ledgerRetention.days).toBeNull();
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: '2' }).ledgerRetention.days).toBe(2);
+    expect(loadConfig({ LEDGER_RETENTION_DAYS: '400', LEDGER_RETENTION_INTERVAL_MS: '0' }).ledgerRetention).toEqual({ days: 400, intervalMs: 0 });
+    expect(loadConfig({ LEDGER_RETENTION: '30' }).warnings).toEqual(['LEDGER_RETENTION is not a setting of this server and is ignored (did you mean LEDGER_RETENTION_DAYS or LEDGER_RETENTION_INTERVAL_MS?)']);
+  });
+
+  it('a bad LEDGER_RETENTION_DAYS stops the start with one line naming it (exit code 2), before the database is opened', () => {
+    const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'production', EMBEDDED_DB_IN_MEMORY: 'true', PORT: '0', LEDGER_RETENTION_DAYS: '1' };
+    delete env.MONGODB_URI;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'server/main.ts'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('Configuration error: LEDGER_RETENTION_DAYS must be "forever" (keep every ledger entry) or a whole number of days from 2 to 36500 (entries must outlive the 24 h of an Idempotency-Key), got "1"\n');
+    expect(run.status).toBe(2);
   });
 
   it('turns response validation on in test and development', () => {
@@ -44,6 +62,13 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'loopback,proxy.example' }, /TRUST_PROXY must be a number of proxy hops/],
     [{ TRUST_PROXY: '10.0.0.1,' }, /TRUST_PROXY must be a number of proxy hops/],
     [{ TRUST_PROXY: '-1' }, /TRUST_PROXY must be a number of proxy hops/],
+    [{ LEDGER_RETENTION_DAYS: '1' }, 'LEDGER_RETENTION_DAYS must be "forever" (keep every ledger entry) or a whole number of days from 2 to 36500 (entries must outlive the 24 h of an Idempotency-Key), got "1"'],
+    [{ LEDGER_RETENTION_DAYS: '0' }, /LEDGER_RETENTION_DAYS must be "forever" .* got "0"/],
+    [{ LEDGER_RETENTION_DAYS: '30d' }, /LEDGER_RETENTION_DAYS must be "forever" .* got "30d"/],
+    [{ LEDGER_RETENTION_DAYS: '7.5' }, /LEDGER_RETENTION_DAYS must be "forever" .* got "7.5"/],
+    [{ LEDGER_RETENTION_DAYS: '36501' }, /LEDGER_RETENTION_DAYS must be "forever" .* got "36501"/],
+    [{ LEDGER_RETENTION_DAYS: 'never' }, /LEDGER_RETENTION_DAYS must be "forever" .* got "never"/],
+    [{ LEDGER_RETENTION_INTERVAL_MS: '-5' }, /LEDGER_RETENTION_INTERVAL_MS must be an integer from 0 to 86400000, got "-5"/],
   ])('rejects %o with a clear message', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
