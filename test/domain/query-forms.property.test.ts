@@ -57,7 +57,7 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
 
   it('applyMeterSettingsExpression gives applyMeterSettings (on every valid change of settings)', () => {
     const currentArb = fc.record({ policy: policyArb, total: fc.integer({ min: 0, max: 30 }), extra: fc.integer({ min: 0, max: 10 }), resetAt: fc.option(momentArb, { nil: null }) }).map(
-      ({ policy, total, extra, resetAt }): MeterState => ({ ...policy, total, gross: total + extra, ceiling: ceilingOf(policy), resetAt: policy.reset ? resetAt : null }),
+      ({ policy, total, extra, resetAt }): MeterState => ({ ...policy, total, gross: total + extra, ceiling: ceilingOf(policy), resetAt: policy.reset ? resetAt : null, alerted: [] }),
     );
     const settingsArb = fc.record({ ...policyFields(20, 5), period: periodArb, total: fc.integer({ min: 0, max: 30 }) }, { requiredKeys: [] }) satisfies fc.Arbitrary<MeterSettings>;
     let valid = 0;

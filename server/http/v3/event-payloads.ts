@@ -75,6 +75,22 @@ export const v3EventPayloads: EventPayloads = {
         }
         return events;
       }
+      case 'consumption.threshold-reached': {
+        const meter = intent.scope === 'license' ? license.consumption : license.features.find((f) => f.code === intent.featureCode);
+        if (!meter) return [];
+        const threshold: Schemas['V3WebhookConsumptionThreshold'] = {
+          licenseId: String(license.id),
+          meterAttribute: intent.featureCode,
+          thresholdPercent: intent.percent,
+          thresholdUses: intent.thresholdUses,
+          limit: intent.limit,
+          totalUses: meter.total,
+          period: intent.period,
+          periodEndsAt: intent.periodEndsAt === null ? null : new Date(intent.periodEndsAt).toISOString(),
+          at: state.at.toISOString(),
+        };
+        return [{ idSuffix: '', type: intent.type, subject: licenseSubject(license.id), data: threshold }];
+      }
     }
   },
 };
