@@ -73,6 +73,24 @@ export function crossedThresholdsExpression(m: string, amount: number): QueryDoc
 }
 
 /**
+ * Conditions under which a change of `amount` on the stored meter `m` reaches no threshold, each one
+ * comparison (so that the guard of most writes costs no more than the limit's): no limit; the total
+ * after it below the lowest threshold (`(total + amount) × 100 < max × p1` implies
+ * `total + amount < ceil(max × p1 / 100)`, and thresholds are stored ascending); or the total already
+ * at or above the highest (`total × 100 >= max × pn`). They only shortcut crossedThresholdsExpression
+ * being empty, never disagree with it (test/domain/query-forms.property.test.ts).
+ */
+function reachesNoneShortcuts(m: string, amount: number): QueryDocument[] {
+  const thresholds = { $ifNull: [`${m}.alertThresholds`, literal(DEFAULT_ALERT_THRESHOLDS)] };
+  const scaled = (pct: QueryDocument) => ({ $multiply: [`${m}.max`, pct] });
+  return [
+    { $eq: [`${m}.unlimited`, true] },
+    { $lt: [{ $multiply: [{ $add: [`${m}.total`, amount] }, 100] }, scaled({ $arrayElemAt: [thresholds, 0] })] },
+    { $gte: [{ $multiply: [`${m}.total`, 100] }, scaled({ $arrayElemAt: [thresholds, -1] })] },
+  ];
+}
+
+/**
  * What a counter write records of the thresholds: the percentages it reaches (`crossed`, as the
  * request expects them from the meter it last read; [] when it read none), and, when there are any,
  * the meter's limit and period as read (the write is guarded by them, so the events it records name
@@ -101,7 +119,8 @@ export function sameThresholds(a: ThresholdExpectation, b: ThresholdExpectation)
  * limit and period as read (plain conditions on the stored meter, keys relative to it).
  */
 export function thresholdGuard(m: string, amount: number, expected: ThresholdExpectation): { expr: QueryDocument; meter: QueryDocument } {
-  const expr = { $eq: [crossedThresholdsExpression(m, amount), literal(expected.crossed)] };
+  const exact = { $eq: [crossedThresholdsExpression(m, amount), literal(expected.crossed)] };
+  const expr = expected.crossed.length === 0 ? { $or: [...reachesNoneShortcuts(m, amount), exact] } : exact;
   const meter: QueryDocument = expected.asRead ? { max: expected.asRead.max, resetAt: expected.asRead.resetAt } : {};
   return { expr, meter };
 }
