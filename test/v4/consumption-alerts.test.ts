@@ -3,8 +3,8 @@ import type { RecordedEvent } from '../../server/domain/events.js';
 import { ManualClock } from '../support/clock.js';
 import type { TestServer } from '../support/server.js';
 import { subscribeToAllEvents } from '../v3/support.js';
-import { licenseFor, startLicenseApiServer } from './fixtures.js';
-import type { V4Client, V4Response } from './signed-fetch.js';
+import { licenseFor, startLicenseApiServer, tally } from './fixtures.js';
+import type { V4Client } from './signed-fetch.js';
 
 type Threshold = { licenseId: string; meterAttribute: string | null; thresholdPercent: number; thresholdUses: number; limit: number; totalUses: number; period: string | null; periodEndsAt: string | null; at: string };
 
@@ -27,15 +27,6 @@ describe('License API v4 consumption alert thresholds', () => {
 
   const thresholdEvents = async (licenseId: number): Promise<Threshold[]> =>
     (await t.services.events.list(t.account.id, { subject: `license:${licenseId}`, type: 'consumption.threshold-reached' })).map((e: RecordedEvent) => e.data as Threshold);
-
-  const tally = (responses: V4Response[]) => {
-    const counts: Record<string, number> = {};
-    for (const r of responses) {
-      const key = r.status === 200 ? '200' : `${r.status} ${r.body?.code}`;
-      counts[key] = (counts[key] ?? 0) + 1;
-    }
-    return counts;
-  };
 
   it('300 parallel add_feature_consumption of 1 against max 250: 250 accepted, 80 % and 100 % recorded exactly once each, by the consumptions that crossed them', async () => {
     const { license, ids } = await licenseFor(t, { features: [{ code: 'api-calls', max: 250 }] });
