@@ -95,11 +95,14 @@ describe('License API v4 consumption alert thresholds', () => {
     ]);
   });
 
-  it('a counter without a limit, or with no thresholds, records none', async () => {
-    const { license, ids } = await licenseFor(t, { consumption: { max: 10, unlimited: true }, features: [{ code: 'api-calls', max: 10, alertThresholds: [] }] });
+  it('a counter without a limit, or with no thresholds, records none; thresholds set later apply from then on (those already passed are not reached again)', async () => {
+    const { license, ids } = await licenseFor(t, { consumption: { max: 10, unlimited: true }, features: [{ code: 'api-calls', max: 20, alertThresholds: [] }] });
     expect((await client.post('add_consumption', { ...ids, consumptions: 50 })).status).toBe(200);
-    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 10 })).status).toBe(200);
+    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 12 })).status).toBe(200);
     expect(await thresholdEvents(license.id)).toEqual([]);
+    await t.services.licenseAdmin.updateFeatures(t.account.id, license.id, [{ code: 'api-calls', alertThresholds: [100, 50] }]);
+    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 8 })).status).toBe(200);
+    expect((await thresholdEvents(license.id)).map((e) => [e.meterAttribute, e.thresholdPercent, e.totalUses])).toEqual([['api-calls', 100, 20]]);
   });
 
   it('deactivate_license with consumptions records the thresholds its consumption reaches', async () => {
