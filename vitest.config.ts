@@ -19,6 +19,7 @@ const LOAD_SUITES = [
   'test/v4/concurrency.test.ts',
   'test/v4/consumption-alerts.test.ts',
   'test/v3/meter-attributes.test.ts',
+  'test/v3/consumption-alerts.test.ts',
   'test/v3/meter-attributes-idempotency.test.ts',
   'test/v3/crash.test.ts',
   'test/v3/lease-crash.test.ts',
