@@ -1192,7 +1192,7 @@ export interface paths {
         head?: never;
         /**
          * Update a license
-         * @description Changes license settings (type, activation limit, validity, license-level consumption rules, floating settings (`is_floating_cloud`, `floating_users`, `floating_timeout`, `can_borrow`, `max_borrow_time`), metadata). A lower `floating_users` takes no live slot away; devices beyond it get `floating_not_available` until enough slots have been released or expired. Changed limits apply atomically to the stored counter, so concurrent consumptions are never lost. Use `update_features` for features and `reset_consumption` for counters.
+         * @description Changes license settings (type, activation limit, validity, license-level consumption rules, floating settings (`is_floating_cloud`, `floating_users`, `floating_timeout`, `can_borrow`, `max_borrow_time`), metadata). A lower `floating_users` takes no live slot away; devices beyond it get `floating_not_available` until enough slots have been released or expired. `consumption_alert_thresholds` sets the license-level consumption's alert thresholds (`consumption.threshold-reached` webhook events; 400 `validation_failed` for a value outside 1-100 or listed twice, and nothing changes). Changed limits apply atomically to the stored counter, so concurrent consumptions are never lost. Use `update_features` for features and `reset_consumption` for counters.
          */
         patch: operations["updateV1License"];
         trace?: never;
@@ -1298,7 +1298,8 @@ export interface paths {
          *     are not listed are deleted. The whole change is one atomic write: a consumption that runs at the same time
          *     on a feature that stays is neither lost nor counted twice (its total is taken from the license as it is
          *     when the change is written, unless `total_consumptions` is given). `consumption_period` accepts
-         *     `daily`, `weekly`, `monthly`, `annually` and `annualy`. Errors - 400 `unknown_product_feature`
+         *     `daily`, `weekly`, `monthly`, `annually` and `annualy`. `consumption_alert_thresholds` sets
+         *     the feature's alert thresholds (percent of `max_consumption`; see `consumption.threshold-reached`). Errors - 400 `unknown_product_feature`
          *     (code is not a feature of the license's product), 400 `duplicate_product_feature`, 400
          *     `validation_failed` (bad field value, e.g. a period not in the list), 404 `license_not_found`.
          */
@@ -1753,6 +1754,27 @@ export interface webhooks {
          *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
          */
         post: operations["reachMeterAttributeLimitEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "consumption.threshold-reached": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A consumption reached an alert threshold
+         * @description A consumption (License API v4 `add_consumption`, `add_feature_consumption`, `deactivate_license` with consumptions; Web API v3 meter attribute changes) took a counter (the license-level consumption or a feature) from below one of its `consumption_alert_thresholds` (percent of its limit, default 80 and 100) to at least it. Raised once per threshold and consumption period, in the same atomic write as that consumption; a period reset arms the thresholds again, a refund that goes back below does not. Counters without a limit raise none.
+         *     Sent as `POST <subscription url>` with a JSON body, signed per the subscription's `signatureScheme`. Answer with any 2xx within 10 s; anything else is retried with exponential backoff.
+         */
+        post: operations["reachConsumptionThresholdEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2647,7 +2669,7 @@ export interface components {
          * @example activation.updated
          * @enum {string}
          */
-        V3WebhookEventType: "activation.created" | "activation.updated" | "activation.deleted" | "license.updated" | "consumption.added" | "meter-attribute.limit-reached";
+        V3WebhookEventType: "activation.created" | "activation.updated" | "activation.deleted" | "license.updated" | "consumption.added" | "meter-attribute.limit-reached" | "consumption.threshold-reached";
         /**
          * V3WebhookSignatureScheme
          * @description How deliveries are signed. `standard-webhooks` (default): `webhook-id`, `webhook-timestamp` and
@@ -4292,6 +4314,21 @@ export interface components {
             metadata?: components["schemas"]["V1Metadata"];
         };
         /**
+         * V1ConsumptionAlertThresholds
+         * @description Consumption alert thresholds of a counter, in percent of its limit (`max_consumptions` /
+         *     `max_consumption`, overages not counted): each is a whole number from 1 to 100, listed once.
+         *     A consumption that takes the counter's total from below `ceil(percent × limit / 100)` to at least
+         *     that raises one `consumption.threshold-reached` webhook event, once per consumption period and
+         *     threshold (a period reset re-arms them; a refund that goes back below does not). A counter without
+         *     a limit (`allow_unlimited_consumptions`) raises none. Default `[80, 100]`; `[]` disables them.
+         *     Answers list them in ascending order.
+         * @example [
+         *       80,
+         *       100
+         *     ]
+         */
+        V1ConsumptionAlertThresholds: number[];
+        /**
          * V1LicenseFeature
          * @description A feature on a license, with its own limits and counter.
          */
@@ -4316,6 +4353,8 @@ export interface components {
             reset_consumption: boolean;
             /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
             consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
+            /** @description The feature's consumption alert thresholds (see V1ConsumptionAlertThresholds). */
+            consumption_alert_thresholds: components["schemas"]["V1ConsumptionAlertThresholds"];
             /** @description No consumption limit at all. */
             allow_unlimited_consumptions: boolean;
             /** @description Negative consumptions are accepted. */
@@ -4524,6 +4563,8 @@ export interface components {
             reset_consumption: boolean;
             /** @description The reset period (see V1ConsumptionPeriod), or null without a period. */
             consumption_period: components["schemas"]["V1ConsumptionPeriod"] | null;
+            /** @description The license-level consumption's alert thresholds (see V1ConsumptionAlertThresholds). */
+            consumption_alert_thresholds: components["schemas"]["V1ConsumptionAlertThresholds"];
             /** @description Trial length in days (not modelled; always 0). */
             trial_days: number;
             /** @description Floating license. */
@@ -4603,6 +4644,8 @@ export interface components {
             reset_consumption?: boolean;
             /** @description The reset period; null clears it (no period; then `reset_consumption` must be false). */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"] | null;
+            /** @description Alert thresholds of the feature's consumption, in percent of `max_consumption` (see V1ConsumptionAlertThresholds); left out, they stay as they are (`[80, 100]` on a feature new on the license). */
+            consumption_alert_thresholds?: components["schemas"]["V1ConsumptionAlertThresholds"];
             /** @description No consumption limit at all. */
             allow_unlimited_consumptions?: boolean;
             /** @description Accept negative consumptions (decrements, never below 0). */
@@ -4685,6 +4728,8 @@ export interface components {
              *     (the same as leaving it out) for compatibility.
              */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"];
+            /** @description Alert thresholds of the license-level consumption, in percent of `max_consumptions` (see V1ConsumptionAlertThresholds); left out, `[80, 100]`. */
+            consumption_alert_thresholds?: components["schemas"]["V1ConsumptionAlertThresholds"];
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
             is_floating?: boolean;
@@ -4748,6 +4793,8 @@ export interface components {
             reset_consumption?: boolean;
             /** @description The reset period; null clears it (no period; then `reset_consumption` must be false). */
             consumption_period?: components["schemas"]["V1ConsumptionPeriodInput"] | null;
+            /** @description Alert thresholds of the license-level consumption, in percent of `max_consumptions` (see V1ConsumptionAlertThresholds); left out, they stay as they are (`[80, 100]` on a new license). */
+            consumption_alert_thresholds?: components["schemas"]["V1ConsumptionAlertThresholds"];
             metadata?: components["schemas"]["V1Metadata"];
             /** @description Floating license. */
             is_floating?: boolean;
@@ -5683,6 +5730,91 @@ export interface components {
              */
             event: "meter-attribute.limit-reached";
             data: components["schemas"]["V3WebhookMeterLimit"];
+            /**
+             * Format: date-time
+             * @description When the change happened.
+             */
+            triggeredAt: string;
+        };
+        /**
+         * V3WebhookConsumptionThreshold
+         * @description A counter's consumption reached one of its alert thresholds (`consumption_alert_thresholds`, in
+         *     percent of its limit). Decided and recorded in the same atomic write as the consumption that
+         *     crossed it: exactly one event per threshold and consumption period, however many consumptions run
+         *     at once.
+         * @example {
+         *       "licenseId": "1005006007008009",
+         *       "meterAttribute": "api-calls",
+         *       "thresholdPercent": 80,
+         *       "thresholdUses": 120,
+         *       "limit": 150,
+         *       "totalUses": 121,
+         *       "period": "monthly",
+         *       "periodEndsAt": "2026-04-01T00:00:00Z",
+         *       "at": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3WebhookConsumptionThreshold: {
+            /** @description The license's id. */
+            licenseId: string;
+            /** @description The feature's code (meter attribute name) whose consumption crossed the threshold; null for the license-level consumption. */
+            meterAttribute: string | null;
+            /** @description The threshold, in percent of `limit`. */
+            thresholdPercent: number;
+            /**
+             * Format: int64
+             * @description The threshold as a total, `ceil(thresholdPercent × limit / 100)`; the consumption took the total from below it to at least it.
+             */
+            thresholdUses: number;
+            /**
+             * Format: int64
+             * @description The counter's limit the percentage is of (`max_consumptions` / `max_consumption`; overages are not counted, so 100 % is reached at the limit even when overages allow more).
+             */
+            limit: number;
+            /**
+             * Format: int64
+             * @description The counter's total right after the consumption that crossed the threshold.
+             */
+            totalUses: number;
+            /** @description The counter's consumption period, or null when its total never resets (the threshold then fires once). */
+            period: ("daily" | "weekly" | "monthly" | "annually") | null;
+            /**
+             * Format: date-time
+             * @description When the current period ends (the total resets and the thresholds are armed again); null without a period.
+             */
+            periodEndsAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the consumption that crossed the threshold was made.
+             */
+            at: string;
+        };
+        /**
+         * V3ConsumptionThresholdReachedEvent
+         * @description Payload of the `consumption.threshold-reached` webhook event (a consumption took a counter past one of its alert thresholds).
+         * @example {
+         *       "event": "consumption.threshold-reached",
+         *       "data": {
+         *         "licenseId": "1005006007008009",
+         *         "meterAttribute": "api-calls",
+         *         "thresholdPercent": 80,
+         *         "thresholdUses": 120,
+         *         "limit": 150,
+         *         "totalUses": 121,
+         *         "period": "monthly",
+         *         "periodEndsAt": "2026-04-01T00:00:00Z",
+         *         "at": "2026-03-10T10:05:00Z"
+         *       },
+         *       "triggeredAt": "2026-03-10T10:05:00Z"
+         *     }
+         */
+        V3ConsumptionThresholdReachedEvent: {
+            /**
+             * @description The event's name.
+             * @enum {string}
+             */
+            event: "consumption.threshold-reached";
+            data: components["schemas"]["V3WebhookConsumptionThreshold"];
             /**
              * Format: date-time
              * @description When the change happened.
@@ -9070,7 +9202,10 @@ export interface operations {
                  *         {
                  *           "product_feature": "f2",
                  *           "max_consumption": 88,
-                 *           "total_consumptions": 0
+                 *           "total_consumptions": 0,
+                 *           "consumption_alert_thresholds": [
+                 *             90
+                 *           ]
                  *         }
                  *       ]
                  *     }
@@ -10492,6 +10627,75 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["V3MeterAttributeLimitReachedEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx; the body is ignored). */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not delivered: retried later (the body is ignored). */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example bad request */
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    reachConsumptionThresholdEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The event's id; the same on every attempt and redelivery of the event. Receivers deduplicate on it.
+                 * @example 8c0f2f7e-2f5b-4c1b-9a53-0f3e1b2c4d5e
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description When this attempt was sent, in seconds since the Unix epoch (signed in the `standard-webhooks` scheme; refuse stale ones).
+                 * @example 1773137100
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description The signature. Scheme `standard-webhooks` (default): `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`
+                 *     keyed with the 32 bytes the subscription secret's base64 part (after `whsec_`) decodes to
+                 *     (space-separated list during a secret rotation grace period is allowed by the standard). Scheme `vendor`
+                 *     (https://docs.cryptlex.com/webhooks): `<base64 HMAC-SHA256 of the raw body>`, keyed with the secret
+                 *     string itself (its UTF-8 bytes, `whsec_` prefix included).
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "consumption.threshold-reached",
+                 *       "data": {
+                 *         "licenseId": "1005006007008009",
+                 *         "meterAttribute": "api-calls",
+                 *         "thresholdPercent": 80,
+                 *         "thresholdUses": 120,
+                 *         "limit": 150,
+                 *         "totalUses": 121,
+                 *         "period": "monthly",
+                 *         "periodEndsAt": "2026-04-01T00:00:00Z",
+                 *         "at": "2026-03-10T10:05:00Z"
+                 *       },
+                 *       "triggeredAt": "2026-03-10T10:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["V3ConsumptionThresholdReachedEvent"];
             };
         };
         responses: {

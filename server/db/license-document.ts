@@ -1,6 +1,7 @@
 import type { License, LicenseFeature } from '../domain/types.js';
 import type { MeterState } from '../domain/meter.js';
 import type { AnyOutboxEntry } from '../domain/ports.js';
+import { DEFAULT_ALERT_THRESHOLDS } from '../domain/consumption-alerts.js';
 
 /** A stored license: the domain fields (`_id` for `id`) and its outbox. */
 export interface LicenseDocument extends Omit<License, 'id'> {
@@ -21,6 +22,8 @@ function meter(doc: MeterState): MeterState {
     gross: doc.gross,
     ceiling: doc.ceiling ?? null,
     resetAt: doc.resetAt ?? null,
+    alertThresholds: doc.alertThresholds ?? [...DEFAULT_ALERT_THRESHOLDS],
+    alerted: doc.alerted ?? [],
   };
 }
 

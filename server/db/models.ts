@@ -30,6 +30,8 @@ const meterFields = {
   gross: { type: Number, required: true, default: 0 },
   ceiling: { type: Number, default: null },
   resetAt: { type: Date, default: null },
+  alertThresholds: { type: [Number], default: undefined },
+  alerted: { type: [Number], default: undefined },
 };
 
 const accountSchema = schema(

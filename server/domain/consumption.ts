@@ -1,5 +1,6 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { locateLicense, meterOf, meterRefusal, resetDuePeriod, resolveSeat, retryOnConflict, RETRY } from './license-rules.js';
+import { locateLicense, meterOf, meterRefusal, MOVED, resetDuePeriod, resolveSeat, retryOnConflict, RETRY } from './license-rules.js';
+import { expectThresholds, thresholdIntents, type ThresholdExpectation } from './consumption-alerts.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventIntent } from './events.js';
@@ -201,6 +202,11 @@ export class ConsumptionService {
     const reseat = async (license: License) => {
       held = await this.readSeat(seatKey!, input.seat!, license);
     };
+    // The alert thresholds the write expects to reach: none until a miss shows the meter where it reaches some.
+    let thresholds: ThresholdExpectation = { crossed: [] };
+    const expect = (meter: MeterState) => {
+      thresholds = expectThresholds(meter, input.amount);
+    };
     return retryOnConflict(async () => {
       const now = this.clock.now();
       const deviceId = held?.deviceId ?? null;
@@ -226,6 +232,7 @@ export class ConsumptionService {
           seat: held ? { activationId: held.activationId } : null,
         },
         ...(input.alsoRaise ?? []),
+        ...thresholdIntents(input.accountId, input.target, thresholds),
       ];
       const events = intents.map((i) => this.events.entry(i, now));
       const change: MeterChange = {
@@ -237,6 +244,7 @@ export class ConsumptionService {
         negatives: input.negatives,
         outbox,
         events,
+        thresholds,
         ...(held ? { seat: held } : {}),
         ...(held && input.trackDeviceUses ? { deviceUses: held.deviceId } : {}),
         ...(input.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
@@ -254,7 +262,7 @@ export class ConsumptionService {
         await this.events.settle({ licenseId: updated.id }, updated.id, events, { license: updated, device, ...(applied.narrowed ? { narrowed: true } : {}) }, ledger);
         return { license: updated, meter, deviceId, replayed: false };
       }
-      return this.explainRejection(input, change, reseat);
+      return this.explainRejection(input, change, reseat, expect);
     });
   }
 
@@ -298,8 +306,11 @@ export class ConsumptionService {
     return { license: then, meter, deviceId: entry.deviceId, replayed: true };
   }
 
-  /** Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, a replayed idempotency key, or RETRY. */
-  private async explainRejection(input: ConsumeInput, change: MeterChange, reseat: (license: License) => Promise<void>): Promise<ConsumeResult | typeof RETRY> {
+  /**
+   * Why the guarded update matched nothing (meterRefusal: the same rules in TypeScript): an error, or
+   * RETRY, or MOVED (after `expect`ing the thresholds the change reaches on the meter as read now).
+   */
+  private async explainRejection(input: ConsumeInput, change: MeterChange, reseat: (license: License) => Promise<void>, expect: (meter: MeterState) => void): Promise<ConsumeResult | typeof RETRY | typeof MOVED> {
     const now = change.now;
     const license = await locateLicense(this.meters, this.products, input.accountId, input.license);
     const refusal = meterRefusal(license, change);
@@ -332,6 +343,9 @@ export class ConsumptionService {
         throw new DomainError('consumption_below_zero', 'The decrement would take the uses below 0');
       case 'limit_reached':
         throw new DomainError('consumption_limit_reached', 'Not enough consumptions left', { scope: input.target.scope, total: meter!.total, ceiling: meter!.ceiling });
+      case 'thresholds_moved':
+        expect(meter!);
+        return MOVED;
       case null:
         // The license changed between the update and this read: try again.
         return RETRY;

@@ -1,8 +1,9 @@
+import type { ConsumptionPeriod } from './periods.js';
 import type { Device, License } from './types.js';
 
 /**
  * Domain events (`activation.created`, `activation.updated`, `activation.deleted`, `license.updated`,
- * `consumption.added`, `meter-attribute.limit-reached`) recorded for webhook delivery. `data` is the
+ * `consumption.added`, `meter-attribute.limit-reached`, `consumption.threshold-reached`) recorded for webhook delivery. `data` is the
  * event's payload, built by the EventPayloads the composition root supplies (the Web API v3 shapes of
  * http/v3/event-payloads.ts: e.g. the v3 activation object);
  * `subject` is what the event is about (an activation id, or `license:<id>`): deliveries of one
@@ -28,6 +29,7 @@ export const EVENT_TYPES = [
   'license.updated',
   'consumption.added',
   'meter-attribute.limit-reached',
+  'consumption.threshold-reached',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -49,7 +51,28 @@ export type EventIntent =
       featureCode: string | null;
       amount: number;
       seat: SeatRef | null;
+    }
+  | {
+      /** A consumption reached an alert threshold of its meter (decided by its guarded write: see consumption-alerts.ts). */
+      type: 'consumption.threshold-reached';
+      accountId: number;
+      scope: 'license' | 'feature';
+      featureCode: string | null;
+      /** The threshold, in percent of `limit`. */
+      percent: number;
+      /** The meter's `max` when the write applied. */
+      limit: number;
+      /** The total at which the threshold is reached. */
+      thresholdUses: number;
+      period: ConsumptionPeriod | null;
+      /** The end of the period the threshold was reached in (null without periodic reset). */
+      periodEndsAt: Date | null;
     };
+
+/** Whether the intent's payload shows only the meter its write changed (the write's narrowed reply suffices to build it). */
+export function isAboutChangedMeter(intent: EventIntent): boolean {
+  return intent.type === 'consumption.added' || intent.type === 'consumption.threshold-reached';
+}
 
 /** An outbox entry carrying an event intent (the license's or the device's document `outbox`). */
 export interface EventOutboxEntry {
@@ -66,6 +89,8 @@ export interface EventState {
   /** The device the intent names (looked up when not given). */
   device: Device | null;
   now: Date;
+  /** When the change was made (its outbox entry's time). */
+  at: Date;
 }
 
 /** One event built from an intent (`idSuffix` distinguishes several events of one intent). */

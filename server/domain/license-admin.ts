@@ -4,6 +4,7 @@ import type { EventOutboxEntry } from './events.js';
 import { DomainError } from './errors.js';
 import { applyMeterSettings, assertListedOnce, newLicenseFeature, updatedLicenseFeature, type LicenseFeatureSettings, type MeterSettings } from './license-features.js';
 import type { ProductService } from './products.js';
+import { normalizeAlertThresholds } from './consumption-alerts.js';
 import type { LicenseSettingsInput } from './licenses.js';
 import { LedgerEvent, type License, type LicenseType } from './types.js';
 import type { FeatureUpsert, LedgerMove, LicenseAdminPort, LicenseFieldChanges, LicensesPort, MeterFieldChanges } from './ports.js';
@@ -26,7 +27,7 @@ function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], un
 }
 
 function meterFieldChanges(s: MeterSettings): MeterFieldChanges {
-  return defined({ max: s.max, unlimited: s.unlimited, allowNegative: s.allowNegative, allowOverages: s.allowOverages, maxOverages: s.maxOverages, reset: s.reset, period: s.period });
+  return defined({ max: s.max, unlimited: s.unlimited, allowNegative: s.allowNegative, allowOverages: s.allowOverages, maxOverages: s.maxOverages, reset: s.reset, period: s.period, alertThresholds: s.alertThresholds === undefined ? undefined : normalizeAlertThresholds(s.alertThresholds) });
 }
 
 /**

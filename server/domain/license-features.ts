@@ -9,6 +9,7 @@ import type { LicenseFeature, ProductFeature } from './types.js';
 import { newNumericId } from './ids.js';
 import { ledgerOutboxEntryExpression, outboxAppendExpression } from './ledger-entries.js';
 import { featureByCode } from './license-rules.js';
+import { DEFAULT_ALERT_THRESHOLDS, normalizeAlertThresholds } from './consumption-alerts.js';
 
 /** Settings of a counter as a caller gives them; anything left out keeps its current or default value. */
 export interface MeterSettings {
@@ -19,6 +20,8 @@ export interface MeterSettings {
   maxOverages?: number | undefined;
   reset?: boolean | undefined;
   period?: ConsumptionPeriod | null | undefined;
+  /** Alert thresholds in percent of `max` (any order; stored ascending). */
+  alertThresholds?: readonly number[] | undefined;
   /** Sets the current total (management only). */
   total?: number | undefined;
 }
@@ -48,6 +51,7 @@ export function applyMeterSettings(current: MeterState, settings: MeterSettings,
     maxOverages: pick(settings.maxOverages, current.maxOverages),
     reset: pick(settings.reset, current.reset),
     period: pick(settings.period, current.period),
+    alertThresholds: settings.alertThresholds === undefined ? current.alertThresholds : normalizeAlertThresholds(settings.alertThresholds),
   };
   validatePolicy(policy);
   const periodChanged = policy.reset !== current.reset || policy.period !== current.period;
@@ -57,6 +61,7 @@ export function applyMeterSettings(current: MeterState, settings: MeterSettings,
     gross: current.gross + Math.max(0, pick(settings.total, current.total) - current.total),
     ceiling: ceilingOf(policy),
     resetAt: periodChanged || current.resetAt === null ? resetAtFor(policy, now) : current.resetAt,
+    alerted: current.alerted,
   };
 }
 
@@ -136,6 +141,8 @@ export const EMPTY_METER: MeterState = {
   gross: 0,
   ceiling: 0,
   resetAt: null,
+  alertThresholds: [...DEFAULT_ALERT_THRESHOLDS],
+  alerted: [],
 };
 
 /** A product feature's defaults as a meter. */

@@ -16,6 +16,7 @@ import { periodEnd } from './periods.js';
 import { hasPassed, literal, notPassedFilter, type QueryDocument } from './query-forms.js';
 import type { EventOutboxEntry } from './events.js';
 import { missingSeatError } from './seat-errors.js';
+import { expectThresholds, sameThresholds, thresholdGuard, type ThresholdExpectation } from './consumption-alerts.js';
 import { isSeatLive } from './seat-rules.js';
 import type { DevicesPort, FloatingUses, HeldSeat, LedgerTemplate, LicenseLocator, LicenseMetersPort, MeterChange, MeterTarget, MultiFeatureChange, ProductLookup, SeatLocator } from './ports.js';
 import type { Device, License, LicenseFeature } from './types.js';
@@ -52,6 +53,9 @@ export function assertUsable(license: Pick<License, 'enabled' | 'validUntil'>, n
 /**
  * Why the guarded update of a counter refuses a change, in the order the APIs report the reasons.
  * `period_due`: the meter's period has ended (it is reset, then the change is tried again).
+ * `thresholds_moved`: the change would be accepted, but the alert thresholds it reaches on the meter
+ * as stored are not the ones it expects to record (`change.thresholds`; the total moved since it was
+ * read): it is tried again expecting those.
  */
 export type MeterRefusal =
   | 'deadline_passed'
@@ -64,7 +68,8 @@ export type MeterRefusal =
   | 'period_due'
   | 'negative_not_allowed'
   | 'below_zero'
-  | 'limit_reached';
+  | 'limit_reached'
+  | 'thresholds_moved';
 
 export function meterOf(license: License, target: MeterTarget): MeterState | undefined {
   return target.scope === 'license' ? license.consumption : license.features.find((f) => f.code === target.code);
@@ -134,16 +139,22 @@ export function exceedsLimit(meter: MeterState, next: number, cap: MeterChange['
   return false;
 }
 
+/** What a change expects to record of the alert thresholds (none, when it says nothing). */
+function expectedThresholds(change: Pick<MeterChange, 'thresholds'>): ThresholdExpectation {
+  return change.thresholds ?? { crossed: [] };
+}
+
 /**
  * The query form of `!exceedsLimit(meter, meter.total + change.amount, change.overageCap)` for an
- * increase (undefined for a decrease, which no limit holds back): `$expr` conditions on the targeted
- * meter as stored when the write applies.
+ * increase, and of "the alert thresholds it reaches are the ones it expects" (undefined for a
+ * decrease, which no limit holds back and which reaches no threshold): `$expr` conditions on the
+ * targeted meter as stored when the write applies.
  */
-function withinLimitExpression(change: Pick<MeterChange, 'target' | 'amount' | 'overageCap'>): QueryDocument | undefined {
+function withinLimitExpression(change: Pick<MeterChange, 'target' | 'amount' | 'overageCap' | 'thresholds'>): QueryDocument | undefined {
   if (change.amount <= 0) return undefined;
   const m = change.target.scope === 'license' ? '$consumption' : '$$m';
   const newTotal = { $add: [`${m}.total`, change.amount] };
-  const conditions: QueryDocument[] = [{ $or: [{ $eq: [`${m}.ceiling`, null] }, { $lte: [newTotal, `${m}.ceiling`] }] }];
+  const conditions: QueryDocument[] = [{ $or: [{ $eq: [`${m}.ceiling`, null] }, { $lte: [newTotal, `${m}.ceiling`] }] }, thresholdGuard(m, change.amount, expectedThresholds(change)).expr];
   const cap = change.overageCap;
   if (cap && (cap.allowOverages === false || (cap.maxOverages !== undefined && cap.maxOverages > 0))) {
     const capValue = cap.allowOverages === false ? `${m}.max` : { $add: [`${m}.max`, cap.maxOverages] };
@@ -197,7 +208,20 @@ export function meterRefusal(license: License, change: MeterRuleInput): MeterRef
     if (meter.total + amount < 0 || deviceUses + amount < 0) return 'below_zero';
   }
   if (amount > 0 && exceedsLimit(meter, meter.total + amount, change.overageCap)) return 'limit_reached';
+  if (amount > 0 && thresholdsMoved(meter, amount, expectedThresholds(change))) return 'thresholds_moved';
   return null;
+}
+
+/** Whether the thresholds `amount` reaches on `meter` (or the limit and period they are of) are not what the change expects. */
+function thresholdsMoved(meter: MeterState, amount: number, expected: ThresholdExpectation): boolean {
+  if (!sameThresholds(expectThresholds(meter, amount), expected)) return true;
+  const asRead = expected.asRead;
+  return asRead !== undefined && (asRead.max !== meter.max || (asRead.resetAt?.getTime() ?? null) !== (meter.resetAt?.getTime() ?? null));
+}
+
+/** The plain conditions on the stored meter of a change that reaches thresholds (the limit and period as read), keys relative to the meter. */
+function thresholdPins(change: Pick<MeterChange, 'amount' | 'thresholds'>): QueryDocument {
+  return change.amount > 0 ? thresholdGuard('', change.amount, expectedThresholds(change)).meter : {};
 }
 
 /** The stored meter's own conditions (not `$expr`): period not due, negatives allowed, floors of the total and of the device's uses. */
@@ -228,14 +252,14 @@ export function meterChangeFilter(change: MeterChange): QueryDocument {
   if (change.seat) Object.assign(filter, seatFilter(change.seat));
   if (change.target.scope === 'license') {
     if (change.requireConsumptionLicense) filter.type = 'consumption';
-    for (const [key, value] of Object.entries(meterConditions(change, now))) {
+    for (const [key, value] of Object.entries({ ...meterConditions(change, now), ...thresholdPins(change) })) {
       if (key === '$or') and.push({ $or: (value as QueryDocument[]).map((o) => prefixKeys(o, 'consumption.')) });
       else filter[`consumption.${key}`] = value;
     }
   } else {
     // One $elemMatch for the feature's conditions and its expiry (codes are unique on a license), so
     // the features are scanned once.
-    filter.features = { $elemMatch: { code: change.target.code, $and: [meterConditions(change, now), notPassedFilter('expiryDate', now)] } };
+    filter.features = { $elemMatch: { code: change.target.code, ...thresholdPins(change), $and: [meterConditions(change, now), notPassedFilter('expiryDate', now)] } };
   }
   const exprs = [withinLimitExpression(change), change.deadline !== undefined ? beforeDeadlineExpression(change.deadline) : undefined].filter((e) => e !== undefined);
   if (exprs.length > 0) filter.$expr = exprs.length === 1 ? exprs[0]! : { $and: exprs };
@@ -244,7 +268,8 @@ export function meterChangeFilter(change: MeterChange): QueryDocument {
 
 /**
  * The update of the guarded write: the change as one `$inc` (total, gross by the increase, the
- * device's own uses), its ledger entry and events pushed to the outbox.
+ * device's own uses), its ledger entry and events pushed to the outbox, and the alert thresholds it
+ * reaches pushed to the meter's `alerted`.
  */
 export function meterChangeUpdate(change: MeterChange): { update: QueryDocument; arrayFilters?: QueryDocument[] } {
   const gross = Math.max(change.amount, 0);
@@ -254,6 +279,9 @@ export function meterChangeUpdate(change: MeterChange): { update: QueryDocument;
       : { 'features.$[m].total': change.amount, 'features.$[m].gross': gross };
   if (change.target.scope === 'feature' && change.deviceUses !== undefined) inc[`features.$[m].uses.${change.deviceUses}`] = change.amount;
   const push: Record<string, unknown> = { outbox: { $each: [change.outbox, ...(change.events ?? [])] } };
+  // The thresholds it reaches, alerted for the rest of the period (its guard holds them not alerted yet).
+  const crossed = change.amount > 0 ? expectedThresholds(change).crossed : [];
+  if (crossed.length > 0) push[change.target.scope === 'license' ? 'consumption.alerted' : 'features.$[m].alerted'] = { $each: crossed };
   return {
     update: { $inc: inc, $set: { updatedAt: change.now }, $push: push },
     ...(change.target.scope === 'feature' ? { arrayFilters: [{ 'm.code': change.target.code }] } : {}),
@@ -272,6 +300,7 @@ function singleChangeOf(multi: MultiFeatureChange, c: MultiFeatureChange['change
     deviceUses: multi.deviceUses,
     negatives: multi.negatives,
     outbox: c.outbox,
+    thresholds: c.thresholds,
   };
 }
 
@@ -291,7 +320,7 @@ export function multiFeatureChangeFilter(multi: MultiFeatureChange): QueryDocume
   const exprs: QueryDocument[] = [];
   for (const c of multi.changes) {
     const single = singleChangeOf(multi, c);
-    and.push({ features: { $elemMatch: { code: c.code, ...meterConditions(single, now) } } });
+    and.push({ features: { $elemMatch: { code: c.code, ...meterConditions(single, now), ...thresholdPins(single) } } });
     and.push(featureNotExpiredFilter(c.code, now));
     const expr = withinLimitExpression(single);
     if (expr) exprs.push(expr);
@@ -302,7 +331,7 @@ export function multiFeatureChangeFilter(multi: MultiFeatureChange): QueryDocume
   return filter;
 }
 
-/** The update of a multi-feature change: every change in one `$inc` (addressed by index), the ledger entries and events pushed. */
+/** The update of a multi-feature change: every change in one `$inc` (addressed by index), the ledger entries and events pushed, the thresholds each reaches alerted. */
 export function multiFeatureChangeUpdate(multi: MultiFeatureChange): QueryDocument {
   const inc: Record<string, number> = {};
   for (const c of multi.changes) {
@@ -310,14 +339,19 @@ export function multiFeatureChangeUpdate(multi: MultiFeatureChange): QueryDocume
     inc[`features.${c.index}.gross`] = Math.max(c.amount, 0);
     inc[`features.${c.index}.uses.${multi.deviceUses}`] = c.amount;
   }
-  return { $inc: inc, $set: { updatedAt: multi.now }, $push: { outbox: { $each: [...multi.changes.map((c) => c.outbox), ...(multi.events ?? [])] } } };
+  const push: Record<string, unknown> = { outbox: { $each: [...multi.changes.map((c) => c.outbox), ...(multi.events ?? [])] } };
+  for (const c of multi.changes) {
+    const crossed = c.amount > 0 ? (c.thresholds?.crossed ?? []) : [];
+    if (crossed.length > 0) push[`features.${c.index}.alerted`] = { $each: crossed };
+  }
+  return { $inc: inc, $set: { updatedAt: multi.now }, $push: push };
 }
 
 /**
  * The guarded write that starts a new period on a meter whose period has ended (`isPeriodDue`): total
  * back to 0 (a feature's per-device uses too: they are uses of the period), `resetAt` to the next
  * period's end, and a `period_reset` ledger entry for minus the total it closed with (none when that
- * was 0), in the same write. Guarded by the old `resetAt` and the total as read, so of many concurrent
+ * was 0), in the same write; the alert thresholds are armed again (none alerted in the new period). Guarded by the old `resetAt` and the total as read, so of many concurrent
  * callers exactly one resets, and the entry's amount is exact.
  */
 export function periodResetWrite(
@@ -345,12 +379,12 @@ export function periodResetWrite(
   if (target.scope === 'license') {
     return {
       filter: { _id: licenseId, 'consumption.resetAt': due.resetAt, 'consumption.total': due.total },
-      update: { $set: { 'consumption.total': 0, 'consumption.resetAt': nextResetAt, updatedAt: now }, ...push },
+      update: { $set: { 'consumption.total': 0, 'consumption.resetAt': nextResetAt, 'consumption.alerted': [], updatedAt: now }, ...push },
     };
   }
   return {
     filter: { _id: licenseId, features: { $elemMatch: { code: target.code, resetAt: due.resetAt, total: due.total } } },
-    update: { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, updatedAt: now }, ...push },
+    update: { $set: { 'features.$[m].total': 0, 'features.$[m].uses': {}, 'features.$[m].resetAt': nextResetAt, 'features.$[m].alerted': [], updatedAt: now }, ...push },
     arrayFilters: [{ 'm.code': target.code, 'm.resetAt': due.resetAt }],
   };
 }
@@ -440,14 +474,31 @@ export const MAX_ATTEMPTS = 6;
 export const RETRY: unique symbol = Symbol('retry');
 
 /**
- * The retry-on-conflict policy of every guarded write on a license: runs `attempt` (with its number,
- * from 0) until it returns something other than RETRY, at most MAX_ATTEMPTS times; then throws
- * `concurrent_modification`. Errors thrown by an attempt end the loop.
+ * What an attempt returns when its write missed only because the counter moved to where the change
+ * reaches other alert thresholds than it expected (`thresholds_moved`): other writes were made, so it
+ * is tried again without using up MAX_ATTEMPTS, at most MAX_MOVED_ATTEMPTS times.
  */
-export async function retryOnConflict<T>(attempt: (n: number) => Promise<T | typeof RETRY>): Promise<T> {
+export const MOVED: unique symbol = Symbol('moved');
+
+/** How often a write may miss because the counter moved across alert thresholds (each miss follows another write's success). */
+export const MAX_MOVED_ATTEMPTS = 32;
+
+/**
+ * The retry-on-conflict policy of every guarded write on a license: runs `attempt` (with its number,
+ * from 0) until it returns something other than RETRY or MOVED, at most MAX_ATTEMPTS times for
+ * RETRY and MAX_MOVED_ATTEMPTS more for MOVED; then throws `concurrent_modification`. Errors thrown
+ * by an attempt end the loop.
+ */
+export async function retryOnConflict<T>(attempt: (n: number) => Promise<T | typeof RETRY | typeof MOVED>): Promise<T> {
+  let moved = 0;
   for (let n = 0; n < MAX_ATTEMPTS; n += 1) {
-    const outcome = await attempt(n);
-    if (outcome !== RETRY) return outcome as T;
+    const outcome = await attempt(n + moved);
+    if (outcome === MOVED && moved < MAX_MOVED_ATTEMPTS) {
+      moved += 1;
+      n -= 1;
+      continue;
+    }
+    if (outcome !== RETRY && outcome !== MOVED) return outcome as T;
   }
   throw new DomainError('concurrent_modification', 'The license changed concurrently too often; retry the request');
 }

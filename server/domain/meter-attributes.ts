@@ -1,5 +1,6 @@
 import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
-import { assertUsable, heldSeatRefusal, meterRefusal, resetDuePeriod, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
+import { assertUsable, heldSeatRefusal, meterRefusal, MOVED, resetDuePeriod, retryOnConflict, RETRY, type MeterRefusal } from './license-rules.js';
+import { expectThresholds, thresholdIntents, type ThresholdExpectation } from './consumption-alerts.js';
 import type { Clock } from './clock.js';
 import type { EventOutbox } from './event-outbox.js';
 import type { EventOutboxEntry } from './events.js';
@@ -108,9 +109,15 @@ export class MeterAttributeUses {
       }
       if (changes.length === 0) return current;
       const seat = await this.heldSeat(current, input.activationId, now);
-      const consumptionEvents = changes.map((c) =>
-        this.events.entry({ type: 'consumption.added', accountId: input.accountId, scope: 'feature', featureCode: findMeterAttribute(current, c.name)!.code, amount: c.amount, seat: { activationId: input.activationId } }, now),
-      );
+      // The alert thresholds each change reaches on the features as just read (the write is guarded by them).
+      const planned = changes.map((c) => {
+        const feature = findMeterAttribute(current, c.name)!;
+        return { c, feature, thresholds: expectThresholds(feature, c.amount) };
+      });
+      const consumptionEvents = planned.flatMap(({ c, feature, thresholds }) => [
+        this.events.entry({ type: 'consumption.added', accountId: input.accountId, scope: 'feature', featureCode: feature.code, amount: c.amount, seat: { activationId: input.activationId } }, now),
+        ...thresholdIntents(input.accountId, { scope: 'feature', code: feature.code }, thresholds).map((intent) => this.events.entry(intent, now)),
+      ]);
       const multi: MultiFeatureChange = {
         accountId: input.accountId,
         licenseId: input.licenseId,
@@ -119,10 +126,13 @@ export class MeterAttributeUses {
         negatives: 'floor-only',
         now,
         events: [...consumptionEvents, ...(input.events ?? [])],
-        changes: changes.map((c) => {
-          const feature = findMeterAttribute(current, c.name)!;
-          return { code: feature.code, index: current.features.indexOf(feature), amount: c.amount, outbox: this.outboxEntry(input, { name: feature.code, amount: c.amount }, now) };
-        }),
+        changes: planned.map(({ c, feature, thresholds }) => ({
+          code: feature.code,
+          index: current.features.indexOf(feature),
+          amount: c.amount,
+          outbox: this.outboxEntry(input, { name: feature.code, amount: c.amount }, now),
+          thresholds,
+        })),
       };
       const applied = await this.meters.applyMany(multi);
       if (applied) {
@@ -130,8 +140,7 @@ export class MeterAttributeUses {
         await this.events.settle({ licenseId: updated.id }, updated.id, consumptionEvents, { license: updated }, completeLedgerEntries(updated, applied.pending));
         return updated;
       }
-      await this.explainRejection(input, changes, seat, now);
-      return RETRY;
+      return this.explainRejection(input, changes, seat, now, new Map(planned.map((p) => [p.c.name, p.thresholds])));
     });
   }
 
@@ -150,14 +159,18 @@ export class MeterAttributeUses {
     });
   }
 
-  /** Throws the reason the guarded update matched nothing (meterRefusal, change by change); returns when it is worth retrying. */
-  private async explainRejection(input: ChangeUsesInput, changes: UsesChange[], seat: HeldSeat, now: Date): Promise<void> {
+  /**
+   * Throws the reason the guarded update matched nothing (meterRefusal, change by change); returns
+   * when it is worth retrying: MOVED when only the alert thresholds a change reaches moved (the next
+   * attempt reads the features again and expects the new ones).
+   */
+  private async explainRejection(input: ChangeUsesInput, changes: UsesChange[], seat: HeldSeat, now: Date, expected: Map<string, ThresholdExpectation>): Promise<typeof RETRY | typeof MOVED> {
     const license = await this.meters.find(input.accountId, { licenseId: input.licenseId });
     if (!license) throw new DomainError('license_not_found', 'License not found');
     const judged = changes.map((c) => {
       const feature = findMeterAttribute(license, c.name);
       const refusal: MeterRefusal | null = feature
-        ? meterRefusal(license, { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat, deviceUses: input.deviceId, negatives: 'floor-only' })
+        ? meterRefusal(license, { target: { scope: 'feature', code: feature.code }, amount: c.amount, now, seat, deviceUses: input.deviceId, negatives: 'floor-only', thresholds: expected.get(c.name) })
         : 'meter_missing';
       return { c, feature, refusal };
     });
@@ -170,16 +183,17 @@ export class MeterAttributeUses {
         throw new DomainError('license_expired', 'The license has expired');
       case 'seat_changed':
         // A seat of the license was taken away since it was read: the retry reads the seat again.
-        return;
+        return RETRY;
     }
     const attribute = first('meter_missing', 'feature_expired');
     if (attribute?.refusal === 'meter_missing') throw new DomainError('feature_not_on_license', `Meter attribute "${attribute.c.name}" not found`, { code: attribute.c.name });
     if (attribute) throw new DomainError('feature_expired', `Meter attribute "${attribute.c.name}" has expired`);
     const due = judged.filter((j) => j.refusal === 'period_due');
     for (const { feature } of due) await resetDuePeriod(this.meters, license, { scope: 'feature', code: feature!.code }, feature!, now);
-    if (due.length > 0) return;
+    if (due.length > 0) return RETRY;
     const limit = first('below_zero', 'limit_reached');
     if (limit?.refusal === 'below_zero') throw new DomainError('consumption_below_zero', `The decrement would take the uses of "${limit.c.name}" below 0`, { code: limit.c.name });
     if (limit) throw new DomainError('consumption_limit_reached', `Meter attribute "${limit.c.name}" has reached its allowed uses`, { code: limit.c.name, total: limit.feature!.total, ceiling: limit.feature!.ceiling });
+    return first('thresholds_moved') ? MOVED : RETRY;
   }
 }

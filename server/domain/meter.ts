@@ -17,6 +17,8 @@ export interface MeterPolicy {
   /** Whether `total` returns to 0 at the start of each `period`. */
   reset: boolean;
   period: ConsumptionPeriod | null;
+  /** Consumption alert thresholds in percent of `max`, ascending (see consumption-alerts.ts). */
+  alertThresholds: number[];
 }
 
 export interface MeterState extends MeterPolicy {
@@ -28,6 +30,8 @@ export interface MeterState extends MeterPolicy {
   ceiling: number | null;
   /** When the current period ends and `total` is due to return to 0; null without periodic reset. */
   resetAt: Date | null;
+  /** The alert thresholds (percent) reached in the current period (cleared when the period resets). */
+  alerted: number[];
 }
 
 /** The highest total a meter may reach under its policy, or null when nothing limits it. */

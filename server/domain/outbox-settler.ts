@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import { completeLedgerEntries } from './ledger-entries.js';
-import type { EventOutboxEntry, EventPayloads, RecordedEvent } from './events.js';
+import { isAboutChangedMeter, type EventOutboxEntry, type EventPayloads, type RecordedEvent } from './events.js';
 import type { Device, License } from './types.js';
 import type { EventsPort, LedgerMove, LedgerPort, OutboxOwner, OutboxPort, SequencedEvent } from './ports.js';
 
@@ -151,13 +151,13 @@ export class OutboxSettler {
     for (const { job, entry } of intents) {
       const intent = entry.event;
       if (!subscribers.anyFor(intent.accountId)) continue;
-      const returned = job.state.narrowed && intent.type !== 'consumption.added' ? undefined : job.state.license;
+      const returned = job.state.narrowed && !isAboutChangedMeter(intent) ? undefined : job.state.license;
       const license = returned ?? (await memo(licenses, job.licenseId, () => this.deps.lookup.license(intent.accountId, job.licenseId)));
       let device = job.state.device ?? null;
       if ('activationId' in intent && device?.activationId !== intent.activationId) {
         device = await memo(devices, intent.activationId, () => this.deps.lookup.deviceByActivationId(intent.activationId));
       }
-      for (const built of this.deps.payloads.build(intent, { licenseId: job.licenseId, license, device, now: this.deps.clock.now() })) {
+      for (const built of this.deps.payloads.build(intent, { licenseId: job.licenseId, license, device, now: this.deps.clock.now(), at: new Date(entry.at) })) {
         const event: RecordedEvent = {
           id: built.idSuffix === '' ? entry.id : `${entry.id}:${built.idSuffix}`,
           accountId: intent.accountId,

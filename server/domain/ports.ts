@@ -3,6 +3,7 @@
  * needs. `server/db/` implements them (and may import the domain); the domain never imports
  * `server/db/`, `server/http/` or `server/webhooks/` (checked by `npm run lint`, .dependency-cruiser.cjs).
  */
+import type { ThresholdExpectation } from './consumption-alerts.js';
 import type { EventOutboxEntry, RecordedEvent } from './events.js';
 import type { Account, CredentialKind, Device, LedgerEntry, License, LicenseFeature, LicenseUser, LicenseUserRecord, Product, ProductFeature, SeatChange } from './types.js';
 
@@ -57,6 +58,11 @@ export interface MeterChange {
   outbox: OutboxEntry;
   /** Event intents recorded in the same write (see domain/event-outbox.ts). */
   events?: EventOutboxEntry[] | undefined;
+  /**
+   * The alert thresholds the change expects to reach (see consumption-alerts.ts; none when left
+   * out): the write is guarded by them, records them alerted, and `events` carries their events.
+   */
+  thresholds?: ThresholdExpectation | undefined;
 }
 
 /**
@@ -77,7 +83,7 @@ export interface MultiFeatureChange {
    * that position), since several `$[identifier]` paths to the same field are not accepted by every
    * engine.
    */
-  changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry }>;
+  changes: Array<{ code: string; index: number; amount: number; outbox: OutboxEntry; thresholds?: ThresholdExpectation | undefined }>;
   negatives: 'policy' | 'floor-only';
   now: Date;
   /** Event intents recorded in the same write. */
@@ -251,6 +257,8 @@ export interface MeterFieldChanges {
   maxOverages?: number;
   reset?: boolean;
   period?: string | null;
+  /** Ascending (normalizeAlertThresholds). */
+  alertThresholds?: number[];
 }
 
 /** A floating feature's uses by the device being released, as last read (0 when it has none). */

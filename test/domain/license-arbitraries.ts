@@ -3,6 +3,7 @@ import { DomainError } from '../../server/domain/errors.js';
 import { EMPTY_METER } from '../../server/domain/license-features.js';
 import { ceilingOf, type MeterState } from '../../server/domain/meter.js';
 import type { MeterChange } from '../../server/domain/ports.js';
+import type { ThresholdExpectation } from '../../server/domain/consumption-alerts.js';
 import type { License, LicenseFeature } from '../../server/domain/types.js';
 
 /**
@@ -23,6 +24,7 @@ export function policyFields(maxMax: number, maxOverages: number) {
     allowOverages: fc.boolean(),
     maxOverages: fc.integer({ min: 0, max: maxOverages }),
     reset: fc.boolean(),
+    alertThresholds: fc.constantFrom<number[]>([], [80, 100], [50], [25, 50, 75, 100]),
   };
 }
 
@@ -43,11 +45,12 @@ export const meterArb = fc
     // Near the limit, where the rules decide.
     offset: fc.integer({ min: -3, max: 4 }),
     resetAt: when,
+    alerted: fc.constantFrom<number[]>([], [], [80], [50], [25, 50]),
   })
   .map((m): MeterState => {
-    const policy = { max: m.max, unlimited: m.unlimited, allowNegative: m.allowNegative, allowOverages: m.allowOverages, maxOverages: m.maxOverages, reset: m.reset, period: m.reset ? ('daily' as const) : null };
+    const policy = { max: m.max, unlimited: m.unlimited, allowNegative: m.allowNegative, allowOverages: m.allowOverages, maxOverages: m.maxOverages, reset: m.reset, period: m.reset ? ('daily' as const) : null, alertThresholds: m.alertThresholds };
     const total = Math.max(0, m.max + m.offset);
-    return { ...policy, total, gross: total, ceiling: ceilingOf(policy), resetAt: m.reset ? m.resetAt : null };
+    return { ...policy, total, gross: total, ceiling: ceilingOf(policy), resetAt: m.reset ? m.resetAt : null, alerted: m.alerted };
   });
 
 export const featureArb = (code: string) =>
@@ -142,6 +145,17 @@ export const changeArb = fc
     overageCap: fc.constantFrom<MeterChange['overageCap']>(undefined, { allowOverages: false }, { maxOverages: 1 }, { maxOverages: 2 }, { allowOverages: true, maxOverages: 0 }),
     // A deadline passed on every clock, one far ahead, or none.
     deadline: fc.constantFrom<Date | undefined>(undefined, new Date('2026-01-01T00:00:00Z'), new Date('2099-01-01T00:00:00Z')),
+    // The alert thresholds it expects to reach: none (mostly), or some, with the limit and period it read.
+    thresholds: fc.constantFrom<ThresholdExpectation | undefined>(
+      undefined,
+      undefined,
+      { crossed: [] },
+      { crossed: [100], asRead: { max: 4, resetAt: null, period: null } },
+      { crossed: [50], asRead: { max: 4, resetAt: null, period: null } },
+      { crossed: [80, 100], asRead: { max: 2, resetAt: null, period: null } },
+      { crossed: [75, 100], asRead: { max: 4, resetAt: null, period: null } },
+      { crossed: [100], asRead: { max: 3, resetAt: FUTURE, period: 'daily' } },
+    ),
   })
   .map((c) => ({
     ...c,
@@ -164,5 +178,6 @@ export function meterChangeOf(license: License, c: typeof changeArb extends fc.A
     ...(c.requireConsumptionLicense ? { requireConsumptionLicense: true } : {}),
     ...(c.overageCap ? { overageCap: c.overageCap } : {}),
     ...(c.deadline !== undefined ? { deadline: c.deadline } : {}),
+    ...(c.thresholds !== undefined ? { thresholds: c.thresholds } : {}),
   };
 }

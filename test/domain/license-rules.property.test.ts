@@ -7,13 +7,14 @@ import { meterChangeFilter, meterChangeUpdate, meterRefusal } from '../../server
 import type { LicenseFeature } from '../../server/domain/types.js';
 import { startTestDatabase, type TestDatabase } from '../../server/db/embedded/test/database.js';
 import { changeArb, licenseArb, meterChangeOf } from './license-arbitraries.js';
+import { crossedThresholds } from '../../server/domain/consumption-alerts.js';
 
 /**
  * The counter rules exist twice by necessity: as a MongoDB filter that the database evaluates in the
  * same atomic write as the `$inc` (meterChangeFilter), and in TypeScript to tell the client why a change
  * was refused (meterRefusal). This generates licenses and changes at random and checks, on the database
  * itself, that the guarded update applies a change exactly when the TypeScript rules say it may, and
- * then moves the counter by exactly the amount.
+ * then moves the counter by exactly the amount and alerts exactly the thresholds it reached.
  */
 describe('counter rules: the guarded update and the TypeScript rules agree', () => {
   let db: TestDatabase;
@@ -45,9 +46,12 @@ describe('counter rules: the guarded update and the TypeScript rules agree', () 
         expect({ applied: after !== null, refusal }).toEqual({ applied: refusal === null, refusal });
         if (after) {
           accepted += 1;
-          const before = c.target.scope === 'license' ? license.consumption.total : license.features.find((f) => f.code === (c.target as { code: string }).code)!.total;
-          const stored = c.target.scope === 'license' ? (after.consumption as MeterState).total : (after.features as LicenseFeature[]).find((f) => f.code === (c.target as { code: string }).code)!.total;
-          expect(stored).toBe(before + c.amount);
+          const meterBefore = c.target.scope === 'license' ? license.consumption : license.features.find((f) => f.code === (c.target as { code: string }).code)!;
+          const meterAfter = c.target.scope === 'license' ? (after.consumption as MeterState) : (after.features as LicenseFeature[]).find((f) => f.code === (c.target as { code: string }).code)!;
+          expect(meterAfter.total).toBe(meterBefore.total + c.amount);
+          // The alert thresholds it reached (exactly those it expected) are alerted for the rest of the period.
+          expect(meterAfter.alerted).toEqual([...meterBefore.alerted, ...crossedThresholds(meterBefore, c.amount)]);
+          expect(crossedThresholds(meterBefore, c.amount)).toEqual(c.amount > 0 ? (c.thresholds?.crossed ?? []) : []);
         }
       }),
       { numRuns: 1500 },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../server/domain/errors.js';
 import { EMPTY_METER } from '../../server/domain/license-features.js';
-import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, resetDuePeriod, retryOnConflict, RETRY, heldSeatRefusal, usabilityOf } from '../../server/domain/license-rules.js';
+import { assertUsable, exceedsLimit, floatingUsesOf, locateLicense, MAX_ATTEMPTS, MAX_MOVED_ATTEMPTS, MOVED, resetDuePeriod, retryOnConflict, RETRY, heldSeatRefusal, usabilityOf } from '../../server/domain/license-rules.js';
 import { periodEnd } from '../../server/domain/periods.js';
 import type { MeterState } from '../../server/domain/meter.js';
 import type { License } from '../../server/domain/types.js';
@@ -95,6 +95,22 @@ describe('license rules', () => {
     ).toBe('concurrent_modification');
     expect(attempts).toEqual(Array.from({ length: MAX_ATTEMPTS }, (_, i) => i));
     expect(MAX_ATTEMPTS).toBe(6);
+    // MOVED (the counter moved across alert thresholds: another write succeeded) does not use up the
+    // attempts, but is bounded too: MAX_ATTEMPTS RETRYs after MAX_MOVED_ATTEMPTS MOVEDs still end the loop.
+    let moved = 0;
+    expect(await retryOnConflict(async () => (++moved <= MAX_MOVED_ATTEMPTS ? MOVED : 'done'))).toBe('done');
+    expect(moved).toBe(MAX_MOVED_ATTEMPTS + 1);
+    const outcomes: string[] = [];
+    expect(
+      await codeOf(
+        retryOnConflict(async (n) => {
+          outcomes.push(n % 2 === 0 ? 'moved' : 'retry');
+          return n % 2 === 0 ? MOVED : RETRY;
+        }),
+      ),
+    ).toBe('concurrent_modification');
+    expect(outcomes.filter((o) => o === 'retry')).toHaveLength(MAX_ATTEMPTS);
+    expect(await codeOf(retryOnConflict(async () => MOVED))).toBe('concurrent_modification');
     // An attempt's error ends the loop at once.
     expect(
       await codeOf(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ceilingOf, currentTotal, isPeriodDue, resetAtFor, type MeterPolicy } from '../../server/domain/meter.js';
 
-const policy = (p: Partial<MeterPolicy> = {}): MeterPolicy => ({ max: 10, unlimited: false, allowNegative: false, allowOverages: false, maxOverages: 0, reset: false, period: null, ...p });
+const policy = (p: Partial<MeterPolicy> = {}): MeterPolicy => ({ max: 10, unlimited: false, allowNegative: false, allowOverages: false, maxOverages: 0, reset: false, period: null, alertThresholds: [80, 100], ...p });
 
 describe('meter rules', () => {
   it('ceilingOf: max without overages; max + overages; none when unlimited or overages are unlimited (0)', () => {

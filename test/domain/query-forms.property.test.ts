@@ -7,6 +7,7 @@ import { applyMeterSettings, applyMeterSettingsExpression, type MeterSettings } 
 import { meterChangeFilter, meterRefusal, multiFeatureChangeFilter, multiFeatureRefusals, seatFilter, usabilityOf, usableLicenseFilter } from '../../server/domain/license-rules.js';
 import { ceilingExpression, ceilingOf, resetAtExpression, resetAtFor, type MeterPolicy, type MeterState } from '../../server/domain/meter.js';
 import { CONSUMPTION_PERIODS } from '../../server/domain/periods.js';
+import { crossedThresholds, crossedThresholdsExpression, thresholdGuard } from '../../server/domain/consumption-alerts.js';
 import type { LedgerTemplate, MeterFieldChanges, MultiFeatureChange, HeldSeat } from '../../server/domain/ports.js';
 import type { QueryDocument } from '../../server/domain/query-forms.js';
 import type { LedgerEntry, License } from '../../server/domain/types.js';
@@ -57,7 +58,7 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
 
   it('applyMeterSettingsExpression gives applyMeterSettings (on every valid change of settings)', () => {
     const currentArb = fc.record({ policy: policyArb, total: fc.integer({ min: 0, max: 30 }), extra: fc.integer({ min: 0, max: 10 }), resetAt: fc.option(momentArb, { nil: null }) }).map(
-      ({ policy, total, extra, resetAt }): MeterState => ({ ...policy, total, gross: total + extra, ceiling: ceilingOf(policy), resetAt: policy.reset ? resetAt : null }),
+      ({ policy, total, extra, resetAt }): MeterState => ({ ...policy, total, gross: total + extra, ceiling: ceilingOf(policy), resetAt: policy.reset ? resetAt : null, alerted: [] }),
     );
     const settingsArb = fc.record({ ...policyFields(20, 5), period: periodArb, total: fc.integer({ min: 0, max: 30 }) }, { requiredKeys: [] }) satisfies fc.Arbitrary<MeterSettings>;
     let valid = 0;
@@ -78,6 +79,24 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
       { numRuns: 500 },
     );
     expect(valid).toBeGreaterThan(100);
+  });
+
+  it('crossedThresholdsExpression gives crossedThresholds, and the guard of a write expecting none holds exactly when it reaches none', () => {
+    const pcts = fc.uniqueArray(fc.integer({ min: 1, max: 100 }), { maxLength: 5 }).map((a) => [...a].sort((x, y) => x - y));
+    const meterArb = fc
+      .record({ max: fc.integer({ min: 0, max: 40 }), unlimited: fc.boolean(), total: fc.integer({ min: 0, max: 45 }), alertThresholds: pcts, alertedShare: fc.integer({ min: 0, max: 5 }) })
+      .map(({ alertedShare, ...m }) => ({ ...m, alerted: m.alertThresholds.slice(0, alertedShare % (m.alertThresholds.length + 1)) }));
+    let reached = 0;
+    fc.assert(
+      fc.property(meterArb, fc.integer({ min: -3, max: 20 }), (meter, amount) => {
+        const crossed = crossedThresholds(meter, amount);
+        if (crossed.length > 0) reached += 1;
+        if (amount > 0) expect(evaluate(crossedThresholdsExpression('$m', amount), { m: meter })).toEqual(crossed);
+        if (amount > 0) expect(evaluate(thresholdGuard('$m', amount, { crossed: [] }).expr, { m: meter })).toBe(crossed.length === 0);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(reached).toBeGreaterThan(100);
   });
 
   it('ledgerOutboxEntryExpression builds what ledgerOutboxEntry builds', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../support/server.js';
-import { licenseFor, startLicenseApiServer } from './fixtures.js';
-import type { V4Client, V4Response } from './signed-fetch.js';
+import { licenseFor, startLicenseApiServer, tally } from './fixtures.js';
+import type { V4Client } from './signed-fetch.js';
 
 /** Many parallel HTTP requests against one limit: the exact number accepted and the exact final value. */
 describe('License API v4 concurrency', () => {
@@ -12,15 +12,6 @@ describe('License API v4 concurrency', () => {
     ({ t, client } = await startLicenseApiServer());
   });
   afterAll(async () => t?.stop());
-
-  const tally = (responses: V4Response[]) => {
-    const counts: Record<string, number> = {};
-    for (const r of responses) {
-      const key = r.status === 200 ? '200' : `${r.status} ${r.body?.code}`;
-      counts[key] = (counts[key] ?? 0) + 1;
-    }
-    return counts;
-  };
 
   it('600 parallel add_feature_consumption of 1 against max 250: exactly 250 accepted', async () => {
     const { license, ids } = await licenseFor(t, { features: [{ code: 'api-calls', max: 250 }] });

@@ -38,3 +38,13 @@ export function expectError(res: V4Response, code: string, status = 400): void {
   expect(res.body).toMatchObject({ status, code });
   expect(res.status).toBe(status);
 }
+
+/** How many responses had each outcome: `200`, or `<status> <code>`. */
+export function tally(responses: V4Response[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of responses) {
+    const key = r.status === 200 ? '200' : `${r.status} ${r.body?.code}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}

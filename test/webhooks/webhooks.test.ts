@@ -206,6 +206,29 @@ describe('webhooks: subscriptions, signed deliveries, retries, every event in th
     await call(client, 'DELETE', `/v3/webhooks/${sub.id}`);
   });
 
+  it('delivers consumption.threshold-reached with the documented payload: v3 increments and activation updates, v4 consumptions', async () => {
+    const license = await seed();
+    const sub = await subscribe(['consumption.threshold-reached'], {}, `${receiver.url}?thresholds`);
+    receiver.respond = () => 200;
+    const fp = fingerprint('thresholds');
+    const aid = await activate(t, license, fp);
+    // api-calls: 150 allowed, thresholds 80 % (120) and 100 % (150). A v3 increment to 119, then an activation update to 121.
+    expect((await call({ baseUrl: t.baseUrl }, 'POST', '/v3/activations/meter-attributes/api-calls', { increment: 119, activationId: aid, accountId: '' })).status).toBe(200);
+    expect((await call(client, 'PATCH', `/v3/activations/${aid}`, { ...activationBody(license, fp), meterAttributes: [{ name: 'api-calls', usesIncrement: 2 }] })).status).toBe(200);
+    // The License API: the last 29 uses reach 100 %.
+    await t.services.consumption.consume({ accountId: t.account.id, license: { licenseId: license.id }, target: { scope: 'feature', code: 'api-calls' }, amount: 29, seat: { hardwareId: fp }, negatives: 'policy', event: 'consumption_add' });
+    const mine = (all: Received[]) => all.filter((r) => byType('consumption.threshold-reached')(r) && r.body.data.licenseId === String(license.id));
+    await receiver.waitFor((all) => mine(all).length >= 2);
+    const got = mine(receiver.received);
+    expect(got.map((r) => ({ ...r.body.data, at: typeof r.body.data.at }))).toEqual([
+      { licenseId: String(license.id), meterAttribute: 'api-calls', thresholdPercent: 80, thresholdUses: 120, limit: 150, totalUses: 121, period: null, periodEndsAt: null, at: 'string' },
+      { licenseId: String(license.id), meterAttribute: 'api-calls', thresholdPercent: 100, thresholdUses: 150, limit: 150, totalUses: 150, period: null, periodEndsAt: null, at: 'string' },
+    ]);
+    for (const r of got) expect(r.body.data.at).toBe(r.body.triggeredAt);
+    expect(payloadViolations(got)).toEqual([]);
+    await call(client, 'DELETE', `/v3/webhooks/${sub.id}`);
+  });
+
   it('every payload the server sent in this file matches its schema in the spec', () => {
     expect(receiver.received.length).toBeGreaterThan(10);
     expect(payloadViolations(receiver.received)).toEqual([]);

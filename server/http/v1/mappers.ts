@@ -96,6 +96,7 @@ function toV1LicenseFeature(license: License, product: Product | null, f: Licens
     max_overages: f.maxOverages,
     reset_consumption: f.reset,
     consumption_period: f.period,
+    consumption_alert_thresholds: f.alertThresholds,
     allow_unlimited_consumptions: f.unlimited,
     allow_negative_consumptions: f.allowNegative,
     metadata: f.metadata,
@@ -177,6 +178,7 @@ export function toV1License(license: License, product: Product | null, now: Date
     max_overages: c.maxOverages,
     reset_consumption: c.reset,
     consumption_period: c.period,
+    consumption_alert_thresholds: c.alertThresholds,
     trial_days: 0,
     is_floating: license.isFloating,
     is_floating_cloud: license.isFloatingCloud,
@@ -232,6 +234,7 @@ export function licenseMeterFromWire(body: {
   max_overages?: number | undefined;
   reset_consumption?: boolean | undefined;
   consumption_period?: string | null | undefined;
+  consumption_alert_thresholds?: number[] | undefined;
 }): Omit<MeterSettings, 'total'> | undefined {
   const settings = {
     max: body.max_consumptions,
@@ -241,6 +244,7 @@ export function licenseMeterFromWire(body: {
     maxOverages: body.max_overages,
     reset: body.reset_consumption,
     period: periodFromWire(body.consumption_period),
+    alertThresholds: body.consumption_alert_thresholds,
   };
   return Object.values(settings).some((v) => v !== undefined) ? settings : undefined;
 }
@@ -256,6 +260,7 @@ export function featureSettingsFromWire(e: V1LicenseFeatureSettings): LicenseFea
     maxOverages: e.max_overages,
     reset: e.reset_consumption,
     period: periodFromWire(e.consumption_period),
+    alertThresholds: e.consumption_alert_thresholds,
     unlimited: e.allow_unlimited_consumptions,
     allowNegative: e.allow_negative_consumptions,
     metadata: e.metadata,

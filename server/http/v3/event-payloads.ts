@@ -28,6 +28,11 @@ export function toWebhookLicense(license: License): Schemas['V3WebhookLicense'] 
   };
 }
 
+/** The meter a consumption's intent is about: the license-level consumption, or the feature it names (undefined when gone). */
+function meterOfIntent(license: License, intent: { scope: 'license' | 'feature'; featureCode: string | null }): MeterState | undefined {
+  return intent.scope === 'license' ? license.consumption : license.features.find((f) => f.code === intent.featureCode);
+}
+
 function licenseSubject(licenseId: number): string {
   return `license:${licenseId}`;
 }
@@ -53,7 +58,7 @@ export const v3EventPayloads: EventPayloads = {
       case 'license.updated':
         return [{ idSuffix: '', type: intent.type, subject: licenseSubject(license.id), data: toWebhookLicense(license) }];
       case 'consumption.added': {
-        const meter = intent.scope === 'license' ? license.consumption : license.features.find((f) => f.code === intent.featureCode);
+        const meter = meterOfIntent(license, intent);
         if (!meter) return [];
         const seat = intent.seat;
         // Consumptions record the seat by its activation id (entries written before by hardware id name none).
@@ -74,6 +79,22 @@ export const v3EventPayloads: EventPayloads = {
           events.push({ idSuffix: 'limit', type: 'meter-attribute.limit-reached', subject: licenseSubject(license.id), data: limit });
         }
         return events;
+      }
+      case 'consumption.threshold-reached': {
+        const meter = meterOfIntent(license, intent);
+        if (!meter) return [];
+        const threshold: Schemas['V3WebhookConsumptionThreshold'] = {
+          licenseId: String(license.id),
+          meterAttribute: intent.featureCode,
+          thresholdPercent: intent.percent,
+          thresholdUses: intent.thresholdUses,
+          limit: intent.limit,
+          totalUses: meter.total,
+          period: intent.period,
+          periodEndsAt: intent.periodEndsAt === null ? null : new Date(intent.periodEndsAt).toISOString(),
+          at: state.at.toISOString(),
+        };
+        return [{ idSuffix: '', type: intent.type, subject: licenseSubject(license.id), data: threshold }];
       }
     }
   },
