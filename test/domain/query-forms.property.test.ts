@@ -96,7 +96,8 @@ describe('query forms agree with the TypeScript rules (through mingo)', () => {
       }),
       { numRuns: 2000 },
     );
-    expect(reached).toBeGreaterThan(100);
+    // The generator reaches a threshold in about 5 % of the runs (85 to 130 of 2000 seen): enough to have tested both answers.
+    expect(reached).toBeGreaterThan(40);
   });
 
   it('ledgerOutboxEntryExpression builds what ledgerOutboxEntry builds', () => {
