@@ -21,7 +21,8 @@ const config = loadConfig({
   WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
   WEBHOOKS_POLL_INTERVAL_MS: '20',
   WEBHOOKS_REPAIR_AFTER_MS: '0',
-  ...(noSettle ? { WEBHOOKS_DISPATCHER: 'false' } : {}),
+  // Dying right after the commits: no dispatcher, and no repair pass may settle the fresh outbox entries first.
+  ...(noSettle ? { WEBHOOKS_DISPATCHER: 'false', WEBHOOKS_REPAIR_AFTER_MS: '3600000' } : {}),
 });
 const server = await startServer({ config, logger: createLogger((process.env.CRASH_LOG_LEVEL ?? 'silent') as 'silent'), print: () => undefined });
 if (noSettle) server.services.eventOutbox.settle = async () => undefined;
