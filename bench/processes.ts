@@ -61,7 +61,7 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
 }
 
 /** The embedded MongoDB-compatible engine (as `npm run db -- --port 0 --in-memory`, or with `--dbpath dataDir`, compiled) as its own process. */
-export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string): Promise<{ child: Child; uri: string }> {
+export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string, startTimeoutMs = 30_000): Promise<{ child: Child; uri: string }> {
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
@@ -72,7 +72,7 @@ export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string)
     if (m) resolveUri(m[1]!);
   });
   const failed = new Promise<never>((_, reject) => child.process.once('exit', (code) => reject(new Error(`the database engine exited (${code}): ${child.stderr()}`))));
-  const uri = await Promise.race([uriPromise, failed, sleep(30_000).then(() => Promise.reject(new Error('the database engine did not start in 30 s')))]);
+  const uri = await Promise.race([uriPromise, failed, sleep(startTimeoutMs).then(() => Promise.reject(new Error(`the database engine did not start in ${startTimeoutMs / 1000} s`)))]);
   return { child, uri };
 }
 

@@ -578,7 +578,11 @@ function targetsOf17(f: Facts): string {
 
 const loadBefore = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(', ');
 
-main().catch((err: unknown) => {
+const scenario = process.argv[2];
+const entry = scenario === 'engine-memory' ? (await import('./engine-memory.js')).runEngineMemory : main;
+if (scenario !== undefined && scenario !== 'engine-memory') throw new Error(`unknown bench scenario ${scenario} (known: engine-memory)`);
+
+entry().catch((err: unknown) => {
   console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
