@@ -47,7 +47,30 @@ export class CorruptDataError extends Error {
 }
 
 export function encodeRecord(doc: Doc): Buffer {
-  const payload = serialize(doc);
+  return frameRecord(serialize(doc));
+}
+
+/**
+ * The record `{ op: 'put', db, coll, doc }` with the document given as its BSON bytes (copied as
+ * they are: a snapshot of stored documents needs no encoding), byte for byte what `encodeRecord`
+ * writes for the decoded document.
+ */
+export function encodePutRecord(db: string, coll: string, docBytes: Uint8Array): Buffer {
+  const head = serialize({ op: 'put', db, coll });
+  const length = head.length - 1 + 1 + 4 + docBytes.length + 1;
+  const payload = Buffer.allocUnsafe(length);
+  payload.set(head.subarray(0, head.length - 1), 0);
+  payload.writeInt32LE(length, 0);
+  let at = head.length - 1;
+  payload[at++] = 0x03;
+  payload.write('doc\0', at, 'latin1');
+  at += 4;
+  payload.set(docBytes, at);
+  payload[length - 1] = 0;
+  return frameRecord(payload);
+}
+
+function frameRecord(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt32LE(crc32(out.subarray(0, 4)), 4);
@@ -173,14 +196,16 @@ export interface StrictRead {
  * Reads every record from `start`; only a torn tail may be dropped, anything else throws
  * CorruptDataError naming `file` and the offset. v1 files cannot tell a damaged length from a
  * torn one, so there a bad record counts as a (garbage) tail unless a valid record follows it.
+ * With `onRecord`, each record is handed to it as it is read and none is kept in `records`.
  */
-export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, file: string): StrictRead {
+export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, file: string, onRecord?: (r: ReadRecord) => void): StrictRead {
   const records: ReadRecord[] = [];
   let offset = start;
   while (offset < buf.length) {
     const r = readRecordAt(buf, offset, version);
     if (r.kind === 'ok') {
-      records.push({ doc: r.doc, offset });
+      if (onRecord) onRecord({ doc: r.doc, offset });
+      else records.push({ doc: r.doc, offset });
       offset = r.next;
       continue;
     }
