@@ -78,9 +78,7 @@ export class Collection {
    * them is kept decoded among the hot documents; a larger group (a scan of one key) is not.
    */
   lookup(index: Index, keys: string[]): Doc[] {
-    const holders = index.candidates(keys);
-    if (holders === undefined) return [];
-    const few = typeof holders === 'number' || holders.size <= 8;
+    const few = index.candidateCount(keys) <= 8;
     return index.lookup(keys, few ? (s) => this.store.read(s) : (s) => this.store.peek(s)) ?? [];
   }
 
@@ -107,8 +105,7 @@ export class Collection {
     for (const ix of this.indexes.values()) ix.checkUnique(this.ns, next, newEntries[i++], slot);
     i = 0;
     for (const ix of this.indexes.values()) {
-      ix.remove(slot, oldEntries[i]);
-      ix.add(slot, newEntries[i]);
+      ix.update(slot, oldEntries[i], newEntries[i]);
       i++;
     }
     this.store.replace(slot, next);
@@ -135,10 +132,7 @@ export class Collection {
       return;
     }
     const old = this.store.peek(slot);
-    for (const ix of this.indexes.values()) {
-      ix.remove(slot, ix.entries(old));
-      ix.add(slot, ix.entries(doc));
-    }
+    for (const ix of this.indexes.values()) ix.update(slot, ix.entries(old), ix.entries(doc));
     this.store.replace(slot, doc);
   }
 

@@ -7,6 +7,7 @@ import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, type FileHand
 import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
+import { noteChurn } from './memory.js';
 import type { ChangeOp } from './collection.js';
 import {
   CorruptDataError,
@@ -14,8 +15,10 @@ import {
   checkFileHeader,
   encodeFileHeader,
   encodeRecord,
-  encodePutRecord,
+  putRecordBytes,
+  putRecordHead,
   readRecordsStrict,
+  writePutRecord,
   type ReadRecord,
 } from './records.js';
 
@@ -170,7 +173,11 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
   let snapshot: LoadedSnapshot | undefined;
   const snapFile = path.join(dir, SNAPSHOT);
   // Applied as it is read (the journals are checked after it; on any error the catalog is dropped).
-  if (names.includes(SNAPSHOT)) snapshot = loadSnapshot(await readFile(snapFile), snapFile, catalog);
+  if (names.includes(SNAPSHOT)) {
+    const buf = await readFile(snapFile);
+    noteChurn(buf.length * 2);
+    snapshot = loadSnapshot(buf, snapFile, catalog);
+  }
 
   const allGens = names
     .map(parseJournalName)
@@ -252,34 +259,48 @@ function applyOrThrow(catalog: Catalog, r: ReadRecord, file: string): void {
   }
 }
 
-/** The whole state as snapshot records (chunks of about 4 MiB). */
+const SNAPSHOT_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * The whole state as snapshot records, in chunks of about 4 MiB. Documents are copied from the
+ * collections' stored bytes straight into the chunks (no buffer per record: a snapshot of a million
+ * documents would otherwise leave hundreds of MB of small freed allocations in the C heap).
+ */
 export function encodeSnapshot(catalog: Catalog, gen: number): Buffer[] {
   const out: Buffer[] = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  const push = (doc: Doc) => pushRecord(encodeRecord(doc));
-  const pushRecord = (rec: Buffer) => {
-    batch.push(rec);
-    batchBytes += rec.length;
-    if (batchBytes > 4 * 1024 * 1024) {
-      out.push(Buffer.concat(batch));
-      batch = [];
-      batchBytes = 0;
-    }
+  let chunk = Buffer.allocUnsafeSlow(SNAPSHOT_CHUNK);
+  let at = 0;
+  let total = 0;
+  const room = (n: number) => {
+    if (at + n <= chunk.length) return;
+    if (at > 0) out.push(chunk.subarray(0, at));
+    total += at;
+    chunk = Buffer.allocUnsafeSlow(Math.max(SNAPSHOT_CHUNK, n));
+    at = 0;
+  };
+  const push = (doc: Doc) => {
+    const rec = encodeRecord(doc);
+    room(rec.length);
+    chunk.set(rec, at);
+    at += rec.length;
   };
   let count = 0;
   for (const [db, colls] of catalog.dbs) {
     for (const coll of colls.values()) {
       push({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid });
       for (const spec of coll.indexSpecs().slice(1)) push({ op: 'createIndex', db, coll: coll.name, spec });
+      const head = putRecordHead(db, coll.name);
       for (const bytes of coll.encoded()) {
-        pushRecord(encodePutRecord(db, coll.name, bytes));
+        room(putRecordBytes(head, bytes));
+        at = writePutRecord(chunk, at, head, bytes);
         count++;
       }
     }
   }
-  if (batch.length) out.push(Buffer.concat(batch));
+  if (at > 0) out.push(chunk.subarray(0, at));
+  total += at;
   out.push(encodeRecord({ end: 1, count }));
+  noteChurn(total * 2);
   return out;
 }
 

@@ -21,8 +21,9 @@
  * Slots are numbered in insertion order and never reused, so a scan returns documents in insertion
  * order (a replacement keeps its place), as WiredTiger's record ids do.
  */
-import { deserialize, serialize } from 'bson';
+import { deserialize, serialize, serializeWithBufferAndIndex } from 'bson';
 import { fromWire, keyString, type Doc } from '../values.js';
+import { noteChurn } from './memory.js';
 
 const SLAB_BYTES = 4 * 1024 * 1024;
 /** A document at least this large gets a slab of its own. */
@@ -50,9 +51,9 @@ export function hashKey(s: string): number {
   return h | 0;
 }
 
-function grow<T extends Int32Array | Float64Array>(a: T, min: number): T {
+function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {
   if (a.length >= min) return a;
-  const next = new (a.constructor as new (n: number) => T)(Math.max(min, Math.ceil(a.length * 1.5) + 16));
+  const next = new Int32Array(Math.max(min, Math.ceil(a.length * 1.5) + 16));
   next.set(a);
   return next;
 }
@@ -60,14 +61,14 @@ function grow<T extends Int32Array | Float64Array>(a: T, min: number): T {
 export class DocStore {
   // Per slot.
   private slab = new Int32Array(64);
+  /** Offset in the slab; of a DIRTY slot: the BSON length of the version before it (an estimate of its size). */
   private off = new Int32Array(64);
-  /** BSON length of the encoded version (of a DIRTY slot: of the version before it, an estimate). */
-  private len = new Int32Array(64);
-  private ver = new Float64Array(64);
+  /** Version (a write counter, wrapping at 2^32) the slot's current document was written at. */
+  private ver = new Int32Array(64);
   private idHash = new Int32Array(64);
   private slots = 0;
   private live = 0;
-  private nextVersion = 1;
+  private nextVersion = 0;
   private readonly tags = new WeakMap<Doc, number>();
 
   /** `_id` table: slot + 1, 0 empty, -1 removed. */
@@ -135,7 +136,7 @@ export class DocStore {
     this.ensureSlots(s + 1);
     this.slots++;
     this.live++;
-    this.ver[s] = this.nextVersion++;
+    this.ver[s] = this.nextVersion = (this.nextVersion + 1) | 0;
     this.tags.set(doc, this.ver[s]!);
     this.idHash[s] = hashKey(idKey);
     this.encode(s, doc);
@@ -148,7 +149,7 @@ export class DocStore {
     this.cacheDelete(slot);
     this.release(slot);
     this.slab[slot] = DIRTY;
-    this.ver[slot] = this.nextVersion++;
+    this.ver[slot] = this.nextVersion = (this.nextVersion + 1) | 0;
     this.tags.set(next, this.ver[slot]!);
     this.cacheSet(slot, next);
   }
@@ -186,12 +187,12 @@ export class DocStore {
       if (this.slab[s] === DELETED) continue;
       if (this.slab[s] === DIRTY) {
         const doc = this.cache.get(s)!;
-        this.cacheBytes -= this.len[s]!;
+        this.cacheBytes -= this.bytesOf(s);
         this.encode(s, doc);
-        this.cacheBytes += this.len[s]!;
+        this.cacheBytes += this.bytesOf(s);
       }
       const buf = this.slabs[this.slab[s]!]!;
-      yield buf.subarray(this.off[s]!, this.off[s]! + this.len[s]!);
+      yield buf.subarray(this.off[s]!, this.off[s]! + this.bytesOf(s));
     }
   }
 
@@ -204,10 +205,16 @@ export class DocStore {
 
   // ---- internals -----------------------------------------------------------------------------
 
+  /** BSON length of the slot's encoded version (of a DIRTY slot: of the version before it). */
+  private bytesOf(slot: number): number {
+    const index = this.slab[slot]!;
+    return index >= 0 ? this.slabs[index]!.readInt32LE(this.off[slot]!) : this.off[slot]!;
+  }
+
   private decode(slot: number): Doc {
     const buf = this.slabs[this.slab[slot]!]!;
     const o = this.off[slot]!;
-    const doc = fromWire(deserialize(buf.subarray(o, o + this.len[slot]!), DECODE)) as Doc;
+    const doc = fromWire(deserialize(buf.subarray(o, o + buf.readInt32LE(o)), DECODE)) as Doc;
     this.tags.set(doc, this.ver[slot]!);
     return doc;
   }
@@ -218,7 +225,7 @@ export class DocStore {
     if (cached) return keyString(cached._id);
     const buf = this.slabs[this.slab[slot]!]!;
     const o = this.off[slot]!;
-    const end = o + this.len[slot]!;
+    const end = o + buf.readInt32LE(o);
     // The element: type byte, "_id\0", value. Decoded alone as a one-field document.
     if (buf[o + 5] === 0x5f && buf[o + 6] === 0x69 && buf[o + 7] === 0x64 && buf[o + 8] === 0) {
       const type = buf[o + 4];
@@ -241,13 +248,12 @@ export class DocStore {
     if (this.slab.length >= n) return;
     this.slab = grow(this.slab, n);
     this.off = grow(this.off, n);
-    this.len = grow(this.len, n);
     this.ver = grow(this.ver, n);
     this.idHash = grow(this.idHash, n);
   }
 
   private idInsert(slot: number): void {
-    if ((this.idUsed + 1) * 2 > this.idTable.length) this.rehashIds();
+    if ((this.idUsed + 1) * 10 > this.idTable.length * 7) this.rehashIds();
     const mask = this.idTable.length - 1;
     for (let i = (Math.imul(this.idHash[slot]!, 0x9e3779b1) >>> 0) & mask; ; i = (i + 1) & mask) {
       const v = this.idTable[i]!;
@@ -261,7 +267,7 @@ export class DocStore {
 
   private rehashIds(): void {
     let cap = 64;
-    while (cap < (this.live + 1) * 3) cap *= 2;
+    while (cap * 2 < (this.live + 1) * 3) cap *= 2;
     this.idTable = new Int32Array(cap);
     this.idUsed = 0;
     for (const s of this.liveSlots()) this.idInsert(s);
@@ -269,12 +275,12 @@ export class DocStore {
 
   /** Encodes `doc` as the current version of `slot` into the current slab. */
   private encode(slot: number, doc: Doc): void {
-    const bytes = serialize(doc);
+    const bytes = encodeScratch(doc);
+    noteChurn(bytes.length * 4);
     const [index, offset] = this.allocate(bytes.length);
     this.slabs[index]!.set(bytes, offset);
     this.slab[slot] = index;
     this.off[slot] = offset;
-    this.len[slot] = bytes.length;
     this.slabLive[index]! += bytes.length;
     this.liveBytes += bytes.length;
   }
@@ -304,9 +310,10 @@ export class DocStore {
   /** The bytes of the slot's current version become garbage (the slot is left DIRTY: the caller marks it). */
   private release(slot: number): void {
     const index = this.slab[slot]!;
-    this.slab[slot] = DIRTY;
     if (index < 0) return;
-    const n = this.len[slot]!;
+    const n = this.bytesOf(slot);
+    this.slab[slot] = DIRTY;
+    this.off[slot] = n;
     this.slabLive[index]! -= n;
     this.liveBytes -= n;
     if (this.slabLive[index] === 0 && index !== this.current) this.dropSlab(index);
@@ -330,7 +337,7 @@ export class DocStore {
     for (let s = 0; s < this.slots; s++) {
       const from = this.slab[s]!;
       if (!evacuate.has(from)) continue;
-      const n = this.len[s]!;
+      const n = this.bytesOf(s);
       const [index, offset] = this.allocate(n);
       this.slabs[from]!.copy(this.slabs[index]!, offset, this.off[s]!, this.off[s]! + n);
       this.slab[s] = index;
@@ -344,7 +351,7 @@ export class DocStore {
 
   private cacheSet(slot: number, doc: Doc): void {
     this.cache.set(slot, doc);
-    this.cacheBytes += this.len[slot]!;
+    this.cacheBytes += this.bytesOf(slot);
     while (this.cache.size > CACHE_MAX_DOCS || (this.cacheBytes > CACHE_MAX_BYTES && this.cache.size > 1)) {
       const [oldest, d] = this.cache.entries().next().value as [number, Doc];
       this.cacheDelete(oldest);
@@ -353,7 +360,19 @@ export class DocStore {
   }
 
   private cacheDelete(slot: number): void {
-    if (this.cache.delete(slot)) this.cacheBytes -= this.len[slot]!;
+    if (this.cache.delete(slot)) this.cacheBytes -= this.bytesOf(slot);
+  }
+}
+
+/** Reused for encoding documents (no allocation per document); larger ones get a buffer of their own. */
+const scratch = Buffer.allocUnsafeSlow(1024 * 1024);
+
+/** The BSON bytes of `doc`: a view of the scratch buffer (valid until the next call) or a buffer of its own. */
+function encodeScratch(doc: Doc): Uint8Array {
+  try {
+    return scratch.subarray(0, serializeWithBufferAndIndex(doc, scratch) + 1);
+  } catch {
+    return serialize(doc);
   }
 }
 

@@ -4,8 +4,9 @@
  * 32-bit hash of the canonical key string (see `keyString`) to the slots of the documents holding
  * that key. Keys are not kept: documents whose keys only share a hash share an entry, and a lookup
  * checks the key of each document it returns. A hash held by one document maps to its slot
- * directly (most keys of a near-unique index, such as a ledger's, have one holder); a Set of slots
- * from the second holder on. Arrays are multikey (one entry per element).
+ * directly (most keys of a near-unique index, such as a ledger's, have one holder); a sorted
+ * array of slots (4 bytes each) from the second holder on, so lookups return documents in
+ * insertion order, as a real index returns equal keys in record id order. Arrays are multikey (one entry per element).
  */
 import { ErrorCodes, MongoCommandError, fail } from '../errors.js';
 import { compileQuery, type Matcher } from '../query/mingo.js';
@@ -41,16 +42,72 @@ export interface SlotReader {
 const EMPTY = 0;
 const REMOVED = -0x80000000;
 
+/** The slots of the documents sharing one hash, in slot (insertion) order: 4 bytes each. */
+class SlotList {
+  private a = new Int32Array(4);
+  n = 0;
+
+  constructor(x: number, y: number) {
+    this.a[0] = Math.min(x, y);
+    this.a[1] = Math.max(x, y);
+    this.n = 2;
+  }
+
+  /** Index of `slot`, or -(insertion point + 1). */
+  private search(slot: number): number {
+    let lo = 0;
+    let hi = this.n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.a[mid]!;
+      if (v < slot) lo = mid + 1;
+      else if (v > slot) hi = mid - 1;
+      else return mid;
+    }
+    return -(lo + 1);
+  }
+
+  add(slot: number): void {
+    const at = this.n > 0 && slot > this.a[this.n - 1]! ? -(this.n + 1) : this.search(slot);
+    if (at >= 0) return;
+    const i = -at - 1;
+    if (this.n === this.a.length) {
+      const next = new Int32Array(Math.ceil(this.a.length * 1.5) + 4);
+      next.set(this.a);
+      this.a = next;
+    }
+    if (i < this.n) this.a.copyWithin(i + 1, i, this.n);
+    this.a[i] = slot;
+    this.n++;
+  }
+
+  remove(slot: number): void {
+    const i = this.search(slot);
+    if (i < 0) return;
+    this.a.copyWithin(i, i + 1, this.n);
+    this.n--;
+    if (this.n * 4 < this.a.length && this.a.length > 16) this.a = this.a.slice(0, this.n * 2);
+  }
+
+  first(): number {
+    return this.a[0]!;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.a.subarray(0, this.n));
+  }
+}
+
 /**
  * Open addressing table (linear probing) from a 32-bit hash to its holders: `vals` is slot + 1 for
- * one holder, -(group + 1) for a Set of slots, 0 for an empty cell, REMOVED for a removed one.
+ * one holder, -(group + 1) for a SlotList, 0 for an empty cell, REMOVED for a removed one.
  */
 class HashSlots {
   private hashes = new Int32Array(16);
   private vals = new Int32Array(16);
   private used = 0;
-  private count = 0;
-  private groups: Array<Set<number> | undefined> = [];
+  private size = 0;
+  private groups: Array<SlotList | undefined> = [];
   private freeGroups: number[] = [];
 
   private find(h: number): number {
@@ -62,12 +119,20 @@ class HashSlots {
     }
   }
 
-  /** The slots holding hash `h` (a live Set: do not keep it across writes). */
-  get(h: number): number | Set<number> | undefined {
+  /** The slots holding hash `h`, in slot order: one slot, or several. */
+  get(h: number): number | number[] | undefined {
     const i = this.find(h);
     if (i < 0) return undefined;
     const v = this.vals[i]!;
-    return v > 0 ? v - 1 : this.groups[-v - 1]!;
+    return v > 0 ? v - 1 : this.groups[-v - 1]!.toArray();
+  }
+
+  /** How many slots hold hash `h`. */
+  count(h: number): number {
+    const i = this.find(h);
+    if (i < 0) return 0;
+    const v = this.vals[i]!;
+    return v > 0 ? 1 : this.groups[-v - 1]!.n;
   }
 
   add(h: number, slot: number): void {
@@ -77,14 +142,14 @@ class HashSlots {
       if (v > 0) {
         if (v - 1 === slot) return;
         const g = this.freeGroups.pop() ?? this.groups.length;
-        this.groups[g] = new Set([v - 1, slot]);
+        this.groups[g] = new SlotList(v - 1, slot);
         this.vals[i] = -(g + 1);
       } else {
         this.groups[-v - 1]!.add(slot);
       }
       return;
     }
-    if ((this.used + 1) * 4 > this.vals.length * 3) this.rehash();
+    if ((this.used + 1) * 5 > this.vals.length * 4) this.rehash();
     const mask = this.vals.length - 1;
     for (let j = (Math.imul(h, 0x9e3779b1) >>> 0) & mask; ; j = (j + 1) & mask) {
       const v = this.vals[j]!;
@@ -92,7 +157,7 @@ class HashSlots {
         if (v === EMPTY) this.used++;
         this.hashes[j] = h;
         this.vals[j] = slot + 1;
-        this.count++;
+        this.size++;
         return;
       }
     }
@@ -105,20 +170,20 @@ class HashSlots {
     if (v > 0) {
       if (v - 1 !== slot) return;
       this.vals[i] = REMOVED;
-      this.count--;
+      this.size--;
       return;
     }
     const g = -v - 1;
-    const set = this.groups[g]!;
-    set.delete(slot);
-    if (set.size > 1) return;
+    const list = this.groups[g]!;
+    list.remove(slot);
+    if (list.n > 1) return;
     this.groups[g] = undefined;
     this.freeGroups.push(g);
-    if (set.size === 1) {
-      this.vals[i] = set.values().next().value! + 1;
+    if (list.n === 1) {
+      this.vals[i] = list.first() + 1;
     } else {
       this.vals[i] = REMOVED;
-      this.count--;
+      this.size--;
     }
   }
 
@@ -126,10 +191,10 @@ class HashSlots {
     const oldHashes = this.hashes;
     const oldVals = this.vals;
     let cap = 16;
-    while (cap * 3 < (this.count + 1) * 8) cap *= 2;
+    while (cap < (this.size + 1) * 2) cap *= 2;
     this.hashes = new Int32Array(cap);
     this.vals = new Int32Array(cap);
-    this.used = this.count;
+    this.used = this.size;
     const mask = cap - 1;
     for (let k = 0; k < oldVals.length; k++) {
       const v = oldVals[k]!;
@@ -231,7 +296,7 @@ export class Index {
       const holders = full.get(hashKey(e.key));
       if (holders === undefined) continue;
       const keys = e.values.map((v) => keyString(v));
-      for (const other of typeof holders === 'number' ? [holders] : [...holders]) {
+      for (const other of typeof holders === 'number' ? [holders] : holders) {
         if (other !== self && this.holds(this.reader.peek(other), keys)) {
           const keyValue: Doc = {};
           this.fields.forEach((f, i) => (keyValue[f] = e.values[i]));
@@ -258,8 +323,30 @@ export class Index {
   }
 
   /** Slots that may hold the key whose first `keys.length` fields have these key strings (a superset: check with `holds`). */
-  candidates(keys: string[]): number | Set<number> | undefined {
+  candidates(keys: string[]): number | number[] | undefined {
     return this.levels[keys.length - 1]?.get(hashKey(keys.join('|')));
+  }
+
+  /** How many slots `candidates(keys)` would return. */
+  candidateCount(keys: string[]): number {
+    return this.levels[keys.length - 1]?.count(hashKey(keys.join('|'))) ?? 0;
+  }
+
+  /** Moves `slot` from its old keys to its new ones, leaving the levels whose keys did not change alone. */
+  update(slot: number, before: KeyEntry[][] | undefined, after: KeyEntry[][] | undefined): void {
+    if (!before || !after) {
+      this.remove(slot, before);
+      this.add(slot, after);
+      return;
+    }
+    for (let i = 0; i < before.length; i++) {
+      const a = before[i]!;
+      const b = after[i]!;
+      if (a.length === b.length && a.every((e, j) => e.key === b[j]!.key)) continue;
+      const level = this.levels[i]!;
+      for (const e of a) level.remove(hashKey(e.key), slot);
+      for (const e of b) level.add(hashKey(e.key), slot);
+    }
   }
 
   /** Documents whose first `keys.length` indexed fields equal `keys` (as key strings), or undefined when there are none. */
@@ -267,7 +354,7 @@ export class Index {
     const holders = this.candidates(keys);
     if (holders === undefined) return undefined;
     const out: Doc[] = [];
-    for (const slot of typeof holders === 'number' ? [holders] : [...holders]) {
+    for (const slot of typeof holders === 'number' ? [holders] : holders) {
       const doc = read(slot);
       if (this.holds(doc, keys)) out.push(doc);
     }

@@ -50,24 +50,45 @@ export function encodeRecord(doc: Doc): Buffer {
   return frameRecord(serialize(doc));
 }
 
-/**
- * The record `{ op: 'put', db, coll, doc }` with the document given as its BSON bytes (copied as
- * they are: a snapshot of stored documents needs no encoding), byte for byte what `encodeRecord`
- * writes for the decoded document.
- */
-export function encodePutRecord(db: string, coll: string, docBytes: Uint8Array): Buffer {
+/** The fields before `doc` of a `put` record of one collection (BSON, without its terminating byte): the same for all its documents. */
+export function putRecordHead(db: string, coll: string): Uint8Array {
   const head = serialize({ op: 'put', db, coll });
-  const length = head.length - 1 + 1 + 4 + docBytes.length + 1;
-  const payload = Buffer.allocUnsafe(length);
-  payload.set(head.subarray(0, head.length - 1), 0);
-  payload.writeInt32LE(length, 0);
-  let at = head.length - 1;
-  payload[at++] = 0x03;
-  payload.write('doc\0', at, 'latin1');
-  at += 4;
-  payload.set(docBytes, at);
-  payload[length - 1] = 0;
-  return frameRecord(payload);
+  return head.subarray(0, head.length - 1);
+}
+
+/** Bytes of the record `{ op: 'put', db, coll, doc }` for a head (`putRecordHead`) and the document's BSON bytes. */
+export function putRecordBytes(head: Uint8Array, docBytes: Uint8Array): number {
+  return RECORD_HEADER_BYTES + head.length + 1 + 4 + docBytes.length + 1;
+}
+
+/**
+ * Writes the record `{ op: 'put', db, coll, doc }` into `out` at `at` with the document given as its
+ * BSON bytes (copied as they are: a snapshot of stored documents needs no encoding), byte for byte
+ * what `encodeRecord` writes for the decoded document. Returns the offset after it.
+ */
+export function writePutRecord(out: Buffer, at: number, head: Uint8Array, docBytes: Uint8Array): number {
+  const start = at + RECORD_HEADER_BYTES;
+  const length = head.length + 1 + 4 + docBytes.length + 1;
+  out.set(head, start);
+  out.writeInt32LE(length, start);
+  let p = start + head.length;
+  out[p++] = 0x03;
+  out.write('doc\0', p, 'latin1');
+  p += 4;
+  out.set(docBytes, p);
+  out[start + length - 1] = 0;
+  out.writeUInt32LE(length, at);
+  out.writeUInt32LE(crc32(out.subarray(at, at + 4)), at + 4);
+  out.writeUInt32LE(crc32(out.subarray(start, start + length)), at + 8);
+  return start + length;
+}
+
+/** `writePutRecord` into a buffer of its own. */
+export function encodePutRecord(db: string, coll: string, docBytes: Uint8Array): Buffer {
+  const head = putRecordHead(db, coll);
+  const out = Buffer.allocUnsafe(putRecordBytes(head, docBytes));
+  writePutRecord(out, 0, head, docBytes);
+  return out;
 }
 
 function frameRecord(payload: Uint8Array): Buffer {
