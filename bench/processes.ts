@@ -65,9 +65,10 @@ export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string,
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
-  // Node flags as `npm run db` sets them (a larger young generation: the engine's data is in its heap).
-  const flags = ['--max-semi-space-size=64', ...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
-  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], {}, (line) => {
+  // As `npm run db` runs it: two malloc arenas (glibc's default of one per thread left the C heap of an engine
+  // with a data directory hundreds of MB larger than what it holds, #23), the default young generation.
+  const flags = [...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
+  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], { MALLOC_ARENA_MAX: '2' }, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });

@@ -259,12 +259,16 @@ function applyOrThrow(catalog: Catalog, r: ReadRecord, file: string): void {
   }
 }
 
-const SNAPSHOT_CHUNK = 4 * 1024 * 1024;
+/**
+ * Above glibc's largest dynamic mmap threshold (32 MiB on 64-bit): a chunk is always mapped on its
+ * own and unmapped when freed, never left as a hole in the C heap after the snapshot is written.
+ */
+const SNAPSHOT_CHUNK = 33 * 1024 * 1024;
 
 /**
- * The whole state as snapshot records, in chunks of about 4 MiB. Documents are copied from the
- * collections' stored bytes straight into the chunks (no buffer per record: a snapshot of a million
- * documents would otherwise leave hundreds of MB of small freed allocations in the C heap).
+ * The whole state as snapshot records, in chunks of SNAPSHOT_CHUNK bytes. Documents are copied from
+ * the collections' stored bytes straight into the chunks (no buffer per record: a snapshot of a
+ * million documents would otherwise leave hundreds of MB of small freed allocations in the C heap).
  */
 export function encodeSnapshot(catalog: Catalog, gen: number): Buffer[] {
   const out: Buffer[] = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];

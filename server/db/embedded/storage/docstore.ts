@@ -35,9 +35,12 @@ const DIRTY = -2;
 /** Reclaim garbage once this much of the slabs is dead and at least half as much as is live. */
 const COMPACT_MIN_DEAD = 16 * 1024 * 1024;
 
-/** Bounds of the cache of decoded documents (per collection): documents and BSON bytes. */
+/**
+ * Bounds of the cache of decoded documents (per collection): documents and BSON bytes (64 MB: 32
+ * hot documents of 1.7 MB each stay decoded; a decoded document takes a few times its BSON size).
+ */
 export const CACHE_MAX_DOCS = 10_000;
-export const CACHE_MAX_BYTES = 16 * 1024 * 1024;
+export const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 const DECODE = { promoteValues: false, promoteBuffers: false } as const;
 

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -25,24 +26,18 @@ function rss(pid: number): number {
   return Number(m![1]) * 1024;
 }
 
-function startEngine(): Promise<{ child: ChildProcess; uri: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--in-memory', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`engine did not start: ${out}`)), 20_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, uri: m[1]! });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`engine exited with ${code}: ${out}`));
-    });
-  });
+/** An engine of its own (`npm run db -- --in-memory --port 0`), once it prints the address it listens on. */
+async function startEngine(): Promise<{ child: ChildProcess; uri: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--in-memory', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const listening = (async () => {
+    for await (const line of createInterface({ input: child.stdout! })) {
+      const address = /listening on (\S+)/.exec(line)?.[1];
+      if (address) return address;
+    }
+    throw new Error(`the engine exited before listening (${child.exitCode})`);
+  })();
+  const uri = await Promise.race([listening, sleep(20_000).then(() => Promise.reject(new Error('the engine did not listen within 20 s')))]);
+  return { child, uri };
 }
 
 describe.skipIf(!!process.env.MONGODB_URI || process.platform !== 'linux')('memory per document (engine only)', () => {
