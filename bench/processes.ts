@@ -61,18 +61,19 @@ function spawnChild(name: string, args: string[], env: Record<string, string | u
 }
 
 /** The embedded MongoDB-compatible engine (as `npm run db -- --port 0 --in-memory`, or with `--dbpath dataDir`, compiled) as its own process. */
-export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string): Promise<{ child: Child; uri: string }> {
+export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string, startTimeoutMs = 30_000): Promise<{ child: Child; uri: string }> {
   let resolveUri: (uri: string) => void;
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
-  // Node flags as `npm run db` sets them (a larger young generation: the engine's data is in its heap).
-  const flags = ['--max-semi-space-size=64', ...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
-  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], {}, (line) => {
+  // As `npm run db` runs it: two malloc arenas (glibc's default of one per thread left the C heap of an engine
+  // with a data directory hundreds of MB larger than what it holds, #23), the default young generation.
+  const flags = [...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
+  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], { MALLOC_ARENA_MAX: '2' }, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });
   const failed = new Promise<never>((_, reject) => child.process.once('exit', (code) => reject(new Error(`the database engine exited (${code}): ${child.stderr()}`))));
-  const uri = await Promise.race([uriPromise, failed, sleep(30_000).then(() => Promise.reject(new Error('the database engine did not start in 30 s')))]);
+  const uri = await Promise.race([uriPromise, failed, sleep(startTimeoutMs).then(() => Promise.reject(new Error(`the database engine did not start in ${startTimeoutMs / 1000} s`)))]);
   return { child, uri };
 }
 

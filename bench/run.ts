@@ -583,8 +583,10 @@ function targetsOf17(f: Facts): string {
 const loadBefore = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(', ');
 
 /** Scenarios with a BENCHMARKS.md section of their own: `npm run bench -- <name>` runs one alone; `npm run bench` runs them after the main run. */
-const SCENARIOS: Record<string, { title: string; run: () => Promise<string> }> = {
+const SCENARIOS: Record<string, { title: string; run: () => Promise<string>; aloneOnly?: boolean }> = {
   usage: { title: 'Usage reports and ledger exports', run: usageBench },
+  /** Loads 1M+ ledger entries twice (tens of minutes): only when asked for by name. */
+  'engine-memory': { title: 'Embedded engine: memory and start-up (generated)', run: async () => (await import('./engine-memory.js')).runEngineMemory(), aloneOnly: true },
 };
 
 async function runScenario(name: string): Promise<void> {
@@ -598,7 +600,7 @@ async function runScenario(name: string): Promise<void> {
 
 const only = process.argv[2];
 (only ? runScenario(only) : main().then(async () => {
-  for (const name of Object.keys(SCENARIOS)) await runScenario(name);
+  for (const [name, scenario] of Object.entries(SCENARIOS)) if (!scenario.aloneOnly) await runScenario(name);
 })).catch((err: unknown) => {
   console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);

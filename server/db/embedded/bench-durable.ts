@@ -52,9 +52,10 @@ interface Engine {
 function startEngine(): Promise<Engine> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-durable-'));
   const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli.ts');
-  const nodeArgs = ['--max-semi-space-size=64', '--import', 'tsx'];
+  const nodeArgs = ['--import', 'tsx'];
   if (args['cpu-prof']) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof']));
-  const child = spawn(process.execPath, [...nodeArgs, cli, '--port', '0', '--dbpath', dataDir, '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // As `npm run db` runs it.
+  const child = spawn(process.execPath, [...nodeArgs, cli, '--port', '0', '--dbpath', dataDir, '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {

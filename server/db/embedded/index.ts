@@ -8,6 +8,7 @@ import { WireServer, type Logger } from './server.js';
 import { Catalog } from './storage/catalog.js';
 import { dataDirState, publishEndpoint, type DataDirState } from './storage/endpoint.js';
 import { Persistence, type DurabilityStatus, type PersistenceOptions, type StorageFaults } from './storage/persistence.js';
+import { startIdleCollector } from './storage/memory.js';
 import { TtlMonitor } from './storage/ttl.js';
 
 export interface EmbeddedMongoOptions {
@@ -87,6 +88,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     }
   }
   ttl.start();
+  const stopIdleCollector = startIdleCollector();
   let stopped: Promise<void> | undefined;
   return {
     uri,
@@ -98,6 +100,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       stopped ??= (async () => {
         await endpoint?.withdraw().catch(() => undefined);
         ttl.stop();
+        stopIdleCollector();
         await server.close();
         cursors.close();
         await persistence?.close();

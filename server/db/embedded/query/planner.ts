@@ -198,7 +198,7 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
         const e = equalityValue(f[field]);
         return keyString(e.ok ? e.value : undefined);
       });
-      candidates = index.lookup(keys) ?? [];
+      candidates = coll.lookup(index, keys);
       residual = withoutKeys(f, plan.fields);
       break;
     }

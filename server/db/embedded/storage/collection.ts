@@ -1,7 +1,7 @@
 /**
- * A collection: documents keyed by their `_id` key string (insertion ordered) plus secondary
- * indexes. Stored documents are never mutated; writes replace them (copy-on-write), so cursors can
- * hold on to documents safely. Every change is reported to the storage's change listener
+ * A collection: its documents (a compact `DocStore`: BSON bytes, found by `_id`, in insertion
+ * order) plus secondary indexes over their slots. Documents are never mutated; writes replace them
+ * (copy-on-write), so cursors can hold on to the documents they were given. Every change is reported to the storage's change listener
  * (the journal), synchronously and after it has been applied.
  */
 import { Binary, UUID } from 'bson';
@@ -9,6 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import { inheritPositionalMatch } from '../query/positional.js';
 import { inheritQueryView, keyString, type Doc } from '../values.js';
 import { applyDelta, type DeltaChange } from './delta.js';
+import { DocStore } from './docstore.js';
 import { Index, duplicateKeyError, normalizeIndexSpec, sameIndexOptions, type IndexSpec } from './indexes.js';
 
 export type ChangeOp =
@@ -28,7 +29,7 @@ export type ChangeListener = (change: ChangeOp) => void;
 export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 export class Collection {
-  readonly docs = new Map<string, Doc>();
+  private readonly store = new DocStore();
   readonly indexes = new Map<string, Index>();
 
   constructor(
@@ -48,82 +49,106 @@ export class Collection {
   }
 
   get size(): number {
-    return this.docs.size;
+    return this.store.size;
   }
 
+  /** The document with this `_id` (kept decoded among the collection's hot documents). */
   getById(id: unknown): Doc | undefined {
-    return this.docs.get(keyString(id));
+    const slot = this.store.findSlot(id);
+    return slot < 0 ? undefined : this.store.read(slot);
   }
 
+  /** Every document, in insertion order. */
   all(): IterableIterator<Doc> {
-    return this.docs.values();
+    return this.store.docs();
+  }
+
+  /** Every document as its BSON bytes, in insertion order (views: copy them before the next write). */
+  encoded(): IterableIterator<Buffer> {
+    return this.store.encoded();
+  }
+
+  /** Memory held by the documents (diagnostics, tests). */
+  storageStats(): ReturnType<DocStore['stats']> {
+    return this.store.stats();
+  }
+
+  /**
+   * Documents of `index` whose first `keys.length` fields equal `keys` (key strings). A handful of
+   * them is kept decoded among the hot documents; a larger group (a scan of one key) is not.
+   */
+  lookup(index: Index, keys: string[]): Doc[] {
+    const few = index.candidateCount(keys) <= 8;
+    return index.lookup(keys, few ? (s) => this.store.read(s) : (s) => this.store.peek(s)) ?? [];
   }
 
   /** Inserts a new document (which must have an `_id`). Throws E11000 without changing anything. */
   insert(doc: Doc): void {
     const idKey = keyString(doc._id);
-    if (this.docs.has(idKey)) throw duplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
+    if (this.store.findSlot(doc._id, idKey) >= 0) throw duplicateKeyError(this.ns, '_id_', { _id: 1 }, { _id: doc._id });
     const entries = [...this.indexes.values()].map((ix) => ix.entries(doc));
     let i = 0;
     for (const ix of this.indexes.values()) ix.checkUnique(this.ns, doc, entries[i++]);
-    this.docs.set(idKey, doc);
+    const slot = this.store.insert(doc, idKey);
     i = 0;
-    for (const ix of this.indexes.values()) ix.add(doc, entries[i++]);
+    for (const ix of this.indexes.values()) ix.add(slot, entries[i++]);
     this.emit({ op: 'put', db: this.db, coll: this.name, doc });
   }
 
   /** Replaces a stored document with a new version (same `_id`). Throws E11000 without changing anything. */
   replace(old: Doc, next: Doc): void {
-    const idKey = keyString(old._id);
-    if (this.docs.get(idKey) !== old) fail(ErrorCodes.InternalError, 'document changed concurrently');
+    const slot = this.store.currentSlot(old);
+    if (slot < 0) fail(ErrorCodes.InternalError, 'document changed concurrently');
     const oldEntries = [...this.indexes.values()].map((ix) => ix.entries(old));
     const newEntries = [...this.indexes.values()].map((ix) => ix.entries(next));
     let i = 0;
-    for (const ix of this.indexes.values()) ix.checkUnique(this.ns, next, newEntries[i++], old);
+    for (const ix of this.indexes.values()) ix.checkUnique(this.ns, next, newEntries[i++], slot);
     i = 0;
     for (const ix of this.indexes.values()) {
-      ix.remove(old, oldEntries[i]);
-      ix.add(next, newEntries[i]);
+      ix.update(slot, oldEntries[i], newEntries[i]);
       i++;
     }
-    this.docs.set(idKey, next);
+    this.store.replace(slot, next);
     inheritQueryView(old, next);
     inheritPositionalMatch(old, next);
     this.emit({ op: 'put', db: this.db, coll: this.name, doc: next, prev: old });
   }
 
   remove(doc: Doc): void {
-    const idKey = keyString(doc._id);
-    if (this.docs.get(idKey) !== doc) return;
-    for (const ix of this.indexes.values()) ix.remove(doc, ix.entries(doc));
-    this.docs.delete(idKey);
+    const slot = this.store.currentSlot(doc);
+    if (slot < 0) return;
+    for (const ix of this.indexes.values()) ix.remove(slot, ix.entries(doc));
+    this.store.delete(slot);
     this.emit({ op: 'del', db: this.db, coll: this.name, id: doc._id });
   }
 
   /** Used by journal replay: insert or replace by `_id`, without uniqueness checks or events. */
   restorePut(doc: Doc): void {
     const idKey = keyString(doc._id);
-    const old = this.docs.get(idKey);
-    for (const ix of this.indexes.values()) {
-      if (old) ix.remove(old, ix.entries(old));
-      ix.add(doc, ix.entries(doc));
+    const slot = this.store.findSlot(doc._id, idKey);
+    if (slot < 0) {
+      const s = this.store.insert(doc, idKey);
+      for (const ix of this.indexes.values()) ix.add(s, ix.entries(doc));
+      return;
     }
-    this.docs.set(idKey, doc);
+    const old = this.store.peek(slot);
+    for (const ix of this.indexes.values()) ix.update(slot, ix.entries(old), ix.entries(doc));
+    this.store.replace(slot, doc);
   }
 
   /** Used by journal replay: applies a delta to the stored document with this `_id`; throws when there is none. */
   restoreUpdate(id: unknown, changes: DeltaChange[]): void {
-    const old = this.docs.get(keyString(id));
-    if (!old) fail(ErrorCodes.BadValue, `journal delta for a document that does not exist: ${this.ns} _id ${keyString(id)}`);
-    this.restorePut(applyDelta(old, changes));
+    const slot = this.store.findSlot(id);
+    if (slot < 0) fail(ErrorCodes.BadValue, `journal delta for a document that does not exist: ${this.ns} _id ${keyString(id)}`);
+    this.restorePut(applyDelta(this.store.peek(slot), changes));
   }
 
   restoreDelete(id: unknown): void {
-    const idKey = keyString(id);
-    const old = this.docs.get(idKey);
-    if (!old) return;
-    for (const ix of this.indexes.values()) ix.remove(old, ix.entries(old));
-    this.docs.delete(idKey);
+    const slot = this.store.findSlot(id);
+    if (slot < 0) return;
+    const old = this.store.peek(slot);
+    for (const ix of this.indexes.values()) ix.remove(slot, ix.entries(old));
+    this.store.delete(slot);
   }
 
   indexSpecs(): IndexSpec[] {
@@ -154,15 +179,12 @@ export class Collection {
         fail(ErrorCodes.IndexOptionsConflict, `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(ix.spec)}`);
       }
     }
-    const index = new Index(spec);
-    if (!options.replay) {
-      for (const doc of this.docs.values()) {
-        const entries = index.entries(doc);
-        index.checkUnique(this.ns, doc, entries);
-        index.add(doc, entries);
-      }
-    } else {
-      for (const doc of this.docs.values()) index.add(doc, index.entries(doc));
+    const index = new Index(spec, this.store);
+    for (const slot of this.store.liveSlots()) {
+      const doc = this.store.peek(slot);
+      const entries = index.entries(doc);
+      if (!options.replay) index.checkUnique(this.ns, doc, entries);
+      index.add(slot, entries);
     }
     this.indexes.set(spec.name, index);
     if (!options.replay) this.emit({ op: 'createIndex', db: this.db, coll: this.name, spec });

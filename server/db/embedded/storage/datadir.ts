@@ -7,6 +7,7 @@ import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, type FileHand
 import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
+import { noteChurn } from './memory.js';
 import type { ChangeOp } from './collection.js';
 import {
   CorruptDataError,
@@ -14,7 +15,10 @@ import {
   checkFileHeader,
   encodeFileHeader,
   encodeRecord,
+  putRecordBytes,
+  putRecordHead,
   readRecordsStrict,
+  writePutRecord,
   type ReadRecord,
 } from './records.js';
 
@@ -109,49 +113,71 @@ export interface LoadResult {
   legacy: boolean;
 }
 
-interface ParsedSnapshot {
+interface LoadedSnapshot {
   version: 1 | 2;
   gen: number;
-  records: ReadRecord[];
+  /** Documents restored. */
+  puts: number;
 }
 
-export function parseSnapshot(buf: Buffer, file: string): ParsedSnapshot {
+/**
+ * Checks a snapshot and applies it to `catalog` as it reads it (one record at a time: no decoded
+ * copy of the whole state is held). Throws CorruptDataError when it is damaged; `catalog` is then
+ * partly filled and must be thrown away.
+ */
+export function loadSnapshot(buf: Buffer, file: string, catalog: Catalog): LoadedSnapshot {
   const header = checkFileHeader(buf, 'snapshot');
   if (header.kind === 'bad') throw new CorruptDataError(file, 0, header.reason);
   if (buf.length === 0) throw new CorruptDataError(file, 0, 'snapshot is empty (0 bytes)');
   const version = header.kind === 'v2' ? 2 : 1;
   const start = version === 2 ? FILE_HEADER_BYTES : 0;
-  const read = readRecordsStrict(buf, start, version, file);
+  let head: ReadRecord | undefined;
+  let tail: ReadRecord | undefined;
+  let records = 0;
+  let puts = 0;
+  const read = readRecordsStrict(buf, start, version, file, (r) => {
+    records++;
+    if (!head) {
+      head = r;
+      if (r.doc.snapshot !== 1) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
+      if (header.kind === 'v2' && header.gen !== Number(r.doc.gen)) {
+        throw new CorruptDataError(file, start, `the snapshot header says generation ${header.gen}, its start record ${Number(r.doc.gen)}`);
+      }
+      return;
+    }
+    tail = r;
+    // The end record is no change: applying it does nothing.
+    applyOrThrow(catalog, r, file);
+    if (r.doc.op === 'put') puts++;
+  });
   if (read.torn !== undefined) {
     throw new CorruptDataError(file, read.validLength, `snapshot ends early (${read.torn}); a snapshot is written atomically and is never torn`);
   }
-  const head = read.records[0];
-  const tail = read.records[read.records.length - 1];
-  if (!head || head.doc.snapshot !== 1) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
-  if (!tail || tail.doc.end !== 1 || read.records.length < 2) {
+  if (!head) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
+  if (!tail || tail.doc.end !== 1 || records < 2) {
     throw new CorruptDataError(file, read.validLength, 'the snapshot end record is missing');
   }
-  const gen = Number(head.doc.gen);
-  if (header.kind === 'v2' && header.gen !== gen) {
-    throw new CorruptDataError(file, start, `the snapshot header says generation ${header.gen}, its start record ${gen}`);
-  }
-  const body = read.records.slice(1, -1);
-  const puts = body.filter((r) => r.doc.op === 'put').length;
   if (tail.doc.count !== undefined && Number(tail.doc.count) !== puts) {
     throw new CorruptDataError(file, tail.offset, `the snapshot end record counts ${String(tail.doc.count)} documents, the file holds ${puts}`);
   }
-  return { version, gen, records: body };
+  return { version, gen: Number(head.doc.gen), puts };
 }
 
 /**
- * Loads snapshot + journals into `catalog`, refusing anything but a torn tail (CorruptDataError).
+ * Loads snapshot + journals into `catalog` (a fresh one: after a CorruptDataError it is partly
+ * filled and must be dropped), refusing anything but a torn tail (CorruptDataError).
  * `limits` caps how many bytes of a journal generation are read (roll-back to the durable offset).
  */
 export async function loadDataDir(dir: string, catalog: Catalog, limits?: ReadonlyMap<number, number>): Promise<LoadResult> {
   const names = await readdir(dir);
-  let snapshot: ParsedSnapshot | undefined;
+  let snapshot: LoadedSnapshot | undefined;
   const snapFile = path.join(dir, SNAPSHOT);
-  if (names.includes(SNAPSHOT)) snapshot = parseSnapshot(await readFile(snapFile), snapFile);
+  // Applied as it is read (the journals are checked after it; on any error the catalog is dropped).
+  if (names.includes(SNAPSHOT)) {
+    const buf = await readFile(snapFile);
+    noteChurn(buf.length * 2);
+    snapshot = loadSnapshot(buf, snapFile, catalog);
+  }
 
   const allGens = names
     .map(parseJournalName)
@@ -206,10 +232,7 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
 
   let restored = 0;
   let replayed = 0;
-  if (snapshot) {
-    for (const r of snapshot.records) applyOrThrow(catalog, r, snapFile);
-    restored += snapshot.records.filter((r) => r.doc.op === 'put').length;
-  }
+  if (snapshot) restored += snapshot.puts;
   for (const { info, records } of parsed) {
     for (const r of records) {
       if (r.doc.op === 'noop') continue;
@@ -236,34 +259,52 @@ function applyOrThrow(catalog: Catalog, r: ReadRecord, file: string): void {
   }
 }
 
-/** The whole state as snapshot records (chunks of about 4 MiB). */
+/**
+ * Above glibc's largest dynamic mmap threshold (32 MiB on 64-bit): a chunk is always mapped on its
+ * own and unmapped when freed, never left as a hole in the C heap after the snapshot is written.
+ */
+const SNAPSHOT_CHUNK = 33 * 1024 * 1024;
+
+/**
+ * The whole state as snapshot records, in chunks of SNAPSHOT_CHUNK bytes. Documents are copied from
+ * the collections' stored bytes straight into the chunks (no buffer per record: a snapshot of a
+ * million documents would otherwise leave hundreds of MB of small freed allocations in the C heap).
+ */
 export function encodeSnapshot(catalog: Catalog, gen: number): Buffer[] {
   const out: Buffer[] = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
+  let chunk = Buffer.allocUnsafeSlow(SNAPSHOT_CHUNK);
+  let at = 0;
+  let total = 0;
+  const room = (n: number) => {
+    if (at + n <= chunk.length) return;
+    if (at > 0) out.push(chunk.subarray(0, at));
+    total += at;
+    chunk = Buffer.allocUnsafeSlow(Math.max(SNAPSHOT_CHUNK, n));
+    at = 0;
+  };
   const push = (doc: Doc) => {
     const rec = encodeRecord(doc);
-    batch.push(rec);
-    batchBytes += rec.length;
-    if (batchBytes > 4 * 1024 * 1024) {
-      out.push(Buffer.concat(batch));
-      batch = [];
-      batchBytes = 0;
-    }
+    room(rec.length);
+    chunk.set(rec, at);
+    at += rec.length;
   };
   let count = 0;
   for (const [db, colls] of catalog.dbs) {
     for (const coll of colls.values()) {
       push({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid });
       for (const spec of coll.indexSpecs().slice(1)) push({ op: 'createIndex', db, coll: coll.name, spec });
-      for (const doc of coll.all()) {
-        push({ op: 'put', db, coll: coll.name, doc });
+      const head = putRecordHead(db, coll.name);
+      for (const bytes of coll.encoded()) {
+        room(putRecordBytes(head, bytes));
+        at = writePutRecord(chunk, at, head, bytes);
         count++;
       }
     }
   }
-  if (batch.length) out.push(Buffer.concat(batch));
+  if (at > 0) out.push(chunk.subarray(0, at));
+  total += at;
   out.push(encodeRecord({ end: 1, count }));
+  noteChurn(total * 2);
   return out;
 }
 

@@ -47,7 +47,51 @@ export class CorruptDataError extends Error {
 }
 
 export function encodeRecord(doc: Doc): Buffer {
-  const payload = serialize(doc);
+  return frameRecord(serialize(doc));
+}
+
+/** The fields before `doc` of a `put` record of one collection (BSON, without its terminating byte): the same for all its documents. */
+export function putRecordHead(db: string, coll: string): Uint8Array {
+  const head = serialize({ op: 'put', db, coll });
+  return head.subarray(0, head.length - 1);
+}
+
+/** Bytes of the record `{ op: 'put', db, coll, doc }` for a head (`putRecordHead`) and the document's BSON bytes. */
+export function putRecordBytes(head: Uint8Array, docBytes: Uint8Array): number {
+  return RECORD_HEADER_BYTES + head.length + 1 + 4 + docBytes.length + 1;
+}
+
+/**
+ * Writes the record `{ op: 'put', db, coll, doc }` into `out` at `at` with the document given as its
+ * BSON bytes (copied as they are: a snapshot of stored documents needs no encoding), byte for byte
+ * what `encodeRecord` writes for the decoded document. Returns the offset after it.
+ */
+export function writePutRecord(out: Buffer, at: number, head: Uint8Array, docBytes: Uint8Array): number {
+  const start = at + RECORD_HEADER_BYTES;
+  const length = head.length + 1 + 4 + docBytes.length + 1;
+  out.set(head, start);
+  out.writeInt32LE(length, start);
+  let p = start + head.length;
+  out[p++] = 0x03;
+  out.write('doc\0', p, 'latin1');
+  p += 4;
+  out.set(docBytes, p);
+  out[start + length - 1] = 0;
+  out.writeUInt32LE(length, at);
+  out.writeUInt32LE(crc32(out.subarray(at, at + 4)), at + 4);
+  out.writeUInt32LE(crc32(out.subarray(start, start + length)), at + 8);
+  return start + length;
+}
+
+/** `writePutRecord` into a buffer of its own. */
+export function encodePutRecord(db: string, coll: string, docBytes: Uint8Array): Buffer {
+  const head = putRecordHead(db, coll);
+  const out = Buffer.allocUnsafe(putRecordBytes(head, docBytes));
+  writePutRecord(out, 0, head, docBytes);
+  return out;
+}
+
+function frameRecord(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt32LE(crc32(out.subarray(0, 4)), 4);
@@ -173,14 +217,16 @@ export interface StrictRead {
  * Reads every record from `start`; only a torn tail may be dropped, anything else throws
  * CorruptDataError naming `file` and the offset. v1 files cannot tell a damaged length from a
  * torn one, so there a bad record counts as a (garbage) tail unless a valid record follows it.
+ * With `onRecord`, each record is handed to it as it is read and none is kept in `records`.
  */
-export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, file: string): StrictRead {
+export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, file: string, onRecord?: (r: ReadRecord) => void): StrictRead {
   const records: ReadRecord[] = [];
   let offset = start;
   while (offset < buf.length) {
     const r = readRecordAt(buf, offset, version);
     if (r.kind === 'ok') {
-      records.push({ doc: r.doc, offset });
+      if (onRecord) onRecord({ doc: r.doc, offset });
+      else records.push({ doc: r.doc, offset });
       offset = r.next;
       continue;
     }
