@@ -58,10 +58,14 @@ export class LicenseMetersRepository implements LicenseMetersPort {
     return doc ? { ...toLicense(doc), pending: pendingLedgerEntries(doc.outbox) } : null;
   }
 
-  /** Starts a new period on a meter whose period has ended (see periodResetWrite); true when this call reset it. */
-  async resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<boolean> {
+  /** Starts a new period on a meter whose period has ended (see periodResetWrite); the license after it when this call reset it. */
+  async resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<LicenseWithPending | null> {
     const { filter, update, arrayFilters } = periodResetWrite(accountId, licenseId, target, due, nextResetAt, now);
-    const res = await this.models.License.collection.updateOne(filter as never, update as never, arrayFilters ? { arrayFilters } : {});
-    return res.modifiedCount === 1;
+    const doc = (await this.models.License.collection.findOneAndUpdate(filter as never, update as never, {
+      returnDocument: 'after',
+      projection: afterWrite(target),
+      ...(arrayFilters ? { arrayFilters } : {}),
+    })) as LicenseDocument | null;
+    return doc ? { ...withPending(doc), narrowed: true } : null;
   }
 }

@@ -1,4 +1,4 @@
-import { completeLedgerEntries, ledgerOutboxEntry } from './ledger-entries.js';
+import { completeLedgerEntries, isEntryOf, ledgerOutboxEntry } from './ledger-entries.js';
 import { locateLicense, meterOf, meterRefusal, MOVED, resetDuePeriod, resolveSeat, retryOnConflict, RETRY } from './license-rules.js';
 import { expectThresholds, thresholdIntents, type ThresholdExpectation } from './consumption-alerts.js';
 import type { Clock } from './clock.js';
@@ -67,11 +67,6 @@ export type LicenseConsumeInput = Omit<ConsumeInput, 'target' | 'negatives' | 'r
 export interface AppliedKeyLookup {
   /** The newest entry of the account with this key written at or after `since`, or null. */
   findByIdempotencyKey(accountId: number, key: string, since: Date): Promise<LedgerEntry | null>;
-}
-
-/** Whether a ledger outbox entry records a change of the counter `target`. */
-function isEntryOf(entry: OutboxEntry, target: MeterTarget): boolean {
-  return target.scope === 'license' ? entry.ledger.scope === 'license' : entry.ledger.scope === 'feature' && entry.ledger.featureCode === target.code;
 }
 
 /** How far back a key's ledger entry may be dated before its claim (clocks of several servers). */
@@ -334,7 +329,7 @@ export class ConsumptionService {
       case 'feature_expired':
         throw new DomainError('feature_expired', 'The license feature has expired');
       case 'period_due': {
-        await resetDuePeriod(this.meters, license, input.target, meter!, now);
+        await resetDuePeriod(this.meters, this.events, license, input.target, meter!, now);
         return RETRY;
       }
       case 'negative_not_allowed':

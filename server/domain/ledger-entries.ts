@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventOutboxEntry } from './events.js';
 import { LedgerEvent, type LedgerEntry, type License } from './types.js';
-import type { LedgerMove, LedgerTemplate, OutboxEntry } from './ports.js';
+import type { LedgerMove, LedgerTemplate, MeterTarget, OutboxEntry } from './ports.js';
 import { literal, type QueryDocument } from './query-forms.js';
 
 /**
@@ -101,6 +101,11 @@ export function completeLedgerEntries(license: License, pending: readonly Outbox
     if (isPeriodReset) state.resetAt = entry.ledger.periodResetAt;
   }
   return moves.reverse();
+}
+
+/** Whether a ledger outbox entry records a change of the counter `target`. */
+export function isEntryOf(entry: OutboxEntry, target: MeterTarget): boolean {
+  return target.scope === 'license' ? entry.ledger.scope === 'license' : entry.ledger.scope === 'feature' && entry.ledger.featureCode === target.code;
 }
 
 /** The ledger entries of an outbox (as stored in a license document), in the order they were written. */

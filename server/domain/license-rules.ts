@@ -10,11 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DomainError } from './errors.js';
-import { ledgerOutboxEntry, ledgerOutboxEntryExpression, outboxAppendExpression } from './ledger-entries.js';
+import { completeLedgerEntries, isEntryOf, ledgerOutboxEntry, ledgerOutboxEntryExpression, outboxAppendExpression } from './ledger-entries.js';
 import { isPeriodDue, periodNotDueFilter, type MeterState } from './meter.js';
 import { periodEnd } from './periods.js';
 import { hasPassed, literal, notPassedFilter, type QueryDocument } from './query-forms.js';
 import type { EventOutboxEntry } from './events.js';
+import type { EventOutbox } from './event-outbox.js';
 import { missingSeatError } from './seat-errors.js';
 import { expectThresholds, sameThresholds, thresholdGuard, type ThresholdExpectation } from './consumption-alerts.js';
 import { isSeatLive } from './seat-rules.js';
@@ -506,15 +507,21 @@ export async function retryOnConflict<T>(attempt: (n: number) => Promise<T | typ
 /**
  * Starts the next period of a meter whose period has ended (a `period_due` refusal): total back to 0
  * and the next reset one period after `now`, through the repository's guarded reset (of concurrent
- * callers exactly one resets). The caller then tries its change again.
+ * callers exactly one resets). The reset's ledger entry is moved to the ledger at once, as every
+ * change's is, so a change refused after it (over the new period's limit) leaves nothing pending.
+ * The caller then tries its change again.
  */
 export async function resetDuePeriod(
   meters: Pick<LicenseMetersPort, 'resetPeriod'>,
+  events: Pick<EventOutbox, 'settle'>,
   license: Pick<License, 'accountId' | 'id'>,
   target: MeterTarget,
   meter: Pick<MeterState, 'period' | 'resetAt' | 'total'>,
   now: Date,
 ): Promise<void> {
   if (!meter.period || meter.resetAt === null) return;
-  await meters.resetPeriod(license.accountId, license.id, target, { resetAt: meter.resetAt, total: meter.total }, periodEnd(meter.period, now), now);
+  const reset = await meters.resetPeriod(license.accountId, license.id, target, { resetAt: meter.resetAt, total: meter.total }, periodEnd(meter.period, now), now);
+  if (!reset) return;
+  const ledger = completeLedgerEntries(reset.license, reset.pending.filter((e) => isEntryOf(e, target)));
+  await events.settle({ licenseId: license.id }, license.id, [], { license: reset.license, ...(reset.narrowed ? { narrowed: true } : {}) }, ledger);
 }

@@ -189,7 +189,7 @@ export class MeterAttributeUses {
     if (attribute?.refusal === 'meter_missing') throw new DomainError('feature_not_on_license', `Meter attribute "${attribute.c.name}" not found`, { code: attribute.c.name });
     if (attribute) throw new DomainError('feature_expired', `Meter attribute "${attribute.c.name}" has expired`);
     const due = judged.filter((j) => j.refusal === 'period_due');
-    for (const { feature } of due) await resetDuePeriod(this.meters, license, { scope: 'feature', code: feature!.code }, feature!, now);
+    for (const { feature } of due) await resetDuePeriod(this.meters, this.events, license, { scope: 'feature', code: feature!.code }, feature!, now);
     if (due.length > 0) return RETRY;
     const limit = first('below_zero', 'limit_reached');
     if (limit?.refusal === 'below_zero') throw new DomainError('consumption_below_zero', `The decrement would take the uses of "${limit.c.name}" below 0`, { code: limit.c.name });

@@ -428,7 +428,8 @@ export interface LicenseMetersPort {
   apply(change: MeterChange): Promise<LicenseWithPending | null>;
   applyMany(multi: MultiFeatureChange): Promise<LicenseWithPending | null>;
   find(accountId: number, locator: LicenseLocator): Promise<(License & { pending: OutboxEntry[] }) | null>;
-  resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<boolean>;
+  /** Starts the meter's next period if it is still due as read; the license after it (narrowed to the meter), or null when another caller reset it. */
+  resetPeriod(accountId: number, licenseId: number, target: MeterTarget, due: { resetAt: Date; total: number }, nextResetAt: Date, now: Date): Promise<LicenseWithPending | null>;
 }
 
 export interface LicenseAdminPort {

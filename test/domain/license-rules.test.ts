@@ -136,13 +136,22 @@ describe('license rules', () => {
 
   it('resetDuePeriod: one guarded reset to the next period end after now, from the total as read; none without a period', async () => {
     const calls: unknown[][] = [];
-    const meters = { resetPeriod: async (...args: unknown[]) => (calls.push(args), true) };
+    const settled: unknown[][] = [];
+    let resets = true;
+    const meters = { resetPeriod: async (...args: unknown[]) => (calls.push(args), resets ? { license: license(), pending: [] } : null) };
+    const events = { settle: async (...args: unknown[]) => void settled.push(args) };
     const now = new Date('2026-03-31T23:59:59Z');
     const resetAt = new Date('2026-03-01T00:00:00Z');
-    await resetDuePeriod(meters, { accountId: 7, id: 9 }, { scope: 'feature', code: 'a' }, { period: 'monthly', resetAt, total: 42 }, now);
+    await resetDuePeriod(meters, events, { accountId: 7, id: 9 }, { scope: 'feature', code: 'a' }, { period: 'monthly', resetAt, total: 42 }, now);
     expect(calls).toEqual([[7, 9, { scope: 'feature', code: 'a' }, { resetAt, total: 42 }, periodEnd('monthly', now), now]]);
-    await resetDuePeriod(meters, { accountId: 7, id: 9 }, { scope: 'license' }, { period: null, resetAt, total: 1 }, now);
-    await resetDuePeriod(meters, { accountId: 7, id: 9 }, { scope: 'license' }, { period: 'daily', resetAt: null, total: 1 }, now);
+    // The reset's ledger entry is moved right away (a refusal after the reset leaves nothing pending).
+    expect(settled).toHaveLength(1);
+    await resetDuePeriod(meters, events, { accountId: 7, id: 9 }, { scope: 'license' }, { period: null, resetAt, total: 1 }, now);
+    await resetDuePeriod(meters, events, { accountId: 7, id: 9 }, { scope: 'license' }, { period: 'daily', resetAt: null, total: 1 }, now);
     expect(calls).toHaveLength(1);
+    // A caller that lost the race to reset settles nothing (the winner does).
+    resets = false;
+    await resetDuePeriod(meters, events, { accountId: 7, id: 9 }, { scope: 'license' }, { period: 'daily', resetAt, total: 1 }, now);
+    expect([calls.length, settled.length]).toEqual([2, 1]);
   });
 });

@@ -56,6 +56,29 @@ describe('License API v4 periodic consumption reset', () => {
     });
   }
 
+  it('a consumption refused in the new period still leaves the period end in the ledger at once (nothing pending, ledger = counter)', async () => {
+    clock.set('2026-08-10T10:00:00Z');
+    const { license, ids } = await licenseFor(t, { consumption: { max: 5, reset: true, period: 'daily' }, features: [{ code: 'api-calls', max: 3, reset: true, period: 'daily' }] });
+    expect((await client.post('add_consumption', { ...ids, consumptions: 5 })).body.total_consumptions).toBe(5);
+    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 3 })).body.total_consumptions).toBe(3);
+    clock.set('2026-08-11T01:00:00Z');
+    // Over the new period's limit: refused, after the period was reset by this request.
+    expect((await client.post('add_consumption', { ...ids, consumptions: 6 })).body.code).toBe('license_not_enough_consumptions');
+    expect((await client.post('add_feature_consumption', { ...ids, feature: 'api-calls', consumptions: 4 })).body.code).toBe('feature_not_enough_consumptions');
+    const raw = await t.server.db.connection.db!.collection('licenses').findOne({ _id: license.id } as never);
+    expect((raw?.outbox ?? []).filter((e: { kind: string }) => e.kind === 'ledger')).toEqual([]);
+    const entries = await t.services.ledger.entriesFor(t.account.id, license.id);
+    expect(entries.map((e) => [e.scope, e.event, e.amount, e.totalAfter])).toEqual([
+      ['license', 'consumption_add', 5, 5],
+      ['feature', 'consumption_add', 3, 3],
+      ['license', 'period_reset', -5, 0],
+      ['feature', 'period_reset', -3, 0],
+    ]);
+    const stored = await t.services.licenses.getLicense(t.account.id, license.id);
+    expect(stored.consumption.total).toBe(0);
+    expect(stored.features.find((f) => f.code === 'api-calls')!.total).toBe(0);
+  });
+
   it('a feature with a monthly reset shows 0 in check_license after the 1st and counts afresh', async () => {
     clock.set('2026-05-20T08:00:00Z');
     const { ids } = await licenseFor(t, { features: [{ code: 'api-calls', max: 3, reset: true, period: 'monthly' }] });
