@@ -5,6 +5,7 @@ import { adminCommands } from './admin.js';
 import { aggregateCommands } from './aggregate.js';
 import type { CommandContext, CommandHandler } from './context.js';
 import { ddlCommands } from './ddl.js';
+import { checkCommandFields } from './fields.js';
 import { readCommands } from './read.js';
 import { writeCommands } from './write.js';
 
@@ -38,6 +39,7 @@ export function runCommand(cmd: Doc, ctx: CommandContext): Doc {
         'Transaction numbers are only allowed on a replica set member or mongos',
       );
     }
+    checkCommandFields(cmd);
     return handler(cmd, ctx);
   } catch (err) {
     return errorReply(toCommandError(err));

@@ -15,6 +15,7 @@ import { Query } from 'mingo/query';
 import type { Options, QueryOperator } from 'mingo/types';
 import type { Doc } from '../values.js';
 import { $bucket } from './bucket.js';
+import { $count } from './count.js';
 import { $type } from './type-operator.js';
 import { compileCondition, leanLogicalOperators, type Predicate } from './compile.js';
 
@@ -40,8 +41,8 @@ const captureOperator = ((_selector: string, _value: unknown, options: Options) 
 const context = Context.init({
   accumulator: accumulatorOperators as never,
   expression: expressionOperators as never,
-  // $bucket: MongoDB's bucket bounds and no empty buckets (see bucket.ts).
-  pipeline: { ...pipelineOperators, $bucket } as never,
+  // $bucket: MongoDB's bucket bounds and no empty buckets (see bucket.ts); $count: nothing over no documents.
+  pipeline: { ...pipelineOperators, $bucket, $count } as never,
   projection: projectionOperators as never,
   query: {
     ...(queryOperators as unknown as Record<string, QueryOperator>),
