@@ -5,13 +5,15 @@
 import { Long } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import { runPipeline, withCollectionResolver } from '../query/mingo.js';
+import { pipelineFields } from '../query/pipeline-fields.js';
 import { findMatching } from '../query/planner.js';
+import { FieldSelection } from '../storage/docstore.js';
 import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, toNumber, type Doc } from '../values.js';
 import { nonNegative, type CommandHandler } from './context.js';
 import { prepareInsert } from './write.js';
 
 /** Stages that never modify the documents they receive, so inputs need no defensive copy. */
-const READ_ONLY_STAGES = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$project']);
+const READ_ONLY_STAGES = new Set(['$match', '$sort', '$limit', '$skip', '$count', '$group', '$bucket', '$sortByCount', '$project']);
 
 const UNSUPPORTED_STAGES = new Set(['$merge', '$changeStream', '$currentOp', '$listSessions', '$indexStats', '$collStats', '$search', '$geoNear', '$planCacheStats']);
 
@@ -93,12 +95,13 @@ export const aggregateCommands: Record<string, CommandHandler> = {
       ns = `${ctx.db}.${target}`;
       const coll = ctx.catalog.getCollection(ctx.db, target);
       const first = body[0];
-      if (first && isPlainObject(first.$match)) {
-        input = findMatching(coll, first.$match);
-        body = body.slice(1);
-      } else {
-        input = coll ? [...coll.all()] : [];
-      }
+      const leading = first && isPlainObject(first.$match) ? first.$match : undefined;
+      if (leading) body = body.slice(1);
+      // Only the fields the pipeline can observe are decoded (none of the documents is written).
+      const observed = pipelineFields(leading, body);
+      const fields = observed ? new FieldSelection(observed) : undefined;
+      if (leading) input = findMatching(coll, leading, { fields });
+      else input = coll ? [...coll.all(fields)] : [];
     }
     const readOnly = body.every((s) => READ_ONLY_STAGES.has(Object.keys(s)[0]!));
     const source = input.map((d) => (readOnly ? queryView(d) : cloneValue(queryView(d))));

@@ -7,6 +7,7 @@
  */
 import { ErrorCodes, fail } from '../errors.js';
 import type { Collection } from '../storage/collection.js';
+import type { FieldSelection } from '../storage/docstore.js';
 import type { Index } from '../storage/indexes.js';
 import { isPlainObject, keyString, queryView, toQueryValue, type Doc } from '../values.js';
 import { compileQuery, type Matcher } from './mingo.js';
@@ -22,7 +23,7 @@ const planCache = new Map<string, Plan>();
 const matcherCache = new Map<string, Matcher>();
 
 /** Counters for engine-only tests and diagnostics. */
-export const plannerStats = { docsExamined: 0, plansBuilt: 0, matchersCompiled: 0 };
+export const plannerStats = { docsExamined: 0, plansBuilt: 0, matchersCompiled: 0, partialReads: 0 };
 
 /** A plain equality value an index can answer (not null, regex, array or operator object). */
 function equalityValue(v: unknown): { ok: true; value: unknown } | { ok: false } {
@@ -128,6 +129,11 @@ export function compileFilter(filter: Doc): (doc: Doc) => boolean {
 export interface MatchOptions {
   /** Stop after this many matches (0 or undefined: all). Only valid without a sort. */
   limit?: number;
+  /**
+   * The top-level fields the caller reads (the filter's included): the documents returned may
+   * hold only those, and are for reading only (never for a write).
+   */
+  fields?: FieldSelection | undefined;
 }
 
 function planFor(coll: Collection, f: Doc): Plan {
@@ -191,19 +197,23 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
     case 'index': {
       const index = coll.indexes.get(plan.index);
       if (!index) {
-        candidates = coll.all();
+        candidates = coll.all(options.fields);
         break;
       }
       const keys = plan.fields.map((field) => {
         const e = equalityValue(f[field]);
         return keyString(e.ok ? e.value : undefined);
       });
-      candidates = coll.lookup(index, keys);
+      // A partial read must hold the fields the index lookup checks.
+      const fields = options.fields && plan.fields.every((f) => options.fields!.fields.has(f.split('.')[0]!)) ? options.fields : undefined;
+      if (fields) plannerStats.partialReads++;
+      candidates = coll.lookup(index, keys, fields);
       residual = withoutKeys(f, plan.fields);
       break;
     }
     default:
-      candidates = coll.all();
+      if (options.fields) plannerStats.partialReads++;
+      candidates = coll.all(options.fields);
   }
 
   const matcher = matcherFor(residual);

@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import { inheritPositionalMatch } from '../query/positional.js';
 import { inheritQueryView, keyString, type Doc } from '../values.js';
 import { applyDelta, type DeltaChange } from './delta.js';
-import { DocStore } from './docstore.js';
+import { DocStore, type FieldSelection } from './docstore.js';
 import { Index, duplicateKeyError, normalizeIndexSpec, sameIndexOptions, type IndexSpec } from './indexes.js';
 
 export type ChangeOp =
@@ -58,9 +58,9 @@ export class Collection {
     return slot < 0 ? undefined : this.store.read(slot);
   }
 
-  /** Every document, in insertion order. */
-  all(): IterableIterator<Doc> {
-    return this.store.docs();
+  /** Every document, in insertion order (with `fields`: only those top-level fields, for reading). */
+  all(fields?: FieldSelection): IterableIterator<Doc> {
+    return fields ? this.store.docsWithFields(fields) : this.store.docs();
   }
 
   /** Every document as its BSON bytes, in insertion order (views: copy them before the next write). */
@@ -75,9 +75,11 @@ export class Collection {
 
   /**
    * Documents of `index` whose first `keys.length` fields equal `keys` (key strings). A handful of
-   * them is kept decoded among the hot documents; a larger group (a scan of one key) is not.
+   * them is kept decoded among the hot documents; a larger group (a scan of one key) is not. With
+   * `fields` (which must hold the index's fields): only those top-level fields, for reading.
    */
-  lookup(index: Index, keys: string[]): Doc[] {
+  lookup(index: Index, keys: string[], fields?: FieldSelection): Doc[] {
+    if (fields) return index.lookup(keys, (s) => this.store.peekFields(s, fields)) ?? [];
     const few = index.candidateCount(keys) <= 8;
     return index.lookup(keys, few ? (s) => this.store.read(s) : (s) => this.store.peek(s)) ?? [];
   }

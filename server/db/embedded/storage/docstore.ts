@@ -22,7 +22,7 @@
  * order (a replacement keeps its place), as WiredTiger's record ids do.
  */
 import { deserialize, serialize, serializeWithBufferAndIndex } from 'bson';
-import { fromWire, keyString, type Doc } from '../values.js';
+import { fromWire, keyString, makeDouble, type Doc } from '../values.js';
 import { noteChurn } from './memory.js';
 
 const SLAB_BYTES = 4 * 1024 * 1024;
@@ -133,6 +133,63 @@ export class DocStore {
     return this.cache.get(slot) ?? this.decode(slot);
   }
 
+  /**
+   * Some top-level fields of a live slot's document (for a read that uses no other field): only
+   * their elements are decoded. The result is for reading only (it is not the stored version, so
+   * no write accepts it); a document in the cache, or one whose BSON holds an element type not
+   * sized here, is returned whole.
+   */
+  peekFields(slot: number, fields: FieldSelection): Doc {
+    const cached = this.cache.get(slot);
+    if (cached) return cached;
+    const buf = this.slabs[this.slab[slot]!]!;
+    const o = this.off[slot]!;
+    const end = o + buf.readInt32LE(o) - 1;
+    // Scalars of the commonest types are read straight from the bytes (as the full decode reads
+    // them: int32 as a number, a double holding an integer as a Double); a document with any other
+    // selected element is decoded from a copy of its selected elements alone.
+    const out: Doc = {};
+    const ranges = fields.scratch;
+    let n = 0;
+    let bytes = 0;
+    let direct = true;
+    for (let at = o + 4; at < end; ) {
+      const type = buf[at]!;
+      let nameEnd = at + 1;
+      while (buf[nameEnd] !== 0) nameEnd++;
+      const v = nameEnd + 1;
+      const size = valueSize(buf, type, v);
+      if (size < 0) return this.decode(slot);
+      const next = v + size;
+      const which = fields.indexOf(buf, at + 1, nameEnd);
+      if (which >= 0) {
+        ranges[n++] = at;
+        ranges[n++] = next;
+        bytes += next - at;
+        if (direct) {
+          const name = fields.names[which]!;
+          switch (type) {
+            case 0x02: out[name] = buf.toString('utf8', v + 4, next - 1); break;
+            case 0x10: out[name] = buf.readInt32LE(v); break;
+            case 0x01: out[name] = makeDouble(buf.readDoubleLE(v)); break;
+            case 0x09: out[name] = new Date(Number(buf.readBigInt64LE(v))); break;
+            case 0x08: out[name] = buf[v] === 1; break;
+            case 0x0a: out[name] = null; break;
+            default: direct = false;
+          }
+        }
+      }
+      at = next;
+    }
+    if (direct) return out;
+    const copy = Buffer.allocUnsafe(4 + bytes + 1);
+    copy.writeInt32LE(copy.length, 0);
+    let w = 4;
+    for (let i = 0; i < n; i += 2) w += buf.copy(copy, w, ranges[i]!, ranges[i + 1]!);
+    copy[w] = 0;
+    return fromWire(deserialize(copy, DECODE)) as Doc;
+  }
+
   /** Stores a new document (its `_id` must not be stored yet); returns its slot. */
   insert(doc: Doc, idKey = keyString(doc._id)): number {
     const s = this.slots;
@@ -182,6 +239,11 @@ export class DocStore {
   /** Every document in insertion order, decoded one at a time (the cache is left as it is). */
   *docs(): IterableIterator<Doc> {
     for (const s of this.liveSlots()) if (this.slab[s] !== DELETED) yield this.peek(s);
+  }
+
+  /** Every document in insertion order with only these top-level fields, for reading (see `peekFields`). */
+  *docsWithFields(fields: FieldSelection): IterableIterator<Doc> {
+    for (const s of this.liveSlots()) if (this.slab[s] !== DELETED) yield this.peekFields(s, fields);
   }
 
   /** Every document as its BSON bytes (a view of the slab: copy before the store changes) in insertion order. */
@@ -380,6 +442,33 @@ function encodeScratch(doc: Doc): Uint8Array {
 }
 
 /** Size in bytes of a BSON value of type `type` starting at `at`, or -1 for the types not worth it here. */
+/** Top-level field names a read uses, matched against BSON element names without decoding them. */
+export class FieldSelection {
+  readonly names: string[];
+  private readonly bytes: Buffer[];
+  /** Element ranges of the document being read (two numbers per element). */
+  readonly scratch: number[] = [];
+
+  constructor(readonly fields: ReadonlySet<string>) {
+    if (fields.has('__proto__')) throw new Error('a field selection cannot hold __proto__');
+    this.names = [...fields];
+    this.bytes = this.names.map((f) => Buffer.from(f, 'utf8'));
+  }
+
+  /** Which of the fields the element name in buf[start, end) is, or -1. */
+  indexOf(buf: Buffer, start: number, end: number): number {
+    const len = end - start;
+    for (let k = 0; k < this.bytes.length; k++) {
+      const name = this.bytes[k]!;
+      if (name.length !== len) continue;
+      let i = 0;
+      while (i < len && name[i] === buf[start + i]) i++;
+      if (i === len) return k;
+    }
+    return -1;
+  }
+}
+
 function valueSize(buf: Buffer, type: number, at: number): number {
   switch (type) {
     case 0x01: // double
