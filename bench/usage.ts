@@ -3,15 +3,17 @@
  * reports and ledger exports of one license's month with 1M ledger entries in the database.
  *
  * The database (the embedded engine as its own process, or MONGODB_URI) holds LEDGER_TOTAL entries:
- * each measured license's month (its entries spread evenly over November 2026) and the rest spread
- * over 1,000 other licenses. Per license it measures, one request at a time after a warm-up:
+ * each measured license's month (its entries spread evenly over November 2026), optionally that
+ * license's history before the month (spread evenly over the eleven months before it: a report of
+ * the month must not read them), and the rest spread over 1,000 other licenses. Per license it measures, one request at a time after a warm-up:
  * - GET /api/v1/licenses/{id}/usage/ over the month, daily and hourly buckets (latency of REPEAT
  *   requests: p50, p90, max);
  * - GET /api/v1/licenses/{id}/ledger/ over the month as NDJSON and CSV (entries per second, the
  *   whole body read by the client).
  * Results replace the `usage` section of BENCHMARKS.md (bench/run.ts; BENCH_WRITE=0: print only).
  * Knobs: BENCH_USAGE_LEDGER (total entries, default 1,000,000), BENCH_USAGE_MONTHS (entries of each
- * measured license's month, default 10000,100000).
+ * measured license's month, default 10000,10000+110000,100000: `M+H` is a month of M entries of a
+ * license with H more entries in the months before).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +22,13 @@ import { machineLine } from './report.js';
 import { FEATURE, growLicenses, insertLedgerEntries, ledgerDocument, openBenchData, type BenchData } from './seed.js';
 
 const LEDGER_TOTAL = Number(process.env.BENCH_USAGE_LEDGER ?? 1_000_000);
-const MONTH_SIZES = (process.env.BENCH_USAGE_MONTHS ?? '10000,100000').split(',').map(Number).filter((n) => n > 0);
+/** Each measured license: its month's entries and its entries before the month. */
+const MEASURED = (process.env.BENCH_USAGE_MONTHS ?? '10000,10000+110000,100000')
+  .split(',')
+  .map((spec) => spec.split('+').map(Number))
+  .filter(([month]) => month! > 0)
+  .map(([month, history]) => ({ month: month!, history: history ?? 0 }));
+const HISTORY_START = Date.parse('2025-12-01T00:00:00Z');
 const REPEAT = 20;
 const WARMUP = 3;
 const MONTH_START = Date.parse('2026-11-01T00:00:00Z');
@@ -31,6 +39,7 @@ const log = (text: string) => console.error(`[bench usage ${((Date.now() - start
 
 interface Measured {
   entries: number;
+  history: number;
   daily: Latency;
   hourly: Latency;
   ndjsonPerSecond: number;
@@ -43,13 +52,13 @@ interface Latency {
   max: number;
 }
 
-/** A month of one license's entries, evenly spread: `count` entries, amounts 1, totals counting up. */
-async function insertMonth(data: BenchData, licenseId: number, count: number): Promise<void> {
-  const step = (MONTH_END - MONTH_START) / count;
+/** `count` entries of one license evenly spread over [start, end): amounts 1, totals counting up from `totalBefore`. */
+async function insertSpread(data: BenchData, licenseId: number, count: number, start: number, end: number, totalBefore: number): Promise<void> {
+  const step = (end - start) / count;
   const batch = 10_000;
   for (let done = 0; done < count; done += batch) {
     const docs = [];
-    for (let i = done; i < Math.min(count, done + batch); i += 1) docs.push(ledgerDocument(data.accountId, licenseId, 1, i + 1, new Date(MONTH_START + Math.floor(i * step)), null));
+    for (let i = done; i < Math.min(count, done + batch); i += 1) docs.push(ledgerDocument(data.accountId, licenseId, 1, totalBefore + i + 1, new Date(start + Math.floor(i * step)), null));
     await data.db.models.LedgerEntry.collection.insertMany(docs as never[], { ordered: false });
   }
 }
@@ -68,7 +77,7 @@ async function timed(url: string, key: string, accept = 'application/json'): Pro
   return { ms: performance.now() - t0, body };
 }
 
-async function measureLicense(base: string, key: string, licenseId: number, entries: number): Promise<Measured> {
+async function measureLicense(base: string, key: string, licenseId: number, entries: number, history: number): Promise<Measured> {
   const range = `from=${new Date(MONTH_START).toISOString()}&to=${new Date(MONTH_END).toISOString()}`;
   const report = async (interval: string) => {
     const url = `${base}/api/v1/licenses/${licenseId}/usage/?${range}&interval=${interval}&feature=${FEATURE}`;
@@ -93,7 +102,7 @@ async function measureLicense(base: string, key: string, licenseId: number, entr
     }
     return best;
   };
-  return { entries, daily, hourly, ndjsonPerSecond: await exportRate('ndjson'), csvPerSecond: await exportRate('csv') };
+  return { entries, history, daily, hourly, ndjsonPerSecond: await exportRate('ndjson'), csvPerSecond: await exportRate('csv') };
 }
 
 const fmt = (n: number) => n.toFixed(n < 10 ? 1 : 0);
@@ -106,7 +115,7 @@ function table(measured: Measured[], engineRss: number | null): string {
     '|---|---|---|---|---|',
     ...measured.map(
       (m) =>
-        `| ${m.entries.toLocaleString('en-US')} entries | ${fmt(m.daily.p50)} / ${fmt(m.daily.p90)} / ${fmt(m.daily.max)} | ${fmt(m.hourly.p50)} / ${fmt(m.hourly.p90)} / ${fmt(m.hourly.max)} | ${Math.round(m.ndjsonPerSecond).toLocaleString('en-US')} | ${Math.round(m.csvPerSecond).toLocaleString('en-US')} |`,
+        `| ${m.entries.toLocaleString('en-US')} entries${m.history ? ` (the license has ${m.history.toLocaleString('en-US')} more before the month)` : ''} | ${fmt(m.daily.p50)} / ${fmt(m.daily.p90)} / ${fmt(m.daily.max)} | ${fmt(m.hourly.p50)} / ${fmt(m.hourly.p90)} / ${fmt(m.hourly.max)} | ${Math.round(m.ndjsonPerSecond).toLocaleString('en-US')} | ${Math.round(m.csvPerSecond).toLocaleString('en-US')} |`,
     ),
     '',
     `Targets (issue #24): a month's report under 100 ms, exports at least 50,000 entries/s.${engineRss !== null ? ` Engine RSS after the run: ${(engineRss / 1024 / 1024).toFixed(0)} MB.` : ''}`,
@@ -130,10 +139,13 @@ export async function usageBench(): Promise<string> {
     const dbName = `bench_usage_${randomBytes(4).toString('hex')}`;
     const secretsKey = randomBytes(32).toString('base64');
     data = await openBenchData(uri, dbName, secretsKey);
-    await growLicenses(data, MONTH_SIZES.length);
+    await growLicenses(data, MEASURED.length);
     const t0 = Date.now();
-    for (const [i, size] of MONTH_SIZES.entries()) await insertMonth(data, data.licenses[i]!.id, size);
-    const rest = LEDGER_TOTAL - MONTH_SIZES.reduce((s, n) => s + n, 0);
+    for (const [i, { month, history }] of MEASURED.entries()) {
+      if (history) await insertSpread(data, data.licenses[i]!.id, history, HISTORY_START, MONTH_START, 0);
+      await insertSpread(data, data.licenses[i]!.id, month, MONTH_START, MONTH_END, history);
+    }
+    const rest = LEDGER_TOTAL - MEASURED.reduce((s, m) => s + m.month + m.history, 0);
     if (rest > 0) await insertLedgerEntries(data, rest);
     log(`inserted ${LEDGER_TOTAL.toLocaleString('en-US')} ledger entries in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
@@ -142,9 +154,9 @@ export async function usageBench(): Promise<string> {
     children.push(server);
     await sleep(500);
     const measured: Measured[] = [];
-    for (const [i, size] of MONTH_SIZES.entries()) {
-      const m = await measureLicense(`http://127.0.0.1:${port}`, data.credentials.managementApiKey, data.licenses[i]!.id, size);
-      log(`${size} entries: daily p50 ${fmt(m.daily.p50)} ms, hourly p50 ${fmt(m.hourly.p50)} ms, NDJSON ${Math.round(m.ndjsonPerSecond)}/s, CSV ${Math.round(m.csvPerSecond)}/s`);
+    for (const [i, { month, history }] of MEASURED.entries()) {
+      const m = await measureLicense(`http://127.0.0.1:${port}`, data.credentials.managementApiKey, data.licenses[i]!.id, month, history);
+      log(`${month} entries (+${history} before): daily p50 ${fmt(m.daily.p50)} ms, hourly p50 ${fmt(m.hourly.p50)} ms, NDJSON ${Math.round(m.ndjsonPerSecond)}/s, CSV ${Math.round(m.csvPerSecond)}/s`);
       measured.push(m);
     }
     return table(measured, engine ? rssOf(engine.process.pid!) : null);
