@@ -138,6 +138,17 @@ function convertView(v: unknown): unknown {
   return v;
 }
 
+/**
+ * The query view of a value read for one use (a partial read of a document: see
+ * DocStore.peekFields), not cached: the value itself when it holds no numeric wrapper.
+ */
+export function transientView<T>(v: T): T {
+  if (!needsView(v)) return v;
+  const view = convertView(v) as T;
+  rawOfView.set(view as object, v);
+  return view;
+}
+
 const viewCache = new WeakMap<object, unknown>();
 const rawOfView = new WeakMap<object, unknown>();
 const NO_VIEW = Symbol('no-view');

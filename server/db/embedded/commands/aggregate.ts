@@ -8,7 +8,7 @@ import { runPipeline, withCollectionResolver } from '../query/mingo.js';
 import { pipelineFields } from '../query/pipeline-fields.js';
 import { findMatching } from '../query/planner.js';
 import { FieldSelection } from '../storage/docstore.js';
-import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, toNumber, type Doc } from '../values.js';
+import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, toNumber, transientView, type Doc } from '../values.js';
 import { nonNegative, type CommandHandler } from './context.js';
 import { prepareInsert } from './write.js';
 
@@ -21,16 +21,16 @@ const UNSUPPORTED_STAGES = new Set(['$merge', '$changeStream', '$currentOp', '$l
  * mingo computes on query views (Int64/Decimal128 as plain numbers). Output documents that still
  * carry an input document's `_id` get the stored numeric types back where values are unchanged.
  */
-function restoreStoredTypes(input: Doc[], results: Doc[]): Doc[] {
-  const wrapped = input.filter((d) => queryView(d) !== d);
+function restoreStoredTypes(input: Doc[], views: Doc[], results: Doc[]): Doc[] {
+  const wrapped = input.map((d, i) => [d, views[i]!] as const).filter(([d, view]) => view !== d);
   if (wrapped.length === 0) return results;
-  const byId = new Map(wrapped.map((d) => [keyString(d._id), d]));
+  const byId = new Map(wrapped.map((pair) => [keyString(pair[0]._id), pair]));
   return results.map((r) => {
     if (r._id === undefined) return r;
-    const raw = byId.get(keyString(r._id));
-    if (!raw) return r;
-    if (r === queryView(raw)) return raw;
-    return restoreTypes(raw, cloneValue(r), true) as Doc;
+    const pair = byId.get(keyString(r._id));
+    if (!pair) return r;
+    if (r === pair[1]) return pair[0];
+    return restoreTypes(pair[0], cloneValue(r), true) as Doc;
   });
 }
 
@@ -88,6 +88,7 @@ export const aggregateCommands: Record<string, CommandHandler> = {
 
     let input: Doc[] = [];
     let ns: string;
+    let fields: FieldSelection | undefined;
     if (target === 1 || target === 1.0) {
       ns = `${ctx.db}.$cmd.aggregate`;
     } else {
@@ -99,18 +100,20 @@ export const aggregateCommands: Record<string, CommandHandler> = {
       if (leading) body = body.slice(1);
       // Only the fields the pipeline can observe are decoded (none of the documents is written).
       const observed = pipelineFields(leading, body);
-      const fields = observed ? new FieldSelection(observed) : undefined;
+      fields = observed ? new FieldSelection(observed) : undefined;
       if (leading) input = findMatching(coll, leading, { fields });
       else input = coll ? [...coll.all(fields)] : [];
     }
     const readOnly = body.every((s) => READ_ONLY_STAGES.has(Object.keys(s)[0]!));
-    const source = input.map((d) => (readOnly ? queryView(d) : cloneValue(queryView(d))));
+    // Partial reads are made for this call alone: their views are not cached.
+    const views = input.map((d) => (fields ? transientView(d) : queryView(d)));
+    const source = readOnly ? views : views.map((v) => cloneValue(v));
     const resolver = (name: string): Doc[] => {
       const c = ctx.catalog.getCollection(ctx.db, name);
       return c ? [...c.all()].map((d) => cloneValue(queryView(d))) : [];
     };
     let results = body.length ? withCollectionResolver(resolver, () => runPipeline(source, body)) : source;
-    results = restoreStoredTypes(input, results);
+    results = restoreStoredTypes(input, views, results);
 
     if (out) {
       ctx.catalog.dropCollection(out.db, out.coll);

@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import type { Collection } from '../storage/collection.js';
 import type { FieldSelection } from '../storage/docstore.js';
 import type { Index } from '../storage/indexes.js';
-import { isPlainObject, keyString, queryView, toQueryValue, type Doc } from '../values.js';
+import { isPlainObject, keyString, queryView, toQueryValue, transientView, type Doc } from '../values.js';
 import { compileQuery, type Matcher } from './mingo.js';
 
 type Plan =
@@ -219,9 +219,11 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
   const matcher = matcherFor(residual);
   const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
   const out: Doc[] = [];
+  // A partial read is for this call alone: its query view is not cached.
+  const view = options.fields ? transientView : queryView;
   for (const doc of candidates) {
     plannerStats.docsExamined++;
-    if (matcher && !matcher.test(queryView(doc))) continue;
+    if (matcher && !matcher.test(view(doc))) continue;
     out.push(doc);
     if (out.length >= limit) break;
   }
