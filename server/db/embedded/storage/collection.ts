@@ -78,8 +78,12 @@ export class Collection {
    * them is kept decoded among the hot documents; a larger group (a scan of one key) is not.
    */
   lookup(index: Index, keys: string[]): Doc[] {
-    const few = index.candidateCount(keys) <= 8;
-    return index.lookup(keys, few ? (s) => this.store.read(s) : (s) => this.store.peek(s)) ?? [];
+    return index.lookup(keys, this.indexReader(index.candidateCount(keys))) ?? [];
+  }
+
+  /** How to read `count` documents found through an index (as `lookup` reads them). */
+  indexReader(count: number): (slot: number) => Doc {
+    return count <= 8 ? (s) => this.store.read(s) : (s) => this.store.peek(s);
   }
 
   /** Inserts a new document (which must have an `_id`). Throws E11000 without changing anything. */
