@@ -24,7 +24,7 @@ const planCache = new Map<string, Plan>();
 const matcherCache = new Map<string, Matcher>();
 
 /** Counters for engine-only tests and diagnostics. */
-export const plannerStats = { docsExamined: 0, plansBuilt: 0, matchersCompiled: 0 };
+export const plannerStats = { docsExamined: 0, plansBuilt: 0, matchersCompiled: 0, orderedReads: 0 };
 
 /** Whether ranges after an index's equality prefix are read in key order (tests turn it off to compare the answers). */
 export const orderedRanges = { enabled: true };
@@ -329,6 +329,7 @@ function readOrdered(coll: Collection, index: Index, prefix: number, keyLists: s
     runs.push(run);
     total += run.slots.length;
   }
+  plannerStats.orderedReads++;
   const read = coll.indexReader(total);
   const test = (doc: Doc): boolean => index.holdsAny(doc, keyLists) && (!matcher || matcher.test(queryView(doc)));
   const seen = runs.length > 1 ? new Set<number>() : undefined;
