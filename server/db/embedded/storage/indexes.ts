@@ -161,7 +161,9 @@ class SlotGroup {
     let i = -at - 1;
     if (this.k && this.n - i > MAX_ORDERED_SHIFT) {
       this.unorder();
-      i = -this.search(slot, key.key) - 1;
+      const j = this.search(slot, key.key);
+      if (j >= 0) return;
+      i = -j - 1;
     }
     if (this.n === this.a.length) {
       const size = Math.ceil(this.a.length * 1.5) + 4;

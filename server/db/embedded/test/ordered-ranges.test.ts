@@ -142,6 +142,25 @@ describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges (engine only)', () =>
   });
 });
 
+describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges: groups that stop being ordered (engine only)', () => {
+  it('a group whose keys arrive far out of order turns unordered, and answers stay those of a scan', () => {
+    const catalog = new Catalog();
+    const indexed = catalog.ensureCollection('db', 'indexed').coll;
+    indexed.createIndex({ key: { a: 1, t: 1 }, name: 'at' });
+    const scanned = catalog.ensureCollection('db', 'scanned').coll;
+    // Keys in descending order: each insert lands before all the others.
+    for (let i = 0; i < 6000; i++) {
+      for (const c of [indexed, scanned]) c.insert({ _id: i, a: 'x', t: new Date((6000 - i) * 1000) });
+    }
+    const shape = { filter: { a: 'x', t: { $gte: new Date(100_000), $lt: new Date(200_000) } }, sort: { t: 1 }, limit: 10 };
+    const before = plannerStats.orderedReads;
+    const docs = runQuery(indexed, shape);
+    expect(plannerStats.orderedReads).toBe(before);
+    expect(docs.map((d) => d._id)).toEqual(runQuery(scanned, shape).map((d) => d._id));
+    expect(docs.map((d) => d._id)).toEqual([5900, 5899, 5898, 5897, 5896, 5895, 5894, 5893, 5892, 5891]);
+  });
+});
+
 describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges: cost (engine only)', () => {
   let engine: EmbeddedMongo;
   let client: MongoClient;
