@@ -298,7 +298,8 @@ class HashSlots {
       if (v > 0) {
         if (v - 1 === slot) return;
         const g = this.freeGroups.pop() ?? this.groups.length;
-        this.groups[g] = new SlotGroup(v - 1, this.keyOf ? this.keyOf(v - 1) : NO_KEY, slot, key);
+        // (No need to read the first holder's key when the new one has none: the group is unordered.)
+        this.groups[g] = new SlotGroup(v - 1, this.keyOf && key.kind !== UNORDERED ? this.keyOf(v - 1) : NO_KEY, slot, key);
         this.vals[i] = -(g + 1);
       } else {
         this.groups[-v - 1]!.add(slot, key);
