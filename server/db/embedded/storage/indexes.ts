@@ -36,6 +36,11 @@ export interface IndexSpec {
 interface KeyEntry {
   key: string;
   values: unknown[];
+  /**
+   * Whether one of the values is null (or missing): the planner never looks such a key up (no
+   * equality on null is planned), so its group is not worth ordering.
+   */
+  nullish: boolean;
 }
 
 /** A document's key entries for each prefix length, and its key on the field after each prefix. */
@@ -435,12 +440,12 @@ export class Index {
     });
     if (this.sparse && perField.every((m) => m.size === 1 && m.has('N'))) return undefined;
     const result = [] as unknown as IndexEntries;
-    let combos: KeyEntry[] = [{ key: '', values: [] }];
+    let combos: KeyEntry[] = [{ key: '', values: [], nullish: false }];
     for (let i = 0; i < perField.length; i++) {
       const next: KeyEntry[] = [];
       for (const c of combos) {
         for (const [k, v] of perField[i]!) {
-          next.push({ key: i === 0 ? k : c.key + '|' + k, values: [...c.values, v] });
+          next.push({ key: i === 0 ? k : c.key + '|' + k, values: [...c.values, v], nullish: c.nullish || v === null });
           if (next.length > MAX_KEYS_PER_DOC) fail(ErrorCodes.BadValue, `too many index keys for index ${this.name}`);
         }
       }
@@ -485,7 +490,7 @@ export class Index {
     if (!entries) return;
     for (let i = 0; i < entries.length; i++) {
       const level = this.levels[i]!;
-      for (const e of entries[i]!) level.add(hashKey(e.key), slot, entries.order[i]!);
+      for (const e of entries[i]!) level.add(hashKey(e.key), slot, e.nullish ? NO_KEY : entries.order[i]!);
     }
   }
 
@@ -493,7 +498,7 @@ export class Index {
     if (!entries) return;
     for (let i = 0; i < entries.length; i++) {
       const level = this.levels[i]!;
-      for (const e of entries[i]!) level.remove(hashKey(e.key), slot, entries.order[i]!);
+      for (const e of entries[i]!) level.remove(hashKey(e.key), slot, e.nullish ? NO_KEY : entries.order[i]!);
     }
   }
 
@@ -521,11 +526,11 @@ export class Index {
       const ka = before.order[i]!;
       const kb = after.order[i]!;
       if (a.length === b.length && a.every((e, j) => e.key === b[j]!.key)) {
-        if (ka.kind !== kb.kind || !Object.is(ka.key, kb.key)) for (const e of a) level.rekey(hashKey(e.key), slot, ka, kb);
+        if (ka.kind !== kb.kind || !Object.is(ka.key, kb.key)) for (const e of a) if (!e.nullish) level.rekey(hashKey(e.key), slot, ka, kb);
         continue;
       }
-      for (const e of a) level.remove(hashKey(e.key), slot, ka);
-      for (const e of b) level.add(hashKey(e.key), slot, kb);
+      for (const e of a) level.remove(hashKey(e.key), slot, e.nullish ? NO_KEY : ka);
+      for (const e of b) level.add(hashKey(e.key), slot, e.nullish ? NO_KEY : kb);
     }
   }
 
