@@ -29,13 +29,13 @@ const kindOf = fc.constantFrom('dates', 'numbers', 'mixed');
 
 function valueOf(kind: string): fc.Arbitrary<unknown> {
   const main = kind === 'dates' ? date : kind === 'numbers' ? number : fc.oneof(date, number);
-  return fc.oneof({ weight: 30, arbitrary: main }, { weight: 1, arbitrary: odd });
+  return fc.oneof({ weight: 80, arbitrary: main }, { weight: 1, arbitrary: odd });
 }
 
-const prefixValue = fc.oneof({ weight: 12, arbitrary: fc.constantFrom('x', 'y') }, { weight: 1, arbitrary: fc.constant(['x', 'y']) });
+const prefixValue = fc.oneof({ weight: 5, arbitrary: fc.constantFrom('x', 'y') }, { weight: 1, arbitrary: fc.constant(['x', 'y']) });
 
 function docOf(kind: string): fc.Arbitrary<Doc> {
-  return fc.record({ a: prefixValue, b: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: odd }), t: valueOf(kind), c: fc.integer({ min: 0, max: 2 }) }, { requiredKeys: ['a', 'c'], noNullPrototype: true });
+  return fc.record({ a: prefixValue, b: fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 1, arbitrary: odd }), t: valueOf(kind), c: fc.integer({ min: 0, max: 2 }) }, { requiredKeys: ['a', 'c'], noNullPrototype: true });
 }
 
 type Op = { op: 'insert'; doc: Doc } | { op: 'update'; at: number; set: Doc } | { op: 'delete'; at: number };
@@ -43,22 +43,24 @@ type Op = { op: 'insert'; doc: Doc } | { op: 'update'; at: number; set: Doc } | 
 function opsOf(kind: string): fc.Arbitrary<Op[]> {
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 6, arbitrary: docOf(kind).map((doc) => ({ op: 'insert' as const, doc })) },
-    { weight: 2, arbitrary: fc.tuple(fc.nat(), fc.record({ t: valueOf(kind) }, { noNullPrototype: true })).map(([at, set]) => ({ op: 'update' as const, at, set })) },
+    { weight: 4, arbitrary: fc.tuple(fc.nat(), fc.record({ t: valueOf(kind) }, { noNullPrototype: true })).map(([at, set]) => ({ op: 'update' as const, at, set })) },
     { weight: 1, arbitrary: fc.tuple(fc.nat(), fc.record({ b: fc.integer({ min: 1, max: 3 }) }, { noNullPrototype: true })).map(([at, set]) => ({ op: 'update' as const, at, set })) },
     { weight: 1, arbitrary: fc.nat().map((at) => ({ op: 'delete' as const, at })) },
   );
-  return fc.array(op, { minLength: 1, maxLength: 60 });
+  return fc.array(op, { minLength: 1, maxLength: 60, size: 'medium' });
 }
 
 const bound = fc.oneof({ weight: 5, arbitrary: date }, { weight: 5, arbitrary: number }, { weight: 1, arbitrary: fc.constantFrom<unknown>('x', null, new Double(1), Long.fromNumber(2), Number.NaN) });
 const range = fc
   .dictionary(fc.constantFrom('$gt', '$gte', '$lt', '$lte', '$eq'), bound, { minKeys: 0, maxKeys: 3, noNullPrototype: true })
   .chain((r) => fc.oneof(fc.constant(r), fc.constant({ ...r, $ne: 1 })));
+/** A range of the prefix's second field (integers 1 to 3): mostly not empty. */
+const smallRange = fc.dictionary(fc.constantFrom('$gt', '$gte', '$lt', '$lte'), fc.integer({ min: 0, max: 4 }), { minKeys: 1, maxKeys: 2, noNullPrototype: true });
 
 const query = fc.record(
   {
     a: fc.oneof(fc.constantFrom<unknown>('x', 'y'), fc.constant({ $in: ['x', 'y'] })),
-    b: fc.option(fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constant({ $in: [1, 3] }), fc.constant({ $in: [3, 2, 1] }), range), { nil: undefined }),
+    b: fc.option(fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 1, arbitrary: fc.constantFrom({ $in: [1, 3] }, { $in: [2, 1] }) }, { weight: 1, arbitrary: range }, { weight: 2, arbitrary: smallRange }), { nil: undefined }),
     t: fc.option(range, { nil: undefined }),
     c: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constant({ $ne: 1 })), { nil: undefined }),
     sort: fc.constantFrom<Doc | undefined>(undefined, { t: 1 }, { t: -1 }, { t: 1, _id: -1 }, { t: -1, c: 1 }, { b: 1 }, { b: -1, t: 1 }, { c: 1 }),
@@ -99,7 +101,7 @@ describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges (engine only)', () =>
     let queries = 0;
     fc.assert(
       fc.property(
-        kindOf.chain((kind) => fc.tuple(opsOf(kind), fc.array(query, { minLength: 1, maxLength: 12 }))),
+        kindOf.chain((kind) => fc.tuple(opsOf(kind), fc.array(query, { minLength: 1, maxLength: 12, size: 'medium' }))),
         ([ops, qs]) => {
           const catalog = new Catalog();
           const indexed = catalog.ensureCollection('db', 'indexed').coll;
@@ -138,11 +140,28 @@ describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges (engine only)', () =>
     );
     // The generator reaches the ordered path often (a floor well below what every seed gives).
     console.log(`ordered reads: ${orderedUsed} of ${queries} queries`);
-    expect(orderedUsed).toBeGreaterThan(300);
+    expect(orderedUsed).toBeGreaterThan(200);
   });
 });
 
-describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges: groups that stop being ordered (engine only)', () => {
+describe.skipIf(!!process.env.MONGODB_URI)('ordered ranges: groups after writes (engine only)', () => {
+  it('an update of the ordered field moves the document within its group, a delete takes it out', () => {
+    const catalog = new Catalog();
+    const c = catalog.ensureCollection('db', 'c').coll;
+    c.createIndex({ key: { a: 1, t: 1 }, name: 'at' });
+    for (let i = 0; i < 5; i++) c.insert({ _id: i, a: 'x', t: i });
+    const late = { filter: { a: 'x', t: { $gt: 8 } } };
+    const before = plannerStats.orderedReads;
+    c.replace(c.getById(0)!, { _id: 0, a: 'x', t: 10 });
+    expect(runQuery(c, late).map((d) => d._id)).toEqual([0]);
+    expect(runQuery(c, { filter: { a: 'x', t: { $gte: 3 } }, sort: { t: -1 }, limit: 2 }).map((d) => d._id)).toEqual([0, 4]);
+    c.replace(c.getById(4)!, { _id: 4, a: 'x', t: 9 });
+    c.remove(c.getById(0)!);
+    expect(runQuery(c, late).map((d) => d._id)).toEqual([4]);
+    expect(runQuery(c, { filter: { a: 'x', t: { $lt: 3 } }, sort: { t: 1 }, limit: 5 }).map((d) => d._id)).toEqual([1, 2]);
+    expect(plannerStats.orderedReads - before).toBe(4);
+  });
+
   it('a group whose keys arrive far out of order turns unordered, and answers stay those of a scan', () => {
     const catalog = new Catalog();
     const indexed = catalog.ensureCollection('db', 'indexed').coll;
