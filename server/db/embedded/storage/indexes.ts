@@ -240,9 +240,9 @@ class SlotGroup {
   }
 }
 
-/** Slots in (key, slot) order with their keys on the next field of an index. */
+/** Slots in (key, slot) order with their keys on the next field of an index (an empty run may have no kind). */
 export interface OrderedRun {
-  kind: OrderKind;
+  kind: typeof UNORDERED | OrderKind;
   slots: Int32Array;
   keys: Float64Array;
 }
@@ -559,7 +559,7 @@ export class Index {
    * keys; undefined when the holders of that prefix are not all ordered by keys of kind `kind` (any
    * one kind when UNORDERED is asked). An empty run has the kind asked.
    */
-  orderedRange(keys: string[], kind: typeof UNORDERED | OrderKind, lo: number, loIncl: boolean, hi: number, hiIncl: boolean): { kind: typeof UNORDERED | OrderKind; slots: Int32Array; keys: Float64Array } | undefined {
+  orderedRange(keys: string[], kind: typeof UNORDERED | OrderKind, lo: number, loIncl: boolean, hi: number, hiIncl: boolean): OrderedRun | undefined {
     const level = this.levels[keys.length - 1];
     if (!level?.keyOf) return undefined;
     const holders = level.holders(hashKey(keys.join('|')));
