@@ -130,8 +130,11 @@ export class UsageRepository implements UsagePort {
 
   /** The selected entries after `after`, in ledger order (the index's). */
   private cursor(selection: LedgerSelection, after: LedgerPosition | null) {
-    const filter = filterOf(selection);
-    // The index's equality keys stay at the top level (the embedded engine's planner looks only there).
+    // The index's equality keys and the range of `at` stay at the top level (the embedded engine's
+    // planner looks only there); the range starts at the position, so only the rest of the range is
+    // read (on MongoDB too), and the $or settles the entries at the position's own time.
+    const from = after && !(selection.from && selection.from > after.at) ? after.at : selection.from;
+    const filter = filterOf(from ? { ...selection, from } : selection);
     const query = after ? { ...filter, $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] } : filter;
     return this.models.LedgerEntry.collection.find(query as never).sort({ at: 1, _id: 1 });
   }

@@ -21,7 +21,7 @@ export function runQuery(coll: Collection | undefined, q: QueryShape): Doc[] {
   const skip = Math.max(0, q.skip ?? 0);
   const limit = Math.abs(q.limit ?? 0);
   const hasSort = parseSort(q.sort).length > 0;
-  let docs = findMatching(coll, q.filter, { limit: !hasSort && limit ? skip + limit : 0 });
+  let docs = findMatching(coll, q.filter, hasSort ? { sorted: limit ? { sort: q.sort, count: skip + limit } : undefined } : { limit: limit ? skip + limit : 0 });
   if (hasSort) docs = sortDocs(docs, q.sort);
   if (skip) docs = docs.slice(skip);
   if (limit) docs = docs.slice(0, limit);

@@ -79,9 +79,16 @@ export class Collection {
    * `fields` (which must hold the index's fields): only those top-level fields, for reading.
    */
   lookup(index: Index, keys: string[], fields?: FieldSelection): Doc[] {
-    if (fields) return index.lookup(keys, (s) => this.store.peekFields(s, fields)) ?? [];
-    const few = index.candidateCount(keys) <= 8;
-    return index.lookup(keys, few ? (s) => this.store.read(s) : (s) => this.store.peek(s)) ?? [];
+    return index.lookup(keys, this.indexReader(index.candidateCount(keys), fields)) ?? [];
+  }
+
+  /**
+   * How to read `count` documents found through an index (as `lookup` reads them); with `fields`
+   * (which must hold the index's fields): only those top-level fields, for reading.
+   */
+  indexReader(count: number, fields?: FieldSelection): (slot: number) => Doc {
+    if (fields) return (s) => this.store.peekFields(s, fields);
+    return count <= 8 ? (s) => this.store.read(s) : (s) => this.store.peek(s);
   }
 
   /** Inserts a new document (which must have an `_id`). Throws E11000 without changing anything. */

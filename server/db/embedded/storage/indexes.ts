@@ -7,6 +7,13 @@
  * directly (most keys of a near-unique index, such as a ledger's, have one holder); a sorted
  * array of slots (4 bytes each) from the second holder on, so lookups return documents in
  * insertion order, as a real index returns equal keys in record id order. Arrays are multikey (one entry per element).
+ *
+ * A group of a level that has a next field is kept ordered by that field's value while every
+ * document of the group has one such value orderable as a number, all of one kind (dates or
+ * numbers): its slots sorted by (value, slot) with the values in a parallel Float64Array, so the
+ * planner can read a range of the next field (or the group in its order) without decoding the rest
+ * (`orderedRange`). One document that breaks this (an array, missing, null, another type, a Long)
+ * turns the group unordered (slot order, as above) for good.
  */
 import { ErrorCodes, MongoCommandError, fail } from '../errors.js';
 import { compileQuery, type Matcher } from '../query/mingo.js';
@@ -29,7 +36,15 @@ export interface IndexSpec {
 interface KeyEntry {
   key: string;
   values: unknown[];
+  /**
+   * Whether one of the values is null (or missing): the planner never looks such a key up (no
+   * equality on null is planned), so its group is not worth ordering.
+   */
+  nullish: boolean;
 }
+
+/** A document's key entries for each prefix length, and its key on the field after each prefix. */
+type IndexEntries = KeyEntry[][] & { order: OrderKey[] };
 
 const MAX_KEYS_PER_DOC = 10_000;
 
@@ -42,73 +57,211 @@ export interface SlotReader {
 const EMPTY = 0;
 const REMOVED = -0x80000000;
 
-/** The slots of the documents sharing one hash, in slot (insertion) order: 4 bytes each. */
-class SlotList {
+/** How the documents of a group are ordered by the next field of the index (see `orderKey`). */
+export const UNORDERED = 0;
+export const DATES = 1;
+export const NUMBERS = 2;
+export type OrderKind = typeof DATES | typeof NUMBERS;
+
+/** A document's sort key on the next field of a level: its kind (0: none) and value. */
+export interface OrderKey {
+  kind: typeof UNORDERED | OrderKind;
+  key: number;
+}
+
+const NO_KEY: OrderKey = { kind: UNORDERED, key: NaN };
+
+/**
+ * The value of `path` in `doc` as a number, when it is one value orderable as a number: a Date
+ * (its time) or a JS number / Double / Int32 (not NaN, not a Long or a Decimal128), reached
+ * through embedded documents only (no arrays). Anything else (missing, null, arrays, other types)
+ * has no key.
+ */
+export function orderKey(doc: Doc, path: readonly string[]): OrderKey {
+  let v: unknown = doc;
+  for (const part of path) {
+    if (!isPlainObject(v)) return NO_KEY;
+    v = v[part];
+  }
+  return valueKey(v);
+}
+
+/** The key of one value (see `orderKey`). */
+export function valueKey(v: unknown): OrderKey {
+  if (typeof v === 'number') return Number.isNaN(v) ? NO_KEY : { kind: NUMBERS, key: v };
+  if (v instanceof Date) {
+    const t = v.getTime();
+    return Number.isNaN(t) ? NO_KEY : { kind: DATES, key: t };
+  }
+  const t = v !== null && typeof v === 'object' ? (v as { _bsontype?: string })._bsontype : undefined;
+  if (t === 'Double' || t === 'Int32') {
+    const n = (v as { value: number }).value;
+    return Number.isNaN(n) ? NO_KEY : { kind: NUMBERS, key: n };
+  }
+  return NO_KEY;
+}
+
+/**
+ * An insertion this far before the end of an ordered group turns it unordered instead (inserts in
+ * the middle of a large group move the ones after them: a group whose keys arrive in random order,
+ * such as the licenses of an account, is not worth keeping ordered).
+ */
+const MAX_ORDERED_SHIFT = 4096;
+
+/**
+ * The slots of the documents sharing one hash: 4 bytes each. While every document of the group has
+ * a key of one kind on the next field of the index (`orderKey`), the slots are sorted by (key,
+ * slot), with the keys in a parallel array (8 bytes each); from the first document without one (or
+ * of another kind) on, the group is unordered for good: slots in slot (insertion) order, no keys.
+ */
+class SlotGroup {
   private a = new Int32Array(4);
+  private k: Float64Array | null = null;
+  kind: typeof UNORDERED | OrderKind = UNORDERED;
   n = 0;
 
-  constructor(x: number, y: number) {
-    this.a[0] = Math.min(x, y);
-    this.a[1] = Math.max(x, y);
+  constructor(x: number, kx: OrderKey, y: number, ky: OrderKey) {
+    if (kx.kind !== UNORDERED && kx.kind === ky.kind) {
+      this.kind = kx.kind;
+      this.k = new Float64Array(4);
+      const xFirst = kx.key < ky.key || (kx.key === ky.key && x < y);
+      this.a[0] = xFirst ? x : y;
+      this.a[1] = xFirst ? y : x;
+      this.k[0] = xFirst ? kx.key : ky.key;
+      this.k[1] = xFirst ? ky.key : kx.key;
+    } else {
+      this.a[0] = Math.min(x, y);
+      this.a[1] = Math.max(x, y);
+    }
     this.n = 2;
   }
 
-  /** Index of `slot`, or -(insertion point + 1). */
-  private search(slot: number): number {
+  /** Index of `slot` (with key `key` when ordered), or -(insertion point + 1). */
+  private search(slot: number, key: number): number {
     let lo = 0;
     let hi = this.n - 1;
+    const k = this.k;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const v = this.a[mid]!;
-      if (v < slot) lo = mid + 1;
-      else if (v > slot) hi = mid - 1;
+      const c = k ? (k[mid]! < key ? -1 : k[mid]! > key ? 1 : v - slot) : v - slot;
+      if (c < 0) lo = mid + 1;
+      else if (c > 0) hi = mid - 1;
       else return mid;
     }
     return -(lo + 1);
   }
 
-  add(slot: number): void {
-    const at = this.n > 0 && slot > this.a[this.n - 1]! ? -(this.n + 1) : this.search(slot);
+  /** Back to slot order without keys, for good. */
+  private unorder(): void {
+    this.a.subarray(0, this.n).sort();
+    this.k = null;
+    this.kind = UNORDERED;
+  }
+
+  add(slot: number, key: OrderKey): void {
+    if (this.k && key.kind !== this.kind) this.unorder();
+    const at = this.search(slot, key.key);
     if (at >= 0) return;
-    const i = -at - 1;
+    let i = -at - 1;
+    if (this.k && this.n - i > MAX_ORDERED_SHIFT) {
+      this.unorder();
+      const j = this.search(slot, key.key);
+      if (j >= 0) return;
+      i = -j - 1;
+    }
     if (this.n === this.a.length) {
-      const next = new Int32Array(Math.ceil(this.a.length * 1.5) + 4);
+      const size = Math.ceil(this.a.length * 1.5) + 4;
+      const next = new Int32Array(size);
       next.set(this.a);
       this.a = next;
+      if (this.k) {
+        const keys = new Float64Array(size);
+        keys.set(this.k);
+        this.k = keys;
+      }
     }
-    if (i < this.n) this.a.copyWithin(i + 1, i, this.n);
+    if (i < this.n) {
+      this.a.copyWithin(i + 1, i, this.n);
+      this.k?.copyWithin(i + 1, i, this.n);
+    }
     this.a[i] = slot;
+    if (this.k) this.k[i] = key.key;
     this.n++;
   }
 
-  remove(slot: number): void {
-    const i = this.search(slot);
+  remove(slot: number, key: OrderKey): void {
+    let i = this.search(slot, key.key);
+    if (i < 0 && this.k) i = this.a.subarray(0, this.n).indexOf(slot);
     if (i < 0) return;
     this.a.copyWithin(i, i + 1, this.n);
+    this.k?.copyWithin(i, i + 1, this.n);
     this.n--;
-    if (this.n * 4 < this.a.length && this.a.length > 16) this.a = this.a.slice(0, this.n * 2);
+    if (this.n * 4 < this.a.length && this.a.length > 16) {
+      this.a = this.a.slice(0, this.n * 2);
+      if (this.k) this.k = this.k.slice(0, this.n * 2);
+    }
   }
 
+  /** The one slot left (slot order or key order alike). */
   first(): number {
     return this.a[0]!;
   }
 
+  /** The slots, in slot order. */
   toArray(): number[] {
-    return Array.from(this.a.subarray(0, this.n));
+    return Array.from(this.k ? this.a.slice(0, this.n).sort() : this.a.subarray(0, this.n));
   }
+
+  /**
+   * The slots whose key is within the bounds, in (key, slot) order, with their keys (views: use them
+   * before the next write); undefined when the group is not ordered.
+   */
+  range(lo: number, loIncl: boolean, hi: number, hiIncl: boolean): OrderedRun | undefined {
+    const k = this.k;
+    if (!k) return undefined;
+    // First index whose key is above the lower bound, first index whose key is above the upper one.
+    const from = this.bound(lo, loIncl);
+    const to = Math.max(from, this.bound(hi, !hiIncl));
+    return { kind: this.kind as OrderKind, slots: this.a.subarray(from, to), keys: k.subarray(from, to) };
+  }
+
+  /** First index whose key is >= x (strict: > x). */
+  private bound(x: number, inclusive: boolean): number {
+    const k = this.k!;
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (inclusive ? k[mid]! < x : k[mid]! <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** Slots in (key, slot) order with their keys on the next field of an index (an empty run may have no kind). */
+export interface OrderedRun {
+  kind: typeof UNORDERED | OrderKind;
+  slots: Int32Array;
+  keys: Float64Array;
 }
 
 /**
  * Open addressing table (linear probing) from a 32-bit hash to its holders: `vals` is slot + 1 for
- * one holder, -(group + 1) for a SlotList, 0 for an empty cell, REMOVED for a removed one.
+ * one holder, -(group + 1) for a SlotGroup, 0 for an empty cell, REMOVED for a removed one.
+ * `keyOf` gives a slot's key on the next field of the index (none for the last level): the key of
+ * a single holder is not kept, it is read from its document when a second holder arrives.
  */
 class HashSlots {
   private hashes = new Int32Array(16);
   private vals = new Int32Array(16);
   private used = 0;
   private size = 0;
-  private groups: Array<SlotList | undefined> = [];
+  private groups: Array<SlotGroup | undefined> = [];
   private freeGroups: number[] = [];
+
+  constructor(readonly keyOf: ((slot: number) => OrderKey) | undefined) {}
 
   private find(h: number): number {
     const mask = this.vals.length - 1;
@@ -127,6 +280,14 @@ class HashSlots {
     return v > 0 ? v - 1 : this.groups[-v - 1]!.toArray();
   }
 
+  /** The holders of hash `h`: one slot, or their group. */
+  holders(h: number): number | SlotGroup | undefined {
+    const i = this.find(h);
+    if (i < 0) return undefined;
+    const v = this.vals[i]!;
+    return v > 0 ? v - 1 : this.groups[-v - 1]!;
+  }
+
   /** How many slots hold hash `h`. */
   count(h: number): number {
     const i = this.find(h);
@@ -135,17 +296,18 @@ class HashSlots {
     return v > 0 ? 1 : this.groups[-v - 1]!.n;
   }
 
-  add(h: number, slot: number): void {
+  add(h: number, slot: number, key: OrderKey): void {
     const i = this.find(h);
     if (i >= 0) {
       const v = this.vals[i]!;
       if (v > 0) {
         if (v - 1 === slot) return;
         const g = this.freeGroups.pop() ?? this.groups.length;
-        this.groups[g] = new SlotList(v - 1, slot);
+        // (No need to read the first holder's key when the new one has none: the group is unordered.)
+        this.groups[g] = new SlotGroup(v - 1, this.keyOf && key.kind !== UNORDERED ? this.keyOf(v - 1) : NO_KEY, slot, key);
         this.vals[i] = -(g + 1);
       } else {
-        this.groups[-v - 1]!.add(slot);
+        this.groups[-v - 1]!.add(slot, key);
       }
       return;
     }
@@ -163,7 +325,16 @@ class HashSlots {
     }
   }
 
-  remove(h: number, slot: number): void {
+  /** `slot` stays under hash `h`, with a new key on the next field. */
+  rekey(h: number, slot: number, before: OrderKey, after: OrderKey): void {
+    const i = this.find(h);
+    if (i < 0 || this.vals[i]! > 0) return;
+    const group = this.groups[-this.vals[i]! - 1]!;
+    group.remove(slot, before);
+    group.add(slot, after);
+  }
+
+  remove(h: number, slot: number, key: OrderKey): void {
     const i = this.find(h);
     if (i < 0) return;
     const v = this.vals[i]!;
@@ -175,7 +346,7 @@ class HashSlots {
     }
     const g = -v - 1;
     const list = this.groups[g]!;
-    list.remove(slot);
+    list.remove(slot, key);
     if (list.n > 1) return;
     this.groups[g] = undefined;
     this.freeGroups.push(g);
@@ -225,8 +396,9 @@ export class Index {
   /** Whether the index can answer equality lookups (text/geo indexes cannot). */
   readonly lookupable: boolean;
   private readonly partial: Matcher | undefined;
-  /** levels[i]: hash of the key of the first i+1 fields → slots. */
+  /** levels[i]: hash of the key of the first i+1 fields → slots (ordered by field i+1 where they can be). */
   private readonly levels: HashSlots[];
+  private readonly paths: string[][];
 
   constructor(
     spec: IndexSpec,
@@ -242,7 +414,11 @@ export class Index {
     this.sparse = spec.sparse === true;
     this.lookupable = Object.values(spec.key).every((v) => typeof v === 'number' || (typeof v === 'object' && v !== null && !isPlainObject(v)));
     this.partial = spec.partialFilterExpression ? compileQuery(toQueryValue(spec.partialFilterExpression)) : undefined;
-    this.levels = this.fields.map(() => new HashSlots());
+    this.paths = this.fields.map((f) => f.split('.'));
+    this.levels = this.fields.map((_, i) => {
+      const next = this.paths[i + 1];
+      return new HashSlots(next ? (slot) => orderKey(this.reader.peek(slot), next) : undefined);
+    });
   }
 
   /** Whether a partial filter decides which documents are indexed (no lookup can rely on it). */
@@ -251,7 +427,7 @@ export class Index {
   }
 
   /** Key entries of a document for each prefix length, or undefined when the doc is not indexed. */
-  entries(doc: Doc): KeyEntry[][] | undefined {
+  entries(doc: Doc): IndexEntries | undefined {
     if (this.partial && !this.partial.test(queryView(doc))) return undefined;
     const perField = this.fields.map((f) => {
       const values = pathValues(doc, f, true);
@@ -263,19 +439,23 @@ export class Index {
       return seen;
     });
     if (this.sparse && perField.every((m) => m.size === 1 && m.has('N'))) return undefined;
-    const result: KeyEntry[][] = [];
-    let combos: KeyEntry[] = [{ key: '', values: [] }];
+    const result = [] as unknown as IndexEntries;
+    let combos: KeyEntry[] = [{ key: '', values: [], nullish: false }];
     for (let i = 0; i < perField.length; i++) {
       const next: KeyEntry[] = [];
       for (const c of combos) {
         for (const [k, v] of perField[i]!) {
-          next.push({ key: i === 0 ? k : c.key + '|' + k, values: [...c.values, v] });
+          next.push({ key: i === 0 ? k : c.key + '|' + k, values: [...c.values, v], nullish: c.nullish || v === null });
           if (next.length > MAX_KEYS_PER_DOC) fail(ErrorCodes.BadValue, `too many index keys for index ${this.name}`);
         }
       }
       combos = next;
       result.push(combos);
     }
+    result.order = this.paths.map((_, i) => {
+      const next = this.paths[i + 1];
+      return next ? orderKey(doc, next) : NO_KEY;
+    });
     return result;
   }
 
@@ -289,7 +469,7 @@ export class Index {
   }
 
   /** Throws E11000 if adding `doc` (replacing the version in slot `self`, if given) would violate uniqueness. */
-  checkUnique(ns: string, doc: Doc, entries: KeyEntry[][] | undefined, self?: number): void {
+  checkUnique(ns: string, doc: Doc, entries: IndexEntries | undefined, self?: number): void {
     if (!this.unique || !entries) return;
     const full = this.levels[this.levels.length - 1]!;
     for (const e of entries[entries.length - 1]!) {
@@ -306,19 +486,19 @@ export class Index {
     }
   }
 
-  add(slot: number, entries: KeyEntry[][] | undefined): void {
+  add(slot: number, entries: IndexEntries | undefined): void {
     if (!entries) return;
     for (let i = 0; i < entries.length; i++) {
       const level = this.levels[i]!;
-      for (const e of entries[i]!) level.add(hashKey(e.key), slot);
+      for (const e of entries[i]!) level.add(hashKey(e.key), slot, e.nullish ? NO_KEY : entries.order[i]!);
     }
   }
 
-  remove(slot: number, entries: KeyEntry[][] | undefined): void {
+  remove(slot: number, entries: IndexEntries | undefined): void {
     if (!entries) return;
     for (let i = 0; i < entries.length; i++) {
       const level = this.levels[i]!;
-      for (const e of entries[i]!) level.remove(hashKey(e.key), slot);
+      for (const e of entries[i]!) level.remove(hashKey(e.key), slot, e.nullish ? NO_KEY : entries.order[i]!);
     }
   }
 
@@ -333,7 +513,7 @@ export class Index {
   }
 
   /** Moves `slot` from its old keys to its new ones, leaving the levels whose keys did not change alone. */
-  update(slot: number, before: KeyEntry[][] | undefined, after: KeyEntry[][] | undefined): void {
+  update(slot: number, before: IndexEntries | undefined, after: IndexEntries | undefined): void {
     if (!before || !after) {
       this.remove(slot, before);
       this.add(slot, after);
@@ -342,11 +522,56 @@ export class Index {
     for (let i = 0; i < before.length; i++) {
       const a = before[i]!;
       const b = after[i]!;
-      if (a.length === b.length && a.every((e, j) => e.key === b[j]!.key)) continue;
       const level = this.levels[i]!;
-      for (const e of a) level.remove(hashKey(e.key), slot);
-      for (const e of b) level.add(hashKey(e.key), slot);
+      const ka = before.order[i]!;
+      const kb = after.order[i]!;
+      if (a.length === b.length && a.every((e, j) => e.key === b[j]!.key)) {
+        if (ka.kind !== kb.kind || !Object.is(ka.key, kb.key)) for (const e of a) if (!e.nullish) level.rekey(hashKey(e.key), slot, ka, kb);
+        continue;
+      }
+      for (const e of a) level.remove(hashKey(e.key), slot, e.nullish ? NO_KEY : ka);
+      for (const e of b) level.add(hashKey(e.key), slot, e.nullish ? NO_KEY : kb);
     }
+  }
+
+  /** Whether `doc` holds one of these keys (see `holds`). */
+  holdsAny(doc: Doc, keyLists: readonly string[][]): boolean {
+    for (const keys of keyLists) if (this.holds(doc, keys)) return true;
+    return false;
+  }
+
+  /** Slots that may hold one of these keys (prefixes of one length), in slot order, each once. */
+  candidateSlots(keyLists: readonly string[][]): number[] {
+    const out: number[] = [];
+    for (const keys of keyLists) {
+      const holders = this.candidates(keys);
+      if (typeof holders === 'number') out.push(holders);
+      else if (holders) for (const s of holders) out.push(s);
+    }
+    if (keyLists.length < 2) return out;
+    out.sort((x, y) => x - y);
+    return out.filter((s, i) => i === 0 || out[i - 1] !== s);
+  }
+
+  /**
+   * The slots that may hold `keys` (a prefix of the fields, as key strings; a superset: check with
+   * `holdsAny`) whose key on the next field is within the bounds, in (key, slot) order, with their
+   * keys; undefined when the holders of that prefix are not all ordered by keys of kind `kind` (any
+   * one kind when UNORDERED is asked). An empty run has the kind asked.
+   */
+  orderedRange(keys: string[], kind: typeof UNORDERED | OrderKind, lo: number, loIncl: boolean, hi: number, hiIncl: boolean): OrderedRun | undefined {
+    const level = this.levels[keys.length - 1];
+    if (!level?.keyOf) return undefined;
+    const holders = level.holders(hashKey(keys.join('|')));
+    if (holders === undefined) return { kind, slots: new Int32Array(0), keys: new Float64Array(0) };
+    if (typeof holders === 'number') {
+      const k = level.keyOf(holders);
+      if (k.kind === UNORDERED || (kind !== UNORDERED && k.kind !== kind)) return undefined;
+      const inside = (loIncl ? k.key >= lo : k.key > lo) && (hiIncl ? k.key <= hi : k.key < hi);
+      return inside ? { kind: k.kind, slots: Int32Array.of(holders), keys: Float64Array.of(k.key) } : { kind: k.kind, slots: new Int32Array(0), keys: new Float64Array(0) };
+    }
+    if (holders.kind === UNORDERED || (kind !== UNORDERED && holders.kind !== kind)) return undefined;
+    return holders.range(lo, loIncl, hi, hiIncl);
   }
 
   /** Documents whose first `keys.length` indexed fields equal `keys` (as key strings), or undefined when there are none. */
