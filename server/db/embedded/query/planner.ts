@@ -237,9 +237,20 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
       }
       break;
     }
-    default:
+    default: {
+      // No equality prefix: a range of dates on an index's first field reads its root group.
+      const matcher = matcherFor(f);
+      for (const index of coll.indexes.values()) {
+        if (!index.lookupable || index.isPartial || !(index.fields[0]! in f)) continue;
+        const ordered = orderedRanges.enabled ? readOrdered(coll, index, 0, [[]], f, matcher, options, options.fields) : undefined;
+        if (ordered) {
+          if (options.fields) plannerStats.partialReads++;
+          return ordered;
+        }
+      }
       if (options.fields) plannerStats.partialReads++;
       candidates = coll.all(options.fields);
+    }
   }
 
   const matcher = matcherFor(residual);

@@ -91,6 +91,11 @@ export class Collection {
     return count <= 8 ? (s) => this.store.read(s) : (s) => this.store.peek(s);
   }
 
+  /** The documents of these live slots (as an index gave them), in that order. */
+  readSlots(slots: readonly number[]): Doc[] {
+    return slots.map((s) => this.store.peek(s));
+  }
+
   /** Inserts a new document (which must have an `_id`). Throws E11000 without changing anything. */
   insert(doc: Doc): void {
     const idKey = keyString(doc._id);

@@ -44,7 +44,11 @@ interface KeyEntry {
 }
 
 /** A document's key entries for each prefix length, and its key on the field after each prefix. */
-type IndexEntries = KeyEntry[][] & { order: OrderKey[] };
+type IndexEntries = KeyEntry[][] & { order: OrderKey[]; root: RootKey };
+
+/** A document's key in the index's root group (see `Index.root`): a key, none, or "breaks it" (an array on the way). */
+type RootKey = OrderKey | typeof MULTIKEY;
+const MULTIKEY = 'multikey';
 
 const MAX_KEYS_PER_DOC = 10_000;
 
@@ -52,6 +56,8 @@ const MAX_KEYS_PER_DOC = 10_000;
 export interface SlotReader {
   /** The current document of a live slot. */
   peek(slot: number): Doc;
+  /** Every live slot, in slot order. */
+  liveSlots(): Iterable<number>;
 }
 
 const EMPTY = 0;
@@ -102,6 +108,25 @@ export function valueKey(v: unknown): OrderKey {
 }
 
 /**
+ * The key of a document in an index's root group: the date at `path` reached through embedded
+ * documents; MULTIKEY when an array is on the way (the root cannot hold several keys of a document);
+ * no key for anything else (such a document never meets a range of dates).
+ */
+function rootKey(doc: Doc, path: readonly string[]): RootKey {
+  let v: unknown = doc;
+  for (const part of path) {
+    if (Array.isArray(v)) return MULTIKEY;
+    if (!isPlainObject(v)) return NO_KEY;
+    v = v[part];
+  }
+  if (Array.isArray(v)) return MULTIKEY;
+  return v instanceof Date ? valueKey(v) : NO_KEY;
+}
+
+/** The root group's limit on insertions before its end (a memmove of up to 768 KB). */
+const ROOT_MAX_SHIFT = 65_536;
+
+/**
  * An insertion this far before the end of an ordered group turns it unordered instead (inserts in
  * the middle of a large group move the ones after them: a group whose keys arrive in random order,
  * such as the licenses of an account, is not worth keeping ordered).
@@ -115,10 +140,25 @@ const MAX_ORDERED_SHIFT = 4096;
  * of another kind) on, the group is unordered for good: slots in slot (insertion) order, no keys.
  */
 class SlotGroup {
+  /** The slots are a[s, s + n) (and their keys k[s, s + n)): removals near the front move the front. */
   private a = new Int32Array(4);
   private k: Float64Array | null = null;
+  private s = 0;
   kind: typeof UNORDERED | OrderKind = UNORDERED;
   n = 0;
+  /** How far before the end an insertion may be before the group turns unordered (see MAX_ORDERED_SHIFT). */
+  private maxShift = MAX_ORDERED_SHIFT;
+
+  /** An ordered group of these slots and keys, already sorted by (key, slot). */
+  static sorted(kind: OrderKind, slots: Int32Array<ArrayBuffer>, keys: Float64Array<ArrayBuffer>, maxShift = MAX_ORDERED_SHIFT): SlotGroup {
+    const g = new SlotGroup(0, NO_KEY, 1, NO_KEY);
+    g.a = slots.length ? slots : new Int32Array(4);
+    g.k = slots.length ? keys : new Float64Array(4);
+    g.kind = kind;
+    g.n = slots.length;
+    g.maxShift = maxShift;
+    return g;
+  }
 
   constructor(x: number, kx: OrderKey, y: number, ky: OrderKey) {
     if (kx.kind !== UNORDERED && kx.kind === ky.kind) {
@@ -136,15 +176,16 @@ class SlotGroup {
     this.n = 2;
   }
 
-  /** Index of `slot` (with key `key` when ordered), or -(insertion point + 1). */
+  /** Position (from the front) of `slot` (with key `key` when ordered), or -(insertion point + 1). */
   private search(slot: number, key: number): number {
     let lo = 0;
     let hi = this.n - 1;
     const k = this.k;
+    const s = this.s;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = this.a[mid]!;
-      const c = k ? (k[mid]! < key ? -1 : k[mid]! > key ? 1 : v - slot) : v - slot;
+      const v = this.a[s + mid]!;
+      const c = k ? (k[s + mid]! < key ? -1 : k[s + mid]! > key ? 1 : v - slot) : v - slot;
       if (c < 0) lo = mid + 1;
       else if (c > 0) hi = mid - 1;
       else return mid;
@@ -154,9 +195,22 @@ class SlotGroup {
 
   /** Back to slot order without keys, for good. */
   private unorder(): void {
-    this.a.subarray(0, this.n).sort();
+    this.a.subarray(this.s, this.s + this.n).sort();
     this.k = null;
     this.kind = UNORDERED;
+  }
+
+  /** Moves the slots (and keys) to the front of arrays of `size`. */
+  private relocate(size: number): void {
+    const a = new Int32Array(size);
+    a.set(this.a.subarray(this.s, this.s + this.n));
+    this.a = a;
+    if (this.k) {
+      const k = new Float64Array(size);
+      k.set(this.k.subarray(this.s, this.s + this.n));
+      this.k = k;
+    }
+    this.s = 0;
   }
 
   add(slot: number, key: OrderKey): void {
@@ -164,53 +218,58 @@ class SlotGroup {
     const at = this.search(slot, key.key);
     if (at >= 0) return;
     let i = -at - 1;
-    if (this.k && this.n - i > MAX_ORDERED_SHIFT) {
+    if (this.k && this.n - i > this.maxShift) {
       this.unorder();
       const j = this.search(slot, key.key);
       if (j >= 0) return;
       i = -j - 1;
     }
-    if (this.n === this.a.length) {
-      const size = Math.ceil(this.a.length * 1.5) + 4;
-      const next = new Int32Array(size);
-      next.set(this.a);
-      this.a = next;
-      if (this.k) {
-        const keys = new Float64Array(size);
-        keys.set(this.k);
-        this.k = keys;
+    const s = this.s;
+    if (i < this.n / 2 && s > 0) {
+      // Closer to the front, with room before it: the front moves back by one.
+      this.a.copyWithin(s - 1, s, s + i);
+      this.k?.copyWithin(s - 1, s, s + i);
+      this.s = s - 1;
+    } else {
+      if (s + this.n === this.a.length) this.relocate(s >= this.a.length / 4 ? this.a.length : Math.ceil(this.a.length * 1.5) + 4);
+      const t = this.s;
+      if (i < this.n) {
+        this.a.copyWithin(t + i + 1, t + i, t + this.n);
+        this.k?.copyWithin(t + i + 1, t + i, t + this.n);
       }
     }
-    if (i < this.n) {
-      this.a.copyWithin(i + 1, i, this.n);
-      this.k?.copyWithin(i + 1, i, this.n);
-    }
-    this.a[i] = slot;
-    if (this.k) this.k[i] = key.key;
+    this.a[this.s + i] = slot;
+    if (this.k) this.k[this.s + i] = key.key;
     this.n++;
   }
 
   remove(slot: number, key: OrderKey): void {
     let i = this.search(slot, key.key);
-    if (i < 0 && this.k) i = this.a.subarray(0, this.n).indexOf(slot);
+    if (i < 0 && this.k) i = this.a.subarray(this.s, this.s + this.n).indexOf(slot);
     if (i < 0) return;
-    this.a.copyWithin(i, i + 1, this.n);
-    this.k?.copyWithin(i, i + 1, this.n);
-    this.n--;
-    if (this.n * 4 < this.a.length && this.a.length > 16) {
-      this.a = this.a.slice(0, this.n * 2);
-      if (this.k) this.k = this.k.slice(0, this.n * 2);
+    const s = this.s;
+    if (i < this.n / 2) {
+      // Closer to the front (a TTL or retention pass deletes the oldest first): the front moves up.
+      this.a.copyWithin(s + 1, s, s + i);
+      this.k?.copyWithin(s + 1, s, s + i);
+      this.s = s + 1;
+    } else {
+      this.a.copyWithin(s + i, s + i + 1, s + this.n);
+      this.k?.copyWithin(s + i, s + i + 1, s + this.n);
     }
+    this.n--;
+    if (this.n * 4 < this.a.length && this.a.length > 16) this.relocate(this.n * 2);
   }
 
   /** The one slot left (slot order or key order alike). */
   first(): number {
-    return this.a[0]!;
+    return this.a[this.s]!;
   }
 
   /** The slots, in slot order. */
   toArray(): number[] {
-    return Array.from(this.k ? this.a.slice(0, this.n).sort() : this.a.subarray(0, this.n));
+    const slots = this.a.subarray(this.s, this.s + this.n);
+    return Array.from(this.k ? slots.slice().sort() : slots);
   }
 
   /**
@@ -220,20 +279,21 @@ class SlotGroup {
   range(lo: number, loIncl: boolean, hi: number, hiIncl: boolean): OrderedRun | undefined {
     const k = this.k;
     if (!k) return undefined;
-    // First index whose key is above the lower bound, first index whose key is above the upper one.
+    // First position whose key is above the lower bound, first position whose key is above the upper one.
     const from = this.bound(lo, loIncl);
     const to = Math.max(from, this.bound(hi, !hiIncl));
-    return { kind: this.kind as OrderKind, slots: this.a.subarray(from, to), keys: k.subarray(from, to) };
+    return { kind: this.kind as OrderKind, slots: this.a.subarray(this.s + from, this.s + to), keys: k.subarray(this.s + from, this.s + to) };
   }
 
-  /** First index whose key is >= x (strict: > x). */
+  /** First position whose key is >= x (strict: > x). */
   private bound(x: number, inclusive: boolean): number {
     const k = this.k!;
+    const s = this.s;
     let lo = 0;
     let hi = this.n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (inclusive ? k[mid]! < x : k[mid]! <= x) lo = mid + 1;
+      if (inclusive ? k[s + mid]! < x : k[s + mid]! <= x) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -399,6 +459,13 @@ export class Index {
   /** levels[i]: hash of the key of the first i+1 fields → slots (ordered by field i+1 where they can be). */
   private readonly levels: HashSlots[];
   private readonly paths: string[][];
+  /**
+   * The root group: the slots of the documents whose first field holds a date, ordered by it, for
+   * ranges of dates on the first field (TTL sweeps, lease and retention jobs). Built on its first
+   * use (undefined until then), kept up to date from then on; null for good once a document holds
+   * an array on that path, an insertion lands too far from the end, or the index is partial.
+   */
+  private root: SlotGroup | null | undefined = undefined;
 
   constructor(
     spec: IndexSpec,
@@ -456,6 +523,7 @@ export class Index {
       const next = this.paths[i + 1];
       return next ? orderKey(doc, next) : NO_KEY;
     });
+    result.root = this.root ? rootKey(doc, this.paths[0]!) : NO_KEY;
     return result;
   }
 
@@ -492,6 +560,7 @@ export class Index {
       const level = this.levels[i]!;
       for (const e of entries[i]!) level.add(hashKey(e.key), slot, e.nullish ? NO_KEY : entries.order[i]!);
     }
+    this.rootAdd(slot, entries.root);
   }
 
   remove(slot: number, entries: IndexEntries | undefined): void {
@@ -500,6 +569,49 @@ export class Index {
       const level = this.levels[i]!;
       for (const e of entries[i]!) level.remove(hashKey(e.key), slot, e.nullish ? NO_KEY : entries.order[i]!);
     }
+    this.rootRemove(slot, entries.root);
+  }
+
+  private rootAdd(slot: number, key: RootKey): void {
+    if (!this.root) return;
+    if (key === MULTIKEY) {
+      this.root = null;
+      return;
+    }
+    if (key.kind !== DATES) return;
+    this.root.add(slot, key);
+    if (this.root.kind !== DATES) this.root = null;
+  }
+
+  private rootRemove(slot: number, key: RootKey): void {
+    if (this.root && key !== MULTIKEY && key.kind === DATES) this.root.remove(slot, key);
+  }
+
+  /** The root group, built from every indexed document on its first use (see `root`). */
+  private rootGroup(): SlotGroup | null {
+    if (this.root !== undefined) return this.root;
+    this.root = null;
+    if (this.partial) return null;
+    const path = this.paths[0]!;
+    const slots: number[] = [];
+    const keys: number[] = [];
+    for (const slot of this.reader.liveSlots()) {
+      const k = rootKey(this.reader.peek(slot), path);
+      if (k === MULTIKEY) return null;
+      if (k.kind !== DATES) continue;
+      slots.push(slot);
+      keys.push(k.key);
+    }
+    // Slots come in slot order: sorting by key, then by position, gives (key, slot) order.
+    const order = Uint32Array.from(slots.keys()).sort((x, y) => keys[x]! - keys[y]! || x - y);
+    const sortedSlots = new Int32Array(order.length);
+    const sortedKeys = new Float64Array(order.length);
+    order.forEach((j, i) => {
+      sortedSlots[i] = slots[j]!;
+      sortedKeys[i] = keys[j]!;
+    });
+    this.root = SlotGroup.sorted(DATES, sortedSlots, sortedKeys, ROOT_MAX_SHIFT);
+    return this.root;
   }
 
   /** Slots that may hold the key whose first `keys.length` fields have these key strings (a superset: check with `holds`). */
@@ -518,6 +630,10 @@ export class Index {
       this.remove(slot, before);
       this.add(slot, after);
       return;
+    }
+    if (this.root && (before.root === MULTIKEY || after.root === MULTIKEY || before.root.kind !== after.root.kind || !Object.is(before.root.key, after.root.key))) {
+      this.rootRemove(slot, before.root);
+      this.rootAdd(slot, after.root);
     }
     for (let i = 0; i < before.length; i++) {
       const a = before[i]!;
@@ -560,6 +676,12 @@ export class Index {
    * one kind when UNORDERED is asked). An empty run has the kind asked.
    */
   orderedRange(keys: string[], kind: typeof UNORDERED | OrderKind, lo: number, loIncl: boolean, hi: number, hiIncl: boolean): OrderedRun | undefined {
+    if (keys.length === 0) {
+      // The root holds only the documents with a date there: it answers date ranges alone (a
+      // document with anything else never meets one), not a whole-index order.
+      if (kind !== DATES) return undefined;
+      return this.rootGroup()?.range(lo, loIncl, hi, hiIncl);
+    }
     const level = this.levels[keys.length - 1];
     if (!level?.keyOf) return undefined;
     const holders = level.holders(hashKey(keys.join('|')));
