@@ -19,6 +19,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient } from 'mongodb';
 import { ensureBuilt, rssOf, startEmbeddedDb } from './processes.js';
 import { insertLedgerEntries, openBenchData } from './seed.js';
 
@@ -37,7 +38,34 @@ interface MemoryRow {
   startupSeconds: number;
   rssAfterRestart: number;
   dataDirBytes: number;
+  afterLoad: Breakdown;
+  afterRestart: Breakdown;
 }
+
+/** What the engine reports of its memory (serverStatus.embeddedMemory, bytes). */
+interface Breakdown {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  slabBytes: number;
+}
+
+/** The engine's own account of its memory, read through the driver after the RSS was sampled. */
+async function breakdownOf(uri: string): Promise<Breakdown> {
+  const client = await MongoClient.connect(uri, { maxPoolSize: 1 });
+  try {
+    const status = await client.db('admin').command({ serverStatus: 1 });
+    const m = status.embeddedMemory as Breakdown;
+    log(`  engine: rss ${mbOf(m.rss)} MB, heapUsed ${mbOf(m.heapUsed)}, heapTotal ${mbOf(m.heapTotal)}, external ${mbOf(m.external)}, arrayBuffers ${mbOf(m.arrayBuffers)}, slabs ${mbOf(m.slabBytes)} (${JSON.stringify(status.embeddedMemory)})`);
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, slabBytes: m.slabBytes };
+  } finally {
+    await client.close();
+  }
+}
+
+const mbOf = (b: number) => (b / 2 ** 20).toFixed(0);
 
 /** RSS once the process has been idle for SETTLE_SECONDS (the lowest of the samples of the last 2 s). */
 async function settledRss(pid: number): Promise<number> {
@@ -69,6 +97,7 @@ async function measureSize(entries: number): Promise<MemoryRow> {
     log(`${entries} entries: loaded in ${loadSeconds.toFixed(1)} s`);
     const rssAfterLoad = await settledRss(engine.child.process.pid!);
     log(`${entries} entries: RSS after load ${(rssAfterLoad / 2 ** 20).toFixed(0)} MB`);
+    const afterLoad = await breakdownOf(engine.uri);
     await engine.child.stop();
     const dataDirBytes = dirBytes(dir);
     t = performance.now();
@@ -77,21 +106,25 @@ async function measureSize(entries: number): Promise<MemoryRow> {
     log(`${entries} entries: restart listening after ${startupSeconds.toFixed(2)} s (data directory ${(dataDirBytes / 2 ** 20).toFixed(0)} MB)`);
     const rssAfterRestart = await settledRss(engine.child.process.pid!);
     log(`${entries} entries: RSS after restart ${(rssAfterRestart / 2 ** 20).toFixed(0)} MB`);
+    const afterRestart = await breakdownOf(engine.uri);
     await engine.child.stop();
-    return { entries, loadSeconds, rssAfterLoad, startupSeconds, rssAfterRestart, dataDirBytes };
+    return { entries, loadSeconds, rssAfterLoad, startupSeconds, rssAfterRestart, dataDirBytes, afterLoad, afterRestart };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function memoryTable(rows: MemoryRow[]): string {
-  const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+  const mb = mbOf;
+  const parts = (b: Breakdown) => `${mb(b.heapUsed)} / ${mb(b.heapTotal)} / ${mb(b.external)} (${mb(b.slabBytes)})`;
   const lines = [
-    '| Ledger entries | load s (driver insertMany) | engine RSS after load, MB | bytes per entry | data directory, MB | start-up s (restart: snapshot + journal) | engine RSS after restart, MB |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Ledger entries | load s (driver insertMany) | engine RSS after load, MB | bytes per entry | heapUsed / heapTotal / external (of it slabs), MB, after load | data directory, MB | start-up s (restart: snapshot + journal) | engine RSS after restart, MB | heapUsed / heapTotal / external (slabs), MB, after restart |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.entries.toLocaleString('en-US')} | ${r.loadSeconds.toFixed(1)} | ${mb(r.rssAfterLoad)} | ${Math.round(r.rssAfterLoad / r.entries)} | ${mb(r.dataDirBytes)} | ${r.startupSeconds.toFixed(2)} | ${mb(r.rssAfterRestart)} |`);
+    lines.push(
+      `| ${r.entries.toLocaleString('en-US')} | ${r.loadSeconds.toFixed(1)} | ${mb(r.rssAfterLoad)} | ${Math.round(r.rssAfterLoad / r.entries)} | ${parts(r.afterLoad)} | ${mb(r.dataDirBytes)} | ${r.startupSeconds.toFixed(2)} | ${mb(r.rssAfterRestart)} | ${parts(r.afterRestart)} |`,
+    );
   }
   return lines.join('\n');
 }

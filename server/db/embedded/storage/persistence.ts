@@ -39,12 +39,17 @@ import {
   type LoadResult,
 } from './datadir.js';
 import { acquireLock, type DirLock } from './lock.js';
-import { FILE_HEADER_BYTES, encodeRecord } from './records.js';
+import { noteChurn } from './memory.js';
+import { FILE_HEADER_BYTES, encodeRecord, encodeRecordInto } from './records.js';
 
 export const GROUP_COMMIT_MS = 50;
 export const COMPACT_THRESHOLD_BYTES = 64 * 1024 * 1024;
 export const PROBE_INTERVAL_MS = 500;
 export const COMPACT_RETRY_MS = 10_000;
+/** First size of a journal write buffer; it grows to the largest batch (and is reused: no buffer per record, #23). */
+const JOURNAL_BUFFER_BYTES = 1024 * 1024;
+/** A write buffer grown past this is dropped after its batch rather than kept for the next one. */
+const JOURNAL_BUFFER_KEEP = 32 * 1024 * 1024;
 
 /** Fault injection for tests: throw from a hook to make that write or fsync fail like the OS would. */
 export interface StorageFaults {
@@ -122,7 +127,15 @@ export function journalWriteError(err: unknown, file: string): MongoCommandError
 }
 
 export class Persistence implements Durability {
-  private pending: Buffer[] = [];
+  /**
+   * The records not written yet, encoded one after the other into a reused buffer (a buffer per record
+   * left hundreds of MB of freed small allocations in the C heap after a bulk load, #23): bytes
+   * 0..pendingBytes of `pending`. While a batch is written, new records go into the other buffer.
+   */
+  private pending: Buffer = Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
+  private pendingBytes = 0;
+  /** The buffer of the previous batch once written, for the next one. */
+  private spare: Buffer | undefined;
   private batch: Batch | undefined;
   private inflight: Batch | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -228,9 +241,9 @@ export class Persistence implements Durability {
       this.needsReload = true;
       return;
     }
-    const rec = encodeRecord(journalRecord(change));
-    this.pending.push(rec);
-    this.unsnapshotted += rec.length;
+    const before = this.pendingBytes;
+    this.pendingBytes = this.encodePending(journalRecord(change));
+    this.unsnapshotted += this.pendingBytes - before;
     this.batch ??= newBatch();
     if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -243,9 +256,37 @@ export class Persistence implements Durability {
     }
   }
 
+  /** Appends the record of `doc` to the pending bytes (growing the buffer if needed); returns the new end. */
+  private encodePending(doc: Doc): number {
+    const end = encodeRecordInto(doc, this.pending, this.pendingBytes);
+    if (end >= 0) return end;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.pending.length * 2, this.pendingBytes - end));
+    this.pending.copy(grown, 0, 0, this.pendingBytes);
+    this.pending = grown;
+    const at = encodeRecordInto(doc, this.pending, this.pendingBytes);
+    if (at < 0) throw new Error(`journal record of ${-at} bytes does not fit its buffer`);
+    return at;
+  }
+
+  /** Makes the pending bytes an empty buffer (the spare one if there is one). */
+  private takePending(): Buffer {
+    const bytes = this.pending.subarray(0, this.pendingBytes);
+    this.pending = this.spare ?? Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
+    this.spare = undefined;
+    this.pendingBytes = 0;
+    return bytes;
+  }
+
+  /** A written batch's buffer becomes the spare one (unless it grew very large). */
+  private recycle(bytes: Buffer): void {
+    if (bytes.buffer.byteLength <= JOURNAL_BUFFER_KEEP && (!this.spare || this.spare.length < bytes.buffer.byteLength)) {
+      this.spare = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+    }
+  }
+
   /** Resolves once every change made so far is on disk; rejects (with a command error) if it never will be. */
   sync(): Promise<void> {
-    if (this.pending.length) {
+    if (this.pendingBytes) {
       const batch = this.batch!;
       this.kick();
       return batch.promise;
@@ -279,22 +320,21 @@ export class Persistence implements Durability {
       .catch((err: unknown) => this.logger?.error?.(`embedded-mongo: journal flush: ${(err as Error).message}`))
       .finally(() => {
         this.flushing = false;
-        if (this.pending.length && !this.failure) this.kick();
+        if (this.pendingBytes && !this.failure) this.kick();
       });
   }
 
   /** Writes and fsyncs batches until nothing is pending. Runs on the I/O queue; never throws. */
   private async flushLoop(): Promise<void> {
-    while (this.pending.length && !this.failure) {
-      const bufs = this.pending;
+    while (this.pendingBytes && !this.failure) {
+      const bytes = this.takePending();
       const batch = this.batch!;
-      this.pending = [];
       this.batch = undefined;
       this.inflight = batch;
       const file = this.currentFile();
       try {
         this.options.faults?.beforeWrite?.(file);
-        this.size = await writeFully(this.fh, bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), this.size);
+        this.size = await writeFully(this.fh, bytes, this.size);
         this.options.faults?.beforeSync?.(file);
         await this.fh.datasync();
         this.durable = this.size;
@@ -303,6 +343,8 @@ export class Persistence implements Durability {
       } catch (err) {
         this.inflight = undefined;
         await this.enterFailed(err, file, batch);
+      } finally {
+        this.recycle(bytes);
       }
     }
   }
@@ -318,7 +360,7 @@ export class Persistence implements Durability {
     const failure = this.failure;
     // Nothing after the durable offset will reach disk: the failed batch and whatever came since.
     const lost = [batch, ...(this.batch ? [this.batch] : [])];
-    this.pending = [];
+    this.pendingBytes = 0;
     this.batch = undefined;
     this.size = this.durable;
     this.truncations.set(this.gen, this.durable);
@@ -443,7 +485,14 @@ export class Persistence implements Durability {
       if (this.gen !== newGen) await rm(path.join(this.dir, newName), { force: true }).catch(() => undefined);
       return;
     }
-    await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, snapshot, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
+    try {
+      await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, snapshot, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
+    } finally {
+      // The snapshot's chunks (the size of the whole state) are garbage once written: noted now, not
+      // when they were encoded, or the idle collector's one full collection could run during the
+      // write (seconds for a million documents) and leave them to the next one (#23).
+      noteChurn(snapshot.reduce((n, b) => n + b.length, 0) * 2);
+    }
     this.unsnapshotted = Math.max(0, this.unsnapshotted - cutBytes);
     for (const name of await readdir(this.dir)) {
       const g = parseJournalName(name);

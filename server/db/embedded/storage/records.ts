@@ -19,7 +19,7 @@
  * (anything else), see `readRecordAt`.
  */
 import { crc32 } from 'node:zlib';
-import { deserialize, serialize } from 'bson';
+import { calculateObjectSize, deserialize, serialize, serializeWithBufferAndIndex } from 'bson';
 import { fromWire, type Doc } from '../values.js';
 
 export const FORMAT_VERSION = 2;
@@ -48,6 +48,27 @@ export class CorruptDataError extends Error {
 
 export function encodeRecord(doc: Doc): Buffer {
   return frameRecord(serialize(doc));
+}
+
+/**
+ * Writes the record of `doc` into `out` at `at`, byte for byte what `encodeRecord` returns, without
+ * a buffer of its own. Returns the offset after it, or -(bytes the record needs) when it does not fit.
+ */
+export function encodeRecordInto(doc: Doc, out: Buffer, at: number): number {
+  const start = at + RECORD_HEADER_BYTES;
+  let end: number;
+  try {
+    end = start > out.length ? -1 : serializeWithBufferAndIndex(doc, out, { index: start }) + 1;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    end = -1;
+  }
+  if (end < 0) return -(RECORD_HEADER_BYTES + calculateObjectSize(doc));
+  const length = end - start;
+  out.writeUInt32LE(length, at);
+  out.writeUInt32LE(crc32(out.subarray(at, at + 4)), at + 4);
+  out.writeUInt32LE(crc32(out.subarray(start, end)), at + 8);
+  return end;
 }
 
 /** The fields before `doc` of a `put` record of one collection (BSON, without its terminating byte): the same for all its documents. */
