@@ -122,12 +122,12 @@ export class Collection {
     this.emit({ op: 'del', db: this.db, coll: this.name, id: doc._id });
   }
 
-  /** Used by journal replay: insert or replace by `_id`, without uniqueness checks or events. */
-  restorePut(doc: Doc): void {
+  /** Used by journal replay: insert or replace by `_id`, without uniqueness checks or events (`bytes`: the document's BSON, if known). */
+  restorePut(doc: Doc, bytes?: Uint8Array): void {
     const idKey = keyString(doc._id);
     const slot = this.store.findSlot(doc._id, idKey);
     if (slot < 0) {
-      const s = this.store.insert(doc, idKey);
+      const s = this.store.insert(doc, idKey, bytes);
       for (const ix of this.indexes.values()) ix.add(s, ix.entries(doc));
       return;
     }

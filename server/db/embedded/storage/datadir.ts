@@ -16,6 +16,7 @@ import {
   encodeFileHeader,
   encodeRecord,
   putRecordBytes,
+  putDocBytes,
   putRecordHead,
   readRecordsStrict,
   writePutRecord,
@@ -83,10 +84,13 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Applies a journaled change; journal no-ops (written by the disk-space probe) are skipped. */
-export function applyChange(catalog: Catalog, doc: Doc): void {
+/**
+ * Applies a journaled change; journal no-ops (written by the disk-space probe) are skipped. With the
+ * record's bytes (`payload`), a restored document is stored as the bytes it was read as.
+ */
+export function applyChange(catalog: Catalog, doc: Doc, payload?: Buffer): void {
   if (doc.op === 'noop') return;
-  catalog.apply(doc as unknown as ChangeOp);
+  catalog.apply(doc as unknown as ChangeOp, doc.op === 'put' && payload ? putDocBytes(payload) : undefined);
 }
 
 export interface JournalInfo {
@@ -254,7 +258,7 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
 
 function applyOrThrow(catalog: Catalog, r: ReadRecord, file: string): void {
   try {
-    applyChange(catalog, r.doc);
+    applyChange(catalog, r.doc, r.payload);
   } catch (err) {
     throw new CorruptDataError(file, r.offset, `the record could not be replayed: ${(err as Error).message}`);
   }

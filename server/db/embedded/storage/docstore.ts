@@ -133,8 +133,8 @@ export class DocStore {
     return this.cache.get(slot) ?? this.decode(slot);
   }
 
-  /** Stores a new document (its `_id` must not be stored yet); returns its slot. */
-  insert(doc: Doc, idKey = keyString(doc._id)): number {
+  /** Stores a new document (its `_id` must not be stored yet; `bytes`: its BSON when already encoded); returns its slot. */
+  insert(doc: Doc, idKey = keyString(doc._id), bytes?: Uint8Array): number {
     const s = this.slots;
     this.ensureSlots(s + 1);
     this.slots++;
@@ -142,7 +142,7 @@ export class DocStore {
     this.ver[s] = this.nextVersion = (this.nextVersion + 1) | 0;
     this.tags.set(doc, this.ver[s]!);
     this.idHash[s] = hashKey(idKey);
-    this.encode(s, doc);
+    this.encode(s, doc, bytes);
     this.idInsert(s);
     return s;
   }
@@ -276,9 +276,9 @@ export class DocStore {
     for (const s of this.liveSlots()) this.idInsert(s);
   }
 
-  /** Encodes `doc` as the current version of `slot` into the current slab. */
-  private encode(slot: number, doc: Doc): void {
-    const bytes = encodeScratch(doc);
+  /** Encodes `doc` (unless its BSON `encoded` is given) as the current version of `slot` into the current slab. */
+  private encode(slot: number, doc: Doc, encoded?: Uint8Array): void {
+    const bytes = encoded ?? encodeScratch(doc);
     noteChurn(bytes.length * 4);
     const [index, offset] = this.allocate(bytes.length);
     this.slabs[index]!.set(bytes, offset);

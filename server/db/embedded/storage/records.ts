@@ -154,7 +154,8 @@ export function checkFileHeader(buf: Buffer, kind: FileKind): HeaderCheck {
 }
 
 export type RecordAt =
-  | { kind: 'ok'; doc: Doc; next: number }
+  /** `payload`: the record's BSON bytes (a view of the file's). */
+  | { kind: 'ok'; doc: Doc; next: number; payload: Buffer }
   | { kind: 'torn'; reason: string }
   | { kind: 'bad'; reason: string };
 
@@ -206,7 +207,7 @@ function payloadAt(buf: Buffer, offset: number, headerBytes: number, len: number
   if (crc32(payload) !== checksum) return { kind: 'bad', reason: 'record payload checksum mismatch' };
   const doc = decode(payload);
   if (!doc) return { kind: 'bad', reason: 'record payload is not valid BSON' };
-  return { kind: 'ok', doc, next: end };
+  return { kind: 'ok', doc, next: end, payload };
 }
 
 /** The first offset ≥ `from` at which a complete, valid record starts, or -1. */
@@ -224,6 +225,31 @@ export function findNextRecord(buf: Buffer, from: number, version: 1 | 2): numbe
 export interface ReadRecord {
   doc: Doc;
   offset: number;
+  /** The record's BSON bytes (a view of the file's buffer). */
+  payload?: Buffer;
+}
+
+/**
+ * The BSON bytes of the `doc` field of a `put` record's payload (a view: stored as they are, a
+ * restored document needs no encoding), or undefined when the record is not laid out as
+ * `writePutRecord` / `encodeRecord` write it (string fields, then `doc`).
+ */
+export function putDocBytes(payload: Buffer): Buffer | undefined {
+  let p = 4;
+  const end = payload.length - 1;
+  while (p < end) {
+    const type = payload[p]!;
+    const nameEnd = payload.indexOf(0, p + 1);
+    if (nameEnd < 0 || nameEnd >= end) return undefined;
+    const v = nameEnd + 1;
+    if (type === 0x03 && nameEnd - p === 4 && payload[p + 1] === 0x64 && payload[p + 2] === 0x6f && payload[p + 3] === 0x63) {
+      const size = payload.readInt32LE(v);
+      return size >= 5 && v + size <= end ? payload.subarray(v, v + size) : undefined;
+    }
+    if (type !== 0x02) return undefined;
+    p = v + 4 + payload.readInt32LE(v);
+  }
+  return undefined;
 }
 
 export interface StrictRead {
@@ -246,8 +272,8 @@ export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, fi
   while (offset < buf.length) {
     const r = readRecordAt(buf, offset, version);
     if (r.kind === 'ok') {
-      if (onRecord) onRecord({ doc: r.doc, offset });
-      else records.push({ doc: r.doc, offset });
+      if (onRecord) onRecord({ doc: r.doc, offset, payload: r.payload });
+      else records.push({ doc: r.doc, offset, payload: r.payload });
       offset = r.next;
       continue;
     }
