@@ -50,6 +50,8 @@ export const COMPACT_RETRY_MS = 10_000;
 const JOURNAL_BUFFER_BYTES = 1024 * 1024;
 /** A write buffer grown past this is dropped after its batch rather than kept for the next one. */
 const JOURNAL_BUFFER_KEEP = 32 * 1024 * 1024;
+/** Write buffers grown by a burst of writes go back to their first size after this long without a write. */
+const JOURNAL_BUFFER_IDLE_MS = 1_000;
 
 /** Fault injection for tests: throw from a hook to make that write or fsync fail like the OS would. */
 export interface StorageFaults {
@@ -141,6 +143,9 @@ export class Persistence implements Durability {
   private queue: Promise<void> = Promise.resolve();
   private flushing = false;
   private timer: NodeJS.Timeout | undefined;
+  private shrinkTimer: NodeJS.Timeout | undefined;
+  /** Batches written so far (the shrink timer's way of telling that the journal was idle). */
+  private flushes = 0;
   /** Write position in the current journal. */
   private size: number;
   /** Bytes of the current journal known written and fsynced. */
@@ -321,13 +326,33 @@ export class Persistence implements Durability {
       .finally(() => {
         this.flushing = false;
         if (this.pendingBytes && !this.failure) this.kick();
+        else this.shrinkWhenIdle();
       });
+  }
+
+  /** Once the journal had no write for JOURNAL_BUFFER_IDLE_MS, its write buffers go back to their first size (a bulk load grows them to tens of MB). */
+  private shrinkWhenIdle(): void {
+    if (this.shrinkTimer || this.closed) return;
+    const seen = this.flushes;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = undefined;
+      if (this.flushes !== seen || this.flushing || this.pendingBytes) return this.shrinkWhenIdle();
+      let freed = this.spare?.length ?? 0;
+      this.spare = undefined;
+      if (this.pending.length > JOURNAL_BUFFER_BYTES) {
+        freed += this.pending.length;
+        this.pending = Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
+      }
+      noteChurn(freed);
+    }, JOURNAL_BUFFER_IDLE_MS);
+    this.shrinkTimer.unref();
   }
 
   /** Writes and fsyncs batches until nothing is pending. Runs on the I/O queue; never throws. */
   private async flushLoop(): Promise<void> {
     while (this.pendingBytes && !this.failure) {
       const bytes = this.takePending();
+      this.flushes++;
       const batch = this.batch!;
       this.batch = undefined;
       this.inflight = batch;
@@ -504,6 +529,8 @@ export class Persistence implements Durability {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.shrinkTimer) clearTimeout(this.shrinkTimer);
+    this.shrinkTimer = undefined;
     if (this.compacting) await this.compacting;
     await this.enqueue(() => this.flushLoop());
     this.closed = true;
