@@ -7,7 +7,7 @@ import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, type FileHand
 import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
-import { noteChurn } from './memory.js';
+import { noteReleased } from './memory.js';
 import type { ChangeOp } from './collection.js';
 import {
   CorruptDataError,
@@ -181,7 +181,7 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
     const buf = await readFile(snapFile);
     snapshot = loadSnapshot(buf, snapFile, catalog);
     // The file's bytes are garbage from here on: noted after the (long) load, so that the idle collector's full collection comes after it.
-    noteChurn(buf.length * 2);
+    noteReleased(buf.length);
   }
 
   const allGens = names

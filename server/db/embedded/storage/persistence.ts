@@ -39,7 +39,7 @@ import {
   type LoadResult,
 } from './datadir.js';
 import { acquireLock, type DirLock } from './lock.js';
-import { noteChurn } from './memory.js';
+import { noteReleased } from './memory.js';
 import { FILE_HEADER_BYTES, encodeRecord, encodeRecordInto } from './records.js';
 
 export const GROUP_COMMIT_MS = 50;
@@ -343,7 +343,7 @@ export class Persistence implements Durability {
         freed += this.pending.length;
         this.pending = Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
       }
-      noteChurn(freed);
+      noteReleased(freed);
     }, JOURNAL_BUFFER_IDLE_MS);
     this.shrinkTimer.unref();
   }
@@ -516,7 +516,7 @@ export class Persistence implements Durability {
       // The snapshot's chunks (the size of the whole state) are garbage once written: noted now, not
       // when they were encoded, or the idle collector's one full collection could run during the
       // write (seconds for a million documents) and leave them to the next one (#23).
-      noteChurn(snapshot.reduce((n, b) => n + b.length, 0) * 2);
+      noteReleased(snapshot.reduce((n, b) => n + b.length, 0));
     }
     this.unsnapshotted = Math.max(0, this.unsnapshotted - cutBytes);
     for (const name of await readdir(this.dir)) {
