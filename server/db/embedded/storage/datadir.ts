@@ -2,25 +2,28 @@
  * The data directory: file names, strict loading (start-up and roll-back) and atomic creation of
  * journal and snapshot files. Loading only reads; it never modifies a file.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
-import { noteReleased } from './memory.js';
 import type { ChangeOp } from './collection.js';
 import {
   CorruptDataError,
   FILE_HEADER_BYTES,
+  damagedRecord,
   checkFileHeader,
   encodeFileHeader,
   encodeRecord,
   putRecordBytes,
   putDocBytes,
   putRecordHead,
+  RECORD_HEADER_BYTES,
+  readRecordAt,
   readRecordsStrict,
   writePutRecord,
   type ReadRecord,
+  type StrictRead,
 } from './records.js';
 
 export const SNAPSHOT = 'snapshot.bin';
@@ -130,17 +133,122 @@ interface LoadedSnapshot {
  * partly filled and must be thrown away.
  */
 export function loadSnapshot(buf: Buffer, file: string, catalog: Catalog): LoadedSnapshot {
-  const header = checkFileHeader(buf, 'snapshot');
+  return applySnapshot(buf, buf.length, file, catalog, (start, version, onRecord) => readRecordsStrict(buf, start, version, file, onRecord));
+}
+
+/** Bytes of a snapshot read at a time at start-up (the file is never read whole: a million documents are 300 MB). */
+export const SNAPSHOT_READ_BYTES = 4 * 1024 * 1024;
+
+/** `loadSnapshot` reading the file SNAPSHOT_READ_BYTES at a time; the same checks, the same errors. */
+export async function loadSnapshotFile(file: string, catalog: Catalog): Promise<LoadedSnapshot> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    let window = Buffer.allocUnsafeSlow(Math.min(SNAPSHOT_READ_BYTES, Math.max(size, 1)));
+    /** File offset of window[0], and how many bytes of the window hold the file's. */
+    let base = 0;
+    let filled = await readInto(fh, window, 0, 0);
+    const first = window.subarray(0, filled);
+    const records = (start: number, version: 1 | 2, onRecord: (r: ReadRecord) => void): StrictRead => {
+      let pos = start;
+      for (;;) {
+        if (base + filled === size) {
+          // The rest of the file is in the window: read it as a whole file would be read.
+          return shifted(readRecordsStrict(window.subarray(0, filled), pos, version, file, (r) => onRecord({ ...r, offset: base + r.offset })), base);
+        }
+        const r = readRecordAt(window.subarray(0, filled), pos, version);
+        if (r.kind === 'ok') {
+          onRecord({ doc: r.doc, offset: base + pos, payload: r.payload });
+          pos = r.next;
+          continue;
+        }
+        // What a read of the whole file says of it too (the checks of a v2 record stop at its end); a v1
+        // file's reader looks for a valid record further on, in the whole file.
+        if (r.kind === 'bad') throw version === 2 ? damagedRecord(file, base + pos, r.reason) : new NeedsWholeFile(base + pos);
+        // Torn in the window only: move what is left to its start and read on (a larger window for a large record).
+        const headerBytes = version === 2 ? RECORD_HEADER_BYTES : 8;
+        const need = filled - pos >= headerBytes ? headerBytes + window.readUInt32LE(pos) : headerBytes;
+        if (need > window.length) {
+          const larger = Buffer.allocUnsafeSlow(need);
+          window.copy(larger, 0, pos, filled);
+          window = larger;
+        } else {
+          window.copy(window, 0, pos, filled);
+        }
+        base += pos;
+        filled -= pos;
+        pos = 0;
+        const more = readIntoSync(fh, window, filled, base + filled);
+        if (more === 0) throw new NeedsWholeFile(base); // a window of zero bytes (damage), or the file changed
+        filled += more;
+      }
+    };
+    try {
+      return applySnapshot(first, size, file, catalog, records);
+    } catch (err) {
+      if (!(err instanceof NeedsWholeFile)) throw err;
+    }
+  } finally {
+    await fh.close();
+  }
+  // A damaged record: the whole file read as one buffer, for exactly the errors (and offsets) of a
+  // whole read (`catalog` is partly filled either way, and dropped after the error).
+  return loadSnapshot(await readFile(file), file, catalog);
+}
+
+class NeedsWholeFile extends Error {
+  constructor(readonly offset: number) {
+    super(`damaged record at ${offset}`);
+  }
+}
+
+function shifted(read: StrictRead, base: number): StrictRead {
+  return { ...read, validLength: base + read.validLength };
+}
+
+/** Fills `buf` from `at` with the file's bytes from `position` (until full or at the end of the file); returns how many it read. */
+async function readInto(fh: FileHandle, buf: Buffer, at: number, position: number): Promise<number> {
+  let n = 0;
+  while (at + n < buf.length) {
+    const { bytesRead } = await fh.read(buf, at + n, buf.length - at - n, position + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n;
+}
+
+function readIntoSync(fh: FileHandle, buf: Buffer, at: number, position: number): number {
+  let n = 0;
+  while (at + n < buf.length) {
+    const bytesRead = readSync(fh.fd, buf, at + n, buf.length - at - n, position + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n;
+}
+
+/**
+ * The checks and the application of a snapshot: `head` holds at least its first bytes (the whole
+ * file when it is shorter than a read), `records` reads its records from an offset.
+ */
+function applySnapshot(
+  first: Buffer,
+  size: number,
+  file: string,
+  catalog: Catalog,
+  records: (start: number, version: 1 | 2, onRecord: (r: ReadRecord) => void) => StrictRead,
+): LoadedSnapshot {
+  const header = checkFileHeader(first, 'snapshot');
   if (header.kind === 'bad') throw new CorruptDataError(file, 0, header.reason);
-  if (buf.length === 0) throw new CorruptDataError(file, 0, 'snapshot is empty (0 bytes)');
+  if (size === 0) throw new CorruptDataError(file, 0, 'snapshot is empty (0 bytes)');
   const version = header.kind === 'v2' ? 2 : 1;
   const start = version === 2 ? FILE_HEADER_BYTES : 0;
   let head: ReadRecord | undefined;
   let tail: ReadRecord | undefined;
-  let records = 0;
+  let count = 0;
   let puts = 0;
-  const read = readRecordsStrict(buf, start, version, file, (r) => {
-    records++;
+  const read = records(start, version, (r) => {
+    count++;
     if (!head) {
       head = r;
       if (r.doc.snapshot !== 1) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
@@ -158,7 +266,7 @@ export function loadSnapshot(buf: Buffer, file: string, catalog: Catalog): Loade
     throw new CorruptDataError(file, read.validLength, `snapshot ends early (${read.torn}); a snapshot is written atomically and is never torn`);
   }
   if (!head) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
-  if (!tail || tail.doc.end !== 1 || records < 2) {
+  if (!tail || tail.doc.end !== 1 || count < 2) {
     throw new CorruptDataError(file, read.validLength, 'the snapshot end record is missing');
   }
   if (tail.doc.count !== undefined && Number(tail.doc.count) !== puts) {
@@ -178,10 +286,7 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
   const snapFile = path.join(dir, SNAPSHOT);
   // Applied as it is read (the journals are checked after it; on any error the catalog is dropped).
   if (names.includes(SNAPSHOT)) {
-    const buf = await readFile(snapFile);
-    snapshot = loadSnapshot(buf, snapFile, catalog);
-    // The file's bytes are garbage from here on: noted after the (long) load, so that the idle collector's full collection comes after it.
-    noteReleased(buf.length);
+    snapshot = await loadSnapshotFile(snapFile, catalog);
   }
 
   const allGens = names

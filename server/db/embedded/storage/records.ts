@@ -277,12 +277,15 @@ export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, fi
       offset = r.next;
       continue;
     }
-    if (r.kind === 'bad' && (version === 2 || findNextRecord(buf, offset + 1, 1) !== -1)) {
-      throw new CorruptDataError(file, offset, `the record starting there: ${r.reason}, and more data follows (not a torn tail)`);
-    }
+    if (r.kind === 'bad' && (version === 2 || findNextRecord(buf, offset + 1, 1) !== -1)) throw damagedRecord(file, offset, r.reason);
     return { records, validLength: offset, torn: r.reason };
   }
   return { records, validLength: offset };
+}
+
+/** The error of a record that does not check out and is not a torn tail. */
+export function damagedRecord(file: string, offset: number, reason: string): CorruptDataError {
+  return new CorruptDataError(file, offset, `the record starting there: ${reason}, and more data follows (not a torn tail)`);
 }
 
 export interface SalvageRead {

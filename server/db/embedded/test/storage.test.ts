@@ -8,8 +8,11 @@ import path from 'node:path';
 import { ObjectId } from 'bson';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../storage/catalog.js';
+import { SNAPSHOT_READ_BYTES } from '../storage/datadir.js';
 import { Persistence } from '../storage/persistence.js';
+import { CorruptDataError } from '../storage/records.js';
 import { TtlMonitor } from '../storage/ttl.js';
+import { keyString } from '../values.js';
 
 describe.skipIf(!!process.env.MONGODB_URI)('engine storage (engine only)', () => {
   const dirs: string[] = [];
@@ -51,6 +54,46 @@ describe.skipIf(!!process.env.MONGODB_URI)('engine storage (engine only)', () =>
     expect(c2.indexes.get('k_1')?.unique).toBe(true);
     expect(() => c2.insert({ _id: new ObjectId(), k: 5 })).toThrow(/E11000/);
     await p2.close();
+  });
+
+  it('restores a snapshot larger than its read window, with records across window ends and one larger than a window, and refuses it damaged in the middle', async () => {
+    const dir = await tempDir();
+    const catalog = new Catalog();
+    const p = await Persistence.open(dir, catalog);
+    const coll = catalog.ensureCollection('db', 'big').coll;
+    coll.createIndex({ key: { k: 1 }, name: 'k_1' });
+    const sizes = [...Array.from({ length: 30_000 }, (_, i) => 100 + (i % 700)), 5 * 1024 * 1024 + 17, ...Array.from({ length: 20_000 }, (_, i) => 50 + (i % 300))];
+    sizes.forEach((n, k) => coll.insert({ _id: k, k, pad: 'y'.repeat(n) }));
+    await p.compact();
+    await p.close();
+    const snapshot = path.join(dir, 'snapshot.bin');
+    const { size } = await stat(snapshot);
+    expect(size).toBeGreaterThan(3 * SNAPSHOT_READ_BYTES);
+
+    const restored = new Catalog();
+    const p2 = await Persistence.open(dir, restored);
+    const c2 = restored.getCollection('db', 'big')!;
+    expect(c2.size).toBe(sizes.length);
+    sizes.forEach((n, k) => {
+      const doc = c2.getById(k);
+      if (doc?.k !== k || (doc.pad as string).length !== n) throw new Error(`document ${k}: ${JSON.stringify(doc)?.slice(0, 80)}`);
+    });
+    expect(c2.lookup(c2.indexes.get('k_1')!, [keyString(30_000)]).map((d) => (d.pad as string).length)).toEqual([5 * 1024 * 1024 + 17]);
+    await p2.close();
+
+    // A damaged byte past the first window: refused with the offset of the record it is in.
+    const { open } = await import('node:fs/promises');
+    const fh = await open(snapshot, 'r+');
+    await fh.write(Buffer.from([0xee]), 0, 1, Math.floor(size / 2));
+    await fh.close();
+    const err = await Persistence.open(dir, new Catalog()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CorruptDataError);
+    expect((err as CorruptDataError).file).toBe(snapshot);
+    expect((err as CorruptDataError).offset).toBeGreaterThan(SNAPSHOT_READ_BYTES);
+    expect((err as CorruptDataError).offset).toBeLessThanOrEqual(Math.floor(size / 2));
   });
 
   it('refuses a data directory held by a live process', async () => {
