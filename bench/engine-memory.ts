@@ -9,13 +9,15 @@
  *   (default 10);
  * - start-up time of a restart on that directory (SIGTERM, then spawn until "listening": node's
  *   own start, the snapshot load and the journal replay);
- * - RSS after the restart, settled the same way (and after the start-up compaction).
+ * - RSS after the restart, settled the same way (and after the start-up compaction), and the restarted
+ *   process's peak RSS (VmHWM);
+ * - with each RSS, the engine's own breakdown (serverStatus.embeddedMemory: V8 heap, external buffers, slabs).
  *
  * Returns a table; bench/run.ts prints it and, unless BENCH_WRITE=0, writes it into BENCHMARKS.md
  * between the `bench:engine-memory` markers.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +39,8 @@ interface MemoryRow {
   rssAfterLoad: number;
   startupSeconds: number;
   rssAfterRestart: number;
+  /** The restarted process's peak RSS (VmHWM: start-up, its compaction, the idle seconds after). */
+  peakRssRestart: number;
   dataDirBytes: number;
   afterLoad: Breakdown;
   afterRestart: Breakdown;
@@ -77,6 +81,16 @@ async function settledRss(pid: number): Promise<number> {
   return Math.min(...samples.slice(-8));
 }
 
+/** Peak resident set size of a process so far (Linux VmHWM; 0 elsewhere). */
+function peakRssOf(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function dirBytes(dir: string): number {
   let total = 0;
   for (const name of existsSync(dir) ? readdirSync(dir) : []) total += statSync(join(dir, name)).size;
@@ -106,9 +120,11 @@ async function measureSize(entries: number): Promise<MemoryRow> {
     log(`${entries} entries: restart listening after ${startupSeconds.toFixed(2)} s (data directory ${(dataDirBytes / 2 ** 20).toFixed(0)} MB)`);
     const rssAfterRestart = await settledRss(engine.child.process.pid!);
     log(`${entries} entries: RSS after restart ${(rssAfterRestart / 2 ** 20).toFixed(0)} MB`);
+    const peakRssRestart = peakRssOf(engine.child.process.pid!);
+    log(`${entries} entries: peak RSS of the restarted engine ${(peakRssRestart / 2 ** 20).toFixed(0)} MB`);
     const afterRestart = await breakdownOf(engine.uri);
     await engine.child.stop();
-    return { entries, loadSeconds, rssAfterLoad, startupSeconds, rssAfterRestart, dataDirBytes, afterLoad, afterRestart };
+    return { entries, loadSeconds, rssAfterLoad, startupSeconds, rssAfterRestart, peakRssRestart, dataDirBytes, afterLoad, afterRestart };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -118,12 +134,12 @@ function memoryTable(rows: MemoryRow[]): string {
   const mb = mbOf;
   const parts = (b: Breakdown) => `${mb(b.heapUsed)} / ${mb(b.heapTotal)} / ${mb(b.external)} (${mb(b.slabBytes)})`;
   const lines = [
-    '| Ledger entries | load s (driver insertMany) | engine RSS after load, MB | bytes per entry | heapUsed / heapTotal / external (of it slabs), MB, after load | data directory, MB | start-up s (restart: snapshot + journal) | engine RSS after restart, MB | heapUsed / heapTotal / external (slabs), MB, after restart |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Ledger entries | load s (driver insertMany) | engine RSS after load, MB | bytes per entry | heapUsed / heapTotal / external (of it slabs), MB, after load | data directory, MB | start-up s (restart: snapshot + journal) | engine RSS after restart, MB | peak RSS of the restarted engine, MB | heapUsed / heapTotal / external (slabs), MB, after restart |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.entries.toLocaleString('en-US')} | ${r.loadSeconds.toFixed(1)} | ${mb(r.rssAfterLoad)} | ${Math.round(r.rssAfterLoad / r.entries)} | ${parts(r.afterLoad)} | ${mb(r.dataDirBytes)} | ${r.startupSeconds.toFixed(2)} | ${mb(r.rssAfterRestart)} | ${parts(r.afterRestart)} |`,
+      `| ${r.entries.toLocaleString('en-US')} | ${r.loadSeconds.toFixed(1)} | ${mb(r.rssAfterLoad)} | ${Math.round(r.rssAfterLoad / r.entries)} | ${parts(r.afterLoad)} | ${mb(r.dataDirBytes)} | ${r.startupSeconds.toFixed(2)} | ${mb(r.rssAfterRestart)} | ${mb(r.peakRssRestart)} | ${parts(r.afterRestart)} |`,
     );
   }
   return lines.join('\n');
