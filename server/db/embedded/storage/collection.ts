@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import { inheritPositionalMatch } from '../query/positional.js';
 import { inheritQueryView, keyString, type Doc } from '../values.js';
 import { applyDelta, type DeltaChange } from './delta.js';
-import { DocStore } from './docstore.js';
+import { DocStore, type EncodedDocs } from './docstore.js';
 import { Index, duplicateKeyError, normalizeIndexSpec, sameIndexOptions, type IndexSpec } from './indexes.js';
 
 export type ChangeOp =
@@ -63,9 +63,9 @@ export class Collection {
     return this.store.docs();
   }
 
-  /** Every document as its BSON bytes, in insertion order (views: copy them before the next write). */
-  encoded(): IterableIterator<Buffer> {
-    return this.store.encoded();
+  /** Where every document's BSON bytes are, in insertion order (valid whatever happens later: `DocStore.capture`). */
+  capture(): EncodedDocs {
+    return this.store.capture();
   }
 
   /** Memory held by the documents (diagnostics, tests). */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
 import type { ChangeOp } from './collection.js';
+import type { EncodedDocs } from './docstore.js';
 import {
   CorruptDataError,
   FILE_HEADER_BYTES,
@@ -381,37 +382,70 @@ const SNAPSHOT_CHUNK = 33 * 1024 * 1024;
  * million documents would otherwise leave hundreds of MB of small freed allocations in the C heap).
  */
 export function encodeSnapshot(catalog: Catalog, gen: number): Buffer[] {
-  const out: Buffer[] = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
-  let chunk = Buffer.allocUnsafeSlow(SNAPSHOT_CHUNK);
-  let at = 0;
-  const room = (n: number) => {
-    if (at + n <= chunk.length) return;
-    if (at > 0) out.push(chunk.subarray(0, at));
-    chunk = Buffer.allocUnsafeSlow(Math.max(SNAPSHOT_CHUNK, n));
-    at = 0;
-  };
-  const push = (doc: Doc) => {
-    const rec = encodeRecord(doc);
-    room(rec.length);
-    chunk.set(rec, at);
-    at += rec.length;
-  };
+  return [...captureSnapshot(catalog, gen).chunks(SNAPSHOT_CHUNK, false)];
+}
+
+/** Bytes of the chunk a compaction writes its snapshot through (one, reused). */
+export const SNAPSHOT_WRITE_CHUNK = 4 * 1024 * 1024;
+
+/** The state at one moment, to be written as a snapshot later (`captureSnapshot`). */
+export interface CapturedSnapshot {
+  /**
+   * The snapshot file's bytes, in chunks of at least `chunkBytes` (one larger for a larger record).
+   * With `reuse`, each chunk is the same buffer, overwritten by the next one: write each before
+   * asking for the next.
+   */
+  chunks(chunkBytes: number, reuse: boolean): IterableIterator<Buffer>;
+}
+
+/**
+ * Cuts the state for a snapshot, synchronously: the records of the collections and their indexes
+ * are encoded now, the documents are found where they are stored (`Collection.capture`, 12 bytes
+ * each) and copied into the chunks as they are written. A compaction thus holds a chunk, not a copy
+ * of the whole state (300 MB for a million ledger entries).
+ */
+export function captureSnapshot(catalog: Catalog, gen: number): CapturedSnapshot {
+  const start = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
+  const colls: Array<{ records: Buffer[]; head: Uint8Array; docs: EncodedDocs }> = [];
   let count = 0;
-  for (const [db, colls] of catalog.dbs) {
-    for (const coll of colls.values()) {
-      push({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid });
-      for (const spec of coll.indexSpecs().slice(1)) push({ op: 'createIndex', db, coll: coll.name, spec });
-      const head = putRecordHead(db, coll.name);
-      for (const bytes of coll.encoded()) {
-        room(putRecordBytes(head, bytes));
-        at = writePutRecord(chunk, at, head, bytes);
-        count++;
-      }
+  for (const [db, byName] of catalog.dbs) {
+    for (const coll of byName.values()) {
+      const records = [encodeRecord({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid })];
+      for (const spec of coll.indexSpecs().slice(1)) records.push(encodeRecord({ op: 'createIndex', db, coll: coll.name, spec }));
+      const docs = coll.capture();
+      count += docs.count;
+      colls.push({ records, head: putRecordHead(db, coll.name), docs });
     }
   }
-  if (at > 0) out.push(chunk.subarray(0, at));
-  out.push(encodeRecord({ end: 1, count }));
-  return out;
+  const end = encodeRecord({ end: 1, count });
+  return {
+    *chunks(chunkBytes: number, reuse: boolean): IterableIterator<Buffer> {
+      yield* start;
+      let chunk = Buffer.allocUnsafeSlow(chunkBytes);
+      let at = 0;
+      function* room(n: number): IterableIterator<Buffer> {
+        if (at + n <= chunk.length) return;
+        if (at > 0) yield chunk.subarray(0, at);
+        if (n > chunk.length || !reuse) chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, n));
+        at = 0;
+      }
+      for (const { records, head, docs } of colls) {
+        for (const rec of records) {
+          yield* room(rec.length);
+          chunk.set(rec, at);
+          at += rec.length;
+        }
+        for (let i = 0; i < docs.count; i++) {
+          const slab = docs.slabs[docs.slab[i]!]!;
+          const bytes = slab.subarray(docs.off[i]!, docs.off[i]! + docs.len[i]!);
+          yield* room(putRecordBytes(head, bytes));
+          at = writePutRecord(chunk, at, head, bytes);
+        }
+      }
+      if (at > 0) yield chunk.subarray(0, at);
+      yield end;
+    },
+  };
 }
 
 /** Writes every byte of `buf` at `position`, looping over partial writes. Returns the end position. */
@@ -426,7 +460,7 @@ export async function writeFully(fh: FileHandle, buf: Buffer, position: number):
 }
 
 /** Writes `chunks` to `tmpName`, fsyncs and renames it to `finalName` (removing the temp file on failure). */
-export async function writeFileAtomically(dir: string, tmpName: string, finalName: string, chunks: Buffer[], beforeWrite?: () => void): Promise<void> {
+export async function writeFileAtomically(dir: string, tmpName: string, finalName: string, chunks: Iterable<Buffer>, beforeWrite?: () => void): Promise<void> {
   const tmp = path.join(dir, tmpName);
   try {
     const fh = await open(tmp, 'w', FILE_MODE);

@@ -61,6 +61,15 @@ function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> 
   return next;
 }
 
+/** The stored bytes of a collection's documents at one moment (`DocStore.capture`). */
+export interface EncodedDocs {
+  slabs: ReadonlyArray<Buffer | null>;
+  slab: Int32Array;
+  off: Int32Array;
+  len: Int32Array;
+  count: number;
+}
+
 export class DocStore {
   // Per slot.
   private slab = new Int32Array(64);
@@ -184,19 +193,30 @@ export class DocStore {
     for (const s of this.liveSlots()) if (this.slab[s] !== DELETED) yield this.peek(s);
   }
 
-  /** Every document as its BSON bytes (a view of the slab: copy before the store changes) in insertion order. */
-  *encoded(): IterableIterator<Buffer> {
+  /**
+   * Where the BSON bytes of every live document are, in insertion order (a version only cached is
+   * encoded first): its slab buffer, offset and length, 12 bytes per document. Bytes written to a
+   * slab are never overwritten (writes append; a dropped or evacuated slab is let go, not reused),
+   * so this stays valid whatever the store does later: a snapshot cut synchronously can be written
+   * afterwards without a copy of the state.
+   */
+  capture(): EncodedDocs {
+    const slab = new Int32Array(this.live);
+    const off = new Int32Array(this.live);
+    const len = new Int32Array(this.live);
+    let n = 0;
     for (const s of this.liveSlots()) {
-      if (this.slab[s] === DELETED) continue;
       if (this.slab[s] === DIRTY) {
         const doc = this.cache.get(s)!;
         this.cacheBytes -= this.bytesOf(s);
         this.encode(s, doc);
         this.cacheBytes += this.bytesOf(s);
       }
-      const buf = this.slabs[this.slab[s]!]!;
-      yield buf.subarray(this.off[s]!, this.off[s]! + this.bytesOf(s));
+      slab[n] = this.slab[s]!;
+      off[n] = this.off[s]!;
+      len[n++] = this.bytesOf(s);
     }
+    return { slabs: this.slabs.slice(), slab, off, len, count: n };
   }
 
   /** Memory held, for diagnostics and tests. */

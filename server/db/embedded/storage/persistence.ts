@@ -29,6 +29,8 @@ import {
   SNAPSHOT,
   SNAPSHOT_TMP,
   createJournal,
+  SNAPSHOT_WRITE_CHUNK,
+  captureSnapshot,
   encodeSnapshot,
   journalName,
   loadDataDir,
@@ -36,6 +38,7 @@ import {
   parseJournalName,
   writeFileAtomically,
   writeFully,
+  type CapturedSnapshot,
   type LoadResult,
 } from './datadir.js';
 import { acquireLock, type DirLock } from './lock.js';
@@ -491,13 +494,13 @@ export class Persistence implements Durability {
     const newName = journalName(newGen);
     const faults = this.options.faults;
     const newFh = await createJournal(this.dir, newGen, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, `${newName}.tmp`))));
-    let snapshot: Buffer[] | undefined;
+    let snapshot: CapturedSnapshot | undefined;
     let cutBytes = 0;
     await this.enqueue(async () => {
       await this.flushLoop();
       if (this.failure || this.closed) return;
       // Synchronous cut: the snapshot is the state after everything in the older journals.
-      snapshot = encodeSnapshot(this.catalog, newGen);
+      snapshot = captureSnapshot(this.catalog, newGen);
       cutBytes = this.unsnapshotted;
       const oldFh = this.fh;
       this.fh = newFh;
@@ -511,12 +514,13 @@ export class Persistence implements Durability {
       return;
     }
     try {
-      await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, snapshot, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
+      // Written through one reused chunk: the documents are copied from where they are stored as the file is written.
+      const chunks = snapshot.chunks(SNAPSHOT_WRITE_CHUNK, true);
+      await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, chunks, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
     } finally {
-      // The snapshot's chunks (the size of the whole state) are garbage once written: noted now, not
-      // when they were encoded, or the idle collector's one full collection could run during the
-      // write (seconds for a million documents) and leave them to the next one (#23).
-      noteReleased(snapshot.reduce((n, b) => n + b.length, 0));
+      // The slabs the snapshot kept (those the store let go of meanwhile) are garbage once it is
+      // written: noted now, so that the idle collector's full collection comes after the write.
+      noteReleased(SNAPSHOT_WRITE_CHUNK);
     }
     this.unsnapshotted = Math.max(0, this.unsnapshotted - cutBytes);
     for (const name of await readdir(this.dir)) {

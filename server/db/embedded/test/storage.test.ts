@@ -2,13 +2,13 @@
  * ENGINE-ONLY storage tests (use engine internals; skipped when MONGODB_URI is set):
  * journal compaction while running, recovery across compactions, the TTL monitor.
  */
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ObjectId } from 'bson';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../storage/catalog.js';
-import { SNAPSHOT_READ_BYTES } from '../storage/datadir.js';
+import { SNAPSHOT_READ_BYTES, loadSnapshot } from '../storage/datadir.js';
 import { Persistence } from '../storage/persistence.js';
 import { CorruptDataError } from '../storage/records.js';
 import { TtlMonitor } from '../storage/ttl.js';
@@ -94,6 +94,42 @@ describe.skipIf(!!process.env.MONGODB_URI)('engine storage (engine only)', () =>
     expect((err as CorruptDataError).file).toBe(snapshot);
     expect((err as CorruptDataError).offset).toBeGreaterThan(SNAPSHOT_READ_BYTES);
     expect((err as CorruptDataError).offset).toBeLessThanOrEqual(Math.floor(size / 2));
+  });
+
+  it('writes the state of its cut into a snapshot, whatever the collection does while the snapshot is being written', async () => {
+    const dir = await tempDir();
+    const catalog = new Catalog();
+    let mutated = false;
+    const p = await Persistence.open(dir, catalog, undefined, {
+      faults: {
+        beforeWrite(file) {
+          if (mutated || !file.endsWith('snapshot.tmp')) return;
+          mutated = true;
+          // After the cut, before the first byte of the snapshot: delete and replace every document
+          // (their slabs become garbage and are evacuated or dropped), insert new ones.
+          const c = catalog.getCollection('db', 'cut')!;
+          for (const d of [...c.all()]) {
+            if ((d.k as number) % 2) c.remove(d);
+            else c.replace(d, { ...d, pad: 'z'.repeat(900) });
+          }
+          for (let k = 0; k < 20_000; k++) c.insert({ _id: `new-${k}`, k, pad: 'w'.repeat(300) });
+        },
+      },
+    });
+    const coll = catalog.ensureCollection('db', 'cut').coll;
+    for (let k = 0; k < 40_000; k++) coll.insert({ _id: k, k, pad: 'v'.repeat(200 + (k % 400)) });
+    const before = [...coll.all()];
+    await p.compact();
+    expect(mutated).toBe(true);
+    await p.close();
+
+    const fromSnapshot = new Catalog();
+    loadSnapshot(await readFile(path.join(dir, 'snapshot.bin')), 'snapshot.bin', fromSnapshot);
+    const got = [...fromSnapshot.getCollection('db', 'cut')!.all()];
+    expect(got.length).toBe(before.length);
+    got.forEach((d, i) => {
+      if (d._id !== before[i]!._id || d.pad !== before[i]!.pad) throw new Error(`document ${i} of the snapshot: ${JSON.stringify(d).slice(0, 80)}`);
+    });
   });
 
   it('refuses a data directory held by a live process', async () => {
