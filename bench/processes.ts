@@ -66,9 +66,10 @@ export async function startEmbeddedDb(nodeArgs: string[] = [], dataDir?: string,
   const uriPromise = new Promise<string>((resolve) => (resolveUri = resolve));
   // The compiled engine (ensureBuilt), like `npm start`'s server: no loader thread, and profiles of the engine itself.
   // As `npm run db` runs it: two malloc arenas (glibc's default of one per thread left the C heap of an engine
-  // with a data directory hundreds of MB larger than what it holds, #23), the default young generation.
+  // with a data directory hundreds of MB larger than what it holds, #23), blocks of 128 KB and more mapped on their
+  // own (unmapped when freed, not left as holes in the C heap), the default young generation.
   const flags = [...nodeFlagsFrom('BENCH_NODE_ARGS'), ...nodeFlagsFrom('BENCH_DB_NODE_ARGS')];
-  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], { MALLOC_ARENA_MAX: '2' }, (line) => {
+  const child = spawnChild('db', [...flags, ...nodeArgs, 'dist/server/db/embedded/cli.js', '--port', '0', ...(dataDir ? ['--dbpath', dataDir] : ['--in-memory']), '--quiet'], { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, (line) => {
     const m = /embedded-mongo listening on (\S+)/.exec(line);
     if (m) resolveUri(m[1]!);
   });

@@ -55,7 +55,7 @@ function startEngine(): Promise<Engine> {
   const nodeArgs = ['--import', 'tsx'];
   if (args['cpu-prof']) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof']));
   // As `npm run db` runs it.
-  const child = spawn(process.execPath, [...nodeArgs, cli, '--port', '0', '--dbpath', dataDir, '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2' } });
+  const child = spawn(process.execPath, [...nodeArgs, cli, '--port', '0', '--dbpath', dataDir, '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {

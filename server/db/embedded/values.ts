@@ -11,7 +11,7 @@
  * - Int64 → `bson.Long`; Decimal128 → `bson.Decimal128`; everything else as the `bson`
  *   package decodes it (ObjectId, Binary, Date, Timestamp, RegExp, MinKey, ...).
  */
-import { Decimal128, Double, Long } from 'bson';
+import { Binary, Decimal128, Double, Long, UUID } from 'bson';
 
 export type Doc = Record<string, unknown>;
 
@@ -75,6 +75,18 @@ export function toNumber(v: unknown): number {
  * Converts a freshly decoded (promoteValues: false) value into the stored representation, in place
  * where possible. Returns the converted value.
  */
+/**
+ * A decoded Binary is a view of the bytes it was decoded from (a wire message, a data file read at
+ * start-up, a slab): kept, it would keep all of them alive (the collection's uuid kept the whole
+ * snapshot file, hundreds of MB, #23). Such a view is replaced by a copy of its own bytes.
+ */
+function detachBinary(b: Binary): Binary {
+  const bytes = b.buffer;
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return b;
+  const own = new Uint8Array(bytes.subarray(0, b.position));
+  return b instanceof UUID ? new UUID(own) : new Binary(own, b.sub_type);
+}
+
 export function fromWire(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
@@ -84,6 +96,7 @@ export function fromWire(v: unknown): unknown {
   const t = (v as { _bsontype?: string })._bsontype;
   if (t !== undefined) {
     if (t === 'Int32') return (v as { value: number }).value;
+    if (t === 'Binary') return detachBinary(v as Binary);
     if (t === 'Double') {
       const n = (v as Double).value;
       return isInt32Number(n) ? v : n;

@@ -1,4 +1,6 @@
 /** Handshake, diagnostics and session commands. The engine presents itself as a standalone mongod. */
+import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { Long } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import type { Doc } from '../values.js';
@@ -24,6 +26,56 @@ function helloReply(ctx: CommandContext, legacy: boolean): Doc {
     maxWireVersion: MAX_WIRE_VERSION,
     readOnly: false,
     ok: 1,
+  };
+}
+
+const MB = 2 ** 20;
+
+/** serverStatus.mem as MongoDB reports it: resident and virtual size in MB. */
+function memSection(): Doc {
+  let virtual = 0;
+  try {
+    const m = /VmSize:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) virtual = Math.round(Number(m[1]) / 1024);
+  } catch {
+    // not Linux
+  }
+  return { bits: 64, resident: Math.round(process.memoryUsage.rss() / MB), virtual, supported: true };
+}
+
+/**
+ * serverStatus.embeddedMemory (engine only, bytes): node's process.memoryUsage(), V8's heap
+ * statistics and what the stored documents hold, to tell where the resident memory goes.
+ */
+function engineMemory(ctx: CommandContext): Doc {
+  const usage = process.memoryUsage();
+  const heap = v8.getHeapStatistics();
+  let documents = 0;
+  let slabBytes = 0;
+  let liveBytes = 0;
+  let cached = 0;
+  for (const colls of ctx.catalog.dbs.values()) {
+    for (const coll of colls.values()) {
+      const s = coll.storageStats();
+      documents += s.live;
+      slabBytes += s.slabBytes;
+      liveBytes += s.liveBytes;
+      cached += s.cached;
+    }
+  }
+  return {
+    rss: usage.rss,
+    heapTotal: usage.heapTotal,
+    heapUsed: usage.heapUsed,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    mallocedMemory: heap.malloced_memory,
+    peakMallocedMemory: heap.peak_malloced_memory,
+    spaces: Object.fromEntries(v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, { size: sp.space_size, used: sp.space_used_size }])),
+    documents,
+    slabBytes,
+    liveBytes,
+    cachedDocuments: cached,
   };
 }
 
@@ -94,6 +146,8 @@ export const adminCommands: Record<string, CommandHandler> = {
     connections: { current: 0, available: 1000 },
     storageEngine: { name: 'embedded', persistent: ctx.server.persistent },
     durability: ctx.server.durability?.() ?? { writable: true, failures: 0 },
+    mem: memSection(),
+    embeddedMemory: engineMemory(ctx),
     ok: 1,
   }),
   dbStats: (_cmd, ctx) => {

@@ -70,11 +70,11 @@ export class Catalog {
     fresh.listener = (change) => this.listener?.(change);
   }
 
-  /** Applies a journaled change (replay after a restart). */
-  apply(change: ChangeOp): void {
+  /** Applies a journaled change (replay after a restart); `docBytes`: a `put`'s document as BSON bytes, when known. */
+  apply(change: ChangeOp, docBytes?: Uint8Array): void {
     switch (change.op) {
       case 'put':
-        this.replayCollection(change.db, change.coll).restorePut(change.doc);
+        this.replayCollection(change.db, change.coll).restorePut(change.doc, docBytes);
         break;
       case 'upd': {
         const coll = this.getCollection(change.db, change.coll);

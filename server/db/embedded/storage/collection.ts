@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import { inheritPositionalMatch } from '../query/positional.js';
 import { inheritQueryView, keyString, type Doc } from '../values.js';
 import { applyDelta, type DeltaChange } from './delta.js';
-import { DocStore, type FieldSelection } from './docstore.js';
+import { DocStore, type EncodedDocs, type FieldSelection } from './docstore.js';
 import { Index, duplicateKeyError, normalizeIndexSpec, sameIndexOptions, type IndexSpec } from './indexes.js';
 
 export type ChangeOp =
@@ -63,9 +63,9 @@ export class Collection {
     return fields ? this.store.docsWithFields(fields) : this.store.docs();
   }
 
-  /** Every document as its BSON bytes, in insertion order (views: copy them before the next write). */
-  encoded(): IterableIterator<Buffer> {
-    return this.store.encoded();
+  /** Where every document's BSON bytes are, in insertion order (valid whatever happens later: `DocStore.capture`). */
+  capture(): EncodedDocs {
+    return this.store.capture();
   }
 
   /** Memory held by the documents (diagnostics, tests). */
@@ -136,12 +136,12 @@ export class Collection {
     this.emit({ op: 'del', db: this.db, coll: this.name, id: doc._id });
   }
 
-  /** Used by journal replay: insert or replace by `_id`, without uniqueness checks or events. */
-  restorePut(doc: Doc): void {
+  /** Used by journal replay: insert or replace by `_id`, without uniqueness checks or events (`bytes`: the document's BSON, if known). */
+  restorePut(doc: Doc, bytes?: Uint8Array): void {
     const idKey = keyString(doc._id);
     const slot = this.store.findSlot(doc._id, idKey);
     if (slot < 0) {
-      const s = this.store.insert(doc, idKey);
+      const s = this.store.insert(doc, idKey, bytes);
       for (const ix of this.indexes.values()) ix.add(s, ix.entries(doc));
       return;
     }

@@ -2,24 +2,29 @@
  * The data directory: file names, strict loading (start-up and roll-back) and atomic creation of
  * journal and snapshot files. Loading only reads; it never modifies a file.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Doc } from '../values.js';
 import type { Catalog } from './catalog.js';
-import { noteChurn } from './memory.js';
 import type { ChangeOp } from './collection.js';
+import type { EncodedDocs } from './docstore.js';
 import {
   CorruptDataError,
   FILE_HEADER_BYTES,
+  damagedRecord,
   checkFileHeader,
   encodeFileHeader,
   encodeRecord,
   putRecordBytes,
+  putDocBytes,
   putRecordHead,
+  RECORD_HEADER_BYTES,
+  readRecordAt,
   readRecordsStrict,
   writePutRecord,
   type ReadRecord,
+  type StrictRead,
 } from './records.js';
 
 export const SNAPSHOT = 'snapshot.bin';
@@ -83,10 +88,13 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Applies a journaled change; journal no-ops (written by the disk-space probe) are skipped. */
-export function applyChange(catalog: Catalog, doc: Doc): void {
+/**
+ * Applies a journaled change; journal no-ops (written by the disk-space probe) are skipped. With the
+ * record's bytes (`payload`), a restored document is stored as the bytes it was read as.
+ */
+export function applyChange(catalog: Catalog, doc: Doc, payload?: Buffer): void {
   if (doc.op === 'noop') return;
-  catalog.apply(doc as unknown as ChangeOp);
+  catalog.apply(doc as unknown as ChangeOp, doc.op === 'put' && payload ? putDocBytes(payload) : undefined);
 }
 
 export interface JournalInfo {
@@ -126,17 +134,122 @@ interface LoadedSnapshot {
  * partly filled and must be thrown away.
  */
 export function loadSnapshot(buf: Buffer, file: string, catalog: Catalog): LoadedSnapshot {
-  const header = checkFileHeader(buf, 'snapshot');
+  return applySnapshot(buf, buf.length, file, catalog, (start, version, onRecord) => readRecordsStrict(buf, start, version, file, onRecord));
+}
+
+/** Bytes of a snapshot read at a time at start-up (the file is never read whole: a million documents are 300 MB). */
+export const SNAPSHOT_READ_BYTES = 4 * 1024 * 1024;
+
+/** `loadSnapshot` reading the file SNAPSHOT_READ_BYTES at a time; the same checks, the same errors. */
+export async function loadSnapshotFile(file: string, catalog: Catalog): Promise<LoadedSnapshot> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    let window = Buffer.allocUnsafeSlow(Math.min(SNAPSHOT_READ_BYTES, Math.max(size, 1)));
+    /** File offset of window[0], and how many bytes of the window hold the file's. */
+    let base = 0;
+    let filled = await readInto(fh, window, 0, 0);
+    const first = window.subarray(0, filled);
+    const records = (start: number, version: 1 | 2, onRecord: (r: ReadRecord) => void): StrictRead => {
+      let pos = start;
+      for (;;) {
+        if (base + filled === size) {
+          // The rest of the file is in the window: read it as a whole file would be read.
+          return shifted(readRecordsStrict(window.subarray(0, filled), pos, version, file, (r) => onRecord({ ...r, offset: base + r.offset })), base);
+        }
+        const r = readRecordAt(window.subarray(0, filled), pos, version);
+        if (r.kind === 'ok') {
+          onRecord({ doc: r.doc, offset: base + pos, payload: r.payload });
+          pos = r.next;
+          continue;
+        }
+        // What a read of the whole file says of it too (the checks of a v2 record stop at its end); a v1
+        // file's reader looks for a valid record further on, in the whole file.
+        if (r.kind === 'bad') throw version === 2 ? damagedRecord(file, base + pos, r.reason) : new NeedsWholeFile(base + pos);
+        // Torn in the window only: move what is left to its start and read on (a larger window for a large record).
+        const headerBytes = version === 2 ? RECORD_HEADER_BYTES : 8;
+        const need = filled - pos >= headerBytes ? headerBytes + window.readUInt32LE(pos) : headerBytes;
+        if (need > window.length) {
+          const larger = Buffer.allocUnsafeSlow(need);
+          window.copy(larger, 0, pos, filled);
+          window = larger;
+        } else {
+          window.copy(window, 0, pos, filled);
+        }
+        base += pos;
+        filled -= pos;
+        pos = 0;
+        const more = readIntoSync(fh, window, filled, base + filled);
+        if (more === 0) throw new NeedsWholeFile(base); // a window of zero bytes (damage), or the file changed
+        filled += more;
+      }
+    };
+    try {
+      return applySnapshot(first, size, file, catalog, records);
+    } catch (err) {
+      if (!(err instanceof NeedsWholeFile)) throw err;
+    }
+  } finally {
+    await fh.close();
+  }
+  // A damaged record: the whole file read as one buffer, for exactly the errors (and offsets) of a
+  // whole read (`catalog` is partly filled either way, and dropped after the error).
+  return loadSnapshot(await readFile(file), file, catalog);
+}
+
+class NeedsWholeFile extends Error {
+  constructor(readonly offset: number) {
+    super(`damaged record at ${offset}`);
+  }
+}
+
+function shifted(read: StrictRead, base: number): StrictRead {
+  return { ...read, validLength: base + read.validLength };
+}
+
+/** Fills `buf` from `at` with the file's bytes from `position` (until full or at the end of the file); returns how many it read. */
+async function readInto(fh: FileHandle, buf: Buffer, at: number, position: number): Promise<number> {
+  let n = 0;
+  while (at + n < buf.length) {
+    const { bytesRead } = await fh.read(buf, at + n, buf.length - at - n, position + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n;
+}
+
+function readIntoSync(fh: FileHandle, buf: Buffer, at: number, position: number): number {
+  let n = 0;
+  while (at + n < buf.length) {
+    const bytesRead = readSync(fh.fd, buf, at + n, buf.length - at - n, position + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return n;
+}
+
+/**
+ * The checks and the application of a snapshot: `head` holds at least its first bytes (the whole
+ * file when it is shorter than a read), `records` reads its records from an offset.
+ */
+function applySnapshot(
+  first: Buffer,
+  size: number,
+  file: string,
+  catalog: Catalog,
+  records: (start: number, version: 1 | 2, onRecord: (r: ReadRecord) => void) => StrictRead,
+): LoadedSnapshot {
+  const header = checkFileHeader(first, 'snapshot');
   if (header.kind === 'bad') throw new CorruptDataError(file, 0, header.reason);
-  if (buf.length === 0) throw new CorruptDataError(file, 0, 'snapshot is empty (0 bytes)');
+  if (size === 0) throw new CorruptDataError(file, 0, 'snapshot is empty (0 bytes)');
   const version = header.kind === 'v2' ? 2 : 1;
   const start = version === 2 ? FILE_HEADER_BYTES : 0;
   let head: ReadRecord | undefined;
   let tail: ReadRecord | undefined;
-  let records = 0;
+  let count = 0;
   let puts = 0;
-  const read = readRecordsStrict(buf, start, version, file, (r) => {
-    records++;
+  const read = records(start, version, (r) => {
+    count++;
     if (!head) {
       head = r;
       if (r.doc.snapshot !== 1) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
@@ -154,7 +267,7 @@ export function loadSnapshot(buf: Buffer, file: string, catalog: Catalog): Loade
     throw new CorruptDataError(file, read.validLength, `snapshot ends early (${read.torn}); a snapshot is written atomically and is never torn`);
   }
   if (!head) throw new CorruptDataError(file, start, 'the snapshot start record is missing');
-  if (!tail || tail.doc.end !== 1 || records < 2) {
+  if (!tail || tail.doc.end !== 1 || count < 2) {
     throw new CorruptDataError(file, read.validLength, 'the snapshot end record is missing');
   }
   if (tail.doc.count !== undefined && Number(tail.doc.count) !== puts) {
@@ -174,9 +287,7 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
   const snapFile = path.join(dir, SNAPSHOT);
   // Applied as it is read (the journals are checked after it; on any error the catalog is dropped).
   if (names.includes(SNAPSHOT)) {
-    const buf = await readFile(snapFile);
-    noteChurn(buf.length * 2);
-    snapshot = loadSnapshot(buf, snapFile, catalog);
+    snapshot = await loadSnapshotFile(snapFile, catalog);
   }
 
   const allGens = names
@@ -253,7 +364,7 @@ export async function loadDataDir(dir: string, catalog: Catalog, limits?: Readon
 
 function applyOrThrow(catalog: Catalog, r: ReadRecord, file: string): void {
   try {
-    applyChange(catalog, r.doc);
+    applyChange(catalog, r.doc, r.payload);
   } catch (err) {
     throw new CorruptDataError(file, r.offset, `the record could not be replayed: ${(err as Error).message}`);
   }
@@ -271,41 +382,70 @@ const SNAPSHOT_CHUNK = 33 * 1024 * 1024;
  * million documents would otherwise leave hundreds of MB of small freed allocations in the C heap).
  */
 export function encodeSnapshot(catalog: Catalog, gen: number): Buffer[] {
-  const out: Buffer[] = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
-  let chunk = Buffer.allocUnsafeSlow(SNAPSHOT_CHUNK);
-  let at = 0;
-  let total = 0;
-  const room = (n: number) => {
-    if (at + n <= chunk.length) return;
-    if (at > 0) out.push(chunk.subarray(0, at));
-    total += at;
-    chunk = Buffer.allocUnsafeSlow(Math.max(SNAPSHOT_CHUNK, n));
-    at = 0;
-  };
-  const push = (doc: Doc) => {
-    const rec = encodeRecord(doc);
-    room(rec.length);
-    chunk.set(rec, at);
-    at += rec.length;
-  };
+  return [...captureSnapshot(catalog, gen).chunks(SNAPSHOT_CHUNK, false)];
+}
+
+/** Bytes of the chunk a compaction writes its snapshot through (one, reused). */
+export const SNAPSHOT_WRITE_CHUNK = 4 * 1024 * 1024;
+
+/** The state at one moment, to be written as a snapshot later (`captureSnapshot`). */
+export interface CapturedSnapshot {
+  /**
+   * The snapshot file's bytes, in chunks of at least `chunkBytes` (one larger for a larger record).
+   * With `reuse`, each chunk is the same buffer, overwritten by the next one: write each before
+   * asking for the next.
+   */
+  chunks(chunkBytes: number, reuse: boolean): IterableIterator<Buffer>;
+}
+
+/**
+ * Cuts the state for a snapshot, synchronously: the records of the collections and their indexes
+ * are encoded now, the documents are found where they are stored (`Collection.capture`, 12 bytes
+ * each) and copied into the chunks as they are written. A compaction thus holds a chunk, not a copy
+ * of the whole state (300 MB for a million ledger entries).
+ */
+export function captureSnapshot(catalog: Catalog, gen: number): CapturedSnapshot {
+  const start = [encodeFileHeader('snapshot', gen), encodeRecord({ snapshot: 1, gen, createdAt: new Date() })];
+  const colls: Array<{ records: Buffer[]; head: Uint8Array; docs: EncodedDocs }> = [];
   let count = 0;
-  for (const [db, colls] of catalog.dbs) {
-    for (const coll of colls.values()) {
-      push({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid });
-      for (const spec of coll.indexSpecs().slice(1)) push({ op: 'createIndex', db, coll: coll.name, spec });
-      const head = putRecordHead(db, coll.name);
-      for (const bytes of coll.encoded()) {
-        room(putRecordBytes(head, bytes));
-        at = writePutRecord(chunk, at, head, bytes);
-        count++;
-      }
+  for (const [db, byName] of catalog.dbs) {
+    for (const coll of byName.values()) {
+      const records = [encodeRecord({ op: 'createColl', db, coll: coll.name, options: coll.options, uuid: coll.uuid })];
+      for (const spec of coll.indexSpecs().slice(1)) records.push(encodeRecord({ op: 'createIndex', db, coll: coll.name, spec }));
+      const docs = coll.capture();
+      count += docs.count;
+      colls.push({ records, head: putRecordHead(db, coll.name), docs });
     }
   }
-  if (at > 0) out.push(chunk.subarray(0, at));
-  total += at;
-  out.push(encodeRecord({ end: 1, count }));
-  noteChurn(total * 2);
-  return out;
+  const end = encodeRecord({ end: 1, count });
+  return {
+    *chunks(chunkBytes: number, reuse: boolean): IterableIterator<Buffer> {
+      yield* start;
+      let chunk = Buffer.allocUnsafeSlow(chunkBytes);
+      let at = 0;
+      function* room(n: number): IterableIterator<Buffer> {
+        if (at + n <= chunk.length) return;
+        if (at > 0) yield chunk.subarray(0, at);
+        if (n > chunk.length || !reuse) chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, n));
+        at = 0;
+      }
+      for (const { records, head, docs } of colls) {
+        for (const rec of records) {
+          yield* room(rec.length);
+          chunk.set(rec, at);
+          at += rec.length;
+        }
+        for (let i = 0; i < docs.count; i++) {
+          const slab = docs.slabs[docs.slab[i]!]!;
+          const bytes = slab.subarray(docs.off[i]!, docs.off[i]! + docs.len[i]!);
+          yield* room(putRecordBytes(head, bytes));
+          at = writePutRecord(chunk, at, head, bytes);
+        }
+      }
+      if (at > 0) yield chunk.subarray(0, at);
+      yield end;
+    },
+  };
 }
 
 /** Writes every byte of `buf` at `position`, looping over partial writes. Returns the end position. */
@@ -320,7 +460,7 @@ export async function writeFully(fh: FileHandle, buf: Buffer, position: number):
 }
 
 /** Writes `chunks` to `tmpName`, fsyncs and renames it to `finalName` (removing the temp file on failure). */
-export async function writeFileAtomically(dir: string, tmpName: string, finalName: string, chunks: Buffer[], beforeWrite?: () => void): Promise<void> {
+export async function writeFileAtomically(dir: string, tmpName: string, finalName: string, chunks: Iterable<Buffer>, beforeWrite?: () => void): Promise<void> {
   const tmp = path.join(dir, tmpName);
   try {
     const fh = await open(tmp, 'w', FILE_MODE);

@@ -61,6 +61,15 @@ function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> 
   return next;
 }
 
+/** The stored bytes of a collection's documents at one moment (`DocStore.capture`). */
+export interface EncodedDocs {
+  slabs: ReadonlyArray<Buffer | null>;
+  slab: Int32Array;
+  off: Int32Array;
+  len: Int32Array;
+  count: number;
+}
+
 export class DocStore {
   // Per slot.
   private slab = new Int32Array(64);
@@ -190,8 +199,8 @@ export class DocStore {
     return fromWire(deserialize(copy, DECODE)) as Doc;
   }
 
-  /** Stores a new document (its `_id` must not be stored yet); returns its slot. */
-  insert(doc: Doc, idKey = keyString(doc._id)): number {
+  /** Stores a new document (its `_id` must not be stored yet; `bytes`: its BSON when already encoded); returns its slot. */
+  insert(doc: Doc, idKey = keyString(doc._id), bytes?: Uint8Array): number {
     const s = this.slots;
     this.ensureSlots(s + 1);
     this.slots++;
@@ -199,7 +208,7 @@ export class DocStore {
     this.ver[s] = this.nextVersion = (this.nextVersion + 1) | 0;
     this.tags.set(doc, this.ver[s]!);
     this.idHash[s] = hashKey(idKey);
-    this.encode(s, doc);
+    this.encode(s, doc, bytes);
     this.idInsert(s);
     return s;
   }
@@ -246,19 +255,30 @@ export class DocStore {
     for (const s of this.liveSlots()) if (this.slab[s] !== DELETED) yield this.peekFields(s, fields);
   }
 
-  /** Every document as its BSON bytes (a view of the slab: copy before the store changes) in insertion order. */
-  *encoded(): IterableIterator<Buffer> {
+  /**
+   * Where the BSON bytes of every live document are, in insertion order (a version only cached is
+   * encoded first): its slab buffer, offset and length, 12 bytes per document. Bytes written to a
+   * slab are never overwritten (writes append; a dropped or evacuated slab is let go, not reused),
+   * so this stays valid whatever the store does later: a snapshot cut synchronously can be written
+   * afterwards without a copy of the state.
+   */
+  capture(): EncodedDocs {
+    const slab = new Int32Array(this.live);
+    const off = new Int32Array(this.live);
+    const len = new Int32Array(this.live);
+    let n = 0;
     for (const s of this.liveSlots()) {
-      if (this.slab[s] === DELETED) continue;
       if (this.slab[s] === DIRTY) {
         const doc = this.cache.get(s)!;
         this.cacheBytes -= this.bytesOf(s);
         this.encode(s, doc);
         this.cacheBytes += this.bytesOf(s);
       }
-      const buf = this.slabs[this.slab[s]!]!;
-      yield buf.subarray(this.off[s]!, this.off[s]! + this.bytesOf(s));
+      slab[n] = this.slab[s]!;
+      off[n] = this.off[s]!;
+      len[n++] = this.bytesOf(s);
     }
+    return { slabs: this.slabs.slice(), slab, off, len, count: n };
   }
 
   /** Memory held, for diagnostics and tests. */
@@ -338,9 +358,9 @@ export class DocStore {
     for (const s of this.liveSlots()) this.idInsert(s);
   }
 
-  /** Encodes `doc` as the current version of `slot` into the current slab. */
-  private encode(slot: number, doc: Doc): void {
-    const bytes = encodeScratch(doc);
+  /** Encodes `doc` (unless its BSON `encoded` is given) as the current version of `slot` into the current slab. */
+  private encode(slot: number, doc: Doc, encoded?: Uint8Array): void {
+    const bytes = encoded ?? encodeScratch(doc);
     noteChurn(bytes.length * 4);
     const [index, offset] = this.allocate(bytes.length);
     this.slabs[index]!.set(bytes, offset);

@@ -10,6 +10,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 const CHURN_BYTES = 32 * 1024 * 1024;
+const RELEASED_BYTES = 4 * 1024 * 1024;
 
 let churn = 0;
 let gc: (() => void) | null | undefined;
@@ -33,6 +34,12 @@ function collector(): (() => void) | null {
 /** Counts bytes of (mostly short-lived) allocations made by writes, loads and compactions. */
 export function noteChurn(bytes: number): void {
   churn += bytes;
+}
+
+/** Large buffers (≥ 4 MB in all) just let go: their memory comes back at the next full collection, so one is due once the engine is quiet. */
+export function noteReleased(bytes: number): void {
+  churn += bytes;
+  if (bytes >= RELEASED_BYTES) churn = Math.max(churn, CHURN_BYTES);
 }
 
 /** Runs a full collection when at least CHURN_BYTES were churned and nothing was added since `seen`; returns the churn now. */

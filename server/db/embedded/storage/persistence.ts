@@ -29,6 +29,8 @@ import {
   SNAPSHOT,
   SNAPSHOT_TMP,
   createJournal,
+  SNAPSHOT_WRITE_CHUNK,
+  captureSnapshot,
   encodeSnapshot,
   journalName,
   loadDataDir,
@@ -36,15 +38,23 @@ import {
   parseJournalName,
   writeFileAtomically,
   writeFully,
+  type CapturedSnapshot,
   type LoadResult,
 } from './datadir.js';
 import { acquireLock, type DirLock } from './lock.js';
-import { FILE_HEADER_BYTES, encodeRecord } from './records.js';
+import { noteReleased } from './memory.js';
+import { FILE_HEADER_BYTES, encodeRecord, encodeRecordInto } from './records.js';
 
 export const GROUP_COMMIT_MS = 50;
 export const COMPACT_THRESHOLD_BYTES = 64 * 1024 * 1024;
 export const PROBE_INTERVAL_MS = 500;
 export const COMPACT_RETRY_MS = 10_000;
+/** First size of a journal write buffer; it grows to the largest batch (and is reused: no buffer per record, #23). */
+const JOURNAL_BUFFER_BYTES = 1024 * 1024;
+/** A write buffer grown past this is dropped after its batch rather than kept for the next one. */
+const JOURNAL_BUFFER_KEEP = 32 * 1024 * 1024;
+/** Write buffers grown by a burst of writes go back to their first size after this long without a write. */
+const JOURNAL_BUFFER_IDLE_MS = 1_000;
 
 /** Fault injection for tests: throw from a hook to make that write or fsync fail like the OS would. */
 export interface StorageFaults {
@@ -122,12 +132,23 @@ export function journalWriteError(err: unknown, file: string): MongoCommandError
 }
 
 export class Persistence implements Durability {
-  private pending: Buffer[] = [];
+  /**
+   * The records not written yet, encoded one after the other into a reused buffer (a buffer per record
+   * left hundreds of MB of freed small allocations in the C heap after a bulk load, #23): bytes
+   * 0..pendingBytes of `pending`. While a batch is written, new records go into the other buffer.
+   */
+  private pending: Buffer = Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
+  private pendingBytes = 0;
+  /** The buffer of the previous batch once written, for the next one. */
+  private spare: Buffer | undefined;
   private batch: Batch | undefined;
   private inflight: Batch | undefined;
   private queue: Promise<void> = Promise.resolve();
   private flushing = false;
   private timer: NodeJS.Timeout | undefined;
+  private shrinkTimer: NodeJS.Timeout | undefined;
+  /** Batches written so far (the shrink timer's way of telling that the journal was idle). */
+  private flushes = 0;
   /** Write position in the current journal. */
   private size: number;
   /** Bytes of the current journal known written and fsynced. */
@@ -228,9 +249,9 @@ export class Persistence implements Durability {
       this.needsReload = true;
       return;
     }
-    const rec = encodeRecord(journalRecord(change));
-    this.pending.push(rec);
-    this.unsnapshotted += rec.length;
+    const before = this.pendingBytes;
+    this.pendingBytes = this.encodePending(journalRecord(change));
+    this.unsnapshotted += this.pendingBytes - before;
     this.batch ??= newBatch();
     if (!this.timer) {
       this.timer = setTimeout(() => {
@@ -243,9 +264,37 @@ export class Persistence implements Durability {
     }
   }
 
+  /** Appends the record of `doc` to the pending bytes (growing the buffer if needed); returns the new end. */
+  private encodePending(doc: Doc): number {
+    const end = encodeRecordInto(doc, this.pending, this.pendingBytes);
+    if (end >= 0) return end;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.pending.length * 2, this.pendingBytes - end));
+    this.pending.copy(grown, 0, 0, this.pendingBytes);
+    this.pending = grown;
+    const at = encodeRecordInto(doc, this.pending, this.pendingBytes);
+    if (at < 0) throw new Error(`journal record of ${-at} bytes does not fit its buffer`);
+    return at;
+  }
+
+  /** Makes the pending bytes an empty buffer (the spare one if there is one). */
+  private takePending(): Buffer {
+    const bytes = this.pending.subarray(0, this.pendingBytes);
+    this.pending = this.spare ?? Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
+    this.spare = undefined;
+    this.pendingBytes = 0;
+    return bytes;
+  }
+
+  /** A written batch's buffer becomes the spare one (unless it grew very large). */
+  private recycle(bytes: Buffer): void {
+    if (bytes.buffer.byteLength <= JOURNAL_BUFFER_KEEP && (!this.spare || this.spare.length < bytes.buffer.byteLength)) {
+      this.spare = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+    }
+  }
+
   /** Resolves once every change made so far is on disk; rejects (with a command error) if it never will be. */
   sync(): Promise<void> {
-    if (this.pending.length) {
+    if (this.pendingBytes) {
       const batch = this.batch!;
       this.kick();
       return batch.promise;
@@ -279,22 +328,41 @@ export class Persistence implements Durability {
       .catch((err: unknown) => this.logger?.error?.(`embedded-mongo: journal flush: ${(err as Error).message}`))
       .finally(() => {
         this.flushing = false;
-        if (this.pending.length && !this.failure) this.kick();
+        if (this.pendingBytes && !this.failure) this.kick();
+        else this.shrinkWhenIdle();
       });
+  }
+
+  /** Once the journal had no write for JOURNAL_BUFFER_IDLE_MS, its write buffers go back to their first size (a bulk load grows them to tens of MB). */
+  private shrinkWhenIdle(): void {
+    if (this.shrinkTimer || this.closed) return;
+    const seen = this.flushes;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = undefined;
+      if (this.flushes !== seen || this.flushing || this.pendingBytes) return this.shrinkWhenIdle();
+      let freed = this.spare?.length ?? 0;
+      this.spare = undefined;
+      if (this.pending.length > JOURNAL_BUFFER_BYTES) {
+        freed += this.pending.length;
+        this.pending = Buffer.allocUnsafeSlow(JOURNAL_BUFFER_BYTES);
+      }
+      noteReleased(freed);
+    }, JOURNAL_BUFFER_IDLE_MS);
+    this.shrinkTimer.unref();
   }
 
   /** Writes and fsyncs batches until nothing is pending. Runs on the I/O queue; never throws. */
   private async flushLoop(): Promise<void> {
-    while (this.pending.length && !this.failure) {
-      const bufs = this.pending;
+    while (this.pendingBytes && !this.failure) {
+      const bytes = this.takePending();
+      this.flushes++;
       const batch = this.batch!;
-      this.pending = [];
       this.batch = undefined;
       this.inflight = batch;
       const file = this.currentFile();
       try {
         this.options.faults?.beforeWrite?.(file);
-        this.size = await writeFully(this.fh, bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), this.size);
+        this.size = await writeFully(this.fh, bytes, this.size);
         this.options.faults?.beforeSync?.(file);
         await this.fh.datasync();
         this.durable = this.size;
@@ -303,6 +371,8 @@ export class Persistence implements Durability {
       } catch (err) {
         this.inflight = undefined;
         await this.enterFailed(err, file, batch);
+      } finally {
+        this.recycle(bytes);
       }
     }
   }
@@ -318,7 +388,7 @@ export class Persistence implements Durability {
     const failure = this.failure;
     // Nothing after the durable offset will reach disk: the failed batch and whatever came since.
     const lost = [batch, ...(this.batch ? [this.batch] : [])];
-    this.pending = [];
+    this.pendingBytes = 0;
     this.batch = undefined;
     this.size = this.durable;
     this.truncations.set(this.gen, this.durable);
@@ -424,13 +494,13 @@ export class Persistence implements Durability {
     const newName = journalName(newGen);
     const faults = this.options.faults;
     const newFh = await createJournal(this.dir, newGen, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, `${newName}.tmp`))));
-    let snapshot: Buffer[] | undefined;
+    let snapshot: CapturedSnapshot | undefined;
     let cutBytes = 0;
     await this.enqueue(async () => {
       await this.flushLoop();
       if (this.failure || this.closed) return;
       // Synchronous cut: the snapshot is the state after everything in the older journals.
-      snapshot = encodeSnapshot(this.catalog, newGen);
+      snapshot = captureSnapshot(this.catalog, newGen);
       cutBytes = this.unsnapshotted;
       const oldFh = this.fh;
       this.fh = newFh;
@@ -443,7 +513,15 @@ export class Persistence implements Durability {
       if (this.gen !== newGen) await rm(path.join(this.dir, newName), { force: true }).catch(() => undefined);
       return;
     }
-    await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, snapshot, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
+    try {
+      // Written through one reused chunk: the documents are copied from where they are stored as the file is written.
+      const chunks = snapshot.chunks(SNAPSHOT_WRITE_CHUNK, true);
+      await writeFileAtomically(this.dir, SNAPSHOT_TMP, SNAPSHOT, chunks, faults?.beforeWrite && (() => faults.beforeWrite!(path.join(this.dir, SNAPSHOT_TMP))));
+    } finally {
+      // The slabs the snapshot kept (those the store let go of meanwhile) are garbage once it is
+      // written: noted now, so that the idle collector's full collection comes after the write.
+      noteReleased(SNAPSHOT_WRITE_CHUNK);
+    }
     this.unsnapshotted = Math.max(0, this.unsnapshotted - cutBytes);
     for (const name of await readdir(this.dir)) {
       const g = parseJournalName(name);
@@ -455,6 +533,8 @@ export class Persistence implements Durability {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.shrinkTimer) clearTimeout(this.shrinkTimer);
+    this.shrinkTimer = undefined;
     if (this.compacting) await this.compacting;
     await this.enqueue(() => this.flushLoop());
     this.closed = true;

@@ -19,7 +19,7 @@
  * (anything else), see `readRecordAt`.
  */
 import { crc32 } from 'node:zlib';
-import { deserialize, serialize } from 'bson';
+import { calculateObjectSize, deserialize, serialize, serializeWithBufferAndIndex } from 'bson';
 import { fromWire, type Doc } from '../values.js';
 
 export const FORMAT_VERSION = 2;
@@ -48,6 +48,27 @@ export class CorruptDataError extends Error {
 
 export function encodeRecord(doc: Doc): Buffer {
   return frameRecord(serialize(doc));
+}
+
+/**
+ * Writes the record of `doc` into `out` at `at`, byte for byte what `encodeRecord` returns, without
+ * a buffer of its own. Returns the offset after it, or -(bytes the record needs) when it does not fit.
+ */
+export function encodeRecordInto(doc: Doc, out: Buffer, at: number): number {
+  const start = at + RECORD_HEADER_BYTES;
+  let end: number;
+  try {
+    end = start > out.length ? -1 : serializeWithBufferAndIndex(doc, out, { index: start }) + 1;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    end = -1;
+  }
+  if (end < 0) return -(RECORD_HEADER_BYTES + calculateObjectSize(doc));
+  const length = end - start;
+  out.writeUInt32LE(length, at);
+  out.writeUInt32LE(crc32(out.subarray(at, at + 4)), at + 4);
+  out.writeUInt32LE(crc32(out.subarray(start, end)), at + 8);
+  return end;
 }
 
 /** The fields before `doc` of a `put` record of one collection (BSON, without its terminating byte): the same for all its documents. */
@@ -133,7 +154,8 @@ export function checkFileHeader(buf: Buffer, kind: FileKind): HeaderCheck {
 }
 
 export type RecordAt =
-  | { kind: 'ok'; doc: Doc; next: number }
+  /** `payload`: the record's BSON bytes (a view of the file's). */
+  | { kind: 'ok'; doc: Doc; next: number; payload: Buffer }
   | { kind: 'torn'; reason: string }
   | { kind: 'bad'; reason: string };
 
@@ -185,7 +207,7 @@ function payloadAt(buf: Buffer, offset: number, headerBytes: number, len: number
   if (crc32(payload) !== checksum) return { kind: 'bad', reason: 'record payload checksum mismatch' };
   const doc = decode(payload);
   if (!doc) return { kind: 'bad', reason: 'record payload is not valid BSON' };
-  return { kind: 'ok', doc, next: end };
+  return { kind: 'ok', doc, next: end, payload };
 }
 
 /** The first offset ≥ `from` at which a complete, valid record starts, or -1. */
@@ -203,6 +225,31 @@ export function findNextRecord(buf: Buffer, from: number, version: 1 | 2): numbe
 export interface ReadRecord {
   doc: Doc;
   offset: number;
+  /** The record's BSON bytes (a view of the file's buffer). */
+  payload?: Buffer;
+}
+
+/**
+ * The BSON bytes of the `doc` field of a `put` record's payload (a view: stored as they are, a
+ * restored document needs no encoding), or undefined when the record is not laid out as
+ * `writePutRecord` / `encodeRecord` write it (string fields, then `doc`).
+ */
+export function putDocBytes(payload: Buffer): Buffer | undefined {
+  let p = 4;
+  const end = payload.length - 1;
+  while (p < end) {
+    const type = payload[p]!;
+    const nameEnd = payload.indexOf(0, p + 1);
+    if (nameEnd < 0 || nameEnd >= end) return undefined;
+    const v = nameEnd + 1;
+    if (type === 0x03 && nameEnd - p === 4 && payload[p + 1] === 0x64 && payload[p + 2] === 0x6f && payload[p + 3] === 0x63) {
+      const size = payload.readInt32LE(v);
+      return size >= 5 && v + size <= end ? payload.subarray(v, v + size) : undefined;
+    }
+    if (type !== 0x02) return undefined;
+    p = v + 4 + payload.readInt32LE(v);
+  }
+  return undefined;
 }
 
 export interface StrictRead {
@@ -225,17 +272,20 @@ export function readRecordsStrict(buf: Buffer, start: number, version: 1 | 2, fi
   while (offset < buf.length) {
     const r = readRecordAt(buf, offset, version);
     if (r.kind === 'ok') {
-      if (onRecord) onRecord({ doc: r.doc, offset });
-      else records.push({ doc: r.doc, offset });
+      if (onRecord) onRecord({ doc: r.doc, offset, payload: r.payload });
+      else records.push({ doc: r.doc, offset, payload: r.payload });
       offset = r.next;
       continue;
     }
-    if (r.kind === 'bad' && (version === 2 || findNextRecord(buf, offset + 1, 1) !== -1)) {
-      throw new CorruptDataError(file, offset, `the record starting there: ${r.reason}, and more data follows (not a torn tail)`);
-    }
+    if (r.kind === 'bad' && (version === 2 || findNextRecord(buf, offset + 1, 1) !== -1)) throw damagedRecord(file, offset, r.reason);
     return { records, validLength: offset, torn: r.reason };
   }
   return { records, validLength: offset };
+}
+
+/** The error of a record that does not check out and is not a torn tail. */
+export function damagedRecord(file: string, offset: number, reason: string): CorruptDataError {
+  return new CorruptDataError(file, offset, `the record starting there: ${reason}, and more data follows (not a torn tail)`);
 }
 
 export interface SalvageRead {
