@@ -114,17 +114,23 @@ export class UsageRepository implements UsagePort {
   }
 
   async page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]> {
-    const docs = (await this.cursor(selection, after).limit(limit).toArray()) as unknown as LedgerDocument[];
+    // One batch: no cursor stays open on the server between pages.
+    const docs = (await this.cursor(selection, after).limit(limit).batchSize(limit).toArray()) as unknown as LedgerDocument[];
     return docs.map(toEntry);
   }
 
   async *stream(selection: LedgerSelection, after: LedgerPosition | null): AsyncIterable<LedgerEntry> {
-    // Batches of the driver's cursor; leaving the loop early (a client gone) closes the cursor.
-    const cursor = this.cursor(selection, after).batchSize(STREAM_BATCH);
-    try {
-      for await (const doc of cursor) yield toEntry(doc as unknown as LedgerDocument);
-    } finally {
-      await cursor.close();
+    // Pages of STREAM_BATCH in ledger order, each after the last one's position: every page is one
+    // bounded read of the index's range, so the database holds no more than a page for an export
+    // whatever its size (a cursor over the whole range would keep the rest on the server: the
+    // embedded engine holds a cursor's documents), and a client gone stops it between pages.
+    let position = after;
+    for (;;) {
+      const page = await this.page(selection, position, STREAM_BATCH);
+      for (const entry of page) yield entry;
+      if (page.length < STREAM_BATCH) return;
+      const last = page[page.length - 1]!;
+      position = { at: last.at, id: last.id };
     }
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageRepository } from '../../server/db/usage-repository.js';
 import { ManualClock } from '../support/clock.js';
 import { buildLicense } from '../support/fixtures.js';
 import type { TestServer } from '../support/server.js';
@@ -12,7 +13,7 @@ const USAGE_HEADER = 'license,scope,feature,device,tz,start,end,consumed,refunde
 const HEADER = 'id,scope,feature,device,amount,total_after,period_end,event,counted,request_id,idempotency_key,at';
 
 /**
- * Ledger exports (GET /api/v1/licenses/{id}/ledger/ as CSV and NDJSON), streamed from a cursor, and
+ * Ledger exports (GET /api/v1/licenses/{id}/ledger/ as CSV and NDJSON), streamed a page of the index at a time, and
  * usage report exports (GET /api/v1/licenses/{id}/usage/ and GET /api/v1/usage/): one row per license
  * and bucket, equal to the JSON reports; the product export covers every license (no pages), read a
  * page of licenses at a time.
@@ -146,6 +147,18 @@ describe('Management API v1: ledger and usage exports', () => {
     const nd = await get(license.id, { ...range, format: 'ndjson' });
     const lines = nd.text.trimEnd().split('\n').map((l) => JSON.parse(l) as Json);
     expect(lines.map((e) => [e.id, e.at])).toEqual(docs.map((d) => [d._id, d.at.toISOString()]));
+
+    // The export reads the ledger a page at a time: between pages the database holds no cursor (a
+    // cursor over the whole range would keep the other 9,000 entries on the server).
+    const openCursors = async () => Number(((await model.db.db!.admin().command({ serverStatus: 1 })) as Json).metrics.cursor.open.total);
+    const before = await openCursors();
+    const stream = new UsageRepository(t.server.db.models).stream({ accountId: license.accountId, licenseId: license.id, from: new Date(range.from), to: new Date(range.to) }, null)[Symbol.asyncIterator]();
+    expect(((await stream.next()).value as Json).id).toBe(docs[0]!._id);
+    // (A real MongoDB counts the cursors of every client of the server.)
+    if (!process.env.MONGODB_URI) expect(await openCursors()).toBe(before);
+    const streamed = [docs[0]!._id];
+    for (let r = await stream.next(); !r.done; r = await stream.next()) streamed.push((r.value as Json).id);
+    expect(streamed).toEqual(docs.map((d) => d._id));
 
     // A client that reads one chunk and goes away: the export stops, the server goes on answering.
     const abort = new AbortController();

@@ -48,6 +48,11 @@ export class CursorRegistry {
     return { batch, id };
   }
 
+  /** How many cursors are open (serverStatus `metrics.cursor.open.total`). */
+  get size(): number {
+    return this.cursors.size;
+  }
+
   get(id: Long | number): OpenCursor | undefined {
     return this.cursors.get(String(id));
   }

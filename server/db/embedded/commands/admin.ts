@@ -147,6 +147,7 @@ export const adminCommands: Record<string, CommandHandler> = {
     storageEngine: { name: 'embedded', persistent: ctx.server.persistent },
     durability: ctx.server.durability?.() ?? { writable: true, failures: 0 },
     mem: memSection(),
+    metrics: { cursor: { open: { total: Long.fromNumber(ctx.cursors.size), noTimeout: Long.ZERO, pinned: Long.ZERO } } },
     embeddedMemory: engineMemory(ctx),
     ok: 1,
   }),
