@@ -114,9 +114,18 @@ export class UsageRepository implements UsagePort {
   }
 
   async page(selection: LedgerSelection, after: LedgerPosition | null, limit: number): Promise<LedgerEntry[]> {
-    // One batch: no cursor stays open on the server between pages.
-    const docs = (await this.cursor(selection, after).limit(limit).batchSize(limit).toArray()) as unknown as LedgerDocument[];
-    return docs.map(toEntry);
+    if (!after) return this.read(filterOf(selection), limit);
+    // After a position: first the rest of the entries at the position's own time (by id), then
+    // the entries after that time. Two index reads whose filters need no $or, so neither database
+    // evaluates one for every entry; the second starts right after the position's time.
+    const { from, to, ...rest } = selection;
+    const base = filterOf(rest);
+    const inRange = !(from && after.at < from) && !(to && after.at >= to);
+    const ties = inRange ? await this.read({ ...base, at: after.at, _id: { $gt: after.id } }, limit) : [];
+    if (ties.length >= limit) return ties;
+    const later: Record<string, Date> = from && from > after.at ? { $gte: from } : { $gt: after.at };
+    if (to) later.$lt = to;
+    return [...ties, ...(await this.read({ ...base, at: later }, limit - ties.length))];
   }
 
   async *stream(selection: LedgerSelection, after: LedgerPosition | null): AsyncIterable<LedgerEntry> {
@@ -134,14 +143,10 @@ export class UsageRepository implements UsagePort {
     }
   }
 
-  /** The selected entries after `after`, in ledger order (the index's). */
-  private cursor(selection: LedgerSelection, after: LedgerPosition | null) {
-    // The index's equality keys and the range of `at` stay at the top level (the embedded engine's
-    // planner looks only there); the range starts at the position, so only the rest of the range is
-    // read (on MongoDB too), and the $or settles the entries at the position's own time.
-    const from = after && !(selection.from && selection.from > after.at) ? after.at : selection.from;
-    const filter = filterOf(from ? { ...selection, from } : selection);
-    const query = after ? { ...filter, $or: [{ at: { $gt: after.at } }, { at: after.at, _id: { $gt: after.id } }] } : filter;
-    return this.models.LedgerEntry.collection.find(query as never).sort({ at: 1, _id: 1 });
+  /** Up to `limit` entries of the filter in ledger order (the index's), in one batch: no cursor stays open on the server. */
+  private async read(filter: Record<string, unknown>, limit: number): Promise<LedgerEntry[]> {
+    // The index's equality keys and the range of `at` stay at the top level (the embedded engine's planner looks only there).
+    const docs = (await this.models.LedgerEntry.collection.find(filter as never).sort({ at: 1, _id: 1 }).limit(limit).batchSize(limit).toArray()) as unknown as LedgerDocument[];
+    return docs.map(toEntry);
   }
 }
