@@ -6,11 +6,19 @@ import type { Doc } from './values.js';
 const MAX_BATCH_BYTES = 15 * 1024 * 1024;
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 
+/**
+ * A document of a batch as the BSON bytes it is stored as (no decode and re-encode for the reply:
+ * wire/protocol.ts splices them into the batch array).
+ */
+export class RawDocument {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 export interface CursorSource {
   ns: string;
   docs: Doc[];
-  /** Transforms a stored document into the returned one (projection). */
-  map?: ((doc: Doc) => Doc) | undefined;
+  /** Transforms a stored document into the returned one (projection, or its stored bytes). */
+  map?: ((doc: Doc) => Doc | RawDocument) | undefined;
 }
 
 interface OpenCursor extends CursorSource {
@@ -20,7 +28,7 @@ interface OpenCursor extends CursorSource {
 }
 
 export interface Batch {
-  batch: Doc[];
+  batch: Array<Doc | RawDocument>;
   /** 0 when exhausted. */
   id: Long;
 }
@@ -82,13 +90,13 @@ export class CursorRegistry {
     this.cursors.clear();
   }
 
-  private take(cursor: OpenCursor, batchSize: number): Doc[] {
-    const out: Doc[] = [];
+  private take(cursor: OpenCursor, batchSize: number): Array<Doc | RawDocument> {
+    const out: Array<Doc | RawDocument> = [];
     let bytes = 0;
     while (cursor.pos < cursor.docs.length && out.length < batchSize) {
       const raw = cursor.docs[cursor.pos]!;
       const doc = cursor.map ? cursor.map(raw) : raw;
-      const size = calculateObjectSize(doc);
+      const size = doc instanceof RawDocument ? doc.bytes.length : calculateObjectSize(doc);
       if (out.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       out.push(doc);
       bytes += size;

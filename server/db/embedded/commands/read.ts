@@ -3,7 +3,8 @@ import { Long } from 'bson';
 import { ErrorCodes, fail } from '../errors.js';
 import { pathValues } from '../query/paths.js';
 import { describePlan, findMatching } from '../query/planner.js';
-import { compileProjection } from '../query/projection.js';
+import { RawDocument } from '../cursors.js';
+import { compileProjection, IDENTITY } from '../query/projection.js';
 import { sortDocs, parseSort } from '../query/sort.js';
 import type { Collection } from '../storage/collection.js';
 import { isPlainObject, keyString, type Doc } from '../values.js';
@@ -51,7 +52,15 @@ export const readCommands: Record<string, CommandHandler> = {
     const coll = ctx.catalog.getCollection(ctx.db, name);
     const docs = runQuery(coll, { filter, sort, skip, limit });
     const ns = `${ctx.db}.${name}`;
-    const { batch, id } = ctx.cursors.open({ ns, docs, map: (d) => projection.apply(d, filter) }, batchSize, singleBatch);
+    // Without a projection, documents go out as the bytes they are stored as (when still current).
+    const map =
+      projection === IDENTITY && coll
+        ? (d: Doc) => {
+            const bytes = coll.storedBytes(d);
+            return bytes ? new RawDocument(bytes) : d;
+          }
+        : (d: Doc) => projection.apply(d, filter);
+    const { batch, id } = ctx.cursors.open({ ns, docs, map }, batchSize, singleBatch);
     return { cursor: { firstBatch: batch, id, ns }, ok: 1 };
   },
 

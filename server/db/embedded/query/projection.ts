@@ -13,7 +13,8 @@ export interface CompiledProjection {
   apply(doc: Doc, filter: Doc): Doc;
 }
 
-const IDENTITY: CompiledProjection = { apply: (doc) => doc };
+/** The projection that returns documents as stored (no projection asked). */
+export const IDENTITY: CompiledProjection = { apply: (doc) => doc };
 const cache = new Map<string, CompiledProjection>();
 
 export function compileProjection(spec: unknown): CompiledProjection {

@@ -91,6 +91,11 @@ export class Collection {
     return count <= 8 ? (s) => this.store.read(s) : (s) => this.store.peek(s);
   }
 
+  /** The BSON bytes of `doc` as stored, when it is still the current version (see DocStore.storedBytes). */
+  storedBytes(doc: Doc): Uint8Array | undefined {
+    return this.store.storedBytes(doc);
+  }
+
   /** The documents of these live slots (as an index gave them), in that order. */
   readSlots(slots: readonly number[]): Doc[] {
     return slots.map((s) => this.store.peek(s));

@@ -124,6 +124,18 @@ export class DocStore {
     return s >= 0 && this.ver[s] === tag ? s : -1;
   }
 
+  /**
+   * The BSON bytes `doc` was stored as, when it is the current version of its slot and encoded (a
+   * view of its slab: slab bytes are never overwritten, so the view stays valid); else undefined.
+   */
+  storedBytes(doc: Doc): Uint8Array | undefined {
+    const s = this.currentSlot(doc);
+    if (s < 0 || this.slab[s]! < 0) return undefined;
+    const buf = this.slabs[this.slab[s]!]!;
+    const o = this.off[s]!;
+    return buf.subarray(o, o + buf.readInt32LE(o));
+  }
+
   /** The document of a live slot, kept in the cache of hot documents. */
   read(slot: number): Doc {
     const cached = this.cache.get(slot);

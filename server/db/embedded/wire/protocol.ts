@@ -3,7 +3,8 @@
  * optional checksum) and legacy OP_QUERY, and encodes OP_MSG and OP_REPLY responses.
  */
 import { deserialize, serialize } from 'bson';
-import { fromWire, type Doc } from '../values.js';
+import { RawDocument } from '../cursors.js';
+import { fromWire, isPlainObject, type Doc } from '../values.js';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -106,15 +107,58 @@ function header(totalLength: number, responseTo: number, opCode: number): Buffer
   return h;
 }
 
+/**
+ * A reply's BSON. A cursor reply (`{cursor: {firstBatch|nextBatch: [...], ...}, ...}`, the batch
+ * first, as the read commands build it) whose batch holds stored documents' bytes (RawDocument)
+ * gets them spliced into the batch array as they are: the rest is serialized with an empty array,
+ * whose 5 bytes are replaced, and the two enclosing lengths adjusted.
+ */
+export function serializeReply(doc: Doc): Uint8Array {
+  const cursor = doc.cursor;
+  if (Object.keys(doc)[0] !== 'cursor' || !isPlainObject(cursor)) return serialize(doc);
+  const key = Object.keys(cursor)[0];
+  const batch = key === 'firstBatch' || key === 'nextBatch' ? cursor[key] : undefined;
+  if (!Array.isArray(batch) || !batch.some((d) => d instanceof RawDocument)) return serialize(doc);
+  const parts: Uint8Array[] = [];
+  let length = 4 + 1;
+  batch.forEach((d: Doc | RawDocument, i) => {
+    const name = String(i);
+    const head = Buffer.allocUnsafe(name.length + 2);
+    head[0] = 0x03;
+    head.write(name, 1, 'latin1');
+    head[name.length + 1] = 0;
+    const bytes = d instanceof RawDocument ? d.bytes : serialize(d);
+    parts.push(head, bytes);
+    length += head.length + bytes.length;
+  });
+  const encoded = serialize({ ...doc, cursor: { ...cursor, [key!]: [] } });
+  const shell = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  // int32 length, 0x03 "cursor\0", int32 length, 0x04 "<key>\0", then the empty array (5 bytes).
+  const valueAt = 4 + 1 + 7 + 4 + 1 + key!.length + 1;
+  const out = Buffer.allocUnsafe(shell.length - 5 + length);
+  shell.copy(out, 0, 0, valueAt);
+  out.writeInt32LE(length, valueAt);
+  let w = valueAt + 4;
+  for (const part of parts) {
+    out.set(part, w);
+    w += part.length;
+  }
+  out[w++] = 0;
+  shell.copy(out, w, valueAt + 5);
+  out.writeInt32LE(out.length, 0);
+  out.writeInt32LE(shell.readInt32LE(12) - 5 + length, 12);
+  return out;
+}
+
 export function encodeOpMsg(responseTo: number, doc: Doc): Buffer {
-  const body = serialize(doc);
+  const body = serializeReply(doc);
   const prefix = Buffer.alloc(5); // flags (4) + section kind 0 (1)
   const total = 16 + prefix.length + body.length;
   return Buffer.concat([header(total, responseTo, OP_MSG), prefix, body]);
 }
 
 export function encodeOpReply(responseTo: number, doc: Doc): Buffer {
-  const body = serialize(doc);
+  const body = serializeReply(doc);
   const fields = Buffer.alloc(20);
   fields.writeInt32LE(8, 0); // responseFlags: AwaitCapable
   fields.writeBigInt64LE(0n, 4); // cursorID

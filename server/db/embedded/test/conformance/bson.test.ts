@@ -166,4 +166,33 @@ describe('BSON type round trip', () => {
     expect(doc!.big).toBeInstanceOf(Long);
     expect((doc!.nested as { big: unknown }).big).toBeInstanceOf(Long);
   });
+
+  it('batches of stored and changed documents keep every type, in firstBatch and nextBatch alike', async () => {
+    const c = h.db.collection<{ _id: number }>('batches');
+    const docs = Array.from({ length: 250 }, (_, i) => ({
+      _id: i,
+      int64: Long.fromNumber(i),
+      double: new Double(i),
+      negativeZero: new Double(-0),
+      decimal: Decimal128.fromString(`${i}.5`),
+      binary: new Binary(Buffer.from([i % 256]), 0),
+      nested: { arr: [new Int32(i), 'x', { d: new Date(i) }] },
+      $dollar: 'stored since 5.0',
+    }));
+    await c.insertMany(docs);
+    // Every third document changed since (its new version not yet re-encoded by the engine).
+    await c.updateMany({ _id: { $in: docs.filter((d) => d._id % 3 === 0).map((d) => d._id) } }, { $set: { changed: true } });
+    const options = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
+    const back = await c.find({}, { ...options, batchSize: 40 }).sort({ _id: 1 }).toArray();
+    expect(back).toHaveLength(250);
+    back.forEach((d, i) => {
+      expect(d).toEqual({ ...docs[i], _id: new Int32(i), ...(i % 3 === 0 ? { changed: true } : {}) });
+      expect(d.int64).toBeInstanceOf(Long);
+      expect(d.double).toBeInstanceOf(Double);
+      expect(Object.is((d.negativeZero as Double).value, -0)).toBe(true);
+      expect(Object.keys(d)).toEqual(['_id', 'int64', 'double', 'negativeZero', 'decimal', 'binary', 'nested', '$dollar', ...(i % 3 === 0 ? ['changed'] : [])]);
+    });
+    const projected = await c.find({ _id: { $lt: 5 } }, { ...options, projection: { double: 1 } }).toArray();
+    expect(projected).toEqual(docs.slice(0, 5).map((d) => ({ _id: new Int32(d._id), double: d.double })));
+  });
 });
