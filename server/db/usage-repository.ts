@@ -132,14 +132,20 @@ export class UsageRepository implements UsagePort {
     // Pages of STREAM_BATCH in ledger order, each after the last one's position: every page is one
     // bounded read of the index's range, so the database holds no more than a page for an export
     // whatever its size (a cursor over the whole range would keep the rest on the server: the
-    // embedded engine holds a cursor's documents), and a client gone stops it between pages.
-    let position = after;
-    for (;;) {
-      const page = await this.page(selection, position, STREAM_BATCH);
+    // embedded engine holds a cursor's documents), and a client gone stops it between pages. The
+    // next page is asked for while this one is handed out (the database reads while the caller
+    // writes); at most two pages are held.
+    let next: Promise<LedgerEntry[]> | null = this.page(selection, after, STREAM_BATCH);
+    while (next) {
+      const page: LedgerEntry[] = await next;
+      next = null;
+      if (page.length === STREAM_BATCH) {
+        const last = page[page.length - 1]!;
+        next = this.page(selection, { at: last.at, id: last.id }, STREAM_BATCH);
+        // (A caller that stops early leaves it unawaited: its failure is not an unhandled rejection.)
+        next.catch(() => undefined);
+      }
       for (const entry of page) yield entry;
-      if (page.length < STREAM_BATCH) return;
-      const last = page[page.length - 1]!;
-      position = { at: last.at, id: last.id };
     }
   }
 

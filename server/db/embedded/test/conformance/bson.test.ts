@@ -168,7 +168,7 @@ describe('BSON type round trip', () => {
   });
 
   it('batches of stored and changed documents keep every type, in firstBatch and nextBatch alike', async () => {
-    const c = h.db.collection<{ _id: number }>('batches');
+    const c = h.db.collection<{ _id: number; [field: string]: unknown }>('batches');
     const docs = Array.from({ length: 250 }, (_, i) => ({
       _id: i,
       int64: Long.fromNumber(i),
