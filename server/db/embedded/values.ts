@@ -72,10 +72,6 @@ export function toNumber(v: unknown): number {
 }
 
 /**
- * Converts a freshly decoded (promoteValues: false) value into the stored representation, in place
- * where possible. Returns the converted value.
- */
-/**
  * A decoded Binary is a view of the bytes it was decoded from (a wire message, a data file read at
  * start-up, a slab): kept, it would keep all of them alive (the collection's uuid kept the whole
  * snapshot file, hundreds of MB, #23). Such a view is replaced by a copy of its own bytes.
@@ -87,6 +83,10 @@ function detachBinary(b: Binary): Binary {
   return b instanceof UUID ? new UUID(own) : new Binary(own, b.sub_type);
 }
 
+/**
+ * Converts a freshly decoded (promoteValues: false) value into the stored representation, in place
+ * where possible. Returns the converted value.
+ */
 export function fromWire(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
@@ -160,6 +160,11 @@ export function transientView<T>(v: T): T {
   const view = convertView(v) as T;
   rawOfView.set(view as object, v);
   return view;
+}
+
+/** How to take the query views of documents read whole (cached) or partially, for one call (not cached). */
+export function viewOf(partial: boolean): <T>(v: T) => T {
+  return partial ? transientView : queryView;
 }
 
 const viewCache = new WeakMap<object, unknown>();

@@ -8,7 +8,7 @@ import { runPipeline, withCollectionResolver } from '../query/mingo.js';
 import { pipelineFields } from '../query/pipeline-fields.js';
 import { findMatching } from '../query/planner.js';
 import { FieldSelection } from '../storage/docstore.js';
-import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, toNumber, transientView, type Doc } from '../values.js';
+import { cloneValue, isPlainObject, keyString, queryView, restoreTypes, toNumber, viewOf, type Doc } from '../values.js';
 import { nonNegative, type CommandHandler } from './context.js';
 import { prepareInsert } from './write.js';
 
@@ -105,8 +105,7 @@ export const aggregateCommands: Record<string, CommandHandler> = {
       else input = coll ? [...coll.all(fields)] : [];
     }
     const readOnly = body.every((s) => READ_ONLY_STAGES.has(Object.keys(s)[0]!));
-    // Partial reads are made for this call alone: their views are not cached.
-    const views = input.map((d) => (fields ? transientView(d) : queryView(d)));
+    const views = input.map(viewOf(fields !== undefined));
     const source = readOnly ? views : views.map((v) => cloneValue(v));
     const resolver = (name: string): Doc[] => {
       const c = ctx.catalog.getCollection(ctx.db, name);

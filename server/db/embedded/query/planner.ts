@@ -9,7 +9,7 @@ import { ErrorCodes, fail } from '../errors.js';
 import type { Collection } from '../storage/collection.js';
 import type { FieldSelection } from '../storage/docstore.js';
 import { UNORDERED, valueKey, type Index, type OrderKind } from '../storage/indexes.js';
-import { isPlainObject, keyString, queryView, toQueryValue, transientView, type Doc } from '../values.js';
+import { isPlainObject, keyString, queryView, toQueryValue, viewOf, type Doc } from '../values.js';
 import { compileQuery, type Matcher } from './mingo.js';
 import { parseSort } from './sort.js';
 
@@ -239,16 +239,13 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
     }
     default: {
       // No equality prefix: a range of dates on an index's first field reads its root group.
+      if (options.fields) plannerStats.partialReads++;
       const matcher = matcherFor(f);
       for (const index of coll.indexes.values()) {
-        if (!index.lookupable || index.isPartial || !(index.fields[0]! in f)) continue;
-        const ordered = orderedRanges.enabled ? readOrdered(coll, index, 0, [[]], f, matcher, options, options.fields) : undefined;
-        if (ordered) {
-          if (options.fields) plannerStats.partialReads++;
-          return ordered;
-        }
+        if (!orderedRanges.enabled || !index.lookupable || index.isPartial || !(index.fields[0]! in f)) continue;
+        const ordered = readOrdered(coll, index, 0, [[]], f, matcher, options, options.fields);
+        if (ordered) return ordered;
       }
-      if (options.fields) plannerStats.partialReads++;
       candidates = coll.all(options.fields);
     }
   }
@@ -256,8 +253,7 @@ export function findMatching(coll: Collection | undefined, filter: Doc | undefin
   const matcher = matcherFor(residual);
   const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
   const out: Doc[] = [];
-  // A partial read is for this call alone: its query view is not cached.
-  const view = options.fields ? transientView : queryView;
+  const view = viewOf(options.fields !== undefined);
   for (const doc of candidates) {
     plannerStats.docsExamined++;
     if (matcher && !matcher.test(view(doc))) continue;
@@ -354,8 +350,7 @@ function readOrdered(coll: Collection, index: Index, prefix: number, keyLists: s
   }
   plannerStats.orderedReads++;
   const read = coll.indexReader(total, fields);
-  // A partial read is for this call alone: its query view is not cached.
-  const view = fields ? transientView : queryView;
+  const view = viewOf(fields !== undefined);
   const test = (doc: Doc): boolean => index.holdsAny(doc, keyLists) && (!matcher || matcher.test(view(doc)));
   const seen = runs.length > 1 ? new Set<number>() : undefined;
 
