@@ -144,8 +144,15 @@ describe.skipIf(!!process.env.MONGODB_URI)('faults: the database goes away mid-l
     await until('load to flow again', async () => count(200) >= okBeforeRecovery + 40);
     stopLoad = true;
     await Promise.all(workers);
-    expect(new Set(outcomes.values())).toEqual(new Set([200, 503]));
-    for (const body of failureBodies) expect(body).toEqual({ status: 503, code: 'service_unavailable', message: expect.any(String) });
+    // A load request is answered 200 or 503, or - when the outage held its write past the deadline of
+    // its Idempotency-Key's claim, so the guarded write changed nothing - 409 concurrent_modification
+    // (the documented answer to a late write, test/v4/idempotency-takeover.test.ts); the retries below
+    // count every failed one exactly once.
+    expect([...new Set(outcomes.values())].every((s) => s === 200 || s === 503 || s === 409)).toBe(true);
+    expect(count(503)).toBeGreaterThan(0);
+    for (const body of failureBodies) {
+      expect([{ status: 503, code: 'service_unavailable', message: expect.any(String) }, { status: 409, code: 'concurrent_modification', message: 'The change could not be made in time; retry the request' }]).toContainEqual(body);
+    }
 
     // No phantom counts: at most the requests whose outcome is unknown (503 mid-write) may have counted.
     const ok = count(200);
